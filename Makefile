@@ -1,0 +1,118 @@
+# Plain GNU make (git and redis model). Output goes to $(O), default build/.
+#   make            build/runner
+#   make test       every test; ends with "N passed, N failed"
+#   make check      tests under ASan+UBSan, scheduler tests under TSan
+#   make demo       set up and run plans/demo.yaml on the local backend
+#   make bench      tests/bench/, against standard tools in the same run
+#   make install PREFIX=/usr/local
+
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+RUNNER_VERSION := 0.1.0
+
+PKGS := yaml-0.1 libcurl libcjson sqlite3 libarchive libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+OPT ?= -O2 -g
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 \
+	-Wpointer-arith -Wno-format-nonliteral -fno-common
+CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
+	-DRUNNER_VERSION='"$(RUNNER_VERSION)"' $(OPT) $(WARN) \
+	-Irunner -I$(O)/gen $(PKG_CFLAGS) -pthread -MMD -MP $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -pthread -lm $(LDLIBS)
+
+ifdef SANITIZE
+CFLAGS_ALL += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
+LIB_OBJ := $(patsubst runner/%.c,$(O)/obj/%.o,$(LIB_SRC)) \
+	$(O)/obj/migrations-gen.o
+UNIT_SRC := $(wildcard tests/unit/u-*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
+HELPER_SRC := $(wildcard tests/helper/*.c)
+HELPER_BIN := $(patsubst tests/helper/%.c,$(O)/tests/%,$(HELPER_SRC))
+MIGRATIONS := $(sort $(wildcard migrations/*.sql))
+
+.PHONY: all build test check check-asan check-tsan demo bench install \
+	deps clean style
+
+all: $(O)/runner
+
+build: all
+
+$(O)/runner: $(O)/obj/main.o $(O)/librunner.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+$(O)/librunner.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/obj/%.o: runner/%.c | $(O)/gen/migrations-gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(O)/gen/migrations-gen.c: $(MIGRATIONS) tools/embed-migrations.sh
+	@mkdir -p $(dir $@)
+	sh tools/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(O)/obj/migrations-gen.o: $(O)/gen/migrations-gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(O)/tests/%: tests/unit/%.c $(O)/librunner.a tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS) -o $@ $< \
+		$(O)/librunner.a $(LDLIBS_ALL)
+
+$(O)/tests/%: tests/helper/%.c $(O)/librunner.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS) -o $@ $< $(O)/librunner.a \
+		$(LDLIBS_ALL)
+
+deps:
+	sh tools/deps.sh
+
+test: deps-quiet $(O)/runner $(UNIT_BIN) $(HELPER_BIN)
+	sh tests/run-tests.sh $(O)
+
+# Installs only what is missing; silent when everything is there.
+.PHONY: deps-quiet
+deps-quiet:
+	@sh tools/deps.sh --quiet
+
+check: check-asan check-tsan
+
+check-asan:
+	$(MAKE) O=build-asan SANITIZE=address,undefined OPT='-O1 -g' test
+
+# The scheduler and its pool under ThreadSanitizer.
+TSAN_TESTS := u-pool u-sched
+check-tsan: deps-quiet
+	$(MAKE) O=build-tsan SANITIZE=thread OPT='-O1 -g' build-tsan/runner \
+		$(addprefix build-tsan/tests/,$(TSAN_TESTS))
+	sh tests/run-tests.sh build-tsan --only "$(TSAN_TESTS)"
+
+demo: deps-quiet $(O)/runner
+	sh tools/demo.sh $(O)/runner
+
+bench: deps-quiet
+	$(MAKE) O=build-bench OPT='-O2' build-bench/runner
+	sh tests/bench/run.sh build-bench/runner
+
+install: $(O)/runner
+	install -D -m 0755 $(O)/runner $(DESTDIR)$(PREFIX)/bin/runner
+
+style:
+	clang-format --dry-run --Werror runner/*.c runner/*.h
+
+clean:
+	rm -rf build build-asan build-tsan build-bench
+
+-include $(wildcard $(O)/obj/*.d $(O)/tests/*.d)

@@ -1,0 +1,9 @@
+DROP TABLE hash_cache;
+DROP INDEX starts_key_at;
+DROP TABLE starts;
+DROP INDEX events_run;
+DROP TABLE events;
+DROP TABLE attempts;
+DROP TABLE tasks;
+DROP INDEX runs_plan;
+DROP TABLE runs;
