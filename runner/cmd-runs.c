@@ -1,10 +1,89 @@
 #include "runner.h"
 #include "cmd.h"
+#include "store.h"
+
+#include <getopt.h>
+
+static const char usage[] = "runner runs [--limit N] [--state DIR]";
 
 int cmd_runs(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "runner: 'runs' is not implemented yet\n");
-	return RUNNER_EXIT_USAGE;
+	static const struct option longopts[] = {
+		{ "limit", required_argument, NULL, 'l' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL;
+	long limit = 20;
+	struct store *st = NULL;
+	sqlite3_stmt *s = NULL;
+	int c, ret, rows = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "n:", longopts, NULL)) != -1) {
+		char *end;
+		switch (c) {
+		case 'n':
+		case 'l':
+			errno = 0;
+			limit = strtol(optarg, &end, 10);
+			if (errno || *end || limit < 1)
+				return usage_error(usage,
+						   "--limit wants a positive "
+						   "number, not '%s'",
+						   optarg);
+			break;
+		case 's':
+			state = optarg;
+			break;
+		default:
+			return usage_error(usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error(usage, "unexpected argument '%s'",
+				   argv[optind]);
+	if ((ret = cmd_open_state(state, &st)))
+		return ret;
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT r.id, r.plan_name, r.status,"
+			       " r.started_at, r.ended_at, r.tasks_total,"
+			       " (SELECT count(*) FROM tasks t WHERE"
+			       "  t.run_id = r.id AND t.status = 'succeeded')"
+			       " FROM runs r ORDER BY r.started_at DESC, r.id"
+			       " DESC LIMIT ?1",
+			       -1, &s, NULL) != SQLITE_OK) {
+		ret = error("cannot list runs: %s",
+			    sqlite3_errmsg(store_db(st)));
+		ret = RUNNER_EXIT_RUNTIME;
+		goto out;
+	}
+	sqlite3_bind_int64(s, 1, limit);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char when[40], dur[32];
+		int64_t start = sqlite3_column_int64(s, 3);
+		if (!rows++)
+			printf("%-22s %-20s %-11s %-21s %-8s %s\n", "RUN",
+			       "PLAN", "STATUS", "STARTED", "DURATION",
+			       "OK/TASKS");
+		cmd_format_time(start, when, sizeof(when));
+		if (sqlite3_column_type(s, 4) == SQLITE_NULL)
+			snprintf(dur, sizeof(dur), "-");
+		else
+			cmd_format_ms(sqlite3_column_int64(s, 4) - start, dur,
+				      sizeof(dur));
+		printf("%-22s %-20s %-11s %-21s %-8s %d/%d\n",
+		       sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
+		       sqlite3_column_text(s, 2), when, dur,
+		       sqlite3_column_int(s, 6), sqlite3_column_int(s, 5));
+	}
+	if (!rows)
+		printf("no runs yet\n");
+	ret = RUNNER_EXIT_OK;
+out:
+	sqlite3_finalize(s);
+	store_close(st);
+	return ret;
 }

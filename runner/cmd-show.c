@@ -1,10 +1,221 @@
 #include "runner.h"
 #include "cmd.h"
+#include "fs.h"
+#include "runref.h"
+#include "store.h"
+
+#include <cJSON.h>
+#include <getopt.h>
+
+static const char usage[] = "runner show RUN [TASK] [--state DIR]";
+
+static const char *col(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? (const char *)t : "";
+}
+
+static void print_ms_col(sqlite3_stmt *s, int start, int end, char *buf,
+			 size_t n)
+{
+	if (sqlite3_column_type(s, start) == SQLITE_NULL ||
+	    sqlite3_column_type(s, end) == SQLITE_NULL)
+		snprintf(buf, n, "-");
+	else
+		cmd_format_ms(sqlite3_column_int64(s, end) -
+				      sqlite3_column_int64(s, start),
+			      buf, n);
+}
+
+static int show_run(struct store *st, const char *id)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+	char when[40], dur[32];
+	int ret = RUNNER_EXIT_RUNTIME;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT plan_name, plan_path, status, backend,"
+			       " started_at, ended_at, host, pid, exit_code"
+			       " FROM runs WHERE id = ?1",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_ROW)
+		goto sqlfail;
+	cmd_format_time(sqlite3_column_int64(s, 4), when, sizeof(when));
+	print_ms_col(s, 4, 5, dur, sizeof(dur));
+	printf("run:      %s\nplan:     %s (%s)\nstatus:   %s\n"
+	       "backend:  %s\nstarted:  %s on %s (pid %d)\nduration: %s\n"
+	       "results:  %s/runs/%s\n\n",
+	       id, col(s, 0), col(s, 1), col(s, 2), col(s, 3), when,
+	       col(s, 6), sqlite3_column_int(s, 7), dur, store_dir(st), id);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id, status, attempts, started_at,"
+			       " ended_at, exit_code, files_added,"
+			       " files_modified, files_deleted, reason"
+			       " FROM tasks WHERE run_id = ?1 ORDER BY seq",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	printf("%-24s %-10s %-8s %-8s %-4s %-14s %s\n", "TASK", "STATUS",
+	       "ATTEMPTS", "DURATION", "EXIT", "CHANGES", "REASON");
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char changes[48], exitc[16];
+		print_ms_col(s, 3, 4, dur, sizeof(dur));
+		snprintf(changes, sizeof(changes), "+%d ~%d -%d",
+			 sqlite3_column_int(s, 6), sqlite3_column_int(s, 7),
+			 sqlite3_column_int(s, 8));
+		if (sqlite3_column_type(s, 5) == SQLITE_NULL)
+			snprintf(exitc, sizeof(exitc), "-");
+		else
+			snprintf(exitc, sizeof(exitc), "%d",
+				 sqlite3_column_int(s, 5));
+		printf("%-24s %-10s %-8d %-8s %-4s %-14s %s\n", col(s, 0),
+		       col(s, 1), sqlite3_column_int(s, 2), dur, exitc,
+		       changes, col(s, 9));
+	}
+	ret = RUNNER_EXIT_OK;
+	goto out;
+sqlfail:
+	error("cannot read run '%s': %s", id, sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static void print_changes(const char *dir)
+{
+	char *path = fs_join(dir, "changes.json");
+	struct strbuf text;
+	cJSON *root;
+	static const char *const kinds[] = { "added", "modified", "deleted" };
+	static const char marks[] = { 'A', 'M', 'D' };
+
+	strbuf_init_capped(&text, 256 << 20);
+	if (strbuf_read_file(&text, path) < 0 ||
+	    !(root = cJSON_Parse(text.buf))) {
+		printf("changes:  (none recorded)\n");
+		goto out;
+	}
+	printf("changes:\n");
+	for (int k = 0; k < 3; k++) {
+		const cJSON *arr = cJSON_GetObjectItem(root, kinds[k]), *e;
+		cJSON_ArrayForEach(e, arr)
+		{
+			const cJSON *p = cJSON_GetObjectItem(e, "path");
+			const cJSON *note = cJSON_GetObjectItem(e, "note");
+			printf("  %c %s%s%s\n", marks[k],
+			       cJSON_IsString(p) ? p->valuestring : "?",
+			       cJSON_IsString(note) ? "  -- " : "",
+			       cJSON_IsString(note) ? note->valuestring : "");
+		}
+	}
+	cJSON_Delete(root);
+out:
+	strbuf_release(&text);
+	free(path);
+}
+
+static int show_task(struct store *st, const char *id, const char *task)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+	char when[40], dur[32];
+	char *dir = NULL;
+	int ret = RUNNER_EXIT_RUNTIME, rows = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT status, attempts, started_at, ended_at,"
+			       " exit_code, sandbox_id, reason, bytes_pulled,"
+			       " cost_usd FROM tasks WHERE run_id = ?1 AND"
+			       " id = ?2",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		error("run %s has no task '%s'; 'runner show %s' lists them",
+		      id, task, id);
+		goto out;
+	}
+	dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st), id, task);
+	print_ms_col(s, 2, 3, dur, sizeof(dur));
+	if (sqlite3_column_type(s, 2) == SQLITE_NULL)
+		snprintf(when, sizeof(when), "-");
+	else
+		cmd_format_time(sqlite3_column_int64(s, 2), when,
+				sizeof(when));
+	printf("task:     %s\nrun:      %s\nstatus:   %s%s%s\n", task, id,
+	       col(s, 0), *col(s, 6) ? " -- " : "", col(s, 6));
+	if (sqlite3_column_type(s, 4) != SQLITE_NULL)
+		printf("exit:     %d\n", sqlite3_column_int(s, 4));
+	printf("attempts: %d\nstarted:  %s\nduration: %s\nsandbox:  %s\n"
+	       "pulled:   %lld bytes\ncost:     $%.4f\nresults:  %s\n",
+	       sqlite3_column_int(s, 1), when, dur,
+	       *col(s, 5) ? col(s, 5) : "-",
+	       (long long)sqlite3_column_int64(s, 7),
+	       sqlite3_column_double(s, 8), dir);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT message FROM events WHERE run_id = ?1"
+			       " AND task_id = ?2 AND kind = 'warning'"
+			       " ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto sqlfail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		printf("%s  %s\n", rows++ ? "        " : "warnings:",
+		       col(s, 0));
+	print_changes(dir);
+	ret = RUNNER_EXIT_OK;
+	goto out;
+sqlfail:
+	error("cannot read run '%s': %s", id, sqlite3_errmsg(db));
+out:
+	sqlite3_finalize(s);
+	free(dir);
+	return ret;
+}
 
 int cmd_show(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "runner: 'show' is not implemented yet\n");
-	return RUNNER_EXIT_USAGE;
+	static const struct option longopts[] = {
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL;
+	struct store *st = NULL;
+	struct strbuf err = STRBUF_INIT;
+	char *id = NULL;
+	int c, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 's')
+			return usage_error(usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		state = optarg;
+	}
+	if (argc - optind < 1 || argc - optind > 2)
+		return usage_error(usage, "show takes RUN and optionally TASK");
+	if ((ret = cmd_open_state(state, &st)))
+		return ret;
+	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
+		error("%s", err.buf);
+		ret = RUNNER_EXIT_RUNTIME;
+	} else if (argc - optind == 2) {
+		ret = show_task(st, id, argv[optind + 1]);
+	} else {
+		ret = show_run(st, id);
+	}
+	free(id);
+	strbuf_release(&err);
+	store_close(st);
+	return ret;
 }

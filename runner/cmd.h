@@ -1,6 +1,9 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 /*
  * Subcommands. Each lives in its own cmd-NAME.c and is listed in
  * main.c's table. argv[0] is the subcommand name. The return value is the
@@ -26,6 +29,19 @@ int cmd_verify(int argc, char **argv);
 int cmd_next(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+
+struct store;
+
+/*
+ * Open the state for a command that reads it (cmd-common.c). state is the
+ * --state option or NULL. An absent state is an error ("nothing has run
+ * here yet"), not created. Prints the error; returns 0 or an exit code.
+ */
+int cmd_open_state(const char *state, struct store **st);
+/* Format a duration in ms as "1m05s" / "3.2s" into buf. */
+void cmd_format_ms(int64_t ms, char *buf, size_t size);
+/* Format ms since the epoch as "2026-11-22 02:44:00Z" into buf. */
+void cmd_format_time(int64_t ms, char *buf, size_t size);
 
 /* Print "runner: usage: ..." and return RUNNER_EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...)

@@ -13,7 +13,19 @@ struct strbuf;
  * busy timeout, refuses a database that is newer than this binary or whose
  * applied migrations no longer match the embedded ones (checksums), and
  * applies pending migrations forward after copying the file aside as
- * runner.db.bak-VERSION. A struct store is used from one thread at a time.
+ * runner.db.bak-VERSION (see store-migrate.c).
+ *
+ * Several runner processes may share one state: the connection waits up to
+ * 10 s for another's lock (busy timeout) and writers should use
+ * store_begin() (BEGIN IMMEDIATE) so that they queue for the lock up front.
+ *
+ * Threading: a struct store is used from one thread at a time (the
+ * connection is opened SQLITE_OPEN_NOMUTEX). Threads that need the
+ * database at the same time open a store each, or serialise on a mutex of
+ * their own.
+ *
+ * Errors: functions returning int give 0, or -1 with one complete message
+ * appended to err; nothing is printed.
  */
 struct store;
 
@@ -22,17 +34,43 @@ enum store_open_mode {
 	STORE_NO_MIGRATE, /* open as it is (db status / migrate / rollback) */
 };
 
-/* On success *out owns a new store; free with store_close(). */
+/*
+ * On success *out owns a new store; free with store_close(). Creates
+ * state_dir (mode 0700) and state_dir/runs/ if missing, opens
+ * state_dir/runner.db in WAL mode with foreign keys on and
+ * synchronous=NORMAL. A file that is not a database (or is corrupt) is
+ * refused, never overwritten. On failure *out is NULL.
+ */
 int store_open(const char *state_dir, enum store_open_mode mode,
 	       struct store **out, struct strbuf *err);
+/* Finalizes any statement left open, closes, frees. NULL is a no-op. */
 void store_close(struct store *st);
 
+/* The connection, owned by the store (do not close it). */
 sqlite3 *store_db(struct store *st);
+/* The state directory as given to store_open(). */
 const char *store_dir(const struct store *st);
+/* The database file: store_dir() + "/runner.db". */
+const char *store_path(const struct store *st);
+/*
+ * The copy store_open(STORE_MIGRATE) made before migrating
+ * ("DIR/runner.db.bak-1"), or NULL when it migrated nothing from a
+ * non-empty database. Worth an event or a line on stderr.
+ */
+const char *store_backup_path(const struct store *st);
 
 /* Run SQL without results. -1 with the SQLite message in err. */
 int store_exec(struct store *st, const char *sql, struct strbuf *err);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. */
+/*
+ * sqlite3_prepare_v2() of one statement; the caller finalizes *out with
+ * sqlite3_finalize(). On error *out is NULL.
+ */
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
+		  struct strbuf *err);
+/*
+ * BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_commit() rolls back when the
+ * COMMIT fails; store_rollback() does nothing outside a transaction.
+ */
 int store_begin(struct store *st, struct strbuf *err);
 int store_commit(struct store *st, struct strbuf *err);
 void store_rollback(struct store *st);

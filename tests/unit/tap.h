@@ -38,13 +38,19 @@ static int tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 			printf("#   got %lld, want %lld\n", g_, w_);        \
 	} while (0)
 
+__attribute__((unused))
+static void tap_show_strs(const char *got, const char *want)
+{
+	printf("#   got '%s'\n#  want '%s'\n", got ? got : "(null)",
+	       want ? want : "(null)");
+}
+
 #define is_str(got, want, ...)                                              \
 	do {                                                                \
 		const char *g_ = (got), *w_ = (want);                       \
 		int same_ = (!g_ && !w_) || (g_ && w_ && !strcmp(g_, w_));  \
 		if (!tap_ok(same_, __FILE__, __LINE__, __VA_ARGS__))        \
-			printf("#   got '%s'\n#  want '%s'\n",              \
-			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");     \
+			tap_show_strs(g_, w_);                              \
 	} while (0)
 
 #define skip(why) printf("ok %d # skip %s\n", ++tap_n, (why))

@@ -1,0 +1,51 @@
+#include "runner.h"
+#include "cmd.h"
+#include "fs.h"
+#include "store.h"
+
+#include <time.h>
+
+int cmd_open_state(const char *state, struct store **st)
+{
+	const char *dir = store_resolve_dir(state);
+	char *db = fs_join(dir, "runner.db");
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (!fs_exists(db)) {
+		error("no runner state in '%s' (nothing has run here yet; "
+		      "use --state DIR or $RUNNER_STATE to point at one)",
+		      dir);
+		ret = RUNNER_EXIT_RUNTIME;
+	} else if (store_open(dir, STORE_MIGRATE, st, &err) < 0) {
+		error("%s", err.buf);
+		ret = RUNNER_EXIT_RUNTIME;
+	}
+	free(db);
+	strbuf_release(&err);
+	return ret;
+}
+
+void cmd_format_ms(int64_t ms, char *buf, size_t size)
+{
+	if (ms < 0)
+		snprintf(buf, size, "-");
+	else if (ms < 60000)
+		snprintf(buf, size, "%.1fs", (double)ms / 1000);
+	else if (ms < 3600000)
+		snprintf(buf, size, "%" PRId64 "m%02" PRId64 "s", ms / 60000,
+			 ms / 1000 % 60);
+	else
+		snprintf(buf, size, "%" PRId64 "h%02" PRId64 "m", ms / 3600000,
+			 ms / 60000 % 60);
+}
+
+void cmd_format_time(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+}

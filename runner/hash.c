@@ -1,0 +1,72 @@
+#include "runner.h"
+#include "hash.h"
+
+#include <openssl/evp.h>
+
+struct sha256_ctx {
+	EVP_MD_CTX *md;
+};
+
+struct sha256_ctx *sha256_new(void)
+{
+	struct sha256_ctx *c = xmalloc(sizeof(*c));
+	c->md = EVP_MD_CTX_new();
+	if (!c->md || EVP_DigestInit_ex(c->md, EVP_sha256(), NULL) != 1)
+		BUG("cannot initialise SHA-256");
+	return c;
+}
+
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len)
+{
+	if (EVP_DigestUpdate(c->md, data, len) != 1)
+		BUG("SHA-256 update failed");
+}
+
+void sha256_final(struct sha256_ctx *c, unsigned char out[32])
+{
+	unsigned int n = 32;
+	if (EVP_DigestFinal_ex(c->md, out, &n) != 1 || n != 32)
+		BUG("SHA-256 final failed");
+	EVP_MD_CTX_free(c->md);
+	free(c);
+}
+
+void sha256_buf(const void *data, size_t len, unsigned char out[32])
+{
+	struct sha256_ctx *c = sha256_new();
+	sha256_update(c, data, len);
+	sha256_final(c, out);
+}
+
+int sha256_fd(int fd, unsigned char out[32])
+{
+	struct sha256_ctx *c = sha256_new();
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0) {
+			int saved = errno;
+			if (saved == EINTR)
+				continue;
+			sha256_final(c, out);
+			errno = saved;
+			return -1;
+		}
+		if (!n)
+			break;
+		sha256_update(c, buf, (size_t)n);
+	}
+	sha256_final(c, out);
+	return 0;
+}
+
+void sha256_hex(const unsigned char sum[32], char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 0; i < 32; i++) {
+		hex[2 * i] = digits[sum[i] >> 4];
+		hex[2 * i + 1] = digits[sum[i] & 15];
+	}
+	hex[64] = '\0';
+}

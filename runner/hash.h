@@ -1,0 +1,21 @@
+#ifndef HASH_H
+#define HASH_H
+
+#include <stddef.h>
+
+struct strbuf;
+
+/* SHA-256 through libcrypto's EVP interface. */
+struct sha256_ctx;
+
+struct sha256_ctx *sha256_new(void);
+void sha256_update(struct sha256_ctx *c, const void *data, size_t len);
+/* Writes 32 bytes to out and frees c. */
+void sha256_final(struct sha256_ctx *c, unsigned char out[32]);
+void sha256_buf(const void *data, size_t len, unsigned char out[32]);
+/* Hash everything readable from fd. -1 with errno on a read error. */
+int sha256_fd(int fd, unsigned char out[32]);
+/* 64 hex digits and a NUL into hex. */
+void sha256_hex(const unsigned char sum[32], char hex[65]);
+
+#endif

@@ -1,0 +1,108 @@
+#include "runner.h"
+#include "progress.h"
+#include "timeutil.h"
+
+#include <cJSON.h>
+
+struct progress {
+	enum progress_mode mode;
+	int live;          /* a live line is drawn on stderr */
+	int line_shown;
+	char *run_id;
+};
+
+struct progress *progress_new(enum progress_mode mode, const char *run_id)
+{
+	struct progress *p = xcalloc(1, sizeof(*p));
+	p->mode = mode;
+	p->live = mode == PROGRESS_AUTO && isatty(2) &&
+		  getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	p->run_id = xstrdup(run_id);
+	return p;
+}
+
+static void clear_line(struct progress *p)
+{
+	if (p->live && p->line_shown) {
+		fputs("\r\033[K", stderr);
+		p->line_shown = 0;
+	}
+}
+
+void progress_event(struct progress *p, const char *kind, const char *task,
+		    const char *status, const char *message)
+{
+	char when[40];
+
+	if (p->mode == PROGRESS_QUIET)
+		return;
+	time_iso8601_utc(time_now_ms(), when, sizeof(when));
+	if (p->mode == PROGRESS_JSON) {
+		cJSON *o = cJSON_CreateObject();
+		char *text;
+		cJSON_AddStringToObject(o, "time", when);
+		cJSON_AddStringToObject(o, "event", kind);
+		cJSON_AddStringToObject(o, "run_id", p->run_id);
+		if (task)
+			cJSON_AddStringToObject(o, "task_id", task);
+		if (status)
+			cJSON_AddStringToObject(o, "status", status);
+		if (message)
+			cJSON_AddStringToObject(o, "message", message);
+		text = cJSON_PrintUnformatted(o);
+		printf("%s\n", text);
+		fflush(stdout);
+		cJSON_free(text);
+		cJSON_Delete(o);
+		return;
+	}
+	clear_line(p);
+	if (task)
+		printf("%.8s %-14s %s\n", when + 11, task, message);
+	else
+		printf("%.8s %s\n", when + 11, message);
+	fflush(stdout);
+}
+
+void progress_tick(struct progress *p, const struct progress_counts *c,
+		   int64_t elapsed_ms)
+{
+	int64_t s = elapsed_ms / 1000;
+	char eta[48] = "";
+
+	if (!p->live)
+		return;
+	if (c->done > 0 && c->done < c->total) {
+		int64_t per = elapsed_ms / c->done;
+		int64_t left = per * (c->total - c->done) /
+			       (c->running > 0 ? c->running : 1) / 1000;
+		snprintf(eta, sizeof(eta), "  eta ~%" PRId64 "m%02" PRId64 "s",
+			 left / 60, left % 60);
+	}
+	fprintf(stderr,
+		"\r\033[K[%d/%d done] %d running, %d queued, %d failed  "
+		"%" PRId64 "m%02" PRId64 "s%s",
+		c->done, c->total, c->running, c->queued, c->failed, s / 60,
+		s % 60, eta);
+	fflush(stderr);
+	p->line_shown = 1;
+}
+
+void progress_end(struct progress *p)
+{
+	clear_line(p);
+	fflush(stderr);
+}
+
+int progress_is_json(const struct progress *p)
+{
+	return p->mode == PROGRESS_JSON;
+}
+
+void progress_free(struct progress *p)
+{
+	if (!p)
+		return;
+	free(p->run_id);
+	free(p);
+}

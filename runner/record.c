@@ -1,0 +1,217 @@
+#include "runner.h"
+#include "record.h"
+#include "sched.h"
+#include "sandbox.h"
+#include "store.h"
+#include "timeutil.h"
+
+static int fail(sqlite3 *db, struct strbuf *err, const char *what)
+{
+	strbuf_addf(err, "cannot record %s in the state database: %s", what,
+		    sqlite3_errmsg(db));
+	return -1;
+}
+
+static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
+{
+	return sqlite3_prepare_v2(db, sql, -1, stmt, NULL) == SQLITE_OK ? 0
+									 : -1;
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+static void bind_ms_or_null(sqlite3_stmt *s, int i, int64_t ms)
+{
+	if (ms)
+		sqlite3_bind_int64(s, i, ms);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+/* Step a prepared statement to completion and finalize it. */
+static int step_done(sqlite3_stmt *s)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int upsert_task(sqlite3 *db, const struct task_run *t)
+{
+	static const char sql[] =
+		"INSERT INTO tasks (run_id, id, seq, status, reason, exit_code,"
+		" attempts, started_at, ended_at, sandbox_id, files_added,"
+		" files_modified, files_deleted, bytes_pulled, cost_usd)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14, ?15)"
+		" ON CONFLICT (run_id, id) DO UPDATE SET status = ?4,"
+		" reason = ?5, exit_code = ?6, attempts = ?7, started_at = ?8,"
+		" ended_at = ?9, sandbox_id = ?10, files_added = ?11,"
+		" files_modified = ?12, files_deleted = ?13,"
+		" bytes_pulled = ?14, cost_usd = ?15";
+	sqlite3_stmt *s;
+	const char *sandbox = t->nr_attempts
+				      ? t->attempts[t->nr_attempts - 1].sandbox_id
+				      : NULL;
+
+	if (prepare(db, sql, &s) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, t->run->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, t->task->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, (sqlite3_int64)t->index);
+	sqlite3_bind_text(s, 4, task_status_name(t->status), -1,
+			  SQLITE_STATIC);
+	bind_text_or_null(s, 5, t->reason);
+	if (t->nr_attempts && t->exit_code >= 0)
+		sqlite3_bind_int(s, 6, t->exit_code);
+	else
+		sqlite3_bind_null(s, 6);
+	sqlite3_bind_int64(s, 7, (sqlite3_int64)t->nr_attempts);
+	bind_ms_or_null(s, 8, t->started_at);
+	bind_ms_or_null(s, 9, t->ended_at);
+	bind_text_or_null(s, 10, sandbox);
+	sqlite3_bind_int64(s, 11, (sqlite3_int64)t->nr_added);
+	sqlite3_bind_int64(s, 12, (sqlite3_int64)t->nr_modified);
+	sqlite3_bind_int64(s, 13, (sqlite3_int64)t->nr_deleted);
+	sqlite3_bind_int64(s, 14, (sqlite3_int64)t->bytes_pulled);
+	sqlite3_bind_double(s, 15, t->cost_usd);
+	return step_done(s);
+}
+
+int record_run_start(struct store *st, const struct run *run,
+		     const char *plan_sha256, struct strbuf *err)
+{
+	static const char sql[] =
+		"INSERT INTO runs (id, plan_name, plan_path, plan_sha256,"
+		" backend, status, started_at, host, pid, tasks_total)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, 'running', ?6, ?7, ?8, ?9)";
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+
+	if (store_begin(st, err) < 0)
+		return -1;
+	if (prepare(db, sql, &s) < 0)
+		goto fail;
+	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, run->plan->name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, run->plan->path, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 4, plan_sha256, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, run->backend->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 6, run->started_at);
+	sqlite3_bind_text(s, 7, run->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 8, run->pid);
+	sqlite3_bind_int64(s, 9, (sqlite3_int64)run->nr_tasks);
+	if (step_done(s) < 0)
+		goto fail;
+	for (size_t i = 0; i < run->nr_tasks; i++)
+		if (upsert_task(db, &run->tasks[i]) < 0)
+			goto fail;
+	return store_commit(st, err);
+fail:
+	fail(db, err, "the run");
+	store_rollback(st);
+	return -1;
+}
+
+int record_task(struct store *st, const struct task_run *t,
+		struct strbuf *err)
+{
+	if (upsert_task(store_db(st), t) < 0)
+		return fail(store_db(st), err, "a task");
+	return 0;
+}
+
+int record_task_done(struct store *st, const struct task_run *t,
+		     struct strbuf *err)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO attempts (run_id, task_id, attempt,"
+		" status, exit_code, reason, backend, sandbox_id, host, pid,"
+		" started_at, ended_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+	sqlite3 *db = store_db(st);
+
+	if (store_begin(st, err) < 0)
+		return -1;
+	if (upsert_task(db, t) < 0)
+		goto fail;
+	for (size_t i = 0; i < t->nr_attempts; i++) {
+		const struct attempt_rec *a = &t->attempts[i];
+		sqlite3_stmt *s;
+		if (prepare(db, sql, &s) < 0)
+			goto fail;
+		sqlite3_bind_text(s, 1, t->run->id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(s, 2, t->task->id, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 3, a->n);
+		sqlite3_bind_text(s, 4, task_status_name(a->status), -1,
+				  SQLITE_STATIC);
+		if (a->exit_code >= 0)
+			sqlite3_bind_int(s, 5, a->exit_code);
+		else
+			sqlite3_bind_null(s, 5);
+		bind_text_or_null(s, 6, a->reason);
+		sqlite3_bind_text(s, 7, t->run->backend->name, -1,
+				  SQLITE_STATIC);
+		bind_text_or_null(s, 8, a->sandbox_id);
+		sqlite3_bind_text(s, 9, t->run->host, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int64(s, 10, t->run->pid);
+		sqlite3_bind_int64(s, 11, a->started_at);
+		bind_ms_or_null(s, 12, a->ended_at);
+		if (step_done(s) < 0)
+			goto fail;
+	}
+	return store_commit(st, err);
+fail:
+	fail(db, err, "a task");
+	store_rollback(st);
+	return -1;
+}
+
+int record_run_end(struct store *st, const struct run *run,
+		   const char *status, int exit_code, struct strbuf *err)
+{
+	static const char sql[] = "UPDATE runs SET status = ?2, ended_at = ?3,"
+				  " exit_code = ?4 WHERE id = ?1";
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+
+	if (prepare(db, sql, &s) < 0)
+		return fail(db, err, "the run's end");
+	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, run->ended_at);
+	sqlite3_bind_int(s, 4, exit_code);
+	if (step_done(s) < 0)
+		return fail(db, err, "the run's end");
+	return 0;
+}
+
+int record_event(struct store *st, const char *run_id, const char *task_id,
+		 const char *level, const char *kind, const char *message,
+		 const char *data, struct strbuf *err)
+{
+	static const char sql[] =
+		"INSERT INTO events (at, run_id, task_id, level, kind, message,"
+		" data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+
+	if (prepare(db, sql, &s) < 0)
+		return fail(db, err, "an event");
+	sqlite3_bind_int64(s, 1, time_now_ms());
+	bind_text_or_null(s, 2, run_id);
+	bind_text_or_null(s, 3, task_id);
+	sqlite3_bind_text(s, 4, level, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 5, kind, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, message, -1, SQLITE_TRANSIENT);
+	bind_text_or_null(s, 7, data);
+	if (step_done(s) < 0)
+		return fail(db, err, "an event");
+	return 0;
+}

@@ -1,0 +1,31 @@
+#ifndef RECORD_H
+#define RECORD_H
+
+#include <stdint.h>
+
+struct store;
+struct run;
+struct task_run;
+struct strbuf;
+
+/*
+ * The run's rows in the state database (runs, tasks, attempts, events).
+ * Main thread only: workers hand their results back through the pool's
+ * completion queue and the scheduler records them here. Each call is one
+ * transaction; each returns 0 or -1 with SQLite's message in err.
+ */
+int record_run_start(struct store *st, const struct run *run,
+		     const char *plan_sha256, struct strbuf *err);
+int record_task(struct store *st, const struct task_run *t,
+		struct strbuf *err);
+/* The task row and all its attempt rows. */
+int record_task_done(struct store *st, const struct task_run *t,
+		     struct strbuf *err);
+int record_run_end(struct store *st, const struct run *run,
+		   const char *status, int exit_code, struct strbuf *err);
+/* level: debug|info|warn|error; task and data (JSON text) may be NULL. */
+int record_event(struct store *st, const char *run_id, const char *task_id,
+		 const char *level, const char *kind, const char *message,
+		 const char *data, struct strbuf *err);
+
+#endif

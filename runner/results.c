@@ -1,0 +1,231 @@
+#include "runner.h"
+#include "results.h"
+#include "sched.h"
+#include "sandbox.h"
+#include "ws.h"
+#include "fs.h"
+#include "hash.h"
+#include "timeutil.h"
+
+#include <cJSON.h>
+
+static void add_time(cJSON *obj, const char *key, int64_t ms)
+{
+	char buf[40];
+	if (!ms) {
+		cJSON_AddNullToObject(obj, key);
+		return;
+	}
+	time_iso8601_utc(ms, buf, sizeof(buf));
+	cJSON_AddStringToObject(obj, key, buf);
+}
+
+static void add_str_or_null(cJSON *obj, const char *key, const char *s)
+{
+	if (s)
+		cJSON_AddStringToObject(obj, key, s);
+	else
+		cJSON_AddNullToObject(obj, key);
+}
+
+/* Write obj pretty-printed to path atomically; takes ownership of obj. */
+static int write_json(const char *path, cJSON *obj, struct strbuf *err)
+{
+	char *text = cJSON_Print(obj);
+	int ret;
+	cJSON_Delete(obj);
+	if (!text)
+		BUG("cJSON_Print failed");
+	{
+		size_t len = strlen(text);
+		char *withnl = xmalloc(len + 2);
+		memcpy(withnl, text, len);
+		withnl[len] = '\n';
+		withnl[len + 1] = '\0';
+		ret = fs_write_atomic(path, withnl, len + 1, 0644, err);
+		free(withnl);
+	}
+	cJSON_free(text);
+	return ret;
+}
+
+int results_write_task(const struct task_run *t, struct strbuf *err)
+{
+	const struct plan_task *pt = t->task;
+	cJSON *o = cJSON_CreateObject();
+	cJSON *arr, *ch;
+	char *path;
+	int ret;
+
+	cJSON_AddStringToObject(o, "run_id", t->run->id);
+	cJSON_AddStringToObject(o, "task_id", pt->id);
+	cJSON_AddStringToObject(o, "status", task_status_name(t->status));
+	add_str_or_null(o, "reason", t->reason);
+	if (t->nr_attempts && t->exit_code >= 0)
+		cJSON_AddNumberToObject(o, "exit_code", t->exit_code);
+	else
+		cJSON_AddNullToObject(o, "exit_code");
+	cJSON_AddNumberToObject(o, "attempts", (double)t->nr_attempts);
+	add_time(o, "started_at", t->started_at);
+	add_time(o, "ended_at", t->ended_at);
+	if (t->started_at && t->ended_at)
+		cJSON_AddNumberToObject(o, "duration_ms",
+					(double)(t->ended_at - t->started_at));
+	else
+		cJSON_AddNullToObject(o, "duration_ms");
+	cJSON_AddStringToObject(o, "backend", t->run->backend->name);
+	add_str_or_null(o, "sandbox_id",
+			t->nr_attempts
+				? t->attempts[t->nr_attempts - 1].sandbox_id
+				: NULL);
+	arr = cJSON_AddArrayToObject(o, "attempt_list");
+	for (size_t i = 0; i < t->nr_attempts; i++) {
+		const struct attempt_rec *a = &t->attempts[i];
+		cJSON *ao = cJSON_CreateObject();
+		cJSON_AddNumberToObject(ao, "attempt", a->n);
+		cJSON_AddStringToObject(ao, "status",
+					task_status_name(a->status));
+		if (a->exit_code >= 0)
+			cJSON_AddNumberToObject(ao, "exit_code", a->exit_code);
+		else
+			cJSON_AddNullToObject(ao, "exit_code");
+		add_str_or_null(ao, "reason", a->reason);
+		add_str_or_null(ao, "sandbox_id", a->sandbox_id);
+		add_time(ao, "started_at", a->started_at);
+		add_time(ao, "ended_at", a->ended_at);
+		cJSON_AddItemToArray(arr, ao);
+	}
+	arr = cJSON_AddArrayToObject(o, "warnings");
+	for (size_t i = 0; i < t->warnings.nr; i++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(t->warnings.v[i]));
+	ch = cJSON_AddObjectToObject(o, "changes");
+	cJSON_AddNumberToObject(ch, "added", (double)t->nr_added);
+	cJSON_AddNumberToObject(ch, "modified", (double)t->nr_modified);
+	cJSON_AddNumberToObject(ch, "deleted", (double)t->nr_deleted);
+	cJSON_AddNumberToObject(ch, "refused", (double)t->nr_refused);
+	cJSON_AddNumberToObject(o, "bytes_pulled", (double)t->bytes_pulled);
+	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
+
+	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
+		cJSON_Delete(o);
+		return -1;
+	}
+	path = fs_join(t->dir, "result.json");
+	ret = write_json(path, o, err);
+	free(path);
+	return ret;
+}
+
+int results_write_changes(struct task_run *t, const struct ws_changes *c,
+			  struct strbuf *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *lists[3];
+	static const char *const names[3] = { "added", "modified", "deleted" };
+	char *path;
+	int ret;
+
+	t->nr_added = t->nr_modified = t->nr_deleted = 0;
+	for (int i = 0; i < 3; i++)
+		lists[i] = cJSON_AddArrayToObject(o, names[i]);
+	for (size_t i = 0; i < c->nr; i++) {
+		const struct ws_change *x = &c->items[i];
+		cJSON *e = cJSON_CreateObject();
+		char hex[65];
+		int which = x->kind == 'A' ? 0 : x->kind == 'M' ? 1 : 2;
+
+		cJSON_AddStringToObject(e, "path", x->path);
+		cJSON_AddStringToObject(e, "type",
+					x->type == WS_LINK  ? "symlink"
+					: x->type == WS_DIR ? "directory"
+							    : "file");
+		if (which != 2)
+			cJSON_AddNumberToObject(e, "size", (double)x->size);
+		sha256_hex(x->sha256, hex);
+		if (x->pulled || which == 2)
+			cJSON_AddStringToObject(e, "sha256", hex);
+		if (which != 2)
+			cJSON_AddBoolToObject(e, "pulled", x->pulled);
+		if (x->note)
+			cJSON_AddStringToObject(e, "note", x->note);
+		cJSON_AddItemToArray(lists[which], e);
+		if (which == 0)
+			t->nr_added++;
+		else if (which == 1)
+			t->nr_modified++;
+		else
+			t->nr_deleted++;
+	}
+	t->nr_refused = c->nr_refused;
+	t->bytes_pulled = c->bytes_pulled;
+	cJSON_AddNumberToObject(o, "bytes_pulled", (double)c->bytes_pulled);
+	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
+		cJSON_Delete(o);
+		return -1;
+	}
+	path = fs_join(t->dir, "changes.json");
+	ret = write_json(path, o, err);
+	free(path);
+	return ret;
+}
+
+int results_write_run(const struct run *run, const char *status,
+		      int exit_code, struct strbuf *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *counts, *tasks;
+	size_t by_status[TASK_LOST + 1] = { 0 };
+	double cost = 0;
+	char *path;
+	int ret;
+
+	cJSON_AddStringToObject(o, "run_id", run->id);
+	cJSON_AddStringToObject(o, "plan", run->plan->name);
+	cJSON_AddStringToObject(o, "plan_path", run->plan->path);
+	cJSON_AddStringToObject(o, "status", status);
+	cJSON_AddBoolToObject(o, "interrupted",
+			      atomic_load(&run->cancel) != 0);
+	cJSON_AddNumberToObject(o, "exit_code", exit_code);
+	cJSON_AddStringToObject(o, "backend", run->backend->name);
+	cJSON_AddStringToObject(o, "host", run->host);
+	add_time(o, "started_at", run->started_at);
+	add_time(o, "ended_at", run->ended_at);
+	if (run->ended_at)
+		cJSON_AddNumberToObject(o, "duration_ms",
+					(double)(run->ended_at -
+						 run->started_at));
+	else
+		cJSON_AddNullToObject(o, "duration_ms");
+	tasks = cJSON_AddArrayToObject(o, "tasks");
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		const struct task_run *t = &run->tasks[i];
+		cJSON *e = cJSON_CreateObject();
+		by_status[t->status]++;
+		cost += t->cost_usd;
+		cJSON_AddStringToObject(e, "id", t->task->id);
+		cJSON_AddStringToObject(e, "status",
+					task_status_name(t->status));
+		add_str_or_null(e, "reason", t->reason);
+		cJSON_AddNumberToObject(e, "attempts", (double)t->nr_attempts);
+		if (t->started_at && t->ended_at)
+			cJSON_AddNumberToObject(
+				e, "duration_ms",
+				(double)(t->ended_at - t->started_at));
+		else
+			cJSON_AddNullToObject(e, "duration_ms");
+		cJSON_AddItemToArray(tasks, e);
+	}
+	counts = cJSON_AddObjectToObject(o, "counts");
+	cJSON_AddNumberToObject(counts, "total", (double)run->nr_tasks);
+	for (int s = TASK_QUEUED; s <= TASK_LOST; s++)
+		if (by_status[s])
+			cJSON_AddNumberToObject(counts,
+						task_status_name(
+							(enum task_status)s),
+						(double)by_status[s]);
+	cJSON_AddNumberToObject(o, "cost_usd", cost);
+	path = fs_join(run->dir, "run.json");
+	ret = write_json(path, o, err);
+	free(path);
+	return ret;
+}

@@ -1,0 +1,919 @@
+/*
+ * The local backend: a sandbox is a folder under state_dir/sandboxes/
+ * holding the task's workspace; the task runs there under bubblewrap
+ * (isolation: sandbox) or as a plain child process (isolation: none).
+ *
+ * Under bubblewrap the task gets new user, pid, ipc, uts, cgroup and
+ * (unless network: true) net namespaces, the host system read-only (/usr,
+ * /etc and the /bin, /lib... links or directories as the host has them),
+ * fresh /proc, /dev and /tmp, the workspace read-write at /workspace and
+ * nothing else of the host. When the runner is root, bwrap itself runs as
+ * nobody (65534): root mapped into a user namespace would still be host
+ * root to the files bound in (/etc/shadow), nobody is not. The workspace
+ * is chowned to nobody so that the task can write it, and nothing else.
+ *
+ * bwrap realpath()s and mounts its sources with the uid it runs as, so
+ * nobody must be able to reach the workspace by its path. When it cannot
+ * (a state directory under /root), the child mounts the workspace on a
+ * directory nobody can reach (/mnt), in a private mount namespace of its
+ * own, before it drops root.
+ *
+ * Everything but the command line reaches bwrap through --args (a memfd):
+ * the environment holds secrets, and argv is world-readable in /proc.
+ *
+ * --json-status-fd tells us the host pid of the sandbox's pid 1, its pid
+ * namespace and, at the end, the command's exit code. bwrap reports a
+ * command killed by signal N as 128 + N, as shells do; we report such a
+ * code as term_signal N (so "exit 130" in a task reads as SIGINT). No
+ * exit code at all means the sandbox could not be set up or the command
+ * could not be executed: exec fails with bwrap's message.
+ *
+ * Killing: SIGTERM goes to every process of the sandbox's pid namespace
+ * (found by comparing /proc/PID/ns/pid with a descriptor we hold on the
+ * namespace, so that its inode number cannot be recycled under us);
+ * SIGKILL also goes to the namespace's pid 1, which takes every process
+ * of the namespace with it. With isolation none, the process group and
+ * session of the child are killed (proc_signal_tree); a process that
+ * calls setsid() itself escapes that. We do not make the runner a child
+ * subreaper: in a multi-threaded process the orphans it would inherit
+ * could only be reaped by a waitpid(-1) that steals other threads'
+ * children.
+ */
+#define _GNU_SOURCE
+#include "runner.h"
+#include "sandbox.h"
+#include "proc.h"
+#include "ws.h"
+#include "fs.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define SANDBOX_UID ((uid_t)65534)
+#define SANDBOX_GID ((gid_t)65534)
+#define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define BWRAP_MISSING \
+	"bubblewrap (bwrap) is not installed; install the Debian package " \
+	"'bubblewrap' (make deps) or set backend.isolation: none"
+#define USERNS_HINT \
+	"user namespaces are unavailable to unprivileged users here " \
+	"(check the sysctls user.max_user_namespaces, " \
+	"kernel.unprivileged_userns_clone and " \
+	"kernel.apparmor_restrict_unprivileged_userns), or set " \
+	"backend.isolation: none"
+
+struct sandbox {
+	char *root;             /* absolute: state_dir/sandboxes/NAME */
+	char *ws;               /* root/workspace */
+	char *id;               /* "local-NAME" */
+	enum plan_isolation isolation;
+	bool network;
+	uint64_t memory;
+	bool drop;              /* we are root: run bwrap as nobody */
+};
+
+static bool want_drop(enum plan_isolation iso)
+{
+	return iso == PLAN_ISOLATION_SANDBOX && geteuid() == 0;
+}
+
+static char *find_bwrap(void)
+{
+	const char *path = getenv("PATH");
+	return proc_find_in_path("bwrap", path ? path : DEFAULT_PATH);
+}
+
+/* Collects a child's output, capped. */
+static int collect_output(void *ctx, const char *buf, size_t len)
+{
+	struct strbuf *sb = ctx;
+	size_t room = sb->cap > sb->len ? sb->cap - sb->len : 0;
+
+	strbuf_add(sb, buf, len < room ? len : room);
+	return 0;
+}
+
+/* The first line of s that starts with "bwrap: ", else the last line. */
+static void bwrap_message(const char *s, struct strbuf *out)
+{
+	const char *hit = strstr(s, "bwrap: ");
+	const char *end;
+	struct strbuf tmp = STRBUF_INIT;
+
+	if (!hit) {
+		strbuf_addstr(&tmp, s);
+		strbuf_rtrim(&tmp);
+		hit = strrchr(tmp.buf, '\n');
+		hit = hit ? hit + 1 : tmp.buf;
+	}
+	end = strchrnul(hit, '\n');
+	strbuf_add(out, hit, (size_t)(end - hit));
+	strbuf_release(&tmp);
+}
+
+static bool looks_like_userns(const char *msg)
+{
+	return strstr(msg, "namespace") || strstr(msg, "uid map") ||
+	       strstr(msg, "Operation not permitted") ||
+	       strstr(msg, "No permissions");
+}
+
+static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
+{
+	struct proc p = PROC_INIT;
+	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
+	struct proc_result r;
+	struct strbuf out = STRBUF_INIT, msg = STRBUF_INIT;
+	char *bwrap = NULL;
+	int ret = -1;
+
+	if (cfg->isolation == PLAN_ISOLATION_NONE)
+		return 0;
+	strbuf_init_capped(&out, 4096);
+	bwrap = find_bwrap();
+	if (!bwrap) {
+		strbuf_addstr(err, BWRAP_MISSING);
+		goto out;
+	}
+	strvec_push(&p.args, bwrap);
+	strvec_pushv(&p.args, (const char *const[]){
+		"--unshare-all", "--die-with-parent", "--new-session",
+		"--ro-bind", "/", "/", "true", NULL });
+	strvec_push(&p.env, "PATH=" DEFAULT_PATH);
+	p.dir = "/";
+	p.die_with_parent = true;
+	if (want_drop(cfg->isolation)) {
+		p.drop_privs = true;
+		p.uid = SANDBOX_UID;
+		p.gid = SANDBOX_GID;
+	}
+	if (proc_start(&p, err) < 0)
+		goto out;
+	o.timeout_ms = 20000;
+	o.on_output = collect_output;
+	o.ctx = &out;
+	if (proc_run(&p, &o, &r, err) < 0)
+		goto out;
+	if (r.exit_code == 0) {
+		ret = 0;
+		goto out;
+	}
+	bwrap_message(out.buf, &msg);
+	if (!msg.len)
+		strbuf_addf(&msg, "exited with status %d", r.exit_code);
+	if (looks_like_userns(msg.buf))
+		strbuf_addf(err, "bubblewrap cannot create its namespaces "
+			    "(%s): " USERNS_HINT, msg.buf);
+	else
+		strbuf_addf(err, "bubblewrap does not work here (%s): it "
+			    "needs unprivileged user namespaces, or set "
+			    "backend.isolation: none", msg.buf);
+out:
+	proc_release(&p);
+	strbuf_release(&out);
+	strbuf_release(&msg);
+	free(bwrap);
+	return ret;
+}
+
+/* Run and task ids as they may appear in a file name. */
+static void add_name_part(struct strbuf *sb, const char *s)
+{
+	for (size_t i = 0; s && s[i] && i < 64; i++) {
+		char c = s[i];
+		bool okc = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+			   c == '-';
+		strbuf_addch(sb, okc ? c : '_');
+	}
+}
+
+static void sandbox_free(struct sandbox *sb)
+{
+	if (!sb)
+		return;
+	free(sb->root);
+	free(sb->ws);
+	free(sb->id);
+	free(sb);
+}
+
+static int local_create(const struct sandbox_config *cfg,
+			struct sandbox **out, struct strbuf *err)
+{
+	struct sandbox *sb = xcalloc(1, sizeof(*sb));
+	struct strbuf tmpl = STRBUF_INIT;
+	char *dir = fs_join(cfg->state_dir, "sandboxes");
+	char *made = NULL;
+	int ret = -1;
+
+	*out = NULL;
+	sb->isolation = cfg->isolation;
+	sb->network = cfg->network;
+	sb->memory = cfg->memory;
+	sb->drop = want_drop(cfg->isolation);
+	/* 0711: nobody may pass through to its workspace, not list. */
+	if (fs_mkdir_p(dir, 0711, err) < 0)
+		goto out;
+	strbuf_addf(&tmpl, "%s/", dir);
+	add_name_part(&tmpl, cfg->run_id);
+	strbuf_addch(&tmpl, '-');
+	add_name_part(&tmpl, cfg->task_id);
+	strbuf_addf(&tmpl, "-%d-XXXXXX", cfg->attempt);
+	if (!mkdtemp(tmpl.buf)) {
+		strbuf_addf(err, "cannot create sandbox directory '%s': %s",
+			    tmpl.buf, strerror(errno));
+		goto out;
+	}
+	made = xstrdup(tmpl.buf);
+	sb->root = fs_realpath(made, err);
+	if (!sb->root)
+		goto out;
+	sb->ws = fs_join(sb->root, "workspace");
+	sb->id = xstrfmt("local-%s", strrchr(sb->root, '/') + 1);
+	if (sb->drop && chmod(sb->root, 0711) < 0) {
+		strbuf_addf(err, "cannot chmod '%s': %s", sb->root,
+			    strerror(errno));
+		goto out;
+	}
+	if (mkdir(sb->ws, 0755) < 0 ||
+	    (sb->drop && chown(sb->ws, SANDBOX_UID, SANDBOX_GID) < 0)) {
+		strbuf_addf(err, "cannot create '%s': %s", sb->ws,
+			    strerror(errno));
+		goto out;
+	}
+	*out = sb;
+	sb = NULL;
+	ret = 0;
+out:
+	if (sb && made) {
+		struct strbuf ignored = STRBUF_INIT;
+		fs_rm_rf(made, &ignored);
+		strbuf_release(&ignored);
+	}
+	sandbox_free(sb);
+	free(made);
+	free(dir);
+	strbuf_release(&tmpl);
+	return ret;
+}
+
+static const char *local_id(const struct sandbox *sb)
+{
+	return sb->id;
+}
+
+/* lchown everything below (and including) the directory fd. */
+static int chown_tree(int fd, const char *shown, struct strbuf *err)
+{
+	DIR *d;
+	struct dirent *de;
+	int dfd, ret = 0;
+
+	if (fchown(fd, SANDBOX_UID, SANDBOX_GID) < 0) {
+		strbuf_addf(err, "cannot chown '%s': %s", shown,
+			    strerror(errno));
+		return -1;
+	}
+	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	d = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!d) {
+		strbuf_addf(err, "cannot read '%s': %s", shown,
+			    strerror(errno));
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	while (!ret && (de = readdir(d))) {
+		struct stat st;
+		char *sub;
+		int cfd;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = xstrfmt("%s/%s", shown, de->d_name);
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			strbuf_addf(err, "cannot stat '%s': %s", sub,
+				    strerror(errno));
+			ret = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
+				     O_NOFOLLOW | O_CLOEXEC);
+			if (cfd < 0) {
+				strbuf_addf(err, "cannot open '%s': %s", sub,
+					    strerror(errno));
+				ret = -1;
+			} else {
+				ret = chown_tree(cfd, sub, err);
+				close(cfd);
+			}
+		} else if (fchownat(fd, de->d_name, SANDBOX_UID, SANDBOX_GID,
+				    AT_SYMLINK_NOFOLLOW) < 0) {
+			strbuf_addf(err, "cannot chown '%s': %s", sub,
+				    strerror(errno));
+			ret = -1;
+		}
+		free(sub);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int local_put_tree(struct sandbox *sb, const struct ws_manifest *m,
+			  const char *src_root, struct strbuf *err)
+{
+	int fd, ret;
+
+	if (ws_copy_tree(m, src_root, sb->ws, err) < 0)
+		return -1;
+	if (!sb->drop)
+		return 0;
+	fd = open(sb->ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_addf(err, "cannot open '%s': %s", sb->ws,
+			    strerror(errno));
+		return -1;
+	}
+	ret = chown_tree(fd, sb->ws, err);
+	close(fd);
+	return ret;
+}
+
+/*
+ * Whether uid/gid (without supplementary groups) may search every
+ * directory on the way to path, path included.
+ */
+static bool reachable_by(const char *path, uid_t uid, gid_t gid)
+{
+	char *p = xstrdup(path);
+	bool ok = true;
+	size_t len = strlen(p);
+
+	for (size_t i = 1; ok && i <= len; i++) {
+		struct stat st;
+		mode_t bit;
+
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		p[i] = '\0';
+		if (stat(p, &st) < 0) {
+			ok = false;
+		} else {
+			bit = st.st_uid == uid ? S_IXUSR :
+			      st.st_gid == gid ? S_IXGRP : S_IXOTH;
+			ok = S_ISDIR(st.st_mode) && (st.st_mode & bit);
+		}
+		if (i < len)
+			p[i] = '/';
+	}
+	if (ok) {
+		struct stat st;
+		ok = !stat("/", &st) && (st.st_mode & S_IXOTH);
+	}
+	free(p);
+	return ok;
+}
+
+static bool has_prefix_dir(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '/' || !path[n]);
+}
+
+/*
+ * Where the child mounts the workspace for bwrap when nobody cannot reach
+ * it by its own path: a directory bwrap does not need (it sees host /tmp
+ * and /mnt only through our binds, and we bind neither), that nobody can
+ * reach and that does not hide bwrap itself.
+ */
+static const char *pick_mountpoint(const char *bwrap, const char *ws)
+{
+	static const char *const cands[] = {
+		"/mnt", "/tmp", "/media", "/srv", "/opt", "/var/tmp",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cands); i++) {
+		struct stat st;
+
+		if (lstat(cands[i], &st) < 0 || !S_ISDIR(st.st_mode))
+			continue;
+		if (has_prefix_dir(bwrap, cands[i]) ||
+		    has_prefix_dir(ws, cands[i]))
+			continue;
+		if (reachable_by(cands[i], SANDBOX_UID, SANDBOX_GID))
+			return cands[i];
+	}
+	return NULL;
+}
+
+/* What one exec needs in its callbacks. */
+struct exec_ctx {
+	const struct sandbox_cmd *cmd;
+	struct strbuf status;   /* bwrap's JSON lines, capped */
+	size_t parsed;          /* how much of status was parsed */
+	long child_pid;         /* host pid of the sandbox's pid 1 */
+	unsigned long long ns_ino;
+	int ns_fd;              /* that pid namespace, held open */
+	struct stat ns_st;
+	bool have_exit;
+	int exit_code;
+	struct strbuf tail;     /* the last output, for setup errors */
+};
+
+static int exec_on_output(void *ctx, const char *buf, size_t len)
+{
+	struct exec_ctx *ec = ctx;
+	const size_t keep = 2048;
+
+	if (len >= keep) {
+		strbuf_reset(&ec->tail);
+		strbuf_add(&ec->tail, buf + len - keep, keep);
+	} else {
+		if (ec->tail.len + len > keep) {
+			size_t drop = ec->tail.len + len - keep;
+			memmove(ec->tail.buf, ec->tail.buf + drop,
+				ec->tail.len - drop);
+			strbuf_setlen(&ec->tail, ec->tail.len - drop);
+		}
+		strbuf_add(&ec->tail, buf, len);
+	}
+	if (ec->cmd->on_output)
+		return ec->cmd->on_output(ec->cmd->ctx, buf, len);
+	return 0;
+}
+
+static void exec_on_warn(void *ctx, int64_t elapsed_ms)
+{
+	struct exec_ctx *ec = ctx;
+
+	if (ec->cmd->on_warn)
+		ec->cmd->on_warn(ec->cmd->ctx, elapsed_ms);
+}
+
+static bool json_number(const char *line, const char *key, long long *v)
+{
+	const char *s = strstr(line, key);
+	char *end;
+
+	if (!s)
+		return false;
+	s += strlen(key);
+	while (*s == ' ' || *s == '"' || *s == ':')
+		s++;
+	*v = strtoll(s, &end, 10);
+	return end != s;
+}
+
+static void learn_namespace(struct exec_ctx *ec)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/ns/pid", ec->child_pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* A recycled pid would show another namespace: then trust none. */
+	if (fstat(fd, &ec->ns_st) < 0 ||
+	    (unsigned long long)ec->ns_st.st_ino != ec->ns_ino) {
+		close(fd);
+		return;
+	}
+	ec->ns_fd = fd;
+}
+
+static void exec_on_aux(void *ctx, const char *buf, size_t len)
+{
+	struct exec_ctx *ec = ctx;
+	char *nl;
+
+	if (strbuf_add(&ec->status, buf, len) < 0)
+		return;
+	while ((nl = memchr(ec->status.buf + ec->parsed, '\n',
+			    ec->status.len - ec->parsed))) {
+		const char *line = ec->status.buf + ec->parsed;
+		long long v;
+
+		*nl = '\0';
+		if (json_number(line, "\"child-pid\"", &v) && v > 1) {
+			ec->child_pid = (long)v;
+			if (json_number(line, "\"pid-namespace\"", &v)) {
+				ec->ns_ino = (unsigned long long)v;
+				learn_namespace(ec);
+			}
+		}
+		if (json_number(line, "\"exit-code\"", &v)) {
+			ec->have_exit = true;
+			ec->exit_code = (int)v;
+		}
+		ec->parsed = (size_t)(nl - ec->status.buf) + 1;
+	}
+}
+
+struct ns_kill {
+	const struct exec_ctx *ec;
+	int sig;
+	int count;
+};
+
+static int ns_kill_one(const struct proc_info *pi, void *ctx)
+{
+	struct ns_kill *nk = ctx;
+	char path[64];
+	struct stat st;
+
+	if (pi->state == 'Z' || pi->state == 'X')
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld/ns/pid", (long)pi->pid);
+	if (stat(path, &st) < 0 || st.st_ino != nk->ec->ns_st.st_ino ||
+	    st.st_dev != nk->ec->ns_st.st_dev)
+		return 0;
+	if (!kill(pi->pid, nk->sig) || errno == EPERM)
+		nk->count++;
+	return 0;
+}
+
+static int ns_kill_tree(struct proc *p, int sig, void *ctx)
+{
+	struct exec_ctx *ec = ctx;
+	struct ns_kill nk = { ec, sig, 0 };
+
+	if (ec->ns_fd < 0) {
+		/*
+		 * Before bwrap said where the sandbox is: bwrap itself. Its
+		 * --die-with-parent takes the sandbox down with it.
+		 */
+		if (!p->reaped)
+			kill(p->pid, sig);
+		return 0;
+	}
+	proc_for_each(ns_kill_one, &nk);
+	return nk.count;
+}
+
+static void push_pair(struct strbuf *args, const char *a, const char *b)
+{
+	strbuf_add(args, a, strlen(a) + 1);
+	if (b)
+		strbuf_add(args, b, strlen(b) + 1);
+}
+
+/* The host's /bin, /lib... as they are: symlinks or directories. */
+static void push_system_dirs(struct strbuf *args)
+{
+	static const char *const dirs[] = {
+		"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	};
+
+	push_pair(args, "--ro-bind", "/usr");
+	push_pair(args, "/usr", NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		char target[PATH_MAX];
+		struct stat st;
+		ssize_t n;
+
+		if (lstat(dirs[i], &st) < 0)
+			continue;
+		if (S_ISLNK(st.st_mode)) {
+			n = readlink(dirs[i], target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			push_pair(args, "--symlink", target);
+			push_pair(args, dirs[i], NULL);
+		} else if (S_ISDIR(st.st_mode)) {
+			push_pair(args, "--ro-bind", dirs[i]);
+			push_pair(args, dirs[i], NULL);
+		}
+	}
+	push_pair(args, "--ro-bind", "/etc");
+	push_pair(args, "/etc", NULL);
+}
+
+/*
+ * With the network on, /etc/resolv.conf may point into /run (systemd-
+ * resolved): bind the directory it points into, read-only.
+ */
+static void push_resolv_conf(struct strbuf *args)
+{
+	char *real = realpath("/etc/resolv.conf", NULL);
+	char *dir;
+
+	if (!real)
+		return;
+	if (!has_prefix_dir(real, "/etc") && !has_prefix_dir(real, "/usr")) {
+		dir = fs_dirname(real);
+		push_pair(args, "--ro-bind-try", dir);
+		push_pair(args, dir, NULL);
+		free(dir);
+	}
+	free(real);
+}
+
+static int write_memfd(const struct strbuf *data, struct strbuf *err)
+{
+	int fd = memfd_create("runner-bwrap-args", MFD_CLOEXEC);
+
+	if (fd >= 0 && fd <= 2) {
+		int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd < 0 || fs_write_all(fd, data->buf, data->len) < 0 ||
+	    lseek(fd, 0, SEEK_SET) < 0) {
+		strbuf_addf(err, "cannot pass arguments to bwrap: %s",
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int pipe_above_stdio(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] <= 2) {
+			int nfd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+			close(fds[i]);
+			fds[i] = nfd;
+		}
+	}
+	if (fds[0] < 0 || fds[1] < 0) {
+		if (fds[0] >= 0)
+			close(fds[0]);
+		if (fds[1] >= 0)
+			close(fds[1]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Fill p (and open *args_fd, *status) to run cmd under bwrap. */
+static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
+			 struct proc *p, int *args_fd, int status[2],
+			 struct strbuf *err)
+{
+	struct strbuf args = STRBUF_INIT;
+	char *bwrap = find_bwrap();
+	const char *ws_src = sb->ws;
+	char num[32];
+	int ret = -1;
+
+	if (!bwrap) {
+		strbuf_addstr(err, BWRAP_MISSING);
+		goto out;
+	}
+	if (sb->drop) {
+		p->drop_privs = true;
+		p->uid = SANDBOX_UID;
+		p->gid = SANDBOX_GID;
+		if (!reachable_by(sb->ws, SANDBOX_UID, SANDBOX_GID)) {
+			ws_src = pick_mountpoint(bwrap, sb->ws);
+			if (!ws_src) {
+				strbuf_addf(err, "the sandbox user cannot "
+					    "reach '%s' and there is no "
+					    "directory to mount it on; make "
+					    "its parents searchable "
+					    "(chmod o+x)", sb->ws);
+				goto out;
+			}
+			p->bind_src = sb->ws;
+			p->bind_dst = ws_src;
+		}
+	}
+	if (pipe_above_stdio(status) < 0) {
+		strbuf_addf(err, "cannot create a pipe: %s", strerror(errno));
+		goto out;
+	}
+
+	push_pair(&args, "--die-with-parent", NULL);
+	push_pair(&args, "--unshare-all", NULL);
+	if (sb->network)
+		push_pair(&args, "--share-net", NULL);
+	push_pair(&args, "--new-session", NULL);
+	push_pair(&args, "--cap-drop", "ALL");
+	push_pair(&args, "--hostname", "runner");
+	push_system_dirs(&args);
+	if (sb->network)
+		push_resolv_conf(&args);
+	push_pair(&args, "--proc", "/proc");
+	push_pair(&args, "--dev", "/dev");
+	push_pair(&args, "--tmpfs", "/tmp");
+	push_pair(&args, "--bind", ws_src);
+	push_pair(&args, "/workspace", NULL);
+	push_pair(&args, "--chdir", "/workspace");
+	push_pair(&args, "--clearenv", NULL);
+	for (const char *const *e = cmd->env; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		char *name;
+
+		if (!eq || eq == *e)
+			continue;
+		name = xstrndup(*e, (size_t)(eq - *e));
+		push_pair(&args, "--setenv", name);
+		push_pair(&args, eq + 1, NULL);
+		free(name);
+	}
+	snprintf(num, sizeof(num), "%d", status[1]);
+	push_pair(&args, "--json-status-fd", num);
+
+	*args_fd = write_memfd(&args, err);
+	if (*args_fd < 0)
+		goto out;
+	strvec_push(&p->args, bwrap);
+	strvec_push(&p->args, "--args");
+	strvec_pushf(&p->args, "%d", *args_fd);
+	strvec_push(&p->args, "--");
+	strvec_pushv(&p->args, cmd->argv);
+	p->keep_fds[p->nr_keep_fds++] = *args_fd;
+	p->keep_fds[p->nr_keep_fds++] = status[1];
+	p->dir = "/";
+	ret = 0;
+out:
+	/* The arguments hold the secrets: do not leave them in the heap. */
+	if (args.len)
+		explicit_bzero(args.buf, args.len);
+	strbuf_release(&args);
+	free(bwrap);
+	return ret;
+}
+
+static void prepare_plain(struct sandbox *sb, const struct sandbox_cmd *cmd,
+			  struct proc *p)
+{
+	const char *path = NULL;
+
+	strvec_pushv(&p->args, cmd->argv);
+	for (const char *const *e = cmd->env; e && *e; e++) {
+		if (!strncmp(*e, "PWD=", 4))
+			continue;
+		if (!strncmp(*e, "PATH=", 5))
+			path = *e + 5;
+		strvec_push(&p->env, *e);
+	}
+	/* There is no /workspace: the folder is where the task runs. */
+	strvec_pushf(&p->env, "PWD=%s", sb->ws);
+	p->path = path ? path : DEFAULT_PATH;
+	p->dir = sb->ws;
+}
+
+static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
+		      struct sandbox_status *st, struct strbuf *err)
+{
+	struct proc p = PROC_INIT;
+	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
+	struct proc_result r;
+	struct exec_ctx ec;
+	int args_fd = -1, status[2] = { -1, -1 };
+	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	st->exit_code = -1;
+	memset(&ec, 0, sizeof(ec));
+	ec.cmd = cmd;
+	ec.ns_fd = -1;
+	strbuf_init_capped(&ec.status, 64 * 1024);
+	strbuf_init_capped(&ec.tail, 4096);
+	if (!cmd->argv || !cmd->argv[0]) {
+		strbuf_addstr(err, "no command to run");
+		goto out;
+	}
+
+	if (bwrap) {
+		if (prepare_bwrap(sb, cmd, &p, &args_fd, status, err) < 0)
+			goto out;
+	} else {
+		prepare_plain(sb, cmd, &p);
+	}
+	p.stdin_path = cmd->stdin_path;
+	p.rlimit_as = sb->memory;
+	p.no_core = true;
+	p.die_with_parent = true;
+	if (proc_start(&p, err) < 0)
+		goto out;
+	/* The child has its copies; ours would keep the status pipe open. */
+	if (args_fd >= 0) {
+		close(args_fd);
+		args_fd = -1;
+	}
+	if (status[1] >= 0) {
+		close(status[1]);
+		status[1] = -1;
+	}
+
+	o.timeout_ms = cmd->timeout_ms;
+	o.grace_ms = cmd->grace_ms;
+	o.warn_at_ms = cmd->warn_at_ms;
+	o.nr_warn_at = cmd->nr_warn_at;
+	o.on_output = exec_on_output;
+	o.on_warn = exec_on_warn;
+	o.cancel = cmd->cancel;
+	o.kill_now = cmd->kill_now;
+	o.ctx = &ec;
+	if (bwrap) {
+		o.aux_fd = status[0];
+		o.on_aux = exec_on_aux;
+		o.kill_tree = ns_kill_tree;
+	}
+	if (proc_run(&p, &o, &r, err) < 0)
+		goto out;
+
+	st->timed_out = r.timed_out;
+	st->cancelled = r.cancelled;
+	st->duration_ms = r.duration_ms;
+	if (!bwrap) {
+		st->exit_code = r.exit_code;
+		st->term_signal = r.term_signal;
+	} else if (ec.have_exit) {
+		if (ec.exit_code > 128 && ec.exit_code <= 128 + 64) {
+			st->exit_code = -1;
+			st->term_signal = ec.exit_code - 128;
+		} else {
+			st->exit_code = ec.exit_code;
+		}
+	} else if (r.timed_out || r.cancelled || r.output_failed ||
+		   r.term_signal) {
+		/* We (or someone) killed bwrap before it could report. */
+		st->term_signal = r.term_signal ? r.term_signal : SIGKILL;
+	} else {
+		struct strbuf msg = STRBUF_INIT;
+
+		bwrap_message(ec.tail.buf, &msg);
+		if (!msg.len)
+			strbuf_addf(&msg, "bwrap exited with status %d",
+				    r.exit_code);
+		strbuf_addf(err, "cannot start the task in the sandbox: %s",
+			    msg.buf);
+		if (looks_like_userns(msg.buf))
+			strbuf_addstr(err, "; " USERNS_HINT);
+		strbuf_release(&msg);
+		goto out;
+	}
+	if (r.output_failed) {
+		strbuf_addstr(err, "the output handler failed; "
+			      "the task was killed");
+		goto out;
+	}
+	ret = 0;
+out:
+	proc_release(&p);
+	if (args_fd >= 0)
+		close(args_fd);
+	for (int i = 0; i < 2; i++)
+		if (status[i] >= 0)
+			close(status[i]);
+	if (ec.ns_fd >= 0)
+		close(ec.ns_fd);
+	strbuf_release(&ec.status);
+	strbuf_release(&ec.tail);
+	return ret;
+}
+
+static int local_pull_changes(struct sandbox *sb,
+			      const struct ws_manifest *base,
+			      const struct ws_pull_opts *opts,
+			      struct ws_changes *out, struct strbuf *err)
+{
+	return ws_diff(base, sb->ws, opts, out, err);
+}
+
+static int local_destroy(struct sandbox *sb, struct strbuf *err)
+{
+	int ret = 0;
+
+	if (!sb)
+		return 0;
+	if (sb->root && fs_rm_rf(sb->root, err) < 0)
+		ret = -1;
+	sandbox_free(sb);
+	return ret;
+}
+
+const struct sandbox_backend sandbox_local = {
+	.name = "local",
+	.check = local_check,
+	.create = local_create,
+	.id = local_id,
+	.put_tree = local_put_tree,
+	.exec = local_exec,
+	.pull_changes = local_pull_changes,
+	.destroy = local_destroy,
+};
+
+const struct sandbox_backend *sandbox_backend_for(enum plan_backend_type t)
+{
+	switch (t) {
+	case PLAN_BACKEND_LOCAL:
+		return &sandbox_local;
+	case PLAN_BACKEND_E2B:
+		return NULL;
+	}
+	return NULL;
+}

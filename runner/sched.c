@@ -1,0 +1,677 @@
+/*
+ * DESIGN
+ *
+ * The scheduler runs on the main thread and makes every decision: which
+ * task starts next, when the run stops, what goes into the database. It
+ * owns the run and every task_run in it.
+ *
+ *   queued --(deps done, slot free)--> running --(worker returns)--> final
+ *   queued --(a dependency did not succeed)--> skipped
+ *   queued --(signal)--> cancelled
+ *
+ * A task starts when every dependency has finished and succeeded and
+ * fewer than `concurrency` tasks are running. It is handed to the pool,
+ * whose worker runs task_execute() (task.c) and gives it back through the
+ * completion queue; only then does the scheduler read its results and
+ * record them. The main loop wakes at least every 200 ms to notice
+ * signals, print worker notices and redraw the progress line.
+ *
+ * Signals: the handler only sets run->cancel (first) or run->kill_now
+ * (second). Workers watch both through their sandbox's exec loop.
+ */
+#include "runner.h"
+#include "sched.h"
+#include "cmd.h"
+#include "fs.h"
+#include "hash.h"
+#include "pool.h"
+#include "progress.h"
+#include "record.h"
+#include "results.h"
+#include "sandbox.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <fcntl.h>
+#include <signal.h>
+
+static const char *const status_names[] = {
+	[TASK_QUEUED] = "queued",       [TASK_RUNNING] = "running",
+	[TASK_SUCCEEDED] = "succeeded", [TASK_FAILED] = "failed",
+	[TASK_TIMED_OUT] = "timed_out", [TASK_CANCELLED] = "cancelled",
+	[TASK_SKIPPED] = "skipped",     [TASK_LOST] = "lost",
+};
+
+const char *task_status_name(enum task_status s)
+{
+	if ((size_t)s >= ARRAY_SIZE(status_names))
+		BUG("bad task status %d", (int)s);
+	return status_names[s];
+}
+
+int task_status_parse(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
+		if (!strcmp(status_names[i], name))
+			return (int)i;
+	return -1;
+}
+
+static bool is_final(enum task_status s)
+{
+	return s != TASK_QUEUED && s != TASK_RUNNING;
+}
+
+void run_notice(struct run *run, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&run->notice_lock);
+	strvec_push_nodup(&run->notices, strbuf_detach(&sb, NULL));
+	pthread_mutex_unlock(&run->notice_lock);
+}
+
+/* The run being executed, for the signal handler. */
+static struct run *volatile signal_run;
+
+static void on_signal(int sig)
+{
+	struct run *run = signal_run;
+	(void)sig;
+	if (!run)
+		return;
+	if (atomic_exchange(&run->cancel, 1))
+		atomic_store(&run->kill_now, 1);
+}
+
+static void install_signals(struct run *run, struct sigaction *old_int,
+			    struct sigaction *old_term)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	signal_run = run;
+	sigaction(SIGINT, &sa, old_int);
+	sigaction(SIGTERM, &sa, old_term);
+}
+
+static void restore_signals(const struct sigaction *old_int,
+			    const struct sigaction *old_term)
+{
+	sigaction(SIGINT, old_int, NULL);
+	sigaction(SIGTERM, old_term, NULL);
+	signal_run = NULL;
+}
+
+/* "20261122-024400-3f9a": sortable by time, unique enough with the tail. */
+static char *new_run_id(void)
+{
+	int64_t now = time_now_ms();
+	time_t t = (time_t)(now / 1000);
+	struct tm tm;
+	unsigned char rnd[2] = { 0 };
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
+			rnd[0] = (unsigned char)getpid();
+		close(fd);
+	}
+	gmtime_r(&t, &tm);
+	return xstrfmt("%04d%02d%02d-%02d%02d%02d-%02x%02x", tm.tm_year + 1900,
+		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		       tm.tm_sec, rnd[0], rnd[1]);
+}
+
+static bool selected(const struct run_opts *opts, const char *id)
+{
+	if (!opts->only || !opts->only->nr)
+		return true;
+	return strvec_find(opts->only, id) >= 0;
+}
+
+/*
+ * Build the task_runs of the selected tasks, resolving dependencies to
+ * indices. Dependencies outside the selection are dropped (--only runs
+ * exactly what it names).
+ */
+static void build_tasks(struct run *run, const struct run_opts *opts)
+{
+	const struct plan *plan = run->plan;
+	size_t n = 0;
+
+	run->tasks = xcalloc(plan->nr_tasks ? plan->nr_tasks : 1,
+			     sizeof(*run->tasks));
+	for (size_t i = 0; i < plan->nr_tasks; i++) {
+		struct task_run *t;
+		if (!selected(opts, plan->tasks[i].id))
+			continue;
+		t = &run->tasks[n];
+		t->task = &plan->tasks[i];
+		t->run = run;
+		t->index = n++;
+		t->status = TASK_QUEUED;
+		t->exit_code = -1;
+		strvec_init(&t->warnings);
+		t->dir = xstrfmt("%s/tasks/%s", run->dir, t->task->id);
+	}
+	run->nr_tasks = n;
+	for (size_t i = 0; i < n; i++) {
+		struct task_run *t = &run->tasks[i];
+		const struct strvec *deps = &t->task->depends_on;
+		t->deps = xcalloc(deps->nr ? deps->nr : 1, sizeof(*t->deps));
+		for (size_t d = 0; d < deps->nr; d++)
+			for (size_t j = 0; j < n; j++)
+				if (!strcmp(run->tasks[j].task->id,
+					    deps->v[d]))
+					t->deps[t->nr_deps++] = j;
+	}
+}
+
+static void free_tasks(struct run *run)
+{
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		struct task_run *t = &run->tasks[i];
+		for (size_t a = 0; a < t->nr_attempts; a++) {
+			free(t->attempts[a].reason);
+			free(t->attempts[a].sandbox_id);
+		}
+		free(t->attempts);
+		free(t->deps);
+		free(t->dir);
+		free(t->reason);
+		strvec_clear(&t->warnings);
+		task_release(t);
+	}
+	free(run->tasks);
+}
+
+/* Secret values for masking; -1 (with err) if one is not set. */
+static int collect_secrets(struct run *run, struct strbuf *err)
+{
+	int ret = 0;
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		const struct strvec *names = &run->tasks[i].task->secrets;
+		for (size_t j = 0; j < names->nr; j++) {
+			const char *v = getenv(names->v[j]);
+			if (!v) {
+				if (!ret)
+					strbuf_addf(err,
+						    "task '%s' needs secret '%s'"
+						    ", which is not set in the "
+						    "environment",
+						    run->tasks[i].task->id,
+						    names->v[j]);
+				ret = -1;
+				continue;
+			}
+			if (*v && strvec_find(&run->secret_values, v) < 0)
+				strvec_push(&run->secret_values, v);
+		}
+	}
+	return ret;
+}
+
+static int copy_plan(struct run *run, char *sha_hex, struct strbuf *err)
+{
+	struct strbuf text;
+	unsigned char sum[32];
+	char *dst;
+	int ret;
+
+	strbuf_init_capped(&text, 64 << 20);
+	if (strbuf_read_file(&text, run->plan->path) < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", run->plan->path,
+			    strerror(errno));
+		strbuf_release(&text);
+		return -1;
+	}
+	sha256_buf(text.buf, text.len, sum);
+	sha256_hex(sum, sha_hex);
+	dst = fs_join(run->dir, "plan.yaml");
+	ret = fs_write_atomic(dst, text.buf, text.len, 0644, err);
+	free(dst);
+	strbuf_release(&text);
+	return ret;
+}
+
+struct sched {
+	struct run *run;
+	struct progress *progress;
+	struct pool *pool;
+	int running;
+	int db_failed;
+	struct strbuf db_err;
+};
+
+/* Database trouble must not stop tasks that are running: note it once. */
+static void db_check(struct sched *s, int rc, struct strbuf *err)
+{
+	if (rc < 0 && !s->db_failed) {
+		s->db_failed = 1;
+		strbuf_addstr(&s->db_err, err->buf);
+	}
+	strbuf_reset(err);
+}
+
+static void event(struct sched *s, const struct task_run *t,
+		  const char *level, const char *kind, const char *message)
+{
+	struct strbuf err = STRBUF_INIT;
+	db_check(s,
+		 record_event(s->run->store, s->run->id,
+			      t ? t->task->id : NULL, level, kind, message,
+			      NULL, &err),
+		 &err);
+	strbuf_release(&err);
+	progress_event(s->progress, kind, t ? t->task->id : NULL,
+		       t ? task_status_name(t->status) : NULL, message);
+}
+
+static void finish_skipped(struct sched *s, struct task_run *t,
+			   enum task_status st, char *reason)
+{
+	struct strbuf err = STRBUF_INIT;
+	t->status = st;
+	free(t->reason);
+	t->reason = reason;
+	if (!t->ended_at)
+		t->ended_at = time_now_ms();
+	db_check(s, record_task_done(s->run->store, t, &err), &err);
+	if (results_write_task(t, &err) < 0)
+		db_check(s, -1, &err);
+	event(s, t, "info", st == TASK_SKIPPED ? "task_skipped" : "task_finished",
+	      reason);
+	strbuf_release(&err);
+}
+
+/*
+ * Start what can start; skip what cannot run any more. Returns whether
+ * any task is still queued.
+ */
+static bool dispatch(struct sched *s)
+{
+	struct run *run = s->run;
+	bool queued = false;
+
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		struct task_run *t = &run->tasks[i];
+		const struct task_run *bad = NULL;
+		bool ready = true;
+		struct strbuf err = STRBUF_INIT;
+
+		if (t->status != TASK_QUEUED)
+			continue;
+		if (atomic_load(&run->cancel)) {
+			task_release(t);
+			finish_skipped(s, t, TASK_CANCELLED,
+				       xstrdup(t->nr_attempts
+						       ? "run interrupted before "
+							 "the next attempt"
+						       : "run interrupted before "
+							 "the task started"));
+			continue;
+		}
+		if (t->not_before > time_now_ms()) {
+			queued = true;
+			continue;
+		}
+		for (size_t d = 0; d < t->nr_deps; d++) {
+			const struct task_run *dep = &run->tasks[t->deps[d]];
+			if (!is_final(dep->status))
+				ready = false;
+			else if (dep->status != TASK_SUCCEEDED && !bad)
+				bad = dep;
+		}
+		if (bad) {
+			finish_skipped(s, t, TASK_SKIPPED,
+				       xstrfmt("dependency '%s' %s",
+					       bad->task->id,
+					       bad->status == TASK_SKIPPED
+						       ? "was skipped"
+						       : "did not succeed"));
+			continue;
+		}
+		if (!ready || s->running >= run->concurrency) {
+			queued = true;
+			continue;
+		}
+		t->status = TASK_RUNNING;
+		if (!t->started_at)
+			t->started_at = time_now_ms();
+		db_check(s, record_task(run->store, t, &err), &err);
+		strbuf_release(&err);
+		event(s, t, "info", "task_started", "started");
+		s->running++;
+		pool_submit(s->pool, task_execute, t);
+	}
+	return queued;
+}
+
+/* Exponential backoff from retry_backoff, with +-25% jitter. */
+static int64_t backoff_ms(const struct task_run *t)
+{
+	int64_t base = t->task->retry_backoff_ms;
+	unsigned seed = (unsigned)(time_now_ms() ^ (int64_t)(t->index << 16));
+	double jitter = 0.75 + 0.5 * (double)(rand_r(&seed) % 1001) / 1000;
+
+	for (size_t i = 1; i < t->nr_attempts && base < INT64_MAX / 4; i++)
+		base *= 2;
+	return (int64_t)((double)base * jitter);
+}
+
+static bool retryable(const struct task_run *t)
+{
+	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
+	return !t->no_retry && !atomic_load(&t->run->cancel) &&
+	       (a->status == TASK_FAILED || a->status == TASK_TIMED_OUT) &&
+	       t->nr_attempts < (size_t)t->task->retries + 1;
+}
+
+/* The task is done for good: record it, write result.json, tell. */
+static void finish(struct sched *s, struct task_run *t)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct strbuf msg = STRBUF_INIT;
+	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
+	char dur[32];
+
+	t->status = a->status;
+	t->exit_code = a->exit_code;
+	free(t->reason);
+	t->reason = a->reason ? xstrdup(a->reason) : NULL;
+	t->ended_at = a->ended_at;
+	task_release(t);
+	db_check(s, record_task_done(s->run->store, t, &err), &err);
+	if (results_write_task(t, &err) < 0)
+		db_check(s, -1, &err);
+	format_duration(t->ended_at - t->started_at, dur, sizeof(dur));
+	strbuf_addf(&msg, "%s in %s", task_status_name(t->status), dur);
+	if (t->nr_attempts > 1)
+		strbuf_addf(&msg, " after %zu attempts", t->nr_attempts);
+	if (t->reason)
+		strbuf_addf(&msg, ": %s", t->reason);
+	if (t->nr_added + t->nr_modified + t->nr_deleted)
+		strbuf_addf(&msg, " (%zu added, %zu modified, %zu deleted)",
+			    t->nr_added, t->nr_modified, t->nr_deleted);
+	event(s, t, t->status == TASK_SUCCEEDED ? "info" : "warn",
+	      "task_finished", msg.buf);
+	for (size_t i = 0; i < t->warnings.nr; i++)
+		db_check(s,
+			 record_event(s->run->store, s->run->id, t->task->id,
+				      "warn", "warning", t->warnings.v[i],
+				      NULL, &err),
+			 &err);
+	strbuf_release(&msg);
+	strbuf_release(&err);
+}
+
+static void collect(struct sched *s, struct task_run *t)
+{
+	struct strbuf err = STRBUF_INIT;
+	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
+
+	s->running--;
+	if (!retryable(t)) {
+		finish(s, t);
+		return;
+	}
+	t->status = TASK_QUEUED;
+	t->not_before = time_now_ms() + backoff_ms(t);
+	db_check(s, record_task_done(s->run->store, t, &err), &err);
+	{
+		char *msg = xstrfmt("attempt %d %s (%s); retrying in %.1fs",
+				    a->n, task_status_name(a->status),
+				    a->reason ? a->reason : "no reason",
+				    (double)(t->not_before - time_now_ms()) /
+					    1000);
+		event(s, t, "warn", "task_retry", msg);
+		free(msg);
+	}
+	strbuf_release(&err);
+}
+
+static void drain_notices(struct sched *s)
+{
+	struct strvec notes;
+	pthread_mutex_lock(&s->run->notice_lock);
+	notes = s->run->notices;
+	strvec_init(&s->run->notices);
+	pthread_mutex_unlock(&s->run->notice_lock);
+	for (size_t i = 0; i < notes.nr; i++)
+		progress_event(s->progress, "notice", NULL, NULL, notes.v[i]);
+	strvec_clear(&notes);
+}
+
+static void counts(const struct run *run, struct progress_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->total = (int)run->nr_tasks;
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		enum task_status st = run->tasks[i].status;
+		if (st == TASK_QUEUED)
+			c->queued++;
+		else if (st == TASK_RUNNING)
+			c->running++;
+		else
+			c->done++;
+		if (is_final(st) && st != TASK_SUCCEEDED)
+			c->failed++;
+	}
+}
+
+static void main_loop(struct sched *s)
+{
+	struct progress_counts c;
+	bool announced_cancel = false;
+
+	for (;;) {
+		struct task_run *t;
+		bool queued = dispatch(s);
+
+		if (!queued && s->running == 0)
+			break;
+		t = pool_next_done(s->pool, 200);
+		if (t)
+			collect(s, t);
+		drain_notices(s);
+		if (atomic_load(&s->run->cancel) && !announced_cancel) {
+			announced_cancel = true;
+			progress_event(s->progress, "notice", NULL, NULL,
+				       "interrupted: stopping running tasks "
+				       "(signal again to kill at once)");
+		}
+		counts(s->run, &c);
+		progress_tick(s->progress, &c,
+			      time_now_ms() - s->run->started_at);
+	}
+	drain_notices(s);
+	progress_end(s->progress);
+}
+
+static void print_summary(const struct run *run, int json, int exit_code)
+{
+	size_t by[TASK_LOST + 1] = { 0 };
+	char dur[32];
+	FILE *f = json ? stderr : stdout;
+
+	for (size_t i = 0; i < run->nr_tasks; i++)
+		by[run->tasks[i].status]++;
+	format_duration(run->ended_at - run->started_at, dur, sizeof(dur));
+	fprintf(f, "\nrun %s (%s): ", run->id, run->plan->name);
+	for (int st = TASK_SUCCEEDED, first = 1; st <= TASK_LOST; st++) {
+		if (!by[st])
+			continue;
+		fprintf(f, "%s%zu %s", first ? "" : ", ", by[st],
+			task_status_name((enum task_status)st));
+		first = 0;
+	}
+	if (!run->nr_tasks)
+		fprintf(f, "no tasks");
+	fprintf(f, " in %s\n", dur);
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		const struct task_run *t = &run->tasks[i];
+		fprintf(f, "  %-10s %-24s", task_status_name(t->status),
+			t->task->id);
+		if (t->nr_added + t->nr_modified + t->nr_deleted)
+			fprintf(f, " %zu added, %zu modified, %zu deleted",
+				t->nr_added, t->nr_modified, t->nr_deleted);
+		if (t->reason)
+			fprintf(f, " (%s)", t->reason);
+		fputc('\n', f);
+	}
+	fprintf(f, "results: %s\n", run->dir);
+	if (exit_code == RUNNER_EXIT_TASK_FAILED)
+		fprintf(f, "see a task's output with: runner logs %s TASK\n",
+			run->id);
+	fflush(f);
+}
+
+static void dry_run(const struct run *run)
+{
+	printf("plan %s: %zu task%s, concurrency %d, backend %s\n",
+	       run->plan->name, run->nr_tasks, run->nr_tasks == 1 ? "" : "s",
+	       run->concurrency, run->backend->name);
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		const struct task_run *t = &run->tasks[i];
+		char lim[32];
+		format_duration(t->task->timeout_ms, lim, sizeof(lim));
+		printf("  %s: %s%s (timeout %s, workspace %s)\n", t->task->id,
+		       t->task->run ? "run " : "agent ",
+		       t->task->run ? t->task->run : t->task->agent, lim,
+		       t->task->workspace);
+		for (size_t d = 0; d < t->nr_deps; d++)
+			printf("    after %s\n",
+			       run->tasks[t->deps[d]].task->id);
+	}
+}
+
+int sched_run(struct plan *plan, const struct run_opts *opts)
+{
+	struct run run;
+	struct sched s = { .run = &run, .db_err = STRBUF_INIT };
+	struct strbuf err = STRBUF_INIT;
+	struct sigaction old_int, old_term;
+	struct sandbox_config probe = { 0 };
+	char sha[65];
+	int exit_code = RUNNER_EXIT_RUNTIME;
+	const char *status = "error";
+
+	memset(&run, 0, sizeof(run));
+	run.plan = plan;
+	run.state_dir = opts->state_dir;
+	run.id = new_run_id();
+	run.dir = xstrfmt("%s/runs/%s", opts->state_dir, run.id);
+	run.concurrency = opts->jobs > 0 ? opts->jobs : plan->concurrency;
+	if (run.concurrency < 1)
+		run.concurrency = 1;
+	run.grace_ms = opts->grace_ms > 0 ? opts->grace_ms : 10000;
+	run.pid = (long)getpid();
+	if (gethostname(run.host, sizeof(run.host) - 1) < 0)
+		snprintf(run.host, sizeof(run.host), "unknown");
+	strvec_init(&run.secret_values);
+	strvec_init(&run.notices);
+	pthread_mutex_init(&run.notice_lock, NULL);
+	run.backend = sandbox_backend_for(plan->backend);
+	build_tasks(&run, opts);
+
+	if (!run.backend) {
+		error("backend '%s' is not available in this build",
+		      plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
+		goto out;
+	}
+	if (opts->dry_run) {
+		dry_run(&run);
+		exit_code = RUNNER_EXIT_OK;
+		goto out;
+	}
+	if (collect_secrets(&run, &err) < 0) {
+		error("%s", err.buf);
+		exit_code = RUNNER_EXIT_USAGE;
+		goto out;
+	}
+	probe.state_dir = opts->state_dir;
+	probe.isolation = plan->isolation;
+	probe.network = plan->network;
+	if (run.backend->check && run.backend->check(&probe, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (store_open(opts->state_dir, STORE_MIGRATE, &run.store, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (fs_mkdir_p(run.dir, 0755, &err) < 0 ||
+	    copy_plan(&run, sha, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	run.started_at = time_now_ms();
+	if (record_run_start(run.store, &run, sha, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	s.progress = progress_new(opts->progress, run.id);
+	event(&s, NULL, "info", "run_started", "started");
+	{
+		char *msg = xstrfmt("run %s: %zu task%s of plan '%s', "
+				    "concurrency %d",
+				    run.id, run.nr_tasks,
+				    run.nr_tasks == 1 ? "" : "s", plan->name,
+				    run.concurrency);
+		progress_event(s.progress, "notice", NULL, NULL, msg);
+		free(msg);
+	}
+
+	install_signals(&run, &old_int, &old_term);
+	s.pool = pool_new(run.concurrency);
+	main_loop(&s);
+	pool_free(s.pool);
+	restore_signals(&old_int, &old_term);
+
+	run.ended_at = time_now_ms();
+	exit_code = RUNNER_EXIT_OK;
+	status = "succeeded";
+	for (size_t i = 0; i < run.nr_tasks; i++)
+		if (run.tasks[i].status != TASK_SUCCEEDED) {
+			exit_code = RUNNER_EXIT_TASK_FAILED;
+			status = "failed";
+		}
+	if (atomic_load(&run.cancel)) {
+		exit_code = RUNNER_EXIT_INTERRUPTED;
+		status = "interrupted";
+	}
+	db_check(&s, record_run_end(run.store, &run, status, exit_code, &err),
+		 &err);
+	{
+		char *msg = xstrfmt("finished: %s", status);
+		event(&s, NULL, exit_code ? "warn" : "info", "run_finished",
+		      msg);
+		free(msg);
+	}
+	if (results_write_run(&run, status, exit_code, &err) < 0)
+		db_check(&s, -1, &err);
+	print_summary(&run, opts->progress == PROGRESS_JSON, exit_code);
+	if (s.db_failed) {
+		error("%s", s.db_err.buf);
+		if (exit_code == RUNNER_EXIT_OK)
+			exit_code = RUNNER_EXIT_RUNTIME;
+	}
+out:
+	progress_free(s.progress);
+	if (run.store)
+		store_close(run.store);
+	free_tasks(&run);
+	strvec_clear(&run.secret_values);
+	strvec_clear(&run.notices);
+	pthread_mutex_destroy(&run.notice_lock);
+	free(run.id);
+	free(run.dir);
+	strbuf_release(&err);
+	strbuf_release(&s.db_err);
+	return exit_code;
+}

@@ -1,0 +1,375 @@
+/*
+ * One task's life, on a worker thread (DESIGN.md "A task's life", steps
+ * 2-6): snapshot the workspace, then per attempt a fresh sandbox, the
+ * tree put in, the command run with its output streamed (masked, capped)
+ * to output.log, changes pulled back, the sandbox destroyed. The worker
+ * writes only its own task_run and files under its task's folder.
+ */
+#include "runner.h"
+#include "sched.h"
+#include "sandbox.h"
+#include "ws.h"
+#include "mask.h"
+#include "fs.h"
+#include "results.h"
+#include "timeutil.h"
+
+#include <fcntl.h>
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct output_ctx {
+	struct task_run *t;
+	int fd;
+	struct mask *mask;
+	uint64_t written;
+	uint64_t limit;
+	bool truncated;
+	int write_errno;
+};
+
+static int write_log(struct output_ctx *o, const char *data, size_t len)
+{
+	if (o->truncated || o->write_errno)
+		return 0;
+	if (o->limit && o->written + len > o->limit) {
+		static const char note[] =
+			"\n[runner: output truncated at log_limit]\n";
+		len = (size_t)(o->limit - o->written);
+		o->truncated = true;
+		if (fs_write_all(o->fd, data, len) < 0 ||
+		    fs_write_all(o->fd, note, sizeof(note) - 1) < 0)
+			o->write_errno = errno;
+		o->written += len;
+		return 0;
+	}
+	if (fs_write_all(o->fd, data, len) < 0)
+		o->write_errno = errno;
+	o->written += len;
+	return 0;
+}
+
+static int on_output(void *ctx, const char *buf, size_t len)
+{
+	struct output_ctx *o = ctx;
+	struct strbuf masked = STRBUF_INIT;
+	mask_feed(o->mask, buf, len, false, &masked);
+	write_log(o, masked.buf, masked.len);
+	strbuf_release(&masked);
+	return 0;
+}
+
+static void output_flush(struct output_ctx *o)
+{
+	struct strbuf masked = STRBUF_INIT;
+	mask_feed(o->mask, "", 0, true, &masked);
+	write_log(o, masked.buf, masked.len);
+	strbuf_release(&masked);
+}
+
+static void on_warn(void *ctx, int64_t elapsed_ms)
+{
+	struct output_ctx *o = ctx;
+	char dur[32], lim[32];
+	char *msg;
+
+	format_duration(elapsed_ms, dur, sizeof(dur));
+	format_duration(o->t->task->timeout_ms, lim, sizeof(lim));
+	msg = xstrfmt("still running after %s (timeout %s)", dur, lim);
+	strvec_push(&o->t->warnings, msg);
+	run_notice(o->t->run, "%s: warning: %s", o->t->task->id, msg);
+	free(msg);
+}
+
+/* The environment a task sees: nothing of ours but what the plan says. */
+static void build_env(const struct task_run *t, int attempt,
+		      const char *home, struct strvec *env)
+{
+	const struct plan_task *pt = t->task;
+	bool have_path = false, have_home = false;
+
+	for (size_t i = 0; i < pt->nr_env; i++) {
+		strvec_pushf(env, "%s=%s", pt->env[i].name, pt->env[i].value);
+		have_path |= !strcmp(pt->env[i].name, "PATH");
+		have_home |= !strcmp(pt->env[i].name, "HOME");
+	}
+	for (size_t i = 0; i < pt->secrets.nr; i++) {
+		const char *v = getenv(pt->secrets.v[i]);
+		strvec_pushf(env, "%s=%s", pt->secrets.v[i], v ? v : "");
+	}
+	if (!have_path)
+		strvec_push(env, "PATH=" DEFAULT_PATH);
+	if (!have_home)
+		strvec_pushf(env, "HOME=%s", home);
+	strvec_pushf(env, "RUNNER_RUN_ID=%s", t->run->id);
+	strvec_pushf(env, "RUNNER_TASK_ID=%s", pt->id);
+	strvec_pushf(env, "RUNNER_ATTEMPT=%d", attempt);
+}
+
+/* argv for the task, and the prompt file fed to stdin, if any. */
+static int build_argv(const struct task_run *t, struct strvec *argv,
+		      char **stdin_path, struct strbuf *err)
+{
+	const struct plan_task *pt = t->task;
+	const struct plan_agent *agent;
+
+	*stdin_path = NULL;
+	if (pt->run) {
+		strvec_push(argv, "/bin/sh");
+		strvec_push(argv, "-c");
+		strvec_push(argv, pt->run);
+		return 0;
+	}
+	agent = plan_find_agent(t->run->plan, pt->agent);
+	if (!agent)
+		BUG("unknown agent '%s' passed validation", pt->agent);
+	for (size_t i = 0; i < agent->command.nr; i++)
+		strvec_push(argv, agent->command.v[i]);
+	if (agent->prompt == PLAN_PROMPT_ARG) {
+		strvec_push(argv, pt->prompt ? pt->prompt : "");
+		return 0;
+	}
+	/*
+	 * stdin and file modes both read the prompt from a file we write
+	 * next to the results; "file" names it as /dev/stdin, which works in
+	 * every backend without putting anything into the workspace.
+	 */
+	*stdin_path = fs_join(t->dir, "prompt.txt");
+	if (fs_write_atomic(*stdin_path, pt->prompt ? pt->prompt : "",
+			    pt->prompt ? strlen(pt->prompt) : 0, 0600,
+			    err) < 0)
+		return -1;
+	if (agent->prompt == PLAN_PROMPT_FILE)
+		strvec_push(argv, "/dev/stdin");
+	return 0;
+}
+
+static struct attempt_rec *new_attempt(struct task_run *t)
+{
+	struct attempt_rec *a;
+	ALLOC_GROW(t->attempts, t->nr_attempts + 1, t->alloc_attempts);
+	a = &t->attempts[t->nr_attempts++];
+	memset(a, 0, sizeof(*a));
+	a->n = (int)t->nr_attempts;
+	a->exit_code = -1;
+	a->started_at = time_now_ms();
+	return a;
+}
+
+static void attempt_fail(struct attempt_rec *a, enum task_status st,
+			 const char *reason)
+{
+	a->status = st;
+	free(a->reason);
+	a->reason = reason ? xstrdup(reason) : NULL;
+}
+
+static void status_from_exec(struct attempt_rec *a,
+			     const struct sandbox_status *st,
+			     const struct task_run *t)
+{
+	char lim[32];
+	if (st->cancelled) {
+		attempt_fail(a, TASK_CANCELLED, "run interrupted");
+	} else if (st->timed_out) {
+		char *r;
+		format_duration(t->task->timeout_ms, lim, sizeof(lim));
+		r = xstrfmt("timed out after %s", lim);
+		attempt_fail(a, TASK_TIMED_OUT, r);
+		free(r);
+	} else if (st->term_signal) {
+		char *r = xstrfmt("killed by signal %d", st->term_signal);
+		attempt_fail(a, TASK_FAILED, r);
+		free(r);
+	} else if (st->exit_code != 0) {
+		char *r = xstrfmt("exited with status %d", st->exit_code);
+		a->exit_code = st->exit_code;
+		attempt_fail(a, TASK_FAILED, r);
+		free(r);
+	} else {
+		a->exit_code = 0;
+		a->status = TASK_SUCCEEDED;
+	}
+}
+
+static void log_line(struct output_ctx *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void log_line(struct output_ctx *o, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	if (fs_write_all(o->fd, sb.buf, sb.len) < 0)
+		o->write_errno = errno;
+	strbuf_release(&sb);
+}
+
+/* One attempt: a fresh sandbox from create to destroy. */
+static void run_attempt(struct task_run *t, const struct ws_manifest *m,
+			struct output_ctx *out, struct attempt_rec *a,
+			struct ws_changes *changes)
+{
+	const struct plan_task *pt = t->task;
+	const struct plan *plan = t->run->plan;
+	const struct sandbox_backend *be = t->run->backend;
+	struct sandbox_config cfg = {
+		.run_id = t->run->id, .task_id = pt->id, .attempt = a->n,
+		.state_dir = t->run->state_dir, .isolation = plan->isolation,
+		.network = plan->network, .memory = plan->memory,
+		.template_id = plan->template_id, .timeout_ms = pt->timeout_ms,
+	};
+	struct sandbox *sb = NULL;
+	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT;
+	struct sandbox_status st = { .exit_code = -1 };
+	char *stdin_path = NULL;
+	char *changes_dir = fs_join(t->dir, "changes");
+	struct ws_pull_opts popts = { .pull = &pt->pull,
+				      .pull_limit = pt->pull_limit,
+				      .dest = changes_dir };
+	struct sandbox_cmd cmd = { 0 };
+
+	if (fs_rm_rf(changes_dir, &err) < 0 ||
+	    build_argv(t, &argv, &stdin_path, &err) < 0) {
+		attempt_fail(a, TASK_FAILED, err.buf);
+		goto out;
+	}
+	if (be->create(&cfg, &sb, &err) < 0) {
+		attempt_fail(a, TASK_FAILED, err.buf);
+		goto out;
+	}
+	a->sandbox_id = xstrdup(be->id(sb));
+	if (be->put_tree(sb, m, pt->workspace, &err) < 0) {
+		attempt_fail(a, TASK_FAILED, err.buf);
+		goto out;
+	}
+	build_env(t, a->n,
+		  plan->isolation == PLAN_ISOLATION_NONE ? "/tmp" : "/workspace",
+		  &env);
+	cmd.argv = argv.v;
+	cmd.env = env.v;
+	cmd.stdin_path = stdin_path;
+	cmd.timeout_ms = pt->timeout_ms;
+	cmd.warn_at_ms = pt->warn_at_ms;
+	cmd.nr_warn_at = pt->nr_warn_at;
+	cmd.grace_ms = t->run->grace_ms;
+	cmd.on_output = on_output;
+	cmd.on_warn = on_warn;
+	cmd.cancel = &t->run->cancel;
+	cmd.kill_now = &t->run->kill_now;
+	cmd.ctx = out;
+	if (be->exec(sb, &cmd, &st, &err) < 0) {
+		attempt_fail(a, TASK_FAILED, err.buf);
+		goto out;
+	}
+	output_flush(out);
+	status_from_exec(a, &st, t);
+	/* Partial work of a timed-out or failed task still comes back. */
+	ws_changes_release(changes);
+	if (be->pull_changes(sb, m, &popts, changes, &err) < 0) {
+		if (a->status == TASK_SUCCEEDED)
+			attempt_fail(a, TASK_FAILED, err.buf);
+		else
+			strvec_pushf(&t->warnings, "changes not pulled: %s",
+				     err.buf);
+	}
+out:
+	if (sb) {
+		strbuf_reset(&err);
+		if (be->destroy(sb, &err) < 0)
+			strvec_pushf(&t->warnings, "sandbox not removed: %s",
+				     err.buf);
+	}
+	a->ended_at = time_now_ms();
+	if (a->reason)
+		log_line(out, "[runner: attempt %d %s: %s]\n", a->n,
+			 task_status_name(a->status), a->reason);
+	free(stdin_path);
+	free(changes_dir);
+	strvec_clear(&argv);
+	strvec_clear(&env);
+	strbuf_release(&err);
+}
+
+/*
+ * First attempt only: the snapshot is taken once and reused by retries,
+ * so every attempt starts from the same tree.
+ */
+static int take_snapshot(struct task_run *t, struct strbuf *err)
+{
+	const struct plan_task *pt = t->task;
+	struct ws_snapshot_opts sopts = { .exclude = &pt->exclude,
+					  .include_git = pt->include_git };
+	t->manifest = xcalloc(1, sizeof(*t->manifest));
+	return ws_snapshot(pt->workspace, &sopts, t->manifest, err);
+}
+
+void task_execute(void *arg)
+{
+	struct task_run *t = arg;
+	const struct plan_task *pt = t->task;
+	struct ws_changes changes = { 0 };
+	struct output_ctx out = { .t = t, .fd = -1, .limit = pt->log_limit };
+	struct strbuf err = STRBUF_INIT;
+	char *log_path = fs_join(t->dir, "output.log");
+	struct attempt_rec *a = new_attempt(t);
+
+	out.mask = mask_new(&t->run->secret_values);
+	if (fs_mkdir_p(t->dir, 0755, &err) < 0)
+		goto fail;
+	out.fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+		      0644);
+	if (out.fd < 0) {
+		strbuf_addf(&err, "cannot open '%s': %s", log_path,
+			    strerror(errno));
+		goto fail;
+	}
+	/* A log that has grown over several attempts keeps one budget. */
+	{
+		off_t size = lseek(out.fd, 0, SEEK_END);
+		out.written = size > 0 ? (uint64_t)size : 0;
+	}
+	if (a->n > 1)
+		log_line(&out, "[runner: attempt %d of %d]\n", a->n,
+			 pt->retries + 1);
+	if (!t->manifest && take_snapshot(t, &err) < 0) {
+		t->no_retry = true;
+		goto fail;
+	}
+	run_attempt(t, t->manifest, &out, a, &changes);
+	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
+		       t->run->plan->cost_per_hour_usd;
+	strbuf_reset(&err);
+	if (results_write_changes(t, &changes, &err) < 0)
+		strvec_pushf(&t->warnings, "%s", err.buf);
+	goto out;
+fail:
+	attempt_fail(a, TASK_FAILED, err.buf);
+	a->ended_at = time_now_ms();
+	if (out.fd >= 0)
+		log_line(&out, "[runner: attempt %d failed: %s]\n", a->n,
+			 err.buf);
+out:
+	if (out.fd >= 0) {
+		if (out.write_errno)
+			strvec_pushf(&t->warnings, "output.log incomplete: %s",
+				     strerror(out.write_errno));
+		close(out.fd);
+	}
+	ws_changes_release(&changes);
+	mask_free(out.mask);
+	strbuf_release(&err);
+	free(log_path);
+}
+
+void task_release(struct task_run *t)
+{
+	if (t->manifest) {
+		ws_manifest_release(t->manifest);
+		free(t->manifest);
+		t->manifest = NULL;
+	}
+}

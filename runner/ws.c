@@ -1,0 +1,730 @@
+#define _GNU_SOURCE /* copy_file_range */
+#include "runner.h"
+#include "ws.h"
+#include "ws-ignore.h"
+#include "fs.h"
+#include "hash.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+/*
+ * Files that carry credentials by convention. They never go into a
+ * sandbox and never come back from one, whatever .gitignore says.
+ */
+static const char *const always_excluded[] = {
+	".env", ".env.*", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx",
+	"id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".aws/", ".ssh/",
+	".gnupg/", ".netrc", ".npmrc", ".pypirc", ".git-credentials",
+	".docker/config.json", ".kube/config",
+};
+
+void ws_manifest_release(struct ws_manifest *m)
+{
+	for (size_t i = 0; i < m->nr; i++) {
+		free(m->entries[i].path);
+		free(m->entries[i].link);
+	}
+	free(m->entries);
+	memset(m, 0, sizeof(*m));
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct ws_entry *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+const struct ws_entry *ws_manifest_find(const struct ws_manifest *m,
+					const char *path)
+{
+	struct ws_entry key = { .path = (char *)path };
+	return bsearch(&key, m->entries, m->nr, sizeof(*m->entries),
+		       entry_cmp);
+}
+
+/* What the walker excludes: secrets, exclude patterns, .gitignore. */
+struct walk_filter {
+	struct ignore *secrets;
+	struct ignore *exclude;  /* NULL when there are none */
+	struct ignore *gitignore;
+	bool include_git;
+};
+
+static void filter_init(struct walk_filter *f, const struct strvec *exclude,
+			bool include_git)
+{
+	f->secrets = ignore_new();
+	for (size_t i = 0; i < ARRAY_SIZE(always_excluded); i++)
+		ignore_add_pattern(f->secrets, always_excluded[i]);
+	f->exclude = NULL;
+	if (exclude && exclude->nr) {
+		f->exclude = ignore_new();
+		for (size_t i = 0; i < exclude->nr; i++)
+			ignore_add_pattern(f->exclude, exclude->v[i]);
+	}
+	f->gitignore = ignore_new();
+	f->include_git = include_git;
+}
+
+static void filter_release(struct walk_filter *f)
+{
+	ignore_free(f->secrets);
+	ignore_free(f->exclude);
+	ignore_free(f->gitignore);
+}
+
+static bool filter_drops(const struct walk_filter *f, const char *path,
+			 const char *name, bool is_dir)
+{
+	if (is_dir && !f->include_git && !strcmp(name, ".git"))
+		return true;
+	if (ignore_match(f->secrets, path, is_dir))
+		return true;
+	if (f->exclude && ignore_match(f->exclude, path, is_dir))
+		return true;
+	return ignore_match(f->gitignore, path, is_dir) == 1;
+}
+
+/* Read dirfd/.gitignore (if a regular file) into the filter. */
+static void filter_load_gitignore(struct walk_filter *f, int dirfd,
+				  const char *base)
+{
+	struct strbuf sb;
+	struct stat st;
+	int fd = openat(dirfd, ".gitignore",
+			O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		strbuf_init_capped(&sb, 1 << 20);
+		if (strbuf_read_fd(&sb, fd) == 0)
+			ignore_add_text(f->gitignore, base, sb.buf, sb.len);
+		strbuf_release(&sb);
+	}
+	close(fd);
+}
+
+static char *child_path(const char *dir, const char *name)
+{
+	return *dir ? xstrfmt("%s/%s", dir, name) : xstrdup(name);
+}
+
+/* Names of a directory, sorted, so walks are deterministic. */
+static int read_names(int dirfd, struct strvec *names)
+{
+	int fd = dup(dirfd);
+	DIR *d;
+	struct dirent *de;
+
+	if (fd < 0)
+		return -1;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		strvec_push(names, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+static int add_entry(struct ws_manifest *m, int dirfd, const char *name,
+		     char *path, const struct stat *st, struct strbuf *err)
+{
+	struct ws_entry *e;
+	ALLOC_GROW(m->entries, m->nr + 1, m->alloc);
+	e = &m->entries[m->nr];
+	memset(e, 0, sizeof(*e));
+	e->path = path;
+	e->mode = st->st_mode & 07777;
+	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+		      st->st_mtim.tv_nsec;
+	if (S_ISDIR(st->st_mode)) {
+		e->type = WS_DIR;
+	} else if (S_ISLNK(st->st_mode)) {
+		char buf[PATH_MAX];
+		ssize_t n = readlinkat(dirfd, name, buf, sizeof(buf) - 1);
+		if (n < 0) {
+			strbuf_addf(err, "cannot read link '%s': %s", path,
+				    strerror(errno));
+			free(path);
+			return -1;
+		}
+		e->type = WS_LINK;
+		e->link = xstrndup(buf, (size_t)n);
+		e->size = (uint64_t)n;
+	} else {
+		int fd = openat(dirfd, name,
+				O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || sha256_fd(fd, e->sha256) < 0) {
+			strbuf_addf(err, "cannot read '%s': %s", path,
+				    strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			free(path);
+			return -1;
+		}
+		close(fd);
+		e->type = WS_FILE;
+		e->size = (uint64_t)st->st_size;
+		m->total_bytes += e->size;
+	}
+	m->nr++;
+	return 0;
+}
+
+static int snapshot_dir(int dirfd, const char *dir, struct walk_filter *f,
+			struct ws_manifest *m, struct strbuf *err)
+{
+	struct strvec names = STRVEC_INIT;
+	int ret = 0;
+
+	filter_load_gitignore(f, dirfd, dir);
+	if (read_names(dirfd, &names) < 0) {
+		strbuf_addf(err, "cannot read directory '%s': %s",
+			    *dir ? dir : ".", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < names.nr && !ret; i++) {
+		const char *name = names.v[i];
+		char *path = child_path(dir, name);
+		struct stat st;
+		int sub;
+
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			strbuf_addf(err, "cannot stat '%s': %s", path,
+				    strerror(errno));
+			free(path);
+			ret = -1;
+			break;
+		}
+		if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode) &&
+		    !S_ISLNK(st.st_mode)) {
+			free(path); /* sockets, fifos, devices stay home */
+			continue;
+		}
+		if (filter_drops(f, path, name, S_ISDIR(st.st_mode))) {
+			free(path);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			ret = add_entry(m, dirfd, name, path, &st, err);
+			continue;
+		}
+		sub = openat(dirfd, name,
+			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			strbuf_addf(err, "cannot open directory '%s': %s",
+				    path, strerror(errno));
+			free(path);
+			ret = -1;
+			break;
+		}
+		ret = add_entry(m, dirfd, name, path, &st, err);
+		if (!ret)
+			ret = snapshot_dir(sub, m->entries[m->nr - 1].path, f,
+					   m, err);
+		close(sub);
+	}
+	strvec_clear(&names);
+	return ret;
+}
+
+int ws_snapshot(const char *root, const struct ws_snapshot_opts *opts,
+		struct ws_manifest *m, struct strbuf *err)
+{
+	struct walk_filter f;
+	int fd, ret;
+
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_addf(err, "cannot open workspace '%s': %s", root,
+			    strerror(errno));
+		return -1;
+	}
+	filter_init(&f, opts ? opts->exclude : NULL,
+		    opts ? opts->include_git : false);
+	ret = snapshot_dir(fd, "", &f, m, err);
+	filter_release(&f);
+	close(fd);
+	if (ret < 0) {
+		ws_manifest_release(m);
+		return -1;
+	}
+	qsort(m->entries, m->nr, sizeof(*m->entries), entry_cmp);
+	return 0;
+}
+
+/* Copy src_fd's bytes to dst_fd, in kernel where it can. */
+static int copy_fd(int src, int dst, uint64_t size)
+{
+	uint64_t left = size;
+	while (left > 0) {
+		ssize_t n = copy_file_range(src, NULL, dst, NULL,
+					    left > (1u << 30) ? (1u << 30)
+							      : (size_t)left,
+					    0);
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
+			      errno == EINVAL || errno == EOPNOTSUPP))
+			break;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0; /* shrank under us */
+		left -= (uint64_t)n;
+	}
+	if (left == 0)
+		return 0;
+	for (;;) {
+		char buf[65536];
+		ssize_t n = read(src, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		if (fs_write_all(dst, buf, (size_t)n) < 0)
+			return -1;
+	}
+}
+
+int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
+		 const char *dst_root, struct strbuf *err)
+{
+	int ret = 0;
+
+	for (size_t i = 0; i < m->nr && !ret; i++) {
+		const struct ws_entry *e = &m->entries[i];
+		char *src = fs_join(src_root, e->path);
+		char *dst = fs_join(dst_root, e->path);
+		int in = -1, out = -1;
+
+		switch (e->type) {
+		case WS_DIR:
+			if (mkdir(dst, 0700) < 0 && errno != EEXIST) {
+				strbuf_addf(err, "cannot create '%s': %s", dst,
+					    strerror(errno));
+				ret = -1;
+			}
+			break;
+		case WS_LINK:
+			if (symlink(e->link, dst) < 0) {
+				strbuf_addf(err, "cannot create '%s': %s", dst,
+					    strerror(errno));
+				ret = -1;
+			}
+			break;
+		case WS_FILE:
+			in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			if (in < 0) {
+				strbuf_addf(err, "cannot read '%s': %s", src,
+					    strerror(errno));
+				ret = -1;
+				break;
+			}
+			out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				   e->mode & 0777);
+			if (out < 0 || copy_fd(in, out, e->size) < 0 ||
+			    fchmod(out, e->mode & 0777) < 0) {
+				strbuf_addf(err, "cannot copy '%s' to '%s': %s",
+					    src, dst, strerror(errno));
+				ret = -1;
+			}
+			break;
+		}
+		if (in >= 0)
+			close(in);
+		if (out >= 0 && close(out) < 0 && !ret) {
+			strbuf_addf(err, "cannot write '%s': %s", dst,
+				    strerror(errno));
+			ret = -1;
+		}
+		free(src);
+		free(dst);
+	}
+	/* Directories last, so that read-only ones could be filled. */
+	for (size_t i = m->nr; i-- > 0 && !ret;) {
+		const struct ws_entry *e = &m->entries[i];
+		char *dst;
+		if (e->type != WS_DIR)
+			continue;
+		dst = fs_join(dst_root, e->path);
+		if (chmod(dst, (e->mode & 0777) | 0700) < 0) {
+			strbuf_addf(err, "cannot chmod '%s': %s", dst,
+				    strerror(errno));
+			ret = -1;
+		}
+		free(dst);
+	}
+	return ret;
+}
+
+void ws_changes_release(struct ws_changes *c)
+{
+	for (size_t i = 0; i < c->nr; i++) {
+		free(c->items[i].path);
+		free(c->items[i].note);
+	}
+	free(c->items);
+	memset(c, 0, sizeof(*c));
+}
+
+static struct ws_change *add_change(struct ws_changes *c, const char *path,
+				    char kind, enum ws_type type)
+{
+	struct ws_change *ch;
+	ALLOC_GROW(c->items, c->nr + 1, c->alloc);
+	ch = &c->items[c->nr++];
+	memset(ch, 0, sizeof(*ch));
+	ch->path = xstrdup(path);
+	ch->kind = kind;
+	ch->type = type;
+	return ch;
+}
+
+static int change_cmp(const void *a, const void *b)
+{
+	const struct ws_change *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+/*
+ * True when a link stored at path with this target would resolve inside
+ * the workspace, judged lexically (we never resolve it).
+ */
+static bool link_stays_inside(const char *path, const char *target)
+{
+	int depth = 0;
+	const char *p;
+
+	if (target[0] == '/' || !*target)
+		return false;
+	for (p = path; *p; p++)
+		if (*p == '/')
+			depth++;
+	p = target;
+	while (*p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+		if (len == 2 && !strncmp(p, "..", 2)) {
+			if (--depth < 0)
+				return false;
+		} else if (len && !(len == 1 && *p == '.')) {
+			depth++;
+		}
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+struct diff_ctx {
+	const struct ws_manifest *base;
+	const struct ws_pull_opts *opts;
+	struct walk_filter filter;
+	struct ignore *pull; /* NULL: everything */
+	unsigned char *seen; /* per base entry */
+	struct ws_changes *out;
+	int dest_fd;
+	struct strbuf *err;
+};
+
+/*
+ * Open (creating) the parent directories of path under dest_fd, one
+ * component at a time, never following a link. Returns an fd or -1.
+ */
+static int open_dest_parent(int dest_fd, const char *path,
+			    const char **base_out)
+{
+	char *copy = xstrdup(path);
+	char *comp = copy, *slash;
+	int fd = dup(dest_fd);
+
+	while (fd >= 0 && (slash = strchr(comp, '/'))) {
+		int next;
+		*slash = '\0';
+		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+			close(fd);
+			fd = -1;
+			break;
+		}
+		next = openat(fd, comp,
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		comp = slash + 1;
+	}
+	*base_out = path + (comp - copy);
+	free(copy);
+	return fd;
+}
+
+static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
+		     struct ws_change *ch)
+{
+	const char *base;
+	int in = -1, out = -1, pfd = -1, ret = 0;
+	struct stat st;
+	struct sha256_ctx *sha = NULL;
+
+	in = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode)) {
+		ch->note = xstrdup("could not be read safely");
+		d->out->nr_refused++;
+		goto out;
+	}
+	if (d->opts->pull_limit &&
+	    d->out->bytes_pulled + (uint64_t)st.st_size > d->opts->pull_limit) {
+		ch->note = xstrdup("over pull_limit");
+		d->out->nr_refused++;
+		goto out;
+	}
+	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
+	if (pfd < 0)
+		goto fail;
+	out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			 O_CLOEXEC, 0644);
+	if (out < 0)
+		goto fail;
+	sha = sha256_new();
+	for (;;) {
+		char buf[65536];
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			goto fail;
+		if (n == 0)
+			break;
+		if (d->opts->pull_limit &&
+		    d->out->bytes_pulled + (uint64_t)n > d->opts->pull_limit) {
+			/* It grew while we read it: refuse, keep nothing. */
+			close(out);
+			out = -1;
+			unlinkat(pfd, base, 0);
+			ch->note = xstrdup("over pull_limit");
+			d->out->nr_refused++;
+			goto out;
+		}
+		sha256_update(sha, buf, (size_t)n);
+		if (fs_write_all(out, buf, (size_t)n) < 0)
+			goto fail;
+		d->out->bytes_pulled += (uint64_t)n;
+	}
+	fchmod(out, (st.st_mode & 0111) ? 0755 : 0644);
+	sha256_final(sha, ch->sha256);
+	sha = NULL;
+	ch->pulled = true;
+	goto out;
+fail:
+	strbuf_addf(d->err, "cannot write '%s' into results: %s", ch->path,
+		    strerror(errno));
+	ret = -1;
+out:
+	if (sha) {
+		unsigned char ignored[32];
+		sha256_final(sha, ignored);
+	}
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0 && !ret) {
+		strbuf_addf(d->err, "cannot write '%s' into results: %s",
+			    ch->path, strerror(errno));
+		ret = -1;
+	}
+	if (pfd >= 0)
+		close(pfd);
+	return ret;
+}
+
+static int pull_link(struct diff_ctx *d, const char *target,
+		     struct ws_change *ch)
+{
+	const char *base;
+	int pfd;
+
+	if (!link_stays_inside(ch->path, target)) {
+		ch->note = xstrdup("symlink points outside the workspace");
+		d->out->nr_refused++;
+		return 0;
+	}
+	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
+	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
+		strbuf_addf(d->err, "cannot write '%s' into results: %s",
+			    ch->path, strerror(errno));
+		if (pfd >= 0)
+			close(pfd);
+		return -1;
+	}
+	close(pfd);
+	ch->pulled = true;
+	return 0;
+}
+
+static bool wants_pull(struct diff_ctx *d, const char *path)
+{
+	return !d->pull || ignore_path_excluded(d->pull, path, false) == 1;
+}
+
+static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
+		      const char *path, const struct stat *st)
+{
+	const struct ws_entry *e = ws_manifest_find(d->base, path);
+	struct ws_change *ch;
+	char target[PATH_MAX];
+	ssize_t tlen = 0;
+	unsigned char sum[32];
+
+	if (e)
+		d->seen[e - d->base->entries] = 1;
+	if (S_ISLNK(st->st_mode)) {
+		tlen = readlinkat(dirfd, name, target, sizeof(target) - 1);
+		if (tlen < 0)
+			tlen = 0;
+		target[tlen] = '\0';
+		if (e && e->type == WS_LINK && !strcmp(e->link, target))
+			return 0;
+		ch = add_change(d->out, path, e ? 'M' : 'A', WS_LINK);
+		ch->size = (uint64_t)tlen;
+		sha256_buf(target, (size_t)tlen, ch->sha256);
+		if (!wants_pull(d, path))
+			return 0;
+		return pull_link(d, target, ch);
+	}
+	if (!S_ISREG(st->st_mode)) {
+		const char *what = S_ISFIFO(st->st_mode)   ? "fifo"
+				   : S_ISSOCK(st->st_mode) ? "socket"
+				   : S_ISCHR(st->st_mode)  ? "character device"
+				   : S_ISBLK(st->st_mode)  ? "block device"
+							   : "special file";
+		ch = add_change(d->out, path, e ? 'M' : 'A', WS_FILE);
+		ch->note = xstrfmt("%s refused", what);
+		d->out->nr_refused++;
+		return 0;
+	}
+	if (e && e->type == WS_FILE && e->size == (uint64_t)st->st_size) {
+		int fd = openat(dirfd, name,
+				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int same = 0;
+		if (fd >= 0) {
+			same = sha256_fd(fd, sum) == 0 &&
+			       !memcmp(sum, e->sha256, 32);
+			close(fd);
+		}
+		if (same)
+			return 0;
+	}
+	ch = add_change(d->out, path, e ? 'M' : 'A', WS_FILE);
+	ch->size = (uint64_t)st->st_size;
+	if (!wants_pull(d, path)) {
+		ch->note = xstrdup("not matched by pull");
+		return 0;
+	}
+	return pull_file(d, dirfd, name, ch);
+}
+
+static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
+{
+	struct strvec names = STRVEC_INIT;
+	int ret = 0;
+
+	filter_load_gitignore(&d->filter, dirfd, dir);
+	if (read_names(dirfd, &names) < 0) {
+		strbuf_addf(d->err, "cannot read sandbox directory '%s': %s",
+			    *dir ? dir : ".", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < names.nr && !ret; i++) {
+		const char *name = names.v[i];
+		char *path = child_path(dir, name);
+		struct stat st;
+
+		/*
+		 * What the snapshot sent is always compared; the filter (fed
+		 * by the sandbox's own .gitignore files) only keeps new
+		 * ignored files such as build output from coming back.
+		 */
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (!ws_manifest_find(d->base, path) &&
+		     filter_drops(&d->filter, path, name,
+				  S_ISDIR(st.st_mode)))) {
+			free(path);
+			continue;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			const struct ws_entry *e =
+				ws_manifest_find(d->base, path);
+			int sub = openat(dirfd, name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+			if (e)
+				d->seen[e - d->base->entries] = 1;
+			if (sub >= 0) {
+				ret = diff_dir(d, sub, path);
+				close(sub);
+			}
+		} else {
+			ret = diff_entry(d, dirfd, name, path, &st);
+		}
+		free(path);
+	}
+	strvec_clear(&names);
+	return ret;
+}
+
+int ws_diff(const struct ws_manifest *base, const char *tree,
+	    const struct ws_pull_opts *opts, struct ws_changes *out,
+	    struct strbuf *err)
+{
+	struct diff_ctx d = { .base = base, .opts = opts, .out = out,
+			      .dest_fd = -1, .err = err };
+	int tree_fd = -1, ret = -1;
+
+	filter_init(&d.filter, NULL, false);
+	if (opts->pull && opts->pull->nr) {
+		d.pull = ignore_new();
+		for (size_t i = 0; i < opts->pull->nr; i++)
+			ignore_add_pattern(d.pull, opts->pull->v[i]);
+	}
+	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
+	if (fs_mkdir_p(opts->dest, 0755, err) < 0)
+		goto out;
+	d.dest_fd = open(opts->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d.dest_fd < 0 || tree_fd < 0) {
+		strbuf_addf(err, "cannot open '%s': %s",
+			    d.dest_fd < 0 ? opts->dest : tree,
+			    strerror(errno));
+		goto out;
+	}
+	if (diff_dir(&d, tree_fd, "") < 0)
+		goto out;
+	for (size_t i = 0; i < base->nr; i++) {
+		const struct ws_entry *e = &base->entries[i];
+		if (!d.seen[i] && e->type != WS_DIR) {
+			struct ws_change *ch =
+				add_change(out, e->path, 'D', e->type);
+			memcpy(ch->sha256, e->sha256, 32);
+		}
+	}
+	qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
+	ret = 0;
+out:
+	if (tree_fd >= 0)
+		close(tree_fd);
+	if (d.dest_fd >= 0)
+		close(d.dest_fd);
+	free(d.seen);
+	ignore_free(d.pull);
+	filter_release(&d.filter);
+	return ret;
+}
