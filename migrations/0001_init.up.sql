@@ -69,8 +69,8 @@ CREATE TABLE events (
 );
 CREATE INDEX events_run ON events (run_id, id);
 
--- The caps ledger: one row per sandbox start, shared by every run that
--- uses this state. cap_key is the plan name.
+-- The caps ledger: one row per sandbox start, shared by every run and
+-- every plan that uses this state. cap_key is the backend (local, e2b).
 CREATE TABLE starts (
 	id      INTEGER PRIMARY KEY AUTOINCREMENT,
 	at      INTEGER NOT NULL,

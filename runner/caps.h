@@ -15,7 +15,7 @@ struct strbuf;
  * Times are passed in (ms since the epoch) so tests can use a fake clock.
  */
 struct caps {
-	const char *key;   /* the ledger key: the plan's name */
+	const char *key;   /* the ledger key: the backend's name */
 	int per_hour;      /* 0: no hourly cap */
 	int per_day;       /* 0: no daily cap */
 };

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "recover.h"
 #include "store.h"
 
 #include <time.h>
@@ -20,6 +21,9 @@ int cmd_open_state(const char *state, struct store **st)
 	} else if (store_open(dir, STORE_MIGRATE, st, &err) < 0) {
 		error("%s", err.buf);
 		ret = RUNNER_EXIT_RUNTIME;
+	} else if (recover_lost_runs(*st, &err) < 0) {
+		/* Reading runs back still works; say what went wrong. */
+		warning("%s", err.buf);
 	}
 	free(db);
 	strbuf_release(&err);

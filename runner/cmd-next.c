@@ -77,11 +77,12 @@ int cmd_next(int argc, char **argv)
 		} else if (!strncmp(a, "--from=", 7)) {
 			from = a + 7;
 		} else if (a[0] == '-' && a[1]) {
-			ret = usage_error(next_usage, "unknown option '%s'", a);
+			ret = usage_error(next_usage, "unknown option '%s'",
+					  a);
 			goto out;
 		} else if (path) {
-			ret = usage_error(next_usage, "one plan only ('%s' and "
-					  "'%s')", path, a);
+			ret = usage_error(next_usage, "one plan only "
+					  "('%s' and '%s')", path, a);
 			goto out;
 		} else {
 			path = a;

@@ -1,10 +1,52 @@
 #include "runner.h"
 #include "cmd.h"
+#include <archive.h> /* runner's archive API: see archive.h */
 
+static const char usage[] = "runner verify FILE";
+
+/*
+ * Exit codes: 0 every listed file matches, 1 it does not (or the archive
+ * is corrupt, unsafe or has no SHA256SUMS), 2 usage, 4 FILE cannot be
+ * read.
+ */
 int cmd_verify(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "runner: 'verify' is not implemented yet\n");
-	return RUNNER_EXIT_USAGE;
+	struct archive_verify_result res = ARCHIVE_VERIFY_RESULT_INIT;
+	struct strbuf err = STRBUF_INIT;
+	const char *file;
+	int i = 1, ret;
+
+	if (i < argc && !strcmp(argv[i], "--"))
+		i++;
+	else if (i < argc && argv[i][0] == '-' && argv[i][1])
+		return usage_error(usage, "unknown option '%s'", argv[i]);
+	if (i == argc)
+		return usage_error(usage, "which archive?");
+	if (argc - i > 1)
+		return usage_error(usage, "unexpected argument '%s'",
+				   argv[i + 1]);
+	file = argv[i];
+	if (archive_verify(file, &res, &err) < 0) {
+		error("%s", err.buf);
+		ret = res.io_error ? RUNNER_EXIT_RUNTIME
+				   : RUNNER_EXIT_TASK_FAILED;
+		goto out;
+	}
+	if (res.problems.nr) {
+		for (size_t k = 0; k < res.problems.nr; k++)
+			printf("%s\n", res.problems.v[k]);
+		fflush(stdout);
+		error("%s: verification failed: %zu of %zu listed files "
+		      "match (%zu problem%s)",
+		      file, res.matched, res.listed, res.problems.nr,
+		      res.problems.nr == 1 ? "" : "s");
+		ret = RUNNER_EXIT_TASK_FAILED;
+		goto out;
+	}
+	printf("%s: %zu files OK\n", file, res.listed);
+	ret = RUNNER_EXIT_OK;
+out:
+	archive_verify_result_release(&res);
+	strbuf_release(&err);
+	return ret;
 }

@@ -248,11 +248,10 @@ static int parse_element(struct parse_ctx *ctx, const struct field_spec *f,
 				return -1;
 			single = false;
 			if (lo > hi)
-				return parse_fail(ctx, start,
-						  "%s: range %.*s is reversed "
-						  "(write it from low to high)",
-						  f->name, (int)(s - start),
-						  start);
+				return parse_fail(ctx, start, "%s: range "
+						  "%.*s is reversed (write it "
+						  "from low to high)", f->name,
+						  (int)(s - start), start);
 		}
 	}
 	if (s < end && *s == '/') {
@@ -1039,7 +1038,8 @@ void cron_tz_format(const struct cron_tz *tz, time_t t, char *buf, size_t n)
 	int32_t a = off < 0 ? -off : off;
 
 	civil_from_days(days, &y, &m, &d);
-	k = snprintf(buf, n, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+	k = snprintf(buf, n,
+		     "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
 		     y, m, d, sod / 3600, sod % 3600 / 60, sod % 60,
 		     off < 0 ? '-' : '+', (int)(a / 3600),
 		     (int)(a % 3600 / 60));

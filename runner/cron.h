@@ -25,11 +25,11 @@ struct strbuf;
  *
  * Time zones and DST (cronie's rule, in terms of fire times):
  * - "Fixed-time" schedules, whose minute and hour fields do not start with
- *   "*" ("30 2 * * *", @daily), fire once per matching local day: a wall
- *   time skipped by a spring-forward gap fires once, at the first valid
+ *   "*" ("30 2 * * *", @daily), fire once for each matching wall time: one
+ *   skipped by a spring-forward gap fires once, at the first valid
  *   minute after the gap (03:00 CEST for 02:30 on 2026-03-29 in
- *   Europe/Berlin); a wall time repeated by fall-back fires only at its
- *   first occurrence.
+ *   Europe/Berlin; all the times in one gap fire there together, once);
+ *   a wall time repeated by fall-back fires only at its first occurrence.
  * - "Wildcard" schedules, whose minute or hour field starts with "*"
  *   ("*\/15 * * * *", @hourly, "0 * * * *"), follow real time: they fire
  *   at every instant whose local wall time matches, so a repeated hour
@@ -54,7 +54,7 @@ struct cron {
 	uint32_t hour;   /* bit h: hour h, 0-23 */
 	uint32_t dom;    /* bit d: day of month d, 1-31 */
 	uint16_t month;  /* bit m: month m, 1-12 */
-	uint8_t dow;     /* bit d: weekday d, 0 = Sunday ... 6 (7 folded to 0) */
+	uint8_t dow;     /* bit d: weekday d, 0 = Sunday; 7 folded into 0 */
 	unsigned flags;  /* CRON_*_STAR */
 };
 

@@ -56,7 +56,7 @@ int error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vreport("error: ", fmt, ap, NULL);
+	vreport("", fmt, ap, NULL);
 	va_end(ap);
 	return -1;
 }

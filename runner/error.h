@@ -16,7 +16,7 @@ void die(const char *fmt, ...);
 /* Like die(), with ": strerror(errno)" appended. */
 __attribute__((noreturn, format(printf, 1, 2)))
 void die_errno(const char *fmt, ...);
-/* Prints "runner: error: ..." and returns -1. */
+/* Prints "runner: ..." (like die, without exiting) and returns -1. */
 __attribute__((format(printf, 1, 2)))
 int error(const char *fmt, ...);
 __attribute__((format(printf, 1, 2)))

@@ -18,6 +18,14 @@
 
 /* A plan expands to at most this many tasks (matrix included). */
 #define PLAN_MAX_TASKS 100000
+/*
+ * And to at most this much data: defaults, matrix and dependencies on
+ * matrix tasks multiply what a small file says ("billion laughs" without
+ * aliases), so what is built is bounded, not only what is read.
+ */
+#define PLAN_MAX_BUILD ((uint64_t)128 << 20)
+/* Per-task work with defaults (tasks x defaults' entries) is bounded too. */
+#define PLAN_MAX_DEFAULTS_WORK 20000000
 
 struct scope {
 	const char *where;   /* before "unknown key": "task 'x': " */
@@ -30,6 +38,8 @@ struct ctx {
 	struct plan *plan;
 	struct plan_strmap agent_names; /* every name under agents: */
 	size_t agents_alloc;
+	uint64_t built;                 /* bytes of task data, estimated */
+	bool too_big;                   /* PLAN_MAX_BUILD was reported */
 };
 
 /* Messages */
@@ -407,6 +417,7 @@ static const char *const secret_scan_names[] = { "block", "warn", "off" };
 struct env_item {
 	const char *name, *value;
 	const struct plan_node *node; /* the value */
+	size_t len, ph;               /* of value; its placeholders */
 };
 
 struct mvar {
@@ -430,6 +441,9 @@ struct settings {
 	const struct plan_node *secrets, *exclude, *pull, *depends_on;
 	struct mvar *mvars;
 	size_t nr_mvars, alloc_mvars;
+	/* every name under matrix: -> index in mvars + 1, 0 if bad */
+	struct plan_strmap mnames;
+	size_t max_value;                   /* longest matrix value */
 	bool include_git;
 	int secret_scan;
 	uint64_t log_limit, pull_limit;
@@ -442,6 +456,42 @@ static void settings_release(struct settings *s)
 	free(s->warn_node);
 	free(s->env);
 	free(s->mvars);
+	plan_strmap_release(&s->mnames);
+}
+
+/* Placeholders in s. */
+static size_t count_placeholders(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++) {
+		const char *name;
+		size_t len, at = placeholder_at(s, &name, &len);
+		if (at) {
+			n++;
+			s += at - 1;
+		}
+	}
+	return n;
+}
+
+/*
+ * A matrix name of s: 1 + its index in s->mvars, 0 for a name declared
+ * with bad values, -1 when the matrix has no such name.
+ */
+static long matrix_lookup(const struct settings *s, const char *name,
+			  size_t len)
+{
+	char buf[256];
+	void *v;
+
+	if (len >= sizeof(buf))
+		return -1;
+	memcpy(buf, name, len);
+	buf[len] = '\0';
+	v = plan_strmap_get(&s->mnames, buf);
+	if (!v)
+		return -1;
+	return (long)((uintptr_t)v - 1);
 }
 
 static bool parse_workspace(struct ctx *c, const struct scope *sc,
@@ -570,6 +620,8 @@ static bool parse_env(struct ctx *c, const struct scope *sc,
 		s->env[s->nr_env].name = k->str;
 		s->env[s->nr_env].value = v->str;
 		s->env[s->nr_env].node = v;
+		s->env[s->nr_env].len = strlen(v->str);
+		s->env[s->nr_env].ph = count_placeholders(v->str);
 		s->nr_env++;
 	}
 	return okay;
@@ -612,6 +664,8 @@ static bool parse_matrix(struct ctx *c, const struct scope *sc,
 		}
 		strbuf_release(&key);
 		if (!item_ok) {
+			/* Known, so that its placeholders are not "unknown". */
+			plan_strmap_put(&s->mnames, k->str, (void *)1);
 			okay = false;
 			continue;
 		}
@@ -619,6 +673,11 @@ static bool parse_matrix(struct ctx *c, const struct scope *sc,
 		s->mvars[s->nr_mvars].name = k->str;
 		s->mvars[s->nr_mvars].values = v;
 		s->nr_mvars++;
+		plan_strmap_put(&s->mnames, k->str,
+				(void *)(uintptr_t)(s->nr_mvars + 1));
+		for (size_t j = 0; j < v->nr; j++)
+			if (strlen(v->items[j]->str) > s->max_value)
+				s->max_value = strlen(v->items[j]->str);
 	}
 	return okay;
 }
@@ -1060,6 +1119,11 @@ struct tasks {
 	struct plan_strmap raw_ids;   /* id as written -> src */
 	struct plan_strmap ids;       /* expanded id -> index + 1 */
 	size_t *owner;                /* expanded index -> src index */
+	struct plan_strmap denv;      /* defaults' env names */
+	/* placeholder names in defaults' env values, and where */
+	char **dph;
+	const struct plan_node **dph_at;
+	size_t nr_dph, alloc_dph;
 };
 
 /* Where a setting comes from: the task, else defaults, else NULL. */
@@ -1073,27 +1137,26 @@ static const struct settings *from(const struct tasks *ts,
 	return NULL;
 }
 
+static void unknown_placeholder(struct ctx *c, const struct src_task *t,
+				const char *what, const char *name,
+				size_t len, const struct plan_node *at)
+{
+	plan_diag_add(c->diag, at->loc, "%sunknown placeholder '{{%.*s}}' "
+		      "in '%s'%s", t->label, (int)len, name, what,
+		      t->s.key[TK_MATRIX] ? "" : " (the task has no matrix)");
+}
+
 static void check_placeholders(struct ctx *c, const struct src_task *t,
 			       const char *what, const char *text,
 			       const struct plan_node *at)
 {
-	const struct plan_node *m = t->s.val[TK_MATRIX];
-
 	for (const char *p = text; *p; p++) {
 		const char *name;
-		size_t len, n = placeholder_at(p, &name, &len), i;
+		size_t len, n = placeholder_at(p, &name, &len);
 		if (!n)
 			continue;
-		/* Names whose values were bad are known all the same. */
-		for (i = 0; m && m->type == PLAN_NODE_MAP && i < m->nr; i++)
-			if (strlen(m->pairs[i].key->str) == len &&
-			    !strncmp(m->pairs[i].key->str, name, len))
-				break;
-		if (!m || m->type != PLAN_NODE_MAP || i == m->nr)
-			plan_diag_add(c->diag, at->loc, "%sunknown placeholder "
-				      "'{{%.*s}}' in '%s'%s", t->label,
-				      (int)len, name, what, m ? "" :
-				      " (the task has no matrix)");
+		if (matrix_lookup(&t->s, name, len) < 0)
+			unknown_placeholder(c, t, what, name, len, at);
 		p += n - 1;
 	}
 }
@@ -1182,11 +1245,11 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 	if (s->set[TK_PROMPT])
 		check_placeholders(c, t, "prompt", s->prompt,
 				   s->val[TK_PROMPT]);
-	if (ts->has_defaults && ts->defaults.set[TK_ENV])
-		for (size_t i = 0; i < ts->defaults.nr_env; i++)
-			check_placeholders(c, t, "env",
-					   ts->defaults.env[i].value,
-					   ts->defaults.env[i].node);
+	/* Defaults' names were gathered once: tasks x values is too many. */
+	for (size_t i = 0; i < ts->nr_dph; i++)
+		if (matrix_lookup(s, ts->dph[i], strlen(ts->dph[i])) < 0)
+			unknown_placeholder(c, t, "env", ts->dph[i],
+					    strlen(ts->dph[i]), ts->dph_at[i]);
 	if (s->set[TK_ENV])
 		for (size_t i = 0; i < s->nr_env; i++)
 			check_placeholders(c, t, "env", s->env[i].value,
@@ -1217,27 +1280,20 @@ warn_done:
 	/* A name both set in env and passed as a secret is ambiguous. */
 	src = from(ts, t, TK_SECRETS);
 	if (src && src->set[TK_SECRETS]) {
+		struct plan_strmap env = PLAN_STRMAP_INIT;
+		for (size_t i = 0; s->set[TK_ENV] && i < s->nr_env; i++)
+			plan_strmap_put(&env, s->env[i].name, (void *)1);
 		for (size_t i = 0; i < src->secrets->nr; i++) {
 			const struct plan_node *sn = src->secrets->items[i];
-			const struct settings *e[2] = {
-				ts->has_defaults ? &ts->defaults : NULL, &t->s
-			};
-			bool clash = false;
-			for (size_t j = 0; j < 2 && !clash; j++) {
-				if (!e[j] || !e[j]->set[TK_ENV])
-					continue;
-				for (size_t x = 0; x < e[j]->nr_env; x++)
-					if (!strcmp(e[j]->env[x].name,
-						    sn->str))
-						clash = true;
-			}
-			if (!clash)
+			if (!plan_strmap_get(&env, sn->str) &&
+			    !plan_strmap_get(&ts->denv, sn->str))
 				continue;
 			plan_diag_add(c->diag, sn->loc, "%s'%s' is both in "
 				      "env and in secrets", t->label,
 				      sn->str);
 			t->ok = false;
 		}
+		plan_strmap_release(&env);
 	}
 }
 
@@ -1284,18 +1340,13 @@ static char *subst(const char *s, const struct settings *st,
 
 	while (*s) {
 		const char *name;
-		size_t len, n = placeholder_at(s, &name, &len), i;
-		if (n) {
-			for (i = 0; i < st->nr_mvars; i++)
-				if (strlen(st->mvars[i].name) == len &&
-				    !strncmp(st->mvars[i].name, name, len))
-					break;
-			if (i < st->nr_mvars) {
-				strbuf_addstr(&sb, st->mvars[i].values
-					      ->items[idx[i]]->str);
-				s += n;
-				continue;
-			}
+		size_t len, n = placeholder_at(s, &name, &len);
+		long i = n ? matrix_lookup(st, name, len) : -1;
+		if (i > 0) {
+			strbuf_addstr(&sb, st->mvars[i - 1].values
+				      ->items[idx[i - 1]]->str);
+			s += n;
+			continue;
 		}
 		strbuf_addch(&sb, *s++);
 	}
@@ -1308,20 +1359,22 @@ static void copy_list(struct strvec *to, const struct plan_node *list)
 		strvec_push(to, list->items[i]->str);
 }
 
-static void env_set(struct plan_task *t, size_t *alloc, const char *name,
-		    char *value)
+static void env_set(struct plan_task *t, size_t *alloc,
+		    struct plan_strmap *names, const char *name, char *value)
 {
-	for (size_t i = 0; i < t->nr_env; i++) {
-		if (!strcmp(t->env[i].name, name)) {
-			free(t->env[i].value);
-			t->env[i].value = value;
-			return;
-		}
+	size_t at = (size_t)plan_strmap_get(names, name);
+
+	if (at) {
+		free(t->env[at - 1].value);
+		t->env[at - 1].value = value;
+		return;
 	}
 	ALLOC_GROW(t->env, t->nr_env + 1, *alloc);
 	t->env[t->nr_env].name = xstrdup(name);
 	t->env[t->nr_env].value = value;
 	t->nr_env++;
+	plan_strmap_put(names, t->env[t->nr_env - 1].name,
+			(void *)(uintptr_t)t->nr_env);
 }
 
 /* One task of the plan from a source task and one matrix combination. */
@@ -1330,6 +1383,7 @@ static void build_task(struct ctx *c, struct tasks *ts,
 		       struct plan_task *t)
 {
 	const struct settings *s = &src->s, *f;
+	struct plan_strmap names = PLAN_STRMAP_INIT;
 	size_t env_alloc = 0;
 
 	t->loc = src->node->loc;
@@ -1358,11 +1412,13 @@ static void build_task(struct ctx *c, struct tasks *ts,
 	/* env merges by name: the task's values win over defaults. */
 	if (ts->has_defaults)
 		for (size_t i = 0; i < ts->defaults.nr_env; i++)
-			env_set(t, &env_alloc, ts->defaults.env[i].name,
+			env_set(t, &env_alloc, &names,
+				ts->defaults.env[i].name,
 				subst(ts->defaults.env[i].value, s, idx));
 	for (size_t i = 0; i < s->nr_env; i++)
-		env_set(t, &env_alloc, s->env[i].name,
+		env_set(t, &env_alloc, &names, s->env[i].name,
 			subst(s->env[i].value, s, idx));
+	plan_strmap_release(&names);
 	f = from(ts, src, TK_SECRETS);
 	if (f)
 		copy_list(&t->secrets, f->secrets);
@@ -1386,6 +1442,77 @@ static void build_task(struct ctx *c, struct tasks *ts,
 	for (size_t i = 0; i < s->nr_mvars; i++)
 		strvec_pushf(&t->matrix, "%s=%s", s->mvars[i].name,
 			     s->mvars[i].values->items[idx[i]]->str);
+}
+
+/*
+ * Account for bytes about to be built; false (reported once, at the task)
+ * when the plan grows past PLAN_MAX_BUILD.
+ */
+static bool charge(struct ctx *c, const struct src_task *t, uint64_t bytes)
+{
+	if (!c->too_big && bytes <= PLAN_MAX_BUILD - c->built) {
+		c->built += bytes;
+		return true;
+	}
+	if (!c->too_big)
+		plan_diag_add(c->diag, t->node->loc, "%sthe plan expands to "
+			      "more than %u MiB of task settings (too many "
+			      "tasks, matrix combinations or dependencies)",
+			      t->label, (unsigned)(PLAN_MAX_BUILD >> 20));
+	c->too_big = true;
+	return false;
+}
+
+/* Longest a string can get with the matrix values put in. */
+static uint64_t grown(const struct settings *s, const char *str, size_t len,
+		      size_t ph)
+{
+	if (!str)
+		return 0;
+	return (uint64_t)len + (uint64_t)ph * s->max_value + 1;
+}
+
+static uint64_t list_bytes(const struct plan_node *list)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; list && i < list->nr; i++)
+		n += strlen(list->items[i]->str) + 1 + sizeof(char *);
+	return n;
+}
+
+/* An upper bound of the bytes one expansion of t takes. */
+static uint64_t task_bytes(const struct tasks *ts, const struct src_task *t)
+{
+	const struct settings *s = &t->s, *f;
+	uint64_t n = sizeof(struct plan_task) + 256;
+
+	n += grown(s, s->id, s->id ? strlen(s->id) : 0,
+		   s->id ? count_placeholders(s->id) : 0);
+	n += grown(s, s->run, s->run ? strlen(s->run) : 0,
+		   s->run ? count_placeholders(s->run) : 0);
+	n += grown(s, s->prompt, s->prompt ? strlen(s->prompt) : 0,
+		   s->prompt ? count_placeholders(s->prompt) : 0);
+	f = from(ts, t, TK_WORKSPACE);
+	n += f ? strlen(f->workspace) : 0;
+	if (ts->has_defaults)
+		for (size_t i = 0; i < ts->defaults.nr_env; i++)
+			n += strlen(ts->defaults.env[i].name) + 32 +
+			     grown(s, "", ts->defaults.env[i].len,
+				   ts->defaults.env[i].ph);
+	for (size_t i = 0; i < s->nr_env; i++)
+		n += strlen(s->env[i].name) + 32 +
+		     grown(s, "", s->env[i].len, s->env[i].ph);
+	f = from(ts, t, TK_WARN_AT);
+	n += f ? f->nr_warn * sizeof(int64_t) : 0;
+	f = from(ts, t, TK_SECRETS);
+	n += f ? list_bytes(f->secrets) : 0;
+	f = from(ts, t, TK_EXCLUDE);
+	n += f ? list_bytes(f->exclude) : 0;
+	f = from(ts, t, TK_PULL);
+	n += f ? list_bytes(f->pull) : 0;
+	for (size_t i = 0; i < s->nr_mvars; i++)
+		n += strlen(s->mvars[i].name) + s->max_value + 16;
+	return n;
 }
 
 /* How many tasks src expands to, or 0 when more than limit. */
@@ -1417,6 +1544,10 @@ static void expand(struct ctx *c, struct tasks *ts)
 				      t->s.key[TK_MATRIX]->loc : t->node->loc,
 				      "%sthe plan expands to more than %d "
 				      "tasks", t->label, PLAN_MAX_TASKS);
+			t->ok = false;
+			continue;
+		}
+		if (!charge(c, t, (uint64_t)n * task_bytes(ts, t))) {
 			t->ok = false;
 			continue;
 		}
@@ -1495,6 +1626,14 @@ static void add_edge(struct src_task *t, size_t to,
 	t->nr_edges++;
 }
 
+static uint64_t list_bytes_v(const struct strvec *sv)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < sv->nr; i++)
+		n += strlen(sv->v[i]) + 1 + sizeof(char *);
+	return n;
+}
+
 static void add_dep_id(struct src_task *t, struct plan_strmap *seen,
 		       const char *id)
 {
@@ -1508,6 +1647,8 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 	const char **cand = NULL;
 	size_t nr_cand = 0, alloc_cand = 0;
 	bool have_cand = false;
+	/* mark[x] == i + 1: every expansion of x is already a dep of i */
+	size_t *mark = xcalloc(ts->nr + 1, sizeof(*mark));
 
 	for (size_t i = 0; i < ts->nr; i++) {
 		struct src_task *t = &ts->v[i];
@@ -1559,20 +1700,28 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 					      "itself", t->label);
 				continue;
 			}
+			if (mark[to_idx] == i + 1)
+				continue;
 			add_edge(t, to_idx, at);
-			if (x && !plan_strmap_get(&ts->templates, name))
+			if (x && !plan_strmap_get(&ts->templates, name)) {
 				add_dep_id(t, &seen, plan->tasks[x - 1].id);
-			else
-				for (size_t k = 0; k < to->nr; k++)
-					add_dep_id(t, &seen, plan->tasks[
-						   to->first + k].id);
+				continue;
+			}
+			for (size_t k = 0; k < to->nr; k++)
+				add_dep_id(t, &seen,
+					   plan->tasks[to->first + k].id);
+			mark[to_idx] = i + 1;
 		}
 		plan_strmap_release(&seen);
+		if (!t->nr || !t->deps.nr ||
+		    !charge(c, t, (uint64_t)t->nr * list_bytes_v(&t->deps)))
+			continue;
 		for (size_t k = 0; k < t->nr; k++)
 			strvec_pushv(&plan->tasks[t->first + k].depends_on,
 				     t->deps.v);
 	}
 	free(cand);
+	free(mark);
 }
 
 struct dfs_frame {
@@ -1646,6 +1795,55 @@ static void find_cycles(struct ctx *c, struct tasks *ts)
 	free(stack);
 }
 
+/*
+ * Every task gets its own copy of defaults, and is checked against them:
+ * refuse defaults that would make that tasks x entries too much work.
+ * Gather what tasks check against: env names and placeholder names.
+ */
+static bool defaults_fit(struct ctx *c, struct tasks *ts, size_t nr_tasks,
+			 const struct plan_node *at)
+{
+	const struct settings *d = &ts->defaults;
+	struct plan_strmap seen = PLAN_STRMAP_INIT;
+	uint64_t work = 1 + d->nr_env + d->nr_warn;
+
+	work += d->secrets ? d->secrets->nr : 0;
+	work += d->exclude ? d->exclude->nr : 0;
+	work += d->pull ? d->pull->nr : 0;
+	for (size_t i = 0; i < d->nr_env; i++)
+		work += d->env[i].ph;
+	if (work * nr_tasks > PLAN_MAX_DEFAULTS_WORK) {
+		plan_diag_add(c->diag, at->loc, "defaults: too large for "
+			      "%zu tasks (entries times tasks must stay under "
+			      "%u)", nr_tasks, PLAN_MAX_DEFAULTS_WORK);
+		return false;
+	}
+	for (size_t i = 0; i < d->nr_env; i++) {
+		plan_strmap_put(&ts->denv, d->env[i].name, (void *)1);
+		for (const char *p = d->env[i].value; *p; p++) {
+			const char *name;
+			size_t len, n = placeholder_at(p, &name, &len);
+			char *copy;
+			if (!n)
+				continue;
+			p += n - 1;
+			copy = xstrndup(name, len);
+			if (plan_strmap_get(&seen, copy)) {
+				free(copy);
+				continue;
+			}
+			ALLOC_GROW(ts->dph, ts->nr_dph + 1, ts->alloc_dph);
+			ts->dph_at = xrealloc(ts->dph_at, ts->alloc_dph *
+					      sizeof(*ts->dph_at));
+			ts->dph[ts->nr_dph] = copy;
+			ts->dph_at[ts->nr_dph++] = d->env[i].node;
+			plan_strmap_put(&seen, copy, (void *)1);
+		}
+	}
+	plan_strmap_release(&seen);
+	return true;
+}
+
 static void parse_tasks(struct ctx *c, const struct plan_node *root)
 {
 	static const struct scope dsc = { "defaults: ", "", "defaults." };
@@ -1672,6 +1870,10 @@ static void parse_tasks(struct ctx *c, const struct plan_node *root)
 		expected(c, &top, "tasks", list, "a non-empty list of tasks");
 		goto out;
 	}
+	if (ts.has_defaults && !defaults_fit(c, &ts, list->nr,
+					     plan_node_get(root, "defaults",
+							   NULL)))
+		ts.has_defaults = false;
 	ts.nr = list->nr;
 	ts.v = xcalloc(ts.nr, sizeof(*ts.v));
 	for (size_t i = 0; i < list->nr; i++) {
@@ -1703,6 +1905,11 @@ out:
 	}
 	free(ts.v);
 	settings_release(&ts.defaults);
+	plan_strmap_release(&ts.denv);
+	for (size_t i = 0; i < ts.nr_dph; i++)
+		free(ts.dph[i]);
+	free(ts.dph);
+	free(ts.dph_at);
 	plan_strmap_release(&ts.templates);
 	plan_strmap_release(&ts.raw_ids);
 	plan_strmap_release(&ts.ids);

@@ -79,6 +79,11 @@ void progress_tick(struct progress *p, const struct progress_counts *c,
 		snprintf(eta, sizeof(eta), "  eta ~%" PRId64 "m%02" PRId64 "s",
 			 left / 60, left % 60);
 	}
+	if (c->next_slot_ms) {
+		int64_t wait = (c->next_slot_ms - time_now_ms()) / 1000;
+		snprintf(eta, sizeof(eta), "  %s cap: next slot in %" PRId64
+			 "m%02" PRId64 "s", c->cap_which, wait / 60, wait % 60);
+	}
 	fprintf(stderr,
 		"\r\033[K[%d/%d done] %d running, %d queued, %d failed  "
 		"%" PRId64 "m%02" PRId64 "s%s",

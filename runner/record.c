@@ -215,3 +215,137 @@ int record_event(struct store *st, const char *run_id, const char *task_id,
 		return fail(db, err, "an event");
 	return 0;
 }
+
+int record_run_resume(struct store *st, const struct run *run,
+		      struct strbuf *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+
+	if (prepare(db,
+		    "UPDATE runs SET status = 'running', ended_at = NULL,"
+		    " exit_code = NULL, host = ?2, pid = ?3 WHERE id = ?1",
+		    &s) < 0)
+		return fail(db, err, "the resumed run");
+	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, run->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, run->pid);
+	if (step_done(s) < 0)
+		return fail(db, err, "the resumed run");
+	return 0;
+}
+
+static struct task_run *find_task(struct run *run, const char *id)
+{
+	for (size_t i = 0; i < run->nr_tasks; i++)
+		if (!strcmp(run->tasks[i].task->id, id))
+			return &run->tasks[i];
+	return NULL;
+}
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static int64_t col_ms(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL
+		       ? 0
+		       : sqlite3_column_int64(s, i);
+}
+
+int record_load_tasks(struct store *st, struct run *run, struct strbuf *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+
+	if (prepare(db,
+		    "SELECT id, status, reason, exit_code, started_at,"
+		    " ended_at, files_added, files_modified, files_deleted,"
+		    " bytes_pulled, cost_usd FROM tasks WHERE run_id = ?1",
+		    &s) < 0)
+		goto fail;
+	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct task_run *t =
+			find_task(run, (const char *)sqlite3_column_text(s, 0));
+		int status;
+		if (!t)
+			continue;
+		status = task_status_parse(
+			(const char *)sqlite3_column_text(s, 1));
+		t->status = status < 0 ? TASK_QUEUED : (enum task_status)status;
+		free(t->reason);
+		t->reason = col_dup(s, 2);
+		t->exit_code = sqlite3_column_type(s, 3) == SQLITE_NULL
+				       ? -1
+				       : sqlite3_column_int(s, 3);
+		t->started_at = col_ms(s, 4);
+		t->ended_at = col_ms(s, 5);
+		t->nr_added = (size_t)sqlite3_column_int64(s, 6);
+		t->nr_modified = (size_t)sqlite3_column_int64(s, 7);
+		t->nr_deleted = (size_t)sqlite3_column_int64(s, 8);
+		t->bytes_pulled = (uint64_t)sqlite3_column_int64(s, 9);
+		t->cost_usd = sqlite3_column_double(s, 10);
+	}
+	sqlite3_finalize(s);
+	if (prepare(db,
+		    "SELECT task_id, attempt, status, exit_code, reason,"
+		    " sandbox_id, started_at, ended_at FROM attempts WHERE"
+		    " run_id = ?1 ORDER BY task_id, attempt",
+		    &s) < 0)
+		goto fail;
+	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct task_run *t =
+			find_task(run, (const char *)sqlite3_column_text(s, 0));
+		struct attempt_rec *a;
+		int status;
+		if (!t)
+			continue;
+		ALLOC_GROW(t->attempts, t->nr_attempts + 1, t->alloc_attempts);
+		a = &t->attempts[t->nr_attempts++];
+		memset(a, 0, sizeof(*a));
+		a->n = sqlite3_column_int(s, 1);
+		status = task_status_parse(
+			(const char *)sqlite3_column_text(s, 2));
+		a->status = status < 0 ? TASK_LOST : (enum task_status)status;
+		a->exit_code = sqlite3_column_type(s, 3) == SQLITE_NULL
+				       ? -1
+				       : sqlite3_column_int(s, 3);
+		a->reason = col_dup(s, 4);
+		a->sandbox_id = col_dup(s, 5);
+		a->started_at = col_ms(s, 6);
+		a->ended_at = col_ms(s, 7);
+	}
+	sqlite3_finalize(s);
+	return 0;
+fail:
+	return fail(db, err, "the resumed run's tasks");
+}
+
+int record_attempt_start(struct store *st, const struct task_run *t, int n,
+			 struct strbuf *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s;
+
+	if (prepare(db,
+		    "INSERT OR REPLACE INTO attempts (run_id, task_id,"
+		    " attempt, status, backend, host, pid, started_at)"
+		    " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)",
+		    &s) < 0)
+		return fail(db, err, "an attempt");
+	sqlite3_bind_text(s, 1, t->run->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, t->task->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 3, n);
+	sqlite3_bind_text(s, 4, t->run->backend->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, t->run->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 6, t->run->pid);
+	sqlite3_bind_int64(s, 7, time_now_ms());
+	if (step_done(s) < 0)
+		return fail(db, err, "an attempt");
+	return 0;
+}

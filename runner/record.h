@@ -16,11 +16,22 @@ struct strbuf;
  */
 int record_run_start(struct store *st, const struct run *run,
 		     const char *plan_sha256, struct strbuf *err);
+/* A resumed run goes back to running, owned by this process. */
+int record_run_resume(struct store *st, const struct run *run,
+		      struct strbuf *err);
+/*
+ * Load a run's task rows and attempt history into the task_runs of run
+ * that match by id. Tasks without a row are left queued.
+ */
+int record_load_tasks(struct store *st, struct run *run, struct strbuf *err);
 int record_task(struct store *st, const struct task_run *t,
 		struct strbuf *err);
 /* The task row and all its attempt rows. */
 int record_task_done(struct store *st, const struct task_run *t,
 		     struct strbuf *err);
+/* An attempt row as it starts (number n, not yet ended). */
+int record_attempt_start(struct store *st, const struct task_run *t, int n,
+			 struct strbuf *err);
 int record_run_end(struct store *st, const struct run *run,
 		   const char *status, int exit_code, struct strbuf *err);
 /* level: debug|info|warn|error; task and data (JSON text) may be NULL. */

@@ -21,12 +21,14 @@
  */
 #include "runner.h"
 #include "sched.h"
+#include "caps.h"
 #include "cmd.h"
 #include "fs.h"
 #include "hash.h"
 #include "pool.h"
 #include "progress.h"
 #include "record.h"
+#include "recover.h"
 #include "results.h"
 #include "sandbox.h"
 #include "store.h"
@@ -244,6 +246,9 @@ struct sched {
 	struct progress *progress;
 	struct pool *pool;
 	int running;
+	int64_t cap_wait_until;  /* on_limit wait: no start before this */
+	const char *cap_which;   /* the cap we wait for */
+	bool cap_failed;         /* on_limit fail fired */
 	int db_failed;
 	struct strbuf db_err;
 };
@@ -287,6 +292,122 @@ static void finish_skipped(struct sched *s, struct task_run *t,
 	event(s, t, "info", st == TASK_SKIPPED ? "task_skipped" : "task_finished",
 	      reason);
 	strbuf_release(&err);
+}
+
+/* The cost of an attempt that runs to its timeout: the estimate. */
+static double attempt_estimate(const struct task_run *t)
+{
+	return (double)t->task->timeout_ms / 3600000.0 *
+	       t->run->plan->cost_per_hour_usd;
+}
+
+/* Spent by finished attempts plus the estimate of running ones. */
+static double committed_cost(const struct run *run)
+{
+	double c = 0;
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		c += run->tasks[i].cost_usd;
+		if (run->tasks[i].status == TASK_RUNNING)
+			c += attempt_estimate(&run->tasks[i]);
+	}
+	return c;
+}
+
+/* Everything still queued is skipped with this reason. */
+static void skip_all_queued(struct sched *s, const char *reason)
+{
+	for (size_t i = 0; i < s->run->nr_tasks; i++) {
+		struct task_run *t = &s->run->tasks[i];
+		if (t->status != TASK_QUEUED)
+			continue;
+		task_release(t);
+		finish_skipped(s, t, TASK_SKIPPED, xstrdup(reason));
+	}
+}
+
+enum gate { GATE_GO, GATE_WAIT, GATE_SKIPPED };
+
+/*
+ * The budget and the caps: may t start now? A start is recorded in the
+ * ledger (shared with every run of this state) before the sandbox is made.
+ */
+static enum gate gate(struct sched *s, struct task_run *t)
+{
+	struct run *run = s->run;
+	const struct plan *plan = run->plan;
+	/*
+	 * One ledger per backend: every plan and every run sharing this
+	 * state counts against the same sandbox starts.
+	 */
+	struct caps c = { run->backend->name, plan->per_hour, plan->per_day };
+	struct strbuf err = STRBUF_INIT;
+	int64_t now = time_now_ms(), next = 0;
+	const char *which = NULL;
+	int v;
+
+	if (plan->budget_usd > 0 &&
+	    committed_cost(run) + attempt_estimate(t) > plan->budget_usd) {
+		finish_skipped(s, t, TASK_SKIPPED,
+			       xstrfmt("budget: starting it could cost $%.4f"
+				       " more, past budget_usd $%.2f ($%.4f "
+				       "committed)",
+				       attempt_estimate(t), plan->budget_usd,
+				       committed_cost(run)));
+		task_release(t);
+		return GATE_SKIPPED;
+	}
+	if (now < s->cap_wait_until)
+		return GATE_WAIT;
+	v = caps_try_start(run->store, &c, now, run->id, t->task->id, &next,
+			   &which, &err);
+	if (v < 0) {
+		db_check(s, -1, &err);
+		strbuf_release(&err);
+		return GATE_GO; /* the ledger is down: do not block work */
+	}
+	strbuf_release(&err);
+	if (v == CAPS_TAKEN) {
+		s->cap_wait_until = 0;
+		return GATE_GO;
+	}
+	if (plan->on_limit == PLAN_ON_LIMIT_WAIT) {
+		char when[40];
+		if (s->cap_wait_until != next || s->cap_which != which) {
+			char *msg;
+			time_iso8601_utc(next, when, sizeof(when));
+			msg = xstrfmt("%s cap reached (%d); waiting for the "
+				      "next slot at %s",
+				      which,
+				      !strcmp(which, "per_hour") ? plan->per_hour
+								 : plan->per_day,
+				      when);
+			event(s, NULL, "info", "cap_wait", msg);
+			free(msg);
+		}
+		s->cap_wait_until = next;
+		s->cap_which = which;
+		return GATE_WAIT;
+	}
+	{
+		char *reason = xstrfmt("%s cap reached (%d starts in the last "
+				       "%s)%s",
+				       which,
+				       !strcmp(which, "per_hour") ? plan->per_hour
+								  : plan->per_day,
+				       !strcmp(which, "per_hour") ? "hour"
+								  : "24 hours",
+				       plan->on_limit == PLAN_ON_LIMIT_FAIL
+					       ? "; on_limit: fail stopped the run"
+					       : "");
+		task_release(t);
+		finish_skipped(s, t, TASK_SKIPPED, xstrdup(reason));
+		if (plan->on_limit == PLAN_ON_LIMIT_FAIL) {
+			s->cap_failed = true;
+			skip_all_queued(s, reason);
+		}
+		free(reason);
+	}
+	return GATE_SKIPPED;
 }
 
 /*
@@ -340,12 +461,32 @@ static bool dispatch(struct sched *s)
 			queued = true;
 			continue;
 		}
+		switch (gate(s, t)) {
+		case GATE_WAIT:
+			queued = true;
+			continue;
+		case GATE_SKIPPED:
+			continue;
+		case GATE_GO:
+			break;
+		}
 		t->status = TASK_RUNNING;
 		if (!t->started_at)
 			t->started_at = time_now_ms();
 		db_check(s, record_task(run->store, t, &err), &err);
+		db_check(s,
+			 record_attempt_start(run->store, t,
+					      (int)t->nr_attempts + 1, &err),
+			 &err);
 		strbuf_release(&err);
-		event(s, t, "info", "task_started", "started");
+		{
+			char *msg = t->nr_attempts
+					    ? xstrfmt("attempt %zu started",
+						      t->nr_attempts + 1)
+					    : xstrdup("started");
+			event(s, t, "info", "task_started", msg);
+			free(msg);
+		}
 		s->running++;
 		pool_submit(s->pool, task_execute, t);
 	}
@@ -369,7 +510,8 @@ static bool retryable(const struct task_run *t)
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
 	return !t->no_retry && !atomic_load(&t->run->cancel) &&
 	       (a->status == TASK_FAILED || a->status == TASK_TIMED_OUT) &&
-	       t->nr_attempts < (size_t)t->task->retries + 1;
+	       t->nr_attempts - t->first_attempt <
+		       (size_t)t->task->retries + 1;
 }
 
 /* The task is done for good: record it, write result.json, tell. */
@@ -389,7 +531,7 @@ static void finish(struct sched *s, struct task_run *t)
 	db_check(s, record_task_done(s->run->store, t, &err), &err);
 	if (results_write_task(t, &err) < 0)
 		db_check(s, -1, &err);
-	format_duration(t->ended_at - t->started_at, dur, sizeof(dur));
+	cmd_format_ms(t->ended_at - t->started_at, dur, sizeof(dur));
 	strbuf_addf(&msg, "%s in %s", task_status_name(t->status), dur);
 	if (t->nr_attempts > 1)
 		strbuf_addf(&msg, " after %zu attempts", t->nr_attempts);
@@ -486,6 +628,10 @@ static void main_loop(struct sched *s)
 				       "(signal again to kill at once)");
 		}
 		counts(s->run, &c);
+		if (s->cap_wait_until > time_now_ms()) {
+			c.next_slot_ms = s->cap_wait_until;
+			c.cap_which = s->cap_which;
+		}
 		progress_tick(s->progress, &c,
 			      time_now_ms() - s->run->started_at);
 	}
@@ -501,7 +647,7 @@ static void print_summary(const struct run *run, int json, int exit_code)
 
 	for (size_t i = 0; i < run->nr_tasks; i++)
 		by[run->tasks[i].status]++;
-	format_duration(run->ended_at - run->started_at, dur, sizeof(dur));
+	cmd_format_ms(run->ended_at - run->started_at, dur, sizeof(dur));
 	fprintf(f, "\nrun %s (%s): ", run->id, run->plan->name);
 	for (int st = TASK_SUCCEEDED, first = 1; st <= TASK_LOST; st++) {
 		if (!by[st])
@@ -550,6 +696,56 @@ static void dry_run(const struct run *run)
 	}
 }
 
+/*
+ * Take over an existing run: its rows say what succeeded already; the
+ * rest is queued again, keeping its attempt history so numbering goes on.
+ */
+static int resume_prepare(struct run *run, struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	const char *status;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(store_db(run->store),
+			       "SELECT status, started_at, pid, host FROM runs"
+			       " WHERE id = ?1",
+			       -1, &s, NULL) != SQLITE_OK ||
+	    (sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT),
+	     sqlite3_step(s)) != SQLITE_ROW) {
+		strbuf_addf(err, "no run '%s' in this state", run->id);
+		goto out;
+	}
+	status = (const char *)sqlite3_column_text(s, 0);
+	if (!strcmp(status, "running")) {
+		strbuf_addf(err, "run %s is still going (pid %lld on %s); "
+				 "resume it when it has stopped",
+			    run->id, (long long)sqlite3_column_int64(s, 2),
+			    sqlite3_column_text(s, 3));
+		goto out;
+	}
+	run->started_at = sqlite3_column_int64(s, 1);
+	if (record_load_tasks(run->store, run, err) < 0)
+		goto out;
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		struct task_run *t = &run->tasks[i];
+		t->first_attempt = t->nr_attempts;
+		if (t->status == TASK_SUCCEEDED)
+			continue;
+		t->status = TASK_QUEUED;
+		t->ended_at = 0;
+		t->exit_code = -1;
+		free(t->reason);
+		t->reason = NULL;
+	}
+	if (fs_mkdir_p(run->dir, 0755, err) < 0 ||
+	    record_run_resume(run->store, run, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
 int sched_run(struct plan *plan, const struct run_opts *opts)
 {
 	struct run run;
@@ -564,7 +760,7 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 	memset(&run, 0, sizeof(run));
 	run.plan = plan;
 	run.state_dir = opts->state_dir;
-	run.id = new_run_id();
+	run.id = opts->resume_id ? xstrdup(opts->resume_id) : new_run_id();
 	run.dir = xstrfmt("%s/runs/%s", opts->state_dir, run.id);
 	run.concurrency = opts->jobs > 0 ? opts->jobs : plan->concurrency;
 	if (run.concurrency < 1)
@@ -605,22 +801,35 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 		error("%s", err.buf);
 		goto out;
 	}
-	if (fs_mkdir_p(run.dir, 0755, &err) < 0 ||
-	    copy_plan(&run, sha, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
+	if (recover_lost_runs(run.store, &err) < 0) {
+		warning("%s", err.buf);
+		strbuf_reset(&err);
 	}
-	run.started_at = time_now_ms();
-	if (record_run_start(run.store, &run, sha, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
+	if (opts->resume_id) {
+		if (resume_prepare(&run, &err) < 0) {
+			error("%s", err.buf);
+			goto out;
+		}
+	} else {
+		if (fs_mkdir_p(run.dir, 0755, &err) < 0 ||
+		    copy_plan(&run, sha, &err) < 0) {
+			error("%s", err.buf);
+			goto out;
+		}
+		run.started_at = time_now_ms();
+		if (record_run_start(run.store, &run, sha, &err) < 0) {
+			error("%s", err.buf);
+			goto out;
+		}
 	}
 	s.progress = progress_new(opts->progress, run.id);
-	event(&s, NULL, "info", "run_started", "started");
+	event(&s, NULL, "info", "run_started",
+	      opts->resume_id ? "run resumed" : "run started");
 	{
-		char *msg = xstrfmt("run %s: %zu task%s of plan '%s', "
+		char *msg = xstrfmt("run %s: %s%zu task%s of plan '%s', "
 				    "concurrency %d",
-				    run.id, run.nr_tasks,
+				    run.id, opts->resume_id ? "resuming, " : "",
+				    run.nr_tasks,
 				    run.nr_tasks == 1 ? "" : "s", plan->name,
 				    run.concurrency);
 		progress_event(s.progress, "notice", NULL, NULL, msg);

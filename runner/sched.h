@@ -56,6 +56,7 @@ struct task_run {
 	struct ws_manifest *manifest; /* snapshot, taken by attempt 1 */
 	bool no_retry;           /* a failure retrying cannot fix */
 	int64_t not_before;      /* retry backoff: not before (ms) */
+	size_t first_attempt;    /* attempts made before this session */
 	enum task_status status;
 	char *reason;
 	int exit_code;
@@ -77,6 +78,7 @@ struct run_opts {
 	bool dry_run;
 	enum progress_mode progress;
 	int64_t grace_ms;           /* TERM -> KILL, default 10 s */
+	const char *resume_id;      /* continue this run instead */
 };
 
 struct run {

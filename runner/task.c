@@ -333,8 +333,7 @@ void task_execute(void *arg)
 		out.written = size > 0 ? (uint64_t)size : 0;
 	}
 	if (a->n > 1)
-		log_line(&out, "[runner: attempt %d of %d]\n", a->n,
-			 pt->retries + 1);
+		log_line(&out, "[runner: attempt %d]\n", a->n);
 	if (!t->manifest && take_snapshot(t, &err) < 0) {
 		t->no_retry = true;
 		goto fail;

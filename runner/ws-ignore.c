@@ -63,8 +63,8 @@ enum {
 	WM_MATCH = 0,
 	WM_NOMATCH = 1,
 	WM_ABORT_ALL = -1,	/* no shorter text can match either */
-	WM_ABORT_TO_STARSTAR = -2,	/* only a "**" further out can help */
-	WM_GO_ON = 2,		/* internal: keep going at the new p and t */
+	WM_ABORT_TO_STARSTAR = -2,	/* only an outer "**" can help */
+	WM_GO_ON = 2,		/* internal: go on at the new p and t */
 };
 
 typedef unsigned char uchar;
@@ -210,7 +210,8 @@ static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
 		} else if (comp_start &&
 			   (!*p || *p == '/' || (*p == '\\' && p[1] == '/'))) {
 			/* "**" + "/" may also match no directory at all */
-			if (*p == '/' && wm(p + 1, t, end, pathname) == WM_MATCH)
+			if (*p == '/' &&
+			    wm(p + 1, t, end, pathname) == WM_MATCH)
 				return WM_MATCH;
 			match_slash = 1;
 		} else {
@@ -238,7 +239,8 @@ static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
 	for (; t < end; t++) {
 		if (!glob_special(*p)) {
 			/* skip straight to the next place the literal fits */
-			while (t < end && *t != *p && (match_slash || *t != '/'))
+			while (t < end && *t != *p &&
+			       (match_slash || *t != '/'))
 				t++;
 			if (t == end || *t != *p)
 				return WM_NOMATCH;
@@ -353,8 +355,9 @@ static void source_add_line(struct ignore_source *src, char *line)
 		len--;
 		flags |= PAT_MUSTBEDIR;
 	}
+	/* "", "!" and "/": git keeps them, but they never match */
 	if (!len)
-		return;	/* "", "!", "/": git keeps them, they match nothing */
+		return;
 	if (!memchr(p, '/', len))
 		flags |= PAT_NODIR;
 
@@ -671,7 +674,8 @@ static size_t collect_sources(const struct ignore *ig, const char *path,
 				*alloc = cap;
 			}
 			if (d) {
-				memcpy(*out + n, d->srcs, d->nr * sizeof(**out));
+				memcpy(*out + n, d->srcs,
+				       d->nr * sizeof(**out));
 				n += d->nr;
 			}
 		}

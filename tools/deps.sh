@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential pkg-config libyaml-dev libcurl4-openssl-dev libcjson-dev
 libsqlite3-dev libarchive-dev libssl-dev bubblewrap sqlite3 git python3
-python3-jsonschema parallel rsync procps curl"
+python3-jsonschema python3-yaml parallel rsync procps curl tzdata"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -116,7 +116,8 @@ out:
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: ignore-tool (walk|all) ROOT [-x PATTERN]...\n");
+	fprintf(stderr,
+		"usage: ignore-tool (walk|all) ROOT [-x PATTERN]...\n");
 	return 2;
 }
 

@@ -124,7 +124,7 @@ test_expect_success 'concurrency caps the tasks running at once; --jobs override
 		printf "  - id: t%s\n    run: echo \$(date +%%s%%N) start >> $TRASH/log; sleep 0.4; echo \$(date +%%s%%N) end >> $TRASH/log\n" $i
 	done
 	} >plan.yaml &&
-	runner exec plan.yaml --state st >out &&
+	"$RUNNER" exec plan.yaml --state st >out &&
 	test "$(max_overlap log)" = 2 &&
 	rm log &&
 	runner exec plan.yaml --state st --jobs 3 >out &&
@@ -177,7 +177,7 @@ test_expect_success 'a missing secret stops the run before it starts' '
 test_expect_success 'stdout and stderr are interleaved in order; big output is capped at log_limit' '
 	mkdir ws &&
 	printf "version: 1\nname: out\nbackend: {isolation: none}\ndefaults: {workspace: ws, log_limit: 1M}\ntasks:\n  - id: order\n    run: echo a; echo b >&2; echo c; echo d >&2\n  - id: big\n    run: head -c 50000000 /dev/zero | tr \"\\\\\\\\0\" x; echo\n" >plan.yaml &&
-	runner exec plan.yaml --state st >out &&
+	"$RUNNER" exec plan.yaml --state st >out &&
 	printf "a\nb\nc\nd\n" >expect &&
 	test_cmp expect st/runs/*/tasks/order/output.log &&
 	size=$(stat -c %s st/runs/*/tasks/big/output.log) &&
@@ -189,7 +189,7 @@ test_expect_success 'stdout and stderr are interleaved in order; big output is c
 test_expect_success 'runs, show and logs read a run back; RUN may be last or a prefix' '
 	mkdir ws &&
 	printf "version: 1\nname: back\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: hello\n    run: echo hello from the task\n" >plan.yaml &&
-	runner exec plan.yaml --state st >out &&
+	"$RUNNER" exec plan.yaml --state st >out &&
 	run=$(ls st/runs) &&
 	runner runs --state st >runs &&
 	test_grep "$run" runs && test_grep "back" runs &&
@@ -211,7 +211,7 @@ test_expect_success 'runs, show and logs read a run back; RUN may be last or a p
 test_expect_success 'an ambiguous run prefix is refused, naming the candidates' '
 	mkdir ws &&
 	printf "version: 1\nname: amb\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >plan.yaml &&
-	runner exec plan.yaml --state st >out && runner exec plan.yaml --state st >out &&
+	"$RUNNER" exec plan.yaml --state st >out && runner exec plan.yaml --state st >out &&
 	test_expect_code 4 runner show 2 --state st 2>err &&
 	test_grep "matches several runs" err
 '
@@ -219,7 +219,7 @@ test_expect_success 'an ambiguous run prefix is refused, naming the candidates' 
 test_expect_success 'logs --follow streams a running task until it ends' '
 	mkdir ws &&
 	printf "version: 1\nname: fol\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: echo one; sleep 1; echo two\n" >plan.yaml &&
-	runner exec plan.yaml --state st >out &
+	"$RUNNER" exec plan.yaml --state st >out &
 	pid=$! &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do test -f st/runs/*/tasks/t/output.log && break; sleep 0.2; done &&
 	runner logs last t --follow --state st >log &&
@@ -261,7 +261,7 @@ test_expect_success 'an unreadable file in the workspace fails the task, naming 
 	mkdir ws && mkfifo ws/pipe && echo ok > ws/file &&
 	ln -s /nonexistent ws/dangling &&
 	printf "version: 1\nname: unr\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: ls\n" >plan.yaml &&
-	runner exec plan.yaml --state st >out &&
+	"$RUNNER" exec plan.yaml --state st >out &&
 	grep -q "^file$" st/runs/*/tasks/t/output.log &&
 	grep -q "^dangling$" st/runs/*/tasks/t/output.log &&
 	! grep -q "^pipe$" st/runs/*/tasks/t/output.log

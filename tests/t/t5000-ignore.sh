@@ -230,7 +230,8 @@ make_crlf_tree() {
 	printf '\357\273\277first\nsecond\n' >t/bom/.gitignore &&
 	printf 'last' >t/noeol/.gitignore &&
 	files t/crlf/a.o t/crlf/keep.o t/crlf/sp t/crlf/anch t/crlf/d/anch \
-		t/crlf/x.o t/bom/first t/bom/second t/noeol/last t/noeol/lastx \
+		t/crlf/x.o t/bom/first t/bom/second t/noeol/last \
+		t/noeol/lastx \
 		t/a.o t/first
 }
 
@@ -291,7 +292,7 @@ make_nested_tree() {
 		t/a/top/f t/abc/y/z
 }
 
-test_expect_success GIT 'nested .gitignore files, relative to their directory' '
+test_expect_success GIT 'nested .gitignore files, relative to their dir' '
 	make_nested_tree &&
 	check_tree t &&
 	expect t 1 a/x a/y/z a/w a/q/r/w a/k.c a/b/x a/b/c/x a/sub \
@@ -547,6 +548,10 @@ test_expect_success 'the generator is deterministic' '
 # these have neither).
 EXCLUDES="*.o|build/|/lib|src/**/x.o|[a-c]*|sp ace|x.*|doc|**/tmp|a/b"
 
+nth_exclude() {
+	echo "$EXCLUDES" | cut -d"|" -f"$1"
+}
+
 # check_random_trees FIRST LAST: generate and check trees FIRST..LAST;
 # every third one also gets two plan excludes.
 check_random_trees() {
@@ -556,8 +561,8 @@ check_random_trees() {
 		gen_tree $seed r$s || return 1
 		set --
 		if test $((s % 3)) = 0; then
-			set -- "$(echo "$EXCLUDES" | cut -d"|" -f$((s % 10 + 1)))" \
-			"$(echo "$EXCLUDES" | cut -d"|" -f$(((s / 3) % 10 + 1)))"
+			set -- "$(nth_exclude $((s % 10 + 1)))" \
+				"$(nth_exclude $(((s / 3) % 10 + 1)))"
 		fi
 		if ! check_tree r$s "$@"; then
 			echo "tree r$s (seed $seed) differs; excludes: $*"

@@ -566,7 +566,10 @@ static void test_many_sources(void)
 	for (i = 0; i < 3000; i++) {
 		strbuf_reset(&base);
 		strbuf_addf(&base, "d%d/e%d", i % 97, i);
-		ignore_add_text(ig, base.buf, i % 2 ? "x" : "!x\ny", i % 2 ? 1 : 4);
+		if (i % 2)
+			ignore_add_text(ig, base.buf, "x", 1);
+		else
+			ignore_add_text(ig, base.buf, "!x\ny", 4);
 	}
 	ignore_add_text(ig, "", "x", 1);
 	for (i = 0; i < 3000; i++) {
@@ -595,7 +598,10 @@ static void test_deep_sources(void)
 	int i;
 
 	for (i = 0; i < 40; i++) {
-		ignore_add_text(ig, base.buf, i % 2 ? "!f" : "f", i % 2 ? 2 : 1);
+		if (i % 2)
+			ignore_add_text(ig, base.buf, "!f", 2);
+		else
+			ignore_add_text(ig, base.buf, "f", 1);
 		ignore_add_text(ig, base.buf, "g", 1);
 		strbuf_addf(&base, "%sd", base.len ? "/" : "");
 	}
@@ -642,10 +648,17 @@ static void test_add_file(void)
 		       "unreadable: an error");
 		ok(strstr(err.buf, "cannot open") && strstr(err.buf, p),
 		   "unreadable: the message names the file (%s)", err.buf);
+		chmod(p, 0644);
 	} else {
 		skip("running as root: every file is readable");
 		skip("running as root: every file is readable");
 	}
+	/* sparse: costs no disk space */
+	ok(truncate(p, 101L * 1024 * 1024) == 0, "a 101 MiB file made");
+	strbuf_reset(&err);
+	is_int(ignore_add_file(ig, "", p, &err), -1, "too large: an error");
+	ok(strstr(err.buf, "larger than 100 MiB") && strstr(err.buf, p),
+	   "too large: the message says so (%s)", err.buf);
 	is_int(ignore_match(ig, "a.tmp", false), 0, "errors add nothing");
 	unlink(p);
 	unlink(q);

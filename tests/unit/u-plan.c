@@ -925,6 +925,59 @@ static void test_limits(void)
 	free(path);
 	strbuf_reset(&err);
 
+	/* Defaults copied into too many tasks */
+	strbuf_reset(&big);
+	strbuf_addstr(&big, "version: 1\nname: x\ndefaults:\n  env:\n");
+	for (n = 0; n < 2000; n++)
+		strbuf_addf(&big, "    V%zu: x\n", n);
+	strbuf_addstr(&big, "tasks:\n");
+	for (n = 0; n < 10001; n++)
+		strbuf_addf(&big, "  - {id: t%zu, run: x}\n", n);
+	path = write_plan("defaults.yaml", big.buf, big.len);
+	is_int(plan_load(path, &p, &err), -1, "defaults x tasks is bounded");
+	ok(strstr(err.buf, "defaults.yaml:4:3: defaults: too large for 10001 "
+		  "tasks (entries times tasks must stay under 20000000)\n") !=
+	   NULL, "at defaults");
+	free(path);
+	strbuf_reset(&err);
+
+	/* Every one of 10000 tasks on every one of 10000 others */
+	strbuf_reset(&big);
+	strbuf_addstr(&big, "version: 1\nname: x\ntasks:\n"
+		      "  - id: a-{{v}}\n    run: x\n    matrix: {v: [");
+	for (n = 0; n < 10000; n++)
+		strbuf_addf(&big, "%s%zu", n ? "," : "", n);
+	strbuf_addstr(&big, "]}\n  - id: b-{{v}}\n    run: x\n"
+		      "    depends_on: [\"a-{{v}}\"]\n    matrix: {v: [");
+	for (n = 0; n < 10000; n++)
+		strbuf_addf(&big, "%s%zu", n ? "," : "", n);
+	strbuf_addstr(&big, "]}\n");
+	path = write_plan("deps.yaml", big.buf, big.len);
+	is_int(plan_load(path, &p, &err), -1, "dependencies x tasks bounded");
+	ok(strstr(err.buf, "deps.yaml:7:5: task 'b-{{v}}': the plan expands "
+		  "to more than 128 MiB of task settings (too many tasks, "
+		  "matrix combinations or dependencies)\n") != NULL,
+	   "at the task");
+	free(path);
+	strbuf_reset(&err);
+
+	/* A long command times many combinations */
+	strbuf_reset(&big);
+	strbuf_addstr(&big, "version: 1\nname: x\ntasks:\n"
+		      "  - id: a-{{v}}\n    matrix: {v: [");
+	for (n = 0; n < 2000; n++)
+		strbuf_addf(&big, "%s%zu", n ? "," : "", n);
+	strbuf_addstr(&big, "]}\n    run: \"");
+	for (n = 0; n < 20000; n++)
+		strbuf_addstr(&big, "{{v}}");
+	strbuf_addstr(&big, "\"\n");
+	path = write_plan("long.yaml", big.buf, big.len);
+	is_int(plan_load(path, &p, &err), -1, "matrix x long strings bounded");
+	ok(strstr(err.buf, "long.yaml:4:5: task 'a-{{v}}': the plan expands") !=
+	   NULL, "at the task");
+	free(path);
+	strbuf_reset(&err);
+
 	/* A file that cannot be read */
 	path = fs_join(tmpdir, "missing.yaml");
 	is_int(plan_load(path, &p, &err), -1, "a missing file");

@@ -1,0 +1,1354 @@
+#include "runner.h"
+#include <archive.h> /* runner's and libarchive's: see archive.h */
+#include <archive_entry.h>
+#include "fs.h"
+#include "hash.h"
+#include "store.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+/* Everything a file must not hold to be read whole into memory. */
+#define SUMS_MAX (64 << 20)
+#define IO_CHUNK 65536
+
+int archive_path_cmp(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a;
+	const unsigned char *y = (const unsigned char *)b;
+
+	while (*x && *x == *y)
+		x++, y++;
+	return (*x > *y) - (*x < *y);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return archive_path_cmp(*(const char *const *)a,
+				*(const char *const *)b);
+}
+
+void archive_sort_paths(struct strvec *sv)
+{
+	if (sv->nr > 1)
+		qsort(sv->v, sv->nr, sizeof(*sv->v), cmp_strp);
+}
+
+mode_t archive_norm_perm(mode_t st_mode)
+{
+	if (S_ISDIR(st_mode))
+		return 0755;
+	if (S_ISLNK(st_mode))
+		return 0777;
+	if (S_ISREG(st_mode))
+		return (st_mode & 0111) ? 0755 : 0644;
+	return 0;
+}
+
+/*
+ * Names come from untrusted archives and task output: show them with
+ * control bytes and backslashes escaped so that one name is one line.
+ */
+static void add_shown(struct strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\\')
+			strbuf_addstr(sb, "\\\\");
+		else if (c == '\n')
+			strbuf_addstr(sb, "\\n");
+		else if (c == '\t')
+			strbuf_addstr(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			strbuf_addf(sb, "\\x%02x", c);
+		else
+			strbuf_addch(sb, c);
+	}
+}
+
+static int path_fail(const char *path, const char *why, struct strbuf *err)
+{
+	strbuf_addstr(err, "unsafe path '");
+	add_shown(err, path);
+	strbuf_addf(err, "': %s", why);
+	return -1;
+}
+
+int archive_path_check(const char *path, struct strbuf *err)
+{
+	size_t len = strlen(path);
+
+	if (!len)
+		return path_fail(path, "empty", err);
+	if (path[0] == '/')
+		return path_fail(path, "absolute", err);
+	if (path[len - 1] == '/')
+		len--;
+	for (size_t i = 0;;) {
+		size_t n = 0;
+		while (i + n < len && path[i + n] != '/')
+			n++;
+		if (!n)
+			return path_fail(path, "empty component", err);
+		if (n == 2 && path[i] == '.' && path[i + 1] == '.')
+			return path_fail(path, "'..' component", err);
+		if (n == 1 && path[i] == '.')
+			return path_fail(path, "'.' component", err);
+		i += n;
+		if (i >= len)
+			break;
+		i++;
+	}
+	return 0;
+}
+
+void archive_sums_add(struct strbuf *sb, const unsigned char sum[32],
+		      const char *path)
+{
+	char hex[65];
+	int esc = strpbrk(path, "\\\n\r") != NULL;
+
+	sha256_hex(sum, hex);
+	if (esc)
+		strbuf_addch(sb, '\\');
+	strbuf_addstr(sb, hex);
+	strbuf_addstr(sb, "  ");
+	for (const char *p = path; *p; p++) {
+		if (esc && *p == '\\')
+			strbuf_addstr(sb, "\\\\");
+		else if (esc && *p == '\n')
+			strbuf_addstr(sb, "\\n");
+		else if (esc && *p == '\r')
+			strbuf_addstr(sb, "\\r");
+		else
+			strbuf_addch(sb, *p);
+	}
+	strbuf_addch(sb, '\n');
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int archive_sums_parse_line(const char *line, size_t len,
+			    unsigned char sum[32], struct strbuf *path)
+{
+	size_t i = 0;
+	int esc = 0;
+
+	strbuf_reset(path);
+	if (len && line[0] == '\\')
+		esc = 1, i = 1;
+	if (len < i + 64 + 3)
+		return -1;
+	for (int k = 0; k < 32; k++) {
+		int hi = hexval(line[i + 2 * k]);
+		int lo = hexval(line[i + 2 * k + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		sum[k] = (unsigned char)(hi << 4 | lo);
+	}
+	i += 64;
+	if (line[i] != ' ' || (line[i + 1] != ' ' && line[i + 1] != '*'))
+		return -1;
+	for (i += 2; i < len; i++) {
+		char c = line[i];
+		if (c == '\0' || c == '\n')
+			return -1;
+		if (esc && c == '\\') {
+			if (++i == len)
+				return -1;
+			switch (line[i]) {
+			case '\\':
+				c = '\\';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 'r':
+				c = '\r';
+				break;
+			default:
+				return -1;
+			}
+		}
+		strbuf_addch(path, c);
+	}
+	return 0;
+}
+
+int archive_source_date_epoch(const char *value, int64_t *out,
+			      struct strbuf *err)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = (value[0] >= '0' && value[0] <= '9') ? strtoll(value, &end, 10)
+						 : -1;
+	if (v < 0 || errno || *end) {
+		strbuf_addf(err,
+			    "SOURCE_DATE_EPOCH must be a number of seconds "
+			    "since 1970-01-01, not '%s'",
+			    value);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* db.json */
+
+struct col_order {
+	const char *name;
+	int idx;
+};
+
+static int cmp_col(const void *a, const void *b)
+{
+	return archive_path_cmp(((const struct col_order *)a)->name,
+				((const struct col_order *)b)->name);
+}
+
+static cJSON *column_json(sqlite3_stmt *s, int i)
+{
+	char num[32];
+
+	switch (sqlite3_column_type(s, i)) {
+	case SQLITE_INTEGER:
+		/* Raw, not a double: times and sizes stay exact. */
+		snprintf(num, sizeof(num), "%" PRId64,
+			 (int64_t)sqlite3_column_int64(s, i));
+		return cJSON_CreateRaw(num);
+	case SQLITE_FLOAT:
+		return cJSON_CreateNumber(sqlite3_column_double(s, i));
+	case SQLITE_TEXT:
+		return cJSON_CreateString(
+			(const char *)sqlite3_column_text(s, i));
+	case SQLITE_BLOB: {
+		const unsigned char *b = sqlite3_column_blob(s, i);
+		int n = sqlite3_column_bytes(s, i);
+		struct strbuf hex = STRBUF_INIT;
+		cJSON *j;
+		for (int k = 0; k < n; k++)
+			strbuf_addf(&hex, "%02x", b[k]);
+		j = cJSON_CreateString(hex.buf);
+		strbuf_release(&hex);
+		return j;
+	}
+	default:
+		return cJSON_CreateNull();
+	}
+}
+
+/* The current row of s as an object with its keys sorted. */
+static cJSON *row_json(sqlite3_stmt *s)
+{
+	int n = sqlite3_column_count(s);
+	struct col_order *cols = xcalloc((size_t)n + 1, sizeof(*cols));
+	cJSON *o = cJSON_CreateObject();
+
+	for (int i = 0; i < n; i++) {
+		cols[i].name = sqlite3_column_name(s, i);
+		cols[i].idx = i;
+	}
+	qsort(cols, (size_t)n, sizeof(*cols), cmp_col);
+	for (int i = 0; o && i < n; i++) {
+		cJSON *v = column_json(s, cols[i].idx);
+		if (!v || !cJSON_AddItemToObject(o, cols[i].name, v)) {
+			cJSON_Delete(v);
+			cJSON_Delete(o);
+			o = NULL;
+		}
+	}
+	free(cols);
+	return o;
+}
+
+/*
+ * Add the rows of sql (bound to run_id) to parent under key: as an array,
+ * or as one object when one is set (exactly one row wanted).
+ */
+static int add_rows(struct store *st, cJSON *parent, const char *key,
+		    const char *sql, const char *run_id, int one,
+		    struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	cJSON *arr = NULL, *row = NULL;
+	int rc, nr = 0, ret = -1;
+
+	if (store_prepare(st, sql, &s, err) < 0)
+		goto out;
+	if (run_id)
+		sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
+	if (!one && !(arr = cJSON_CreateArray()))
+		goto oom;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		nr++;
+		if (one) {
+			if (row)
+				continue;
+			if (!(row = row_json(s)))
+				goto oom;
+			continue;
+		}
+		if (!(row = row_json(s)) || !cJSON_AddItemToArray(arr, row))
+			goto oom;
+		row = NULL;
+	}
+	if (rc != SQLITE_DONE) {
+		strbuf_addf(err, "cannot read the %s of run %s: %s", key,
+			    run_id, sqlite3_errmsg(store_db(st)));
+		goto out;
+	}
+	if (one && nr != 1) {
+		strbuf_addf(err, "no run '%s' in the database", run_id);
+		goto out;
+	}
+	if (!cJSON_AddItemToObject(parent, key, one ? row : arr))
+		goto oom;
+	row = arr = NULL;
+	ret = 0;
+	goto out;
+oom:
+	strbuf_addf(err, "out of memory building db.json");
+out:
+	cJSON_Delete(row);
+	cJSON_Delete(arr);
+	sqlite3_finalize(s);
+	return ret;
+}
+
+int archive_db_json(struct store *st, const char *run_id,
+		    struct strbuf *out, struct strbuf *err)
+{
+	/* Keys in bytewise order: cJSON prints them as added. */
+	static const struct {
+		const char *key, *sql;
+		int one;
+	} parts[] = {
+		{ "attempts",
+		  "SELECT * FROM attempts WHERE run_id = ?1"
+		  " ORDER BY task_id, attempt",
+		  0 },
+		{ "events",
+		  "SELECT * FROM events WHERE run_id = ?1 ORDER BY id", 0 },
+		{ "run", "SELECT * FROM runs WHERE id = ?1", 1 },
+		{ "schema_version", NULL, 0 },
+		{ "tasks",
+		  "SELECT * FROM tasks WHERE run_id = ?1 ORDER BY seq, id",
+		  0 },
+	};
+	cJSON *root = cJSON_CreateObject();
+	sqlite3_stmt *s = NULL;
+	char *text = NULL;
+	int ret = -1;
+
+	if (!root)
+		goto oom;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		cJSON *v;
+		char num[32];
+		if (parts[i].sql) {
+			if (add_rows(st, root, parts[i].key, parts[i].sql,
+				     run_id, parts[i].one, err) < 0)
+				goto out;
+			continue;
+		}
+		if (store_prepare(st,
+				  "SELECT coalesce(max(version), 0)"
+				  " FROM schema_migrations",
+				  &s, err) < 0)
+			goto out;
+		if (sqlite3_step(s) != SQLITE_ROW) {
+			strbuf_addf(err, "cannot read the schema version: %s",
+				    sqlite3_errmsg(store_db(st)));
+			goto out;
+		}
+		snprintf(num, sizeof(num), "%" PRId64,
+			 (int64_t)sqlite3_column_int64(s, 0));
+		sqlite3_finalize(s);
+		s = NULL;
+		v = cJSON_CreateRaw(num);
+		if (!v || !cJSON_AddItemToObject(root, parts[i].key, v)) {
+			cJSON_Delete(v);
+			goto oom;
+		}
+	}
+	if (!(text = cJSON_Print(root)))
+		goto oom;
+	strbuf_addstr(out, text);
+	strbuf_addch(out, '\n');
+	ret = 0;
+	goto out;
+oom:
+	strbuf_addstr(err, "out of memory building db.json");
+out:
+	sqlite3_finalize(s);
+	cJSON_free(text);
+	cJSON_Delete(root);
+	return ret;
+}
+
+/* Writing */
+
+struct pack_entry {
+	char *rel;	 /* path under the top directory */
+	mode_t mode;	 /* file type and normalised permissions */
+	uint64_t size;	 /* regular files */
+	char *link;	 /* symlinks: the target */
+	unsigned char sum[32];
+	const struct strbuf *mem; /* db.json, SHA256SUMS: not on disk */
+};
+
+struct pack {
+	const char *dir; /* the run folder */
+	struct pack_entry *e;
+	size_t nr, alloc;
+	struct strvec *warnings;
+	struct archive *a;
+	char buf[IO_CHUNK];
+};
+
+struct out {
+	int fd;
+	int saved_errno; /* of the failed write, or 0 */
+};
+
+static struct pack_entry *pack_add(struct pack *pk, char *rel, mode_t mode)
+{
+	struct pack_entry *e;
+	ALLOC_GROW(pk->e, pk->nr + 1, pk->alloc);
+	e = &pk->e[pk->nr++];
+	memset(e, 0, sizeof(*e));
+	e->rel = rel;
+	e->mode = mode;
+	return e;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	return archive_path_cmp(((const struct pack_entry *)a)->rel,
+				((const struct pack_entry *)b)->rel);
+}
+
+static const char *type_name(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a fifo";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	return "of an unknown type";
+}
+
+/*
+ * Open a file the walk saw as regular, without following a symlink or
+ * blocking on a fifo that took its place.
+ */
+static int open_regular(const char *path, const char *rel, struct strbuf *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+				    O_CLOEXEC);
+	if (fd < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		strbuf_addf(err,
+			    "'%s' in the run folder changed while it was "
+			    "being archived",
+			    rel);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int hash_file(struct pack *pk, const char *path, struct pack_entry *e,
+		     struct strbuf *err)
+{
+	struct sha256_ctx *h;
+	int fd = open_regular(path, e->rel, err);
+
+	if (fd < 0)
+		return -1;
+	h = sha256_new();
+	for (;;) {
+		ssize_t n = read(fd, pk->buf, sizeof(pk->buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_addf(err, "cannot read '%s': %s", path,
+				    strerror(errno));
+			sha256_final(h, e->sum);
+			close(fd);
+			return -1;
+		}
+		if (!n)
+			break;
+		sha256_update(h, pk->buf, (size_t)n);
+		e->size += (uint64_t)n;
+	}
+	sha256_final(h, e->sum);
+	close(fd);
+	return 0;
+}
+
+static char *read_link(const char *path, off_t hint, struct strbuf *err)
+{
+	size_t size = hint > 0 && hint < PATH_MAX ? (size_t)hint + 1 : 256;
+
+	for (;;) {
+		char *buf = xmalloc(size);
+		ssize_t n = readlink(path, buf, size);
+		if (n < 0) {
+			strbuf_addf(err, "cannot read link '%s': %s", path,
+				    strerror(errno));
+			free(buf);
+			return NULL;
+		}
+		if ((size_t)n < size) {
+			buf[n] = '\0';
+			return buf;
+		}
+		free(buf);
+		size *= 2;
+	}
+}
+
+/* Collect the entries under pk->dir/rel (rel NULL: the folder itself). */
+static int walk(struct pack *pk, const char *rel, struct strbuf *err)
+{
+	char *dirpath = rel ? fs_join(pk->dir, rel) : xstrdup(pk->dir);
+	struct strvec names = STRVEC_INIT;
+	DIR *d = opendir(dirpath);
+	struct dirent *de;
+	int ret = -1;
+
+	if (!d) {
+		strbuf_addf(err, "cannot read directory '%s': %s", dirpath,
+			    strerror(errno));
+		goto out;
+	}
+	/*
+	 * Names first, then recurse with the directory closed: depth costs
+	 * no file descriptors.
+	 */
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strvec_push(&names, de->d_name);
+		errno = 0;
+	}
+	if (errno) {
+		strbuf_addf(err, "cannot read directory '%s': %s", dirpath,
+			    strerror(errno));
+		goto out;
+	}
+	closedir(d);
+	d = NULL;
+	for (size_t i = 0; i < names.nr; i++) {
+		char *sub = rel ? xstrfmt("%s/%s", rel, names.v[i])
+				: xstrdup(names.v[i]);
+		char *path = fs_join(pk->dir, sub);
+		struct pack_entry *e;
+		struct stat st;
+		int r = 0;
+
+		if (lstat(path, &st) < 0) {
+			strbuf_addf(err, "cannot stat '%s': %s", path,
+				    strerror(errno));
+			free(sub);
+			r = -1;
+		} else if (!archive_norm_perm(st.st_mode)) {
+			struct strbuf w = STRBUF_INIT;
+			strbuf_addstr(&w, "skipping '");
+			add_shown(&w, sub);
+			strbuf_addf(&w, "': %s (only regular files, "
+					"directories and symlinks are "
+					"archived)",
+				    type_name(st.st_mode));
+			strvec_push(pk->warnings, w.buf);
+			strbuf_release(&w);
+			free(sub);
+		} else if (!rel && (!strcmp(sub, "db.json") ||
+				    !strcmp(sub, "SHA256SUMS"))) {
+			strbuf_addf(err,
+				    "the run folder '%s' has a file '%s' of "
+				    "its own; the archive makes that one",
+				    pk->dir, sub);
+			free(sub);
+			r = -1;
+		} else {
+			mode_t type = st.st_mode & S_IFMT;
+			e = pack_add(pk, sub,
+				     type | archive_norm_perm(st.st_mode));
+			if (S_ISDIR(st.st_mode))
+				r = walk(pk, sub, err);
+			else if (S_ISREG(st.st_mode))
+				r = hash_file(pk, path, e, err);
+			else
+				r = (e->link = read_link(path, st.st_size,
+							 err))
+					    ? 0
+					    : -1;
+		}
+		free(path);
+		if (r < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	if (d)
+		closedir(d);
+	strvec_clear(&names);
+	free(dirpath);
+	return ret;
+}
+
+static la_ssize_t out_write(struct archive *a, void *data, const void *buf,
+			    size_t len)
+{
+	struct out *o = data;
+
+	(void)a;
+	if (fs_write_all(o->fd, buf, len) < 0) {
+		o->saved_errno = errno;
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+/* The message for a failed libarchive write call. */
+static int write_fail(struct pack *pk, const struct out *o, const char *out,
+		      struct strbuf *err)
+{
+	if (o->saved_errno)
+		strbuf_addf(err, "cannot write '%s': %s", out,
+			    strerror(o->saved_errno));
+	else
+		strbuf_addf(err, "cannot write '%s': %s", out,
+			    archive_error_string(pk->a)
+				    ? archive_error_string(pk->a)
+				    : "libarchive failed");
+	return -1;
+}
+
+/* One entry's header, and its data for a regular file. */
+static int write_entry(struct pack *pk, struct archive_entry *ae,
+		       const char *top, const struct pack_entry *e,
+		       int64_t mtime, const struct out *o, const char *out,
+		       struct strbuf *err)
+{
+	char *name;
+	char *path = NULL;
+	struct sha256_ctx *h = NULL;
+	unsigned char sum[32];
+	uint64_t done = 0;
+	int fd = -1, ret = -1;
+
+	if (!e)
+		name = xstrfmt("%s/", top);
+	else if (S_ISDIR(e->mode))
+		name = xstrfmt("%s/%s/", top, e->rel);
+	else
+		name = xstrfmt("%s/%s", top, e->rel);
+	archive_entry_clear(ae);
+	archive_entry_copy_pathname(ae, name);
+	archive_entry_set_filetype(ae, e ? (e->mode & S_IFMT) : AE_IFDIR);
+	archive_entry_set_perm(ae, e ? (e->mode & 07777) : 0755);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	archive_entry_set_mtime(ae, (time_t)mtime, 0);
+	archive_entry_set_size(ae, e && S_ISREG(e->mode) ? (la_int64_t)e->size
+							   : 0);
+	if (e && S_ISLNK(e->mode))
+		archive_entry_copy_symlink(ae, e->link);
+	if (archive_write_header(pk->a, ae) < ARCHIVE_WARN) {
+		write_fail(pk, o, out, err);
+		goto out;
+	}
+	if (!e || !S_ISREG(e->mode)) {
+		ret = 0;
+		goto out;
+	}
+	if (e->mem) {
+		if (archive_write_data(pk->a, e->mem->buf, e->mem->len) !=
+		    (la_ssize_t)e->mem->len) {
+			write_fail(pk, o, out, err);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	path = fs_join(pk->dir, e->rel);
+	if ((fd = open_regular(path, e->rel, err)) < 0)
+		goto out;
+	h = sha256_new();
+	for (;;) {
+		ssize_t n = read(fd, pk->buf, sizeof(pk->buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_addf(err, "cannot read '%s': %s", path,
+				    strerror(errno));
+			goto out;
+		}
+		if (!n)
+			break;
+		if ((uint64_t)n > e->size - done)
+			break; /* grew: the sum check below says so */
+		sha256_update(h, pk->buf, (size_t)n);
+		done += (uint64_t)n;
+		if (archive_write_data(pk->a, pk->buf, (size_t)n) != n) {
+			write_fail(pk, o, out, err);
+			goto out;
+		}
+	}
+	sha256_final(h, sum);
+	h = NULL;
+	if (done != e->size || memcmp(sum, e->sum, 32)) {
+		strbuf_addstr(err, "'");
+		add_shown(err, e->rel);
+		strbuf_addstr(err, "' in the run folder changed while it was "
+				   "being archived; archive again");
+		goto out;
+	}
+	ret = 0;
+out:
+	if (h)
+		sha256_final(h, sum);
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	free(name);
+	return ret;
+}
+
+/*
+ * Where the bytes go. A regular file (or a new one) is written to a
+ * temporary next to it and renamed at the end; anything else that exists
+ * (a device, a fifo) is written in place: renaming over it would replace
+ * the node.
+ */
+static int out_open(const char *out, struct out *o, char **tmp,
+		    struct strbuf *err)
+{
+	struct stat st;
+
+	*tmp = NULL;
+	if (!strcmp(out, "-")) {
+		o->fd = STDOUT_FILENO;
+		return 0;
+	}
+	if (!stat(out, &st) && !S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			strbuf_addf(err, "'%s' is a directory; give the "
+					 "archive's file name",
+				    out);
+			return -1;
+		}
+		o->fd = open(out, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	} else {
+		*tmp = xstrfmt("%s.tmp-%ld", out, (long)getpid());
+		o->fd = open(*tmp,
+			     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				     O_CLOEXEC,
+			     0666);
+	}
+	if (o->fd < 0) {
+		strbuf_addf(err, "cannot create '%s': %s", out,
+			    strerror(errno));
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int out_finish(const char *out, struct out *o, char **tmp,
+		      struct strbuf *err)
+{
+	int fd = o->fd;
+
+	o->fd = -1;
+	if (fd == STDOUT_FILENO)
+		return 0;
+	if (*tmp && fsync(fd) < 0) {
+		strbuf_addf(err, "cannot write '%s': %s", out,
+			    strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		strbuf_addf(err, "cannot write '%s': %s", out,
+			    strerror(errno));
+		return -1;
+	}
+	if (*tmp && rename(*tmp, out) < 0) {
+		strbuf_addf(err, "cannot rename '%s' to '%s': %s", *tmp, out,
+			    strerror(errno));
+		return -1;
+	}
+	free(*tmp);
+	*tmp = NULL;
+	return 0;
+}
+
+static int read_run(struct store *st, const char *run_id, int64_t *end_ms,
+		    int *running, struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret = -1;
+
+	if (store_prepare(st,
+			  "SELECT status, coalesce(ended_at, started_at)"
+			  " FROM runs WHERE id = ?1",
+			  &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
+	switch (sqlite3_step(s)) {
+	case SQLITE_ROW:
+		if (!strcmp((const char *)sqlite3_column_text(s, 0),
+			    "running")) {
+			strbuf_addf(err,
+				    "run %s is still going; archive it when "
+				    "it has finished",
+				    run_id);
+			*running = 1;
+			break;
+		}
+		*end_ms = sqlite3_column_int64(s, 1);
+		ret = 0;
+		break;
+	case SQLITE_DONE:
+		strbuf_addf(err, "no run '%s' in the database", run_id);
+		break;
+	default:
+		strbuf_addf(err, "cannot read run %s: %s", run_id,
+			    sqlite3_errmsg(store_db(st)));
+	}
+	sqlite3_finalize(s);
+	return ret;
+}
+
+void archive_pack_result_release(struct archive_pack_result *res)
+{
+	strvec_clear(&res->warnings);
+	res->files = 0;
+	res->bytes = 0;
+}
+
+int archive_pack(struct store *st, const struct archive_pack_opts *opts,
+		 struct archive_pack_result *res, struct strbuf *err)
+{
+	struct pack *pk = xcalloc(1, sizeof(*pk));
+	struct strbuf db = STRBUF_INIT, sums = STRBUF_INIT;
+	struct archive_entry *ae = NULL;
+	struct out o = { -1, 0 };
+	char *runs = NULL, *dir = NULL, *top = NULL, *tmp = NULL;
+	int64_t end_ms = 0, mtime;
+	struct stat sb;
+	struct pack_entry *e;
+	int in_txn = 0, ret = -1;
+
+	pk->warnings = &res->warnings;
+	if (strchr(opts->run_id, '/') ||
+	    archive_path_check(opts->run_id, err) < 0) {
+		strbuf_addf(err, " (run id '%s')", opts->run_id);
+		goto out;
+	}
+	/* One snapshot of the rows: db.json and the checks agree. */
+	if (store_exec(st, "BEGIN", err) < 0)
+		goto out;
+	in_txn = 1;
+	if (read_run(st, opts->run_id, &end_ms, &res->still_running,
+		     err) < 0)
+		goto out;
+	if (opts->source_date_epoch) {
+		if (archive_source_date_epoch(opts->source_date_epoch, &mtime,
+					      err) < 0)
+			goto out;
+	} else {
+		mtime = end_ms / 1000;
+	}
+	if (archive_db_json(st, opts->run_id, &db, err) < 0)
+		goto out;
+	in_txn = 0;
+	if (store_exec(st, "COMMIT", err) < 0)
+		goto out;
+
+	runs = fs_join(store_dir(st), "runs");
+	dir = fs_join(runs, opts->run_id);
+	pk->dir = dir;
+	if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+		strbuf_addf(err, "the folder of run %s, '%s', is missing",
+			    opts->run_id, dir);
+		goto out;
+	}
+	if (walk(pk, NULL, err) < 0)
+		goto out;
+	e = pack_add(pk, xstrdup("db.json"), S_IFREG | 0644);
+	e->mem = &db;
+	e->size = db.len;
+	sha256_buf(db.buf, db.len, e->sum);
+	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
+	for (size_t i = 0; i < pk->nr; i++)
+		if (S_ISREG(pk->e[i].mode))
+			archive_sums_add(&sums, pk->e[i].sum, pk->e[i].rel);
+	e = pack_add(pk, xstrdup("SHA256SUMS"), S_IFREG | 0644);
+	e->mem = &sums;
+	e->size = sums.len;
+	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
+
+	pk->a = archive_write_new();
+	if (!pk->a) {
+		strbuf_addstr(err, "out of memory starting libarchive");
+		goto out;
+	}
+	/*
+	 * Reproducibility: no gzip time or name, no padding after the
+	 * gzip stream.
+	 */
+	if (archive_write_add_filter_gzip(pk->a) != ARCHIVE_OK ||
+	    archive_write_set_format_pax_restricted(pk->a) != ARCHIVE_OK ||
+	    archive_write_set_filter_option(pk->a, "gzip", "timestamp",
+					    NULL) != ARCHIVE_OK ||
+	    archive_write_set_filter_option(pk->a, "gzip",
+					    "compression-level",
+					    "9") != ARCHIVE_OK ||
+	    archive_write_set_bytes_in_last_block(pk->a, 1) != ARCHIVE_OK) {
+		strbuf_addf(err, "cannot set up libarchive: %s",
+			    archive_error_string(pk->a));
+		goto out;
+	}
+	if (out_open(opts->out, &o, &tmp, err) < 0)
+		goto out;
+	if (archive_write_open(pk->a, &o, NULL, out_write, NULL) !=
+	    ARCHIVE_OK) {
+		write_fail(pk, &o, opts->out, err);
+		goto out;
+	}
+	top = xstrfmt("runner-%s", opts->run_id);
+	ae = archive_entry_new();
+	if (write_entry(pk, ae, top, NULL, mtime, &o, opts->out, err) < 0)
+		goto out;
+	for (size_t i = 0; i < pk->nr; i++) {
+		if (write_entry(pk, ae, top, &pk->e[i], mtime, &o, opts->out,
+				err) < 0)
+			goto out;
+		if (S_ISREG(pk->e[i].mode)) {
+			res->files++;
+			res->bytes += pk->e[i].size;
+		}
+	}
+	if (archive_write_close(pk->a) != ARCHIVE_OK) {
+		write_fail(pk, &o, opts->out, err);
+		goto out;
+	}
+	if (out_finish(opts->out, &o, &tmp, err) < 0)
+		goto out;
+	res->mtime = mtime;
+	ret = 0;
+out:
+	if (in_txn)
+		store_rollback(st);
+	if (pk->a)
+		archive_write_free(pk->a);
+	archive_entry_free(ae);
+	if (o.fd >= 0 && o.fd != STDOUT_FILENO)
+		close(o.fd);
+	if (tmp)
+		unlink(tmp);
+	if (ret < 0) {
+		res->files = 0;
+		res->bytes = 0;
+	}
+	for (size_t i = 0; i < pk->nr; i++) {
+		free(pk->e[i].rel);
+		free(pk->e[i].link);
+	}
+	free(pk->e);
+	free(pk);
+	free(tmp);
+	free(top);
+	free(dir);
+	free(runs);
+	strbuf_release(&db);
+	strbuf_release(&sums);
+	return ret;
+}
+
+/* Verifying */
+
+struct vfile {
+	char *rel;
+	unsigned char sum[32];
+	int regular;
+};
+
+struct vlist {
+	struct vfile *v;
+	size_t nr, alloc;
+};
+
+struct vread {
+	int fd;
+	int io_errno; /* the read(2) failure, or 0 */
+	char buf[IO_CHUNK];
+};
+
+static struct vfile *vlist_add(struct vlist *l, char *rel)
+{
+	struct vfile *f;
+	ALLOC_GROW(l->v, l->nr + 1, l->alloc);
+	f = &l->v[l->nr++];
+	memset(f, 0, sizeof(*f));
+	f->rel = rel;
+	return f;
+}
+
+static void vlist_clear(struct vlist *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		free(l->v[i].rel);
+	free(l->v);
+	l->v = NULL;
+	l->nr = l->alloc = 0;
+}
+
+static int cmp_vfile(const void *a, const void *b)
+{
+	return archive_path_cmp(((const struct vfile *)a)->rel,
+				((const struct vfile *)b)->rel);
+}
+
+static la_ssize_t in_read(struct archive *a, void *data, const void **buf)
+{
+	struct vread *r = data;
+	ssize_t n;
+
+	do
+		n = read(r->fd, r->buf, sizeof(r->buf));
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		r->io_errno = errno;
+		archive_set_error(a, errno, "read error");
+		return -1;
+	}
+	*buf = r->buf;
+	return n;
+}
+
+void archive_verify_result_release(struct archive_verify_result *res)
+{
+	strvec_clear(&res->problems);
+	res->listed = res->matched = 0;
+	res->io_error = 0;
+}
+
+static void add_problem(struct archive_verify_result *res, const char *what,
+			const char *rel)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s: ", what);
+	add_shown(&sb, rel);
+	strvec_push(&res->problems, sb.buf);
+	strbuf_release(&sb);
+}
+
+static int entry_fail(const char *file, const char *rel, const char *why,
+		      struct strbuf *err)
+{
+	strbuf_addf(err, "%s: entry '", file);
+	add_shown(err, rel);
+	strbuf_addf(err, "' %s", why);
+	return -1;
+}
+
+/* Parse SHA256SUMS into sums; paths are checked like entry names. */
+static int parse_sums(const char *file, const struct strbuf *text,
+		      struct vlist *sums, struct strbuf *err)
+{
+	struct strbuf path = STRBUF_INIT;
+	const char *p = text->buf, *end = text->buf + text->len;
+	size_t lineno = 0;
+	int ret = -1;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		unsigned char sum[32];
+		struct strbuf why = STRBUF_INIT;
+		lineno++;
+		if (archive_sums_parse_line(p, len, sum, &path) < 0) {
+			strbuf_addf(err, "%s: SHA256SUMS line %zu is not "
+					 "'SHA256  PATH'",
+				    file, lineno);
+			goto out;
+		}
+		if (path.buf[path.len - 1] == '/' ||
+		    archive_path_check(path.buf, &why) < 0) {
+			strbuf_addf(err, "%s: SHA256SUMS line %zu: %s", file,
+				    lineno,
+				    why.len ? why.buf : "a directory name");
+			strbuf_release(&why);
+			goto out;
+		}
+		if (!strcmp(path.buf, "SHA256SUMS")) {
+			strbuf_addf(err, "%s: SHA256SUMS line %zu lists "
+					 "SHA256SUMS itself",
+				    file, lineno);
+			goto out;
+		}
+		memcpy(vlist_add(sums, strbuf_detach(&path, NULL))->sum, sum,
+		       32);
+		p += len + 1;
+	}
+	qsort(sums->v, sums->nr, sizeof(*sums->v), cmp_vfile);
+	for (size_t i = 1; i < sums->nr; i++) {
+		if (!archive_path_cmp(sums->v[i - 1].rel, sums->v[i].rel)) {
+			strbuf_addf(err, "%s: SHA256SUMS lists '", file);
+			add_shown(err, sums->v[i].rel);
+			strbuf_addstr(err, "' twice");
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	strbuf_release(&path);
+	return ret;
+}
+
+static void compare(const struct vlist *files, const struct vlist *sums,
+		    struct archive_verify_result *res)
+{
+	size_t i = 0, j = 0;
+
+	res->listed = sums->nr;
+	while (i < files->nr || j < sums->nr) {
+		const struct vfile *f = i < files->nr ? &files->v[i] : NULL;
+		const struct vfile *s = j < sums->nr ? &sums->v[j] : NULL;
+		int c = !f ? 1 : !s ? -1 : archive_path_cmp(f->rel, s->rel);
+		if (c < 0) {
+			if (f->regular)
+				add_problem(res, "extra", f->rel);
+			i++;
+		} else if (c > 0) {
+			add_problem(res, "missing", s->rel);
+			j++;
+		} else {
+			if (f->regular && !memcmp(f->sum, s->sum, 32))
+				res->matched++;
+			else
+				add_problem(res, "modified", f->rel);
+			i++;
+			j++;
+		}
+	}
+}
+
+/* Hash the current entry's data; -1 leaves the reason in libarchive. */
+static int hash_entry(struct archive *a, struct vread *r,
+		      unsigned char sum[32])
+{
+	struct sha256_ctx *h = sha256_new();
+	la_ssize_t n;
+
+	while ((n = archive_read_data(a, r->buf, sizeof(r->buf))) > 0)
+		sha256_update(h, r->buf, (size_t)n);
+	sha256_final(h, sum);
+	return n < 0 ? -1 : 0;
+}
+
+static int read_sums(struct archive *a, struct vread *r, struct strbuf *sb,
+		     const char *file, struct strbuf *err)
+{
+	la_ssize_t n;
+
+	while ((n = archive_read_data(a, r->buf, sizeof(r->buf))) > 0) {
+		if (strbuf_add(sb, r->buf, (size_t)n) < 0) {
+			strbuf_addf(err, "%s: SHA256SUMS is larger than %d "
+					 "MiB",
+				    file, SUMS_MAX >> 20);
+			return -2;
+		}
+	}
+	return n < 0 ? -1 : 0;
+}
+
+int archive_verify(const char *file, struct archive_verify_result *res,
+		   struct strbuf *err)
+{
+	struct vread *r = xcalloc(1, sizeof(*r));
+	struct archive *a = NULL;
+	struct archive_entry *ae;
+	struct vlist files = { NULL, 0, 0 }, sums = { NULL, 0, 0 };
+	struct strbuf text, why = STRBUF_INIT;
+	char *top = NULL;
+	int have_sums = 0, ret = -1, rc;
+	struct stat st;
+
+	strbuf_init_capped(&text, SUMS_MAX);
+	r->fd = -1;
+	if (!strcmp(file, "-"))
+		r->fd = STDIN_FILENO;
+	else
+		r->fd = open(file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", file,
+			    strerror(errno));
+		res->io_error = 1;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "cannot read '%s': %s", file,
+			    strerror(EISDIR));
+		res->io_error = 1;
+		goto out;
+	}
+	a = archive_read_new();
+	/* No filter that runs an external program on hostile input. */
+	if (!a || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(a) != ARCHIVE_OK) {
+		strbuf_addstr(err, "cannot set up libarchive");
+		goto out;
+	}
+	if (archive_read_open(a, r, NULL, in_read, NULL) != ARCHIVE_OK)
+		goto bad;
+	while ((rc = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
+		const char *name, *slash;
+		char *rel;
+		size_t toplen;
+		int type;
+		struct vfile *f;
+
+		if (rc < ARCHIVE_WARN)
+			goto bad;
+		name = archive_entry_pathname(ae);
+		if (!name) {
+			strbuf_addf(err, "%s: an entry has no usable name",
+				    file);
+			goto out;
+		}
+		if (archive_path_check(name, &why) < 0) {
+			strbuf_addf(err, "%s: %s", file, why.buf);
+			goto out;
+		}
+		slash = strchr(name, '/');
+		toplen = slash ? (size_t)(slash - name) : strlen(name);
+		if (!top) {
+			top = xstrndup(name, toplen);
+		} else if (strlen(top) != toplen ||
+			   memcmp(top, name, toplen)) {
+			strbuf_addf(&why, "is outside the top-level "
+					  "directory '%s/'",
+				    top);
+			entry_fail(file, name, why.buf, err);
+			goto out;
+		}
+		rel = xstrdup(slash ? slash + 1 : "");
+		if (*rel && rel[strlen(rel) - 1] == '/')
+			rel[strlen(rel) - 1] = '\0';
+		type = (int)archive_entry_filetype(ae);
+		if (archive_entry_hardlink(ae)) {
+			entry_fail(file, name, "is a hard link", err);
+			free(rel);
+			goto out;
+		}
+		if (!*rel) {
+			free(rel);
+			if (type != AE_IFDIR) {
+				entry_fail(file, name,
+					   "is not a directory (the top "
+					   "level must be one)",
+					   err);
+				goto out;
+			}
+			continue;
+		}
+		if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
+			entry_fail(file, name,
+				   "is a special file (device, fifo or socket)",
+				   err);
+			free(rel);
+			goto out;
+		}
+		if (type == AE_IFREG && !strcmp(rel, "SHA256SUMS")) {
+			free(rel);
+			if (have_sums++) {
+				entry_fail(file, name, "appears twice", err);
+				goto out;
+			}
+			rc = read_sums(a, r, &text, file, err);
+			if (rc == -2)
+				goto out;
+			if (rc < 0)
+				goto bad;
+			continue;
+		}
+		f = vlist_add(&files, rel);
+		f->regular = type == AE_IFREG;
+		if (f->regular && hash_entry(a, r, f->sum) < 0)
+			goto bad;
+	}
+	qsort(files.v, files.nr, sizeof(*files.v), cmp_vfile);
+	for (size_t i = 1; i < files.nr; i++) {
+		if (!archive_path_cmp(files.v[i - 1].rel, files.v[i].rel)) {
+			struct strbuf full = STRBUF_INIT;
+			strbuf_addf(&full, "%s/%s", top, files.v[i].rel);
+			entry_fail(file, full.buf, "appears twice", err);
+			strbuf_release(&full);
+			goto out;
+		}
+	}
+	if (!have_sums) {
+		strbuf_addf(err,
+			    "%s: no SHA256SUMS in the archive (not made by "
+			    "'runner archive', or it was removed)",
+			    file);
+		goto out;
+	}
+	if (parse_sums(file, &text, &sums, err) < 0)
+		goto out;
+	compare(&files, &sums, res);
+	ret = 0;
+	goto out;
+bad:
+	if (r->io_errno) {
+		strbuf_addf(err, "cannot read '%s': %s", file,
+			    strerror(r->io_errno));
+		res->io_error = 1;
+	} else {
+		strbuf_addf(err, "%s: corrupt or truncated archive: %s", file,
+			    archive_error_string(a) ? archive_error_string(a)
+						    : "unknown error");
+	}
+out:
+	if (a)
+		archive_read_free(a);
+	if (r->fd > STDIN_FILENO)
+		close(r->fd);
+	free(r);
+	free(top);
+	vlist_clear(&files);
+	vlist_clear(&sums);
+	strbuf_release(&text);
+	strbuf_release(&why);
+	return ret;
+}

@@ -1,0 +1,204 @@
+#include "runner.h"
+#include "recover.h"
+#include "fs.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <dirent.h>
+#include <signal.h>
+
+/* Boot time in seconds since the epoch, from /proc/stat. */
+static long long boot_time(void)
+{
+	struct strbuf sb;
+	const char *p;
+	long long bt = -1;
+
+	strbuf_init_capped(&sb, 1 << 20);
+	if (strbuf_read_file(&sb, "/proc/stat") == 0 &&
+	    (p = strstr(sb.buf, "\nbtime ")))
+		bt = strtoll(p + 7, NULL, 10);
+	strbuf_release(&sb);
+	return bt;
+}
+
+/* When pid started (ms since the epoch), or -1. */
+static long long pid_start_ms(long pid)
+{
+	char path[64];
+	struct strbuf sb;
+	const char *p;
+	long long ticks = -1, bt = boot_time();
+	long hz = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	strbuf_init_capped(&sb, 8192);
+	if (strbuf_read_file(&sb, path) == 0 && (p = strrchr(sb.buf, ')'))) {
+		/* Field 22 (starttime); p is at the end of field 2. */
+		int field = 2;
+		for (; *p && field < 22; p++)
+			if (*p == ' ')
+				field++;
+		if (field == 22)
+			ticks = strtoll(p, NULL, 10);
+	}
+	strbuf_release(&sb);
+	if (ticks < 0 || bt < 0 || hz <= 0)
+		return -1;
+	return bt * 1000 + ticks * 1000 / hz;
+}
+
+int recover_pid_alive(long pid, long long started_at_ms)
+{
+	long long start;
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH))
+		return 0;
+	start = pid_start_ms(pid);
+	/* Boot-time arithmetic is good to a clock tick and btime's second. */
+	if (start >= 0 && start > started_at_ms + 2000)
+		return 0;
+	return 1;
+}
+
+int recover_remove_sandboxes(const char *state_dir, const char *run_id,
+			     struct strbuf *err)
+{
+	char *dir = fs_join(state_dir, "sandboxes");
+	size_t len = strlen(run_id);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		free(dir);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char *path;
+		if (strncmp(de->d_name, run_id, len) || de->d_name[len] != '-')
+			continue;
+		path = fs_join(dir, de->d_name);
+		if (fs_rm_rf(path, err) < 0)
+			ret = -1;
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	return ret;
+}
+
+static int mark_lost(struct store *st, const char *id, const char *host,
+		     long pid, struct strbuf *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+	char *reason = xstrfmt("the runner (pid %ld on %s) died while the "
+			       "task was %s",
+			       pid, host, "running");
+	int64_t now = time_now_ms();
+	int ret = -1;
+
+	if (store_begin(st, err) < 0)
+		goto out;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE tasks SET status = 'lost', reason = ?2,"
+			       " ended_at = ?3 WHERE run_id = ?1 AND status"
+			       " = 'running'",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE attempts SET status = 'lost', reason = ?2,"
+			       " ended_at = ?3 WHERE run_id = ?1 AND ended_at"
+			       " IS NULL",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "UPDATE runs SET status = 'lost', ended_at = ?2"
+			       " WHERE id = ?1 AND status = 'running'",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, now);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(s);
+	s = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO events (at, run_id, level, kind,"
+			       " message) VALUES (?1, ?2, 'warn', 'run_lost',"
+			       " ?3)",
+			       -1, &s, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(s, 1, now);
+	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto fail;
+	ret = store_commit(st, err);
+	goto out;
+fail:
+	strbuf_addf(err, "cannot mark run %s lost: %s", id, sqlite3_errmsg(db));
+	store_rollback(st);
+out:
+	sqlite3_finalize(s);
+	free(reason);
+	return ret;
+}
+
+int recover_lost_runs(struct store *st, struct strbuf *err)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+	char host[256] = "";
+	struct strvec ids = STRVEC_INIT, hosts = STRVEC_INIT;
+	long *pids = NULL;
+	size_t alloc = 0;
+	int ret = 0;
+
+	gethostname(host, sizeof(host) - 1);
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id, host, pid, started_at FROM runs"
+			       " WHERE status = 'running'",
+			       -1, &s, NULL) != SQLITE_OK) {
+		strbuf_addf(err, "cannot read runs: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *h = (const char *)sqlite3_column_text(s, 1);
+		long pid = (long)sqlite3_column_int64(s, 2);
+		if (!h || strcmp(h, host) ||
+		    recover_pid_alive(pid, sqlite3_column_int64(s, 3)))
+			continue;
+		ALLOC_GROW(pids, ids.nr + 1, alloc);
+		pids[ids.nr] = pid;
+		strvec_push(&ids, (const char *)sqlite3_column_text(s, 0));
+		strvec_push(&hosts, h);
+	}
+	sqlite3_finalize(s);
+	for (size_t i = 0; i < ids.nr; i++) {
+		if (mark_lost(st, ids.v[i], hosts.v[i], pids[i], err) < 0 ||
+		    recover_remove_sandboxes(store_dir(st), ids.v[i], err) < 0) {
+			ret = -1;
+			break;
+		}
+		ret++;
+	}
+	strvec_clear(&ids);
+	strvec_clear(&hosts);
+	free(pids);
+	return ret;
+}

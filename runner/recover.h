@@ -1,0 +1,26 @@
+#ifndef RECOVER_H
+#define RECOVER_H
+
+struct store;
+struct strbuf;
+
+/*
+ * Crash recovery. A runner killed without a chance to clean up (SIGKILL,
+ * power loss) leaves its run and tasks marked running. The next runner
+ * that opens the state on the same host finds runs whose process is gone
+ * (or whose pid now belongs to a younger process), marks their unfinished
+ * tasks and the run `lost`, and removes their local sandbox roots.
+ * Runs of other hosts are left alone: we cannot see their processes.
+ *
+ * Returns the number of runs recovered, or -1 with err.
+ */
+int recover_lost_runs(struct store *st, struct strbuf *err);
+
+/* Remove STATE/sandboxes/RUN-* roots. -1 with err if some remain. */
+int recover_remove_sandboxes(const char *state_dir, const char *run_id,
+			     struct strbuf *err);
+
+/* 1 if pid on this host is a process that started by started_at_ms. */
+int recover_pid_alive(long pid, long long started_at_ms);
+
+#endif

@@ -1,0 +1,245 @@
+#!/bin/sh
+# Scheduling you can leave unattended: caps shared across processes,
+# budget, retries, warnings, timeouts, signals, crash recovery and resume.
+. ./lib.sh
+
+# plan NAME [LIMITS] then task lines on stdin (already indented).
+plan() {
+	printf "version: 1\nname: %s\nbackend: {isolation: none}\n" "$1"
+	[ -z "${2:-}" ] || printf "limits: %s\n" "$2"
+	printf "defaults: {workspace: ws}\ntasks:\n"
+	cat
+}
+
+q() { sqlite3 st/runner.db "$1"; }
+
+test_expect_success 'per_hour with on_limit skip: starts past the cap are skipped with the reason' '
+	mkdir ws &&
+	plan caps "{per_hour: 2, on_limit: skip}" >p.yaml <<-\EOF &&
+	  - id: a
+	    run: "true"
+	  - id: b
+	    run: "true"
+	  - id: c
+	    run: "true"
+	EOF
+	test_expect_code 1 runner exec p.yaml --state st --jobs 1 >out &&
+	test "$(q "select count(*) from tasks where status=\"succeeded\"")" = 2 &&
+	q "select reason from tasks where status=\"skipped\"" | grep -q "per_hour cap reached" &&
+	test "$(q "select count(*) from starts")" = 2
+'
+
+test_expect_success 'caps are shared by every plan and run of a state' '
+	mkdir ws &&
+	plan one "{per_hour: 3, on_limit: skip}" >one.yaml <<-\EOF &&
+	  - id: a
+	    run: "true"
+	  - id: b
+	    run: "true"
+	EOF
+	plan two "{per_hour: 3, on_limit: skip}" >two.yaml <<-\EOF &&
+	  - id: c
+	    run: "true"
+	  - id: d
+	    run: "true"
+	EOF
+	runner exec one.yaml --state st >out &&
+	test_expect_code 1 runner exec two.yaml --state st >out &&
+	test "$(q "select count(*) from tasks where status=\"succeeded\"")" = 3
+'
+
+test_expect_success 'two runner processes at once never exceed a cap' '
+	mkdir ws &&
+	{
+	for i in 1 2 3 4 5 6 7 8; do printf "  - id: t%s\n    run: \"true\"\n" $i; done
+	} >tasks &&
+	plan race "{per_hour: 5, on_limit: skip, concurrency: 4}" <tasks >p.yaml &&
+	runner db migrate --state st >/dev/null &&
+	for k in 1 2 3 4; do (runner exec p.yaml --state st --quiet >out$k 2>&1; echo $? >rc$k) & done &&
+	wait &&
+	test "$(q "select count(*) from starts")" = 5 &&
+	test "$(q "select count(*) from tasks where status=\"succeeded\"")" = 5 &&
+	test "$(q "select count(*) from tasks where status=\"skipped\"")" = 27
+'
+
+test_expect_success 'on_limit fail stops the run: the rest is skipped, exit 1' '
+	mkdir ws &&
+	plan fail "{per_hour: 1, on_limit: fail}" >p.yaml <<-\EOF &&
+	  - id: a
+	    run: "true"
+	  - id: b
+	    run: "true"
+	  - id: c
+	    run: "true"
+	EOF
+	test_expect_code 1 runner exec p.yaml --state st --jobs 1 >out &&
+	test "$(q "select count(*) from tasks where status=\"skipped\"")" = 2 &&
+	q "select reason from tasks where id=\"c\"" | grep -q "on_limit: fail stopped the run"
+'
+
+test_expect_success 'on_limit wait sleeps until the next slot, then runs' '
+	mkdir ws &&
+	runner db migrate --state st >/dev/null &&
+	now=$(date +%s%3N) &&
+	q "insert into starts (at, cap_key) values ($now - 3600000 + 2500, \"local\")" &&
+	plan wait "{per_hour: 1, on_limit: wait}" >p.yaml <<-\EOF &&
+	  - id: a
+	    run: "true"
+	EOF
+	start=$(date +%s%3N) &&
+	runner exec p.yaml --state st >out &&
+	el=$(( $(date +%s%3N) - start )) &&
+	test "$el" -ge 2000 && test "$el" -lt 10000 &&
+	test_grep "per_hour cap reached" out &&
+	test_grep "waiting for the next slot" out
+'
+
+test_expect_success 'budget: tasks whose estimate would pass it are skipped; cost is reported' '
+	mkdir ws &&
+	plan money "{budget_usd: 0.05, cost_per_hour_usd: 1.0, concurrency: 1}" >p.yaml <<-\EOF &&
+	  - id: cheap
+	    timeout: 1m
+	    run: "true"
+	  - id: dear
+	    timeout: 1h
+	    run: "true"
+	EOF
+	test_expect_code 1 runner exec p.yaml --state st >out &&
+	test "$(q "select status from tasks where id=\"cheap\"")" = succeeded &&
+	q "select reason from tasks where id=\"dear\"" | grep -q "budget" &&
+	python3 -c "
+import json,glob
+r=json.load(open(glob.glob(\"st/runs/*/tasks/cheap/result.json\")[0]))
+assert r[\"cost_usd\"]>0, r
+run=json.load(open(glob.glob(\"st/runs/*/run.json\")[0]))
+assert run[\"cost_usd\"]>0, run
+"
+'
+
+test_expect_success 'retries: a fresh attempt with RUNNER_ATTEMPT, recorded in attempts' '
+	mkdir ws &&
+	plan retry >p.yaml <<-\EOF &&
+	  - id: flaky
+	    retries: 2
+	    retry_backoff: 200ms
+	    run: echo "attempt $RUNNER_ATTEMPT"; test "$RUNNER_ATTEMPT" -ge 2
+	EOF
+	runner exec p.yaml --state st >out &&
+	test "$(q "select group_concat(attempt||\":\"||status) from attempts")" = "1:failed,2:succeeded" &&
+	grep -q "attempt 1" st/runs/*/tasks/flaky/output.log &&
+	grep -q "attempt 2" st/runs/*/tasks/flaky/output.log &&
+	grep -q "\"attempts\":\s*2" st/runs/*/tasks/flaky/result.json &&
+	test_grep "retrying in" out
+'
+
+test_expect_success 'retries are exhausted: the last attempt decides, exit 1' '
+	mkdir ws &&
+	plan retry2 >p.yaml <<-\EOF &&
+	  - id: bad
+	    retries: 1
+	    retry_backoff: 100ms
+	    run: exit 5
+	EOF
+	test_expect_code 1 runner exec p.yaml --state st >out &&
+	test "$(q "select count(*) from attempts where status=\"failed\"")" = 2
+'
+
+test_expect_success 'warn_at warnings are logged, shown and in result.json' '
+	mkdir ws &&
+	plan warn >p.yaml <<-\EOF &&
+	  - id: slowish
+	    timeout: 10s
+	    warn_at: [1s]
+	    run: sleep 1.6
+	EOF
+	runner exec p.yaml --state st >out &&
+	test_grep "still running after 1s" out &&
+	grep -q "still running after 1s" st/runs/*/tasks/slowish/result.json &&
+	test "$(q "select count(*) from events where kind=\"warning\"")" = 1
+'
+
+test_expect_success BWRAP 'a task that ignores SIGTERM is killed after the grace period: timed_out' '
+	mkdir ws &&
+	printf "version: 1\nname: stubborn\ndefaults: {workspace: ws, timeout: 1s}\ntasks:\n  - id: t\n    run: trap \"\" TERM; sleep 100\n" >p.yaml &&
+	start=$(date +%s) &&
+	test_expect_code 1 runner exec p.yaml --state st --grace 1s >out &&
+	test $(( $(date +%s) - start )) -le 5 &&
+	test "$(q "select status from tasks")" = timed_out
+'
+
+test_expect_success BWRAP 'a daemon forked by a task does not outlive it' '
+	mkdir ws &&
+	printf "version: 1\nname: daemon\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: (setsid sleep 4321 >/dev/null 2>&1 &); nohup sleep 4322 >/dev/null 2>&1 & echo forked\n" >p.yaml &&
+	runner exec p.yaml --state st >out &&
+	sleep 0.3 &&
+	! pgrep -f "sleep 432[12]"
+'
+
+test_expect_success BWRAP 'SIGTERM mid-run: running tasks cancelled, partial output kept, exit 3, nothing left' '
+	mkdir ws &&
+	printf "version: 1\nname: term\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n  - id: a\n    run: echo partial; sleep 7777\n  - id: b\n    run: trap \"\" TERM; sleep 7778\n  - id: c\n    run: \"true\"\n" >p.yaml &&
+	"$RUNNER" exec p.yaml --state st --grace 1s >out 2>&1 &
+	pid=$! &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q partial st/runs/*/tasks/a/output.log 2>/dev/null && break; sleep 0.2; done &&
+	kill -TERM $pid &&
+	set +e; wait $pid; rc=$?; set -e &&
+	test $rc = 3 &&
+	test "$(q "select group_concat(status) from tasks")" = "cancelled,cancelled,cancelled" &&
+	grep -q partial st/runs/*/tasks/a/output.log &&
+	grep -q "\"interrupted\":\s*true" st/runs/*/run.json &&
+	test "$(q "select status from runs")" = interrupted &&
+	! pgrep -f "sleep 777[78]" &&
+	test -z "$(ls st/sandboxes)"
+'
+
+test_expect_success BWRAP 'a second signal kills at once' '
+	mkdir ws &&
+	printf "version: 1\nname: term2\ndefaults: {workspace: ws}\ntasks:\n  - id: b\n    run: trap \"\" TERM; echo up; sleep 7779\n" >p.yaml &&
+	"$RUNNER" exec p.yaml --state st --grace 60s >out 2>&1 &
+	pid=$! &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q up st/runs/*/tasks/b/output.log 2>/dev/null && break; sleep 0.2; done &&
+	start=$(date +%s) &&
+	kill -TERM $pid && sleep 0.5 && kill -INT $pid &&
+	set +e; wait $pid; rc=$?; set -e &&
+	test $rc = 3 &&
+	test $(( $(date +%s) - start )) -le 5 &&
+	! pgrep -f "sleep 7779"
+'
+
+test_expect_success BWRAP 'SIGKILL mid-run: the next runner marks it lost and cleans up; resume finishes it' '
+	mkdir ws &&
+	printf "version: 1\nname: crash\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n  - id: quick\n    run: echo quick\n  - id: slow\n    run: echo slow-start; sleep 3; echo slow-end\n  - id: after\n    depends_on: [slow]\n    run: echo after\n" >p.yaml &&
+	"$RUNNER" exec p.yaml --state st >out 2>&1 &
+	pid=$! &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q slow-start st/runs/*/tasks/slow/output.log 2>/dev/null && break; sleep 0.2; done &&
+	kill -KILL $pid &&
+	set +e; wait $pid; set -e &&
+	test "$(q "select status from tasks where id=\"slow\"")" = running &&
+	runner runs --state st >runs &&
+	test_grep lost runs &&
+	test "$(q "select status from tasks where id=\"slow\"")" = lost &&
+	test "$(q "select status from attempts where task_id=\"slow\"")" = lost &&
+	test -z "$(ls st/sandboxes)" &&
+	run=$(ls st/runs) &&
+	runner resume "$run" --state st >out2 &&
+	test "$(ls st/runs)" = "$run" &&
+	test "$(q "select group_concat(status) from tasks order by seq")" = "succeeded,succeeded,succeeded" &&
+	test "$(q "select group_concat(attempt||status) from attempts where task_id=\"slow\"")" = "1lost,2succeeded" &&
+	test "$(q "select count(*) from attempts where task_id=\"quick\"")" = 1 &&
+	grep -q slow-end st/runs/$run/tasks/slow/output.log &&
+	test "$(q "select status from runs")" = succeeded
+'
+
+test_expect_success 'resume refuses a changed plan and a running run' '
+	mkdir ws &&
+	plan r >p.yaml <<-\EOF &&
+	  - id: a
+	    run: exit 1
+	EOF
+	test_expect_code 1 runner exec p.yaml --state st >out &&
+	echo "# changed" >>p.yaml &&
+	test_expect_code 4 runner resume last --state st 2>err &&
+	test_grep "has changed since run" err
+'
+
+test_done
