@@ -1335,9 +1335,10 @@ bad:
 			    strerror(r->io_errno));
 		res->io_error = 1;
 	} else {
+		/* libarchive says nothing when the gzip trailer is cut. */
 		strbuf_addf(err, "%s: corrupt or truncated archive: %s", file,
 			    archive_error_string(a) ? archive_error_string(a)
-						    : "unknown error");
+						    : "unexpected end of data");
 	}
 out:
 	if (a)

@@ -3,12 +3,166 @@
 #include "plan.h"
 #include "sched.h"
 #include "store.h"
+#include "cron.h"
+#include "due.h"
+#include "fs.h"
+#include "recover.h"
+#include "timeutil.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
 
 #include <getopt.h>
 
 static const char usage[] =
 	"runner exec PLAN [--jobs N] [--backend local|e2b] [--only ID...] "
 	"[--dry-run] [--if-due] [--state DIR] [--quiet|--json] [--grace DUR]";
+
+/*
+ * The clock for the scheduling decision: RUNNER_NOW (ISO 8601), a
+ * testing aid, else the real time. Nothing else reads RUNNER_NOW.
+ */
+static int decision_time(const struct plan *plan, time_t *now)
+{
+	const char *fake = getenv("RUNNER_NOW");
+	struct cron_tz *tz = NULL;
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	*now = time(NULL);
+	if (!fake || !*fake)
+		return 0;
+	if (cron_tz_load(plan->timezone, &tz, &err) < 0 ||
+	    cron_parse_time(fake, tz, now, &err) < 0) {
+		error("RUNNER_NOW: %s", err.buf);
+		ret = -1;
+	}
+	cron_tz_free(tz);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* The id of a run of this plan that is still going, or NULL. */
+static char *running_run(struct store *st, const char *plan_name)
+{
+	sqlite3_stmt *s = NULL;
+	char *id = NULL;
+	if (sqlite3_prepare_v2(store_db(st),
+			       "SELECT id FROM runs WHERE plan_name = ?1 AND"
+			       " status = 'running' ORDER BY started_at DESC"
+			       " LIMIT 1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return NULL;
+	sqlite3_bind_text(s, 1, plan_name, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		id = xstrdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return id;
+}
+
+/*
+ * exec --if-due: decide whether the plan runs now. Returns -1 to go on
+ * and run it, or an exit code to stop with. A lock file serialises the
+ * decision and the overlap check between runners of the same plan; the
+ * claim of the fire time in the database is what makes it run once.
+ */
+static int decide_if_due(const struct plan *plan, const char *state_dir)
+{
+	struct store *st = NULL;
+	struct strbuf err = STRBUF_INIT;
+	struct due_decision d;
+	char next[48], fire[48];
+	char *lock_path = NULL, *busy = NULL;
+	time_t now;
+	int lock_fd = -1, ret = RUNNER_EXIT_RUNTIME;
+
+	if (!plan->has_schedule) {
+		error("plan '%s' has no schedule; --if-due needs one "
+		      "(schedule: {cron: \"0 2 * * *\"})",
+		      plan->name);
+		ret = RUNNER_EXIT_USAGE;
+		goto out;
+	}
+	if (decision_time(plan, &now) < 0) {
+		ret = RUNNER_EXIT_USAGE;
+		goto out;
+	}
+	if (store_open(state_dir, STORE_MIGRATE, &st, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (recover_lost_runs(st, &err) < 0) {
+		warning("%s", err.buf);
+		strbuf_reset(&err);
+	}
+	lock_path = xstrfmt("%s/if-due-%s.lock", state_dir, plan->name);
+	lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0 || flock(lock_fd, LOCK_EX) < 0) {
+		error("cannot lock '%s': %s", lock_path, strerror(errno));
+		goto out;
+	}
+	if (due_check(st, plan, now, &d, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	due_format(plan, d.next, next, sizeof(next));
+	due_format(plan, d.fire, fire, sizeof(fire));
+	switch (d.verdict) {
+	case DUE_ARMED:
+		printf("armed plan '%s': it first runs at %s\n", plan->name,
+		       next);
+		ret = RUNNER_EXIT_OK;
+		goto out;
+	case DUE_NOT_YET:
+		printf("plan '%s' is not due; next run at %s\n", plan->name,
+		       next);
+		ret = RUNNER_EXIT_OK;
+		goto out;
+	case DUE_MISSED:
+		printf("plan '%s' missed %d fire time%s (the last at %s); "
+		       "missed: skip, so next run at %s\n",
+		       plan->name, d.nr_passed, d.nr_passed == 1 ? "" : "s",
+		       fire, next);
+		ret = RUNNER_EXIT_OK;
+		goto out;
+	case DUE_RUN:
+		break;
+	}
+	busy = running_run(st, plan->name);
+	if (busy && plan->overlap == PLAN_OVERLAP_FORBID) {
+		printf("plan '%s' was due at %s, but run %s is still going "
+		       "(overlap: forbid); next run at %s\n",
+		       plan->name, fire, busy, next);
+		ret = RUNNER_EXIT_OK;
+		goto out;
+	}
+	if (busy) {
+		printf("plan '%s' is due (%s); waiting for run %s to finish "
+		       "(overlap: wait)\n",
+		       plan->name, fire, busy);
+		fflush(stdout);
+		while (busy) {
+			free(busy);
+			time_sleep_ms(1000);
+			recover_lost_runs(st, &err);
+			strbuf_reset(&err);
+			busy = running_run(st, plan->name);
+		}
+	}
+	printf("plan '%s' is due (%s%s); running it\n", plan->name, fire,
+	       d.nr_passed > 1 ? ", after missed fire times" : "");
+	fflush(stdout);
+	ret = -1;
+out:
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(lock_path);
+	free(busy);
+	if (st)
+		store_close(st);
+	strbuf_release(&err);
+	return ret;
+}
 
 int cmd_exec(int argc, char **argv)
 {
@@ -31,7 +185,7 @@ int cmd_exec(int argc, char **argv)
 	struct plan *plan = NULL;
 	const char *state = NULL, *backend = NULL;
 	int c, ret = RUNNER_EXIT_USAGE;
-	bool quiet = false, json = false;
+	bool quiet = false, json = false, if_due = false;
 
 	optind = 1;
 	opterr = 0;
@@ -72,9 +226,8 @@ int cmd_exec(int argc, char **argv)
 			opts.dry_run = true;
 			break;
 		case 'd':
-			fprintf(stderr, "runner: --if-due needs schedules, "
-					"which this build does not have yet\n");
-			goto out;
+			if_due = true;
+			break;
 		case 's':
 			state = optarg;
 			break;
@@ -142,6 +295,11 @@ int cmd_exec(int argc, char **argv)
 	}
 	opts.only = &only;
 	opts.state_dir = store_resolve_dir(state);
+	if (if_due) {
+		ret = decide_if_due(plan, opts.state_dir);
+		if (ret != -1)
+			goto out;
+	}
 	ret = sched_run(plan, &opts);
 out:
 	plan_free(plan);

@@ -467,7 +467,8 @@ static int finish_try(struct http_client *c, CURLcode rc, struct strbuf *err)
 			    (req->idempotent && !c->delivered);
 	}
 	if (retryable && !req->no_retry && !c->delivered &&
-	    res->tries <= c->cfg.max_retries) {
+	    res->tries <= (req->max_retries > 0 ? req->max_retries
+						 : c->cfg.max_retries)) {
 		c->retry_at = time_mono_ms() + backoff_ms(c);
 		return 1;
 	}

@@ -89,6 +89,8 @@ struct http_request {
 	void *ctx;
 	/* Never retry (the caller has its own loop). */
 	bool no_retry;
+	/* Retries for this request; 0: the client's max_retries. */
+	int max_retries;
 	/*
 	 * Also retry transport errors (connection refused or reset) that
 	 * happen before any body byte was delivered. Only for requests that

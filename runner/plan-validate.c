@@ -189,6 +189,12 @@ static bool want_str(struct ctx *c, const struct scope *sc, const char *key,
 	return true;
 }
 
+/* Durations and sizes: "90s", "2G"; a bare number is allowed as text. */
+static bool is_str_or_int(const struct plan_node *n)
+{
+	return is_scalar(n, PLAN_SCALAR_STR) || is_scalar(n, PLAN_SCALAR_INT);
+}
+
 /* A string, number or bool, kept as written. */
 static bool is_text(const struct plan_node *n)
 {
@@ -259,8 +265,7 @@ static bool want_duration(struct ctx *c, const struct scope *sc,
 			  const char *key, const struct plan_node *n,
 			  int64_t *out)
 {
-	if ((!is_scalar(n, PLAN_SCALAR_STR) && !is_scalar(n, PLAN_SCALAR_INT)) ||
-	    parse_duration_ms(n->str, out) < 0) {
+	if (!is_str_or_int(n) || parse_duration_ms(n->str, out) < 0) {
 		expected(c, sc, key, n, "a duration like 90s, 30m or 1h30m");
 		return false;
 	}
@@ -271,8 +276,7 @@ static bool want_size(struct ctx *c, const struct scope *sc,
 		      const char *key, const struct plan_node *n,
 		      uint64_t *out)
 {
-	if ((!is_scalar(n, PLAN_SCALAR_STR) && !is_scalar(n, PLAN_SCALAR_INT)) ||
-	    parse_size(n->str, out) < 0) {
+	if (!is_str_or_int(n) || parse_size(n->str, out) < 0) {
 		expected(c, sc, key, n, "a size like 512M or 2G");
 		return false;
 	}
@@ -540,7 +544,8 @@ static bool parse_workspace(struct ctx *c, const struct scope *sc,
 
 static int cmp_i64(const void *a, const void *b)
 {
-	int64_t x = **(const int64_t *const *)a, y = **(const int64_t *const *)b;
+	int64_t x = **(const int64_t *const *)a;
+	int64_t y = **(const int64_t *const *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -664,7 +669,7 @@ static bool parse_matrix(struct ctx *c, const struct scope *sc,
 		}
 		strbuf_release(&key);
 		if (!item_ok) {
-			/* Known, so that its placeholders are not "unknown". */
+			/* Known: its placeholders are not "unknown". */
 			plan_strmap_put(&s->mnames, k->str, (void *)1);
 			okay = false;
 			continue;
@@ -1037,8 +1042,8 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 			      "'command'", where.buf);
 		okay = false;
 	} else if (n->type != PLAN_NODE_SEQ || !n->nr) {
-		expected(c, &sc, "command", n,
-			 "a non-empty list of strings (program and arguments)");
+		expected(c, &sc, "command", n, "a non-empty list of strings "
+			 "(program and arguments)");
 		okay = false;
 	} else {
 		for (size_t i = 0; i < n->nr; i++) {
@@ -1123,18 +1128,33 @@ struct tasks {
 	/* placeholder names in defaults' env values, and where */
 	char **dph;
 	const struct plan_node **dph_at;
+	bool *dph_said;               /* reported for one task: enough */
 	size_t nr_dph, alloc_dph;
 };
 
-/* Where a setting comes from: the task, else defaults, else NULL. */
+/*
+ * Where a setting comes from: the task, else defaults, else NULL (the
+ * built-in default). NULL too when the one that applies is bad: it was
+ * reported, and nothing may be built from it.
+ */
 static const struct settings *from(const struct tasks *ts,
 				   const struct src_task *t, enum tkey k)
 {
 	if (t->s.key[k])
-		return &t->s;
+		return t->s.set[k] ? &t->s : NULL;
 	if (ts->has_defaults && ts->defaults.key[k])
-		return &ts->defaults;
+		return ts->defaults.set[k] ? &ts->defaults : NULL;
 	return NULL;
+}
+
+/* Is the setting that applies to t bad? */
+static bool bad_setting(const struct tasks *ts, const struct src_task *t,
+			enum tkey k)
+{
+	if (t->s.key[k])
+		return !t->s.set[k];
+	return ts->has_defaults && ts->defaults.key[k] &&
+	       !ts->defaults.set[k];
 }
 
 static void unknown_placeholder(struct ctx *c, const struct src_task *t,
@@ -1246,22 +1266,29 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 		check_placeholders(c, t, "prompt", s->prompt,
 				   s->val[TK_PROMPT]);
 	/* Defaults' names were gathered once: tasks x values is too many. */
-	for (size_t i = 0; i < ts->nr_dph; i++)
-		if (matrix_lookup(s, ts->dph[i], strlen(ts->dph[i])) < 0)
-			unknown_placeholder(c, t, "env", ts->dph[i],
-					    strlen(ts->dph[i]), ts->dph_at[i]);
+	for (size_t i = 0; i < ts->nr_dph; i++) {
+		if (ts->dph_said[i] ||
+		    matrix_lookup(s, ts->dph[i], strlen(ts->dph[i])) >= 0)
+			continue;
+		unknown_placeholder(c, t, "env", ts->dph[i],
+				    strlen(ts->dph[i]), ts->dph_at[i]);
+		ts->dph_said[i] = true;
+	}
 	if (s->set[TK_ENV])
 		for (size_t i = 0; i < s->nr_env; i++)
 			check_placeholders(c, t, "env", s->env[i].value,
 					   s->env[i].node);
 
-	/* warn_at against the timeout, wherever each comes from */
+	/*
+	 * warn_at against the timeout, wherever each comes from; when both
+	 * come from defaults, defaults_fit() said it once for all.
+	 */
 	src = from(ts, t, TK_WARN_AT);
-	if (src && src->set[TK_WARN_AT]) {
+	if (src && (s->key[TK_WARN_AT] || s->key[TK_TIMEOUT])) {
 		const struct settings *ts_src = from(ts, t, TK_TIMEOUT);
 		int64_t timeout = 3600000;
 		char w[32], tb[32];
-		if (ts_src && !ts_src->set[TK_TIMEOUT])
+		if (bad_setting(ts, t, TK_TIMEOUT))
 			goto warn_done;
 		if (ts_src)
 			timeout = ts_src->timeout;
@@ -1279,14 +1306,15 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 warn_done:
 	/* A name both set in env and passed as a secret is ambiguous. */
 	src = from(ts, t, TK_SECRETS);
-	if (src && src->set[TK_SECRETS]) {
+	if (src) {
 		struct plan_strmap env = PLAN_STRMAP_INIT;
 		for (size_t i = 0; s->set[TK_ENV] && i < s->nr_env; i++)
 			plan_strmap_put(&env, s->env[i].name, (void *)1);
 		for (size_t i = 0; i < src->secrets->nr; i++) {
 			const struct plan_node *sn = src->secrets->items[i];
 			if (!plan_strmap_get(&env, sn->str) &&
-			    !plan_strmap_get(&ts->denv, sn->str))
+			    (src != &t->s ||
+			     !plan_strmap_get(&ts->denv, sn->str)))
 				continue;
 			plan_diag_add(c->diag, sn->loc, "%s'%s' is both in "
 				      "env and in secrets", t->label,
@@ -1675,7 +1703,8 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 					for (size_t k = 0; k < ts->nr; k++) {
 						ALLOC_GROW(cand, nr_cand + 1,
 							   alloc_cand);
-						cand[nr_cand++] = ts->v[k].raw_id ?
+						cand[nr_cand++] =
+							ts->v[k].raw_id ?
 							ts->v[k].name : NULL;
 					}
 					for (size_t k = 0; k < plan->nr_tasks;
@@ -1835,12 +1864,39 @@ static bool defaults_fit(struct ctx *c, struct tasks *ts, size_t nr_tasks,
 			ALLOC_GROW(ts->dph, ts->nr_dph + 1, ts->alloc_dph);
 			ts->dph_at = xrealloc(ts->dph_at, ts->alloc_dph *
 					      sizeof(*ts->dph_at));
+			ts->dph_said = xrealloc(ts->dph_said, ts->alloc_dph *
+						sizeof(*ts->dph_said));
+			ts->dph_said[ts->nr_dph] = false;
 			ts->dph[ts->nr_dph] = copy;
 			ts->dph_at[ts->nr_dph++] = d->env[i].node;
 			plan_strmap_put(&seen, copy, (void *)1);
 		}
 	}
 	plan_strmap_release(&seen);
+	/* What is wrong with defaults alone is said once, not per task. */
+	if (d->set[TK_SECRETS])
+		for (size_t i = 0; i < d->secrets->nr; i++)
+			if (plan_strmap_get(&ts->denv,
+					    d->secrets->items[i]->str))
+				plan_diag_add(c->diag,
+					      d->secrets->items[i]->loc,
+					      "defaults: '%s' is both in env "
+					      "and in secrets",
+					      d->secrets->items[i]->str);
+	if (d->set[TK_WARN_AT] && !(d->key[TK_TIMEOUT] &&
+				    !d->set[TK_TIMEOUT])) {
+		int64_t timeout = d->set[TK_TIMEOUT] ? d->timeout : 3600000;
+		char w[32], tb[32];
+		format_duration(timeout, tb, sizeof(tb));
+		for (size_t i = 0; i < d->nr_warn; i++) {
+			if (d->warn_at[i] < timeout)
+				continue;
+			format_duration(d->warn_at[i], w, sizeof(w));
+			plan_diag_add(c->diag, d->warn_node[i]->loc,
+				      "defaults: warn_at %s is not before the "
+				      "timeout (%s)", w, tb);
+		}
+	}
 	return true;
 }
 
@@ -1910,6 +1966,7 @@ out:
 		free(ts.dph[i]);
 	free(ts.dph);
 	free(ts.dph_at);
+	free(ts.dph_said);
 	plan_strmap_release(&ts.templates);
 	plan_strmap_release(&ts.raw_ids);
 	plan_strmap_release(&ts.ids);
@@ -1946,10 +2003,14 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	if (!n)
 		plan_diag_add(c->diag, root->loc,
 			      "missing required key 'version'");
+	else if (is_scalar(n, PLAN_SCALAR_STR) && !strcmp(n->str, "1"))
+		value_error(c, &top, "version", n, "expected the number 1, "
+			    "found the string '1' (remove the quotes)");
+	else if (n->type != PLAN_NODE_SCALAR)
+		expected(c, &top, "version", n, "1");
 	else if (!is_scalar(n, PLAN_SCALAR_INT) || strcmp(n->str, "1"))
-		value_error(c, &top, "version", n, "unsupported version %s "
-			    "(this runner reads version 1)",
-			    n->type == PLAN_NODE_SCALAR ? n->str : "");
+		value_error(c, &top, "version", n, "unsupported version '%s' "
+			    "(this runner reads version 1)", n->str);
 	n = plan_node_get(root, "name", NULL);
 	if (!n) {
 		plan_diag_add(c->diag, root->loc,
@@ -2028,8 +2089,8 @@ int plan_load(const char *path, struct plan **out, struct strbuf *errors)
 	if (doc.root->type != PLAN_NODE_MAP) {
 		struct strbuf sb = STRBUF_INIT;
 		plan_node_describe(doc.root, &sb);
-		plan_diag_add(&diag, doc.root->loc, "a plan must be a mapping, "
-			      "found %s", sb.buf);
+		plan_diag_add(&diag, doc.root->loc, "a plan must be a "
+			      "mapping, found %s", sb.buf);
 		strbuf_release(&sb);
 		goto out;
 	}

@@ -158,7 +158,8 @@ void plan_node_describe(const struct plan_node *n, struct strbuf *out)
 		/* Keep messages one short line; cut on a UTF-8 boundary. */
 		if (len > 40) {
 			len = 37;
-			while (len && ((unsigned char)n->str[len] & 0xc0) == 0x80)
+			while (len &&
+			       ((unsigned char)n->str[len] & 0xc0) == 0x80)
 				len--;
 			strbuf_addf(out, "'%.*s...'", (int)len, n->str);
 		} else {
@@ -284,6 +285,12 @@ static enum plan_scalar_kind resolve_plain(const char *s)
 
 #define STD_TAG "tag:yaml.org,2002:"
 
+static const char *kind_name(enum plan_node_type type)
+{
+	return type == PLAN_NODE_SCALAR ? "a scalar" :
+	       type == PLAN_NODE_SEQ ? "a list" : "a mapping";
+}
+
 /*
  * Check an explicit tag. Returns 0 and sets *kind for scalars (when the
  * tag says which), or -1 after adding a diagnostic.
@@ -316,10 +323,7 @@ static int check_tag(const char *tag, enum plan_node_type type,
 			if (tags[i].type != type) {
 				plan_diag_add(diag, loc,
 					      "tag '!!%s' does not fit %s",
-					      tags[i].name,
-					      type == PLAN_NODE_SCALAR ?
-					      "a scalar" : type == PLAN_NODE_SEQ ?
-					      "a list" : "a mapping");
+					      tags[i].name, kind_name(type));
 				return -1;
 			}
 			if (type != PLAN_NODE_SCALAR)
@@ -513,10 +517,10 @@ static void attach(struct parse *p, struct plan_node *n,
 	}
 	if (!f->key && !f->skip_value) {
 		if (n->type != PLAN_NODE_SCALAR) {
-			plan_diag_add(p->diag, alias_at ? alias_at->loc : n->loc,
+			plan_diag_add(p->diag,
+				      alias_at ? alias_at->loc : n->loc,
 				      "a mapping key must be a string, "
-				      "found %s", n->type == PLAN_NODE_SEQ ?
-				      "a list" : "a mapping");
+				      "found %s", kind_name(n->type));
 			f->skip_value = true;
 			return;
 		}

@@ -606,8 +606,8 @@ static void run_check(struct proc_loop *run, int64_t now, int64_t elapsed,
 		run_kill(run, now);
 }
 
-static int run_wait_ms(const struct proc_loop *run, int64_t now, int64_t elapsed,
-		       size_t next_warn)
+static int run_wait_ms(const struct proc_loop *run, int64_t now,
+		       int64_t elapsed, size_t next_warn)
 {
 	const struct proc_run_opts *o = run->o;
 	int64_t wait = PROC_POLL_MS;

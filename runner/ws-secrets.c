@@ -490,6 +490,18 @@ static bool placeholder(const char *v, size_t n)
 	return false;
 }
 
+/* Bytes that make a bare value an expression or a template, not a secret. */
+static bool code_char(unsigned char c)
+{
+	switch (c) {
+	case '(': case ')': case '[': case ']': case '{': case '}':
+	case '<': case '>': case '$': case '%':
+		return true;
+	default:
+		return false;
+	}
+}
+
 static bool generic_value(const char *v, size_t n, bool quoted)
 {
 	size_t i;
@@ -504,7 +516,7 @@ static bool generic_value(const char *v, size_t n, bool quoted)
 			return false;
 		alpha |= is_alpha(c);
 		digit |= is_digit(c);
-		if (!quoted && in_set((char)c, "()[]{}<>$%"))
+		if (!quoted && code_char(c))
 			return false;
 	}
 	if (!quoted && !(alpha && digit))
@@ -530,7 +542,8 @@ static void match_assignment(struct scan *sc, const struct span *s,
 	if (seen(sc, R_AWS_SECRET) && seen(sc, R_GENERIC))
 		return;
 	/* ":=" and "=>" are assignments; "::", "==", "!=", "<=" are not. */
-	if (off && in_set(p[-1], ":=!<>"))
+	if (off && (p[-1] == ':' || p[-1] == '=' || p[-1] == '!' ||
+		    p[-1] == '<' || p[-1] == '>'))
 		return;
 	v = p + 1;
 	if (v < end && (*v == ':' || (*v == '=' && *p == '=')))

@@ -85,7 +85,8 @@ static int cmd__sandbox_run(int argc, const char **argv)
 	int ret = 1;
 
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		int64_t n;
 		uint64_t sz;
 
@@ -138,7 +139,8 @@ static int cmd__sandbox_run(int argc, const char **argv)
 			    sr_timer_flag)
 				goto usage;
 			timer_ms = n;
-			sr_timer_flag = a[2] == 'c' ? &sr_cancel : &sr_kill_now;
+			sr_timer_flag = a[2] == 'c' ? &sr_cancel
+						    : &sr_kill_now;
 		} else if (!strcmp(a, "--fail-output-after")) {
 			if (parse_size(v, &sz) < 0)
 				goto usage;
@@ -212,8 +214,8 @@ static int cmd__sandbox_run(int argc, const char **argv)
 		if (be->pull_changes(sb, &m, &po, &changes, &err) < 0)
 			goto fail;
 		for (size_t i = 0; i < changes.nr; i++)
-			fprintf(stderr, "change %c %s\n", changes.items[i].kind,
-				changes.items[i].path);
+			fprintf(stderr, "change %c %s\n",
+				changes.items[i].kind, changes.items[i].path);
 	}
 	ret = 0;
 	goto out;

@@ -219,8 +219,7 @@ test_expect_success 'an ambiguous run prefix is refused, naming the candidates' 
 test_expect_success 'logs --follow streams a running task until it ends' '
 	mkdir ws &&
 	printf "version: 1\nname: fol\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: echo one; sleep 1; echo two\n" >plan.yaml &&
-	"$RUNNER" exec plan.yaml --state st >out &
-	pid=$! &&
+	{ "$RUNNER" exec plan.yaml --state st >out & pid=$!; } &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do test -f st/runs/*/tasks/t/output.log && break; sleep 0.2; done &&
 	runner logs last t --follow --state st >log &&
 	wait $pid &&

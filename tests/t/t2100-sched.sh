@@ -178,8 +178,7 @@ test_expect_success BWRAP 'a daemon forked by a task does not outlive it' '
 test_expect_success BWRAP 'SIGTERM mid-run: running tasks cancelled, partial output kept, exit 3, nothing left' '
 	mkdir ws &&
 	printf "version: 1\nname: term\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n  - id: a\n    run: echo partial; sleep 7777\n  - id: b\n    run: trap \"\" TERM; sleep 7778\n  - id: c\n    run: \"true\"\n" >p.yaml &&
-	"$RUNNER" exec p.yaml --state st --grace 1s >out 2>&1 &
-	pid=$! &&
+	{ "$RUNNER" exec p.yaml --state st --grace 1s >out 2>&1 & pid=$!; } &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q partial st/runs/*/tasks/a/output.log 2>/dev/null && break; sleep 0.2; done &&
 	kill -TERM $pid &&
 	set +e; wait $pid; rc=$?; set -e &&
@@ -195,8 +194,7 @@ test_expect_success BWRAP 'SIGTERM mid-run: running tasks cancelled, partial out
 test_expect_success BWRAP 'a second signal kills at once' '
 	mkdir ws &&
 	printf "version: 1\nname: term2\ndefaults: {workspace: ws}\ntasks:\n  - id: b\n    run: trap \"\" TERM; echo up; sleep 7779\n" >p.yaml &&
-	"$RUNNER" exec p.yaml --state st --grace 60s >out 2>&1 &
-	pid=$! &&
+	{ "$RUNNER" exec p.yaml --state st --grace 60s >out 2>&1 & pid=$!; } &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q up st/runs/*/tasks/b/output.log 2>/dev/null && break; sleep 0.2; done &&
 	start=$(date +%s) &&
 	kill -TERM $pid && sleep 0.5 && kill -INT $pid &&
@@ -209,8 +207,7 @@ test_expect_success BWRAP 'a second signal kills at once' '
 test_expect_success BWRAP 'SIGKILL mid-run: the next runner marks it lost and cleans up; resume finishes it' '
 	mkdir ws &&
 	printf "version: 1\nname: crash\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n  - id: quick\n    run: echo quick\n  - id: slow\n    run: echo slow-start; sleep 3; echo slow-end\n  - id: after\n    depends_on: [slow]\n    run: echo after\n" >p.yaml &&
-	"$RUNNER" exec p.yaml --state st >out 2>&1 &
-	pid=$! &&
+	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q slow-start st/runs/*/tasks/slow/output.log 2>/dev/null && break; sleep 0.2; done &&
 	kill -KILL $pid &&
 	set +e; wait $pid; set -e &&

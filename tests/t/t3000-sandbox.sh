@@ -76,7 +76,10 @@ while True:
 ' &
 	SERVER_PID=$!
 	i=0
-	while [ ! -s port ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	while [ ! -s port ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
 	PORT=$(cat port)
 }
 
@@ -204,10 +207,11 @@ test_expect_success BWRAP '/tmp is private both ways' '
 	test ! -e $leak
 '
 
-test_expect_success $BWRAP_PY 'network off: a host loopback server is unreachable' '
+test_expect_success $BWRAP_PY 'network off: host loopback is unreachable' '
 	serve_loopback
 	trap "kill $SERVER_PID" EXIT
-	python3 -c "import socket; socket.create_connection((\"127.0.0.1\", $PORT), 2)"
+	python3 -c "import socket
+socket.create_connection((\"127.0.0.1\", $PORT), 2)"
 	sbx "bash -c \"exec 3<>/dev/tcp/127.0.0.1/$PORT && cat <&3\" 2>&1;
 	     echo rc=\$?"
 	test_grep "rc=1" out
@@ -225,7 +229,7 @@ test_expect_success $BWRAP_PY 'network off: a host loopback server is unreachabl
 	test_grep "^refused:" out
 '
 
-test_expect_success $BWRAP_PY 'network on: a host loopback server is reachable' '
+test_expect_success $BWRAP_PY 'network on: host loopback is reachable' '
 	serve_loopback
 	trap "kill $SERVER_PID" EXIT
 	sbx --network "bash -c \"exec 3<>/dev/tcp/127.0.0.1/$PORT && cat <&3\""
@@ -254,7 +258,7 @@ test_expect_success BWRAP 'timeout: TERM first' '
 	between $took 950 2500
 '
 
-test_expect_success BWRAP 'timeout: KILL after the grace when TERM is ignored' '
+test_expect_success BWRAP 'timeout: KILL after the grace if TERM is ignored' '
 	start=$(date +%s%N)
 	sbx --timeout 1s --grace 1s "trap \"\" TERM; sleep 100; echo survived"
 	took=$((($(date +%s%N) - start) / 1000000))

@@ -64,7 +64,8 @@ static void test_durations(void)
 	};
 	static const char *const bad[] = {
 		"", "90", "s", "1.5h", "30m1h", "1h1h", "1x", "-1s", "+1s",
-		" 1s", "1s ", "1 s", "1ms1s", "1m1m", "1H", "99999999999999999999s",
+		" 1s", "1s ", "1 s", "1ms1s", "1m1m", "1H",
+		"99999999999999999999s",
 		"106751991168d", "1hm",
 	};
 	static const struct {
@@ -146,10 +147,10 @@ static void test_ids(void)
 		{ "", false }, { ".", false }, { "..", false },
 		{ "a b", false }, { "a/b", false }, { "a{{x}}", false },
 		{ "é", false },
-		{ "0123456789012345678901234567890123456789012345678901234567890123",
-		  true },
-		{ "01234567890123456789012345678901234567890123456789012345678901234",
-		  false },
+		{ "0123456789012345678901234567890123456789"
+		  "012345678901234567890123", true },
+		{ "0123456789012345678901234567890123456789"
+		  "0123456789012345678901234", false },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ids); i++)
 		is_int(plan_id_valid(ids[i].id), ids[i].valid,
@@ -504,7 +505,8 @@ static const struct bad_plan {
 	  "3:1: yaml syntax error: found character that cannot start any "
 	  "token (while scanning for the next token)\n" },
 	{ "invalid utf-8", "version: 1\nname: \"\xff\"\n",
-	  "2:8: yaml syntax error: invalid leading UTF-8 octet (byte 0xff)\n" },
+	  "2:8: yaml syntax error: invalid leading UTF-8 octet "
+	  "(byte 0xff)\n" },
 	{ "two documents",
 	  "version: 1\n---\nversion: 1\n",
 	  "2:1: a plan is one yaml document, found a second one\n" },
@@ -515,10 +517,18 @@ static const struct bad_plan {
 	  "1:1: missing required key 'tasks'\n" },
 	{ "bad version and name",
 	  "version: 2\nname: \"a b\"\ntasks: []\n",
-	  "1:10: version: unsupported version 2 (this runner reads version 1)\n"
+	  "1:10: version: unsupported version '2' (this runner reads "
+	  "version 1)\n"
 	  "2:7: name: invalid name 'a b' (use 1 to 64 letters, digits, '.', "
 	  "'_' or '-')\n"
 	  "3:8: tasks: expected a non-empty list of tasks, found a list\n" },
+	{ "version as a string",
+	  "version: \"1\"\nname: x\ntasks: [{id: a, run: x}]\n",
+	  "1:10: version: expected the number 1, found the string '1' "
+	  "(remove the quotes)\n" },
+	{ "version as a list",
+	  "version: [1]\nname: x\ntasks: [{id: a, run: x}]\n",
+	  "1:10: version: expected 1, found a list\n" },
 	{ "unknown keys with suggestions",
 	  "version: 1\nnme: x\nname: x\ntimeout: 5m\n"
 	  "tasks:\n  - id: a\n    run: x\n    timeot: 5m\n    zzz: 1\n",
@@ -576,7 +586,8 @@ static const struct bad_plan {
 	  "list\n"
 	  "7:9: agents: expected a mapping of agent names to their settings, "
 	  "found a list\n"
-	  "8:8: tasks: expected a non-empty list of tasks, found a mapping\n" },
+	  "8:8: tasks: expected a non-empty list of tasks, found a "
+	  "mapping\n" },
 	{ "wrong types in a task",
 	  "version: 1\nname: x\ntasks:\n"
 	  "  - id: a\n    run: [echo]\n"
@@ -640,6 +651,7 @@ static const struct bad_plan {
 	  "  - id: b\n    run: x\n    timeout: 20m\n"
 	  "  - id: c\n    run: x\n    timeout: bad\n",
 	  "4:13: task 'b': warn_at 30m is not before the timeout (20m)\n"
+	  "4:18: defaults: warn_at 2h is not before the timeout (1h)\n"
 	  "4:18: task 'b': warn_at 2h is not before the timeout (20m)\n"
 	  "8:20: task 'a': warn_at: 10s is listed twice\n"
 	  "14:14: task 'c': timeout: expected a duration like 90s, 30m or "
@@ -703,7 +715,8 @@ static const struct bad_plan {
 	  "'_' or '-')\n" },
 	{ "dependencies",
 	  "version: 1\nname: x\ntasks:\n"
-	  "  - id: build\n    run: x\n    depends_on: [buidl, biuld, nothing]\n"
+	  "  - id: build\n    run: x\n"
+	  "    depends_on: [buidl, biuld, nothing]\n"
 	  "  - id: self\n    run: x\n    depends_on: [self]\n"
 	  "  - id: bad-one\n    run: x\n    timeout: x\n"
 	  "  - id: uses-bad\n    run: x\n    depends_on: [bad-one]\n",
@@ -785,6 +798,34 @@ static const struct bad_plan {
 	  "10:3: defaults: unknown key 'timout' (did you mean 'timeout'?)\n"
 	  "11:12: defaults.timeout: expected a duration like 90s, 30m or "
 	  "1h30m, found 'never'\n" },
+	{ "defaults alone: said once, not per task",
+	  "version: 1\nname: x\ndefaults:\n  timeout: 10m\n"
+	  "  warn_at: [20m]\n  env: {TOKEN: x, V: \"{{v}}\"}\n"
+	  "  secrets: [TOKEN]\n"
+	  "tasks:\n  - {id: a, run: x}\n  - {id: b, run: x}\n"
+	  "  - {id: c, run: x, timeout: 1m}\n",
+	  "5:13: defaults: warn_at 20m is not before the timeout (10m)\n"
+	  "5:13: task 'c': warn_at 20m is not before the timeout (1m)\n"
+	  "6:22: task 'a': unknown placeholder '{{v}}' in 'env' (the task "
+	  "has no matrix)\n"
+	  "7:13: defaults: 'TOKEN' is both in env and in secrets\n" },
+	{ "bad defaults are not built from",
+	  "version: 1\nname: x\ndefaults:\n  workspace: /abs\n"
+	  "  secrets: 5\n  pull: 1\n  exclude: [../a]\n  warn_at: [x]\n"
+	  "  env: [1]\n  timeout: x\n  log_limit: 0\n"
+	  "tasks:\n  - {id: a, run: x, warn_at: [1m]}\n",
+	  "4:14: defaults.workspace: must be relative to the plan's "
+	  "directory, found '/abs'\n"
+	  "5:12: defaults.secrets: expected a list of strings, found '5'\n"
+	  "6:9: defaults.pull: expected a list of strings, found '1'\n"
+	  "7:13: defaults.exclude: pattern '../a' must not contain '..'\n"
+	  "8:13: defaults.warn_at: expected a duration like 90s, 30m or "
+	  "1h30m, found 'x'\n"
+	  "9:8: defaults.env: expected a mapping of names to values, found "
+	  "a list\n"
+	  "10:12: defaults.timeout: expected a duration like 90s, 30m or "
+	  "1h30m, found 'x'\n"
+	  "11:14: defaults.log_limit: must be more than 0\n" },
 	{ "env and secrets clash",
 	  "version: 1\nname: x\ndefaults:\n  env: {TOKEN: x}\ntasks:\n"
 	  "  - id: a\n    run: x\n    secrets: [TOKEN]\n",
@@ -801,7 +842,7 @@ static const struct bad_plan {
 	{ "bad !!int",
 	  "version: !!int one\nname: x\ntasks:\n  - {id: a, run: x}\n",
 	  "1:10: 'one' is not a valid !!int\n"
-	  "1:10: version: unsupported version one (this runner reads "
+	  "1:10: version: unsupported version 'one' (this runner reads "
 	  "version 1)\n" },
 	{ "unknown alias",
 	  "version: 1\nname: *nope\n",
@@ -973,8 +1014,8 @@ static void test_limits(void)
 	strbuf_addstr(&big, "\"\n");
 	path = write_plan("long.yaml", big.buf, big.len);
 	is_int(plan_load(path, &p, &err), -1, "matrix x long strings bounded");
-	ok(strstr(err.buf, "long.yaml:4:5: task 'a-{{v}}': the plan expands") !=
-	   NULL, "at the task");
+	ok(strstr(err.buf, "long.yaml:4:5: task 'a-{{v}}': the plan "
+		  "expands") != NULL, "at the task");
 	free(path);
 	strbuf_reset(&err);
 

@@ -242,7 +242,7 @@ static void test_child_state(void)
 	sigset_t mask, before, after;
 	int fd;
 
-	/* The runner ignores SIGPIPE and blocks some signal: not so the child. */
+	/* The runner ignores SIGPIPE and blocks a signal; the child not. */
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGUSR1);
@@ -291,7 +291,8 @@ static void test_child_state(void)
 		o.ctx = &g;
 		ok(!proc_start(&p, &err) && !proc_run(&p, &o, &r, &err),
 		   "ulimit runs");
-		is_str(g.out.buf, "0\n262144\n", "RLIMIT_CORE 0, RLIMIT_AS set");
+		is_str(g.out.buf, "0\n262144\n",
+		       "RLIMIT_CORE 0, RLIMIT_AS set");
 		proc_release(&p);
 		strbuf_release(&g.out);
 		strbuf_release(&err);
@@ -642,6 +643,41 @@ static void test_sandbox_parallel(void)
 	strbuf_release(&err);
 }
 
+/* Roots are named after the task, and removed also after a failure. */
+static void test_sandbox_destroy(void)
+{
+	const struct sandbox_backend *be = &sandbox_local;
+	struct sandbox_config cfg = {
+		.run_id = "r1", .task_id = "weird/id *", .attempt = 2,
+		.state_dir = "u-proc-state2",
+		.isolation = PLAN_ISOLATION_SANDBOX,
+	};
+	struct ws_entry missing = { .path = (char *)"missing.txt",
+				    .type = WS_FILE, .mode = 0644 };
+	struct ws_manifest m = { .entries = &missing, .nr = 1 };
+	struct sandbox *sb = NULL;
+	struct strbuf err = STRBUF_INIT;
+	const char *id;
+	int ret;
+
+	if (be->create(&cfg, &sb, &err) < 0) {
+		ok(0, "create: %s", err.buf);
+		strbuf_release(&err);
+		return;
+	}
+	id = be->id(sb);
+	ok(!strncmp(id, "local-r1-weird_id__-2-", 22) && strlen(id) == 28,
+	   "id is local-RUN-TASK-ATTEMPT-RANDOM, sanitised (%s)", id);
+	ret = be->put_tree(sb, &m, ".", &err);
+	ok(ret < 0 && strstr(err.buf, "missing.txt"),
+	   "put_tree of a missing file fails (%s)", err.buf);
+	strbuf_reset(&err);
+	ok(!be->destroy(sb, &err), "destroy after the failure");
+	ok(rmdir("u-proc-state2/sandboxes") == 0 &&
+	   rmdir("u-proc-state2") == 0, "the root is gone");
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/u-proc.XXXXXX";
@@ -660,6 +696,7 @@ int main(void)
 	test_big_output();
 	test_parallel();
 	test_sandbox_parallel();
+	test_sandbox_destroy();
 	if (chdir("/") < 0 || fs_rm_rf(dir, &err) < 0)
 		printf("# cannot remove %s: %s\n", dir, err.buf);
 	strbuf_release(&err);
