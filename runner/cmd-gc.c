@@ -1,10 +1,228 @@
 #include "runner.h"
 #include "cmd.h"
+#include "fs.h"
+#include "plan.h"
+#include "recover.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <dirent.h>
+#include <getopt.h>
+
+static const char usage[] =
+	"runner gc [--older-than DUR] [--dry-run] [--state DIR]";
+
+/* The ledger only ever looks back 24 hours; keep two days. */
+#define LEDGER_KEEP_MS (2 * 86400 * 1000LL)
+
+/* 1 if run id is going (status running: recovery has run already). */
+static int run_is_going(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	int going = 0;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT 1 FROM runs WHERE id = ?1 AND status ="
+			       " 'running'",
+			       -1, &s, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+		going = sqlite3_step(s) == SQLITE_ROW;
+	}
+	sqlite3_finalize(s);
+	return going;
+}
+
+/*
+ * Local sandbox roots are named RUN-TASK-ATTEMPT-XXXXXX; a root whose run
+ * is not going belongs to nobody.
+ */
+static int gc_sandboxes(struct store *st, bool dry_run, int *removed)
+{
+	char *dir = fs_join(store_dir(st), "sandboxes");
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (!d) {
+		free(dir);
+		return 0;
+	}
+	while ((de = readdir(d))) {
+		char run_id[64];
+		char *path;
+		const char *name = de->d_name;
+		/* The run id is the first 20 characters: 8-6-4 digits. */
+		if (name[0] == '.' || strlen(name) < 21 || name[20] != '-')
+			continue;
+		snprintf(run_id, sizeof(run_id), "%.20s", name);
+		if (run_is_going(store_db(st), run_id))
+			continue;
+		path = fs_join(dir, name);
+		printf("%s sandbox %s\n", dry_run ? "would remove" : "removed",
+		       name);
+		if (!dry_run && fs_rm_rf(path, &err) < 0) {
+			error("%s", err.buf);
+			strbuf_reset(&err);
+			ret = -1;
+		} else {
+			(*removed)++;
+		}
+		free(path);
+	}
+	closedir(d);
+	free(dir);
+	strbuf_release(&err);
+	return ret;
+}
+
+static int delete_run_rows(struct store *st, const char *id,
+			   struct strbuf *err)
+{
+	static const char *const sql[] = {
+		"DELETE FROM events WHERE run_id = ?1",
+		"DELETE FROM attempts WHERE run_id = ?1",
+		"DELETE FROM tasks WHERE run_id = ?1",
+		"DELETE FROM runs WHERE id = ?1",
+	};
+	sqlite3 *db = store_db(st);
+
+	if (store_begin(st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+		sqlite3_stmt *s = NULL;
+		int ok = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL) ==
+			 SQLITE_OK;
+		if (ok) {
+			sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+			ok = sqlite3_step(s) == SQLITE_DONE;
+		}
+		sqlite3_finalize(s);
+		if (!ok) {
+			strbuf_addf(err, "cannot delete run %s: %s", id,
+				    sqlite3_errmsg(db));
+			store_rollback(st);
+			return -1;
+		}
+	}
+	return store_commit(st, err);
+}
+
+/* Runs that ended before cutoff: folder first, then rows. */
+static int gc_runs(struct store *st, int64_t cutoff, bool dry_run,
+		   int *pruned)
+{
+	sqlite3 *db = store_db(st);
+	sqlite3_stmt *s = NULL;
+	struct strvec ids = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT id FROM runs WHERE status != 'running'"
+			       " AND coalesce(ended_at, started_at) < ?1"
+			       " ORDER BY started_at",
+			       -1, &s, NULL) != SQLITE_OK) {
+		error("cannot list runs: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_int64(s, 1, cutoff);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		strvec_push(&ids, (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	for (size_t i = 0; i < ids.nr; i++) {
+		char *dir = xstrfmt("%s/runs/%s", store_dir(st), ids.v[i]);
+		printf("%s run %s\n", dry_run ? "would prune" : "pruned",
+		       ids.v[i]);
+		if (!dry_run && (fs_rm_rf(dir, &err) < 0 ||
+				 recover_remove_sandboxes(store_dir(st),
+							  ids.v[i], &err) < 0 ||
+				 delete_run_rows(st, ids.v[i], &err) < 0)) {
+			error("%s", err.buf);
+			strbuf_reset(&err);
+			ret = -1;
+		} else {
+			(*pruned)++;
+		}
+		free(dir);
+	}
+	strvec_clear(&ids);
+	strbuf_release(&err);
+	return ret;
+}
+
+static int gc_ledger(struct store *st, bool dry_run)
+{
+	sqlite3_stmt *s = NULL;
+	int ok;
+	if (dry_run)
+		return 0;
+	if (sqlite3_prepare_v2(store_db(st),
+			       "DELETE FROM starts WHERE at < ?1", -1, &s,
+			       NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(s, 1, time_now_ms() - LEDGER_KEEP_MS);
+	ok = sqlite3_step(s) == SQLITE_DONE;
+	sqlite3_finalize(s);
+	return ok ? 0 : -1;
+}
 
 int cmd_gc(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "runner: 'gc' is not implemented yet\n");
-	return RUNNER_EXIT_USAGE;
+	static const struct option longopts[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "state", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *state = NULL;
+	struct store *st = NULL;
+	int64_t older = -1;
+	bool dry_run = false;
+	int c, ret, removed = 0, pruned = 0;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (parse_duration_ms(optarg, &older) < 0)
+				return usage_error(usage,
+						   "--older-than wants a "
+						   "duration like 30d, not "
+						   "'%s'",
+						   optarg);
+			break;
+		case 'n':
+			dry_run = true;
+			break;
+		case 's':
+			state = optarg;
+			break;
+		default:
+			return usage_error(usage, "unknown option '%s'",
+					   argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error(usage, "unexpected argument '%s'",
+				   argv[optind]);
+	/* Opening the state marks runs whose runner died as lost. */
+	if ((ret = cmd_open_state(state, &st)))
+		return ret;
+	ret = RUNNER_EXIT_OK;
+	if (gc_sandboxes(st, dry_run, &removed) < 0)
+		ret = RUNNER_EXIT_RUNTIME;
+	if (older >= 0 &&
+	    gc_runs(st, time_now_ms() - older, dry_run, &pruned) < 0)
+		ret = RUNNER_EXIT_RUNTIME;
+	if (gc_ledger(st, dry_run) < 0) {
+		error("cannot trim the caps ledger: %s",
+		      sqlite3_errmsg(store_db(st)));
+		ret = RUNNER_EXIT_RUNTIME;
+	}
+	printf("gc: %d sandbox%s removed, %d run%s pruned%s\n", removed,
+	       removed == 1 ? "" : "es", pruned, pruned == 1 ? "" : "s",
+	       dry_run ? " (dry run)" : "");
+	store_close(st);
+	return ret;
 }

@@ -525,7 +525,8 @@ static int migrate(sqlite3 *db, const char *db_path,
 			}
 			break;
 		}
-		if (!res->backup && db_path && st.version >= 1) {
+		/* Back up data that existed before we came, once. */
+		if (!res->backup && db_path && res->from >= 1) {
 			char *bak = xstrfmt("%s.bak-%d", db_path, st.version);
 			if (store_migrate_backup(db_path, bak, err) < 0) {
 				free(bak);
