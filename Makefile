@@ -22,7 +22,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wpointer-arith -Wno-format-nonliteral -fno-common
 CFLAGS_ALL = -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L \
 	-DRUNNER_VERSION='"$(RUNNER_VERSION)"' $(OPT) $(WARN) \
-	-Irunner -I$(O)/gen $(PKG_CFLAGS) -pthread -MMD -MP $(CFLAGS)
+	-iquote runner -iquote $(O)/gen $(PKG_CFLAGS) -pthread -MMD -MP $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -pthread -lm $(LDLIBS)
 
 ifdef SANITIZE
@@ -68,7 +68,7 @@ $(O)/obj/migrations-gen.o: $(O)/gen/migrations-gen.c
 
 $(O)/tests/%: tests/unit/%.c $(O)/librunner.a tests/unit/tap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests/unit $(LDFLAGS) -o $@ $< \
+	$(CC) $(CFLAGS_ALL) -iquote tests/unit $(LDFLAGS) -o $@ $< \
 		$(O)/librunner.a $(LDLIBS_ALL)
 
 $(O)/tests/%: tests/helper/%.c $(O)/librunner.a

@@ -1,5 +1,5 @@
 #include "runner.h"
-#include <archive.h> /* runner's and libarchive's: see archive.h */
+#include "archive.h" /* runner's, and libarchive's through it */
 #include <archive_entry.h>
 #include "fs.h"
 #include "hash.h"
@@ -10,8 +10,12 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-/* Everything a file must not hold to be read whole into memory. */
+/*
+ * What verify keeps in memory from an untrusted archive: SHA256SUMS whole,
+ * and a name and a digest per entry.
+ */
 #define SUMS_MAX (64 << 20)
+#define ENTRIES_MAX 4000000
 #define IO_CHUNK 65536
 
 int archive_path_cmp(const char *a, const char *b)
@@ -896,7 +900,8 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	runs = fs_join(store_dir(st), "runs");
 	dir = fs_join(runs, opts->run_id);
 	pk->dir = dir;
-	if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+	/* The folder itself may be a symlink (runs/ moved to a bigger disk). */
+	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		strbuf_addf(err, "the folder of run %s, '%s', is missing",
 			    opts->run_id, dir);
 		goto out;
@@ -1240,6 +1245,12 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 
 		if (rc < ARCHIVE_WARN)
 			goto bad;
+		if (files.nr >= ENTRIES_MAX) {
+			strbuf_addf(err, "%s: more than %d entries; not an "
+					 "archive of a run",
+				    file, ENTRIES_MAX);
+			goto out;
+		}
 		name = archive_entry_pathname(ae);
 		if (!name) {
 			strbuf_addf(err, "%s: an entry has no usable name",
@@ -1284,7 +1295,8 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 		}
 		if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
 			entry_fail(file, name,
-				   "is a special file (device, fifo or socket)",
+				   "is a special file (device, fifo or "
+				   "socket)",
 				   err);
 			free(rel);
 			goto out;
@@ -1336,9 +1348,9 @@ bad:
 		res->io_error = 1;
 	} else {
 		/* libarchive says nothing when the gzip trailer is cut. */
+		const char *msg = archive_error_string(a);
 		strbuf_addf(err, "%s: corrupt or truncated archive: %s", file,
-			    archive_error_string(a) ? archive_error_string(a)
-						    : "unexpected end of data");
+			    msg ? msg : "unexpected end of data");
 	}
 out:
 	if (a)

@@ -2,14 +2,11 @@
 #define RUNNER_ARCHIVE_H
 
 /*
- * With -Irunner this file shadows libarchive's <archive.h> for every file
- * of the project, so it brings libarchive's in too: include it as
- * <archive.h> (angle brackets) and you get both APIs. The quoted form
- * finds this file next to the includer, from where #include_next cannot
- * reach libarchive (clang rejects it). Renaming this module would end the
- * clash.
+ * Include this file as "archive.h" (quotes: runner/ is on the quote path
+ * only, -iquote); <archive.h> is libarchive's, which this file brings in
+ * too, so one include gives both APIs.
  */
-#include_next <archive.h>
+#include <archive.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -34,7 +31,11 @@ struct strbuf;
  * bytewise by path (a directory before its children), every mtime the
  * run's end (or SOURCE_DATE_EPOCH), owner 0/0 without names, modes
  * normalised (archive_norm_perm()), no atime/ctime, a gzip header without
- * time or name, and path names written as raw bytes whatever the locale.
+ * time or name. Names are plain ustar fields when they fit; others get a
+ * pax path header, with hdrcharset=BINARY for non-ASCII bytes (runner
+ * never calls setlocale(), so libarchive converts nothing: the bytes do
+ * not depend on LANG/LC_ALL). The gzip stream is zlib's at level 9: other
+ * deflate implementations (zlib-ng) would compress differently.
  *
  * Errors: functions returning int give 0, or -1 with one complete message
  * appended to err; nothing is printed. Not thread-safe in any way that
@@ -162,8 +163,8 @@ void archive_verify_result_release(struct archive_verify_result *res);
 
 /*
  * Check the .tar.gz at path against the SHA256SUMS it holds, streaming
- * (memory bounded by the number of entries, not their size); nothing is
- * extracted. The content is untrusted: an absolute or ".." path, an entry
+ * (memory bounded by the number of entries, not their size: at most 4
+ * million entries and a 64 MiB SHA256SUMS); nothing is extracted. The content is untrusted: an absolute or ".." path, an entry
  * outside the single top-level directory, a duplicate entry, a hard link
  * or a special file are errors. Returns 0 when the archive was read to
  * the end (res->problems empty means it verified), -1 with a message

@@ -1,6 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
-#include <archive.h> /* runner's archive API: see archive.h */
+#include "archive.h" /* runner's archive API */
 
 static const char usage[] = "runner verify FILE";
 

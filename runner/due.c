@@ -64,7 +64,7 @@ int due_check(struct store *st, const struct plan *plan, time_t now,
 	struct cron c;
 	struct cron_tz *tz = NULL;
 	unsigned col = 0;
-	time_t last, t;
+	time_t last = 0, t;
 	int found, ret = -1;
 
 	memset(d, 0, sizeof(*d));

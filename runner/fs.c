@@ -7,9 +7,16 @@
 
 int fs_mkdir_p(const char *path, mode_t mode, struct strbuf *err)
 {
-	char *p = xstrdup(path);
+	char *p;
 	int ret = 0;
+	struct stat st;
 
+	/* The common case: it exists, or only the last part is missing. */
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	p = xstrdup(path);
 	for (char *s = p + 1;; s++) {
 		char c = *s;
 		if (c != '/' && c != '\0')
@@ -25,12 +32,9 @@ int fs_mkdir_p(const char *path, mode_t mode, struct strbuf *err)
 		if (!c)
 			break;
 	}
-	if (!ret) {
-		struct stat st;
-		if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			strbuf_addf(err, "'%s' is not a directory", path);
-			ret = -1;
-		}
+	if (!ret && (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))) {
+		strbuf_addf(err, "'%s' is not a directory", path);
+		ret = -1;
 	}
 	free(p);
 	return ret;
@@ -143,6 +147,12 @@ int fs_write_all(int fd, const void *data, size_t len)
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    mode_t mode, struct strbuf *err)
 {
+	return fs_write_atomic_flags(path, data, len, mode, FS_DURABLE, err);
+}
+
+int fs_write_atomic_flags(const char *path, const void *data, size_t len,
+			  mode_t mode, unsigned flags, struct strbuf *err)
+{
 	char *tmp = xstrfmt("%s.tmp-%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	int ret = -1;
@@ -152,7 +162,8 @@ int fs_write_atomic(const char *path, const void *data, size_t len,
 			    strerror(errno));
 		goto out;
 	}
-	if (fs_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fs_write_all(fd, data, len) < 0 ||
+	    ((flags & FS_DURABLE) && fsync(fd) < 0)) {
 		strbuf_addf(err, "cannot write '%s': %s", path,
 			    strerror(errno));
 		close(fd);

@@ -24,6 +24,15 @@ int fs_rm_rf(const char *path, struct strbuf *err);
  */
 int fs_write_atomic(const char *path, const void *data, size_t len,
 		    mode_t mode, struct strbuf *err);
+/*
+ * The same, with flags: FS_DURABLE fsyncs before the rename. Without it
+ * the file is still never seen half-written, but a power cut may lose it
+ * (fine for files whose truth is elsewhere, like results mirrored in the
+ * database).
+ */
+#define FS_DURABLE 1u
+int fs_write_atomic_flags(const char *path, const void *data, size_t len,
+			  mode_t mode, unsigned flags, struct strbuf *err);
 /* Write all of len bytes to fd, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *data, size_t len);
 /* "a" + "/" + "b", without doubling slashes. Caller frees. */

@@ -42,7 +42,9 @@ static int write_json(const char *path, cJSON *obj, struct strbuf *err)
 		memcpy(withnl, text, len);
 		withnl[len] = '\n';
 		withnl[len + 1] = '\0';
-		ret = fs_write_atomic(path, withnl, len + 1, 0644, err);
+		/* The database holds the truth; these mirror it for people. */
+		ret = fs_write_atomic_flags(path, withnl, len + 1, 0644, 0,
+					    err);
 		free(withnl);
 	}
 	cJSON_free(text);

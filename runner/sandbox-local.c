@@ -28,6 +28,13 @@
  * exit code at all means the sandbox could not be set up or the command
  * could not be executed: exec fails with bwrap's message.
  *
+ * exec() returns -1 when the task could not be started (bwrap missing or
+ * broken, fork failure, the sandbox could not be set up) and also when
+ * cmd->on_output failed: the task is then killed, *st still filled in.
+ *
+ * memory is RLIMIT_AS, set on bwrap and inherited by every process of the
+ * task: a per-process address-space limit, not a total for the sandbox.
+ *
  * Killing: SIGTERM goes to every process of the sandbox's pid namespace
  * (found by comparing /proc/PID/ns/pid with a descriptor we hold on the
  * namespace, so that its inode number cannot be recycled under us);
@@ -536,6 +543,29 @@ static int ns_kill_one(const struct proc_info *pi, void *ctx)
 	return 0;
 }
 
+/* True when pid has exited (a zombie counts: it runs nothing). */
+static bool pid_gone(long pid)
+{
+	char path[64], buf[512];
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
 static int ns_kill_tree(struct proc *p, int sig, void *ctx)
 {
 	struct exec_ctx *ec = ctx;
@@ -550,6 +580,14 @@ static int ns_kill_tree(struct proc *p, int sig, void *ctx)
 			kill(p->pid, sig);
 		return 0;
 	}
+	/*
+	 * When the sandbox's pid 1 is gone, the kernel has killed every
+	 * process in its namespace: nothing to look for (and a /proc walk
+	 * per task is what made short tasks slow). A zombie pid 1 still
+	 * counts as gone: its namespace is being torn down.
+	 */
+	if (ec->child_pid > 1 && pid_gone(ec->child_pid))
+		return 0;
 	proc_for_each(ns_kill_one, &nk);
 	return nk.count;
 }

@@ -1,0 +1,67 @@
+#!/bin/sh
+# make bench: runner against standard tools, in the same run, on this
+# machine. Prints one "name value unit" line per figure, ratios included.
+#   sh tests/bench/run.sh build-bench/runner [sched|sync|all]
+set -eu
+RUNNER=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+what=${2:-all}
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/runner-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+measure() { python3 "$here/measure.py" "$@"; }
+field() { echo "$1" | cut -d" " -f"$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+if [ "$what" = all ] || [ "$what" = sched ]; then
+	mkdir -p ws
+	# 1,000 trivial tasks, sandboxed, two at a time; GNU parallel -j2 runs
+	# the same 1,000 commands with no sandbox at all.
+	{
+		printf "version: 1\nname: bench-1k\nlimits: {concurrency: 2}\n"
+		printf "defaults: {workspace: ws}\ntasks:\n"
+		i=0
+		while [ $i -lt 1000 ]; do
+			printf "  - id: t%d\n    run: \"true\"\n" $i
+			i=$((i + 1))
+		done
+	} >1k.yaml
+	r=$(measure "$RUNNER" exec 1k.yaml --state st1 --quiet)
+	p=$(measure parallel -j2 true ::: $(seq 1000))
+	echo "sched_1000_sandboxed_runner_wall $(field "$r" 1) s"
+	echo "sched_1000_parallel_j2_wall $(field "$p" 1) s"
+	echo "sched_1000_ratio_runner_over_parallel $(ratio "$(field "$r" 1)" "$(field "$p" 1)") x"
+	echo "sched_1000_runner_peak_rss $(field "$r" 2) KiB"
+
+	# 10,000 tasks in one plan: the runner's own memory.
+	{
+		printf "version: 1\nname: bench-10k\nbackend: {isolation: none}\n"
+		printf "limits: {concurrency: 8}\ndefaults: {workspace: ws}\ntasks:\n"
+		i=0
+		while [ $i -lt 10000 ]; do
+			printf "  - id: t%d\n    run: \"true\"\n" $i
+			i=$((i + 1))
+		done
+	} >10k.yaml
+	r=$(measure "$RUNNER" exec 10k.yaml --state st2 --quiet)
+	echo "sched_10000_runner_wall $(field "$r" 1) s"
+	echo "sched_10000_runner_peak_rss $(field "$r" 2) KiB"
+fi
+
+if [ "$what" = all ] || [ "$what" = sync ]; then
+	# A 20,000-file, ~300 MB workspace; the task changes one file.
+	python3 "$here/mkworkspace.py" big 20000 300
+	mkdir -p sp
+	printf "version: 1\nname: bench-sync\ndefaults: {workspace: ../big, timeout: 10m}\ntasks:\n  - id: one\n    run: echo changed >> src/d000/f00000.txt\n" >sp/plan.yaml
+	r1=$(measure "$RUNNER" exec sp/plan.yaml --state st3 --quiet)
+	r2=$(measure "$RUNNER" exec sp/plan.yaml --state st3 --quiet)
+	t=$(measure sh -c 'tar czf big.tgz -C big . && mkdir -p x && tar xzf big.tgz -C x')
+	pulled=$(find st3/runs -path '*/changes/*' -type f | wc -l)
+	echo "sync_20k_runner_first_wall $(field "$r1" 1) s"
+	echo "sync_20k_runner_second_wall $(field "$r2" 1) s"
+	echo "sync_20k_tar_czf_xzf_wall $(field "$t" 1) s"
+	echo "sync_20k_ratio_runner_over_tar $(ratio "$(field "$r1" 1)" "$(field "$t" 1)") x"
+	echo "sync_20k_ratio_second_over_tar $(ratio "$(field "$r2" 1)" "$(field "$t" 1)") x"
+	echo "sync_20k_runner_peak_rss $(field "$r1" 2) KiB"
+	echo "sync_20k_files_pulled_per_run $(( pulled / 2 )) files"
+fi
