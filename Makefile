@@ -58,9 +58,16 @@ $(O)/obj/%.o: runner/%.c | $(O)/gen/migrations-gen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
-$(O)/gen/migrations-gen.c: $(MIGRATIONS) tools/embed-migrations.sh
+# Regenerated every time (it is cheap) and replaced only when it changed,
+# so that adding, editing or deleting a migration always reaches the binary.
+$(O)/gen/migrations-gen.c: FORCE
 	@mkdir -p $(dir $@)
-	sh tools/embed-migrations.sh $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	@sh tools/embed-migrations.sh $(MIGRATIONS) > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; \
+		echo "embedded $(words $(MIGRATIONS)) migration files"; fi
+
+.PHONY: FORCE
+FORCE:
 
 $(O)/obj/migrations-gen.o: $(O)/gen/migrations-gen.c
 	@mkdir -p $(dir $@)

@@ -80,10 +80,14 @@ CREATE TABLE starts (
 );
 CREATE INDEX starts_key_at ON starts (cap_key, at);
 
+-- File hashes by absolute path and (size, mtime, inode), so that an
+-- unchanged workspace is not read again; scanned = the secret-scan rules
+-- version the content was found clean with (0: not scanned clean).
 CREATE TABLE hash_cache (
 	path     TEXT PRIMARY KEY,
 	size     INTEGER NOT NULL,
 	mtime_ns INTEGER NOT NULL,
 	inode    INTEGER NOT NULL,
-	sha256   BLOB NOT NULL
+	sha256   BLOB NOT NULL,
+	scanned  INTEGER NOT NULL DEFAULT 0
 );

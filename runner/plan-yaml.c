@@ -148,9 +148,9 @@ struct plan_node *plan_node_get(const struct plan_node *map, const char *key,
 void plan_node_describe(const struct plan_node *n, struct strbuf *out)
 {
 	if (n->type == PLAN_NODE_SEQ) {
-		strbuf_addstr(out, "a list");
+		strbuf_addstr(out, n->nr ? "a list" : "an empty list");
 	} else if (n->type == PLAN_NODE_MAP) {
-		strbuf_addstr(out, "a mapping");
+		strbuf_addstr(out, n->nr ? "a mapping" : "an empty mapping");
 	} else if (n->kind == PLAN_SCALAR_NULL) {
 		strbuf_addstr(out, "nothing");
 	} else {

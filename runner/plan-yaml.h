@@ -106,7 +106,7 @@ void plan_doc_release(struct plan_doc *doc);
 
 /*
  * A string -> pointer hash map (open addressing). Keys are borrowed: they
- * must outlive the map.
+ * must outlive the map. Values must not be NULL (NULL means "absent").
  */
 struct plan_strmap {
 	const char **keys;
@@ -124,7 +124,10 @@ void plan_strmap_release(struct plan_strmap *m);
 /* Value of key in a mapping node, or NULL; *key_out gets the key node. */
 struct plan_node *plan_node_get(const struct plan_node *map, const char *key,
 				struct plan_node **key_out);
-/* "a list", "a mapping", "'text'" (shortened), "nothing": for messages. */
+/*
+ * "a list", "an empty list", "a mapping", "an empty mapping", "'text'"
+ * (shortened), "nothing": what a node is, for messages.
+ */
 void plan_node_describe(const struct plan_node *n, struct strbuf *out);
 
 #endif

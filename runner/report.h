@@ -24,9 +24,10 @@ struct strbuf;
  * HTML-escaped (report_escape); statuses become CSS classes only through
  * a fixed list, never as written in the database.
  *
- * The page of a finished run depends only on the database and opts: the
- * same run gives the same bytes (no "generated at" time), so a report
- * kept in the run folder does not make archives differ.
+ * The page of a finished run depends only on the database, opts and
+ * which task files exist: the same run gives the same bytes (no
+ * "generated at" time), so a report kept in the run folder does not
+ * make archives differ.
  */
 struct report_opts {
 	/*
@@ -38,7 +39,10 @@ struct report_opts {
 	const char *link_base;
 	/*
 	 * The run folder on disk: a file is linked only when it exists
-	 * there, and the summary names it. NULL: link every file, name none.
+	 * there. NULL: link every file. The summary names it when links
+	 * are absolute (link_base); with relative links the page is in
+	 * the folder and says so, so that the page does not depend on
+	 * where the state lives.
 	 */
 	const char *run_dir;
 	/*
@@ -77,8 +81,7 @@ void report_escape(struct strbuf *sb, const char *s);
 /*
  * Append a "file://" URL for the absolute path abs_path, each byte
  * outside [A-Za-z0-9/._~-] percent-encoded, with a trailing '/' when
- * dir is set. The result still needs report_escape() inside HTML (it
- * does not, but callers should not have to know).
+ * dir is set. What it appends needs no HTML escaping.
  */
 void report_file_url(struct strbuf *sb, const char *abs_path, int dir);
 

@@ -80,6 +80,7 @@ struct sandbox {
 	bool network;
 	uint64_t memory;
 	bool drop;              /* we are root: run bwrap as nobody */
+	struct ws_stamps stamps; /* of the copy, for a fast diff */
 };
 
 static bool want_drop(enum plan_isolation iso)
@@ -205,6 +206,7 @@ static void sandbox_free(struct sandbox *sb)
 	free(sb->root);
 	free(sb->ws);
 	free(sb->id);
+	ws_stamps_release(&sb->stamps);
 	free(sb);
 }
 
@@ -273,80 +275,15 @@ static const char *local_id(const struct sandbox *sb)
 	return sb->id;
 }
 
-/* lchown everything below (and including) the directory fd. */
-static int chown_tree(int fd, const char *shown, struct strbuf *err)
-{
-	DIR *d;
-	struct dirent *de;
-	int dfd, ret = 0;
-
-	if (fchown(fd, SANDBOX_UID, SANDBOX_GID) < 0) {
-		strbuf_addf(err, "cannot chown '%s': %s", shown,
-			    strerror(errno));
-		return -1;
-	}
-	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	d = dfd < 0 ? NULL : fdopendir(dfd);
-	if (!d) {
-		strbuf_addf(err, "cannot read '%s': %s", shown,
-			    strerror(errno));
-		if (dfd >= 0)
-			close(dfd);
-		return -1;
-	}
-	while (!ret && (de = readdir(d))) {
-		struct stat st;
-		char *sub;
-		int cfd;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		sub = xstrfmt("%s/%s", shown, de->d_name);
-		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			strbuf_addf(err, "cannot stat '%s': %s", sub,
-				    strerror(errno));
-			ret = -1;
-		} else if (S_ISDIR(st.st_mode)) {
-			cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
-				     O_NOFOLLOW | O_CLOEXEC);
-			if (cfd < 0) {
-				strbuf_addf(err, "cannot open '%s': %s", sub,
-					    strerror(errno));
-				ret = -1;
-			} else {
-				ret = chown_tree(cfd, sub, err);
-				close(cfd);
-			}
-		} else if (fchownat(fd, de->d_name, SANDBOX_UID, SANDBOX_GID,
-				    AT_SYMLINK_NOFOLLOW) < 0) {
-			strbuf_addf(err, "cannot chown '%s': %s", sub,
-				    strerror(errno));
-			ret = -1;
-		}
-		free(sub);
-	}
-	closedir(d);
-	return ret;
-}
-
 static int local_put_tree(struct sandbox *sb, const struct ws_manifest *m,
 			  const char *src_root, struct strbuf *err)
 {
-	int fd, ret;
-
-	if (ws_copy_tree(m, src_root, sb->ws, err) < 0)
-		return -1;
-	if (!sb->drop)
-		return 0;
-	fd = open(sb->ws, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		strbuf_addf(err, "cannot open '%s': %s", sb->ws,
-			    strerror(errno));
-		return -1;
-	}
-	ret = chown_tree(fd, sb->ws, err);
-	close(fd);
-	return ret;
+	/* One pass: copy, give to nobody when we are root, stamp. */
+	struct ws_copy_opts opts = { .chown = sb->drop,
+				     .uid = SANDBOX_UID,
+				     .gid = SANDBOX_GID };
+	ws_stamps_release(&sb->stamps);
+	return ws_copy_tree_ex(m, src_root, sb->ws, &opts, &sb->stamps, err);
 }
 
 /*
@@ -919,7 +856,10 @@ static int local_pull_changes(struct sandbox *sb,
 			      const struct ws_pull_opts *opts,
 			      struct ws_changes *out, struct strbuf *err)
 {
-	return ws_diff(base, sb->ws, opts, out, err);
+	struct ws_pull_opts o = *opts;
+	if (!o.stamps)
+		o.stamps = &sb->stamps;
+	return ws_diff(base, sb->ws, &o, out, err);
 }
 
 static int local_destroy(struct sandbox *sb, struct strbuf *err)

@@ -186,6 +186,7 @@ static void free_tasks(struct run *run)
 		free(t->deps);
 		free(t->dir);
 		free(t->reason);
+		free(t->snap_error);
 		strvec_clear(&t->warnings);
 		task_release(t);
 	}
@@ -410,6 +411,15 @@ static enum gate gate(struct sched *s, struct task_run *t)
 	return GATE_SKIPPED;
 }
 
+/* Every dependency finished and succeeded. */
+static bool ready_deps(const struct run *run, const struct task_run *t)
+{
+	for (size_t d = 0; d < t->nr_deps; d++)
+		if (run->tasks[t->deps[d]].status != TASK_SUCCEEDED)
+			return false;
+	return true;
+}
+
 /*
  * Start what can start; skip what cannot run any more. Returns whether
  * any task is still queued.
@@ -439,6 +449,10 @@ static bool dispatch(struct sched *s)
 		}
 		if (t->not_before > time_now_ms()) {
 			queued = true;
+			continue;
+		}
+		if (t->snap_error && ready_deps(run, t)) {
+			finish_skipped(s, t, TASK_FAILED, xstrdup(t->snap_error));
 			continue;
 		}
 		for (size_t d = 0; d < t->nr_deps; d++) {
@@ -805,6 +819,17 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 		warning("%s", err.buf);
 		strbuf_reset(&err);
 	}
+	switch (snap_prepare(&run, &err)) {
+	case 0:
+		break;
+	case 1:
+		fprintf(stderr, "runner: %s\n", err.buf);
+		exit_code = RUNNER_EXIT_USAGE;
+		goto out;
+	default:
+		error("%s", err.buf);
+		goto out;
+	}
 	if (opts->resume_id) {
 		if (resume_prepare(&run, &err) < 0) {
 			error("%s", err.buf);
@@ -875,6 +900,7 @@ out:
 	if (run.store)
 		store_close(run.store);
 	free_tasks(&run);
+	snap_release(&run);
 	strvec_clear(&run.secret_values);
 	strvec_clear(&run.notices);
 	pthread_mutex_destroy(&run.notice_lock);

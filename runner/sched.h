@@ -13,6 +13,7 @@ struct store;
 struct sandbox_backend;
 struct progress;
 struct ws_manifest;
+struct run_snap;
 
 /*
  * A run of a plan: the scheduler (sched.c) owns it and every task_run in
@@ -53,7 +54,8 @@ struct task_run {
 	char *dir;               /* results folder runs/RUN/tasks/ID */
 
 	/* Written by the worker while it owns the task, else by sched. */
-	struct ws_manifest *manifest; /* snapshot, taken by attempt 1 */
+	const struct ws_manifest *manifest; /* the run's snapshot: borrowed */
+	char *snap_error;        /* why there is no snapshot, or NULL */
 	bool no_retry;           /* a failure retrying cannot fix */
 	int64_t not_before;      /* retry backoff: not before (ms) */
 	size_t first_attempt;    /* attempts made before this session */
@@ -98,6 +100,10 @@ struct run {
 	struct task_run *tasks;
 	size_t nr_tasks;
 
+	/* Workspace snapshots, one per distinct workspace and filter. */
+	struct run_snap *snaps;
+	size_t nr_snaps;
+
 	/* Set by the signal handler, read by everyone. */
 	atomic_int cancel;          /* first signal: stop starting, TERM */
 	atomic_int kill_now;        /* second signal: KILL at once */
@@ -122,6 +128,15 @@ int sched_run(struct plan *plan, const struct run_opts *opts);
 void task_execute(void *task_run);
 /* Free what task_execute keeps between attempts (main thread). */
 void task_release(struct task_run *t);
+
+/*
+ * Snapshot every workspace the run's tasks use (snap.c), on the main
+ * thread before anything starts: hashes through the state's cache, and
+ * the secret scan. Returns 0, 1 when secret_scan: block found credentials
+ * (the findings are printed, the run must not start), or -1 with err.
+ */
+int snap_prepare(struct run *run, struct strbuf *err);
+void snap_release(struct run *run);
 
 /* Queue a line for the progress display (thread-safe). */
 void run_notice(struct run *run, const char *fmt, ...)

@@ -294,19 +294,6 @@ out:
 	strbuf_release(&err);
 }
 
-/*
- * First attempt only: the snapshot is taken once and reused by retries,
- * so every attempt starts from the same tree.
- */
-static int take_snapshot(struct task_run *t, struct strbuf *err)
-{
-	const struct plan_task *pt = t->task;
-	struct ws_snapshot_opts sopts = { .exclude = &pt->exclude,
-					  .include_git = pt->include_git };
-	t->manifest = xcalloc(1, sizeof(*t->manifest));
-	return ws_snapshot(pt->workspace, &sopts, t->manifest, err);
-}
-
 void task_execute(void *arg)
 {
 	struct task_run *t = arg;
@@ -334,10 +321,8 @@ void task_execute(void *arg)
 	}
 	if (a->n > 1)
 		log_line(&out, "[runner: attempt %d]\n", a->n);
-	if (!t->manifest && take_snapshot(t, &err) < 0) {
-		t->no_retry = true;
-		goto fail;
-	}
+	if (!t->manifest)
+		BUG("task '%s' dispatched without a snapshot", pt->id);
 	run_attempt(t, t->manifest, &out, a, &changes);
 	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
 		       t->run->plan->cost_per_hour_usd;
@@ -366,9 +351,6 @@ out:
 
 void task_release(struct task_run *t)
 {
-	if (t->manifest) {
-		ws_manifest_release(t->manifest);
-		free(t->manifest);
-		t->manifest = NULL;
-	}
+	/* Nothing is kept between attempts any more: the run owns snapshots. */
+	(void)t;
 }

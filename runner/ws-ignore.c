@@ -186,17 +186,62 @@ static int wm_bracket(const uchar **pp, uchar c, int pathname)
 	return WM_GO_ON;
 }
 
-static int wm(const uchar *p, const uchar *t, const uchar *end,
-	      int pathname);
+/*
+ * git's algorithm backtracks: a chain of "**" + "/" links costs time
+ * doubling with each link (16 links on a 24-level path take minutes), and
+ * a .gitignore comes with the workspace. So after WM_MEMO_AFTER recursive
+ * calls the matcher starts remembering the verdict of each recursive call
+ * by (pattern offset, text offset): a recursive call's verdict depends on
+ * nothing else (only the outermost call can see "**" at its start without
+ * a '/' before it), so the answers stay git's and the time polynomial.
+ */
+#define WM_MEMO_AFTER 1000
+#define WM_MEMO_MAX (64 * 1024 * 1024)
+
+struct wm_state {
+	const uchar *pat;	/* the whole pattern: offsets are from here */
+	const uchar *text;
+	const uchar *end;
+	int pathname;
+	size_t calls;
+	size_t cols;		/* text length + 1 */
+	signed char *memo;	/* verdict + 3 by offsets; 0 = not yet */
+	bool no_memo;		/* the table would be too large */
+};
+
+static int wm(struct wm_state *st, const uchar *p, const uchar *t);
+
+static int wm_memo(struct wm_state *st, const uchar *p, const uchar *t)
+{
+	size_t rows, i;
+	int r;
+
+	if (!st->memo && !st->no_memo && ++st->calls > WM_MEMO_AFTER) {
+		rows = strlen((const char *)st->pat) + 1;
+		st->cols = (size_t)(st->end - st->text) + 1;
+		if (rows > WM_MEMO_MAX / st->cols)
+			st->no_memo = true;
+		else
+			st->memo = xcalloc(rows * st->cols, 1);
+	}
+	if (!st->memo)
+		return wm(st, p, t);
+	i = (size_t)(p - st->pat) * st->cols + (size_t)(t - st->text);
+	if (st->memo[i])
+		return st->memo[i] - 3;
+	r = wm(st, p, t);
+	st->memo[i] = (signed char)(r + 3);
+	return r;
+}
 
 /*
  * A run of '*' at *pp. Returns a verdict, or WM_GO_ON with *pp and *tp
  * moved to the slash that "*" + "/" skipped to.
  */
-static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
-		   const uchar *start, int pathname)
+static int wm_star(struct wm_state *st, const uchar **pp, const uchar **tp,
+		   const uchar *start)
 {
-	const uchar *p = *pp, *t = *tp;
+	const uchar *p = *pp, *t = *tp, *end = st->end;
 	int match_slash, r;
 
 	if (*++p == '*') {
@@ -205,13 +250,12 @@ static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
 
 		while (*++p == '*')
 			;
-		if (!pathname) {
+		if (!st->pathname) {
 			match_slash = 1;
 		} else if (comp_start &&
 			   (!*p || *p == '/' || (*p == '\\' && p[1] == '/'))) {
 			/* "**" + "/" may also match no directory at all */
-			if (*p == '/' &&
-			    wm(p + 1, t, end, pathname) == WM_MATCH)
+			if (*p == '/' && wm_memo(st, p + 1, t) == WM_MATCH)
 				return WM_MATCH;
 			match_slash = 1;
 		} else {
@@ -219,7 +263,7 @@ static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
 			match_slash = 0;
 		}
 	} else {
-		match_slash = !pathname;
+		match_slash = !st->pathname;
 	}
 
 	if (!*p) {
@@ -245,7 +289,7 @@ static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
 			if (t == end || *t != *p)
 				return WM_NOMATCH;
 		}
-		r = wm(p, t, end, pathname);
+		r = wm_memo(st, p, t);
 		if (r != WM_NOMATCH) {
 			if (!match_slash || r != WM_ABORT_TO_STARSTAR)
 				return r;
@@ -256,11 +300,10 @@ static int wm_star(const uchar **pp, const uchar **tp, const uchar *end,
 	return WM_ABORT_ALL;
 }
 
-/* Match NUL-terminated pattern p against the text [t, end). */
-static int wm(const uchar *p, const uchar *t, const uchar *end,
-	      int pathname)
+/* Match the NUL-terminated pattern at p against the text [t, st->end). */
+static int wm(struct wm_state *st, const uchar *p, const uchar *t)
 {
-	const uchar *start = p;
+	const uchar *start = p, *end = st->end;
 	int r;
 
 	for (; *p; p++, t++) {
@@ -277,17 +320,17 @@ static int wm(const uchar *p, const uchar *t, const uchar *end,
 				return WM_NOMATCH;
 			break;
 		case '?':
-			if (pathname && c == '/')
+			if (st->pathname && c == '/')
 				return WM_NOMATCH;
 			break;
 		case '*':
-			r = wm_star(&p, &t, end, start, pathname);
+			r = wm_star(st, &p, &t, start);
 			if (r != WM_GO_ON)
 				return r;
 			break;
 		case '[':
 			p++;
-			r = wm_bracket(&p, c, pathname);
+			r = wm_bracket(&p, c, st->pathname);
 			if (r != WM_GO_ON)
 				return r;
 			break;
@@ -303,9 +346,16 @@ static int wm(const uchar *p, const uchar *t, const uchar *end,
 static int wildmatch_len(const char *pattern, const char *text, size_t len,
 			 int pathname)
 {
-	const uchar *t = (const uchar *)text;
+	struct wm_state st = { 0 };
+	int r;
 
-	return wm((const uchar *)pattern, t, t + len, pathname) == WM_MATCH;
+	st.pat = (const uchar *)pattern;
+	st.text = (const uchar *)text;
+	st.end = st.text + len;
+	st.pathname = pathname;
+	r = wm(&st, st.pat, st.text);
+	free(st.memo);
+	return r == WM_MATCH;
 }
 
 int ignore_wildmatch(const char *pattern, const char *text, bool pathname)

@@ -233,7 +233,8 @@ static void match_aws_id(struct scan *sc, const struct span *s,
 	for (i = 0; i < ARRAY_SIZE(prefixes); i++)
 		if (!memcmp(p, prefixes[i], 4))
 			break;
-	if (i == ARRAY_SIZE(prefixes) || run(p + 4, p + 20, is_upper_digit) != 16)
+	if (i == ARRAY_SIZE(prefixes) ||
+	    run(p + 4, p + 20, is_upper_digit) != 16)
 		return;
 	if (p + 20 < s->end && is_word((unsigned char)p[20]))
 		return;
@@ -248,7 +249,8 @@ static void match_g(struct scan *sc, const struct span *s, const char *p)
 	if (p[1] == 'h') {
 		if (seen(sc, R_GITHUB) || end - p < 40 ||
 		    !in_set(p[2], "pousr") || p[3] != '_' ||
-		    !word_start(s, p, false) || run(p + 4, p + 40, is_alnum) != 36)
+		    !word_start(s, p, false) ||
+		    run(p + 4, p + 40, is_alnum) != 36)
 			return;
 		if (p + 40 < end && is_word((unsigned char)p[40]))
 			return;
@@ -361,7 +363,8 @@ static void match_sk(struct scan *sc, const struct span *s, const char *p)
 	if (end - p < 3 || p[2] != '-' || !word_start(s, p, true))
 		return;
 	if (HAS(p, end, "sk-ant-")) {
-		if (!seen(sc, R_ANTHROPIC) && run(p + 7, end, is_word_dash) >= 20)
+		if (!seen(sc, R_ANTHROPIC) &&
+		    run(p + 7, end, is_word_dash) >= 20)
 			report(sc, R_ANTHROPIC);
 		return;
 	}
@@ -402,7 +405,8 @@ static bool contains_ci(const char *v, size_t n, const char *needle)
 
 	for (i = 0; i + m <= n; i++) {
 		for (j = 0; j < m; j++)
-			if (lower((unsigned char)v[i + j]) != (unsigned char)needle[j])
+			if (lower((unsigned char)v[i + j]) !=
+			    (unsigned char)needle[j])
 				break;
 		if (j == m)
 			return true;
@@ -418,7 +422,7 @@ static size_t keyword_at(const char *k, size_t n, size_t i, const char *kw)
 {
 	for (; *kw; kw++) {
 		if (*kw == '_') {
-			if (i < n && (k[i] == '_' || k[i] == '-' || k[i] == '.'))
+			if (i < n && in_set(k[i], "_-."))
 				i++;
 			continue;
 		}
@@ -429,8 +433,12 @@ static size_t keyword_at(const char *k, size_t n, size_t i, const char *kw)
 	return i;
 }
 
-/* Whether kw occurs in the key k; as a word of it when whole is set. */
-static bool key_has(const char *k, size_t n, const char *kw, bool whole)
+/*
+ * Whether kw occurs in the key k; when word_end is set, it must also end a
+ * word of k: not be followed by a letter, but at a camelCase boundary
+ * (dbPassword, authtoken, tokenValue; not tokenizer, max_tokens).
+ */
+static bool key_has(const char *k, size_t n, const char *kw, bool word_end)
 {
 	size_t i, e;
 
@@ -442,19 +450,36 @@ static bool key_has(const char *k, size_t n, const char *kw, bool whole)
 		e = keyword_at(k, n, i, kw);
 		if (!e)
 			continue;
-		if (!whole)
+		if (!word_end || e == n)
 			return true;
-		a = i ? (unsigned char)k[i - 1] : 0;
-		b = (unsigned char)k[i];
-		if (i && is_alpha(a) && !(is_lower(a) && is_upper(b)))
-			continue;
 		a = (unsigned char)k[e - 1];
-		b = e < n ? (unsigned char)k[e] : 0;
-		if (e < n && is_alpha(b) && !(is_lower(a) && is_upper(b)))
-			continue;
-		return true;
+		b = (unsigned char)k[e];
+		if (!is_alpha(b) || (is_lower(a) && is_upper(b)))
+			return true;
 	}
 	return false;
+}
+
+/*
+ * The last word of a key: "token_type" -> "type", "apiKeyName" -> "Name",
+ * "DB_PASSWORD" -> "PASSWORD". Sets *len; returns its start.
+ */
+static const char *last_word(const char *k, size_t n, size_t *len)
+{
+	size_t j = n;
+
+	if (j && is_upper((unsigned char)k[j - 1])) {
+		while (j && is_upper_digit((unsigned char)k[j - 1]))
+			j--;
+	} else {
+		while (j && (is_lower((unsigned char)k[j - 1]) ||
+			     is_digit((unsigned char)k[j - 1])))
+			j--;
+		if (j && is_upper((unsigned char)k[j - 1]))
+			j--;
+	}
+	*len = n - j;
+	return k + j;
 }
 
 static bool credential_key(const char *k, size_t n)
@@ -463,26 +488,61 @@ static bool credential_key(const char *k, size_t n)
 		"password", "passwd", "secret", "api_key", "token",
 		"access_key", "auth_key",
 	};
-	size_t i;
+	/* Keys that name something about a credential, not the credential. */
+	static const char *const about[] = {
+		"type", "name", "url", "uri", "endpoint", "path", "file",
+		"dir", "field", "header", "param", "length", "len", "size",
+		"count", "hint", "prefix", "format", "pattern", "regex",
+		"label", "env", "var", "id", "ttl", "expiry", "expires",
+		"timeout", "version", "encryption", "algorithm", "method",
+		"mode", "policy",
+	};
+	const char *w;
+	size_t i, wlen;
 
 	for (i = 0; i < ARRAY_SIZE(words); i++)
 		if (key_has(k, n, words[i], true))
-			return true;
-	return false;
+			break;
+	if (i == ARRAY_SIZE(words))
+		return false;
+	w = last_word(k, n, &wlen);
+	for (i = 0; i < ARRAY_SIZE(about); i++)
+		if (wlen == strlen(about[i]) && contains_ci(w, wlen, about[i]))
+			return false;
+	return true;
 }
 
+/* Paths and resource names: "/etc/x/y", "./k", "projects/p/secrets/s/1". */
+static bool path_like(const char *v, size_t n)
+{
+	size_t i, slashes = 0;
+	bool upper = false;
+
+	if (has(v, v + n, "./", 2) || has(v, v + n, "../", 3) ||
+	    has(v, v + n, "~/", 2))
+		return true;
+	for (i = 0; i < n; i++) {
+		slashes += v[i] == '/';
+		upper |= is_upper((unsigned char)v[i]);
+	}
+	return slashes >= 2 && (v[0] == '/' || !upper);
+}
+
+/* Placeholders, templates, variables, URLs and paths. */
 static bool placeholder(const char *v, size_t n)
 {
 	static const char *const needles[] = {
 		"example", "changeme", "change_me", "xxxx", "****", "...", "<",
 		">", "${", "{{", "%(", "%s", "your_", "your-", "yourpass",
 		"dummy", "test", "sample", "placeholder", "redacted", "fake",
-		"foobar", "insert", "replace", "todo",
+		"foobar", "insert", "replace", "todo", "://",
 	};
 	size_t i;
 
 	if (n > 1 && v[0] == '$' &&
 	    (is_alpha((unsigned char)v[1]) || in_set(v[1], "_{(")))
+		return true;
+	if (path_like(v, n))
 		return true;
 	for (i = 0; i < ARRAY_SIZE(needles); i++)
 		if (contains_ci(v, n, needles[i]))
@@ -504,22 +564,29 @@ static bool code_char(unsigned char c)
 
 static bool generic_value(const char *v, size_t n, bool quoted)
 {
-	size_t i;
-	bool alpha = false, digit = false;
+	size_t i, alpha = 0, digit = 0, sym = 0;
 
 	if (n < VALUE_MIN || n > VALUE_MAX)
 		return false;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)v[i];
 
-		if (is_blank(c))
+		if (is_blank(c) || (!quoted && code_char(c)))
 			return false;
-		alpha |= is_alpha(c);
-		digit |= is_digit(c);
-		if (!quoted && code_char(c))
-			return false;
+		if (is_alpha(c))
+			alpha++;
+		else if (is_digit(c))
+			digit++;
+		else if (!in_set((char)c, "-_./"))
+			sym++;
 	}
-	if (!quoted && !(alpha && digit))
+	/*
+	 * Identifiers, words and code ("quoted-string", "challengePassword",
+	 * "DistributionList.NextMarker", obj.secret_key) have no digit and no
+	 * symbol; random strings of 12+ characters rarely lack both. Numbers
+	 * (ids, timestamps) have no letter.
+	 */
+	if (!alpha || (!digit && sym < 2))
 		return false;
 	if (entropy(v, n) < (n < 16 ? 3.0 : 3.5))
 		return false;
@@ -538,6 +605,7 @@ static void match_assignment(struct scan *sc, const struct span *s,
 	const char *end = s->end, *v, *key;
 	size_t off = (size_t)(p - s->lo), klen = 0, vlen;
 	char quote = 0;
+	bool aws, generic;
 
 	if (seen(sc, R_AWS_SECRET) && seen(sc, R_GENERIC))
 		return;
@@ -568,7 +636,8 @@ static void match_assignment(struct scan *sc, const struct span *s,
 		size_t room = (size_t)(end - v - 1);
 
 		quote = *v++;
-		q = memchr(v, quote, room < VALUE_MAX + 1 ? room : VALUE_MAX + 1);
+		q = memchr(v, quote,
+			   room < VALUE_MAX + 1 ? room : VALUE_MAX + 1);
 		if (!q)
 			return;
 		vlen = (size_t)(q - v);
@@ -580,18 +649,48 @@ static void match_assignment(struct scan *sc, const struct span *s,
 				break;
 		}
 	}
-	if (!vlen)
+	/* Cheapest test first: most values in code are short. */
+	if (vlen < VALUE_MIN)
 		return;
+	aws = !seen(sc, R_AWS_SECRET) && vlen == 40 &&
+	      (key_has(key, klen, "aws_secret", false) ||
+	       key_has(key, klen, "secret_access_key", false));
+	generic = !seen(sc, R_GENERIC) && credential_key(key, klen);
 
-	if (!seen(sc, R_AWS_SECRET) && aws_secret_value(v, vlen) &&
-	    (key_has(key, klen, "aws_secret", false) ||
-	     key_has(key, klen, "secret_access_key", false))) {
+	if (aws && aws_secret_value(v, vlen)) {
 		report(sc, R_AWS_SECRET);
 		return;
 	}
-	if (!seen(sc, R_GENERIC) && generic_value(v, vlen, quote != 0) &&
-	    credential_key(key, klen))
+	if (generic && generic_value(v, vlen, quote != 0))
 		report(sc, R_GENERIC);
+}
+
+static inline unsigned trigger(const char *p)
+{
+	return first[(unsigned char)p[0]] &
+	       (second[(unsigned char)p[1]] | T_OP);
+}
+
+/*
+ * The first position in [p, limit) whose two bytes may open a match, or
+ * limit; its trigger bits in *t. This loop is where the time goes.
+ */
+static inline const char *next_trigger(const char *p, const char *limit,
+				       unsigned *t)
+{
+	/* Four positions per test: a trigger is rare, the branch is not. */
+	while (limit - p >= 4 && !(trigger(p) | trigger(p + 1) |
+				   trigger(p + 2) | trigger(p + 3)))
+		p += 4;
+	for (; p < limit; p++) {
+		unsigned x = trigger(p);
+
+		if (x) {
+			*t = x;
+			return p;
+		}
+	}
+	return limit;
 }
 
 /*
@@ -602,17 +701,13 @@ static void scan_span(struct scan *sc, const struct span *s, const char *from,
 		      const char *limit)
 {
 	const char *p;
+	unsigned t = 0;
 
 	if (s->end - from < 2)
 		return;
 	if (limit > s->end - 1)
 		limit = s->end - 1;
-	for (p = from; p < limit; p++) {
-		unsigned t = first[(unsigned char)p[0]] &
-			     (second[(unsigned char)p[1]] | T_OP);
-
-		if (!t)
-			continue;
+	for (p = from; (p = next_trigger(p, limit, &t)) < limit; p++) {
 		if (t & T_AWS)
 			match_aws_id(sc, s, p);
 		if (t & T_GH)
@@ -660,7 +755,7 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 		return 0;
 	for (i = 1; i < want; i++) {
 		if (i == n)
-			return i; /* cut by the end of the sample: benefit of doubt */
+			return i; /* cut by the end of the sample */
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
 	}
@@ -748,8 +843,8 @@ int secrets_scan_fd(int fd, const char *relpath, uint64_t max_bytes,
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0) {
-				strbuf_addf(err, "cannot read '%s': %s", relpath,
-					    strerror(errno));
+				strbuf_addf(err, "cannot read '%s': %s",
+					    relpath, strerror(errno));
 				goto out;
 			}
 			if (!n)

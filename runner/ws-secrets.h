@@ -57,28 +57,45 @@ struct strbuf;
  * ':', ':=' or '=>' (not '::' or '=='), optional blanks, then a value that
  * is either quoted ('"', '\'' or '`', up to the matching quote on the same
  * line) or bare (up to a blank, ',', ';' or a quote). KEY is the run of
- * [A-Za-z0-9_.-] just before. A credential key contains one of password,
- * passwd, secret, api_key, token, access_key, auth_key, case-insensitively,
- * where '_' stands for '_', '-', '.' or nothing (so apikey, api-key,
- * accessKey match), as a word of the key: not preceded or followed by a
- * letter, except at a camelCase boundary (dbPassword, tokenValue match;
- * tokenizer, max_tokens, secretary do not).
+ * [A-Za-z0-9_.-] just before (at most 128 bytes of it).
+ *
+ * A credential key contains one of password, passwd, secret, api_key,
+ * token, access_key, auth_key, case-insensitively, where '_' stands for
+ * '_', '-', '.' or nothing (so apikey, api-key, accessKey match), at
+ * the end of a word of the key: not followed by a letter, except at a
+ * camelCase boundary (dbPassword, authtoken, tokenValue match; tokenizer,
+ * max_tokens, secretary do not). A key whose last word says it is about
+ * a credential rather than the credential is not one: type, name, url,
+ * uri, endpoint, path, file, dir, field, header, param, length, len, size,
+ * count, hint, prefix, format, pattern, regex, label, env, var, id, ttl,
+ * expiry, expires, timeout, version, encryption, algorithm, method, mode,
+ * policy (token_type, PASSWORD_FILE, secretName).
  *
  * A generic value counts when:
  *  - it is 12 to 1024 bytes long and holds no blank;
+ *  - it has a letter, and a digit or two symbols (bytes other than
+ *    [A-Za-z0-9-_./]): identifiers, words and code ("quoted-string",
+ *    "DistributionList.Next", obj.secret_key) have neither, and a random
+ *    string of 12+ characters rarely lacks both (a letters-only secret is
+ *    the price: it is not reported); numbers (ids, times) have no letter;
+ *  - when bare (unquoted), it has none of ()[]{}<>$% (code, templates);
  *  - its Shannon entropy over bytes is >= 3.5 bits/char, or >= 3.0 when it
  *    is shorter than 16 bytes (a 12-byte string cannot reach much more than
  *    log2(12) = 3.58, and one repeated character already drops it to 3.4);
- *  - it is not a placeholder: it does not start with '$' followed by a
- *    letter, '_', '{' or '(' (a variable), and contains none of, ignoring
- *    case: example, changeme, change_me, xxxx, ****, ..., <, >, ${, {{,
- *    %(, %s, your_, your-, yourpass, dummy, test, sample, placeholder,
- *    redacted, fake, foobar, insert, replace, todo;
- *  - when bare (unquoted), it has a letter and a digit and none of
- *    ()[]{}<>$% (bare values without them are code: a = obj.secret_key).
+ *  - it is not a placeholder, a variable, a URL or a path: it does not
+ *    start with '$' followed by a letter, '_', '{' or '(', nor with "./",
+ *    "../" or "~/"; it does not have two '/' and start with '/' or lack
+ *    upper-case letters (/etc/x/y, projects/p/secrets/s/1); and it
+ *    contains none of, ignoring case: example, changeme, change_me, xxxx,
+ *    ****, ..., <, >, ${, {{, %(, %s, your_, your-, yourpass, dummy, test,
+ *    sample, placeholder, redacted, fake, foobar, insert, replace, todo,
+ *    ://.
  * So `password = ""`, `password: ${DB_PASSWORD}` and
  * `password=aaaaaaaaaaaaaaa` do not match. An assignment reported as
  * aws-secret-access-key is not reported again as generic.
+ *
+ * The other rules do not look for placeholders: AWS's documented example
+ * key id (AKIA...EXAMPLE) is reported like any other.
  *
  * Binary content is skipped (no findings, not an error): a file is binary
  * when its first 8 KiB hold a NUL byte (git's rule) or when more than a
@@ -96,6 +113,13 @@ struct strbuf;
  * Thread safety: no global state; any number of threads may scan at once,
  * each into its own struct secret_findings.
  */
+
+/*
+ * The version of the rules above. It changes whenever a rule, a threshold
+ * or a limit changes what is found, so that a cache of "this file had no
+ * findings" verdicts (the hash cache) keyed by it is invalidated then.
+ */
+#define SECRETS_RULES_VERSION 2
 
 /* Bytes of a file that secrets_scan_file() reads: 4 MiB. */
 #define SECRETS_SCAN_MAX_BYTES (4u << 20)

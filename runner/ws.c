@@ -4,6 +4,8 @@
 #include "ws-ignore.h"
 #include "fs.h"
 #include "hash.h"
+#include "hashcache.h"
+#include "ws-secrets.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -18,6 +20,19 @@ static const char *const always_excluded[] = {
 	"id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".aws/", ".ssh/",
 	".gnupg/", ".netrc", ".npmrc", ".pypirc", ".git-credentials",
 	".docker/config.json", ".kube/config",
+};
+
+/*
+ * The secret-scan rules version recorded with files found clean. Bump it
+ * when ws-secrets.c gains rules, so cached files are scanned again.
+ */
+#define SCAN_RULES_VERSION 1
+
+/* What one walk does besides filtering: caching, scanning, counting. */
+struct walk_ctx {
+	struct hashcache *cache;
+	struct secret_findings *findings;
+	struct ws_snapshot_stats *stats;
 };
 
 void ws_manifest_release(struct ws_manifest *m)
@@ -134,8 +149,61 @@ static int read_names(int dirfd, struct strvec *names)
 	return 0;
 }
 
-static int add_entry(struct ws_manifest *m, int dirfd, const char *name,
-		     char *path, const struct stat *st, struct strbuf *err)
+/*
+ * The hash of a regular file: from the cache when its key is unchanged
+ * (and, when scanning, it was scanned clean before), else read once for
+ * both the hash and the scan.
+ */
+static int hash_file(struct walk_ctx *w, int dirfd, const char *name,
+		     const char *path, const struct stat *st,
+		     unsigned char sha[32], struct strbuf *err)
+{
+	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 +
+			st->st_mtim.tv_nsec;
+	int scanned = 0, fd, found = 0;
+
+	if (w->stats) {
+		w->stats->files++;
+		w->stats->bytes += (uint64_t)st->st_size;
+	}
+	if (w->cache &&
+	    hashcache_lookup(w->cache, path, (uint64_t)st->st_size, mtime,
+			     (uint64_t)st->st_ino, sha, &scanned) &&
+	    (!w->findings || scanned == SCAN_RULES_VERSION))
+		return 0;
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || sha256_fd(fd, sha) < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (w->stats) {
+		w->stats->hashed_files++;
+		w->stats->hashed_bytes += (uint64_t)st->st_size;
+	}
+	if (w->findings) {
+		if (lseek(fd, 0, SEEK_SET) < 0 ||
+		    (found = secrets_scan_fd(fd, path, SECRETS_SCAN_MAX_BYTES,
+					     w->findings, err)) < 0) {
+			close(fd);
+			return -1;
+		}
+		if (w->stats)
+			w->stats->scanned_files++;
+	}
+	close(fd);
+	if (w->cache)
+		hashcache_put(w->cache, path, (uint64_t)st->st_size, mtime,
+			      (uint64_t)st->st_ino, sha,
+			      w->findings && !found ? SCAN_RULES_VERSION
+						    : scanned);
+	return 0;
+}
+
+static int add_entry(struct ws_manifest *m, struct walk_ctx *w, int dirfd,
+		     const char *name, char *path, const struct stat *st,
+		     struct strbuf *err)
 {
 	struct ws_entry *e;
 	ALLOC_GROW(m->entries, m->nr + 1, m->alloc);
@@ -160,27 +228,21 @@ static int add_entry(struct ws_manifest *m, int dirfd, const char *name,
 		e->link = xstrndup(buf, (size_t)n);
 		e->size = (uint64_t)n;
 	} else {
-		int fd = openat(dirfd, name,
-				O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || sha256_fd(fd, e->sha256) < 0) {
-			strbuf_addf(err, "cannot read '%s': %s", path,
-				    strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			free(path);
-			return -1;
-		}
-		close(fd);
 		e->type = WS_FILE;
 		e->size = (uint64_t)st->st_size;
 		m->total_bytes += e->size;
+		if (hash_file(w, dirfd, name, path, st, e->sha256, err) < 0) {
+			free(path);
+			return -1;
+		}
 	}
 	m->nr++;
 	return 0;
 }
 
 static int snapshot_dir(int dirfd, const char *dir, struct walk_filter *f,
-			struct ws_manifest *m, struct strbuf *err)
+			struct walk_ctx *w, struct ws_manifest *m,
+			struct strbuf *err)
 {
 	struct strvec names = STRVEC_INIT;
 	int ret = 0;
@@ -214,7 +276,7 @@ static int snapshot_dir(int dirfd, const char *dir, struct walk_filter *f,
 			continue;
 		}
 		if (!S_ISDIR(st.st_mode)) {
-			ret = add_entry(m, dirfd, name, path, &st, err);
+			ret = add_entry(m, w, dirfd, name, path, &st, err);
 			continue;
 		}
 		sub = openat(dirfd, name,
@@ -226,10 +288,10 @@ static int snapshot_dir(int dirfd, const char *dir, struct walk_filter *f,
 			ret = -1;
 			break;
 		}
-		ret = add_entry(m, dirfd, name, path, &st, err);
+		ret = add_entry(m, w, dirfd, name, path, &st, err);
 		if (!ret)
 			ret = snapshot_dir(sub, m->entries[m->nr - 1].path, f,
-					   m, err);
+					   w, m, err);
 		close(sub);
 	}
 	strvec_clear(&names);
@@ -239,7 +301,16 @@ static int snapshot_dir(int dirfd, const char *dir, struct walk_filter *f,
 int ws_snapshot(const char *root, const struct ws_snapshot_opts *opts,
 		struct ws_manifest *m, struct strbuf *err)
 {
+	return ws_snapshot_stats(root, opts, m, NULL, err);
+}
+
+int ws_snapshot_stats(const char *root, const struct ws_snapshot_opts *opts,
+		      struct ws_manifest *m, struct ws_snapshot_stats *stats,
+		      struct strbuf *err)
+{
 	struct walk_filter f;
+	struct walk_ctx w = { opts ? opts->cache : NULL,
+			      opts ? opts->findings : NULL, stats };
 	int fd, ret;
 
 	fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -250,7 +321,7 @@ int ws_snapshot(const char *root, const struct ws_snapshot_opts *opts,
 	}
 	filter_init(&f, opts ? opts->exclude : NULL,
 		    opts ? opts->include_git : false);
-	ret = snapshot_dir(fd, "", &f, m, err);
+	ret = snapshot_dir(fd, "", &f, &w, m, err);
 	filter_release(&f);
 	close(fd);
 	if (ret < 0) {
@@ -298,8 +369,48 @@ static int copy_fd(int src, int dst, uint64_t size)
 int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
 		 const char *dst_root, struct strbuf *err)
 {
+	return ws_copy_tree_ex(m, src_root, dst_root, NULL, NULL, err);
+}
+
+void ws_stamps_release(struct ws_stamps *s)
+{
+	free(s->ino);
+	free(s->ctime_ns);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Give path to the copy's owner and stamp entry i. */
+static int own_and_stamp(const char *dst, size_t i,
+			 const struct ws_copy_opts *opts,
+			 struct ws_stamps *stamps, struct strbuf *err)
+{
+	struct stat st;
+	if (opts && opts->chown &&
+	    fchownat(AT_FDCWD, dst, opts->uid, opts->gid,
+		     AT_SYMLINK_NOFOLLOW) < 0) {
+		strbuf_addf(err, "cannot chown '%s': %s", dst, strerror(errno));
+		return -1;
+	}
+	if (stamps && lstat(dst, &st) == 0) {
+		stamps->ino[i] = (uint64_t)st.st_ino;
+		stamps->ctime_ns[i] = (int64_t)st.st_ctim.tv_sec * 1000000000 +
+				      st.st_ctim.tv_nsec;
+	}
+	return 0;
+}
+
+int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
+		    const char *dst_root, const struct ws_copy_opts *opts,
+		    struct ws_stamps *stamps, struct strbuf *err)
+{
 	int ret = 0;
 
+	if (stamps) {
+		stamps->nr = m->nr;
+		stamps->ino = xcalloc(m->nr ? m->nr : 1, sizeof(*stamps->ino));
+		stamps->ctime_ns = xcalloc(m->nr ? m->nr : 1,
+					   sizeof(*stamps->ctime_ns));
+	}
 	for (size_t i = 0; i < m->nr && !ret; i++) {
 		const struct ws_entry *e = &m->entries[i];
 		char *src = fs_join(src_root, e->path);
@@ -346,6 +457,8 @@ int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
 				    strerror(errno));
 			ret = -1;
 		}
+		if (!ret && e->type != WS_DIR)
+			ret = own_and_stamp(dst, i, opts, NULL, err);
 		free(src);
 		free(dst);
 	}
@@ -361,6 +474,14 @@ int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
 				    strerror(errno));
 			ret = -1;
 		}
+		if (!ret)
+			ret = own_and_stamp(dst, i, opts, NULL, err);
+		free(dst);
+	}
+	/* Stamps last: a chown or chmod moves ctime. */
+	for (size_t i = 0; stamps && i < m->nr && !ret; i++) {
+		char *dst = fs_join(dst_root, m->entries[i].path);
+		own_and_stamp(dst, i, NULL, stamps, err);
 		free(dst);
 	}
 	return ret;
@@ -575,6 +696,30 @@ static bool wants_pull(struct diff_ctx *d, const char *path)
 	return !d->pull || ignore_path_excluded(d->pull, path, false) == 1;
 }
 
+/* Same inode and ctime as right after the copy: the task never touched it. */
+static bool unchanged_since_copy(const struct diff_ctx *d,
+				 const struct ws_entry *e, const struct stat *st)
+{
+	const struct ws_stamps *sp = d->opts->stamps;
+	size_t i = (size_t)(e - d->base->entries);
+	int64_t ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 +
+			st->st_ctim.tv_nsec;
+	return sp && i < sp->nr && sp->ino[i] &&
+	       sp->ino[i] == (uint64_t)st->st_ino && sp->ctime_ns[i] == ctime;
+}
+
+/* M and D carry the snapshot's hash: what `runner apply` checks against. */
+static void set_base(struct ws_change *ch, const struct ws_entry *e)
+{
+	if (!e)
+		return;
+	ch->has_base = true;
+	if (e->type == WS_LINK)
+		sha256_buf(e->link, strlen(e->link), ch->base_sha256);
+	else
+		memcpy(ch->base_sha256, e->sha256, 32);
+}
+
 static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		      const char *path, const struct stat *st)
 {
@@ -584,6 +729,9 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	ssize_t tlen = 0;
 	unsigned char sum[32];
 
+	/* A directory replaced by a file: the file is new. */
+	if (e && e->type == WS_DIR)
+		e = NULL;
 	if (e)
 		d->seen[e - d->base->entries] = 1;
 	if (S_ISLNK(st->st_mode)) {
@@ -594,6 +742,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		if (e && e->type == WS_LINK && !strcmp(e->link, target))
 			return 0;
 		ch = add_change(d->out, path, e ? 'M' : 'A', WS_LINK);
+		set_base(ch, e);
 		ch->size = (uint64_t)tlen;
 		sha256_buf(target, (size_t)tlen, ch->sha256);
 		if (!wants_pull(d, path))
@@ -607,10 +756,14 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 				   : S_ISBLK(st->st_mode)  ? "block device"
 							   : "special file";
 		ch = add_change(d->out, path, e ? 'M' : 'A', WS_FILE);
+		set_base(ch, e);
 		ch->note = xstrfmt("%s refused", what);
 		d->out->nr_refused++;
 		return 0;
 	}
+	if (e && e->type == WS_FILE && e->size == (uint64_t)st->st_size &&
+	    unchanged_since_copy(d, e, st))
+		return 0;
 	if (e && e->type == WS_FILE && e->size == (uint64_t)st->st_size) {
 		int fd = openat(dirfd, name,
 				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -624,6 +777,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 			return 0;
 	}
 	ch = add_change(d->out, path, e ? 'M' : 'A', WS_FILE);
+	set_base(ch, e);
 	ch->size = (uint64_t)st->st_size;
 	if (!wants_pull(d, path)) {
 		ch->note = xstrdup("not matched by pull");
@@ -666,7 +820,8 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 			int sub = openat(dirfd, name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 						 O_CLOEXEC);
-			if (e)
+			/* A file replaced by a directory is deleted. */
+			if (e && e->type == WS_DIR)
 				d->seen[e - d->base->entries] = 1;
 			if (sub >= 0) {
 				ret = diff_dir(d, sub, path);
@@ -713,7 +868,8 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 		if (!d.seen[i] && e->type != WS_DIR) {
 			struct ws_change *ch =
 				add_change(out, e->path, 'D', e->type);
-			memcpy(ch->sha256, e->sha256, 32);
+			set_base(ch, e);
+			memcpy(ch->sha256, ch->base_sha256, 32);
 		}
 	}
 	qsort(out->items, out->nr, sizeof(*out->items), change_cmp);

@@ -39,9 +39,27 @@ struct ws_manifest {
 	uint64_t total_bytes;
 };
 
+struct hashcache;
+struct secret_findings;
+
 struct ws_snapshot_opts {
 	const struct strvec *exclude; /* gitignore patterns, may be NULL */
 	bool include_git;
+	/* Reuse and record file hashes; NULL: hash everything. */
+	struct hashcache *cache;
+	/*
+	 * Scan file contents for credentials into this list; NULL: do not
+	 * scan. Files whose hash came from the cache and that were scanned
+	 * clean before are not read again.
+	 */
+	struct secret_findings *findings;
+};
+
+/* Counters of one snapshot, for logs and benchmarks. */
+struct ws_snapshot_stats {
+	uint64_t files, bytes;
+	uint64_t hashed_files, hashed_bytes; /* read this time */
+	uint64_t scanned_files;
 };
 
 void ws_manifest_release(struct ws_manifest *m);
@@ -54,10 +72,41 @@ const struct ws_entry *ws_manifest_find(const struct ws_manifest *m,
  */
 int ws_snapshot(const char *root, const struct ws_snapshot_opts *opts,
 		struct ws_manifest *m, struct strbuf *err);
+/* The same, reporting what it did into stats (which may be NULL). */
+int ws_snapshot_stats(const char *root, const struct ws_snapshot_opts *opts,
+		      struct ws_manifest *m, struct ws_snapshot_stats *stats,
+		      struct strbuf *err);
 
 /* Create every entry of m under dst (an existing, empty directory). */
 int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
 		 const char *dst_root, struct strbuf *err);
+
+/*
+ * What each copied entry looked like right after the copy: inode and
+ * ctime. A task cannot set ctime back, so an entry whose inode, ctime and
+ * size are unchanged after the task was not touched and need not be
+ * hashed again (ws_diff's fast path).
+ */
+struct ws_stamps {
+	uint64_t *ino;      /* per manifest entry; 0: no stamp */
+	int64_t *ctime_ns;
+	size_t nr;
+};
+
+struct ws_copy_opts {
+	bool chown;         /* give every copied entry to uid:gid */
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * ws_copy_tree with options (NULL: none) and stamps (NULL: not wanted;
+ * else filled, release with ws_stamps_release).
+ */
+int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
+		    const char *dst_root, const struct ws_copy_opts *opts,
+		    struct ws_stamps *stamps, struct strbuf *err);
+void ws_stamps_release(struct ws_stamps *s);
 
 struct ws_change {
 	char *path;
@@ -66,6 +115,8 @@ struct ws_change {
 	uint64_t size;
 	unsigned char sha256[32];
 	bool pulled;         /* copied into changes/ */
+	bool has_base;       /* M and D: base_sha256 is the snapshot's */
+	unsigned char base_sha256[32];
 	char *note;          /* why not pulled, or NULL */
 };
 
@@ -80,6 +131,7 @@ struct ws_pull_opts {
 	const struct strvec *pull; /* gitignore patterns; NULL = all */
 	uint64_t pull_limit;       /* bytes; 0 = none */
 	const char *dest;          /* changes/ directory to create and fill */
+	const struct ws_stamps *stamps; /* from ws_copy_tree_ex, or NULL */
 };
 
 void ws_changes_release(struct ws_changes *c);

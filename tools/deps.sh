@@ -1,10 +1,13 @@
 #!/bin/sh
 # Install the Debian packages runner needs to build and test, when missing.
 # --quiet: say nothing when everything is already there.
+# chromium (about 400 MB installed) only renders the run report in
+# tests/t/t7100-report.sh, which skips that test without it.
 set -eu
 PKGS="build-essential pkg-config libyaml-dev libcurl4-openssl-dev libcjson-dev
 libsqlite3-dev libarchive-dev libssl-dev bubblewrap sqlite3 git python3
-python3-jsonschema python3-yaml parallel rsync procps curl tzdata"
+python3-jsonschema python3-yaml parallel rsync procps curl tzdata
+chromium"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

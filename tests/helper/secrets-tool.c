@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "fs.h"
 #include "ws-secrets.h"
 
 #include <dirent.h>
@@ -58,12 +59,14 @@ static void scan_one(struct opts *o, int dirfd, const char *name,
 	}
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		strbuf_addf(&err, "cannot open '%s': %s", rel, strerror(errno));
+		strbuf_addf(&err, "cannot open '%s': %s", rel,
+			    strerror(errno));
 		n = -1;
 	} else if (o->mode == MODE_FD) {
 		n = secrets_scan_fd(fd, rel, o->max_bytes, out, &err);
 	} else if (strbuf_read_fd(&buf, fd) < 0) {
-		strbuf_addf(&err, "cannot read '%s': %s", rel, strerror(errno));
+		strbuf_addf(&err, "cannot read '%s': %s", rel,
+			    strerror(errno));
 		n = -1;
 	} else {
 		secrets_scan_buffer(rel, buf.buf, buf.len, out);

@@ -131,6 +131,19 @@ test_expect_success BWRAP 'stdin comes from the given file, else /dev/null' '
 	test_cmp expect out
 '
 
+test_expect_success 'the task inherits only stdin, stdout and stderr' '
+	# test-tool inherits 7 and 8 from us; the task must not.
+	exec 7>fd7 8<fd7
+	for iso in sandbox none; do
+		if [ $iso = sandbox ] && ! test_have_prereq BWRAP; then
+			continue
+		fi
+		sbx --isolation $iso "ls /proc/self/fd | sort -n | tr \"\\n\" \" \""
+		printf "0 1 2 3 " >expect
+		test_cmp expect out
+	done
+'
+
 test_expect_success BWRAP 'the workspace goes in and changes come back' '
 	mkdir ws ws/sub
 	echo one >ws/a.txt

@@ -355,6 +355,28 @@ test_expect_success GIT 'quirks: ** after a literal prefix, odd brackets' '
 		a[]b ]bs st st/ar
 '
 
+# Chains of "**" links make git's matcher (and ours, before it starts
+# remembering) backtrack exponentially; these are small enough for git.
+make_chains_tree() {
+	chain8='**/**/**/**/**/**/**/**'
+	lines t/.gitignore "$chain8/b" "!$chain8/a/**/c" "$chain8/?/d*/" &&
+	p=t
+	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do
+		p=$p/a
+		files $p/x
+	done &&
+	files $p/b $p/c $p/d1/f t/a/a/b/c t/a/c t/a/a/a/dx/y t/b/dd
+}
+
+test_expect_success GIT 'chains of ** links: fast, and as git says' '
+	make_chains_tree &&
+	check_tree t &&
+	expect t 1 a/a/a/a/a/a/a/a/a/a/a/a/a/b a/a/b a/a/b/c a/a/a/dx \
+		a/a/a/dx/y a/a/a/a/a/a/a/a/a/a/a/a/a/d1 b b/dd &&
+	expect t 0 a/a/a/a/a/a/a/a/a/a/a/a/a/c a/a/a/a/a/a/a/a/a/a/a/a/a/x \
+		a/c
+'
+
 test_expect_success GIT 'plan excludes apply on top of .gitignore' '
 	lines t/.gitignore "*.log" "!keep.log" "!build/" &&
 	files t/a.log t/keep.log t/sub/keep.log t/build/x t/src/m.o \

@@ -277,7 +277,11 @@ test_expect_success 'verify: an intact archive' '
 	runner archive $RUN --state s -o a.tar.gz >/dev/null &&
 	runner verify a.tar.gz >out &&
 	echo "a.tar.gz: 9 files OK" >expect &&
-	test_cmp expect out
+	test_cmp expect out &&
+	runner verify - <a.tar.gz >out &&
+	echo "-: 9 files OK" >expect &&
+	test_cmp expect out &&
+	runner verify -- a.tar.gz
 '
 
 test_expect_success PYTHON3 'verify names a modified file' '
@@ -530,6 +534,26 @@ test_expect_success 'a run folder with its own db.json is refused' '
 	test_expect_code 4 runner archive $RUN --state s -o a.tar.gz 2>err &&
 	test_grep "has a file '\''db.json'\'' of its own" err &&
 	test_must_fail test -e a.tar.gz
+'
+
+test_expect_success NOT_ROOT 'an unreadable file in the run folder: an error, no file' '
+	std_run &&
+	chmod 000 s/runs/$RUN/run.json &&
+	test_expect_code 4 runner archive $RUN --state s -o a.tar.gz 2>err &&
+	test_grep "cannot read .*run.json'\''.*Permission denied" err &&
+	test_must_fail test -e a.tar.gz &&
+	ls -a >files &&
+	test_grep -v "tmp-" files
+'
+
+test_expect_success 'a run folder that is a symlink is followed at the top only' '
+	std_run &&
+	mv s/runs/$RUN moved &&
+	ln -s ../../moved s/runs/$RUN &&
+	runner archive $RUN --state s -o a.tar.gz >/dev/null &&
+	runner verify a.tar.gz >out &&
+	echo "a.tar.gz: 9 files OK" >expect &&
+	test_cmp expect out
 '
 
 test_expect_success 'a missing run folder is an error' '

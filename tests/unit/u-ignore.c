@@ -716,6 +716,165 @@ static void test_speed(void)
 	ignore_free(ig);
 }
 
+/*
+ * git's backtracking is exponential in chains of "**" links (this first
+ * case takes git minutes); ours remembers what it tried and must give the
+ * same answers fast. t5000 checks smaller chains against git itself.
+ */
+static void test_starstar_chains(void)
+{
+	static const struct {
+		int links, depth;
+		const char *tail, *last;
+		int want;
+	} rows[] = {
+		{ 16, 24, "b", "x", 0 },
+		{ 16, 24, "b", "b", 1 },
+		{ 16, 12, "b", "b", 1 },	/* a link may match no level */
+		{ 20, 40, "a/**/c", "x", 0 },
+		{ 20, 40, "a/**/c", "c", 1 },
+		{ 12, 30, "*/b*/c", "c", 0 },
+	};
+	struct strbuf pat = STRBUF_INIT, path = STRBUF_INIT;
+	size_t i;
+	int j;
+
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		double t0 = now_sec(), dt;
+
+		strbuf_reset(&pat);
+		strbuf_reset(&path);
+		for (j = 0; j < rows[i].links; j++)
+			strbuf_addstr(&pat, "**/");
+		strbuf_addstr(&pat, rows[i].tail);
+		for (j = 0; j < rows[i].depth; j++)
+			strbuf_addstr(&path, "a/");
+		strbuf_addstr(&path, rows[i].last);
+		is_int(ignore_wildmatch(pat.buf, path.buf, true), rows[i].want,
+		       "%d links, %d levels, '%s' vs '%s'", rows[i].links,
+		       rows[i].depth, rows[i].tail, rows[i].last);
+		dt = now_sec() - t0;
+		ok(dt < 1.0, "... in %.3f s", dt);
+	}
+	strbuf_release(&pat);
+	strbuf_release(&path);
+}
+
+/* '*' only, within one component: the obvious recursion. */
+static int ref_comp(const char *p, const char *t)
+{
+	if (!*p)
+		return !*t;
+	if (*p == '*')
+		return ref_comp(p + 1, t) || (*t && ref_comp(p, t + 1));
+	return *t == *p && ref_comp(p + 1, t + 1);
+}
+
+/*
+ * The meaning of a '/'-separated pattern of components with "**" links,
+ * by dynamic programming over components: "**" matches any number of
+ * components (at least one when it ends a longer pattern, as "x/" + "**"
+ * does not match "x"), other components match one each.
+ */
+static int ref_match(const struct strvec *p, const struct strvec *t)
+{
+	size_t np = p->nr, nt = t->nr, i, j;
+	char *dp = xcalloc((np + 1) * (nt + 1), 1);
+	int ret;
+
+#define DP(i, j) dp[(i) * (nt + 1) + (j)]
+	DP(np, nt) = 1;
+	for (i = np; i--;) {
+		for (j = nt + 1; j--;) {
+			if (!strcmp(p->v[i], "**") && i == np - 1 && np > 1)
+				DP(i, j) = j < nt;
+			else if (!strcmp(p->v[i], "**"))
+				DP(i, j) = DP(i + 1, j) ||
+					   (j < nt && DP(i, j + 1));
+			else
+				DP(i, j) = j < nt &&
+					   ref_comp(p->v[i], t->v[j]) &&
+					   DP(i + 1, j + 1);
+		}
+	}
+	ret = DP(0, 0);
+#undef DP
+	free(dp);
+	return ret;
+}
+
+/*
+ * Random patterns heavy in "**" links (long enough for the matcher to
+ * start remembering) against random paths: the same answers as the
+ * reference above.
+ */
+static void test_starstar_random(void)
+{
+	static const char *const pcomp[] = {
+		"**", "**", "**", "a", "b", "*", "a*", "*b",
+	};
+	static const char *const tcomp[] = { "a", "b", "ab", "ba" };
+	unsigned long seed = 12345;
+	struct strvec p = STRVEC_INIT, t = STRVEC_INIT;
+	struct strbuf ps = STRBUF_INIT, ts = STRBUF_INIT;
+	int n, k, bad = 0, matches = 0;
+	size_t i;
+
+	for (n = 0; n < 3000; n++) {
+		strvec_clear(&p);
+		strvec_clear(&t);
+		strbuf_reset(&ps);
+		strbuf_reset(&ts);
+		seed = seed * 16807 % 2147483647;
+		for (k = 0; k < 6 + (int)(seed % 9); k++) {
+			seed = seed * 16807 % 2147483647;
+			strvec_push(&p, pcomp[seed % ARRAY_SIZE(pcomp)]);
+		}
+		if (n % 2) {
+			for (k = 0; k < 8 + (int)(seed % 17); k++) {
+				seed = seed * 16807 % 2147483647;
+				strvec_push(&t, tcomp[seed % 4]);
+			}
+		} else {
+			/*
+			 * A path made from the pattern, so that it (mostly)
+			 * matches, but only after a long search.
+			 */
+			for (i = 0; i < p.nr; i++) {
+				seed = seed * 16807 % 2147483647;
+				if (!strcmp(p.v[i], "**"))
+					for (k = 0; k < (int)(seed % 4); k++)
+						strvec_push(&t, tcomp[(seed >> 3
+							       ) % 4]);
+				else if (strchr(p.v[i], '*'))
+					strvec_push(&t, "ab");
+				else
+					strvec_push(&t, p.v[i]);
+			}
+			if (!t.nr)
+				strvec_push(&t, "a");
+		}
+		for (i = 0; i < p.nr; i++)
+			strbuf_addf(&ps, "%s%s", i ? "/" : "", p.v[i]);
+		for (i = 0; i < t.nr; i++)
+			strbuf_addf(&ts, "%s%s", i ? "/" : "", t.v[i]);
+		k = ref_match(&p, &t);
+		matches += k;
+		if (ignore_wildmatch(ps.buf, ts.buf, true) != k) {
+			if (bad++ < 5)
+				printf("# '%s' vs '%s': want %d\n", ps.buf,
+				       ts.buf, k);
+		}
+	}
+	is_int(bad, 0, "3000 random ** patterns agree with the reference");
+	ok(matches > 600 && matches < 2400,
+	   "... with both answers common (%d matches)", matches);
+	strvec_clear(&p);
+	strvec_clear(&t);
+	strbuf_release(&ps);
+	strbuf_release(&ts);
+}
+
 int main(void)
 {
 	test_wildmatch();
@@ -727,5 +886,7 @@ int main(void)
 	test_deep_sources();
 	test_add_file();
 	test_speed();
+	test_starstar_chains();
+	test_starstar_random();
 	return done_testing();
 }

@@ -521,7 +521,8 @@ static const struct bad_plan {
 	  "version 1)\n"
 	  "2:7: name: invalid name 'a b' (use 1 to 64 letters, digits, '.', "
 	  "'_' or '-')\n"
-	  "3:8: tasks: expected a non-empty list of tasks, found a list\n" },
+	  "3:8: tasks: expected a non-empty list of tasks, found an empty "
+	  "list\n" },
 	{ "version as a string",
 	  "version: \"1\"\nname: x\ntasks: [{id: a, run: x}]\n",
 	  "1:10: version: expected the number 1, found the string '1' "
@@ -582,8 +583,8 @@ static const struct bad_plan {
 	  "found 'daily'\n"
 	  "4:10: backend: expected a mapping, found a list\n"
 	  "5:9: limits: expected a mapping, found '4'\n"
-	  "6:11: defaults: expected a mapping of task settings, found a "
-	  "list\n"
+	  "6:11: defaults: expected a mapping of task settings, found an "
+	  "empty list\n"
 	  "7:9: agents: expected a mapping of agent names to their settings, "
 	  "found a list\n"
 	  "8:8: tasks: expected a non-empty list of tasks, found a "
@@ -686,7 +687,7 @@ static const struct bad_plan {
 	  "4:3: agents: invalid agent name 'a b' (use 1 to 64 letters, "
 	  "digits, '.', '_' or '-')\n"
 	  "5:20: agent 'empty': command: expected a non-empty list of "
-	  "strings (program and arguments), found a list\n"
+	  "strings (program and arguments), found an empty list\n"
 	  "6:3: agent 'nocmd': missing required key 'command'\n"
 	  "7:28: agent 'badprompt': command: expected a list of strings, "
 	  "found a list\n"
@@ -765,7 +766,7 @@ static const struct bad_plan {
 	  "11:22: task 'p-{{v}}': matrix: invalid name '2w' (use letters, "
 	  "digits and '_', not starting with a digit)\n"
 	  "11:34: task 'p-{{v}}': matrix.e: expected a non-empty list of "
-	  "values, found a list\n"
+	  "values, found an empty list\n"
 	  "11:42: task 'p-{{v}}': matrix.l: expected a string, a number or "
 	  "true/false, found a list\n"
 	  "12:10: task 'p-{{v}}': unknown placeholder '{{w}}' in 'run'\n"
@@ -779,7 +780,7 @@ static const struct bad_plan {
 	  "23:5: task 'big-{{a}}{{b}}{{c}}{{d}}{{e}}': the plan expands to "
 	  "more than 100000 tasks\n"
 	  "28:13: task 'emptymatrix': matrix: expected a mapping of names to "
-	  "lists of values, found a mapping\n" },
+	  "lists of values, found an empty mapping\n" },
 	{ "defaults",
 	  "version: 1\nname: x\ndefaults:\n  id: x\n  run: x\n  agent: a\n"
 	  "  prompt: p\n  depends_on: []\n  matrix: {}\n  timout: 1m\n"

@@ -24,6 +24,18 @@
 #define JWT_P "eyJ" "zdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ"
 #define JWT_S "SflKxwRJSMeKKF2QT4fw" "pMeJf36POk6yJV_adQssw5c"
 
+/* Rule names, short enough for the table. */
+#define AWSID "aws-access-key-id"
+#define AWSSEC "aws-secret-access-key"
+#define GHT "github-token"
+#define GLT "gitlab-token"
+#define SLK "slack-token"
+#define PKEY "private-key"
+#define JWT "jwt"
+#define ANTK "anthropic-api-key"
+#define OAIK "openai-api-key"
+#define GEN "generic-secret-assignment"
+
 struct row {
 	const char *rule; /* the rule the row is about */
 	const char *text;
@@ -32,143 +44,140 @@ struct row {
 
 static const struct row rows[] = {
 	/* aws-access-key-id */
-	{ "aws-access-key-id", "id " AWS_ID " end", "aws-access-key-id" },
-	{ "aws-access-key-id", "\"ASIA" "Y34FZKBOKMUTVV7A\"",
-	  "aws-access-key-id" },
-	{ "aws-access-key-id", "arn:AROA" "3XFRBF535PLBIFPI", "aws-access-key-id" },
-	{ "aws-access-key-id", AWS_ID, "aws-access-key-id" },
-	{ "aws-access-key-id", "id " "AKIA" "IOSFODNN7EXAMPL end", "" },
-	{ "aws-access-key-id", "id " AWS_ID "Z end", "" },
-	{ "aws-access-key-id", "id x" AWS_ID " end", "" },
-	{ "aws-access-key-id", "id _" AWS_ID " end", "" },
-	{ "aws-access-key-id", "id " "AKIA" "iosfodnn7example end", "" },
-	{ "aws-access-key-id", "id " "ABCD" "IOSFODNN7EXAMPLE end", "" },
+	{ AWSID, "id " AWS_ID " end", AWSID },
+	{ AWSID, "\"ASIA" "Y34FZKBOKMUTVV7A\"", AWSID },
+	{ AWSID, "arn:AROA" "3XFRBF535PLBIFPI", AWSID },
+	{ AWSID, AWS_ID, AWSID },
+	{ AWSID, "id " "AKIA" "IOSFODNN7EXAMPL end", "" },
+	{ AWSID, "id " AWS_ID "Z end", "" },
+	{ AWSID, "id x" AWS_ID " end", "" },
+	{ AWSID, "id _" AWS_ID " end", "" },
+	{ AWSID, "id " "AKIA" "iosfodnn7example end", "" },
+	{ AWSID, "id " "ABCD" "IOSFODNN7EXAMPLE end", "" },
 	/* aws-secret-access-key */
-	{ "aws-secret-access-key", "aws_secret_access_key = " AWS_SECRET,
-	  "aws-secret-access-key" },
-	{ "aws-secret-access-key",
+	{ AWSSEC, "aws_secret_access_key = " AWS_SECRET, AWSSEC },
+	{ AWSSEC,
 	  "AWS_SECRET_ACCESS_KEY: \"" AWS_SECRET "\"",
-	  "aws-secret-access-key" },
-	{ "aws-secret-access-key", "\"aws-secret-key\": \"" AWS_SECRET "\",",
-	  "aws-secret-access-key" },
-	{ "aws-secret-access-key", "secretAccessKey='" AWS_SECRET "'",
-	  "aws-secret-access-key" },
-	{ "aws-secret-access-key", "aws_secret_access_key = "
+	  AWSSEC },
+	{ AWSSEC, "\"aws-secret-key\": \"" AWS_SECRET "\",", AWSSEC },
+	{ AWSSEC, "secretAccessKey='" AWS_SECRET "'", AWSSEC },
+	{ AWSSEC, "aws_secret_access_key = "
 	  "wJalrXUtnFEMI/K7MDENG/" "bPxRfiCYEXAMPLEKE", "" },
-	{ "aws-secret-access-key", "aws_secret_access_key = "
-	  AWS_SECRET "Y", "" },
-	{ "aws-secret-access-key", "aws_region = " AWS_SECRET, "" },
-	{ "aws-secret-access-key", "aws_secret_access_key = "
+	{ AWSSEC, "aws_secret_access_key = " AWS_SECRET "Y", "" },
+	{ AWSSEC, "aws_region = " AWS_SECRET, "" },
+	{ AWSSEC, "aws_secret_access_key = "
 	  "AAAAAAAAAAAAAAAAAAAA" "AAAAAAAAAAAAAAAAAAAA", "" },
 	/* github-token */
-	{ "github-token", "token ghp_" GH36, "github-token" },
-	{ "github-token", "url=https://gho_" GH36 "@github.com/x",
-	  "github-token" },
-	{ "github-token", "'ghs_" GH36 "'", "github-token" },
-	{ "github-token", "github_pat_" PAT82, "github-token" },
-	{ "github-token", "token ghp_" "u8jzPde0IgxLd6GncfBA" "epfJBd0Kh8oOOL8",
-	  "" },
-	{ "github-token", "token ghp_" GH36 "x", "" },
-	{ "github-token", "token ghx_" GH36, "" },
-	{ "github-token", "token myghp_" GH36, "" },
-	{ "github-token", "github_pat_" "IBXuDL7DxtpYlSXpfKtHF4_vUCsMe", "" },
+	{ GHT, "token ghp_" GH36, GHT },
+	{ GHT, "url=https://gho_" GH36 "@github.com/x", GHT },
+	{ GHT, "'ghs_" GH36 "'", GHT },
+	{ GHT, "github_pat_" PAT82, GHT },
+	{ GHT, "token ghp_" "u8jzPde0IgxLd6GncfBA" "epfJBd0Kh8oOOL8", "" },
+	{ GHT, "token ghp_" GH36 "x", "" },
+	{ GHT, "token ghx_" GH36, "" },
+	{ GHT, "token myghp_" GH36, "" },
+	{ GHT, "github_pat_" "IBXuDL7DxtpYlSXpfKtHF4_vUCsMe", "" },
 	/* gitlab-token */
-	{ "gitlab-token", "GL glpat-" GL20, "gitlab-token" },
-	{ "gitlab-token", "GL glpat-" "b8DwkNhFdnX" "siVpzz63", "" },
-	{ "gitlab-token", "GL xglpat-" GL20, "" },
+	{ GLT, "GL glpat-" GL20, GLT },
+	{ GLT, "GL glpat-" "b8DwkNhFdnX" "siVpzz63", "" },
+	{ GLT, "GL xglpat-" GL20, "" },
 	/* slack-token */
-	{ "slack-token", "xoxb-" "123456789012-1234567890123-aBcD",
-	  "slack-token" },
-	{ "slack-token", "SLACK xoxp-" "1234567890", "slack-token" },
-	{ "slack-token", "url: https://hooks.slack.com/services/"
-	  "T0ABCDEF1/B0ABCDEF2/" "6PwZPf1Qh6yYTWmE4lBYOvfZ", "slack-token" },
-	{ "slack-token", "SLACK xoxp-" "123456789", "" },
-	{ "slack-token", "SLACK xoxz-" "1234567890123", "" },
-	{ "slack-token", "see https://hooks.slack.com/services/ for hooks", "" },
-	{ "slack-token", "https://hooks.slack.com/services/" "T0ABC/B0ABC/short",
-	  "" },
+	{ SLK, "xoxb-" "123456789012-1234567890123-aBcD", SLK },
+	{ SLK, "SLACK xoxp-" "1234567890", SLK },
+	{ SLK, "url: https://hooks.slack.com/services/"
+	  "T0ABCDEF1/B0ABCDEF2/" "6PwZPf1Qh6yYTWmE4lBYOvfZ", SLK },
+	{ SLK, "SLACK xoxp-" "123456789 end", "" },
+	{ SLK, "SLACK xoxz-" "1234567890123", "" },
+	{ SLK, "see https://hooks.slack.com/services/ for hooks", "" },
+	{ SLK, "https://hooks.slack.com/services/" "T0ABC/B0ABC/short", "" },
 	/* private-key */
-	{ "private-key", "-----BEGIN " "PRIVATE KEY-----", "private-key" },
-	{ "private-key", "-----BEGIN " "RSA PRIVATE KEY-----", "private-key" },
-	{ "private-key", "  \"-----BEGIN " "OPENSSH PRIVATE KEY-----\\n",
-	  "private-key" },
-	{ "private-key", "-----BEGIN " "EC PRIVATE KEY-----", "private-key" },
-	{ "private-key", "-----BEGIN " "DSA PRIVATE KEY-----", "private-key" },
-	{ "private-key", "-----BEGIN " "ENCRYPTED PRIVATE KEY-----",
-	  "private-key" },
-	{ "private-key", "-----BEGIN " "PGP PRIVATE KEY BLOCK-----",
-	  "private-key" },
-	{ "private-key", "-----BEGIN " "PUBLIC KEY-----", "" },
-	{ "private-key", "-----BEGIN " "CERTIFICATE-----", "" },
-	{ "private-key", "-----BEGIN " "RSA PRIVATE KEY", "" },
-	{ "private-key", "-----BEGIN " "FOO PRIVATE KEY-----", "" },
+	{ PKEY, "-----BEGIN " "PRIVATE KEY-----", PKEY },
+	{ PKEY, "-----BEGIN " "RSA PRIVATE KEY-----", PKEY },
+	{ PKEY, "  \"-----BEGIN " "OPENSSH PRIVATE KEY-----\\n", PKEY },
+	{ PKEY, "-----BEGIN " "EC PRIVATE KEY-----", PKEY },
+	{ PKEY, "-----BEGIN " "DSA PRIVATE KEY-----", PKEY },
+	{ PKEY, "-----BEGIN " "ENCRYPTED PRIVATE KEY-----", PKEY },
+	{ PKEY, "-----BEGIN " "PGP PRIVATE KEY BLOCK-----", PKEY },
+	{ PKEY, "-----BEGIN " "PUBLIC KEY-----", "" },
+	{ PKEY, "-----BEGIN " "CERTIFICATE-----", "" },
+	{ PKEY, "-----BEGIN " "RSA PRIVATE KEY", "" },
+	{ PKEY, "-----BEGIN " "FOO PRIVATE KEY-----", "" },
 	/* jwt */
-	{ "jwt", "Authorization: Bearer " JWT_H "." JWT_P "." JWT_S, "jwt" },
-	{ "jwt", JWT_H "." JWT_P, "" },
-	{ "jwt", JWT_H "." JWT_P "." "SflKxwRJS", "" },
-	{ "jwt", JWT_H "." "abc" JWT_P "." JWT_S, "" },
-	{ "jwt", "x" JWT_H "." JWT_P "." JWT_S, "" },
+	{ JWT, "Authorization: Bearer " JWT_H "." JWT_P "." JWT_S, JWT },
+	{ JWT, JWT_H "." JWT_P, "" },
+	{ JWT, "eyJ" "hbGciOiJI." JWT_P "." JWT_S, "" },
+	{ JWT, JWT_H "." "eyJ" "zdWIiOiI." JWT_S, "" },
+	{ JWT, JWT_H "." JWT_P "." "SflKxwRJS", "" },
+	{ JWT, JWT_H "." "abc" JWT_P "." JWT_S, "" },
+	{ JWT, "x" JWT_H "." JWT_P "." JWT_S, "" },
 	/* anthropic-api-key */
-	{ "anthropic-api-key", "key: sk-ant-api03-" ANT40, "anthropic-api-key" },
-	{ "anthropic-api-key", "\"sk-ant-" "fkCzJr4i0B3JrTAwR4y9\"",
-	  "anthropic-api-key" },
-	{ "anthropic-api-key", "key: sk-ant-" "fkCzJr4i0B3JrTAwR4y", "" },
-	{ "anthropic-api-key", "task-ant-api03-" ANT40, "" },
+	{ ANTK, "key: sk-ant-api03-" ANT40, ANTK },
+	{ ANTK, "\"sk-ant-" "fkCzJr4i0B3JrTAwR4y9\"", ANTK },
+	{ ANTK, "key: sk-ant-" "fkCzJr4i0B3JrTAwR4y", "" },
+	{ ANTK, "task-ant-api03-" ANT40, "" },
 	/* openai-api-key */
-	{ "openai-api-key", "sk-proj-" ANT40, "openai-api-key" },
-	{ "openai-api-key", "key: sk-" OAI48, "openai-api-key" },
-	{ "openai-api-key", "key: sk-" "NKu8iS2G8NPRVdD53X8", "" },
-	{ "openai-api-key", "class=\"sk-button-primary-large-variant\"", "" },
-	{ "openai-api-key", "risk-Assessment2024-and-more-words", "" },
+	{ OAIK, "sk-proj-" ANT40, OAIK },
+	{ OAIK, "key: sk-" OAI48, OAIK },
+	{ OAIK, "key: sk-" "NKu8iS2G8NPRVdD53X8", "" },
+	{ OAIK, "class=\"sk-button-primary-large-variant\"", "" },
+	{ OAIK, "risk-Assessment2024-and-more-words", "" },
 	/* generic-secret-assignment */
-	{ "generic-secret-assignment", "password = \"Xk9mP2vL" "5qR8wZtB\"",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "DB_PASSWORD=Xk9mP2vL" "5qR8wZtB",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "{\"api_key\": \"a8F3kL9qZ2" "mX7pR4tV6w\"}",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "  client_secret: 7fG2kP9xQ4" "mZ8rT1vB6n",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "apiKey = 'Q7w9E2r4" "T6y8U1i3';",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "auth-key := zX8cV6bN" "4mQ2wE9r",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "$password = \"P4ssW0rd!" "Xy9#Zq2\";",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "  :token => \"Ab3dEf6h" "Ij9kLm2n\",",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "passwd=Zq8Xw3" "Ec5Rv7",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "spring.datasource.password=Hq3Lm8" "Np2Rt6Vx",
-	  "generic-secret-assignment" },
-	{ "generic-secret-assignment", "GITHUB_TOKEN=ghp_" GH36,
-	  "generic-secret-assignment,github-token" },
-	{ "generic-secret-assignment", "password = \"\"", "" },
-	{ "generic-secret-assignment", "password: ${DB_PASSWORD}", "" },
-	{ "generic-secret-assignment", "password: \"${DB_PASSWORD_1}\"", "" },
-	{ "generic-secret-assignment", "password=aaaaaaaaaaaaaaa", "" },
-	{ "generic-secret-assignment", "password=abcabcabcabc", "" },
-	{ "generic-secret-assignment", "password = \"changeme-Xk9mP2\"", "" },
-	{ "generic-secret-assignment", "password = \"your_password_1\"", "" },
-	{ "generic-secret-assignment", "api_key = \"<your-api-key-1>\"", "" },
-	{ "generic-secret-assignment", "secret: \"{{vault.db_secret_1}}\"", "" },
-	{ "generic-secret-assignment", "password: \"test-Xk9mP2vL5qR8\"", "" },
-	{ "generic-secret-assignment", "password = 'EXAMPLE-Xk9mP2vL'", "" },
-	{ "generic-secret-assignment", "password = \"Xk9mP2v\"", "" },
-	{ "generic-secret-assignment", "token = self.next_token_value", "" },
-	{ "generic-secret-assignment", "token = getToken(user1, scope2)", "" },
-	{ "generic-secret-assignment", "secret_key = os.environ[\"KEY_2\"]", "" },
-	{ "generic-secret-assignment", "password: $DB_PASS_1234567", "" },
-	{ "generic-secret-assignment", "password = \"$DB_PASSWORD_X1\"", "" },
-	{ "generic-secret-assignment", "max_tokens = \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
-	{ "generic-secret-assignment", "tokenizer: \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
-	{ "generic-secret-assignment", "username = \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
-	{ "generic-secret-assignment", "if password == \"k8Jd9Fh2" "Ls7Gq3Wz\"",
-	  "" },
-	{ "generic-secret-assignment", "password = \"correct horse battery 9\"",
-	  "" },
-	{ "generic-secret-assignment", "password = 'Xk9mP2vL" "5qR8wZtB", "" },
-	{ "generic-secret-assignment", "Token::Kind = k8Jd9Fh2" "Ls7Gq3Wz", "" },
+	{ GEN, "password = \"Xk9mP2vL" "5qR8wZtB\"", GEN },
+	{ GEN, "DB_PASSWORD=Xk9mP2vL" "5qR8wZtB", GEN },
+	{ GEN, "{\"api_key\": \"a8F3kL9qZ2" "mX7pR4tV6w\"}", GEN },
+	{ GEN, "  client_secret: 7fG2kP9xQ4" "mZ8rT1vB6n", GEN },
+	{ GEN, "apiKey = 'Q7w9E2r4" "T6y8U1i3';", GEN },
+	{ GEN, "auth-key := zX8cV6bN" "4mQ2wE9r", GEN },
+	{ GEN, "$password = \"P4ssW0rd!" "Xy9#Zq2\";", GEN },
+	{ GEN, "  :token => \"Ab3dEf6h" "Ij9kLm2n\",", GEN },
+	{ GEN, "passwd=Zq8Xw3" "Ec5Rv7", GEN },
+	{ GEN, "spring.datasource.password=Hq3Lm8" "Np2Rt6Vx", GEN },
+	{ GEN, "GITHUB_TOKEN=ghp_" GH36, GEN "," GHT },
+	{ GEN, "password = \"tr!ck&qu#" "ck$zz^\"", GEN },
+	{ GEN, "SECRET_KEY_BASE=\"k8Jd9Fh2" "Ls7Gq3Wz\"", GEN },
+	{ GEN, "authtoken: \"k8Jd9Fh2" "Ls7Gq3Wz\"", GEN },
+	{ GEN, "dbPassword=k8Jd9Fh2" "Ls7Gq3Wz", GEN },
+	{ GEN, "secretKey: \"k8Jd9Fh2" "Ls7Gq3Wz\"", GEN },
+	{ GEN, "password: P@ssWord" "#Xyzq", GEN },
+	{ GEN, "token = 1234567890" "12", "" },
+	{ GEN, "passwd=Zq8Xw3" "Ec5RvZ", GEN },
+	{ GEN, "passwd=Zq8Xw3" "Ec5Rv\r\n", "" },
+	{ GEN, "password = \"abc123abc123abc1\"", "" },
+	{ GEN, "password = \"a1b2a1b2c3d4\"", "" },
+	{ GEN, "secret_version = \"v2024-01-15.7b\"", "" },
+	{ GEN, "password = \"\"", "" },
+	{ GEN, "password = \"KxPqZrTmW" "vNbHgYc\"", "" },
+	{ GEN, "secret = \"challengePassword\"", "" },
+	{ GEN, "\"output_token\": \"DistributionList.NextMarker\",", "" },
+	{ GEN, "token_type = 'quoted-string2'", "" },
+	{ GEN, "PASSWORD_FILE=/run/secrets/db1", "" },
+	{ GEN, "secretName: \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
+	{ GEN, "--secret=projects/my-project/secrets/db-2/versions/1", "" },
+	{ GEN, "token: ./keys/k8Jd9Fh2Ls7Gq3Wz", "" },
+	{ GEN, "token_url: \"https://auth.acme.io/o2/t0k\"", "" },
+	{ GEN, "password: ${DB_PASSWORD}", "" },
+	{ GEN, "password: \"${DB_PASSWORD_1}\"", "" },
+	{ GEN, "password=aaaaaaaaaaaaaaa", "" },
+	{ GEN, "password=abcabcabcabc", "" },
+	{ GEN, "password = \"changeme-Xk9mP2\"", "" },
+	{ GEN, "password = \"your_password_1\"", "" },
+	{ GEN, "api_key = \"<your-api-key-1>\"", "" },
+	{ GEN, "secret: \"{{vault.db_secret_1}}\"", "" },
+	{ GEN, "password: \"test-Xk9mP2vL5qR8\"", "" },
+	{ GEN, "password = 'EXAMPLE-Xk9mP2vL'", "" },
+	{ GEN, "password = \"Xk9mP2v\"", "" },
+	{ GEN, "token = self.next_token_value", "" },
+	{ GEN, "token = getToken(user1, scope2)", "" },
+	{ GEN, "secret_key = os.environ[\"KEY_2\"]", "" },
+	{ GEN, "password: $DB_PASS_1234567", "" },
+	{ GEN, "password = \"$DB_PASSWORD_X1\"", "" },
+	{ GEN, "max_tokens = \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
+	{ GEN, "tokenizer: \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
+	{ GEN, "username = \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
+	{ GEN, "if password == \"k8Jd9Fh2" "Ls7Gq3Wz\"", "" },
+	{ GEN, "password = \"correct horse battery 9\"", "" },
+	{ GEN, "password = 'Xk9mP2vL" "5qR8wZtB", "" },
+	{ GEN, "Token::Kind = k8Jd9Fh2" "Ls7Gq3Wz", "" },
 	/* text that must never match anything */
 	{ NULL, "", "" },
 	{ NULL, "=", "" },
@@ -254,7 +263,8 @@ static void test_lines(void)
 {
 	struct secret_findings f = SECRET_FINDINGS_INIT;
 	const char *crlf = "first\r\nid " AWS_ID "\r\n\r\n"
-			   "x ghp_" GH36 "\r\nlast -----BEGIN " "PRIVATE KEY-----";
+			   "x ghp_" GH36 "\r\nlast -----BEGIN "
+			   "PRIVATE KEY-----";
 	const char *twice = "a " AWS_ID " b " AWS_ID "\nc " AWS_ID "\n";
 	char *got;
 
@@ -385,7 +395,8 @@ static void test_files(void)
 	is_int(secrets_scan_file(dfd, "x.bin", "x.bin", &f, &err), 1,
 	       "x.bin with text is scanned");
 	secret_findings_release(&f);
-	write_file("y.txt", "k\0ghp_" GH36 "\n", sizeof("k\0ghp_" GH36 "\n") - 1);
+	write_file("y.txt", "k\0ghp_" GH36 "\n",
+		   sizeof("k\0ghp_" GH36 "\n") - 1);
 	is_int(secrets_scan_file(dfd, "y.txt", "y.txt", &f, &err), 0,
 	       "y.txt with a NUL byte is skipped");
 
@@ -489,8 +500,8 @@ static void test_long_lines(void)
 			got = rules_of(&f);
 			if (strcmp(got, "aws-access-key-id,github-token")) {
 				bad++;
-				printf("# buffer, token at %ld: got '%s'\n", at,
-				       got);
+				printf("# buffer, token at %ld: got '%s'\n",
+				       at, got);
 			}
 			free(got);
 			secret_findings_release(&f);
@@ -499,19 +510,37 @@ static void test_long_lines(void)
 	}
 	is_int(bad, 0, "tokens at %d offsets around window boundaries", cases);
 
-	/* A token cut by the window but longer in truth is not whole. */
+	/*
+	 * Near misses at the seams: a key that ends exactly where the first
+	 * window does but goes on after it, and one whose start is the first
+	 * byte kept for the next piece but has a letter before it. Neither is
+	 * a whole word; a scanner that trusted the edges would report them.
+	 */
 	{
-		struct secret_findings f = SECRET_FINDINGS_INIT;
-		struct strbuf sb = STRBUF_INIT;
+		const struct {
+			size_t at;
+			const char *before, *after, *what;
+		} seams[] = {
+			{ w, " ", "Z", "key running past the window" },
+			{ w - keep + 20, "x", " ",
+			  "key glued to a byte of the previous piece" },
+		};
 
-		add_filler(&sb, w - o - 10);
-		strbuf_addstr(&sb, " " AWS_ID);
-		add_filler(&sb, 300 << 10);
-		write_file("long.txt", sb.buf, sb.len);
-		is_int(scan_path_fd("long.txt", 0, &f), 0,
-		       "key followed by more word characters: no match");
-		secret_findings_release(&f);
-		strbuf_release(&sb);
+		for (b = 0; b < ARRAY_SIZE(seams); b++) {
+			struct secret_findings f = SECRET_FINDINGS_INIT;
+			struct strbuf sb = STRBUF_INIT;
+
+			add_filler(&sb, seams[b].at - 21);
+			strbuf_addstr(&sb, seams[b].before);
+			strbuf_addstr(&sb, AWS_ID);
+			strbuf_addstr(&sb, seams[b].after);
+			add_filler(&sb, 300 << 10);
+			write_file("long.txt", sb.buf, sb.len);
+			is_int(scan_path_fd("long.txt", 0, &f), 0, "%s",
+			       seams[b].what);
+			secret_findings_release(&f);
+			strbuf_release(&sb);
+		}
 	}
 }
 
@@ -530,12 +559,14 @@ static uint32_t rnd(void)
 static void test_window_vs_buffer(void)
 {
 	static const char *const secrets[] = {
-		" " AWS_ID " ", " ghp_" GH36 " ", "password = \"Xk9mP2vL" "5qR8wZtB\"",
+		" " AWS_ID " ", " ghp_" GH36 " ",
+		"password = \"Xk9mP2vL" "5qR8wZtB\"",
 		" -----BEGIN " "PRIVATE KEY----- ", " sk-ant-" ANT40,
 		" " JWT_H "." JWT_P "." JWT_S " ", " xoxb-" "1234567890ab",
 	};
 	struct strbuf sb = STRBUF_INIT;
-	struct secret_findings a = SECRET_FINDINGS_INIT, b = SECRET_FINDINGS_INIT;
+	struct secret_findings a = SECRET_FINDINGS_INIT;
+	struct secret_findings b = SECRET_FINDINGS_INIT;
 	size_t i, same = 1;
 
 	while (sb.len < (3u << 20)) {
@@ -546,7 +577,8 @@ static void test_window_vs_buffer(void)
 		else
 			add_filler(&sb, rnd() % 120);
 		if (r % 4 == 0)
-			strbuf_addstr(&sb, secrets[rnd() % ARRAY_SIZE(secrets)]);
+			strbuf_addstr(&sb,
+				      secrets[rnd() % ARRAY_SIZE(secrets)]);
 		add_filler(&sb, rnd() % 30);
 		strbuf_addstr(&sb, r % 7 ? "\n" : "\r\n");
 	}
@@ -698,8 +730,9 @@ static void test_big_file(void)
 		is_int(f.items[1].line, 400001, "50 MB file: middle line");
 		is_int(f.items[2].line, nlines, "50 MB file: last line");
 	}
-	printf("# scanned %zu bytes in %.1f ms: %.0f MB/s; VmHWM %ld -> %ld kB\n",
-	       total, ms, (double)total / 1e6 / (ms / 1e3), before, after);
+	printf("# scanned %zu bytes in %.1f ms: %.0f MB/s; "
+	       "VmHWM %ld -> %ld kB\n", total, ms,
+	       (double)total / 1e6 / (ms / 1e3), before, after);
 	ok(before > 0 && after - before < 4096,
 	   "50 MB file: peak RSS grew by %ld kB (< 4 MiB)", after - before);
 	ok(ms < 20000, "50 MB file: scanned in under 20 s");

@@ -5,6 +5,7 @@
 #include "timeutil.h"
 #include "tap.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -119,6 +120,46 @@ static int db_version(sqlite3 *db)
 	return v;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * dir's files named runner.db.bak* (backups, and any temporary copy left
+ * behind), sorted and space-separated: "" when there is none. A copy is
+ * in WAL mode like its source, so reading one leaves -wal and -shm files
+ * beside it: those are not copies.
+ */
+static char *list_backups(const char *dir)
+{
+	struct strvec names = STRVEC_INIT;
+	struct strbuf sb = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return xstrdup("(error)");
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "runner.db.bak", 13) &&
+		    !ends_with(de->d_name, "-wal") &&
+		    !ends_with(de->d_name, "-shm"))
+			strvec_push(&names, de->d_name);
+	closedir(d);
+	if (names.nr)
+		qsort(names.v, names.nr, sizeof(*names.v), cmp_str);
+	for (size_t i = 0; i < names.nr; i++)
+		strbuf_addf(&sb, "%s%s", i ? " " : "", names.v[i]);
+	strvec_clear(&names);
+	return strbuf_detach(&sb, NULL);
+}
+
 static void test_resolve_dir(void)
 {
 	unsetenv("RUNNER_STATE");
@@ -180,6 +221,51 @@ static void test_real_roundtrip(void)
 	free(first);
 	free(again);
 	free(empty);
+	store_migrate_result_release(&res);
+	strbuf_release(&err);
+	sqlite3_close(db);
+}
+
+/*
+ * Each real migration on its own: its down restores the schema that was
+ * there before its up, whichever migration is the latest.
+ */
+static void test_real_each_step(void)
+{
+	struct store_migrate_result res = STORE_MIGRATE_RESULT_INIT;
+	struct strbuf err = STRBUF_INIT;
+	sqlite3 *db = open_memory();
+	int nr = runner_nr_migrations;
+	char **before = xcalloc(nr + 1, sizeof(*before));
+	char *s;
+
+	for (int v = 1; v <= nr; v++) {
+		const struct migration *m = &runner_migrations[v - 1];
+		before[v - 1] = schema_dump(db);
+		is_int(m->version, v, "runner_migrations[%d] is version %d",
+		       v - 1, v);
+		is_int(store_migrate_up(db, NULL, runner_migrations, nr, v,
+					&res, &err),
+		       0, "apply %d (%s) alone: %s", v, m->name, err.buf);
+		is_int(res.from, v - 1, "from %d", v - 1);
+		is_int(res.to, v, "to %d", v);
+	}
+	before[nr] = schema_dump(db);
+	for (int v = nr; v >= 1; v--) {
+		const struct migration *m = &runner_migrations[v - 1];
+		is_int(store_migrate_down(db, NULL, runner_migrations, nr,
+					  v - 1, &res, &err),
+		       0, "roll back %d (%s) alone: %s", v, m->name, err.buf);
+		is_int(db_version(db), v - 1, "at version %d", v - 1);
+		s = schema_dump(db);
+		is_str(s, before[v - 1],
+		       "rolling back %d (%s) restores the version %d schema",
+		       v, m->name, v - 1);
+		free(s);
+	}
+	for (int v = 0; v <= nr; v++)
+		free(before[v]);
+	free(before);
 	store_migrate_result_release(&res);
 	strbuf_release(&err);
 	sqlite3_close(db);
@@ -423,6 +509,10 @@ static void test_open(void)
 	is_str(store_path(st), path, "store_path");
 	is_str(store_dir(st), dir, "store_dir");
 	ok(!store_backup_path(st), "no backup of a fresh state");
+	s = list_backups(dir);
+	is_str(s, "", "and no runner.db.bak-* file, whatever the number of "
+		      "migrations (%d)", runner_nr_migrations);
+	free(s);
 	s = query_text(store_db(st), "PRAGMA journal_mode");
 	is_str(s, "wal", "WAL mode is on");
 	free(s);
@@ -481,6 +571,9 @@ static void test_open(void)
 	is_int(store_open(dir, STORE_MIGRATE, &st, &err), 0,
 	       "open an existing state: %s", err.buf);
 	ok(st && !store_backup_path(st), "nothing pending, no backup");
+	s = list_backups(dir);
+	is_str(s, "", "still no runner.db.bak-* file");
+	free(s);
 	store_close(st);
 	st = NULL;
 	store_close(NULL);
@@ -598,25 +691,30 @@ static void test_open_errors(void)
 
 /*
  * Data written since the last checkpoint lives in the -wal file: the
- * backup must still contain it.
+ * backup must still contain it. The real migrations are followed by one
+ * more (version N + 1), so this holds whatever the latest real one is.
  */
 static void test_backup(void)
 {
 	char *tmp = make_tmpdir();
-	struct strbuf err = STRBUF_INIT;
+	int nr = runner_nr_migrations;
+	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 	struct store_migrate_result res = STORE_MIGRATE_RESULT_INIT;
-	struct migration two[2];
+	struct migration *more = xcalloc(nr + 1, sizeof(*more));
 	struct store *st = NULL;
 	sqlite3 *bak = NULL;
-	char *bakpath = xstrfmt("%s/runner.db.bak-1", tmp);
+	char *bakpath = xstrfmt("%s/runner.db.bak-%d", tmp, nr);
+	char *bakpath2 = xstrfmt("%s/runner.db.bak-%d", tmp, nr + 1);
 	char *wal = xstrfmt("%s/runner.db-wal", tmp);
+	char *name1 = xstrfmt("runner.db.bak-%d", nr);
+	char *name2 = xstrfmt("runner.db.bak-%d", nr + 1);
 	char *s;
 	struct stat sb;
 
-	two[0] = runner_migrations[0];
-	two[1] = (struct migration){ 2, "extra",
-				     "CREATE TABLE extra (x);",
-				     "DROP TABLE extra;" };
+	memcpy(more, runner_migrations, nr * sizeof(*more));
+	more[nr] = (struct migration){ nr + 1, "extra",
+				       "CREATE TABLE extra (x);",
+				       "DROP TABLE extra;" };
 
 	is_int(store_open(tmp, STORE_MIGRATE, &st, &err), 0, "open: %s",
 	       err.buf);
@@ -628,17 +726,23 @@ static void test_backup(void)
 		   "'p', 'p.yaml', 'x', 'local', 'running', 1, 'h', 1)",
 		   &err);
 	ok(!stat(wal, &sb) && sb.st_size > 0, "the new row is in the WAL");
-	is_int(store_migrate_up(store_db(st), store_path(st), two, 2, 2, &res,
-				&err),
-	       0, "migrate 1 -> 2: %s", err.buf);
-	is_str(res.backup, bakpath, "the backup is runner.db.bak-1");
+	is_int(store_migrate_up(store_db(st), store_path(st), more, nr + 1,
+				nr + 1, &res, &err),
+	       0, "migrate %d -> %d: %s", nr, nr + 1, err.buf);
+	is_int(res.from, nr, "from %d", nr);
+	is_int(res.to, nr + 1, "to %d", nr + 1);
+	is_str(res.backup, bakpath, "the backup is runner.db.bak-%d", nr);
 	ok(!stat(bakpath, &sb) && S_ISREG(sb.st_mode), "and it exists");
+	s = list_backups(tmp);
+	is_str(s, name1, "and is the only one (no temporary copy left)");
+	free(s);
 	if (sqlite3_open_v2(bakpath, &bak, SQLITE_OPEN_READONLY, NULL) ==
 	    SQLITE_OK) {
 		s = query_text(bak, "PRAGMA integrity_check");
 		is_str(s, "ok", "the backup is a valid SQLite database");
 		free(s);
-		is_int(db_version(bak), 1, "at the version before migrating");
+		is_int(db_version(bak), nr,
+		       "at the version before migrating");
 		is_int(query_int(bak, "SELECT count(*) FROM runs"), 1,
 		       "with the row that was only in the WAL");
 		is_int(query_int(bak, "SELECT count(*) FROM sqlite_master "
@@ -651,24 +755,31 @@ static void test_backup(void)
 	bak = NULL;
 
 	store_migrate_result_release(&res);
-	is_int(store_migrate_up(store_db(st), store_path(st), two, 2, 2, &res,
-				&err),
-	       0, "migrating again");
+	is_int(store_migrate_up(store_db(st), store_path(st), more, nr + 1,
+				nr + 1, &res, &err),
+	       0, "migrating again: %s", err.buf);
 	ok(!res.backup, "makes no backup when nothing is pending");
 
-	is_int(store_migrate_down(store_db(st), store_path(st), two, 2, 1,
-				  &res, &err),
-	       0, "rollback 2 -> 1: %s", err.buf);
-	s = xstrfmt("%s/runner.db.bak-2", tmp);
-	is_str(res.backup, s, "rollback backs up to runner.db.bak-2");
-	ok(!stat(s, &sb), "which exists");
+	is_int(store_migrate_down(store_db(st), store_path(st), more, nr + 1,
+				  nr, &res, &err),
+	       0, "rollback %d -> %d: %s", nr + 1, nr, err.buf);
+	is_str(res.backup, bakpath2, "rollback backs up to runner.db.bak-%d",
+	       nr + 1);
+	ok(!stat(bakpath2, &sb), "which exists");
+	if (strcmp(name1, name2) < 0)
+		strbuf_addf(&want, "%s %s", name1, name2);
+	else
+		strbuf_addf(&want, "%s %s", name2, name1);
+	s = list_backups(tmp);
+	is_str(s, want.buf, "beside the first one");
 	free(s);
 	store_close(st);
 	st = NULL;
 
-	/* Back at version 1, the real list accepts it again. */
+	/* Back at version N, the real list accepts it again. */
 	is_int(store_open(tmp, STORE_MIGRATE, &st, &err), 0,
-	       "the real list opens version 1: %s", err.buf);
+	       "the real list opens version %d: %s", nr, err.buf);
+	ok(st && !store_backup_path(st), "with nothing to migrate or copy");
 	store_close(st);
 	st = NULL;
 
@@ -682,8 +793,82 @@ out:
 	store_close(st);
 	store_migrate_result_release(&res);
 	strbuf_release(&err);
+	strbuf_release(&want);
+	free(more);
 	free(bakpath);
+	free(bakpath2);
 	free(wal);
+	free(name1);
+	free(name2);
+	remove_tmpdir(tmp);
+}
+
+/*
+ * The copy is of data that was there before: a fresh database migrated
+ * through several versions gets none; one that had version >= 1 gets one
+ * copy, named after the version it started from, however many migrations
+ * follow.
+ */
+static void test_backup_once(void)
+{
+	char *tmp = make_tmpdir();
+	struct strbuf err = STRBUF_INIT;
+	struct store_migrate_result res = STORE_MIGRATE_RESULT_INIT;
+	struct store *st = NULL;
+	sqlite3 *bak = NULL;
+	char *want = NULL;
+	char *s;
+
+	if (store_open(tmp, STORE_NO_MIGRATE, &st, &err) < 0) {
+		ok(0, "open: %s", err.buf);
+		goto out;
+	}
+	is_int(store_migrate_up(store_db(st), store_path(st), fixture,
+				NR_FIXTURE, NR_FIXTURE, &res, &err),
+	       0, "migrate a fresh file 0 -> 3: %s", err.buf);
+	is_int(res.from, 0, "from 0");
+	is_int(res.to, 3, "to 3");
+	ok(!res.backup, "no backup of a fresh database");
+	s = list_backups(tmp);
+	is_str(s, "", "and no runner.db.bak-* file");
+	free(s);
+
+	store_exec(st, "INSERT INTO a (id, v) VALUES (1, 'x')", &err);
+	is_int(store_migrate_down(store_db(st), store_path(st), fixture,
+				  NR_FIXTURE, 1, &res, &err),
+	       0, "roll back 3 -> 1: %s", err.buf);
+	want = xstrfmt("%s/runner.db.bak-3", tmp);
+	is_str(res.backup, want, "one backup, runner.db.bak-3");
+	s = list_backups(tmp);
+	is_str(s, "runner.db.bak-3", "and no bak-2");
+	free(s);
+
+	store_migrate_result_release(&res);
+	free(want);
+	is_int(store_migrate_up(store_db(st), store_path(st), fixture,
+				NR_FIXTURE, NR_FIXTURE, &res, &err),
+	       0, "migrate 1 -> 3: %s", err.buf);
+	is_int(res.from, 1, "from 1");
+	want = xstrfmt("%s/runner.db.bak-1", tmp);
+	is_str(res.backup, want, "one backup, runner.db.bak-1");
+	s = list_backups(tmp);
+	is_str(s, "runner.db.bak-1 runner.db.bak-3",
+	       "made once: there is no bak-2");
+	free(s);
+	if (sqlite3_open_v2(want, &bak, SQLITE_OPEN_READONLY, NULL) ==
+	    SQLITE_OK) {
+		is_int(db_version(bak), 1, "the copy is at version 1");
+		is_int(query_int(bak, "SELECT count(*) FROM a"), 1,
+		       "with the data");
+	} else {
+		ok(0, "cannot open the backup: %s", sqlite3_errmsg(bak));
+	}
+	sqlite3_close(bak);
+out:
+	store_close(st);
+	store_migrate_result_release(&res);
+	strbuf_release(&err);
+	free(want);
 	remove_tmpdir(tmp);
 }
 
@@ -726,10 +911,10 @@ static void test_open_refusals(void)
 	is_int(store_open(tmp, STORE_MIGRATE, &st, &err), -1,
 	       "a changed migration is refused on open");
 	strbuf_addf(&want,
-		    "migration 1 (init) was changed after it was applied to "
+		    "migration 1 (%s) was changed after it was applied to "
 		    "'%s' (checksum mismatch); restore the original "
-		    "migrations/0001_init.up.sql or use a matching runner",
-		    db);
+		    "migrations/0001_%s.up.sql or use a matching runner",
+		    runner_migrations[0].name, db, runner_migrations[0].name);
 	is_str(err.buf, want.buf, "with the checksum message");
 out:
 	store_close(st);
@@ -922,12 +1107,14 @@ int main(void)
 	test_resolve_dir();
 	test_checksum();
 	test_real_roundtrip();
+	test_real_each_step();
 	test_fixture_steps();
 	test_failures();
 	test_refusals();
 	test_open();
 	test_open_errors();
 	test_backup();
+	test_backup_once();
 	test_open_refusals();
 	test_race();
 	test_busy_wait();

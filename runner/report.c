@@ -1,0 +1,1158 @@
+#include "runner.h"
+#include "cmd.h"
+#include "fs.h"
+#include "report.h"
+#include "store.h"
+#include "timeutil.h"
+
+#include <time.h>
+
+/*
+ * The page is built in two steps: load the run into the rep_* structs
+ * below (the database is read once, in order), then render. Rendering
+ * never touches the database, and the files it looks at are only tested
+ * for existence (to link a log only when there is one).
+ */
+
+/* Timeline geometry, in SVG user units (CSS px when not scaled). */
+#define SVG_W 1180
+#define PLOT_X0 204
+#define PLOT_X1 (SVG_W - 20)
+#define AXIS_H 30
+#define ROW_H 22
+#define BAR_H 14
+#define LABEL_CHARS 26
+#define NOTE_CHARS 80
+#define MIN_BAR_W 2.0
+#define MARK_W 10.0
+
+struct rep_attempt {
+	int n;
+	char *status, *reason, *sandbox;
+	bool has_exit, has_end;
+	int exit_code;
+	int64_t start, end;
+};
+
+struct rep_task {
+	char *id, *status, *reason;
+	bool has_exit, has_start, has_end;
+	int exit_code, attempts;
+	int64_t start, end;
+	long long added, modified, deleted;
+	struct rep_attempt *att;
+	size_t nr_att, alloc_att;
+	struct strvec warnings;
+};
+
+/* A wait for a cap window: from the cap_wait event to the next start. */
+struct rep_band {
+	int64_t start, end; /* end < 0: nothing started after it */
+	struct strbuf message;
+};
+
+struct rep_run {
+	const char *id;
+	char *plan_name, *plan_path, *backend, *status, *host;
+	long long pid;
+	bool has_end, has_exit;
+	int exit_code;
+	int64_t start, end;
+	double cost;
+	struct rep_task *tasks;
+	size_t nr_tasks, alloc_tasks;
+	struct rep_band *bands;
+	size_t nr_bands, alloc_bands;
+	int64_t now;   /* what ends open attempts of an unfinished run */
+	int64_t t0, t1; /* the timeline's window */
+};
+
+/*
+ * The statuses the page knows: CSS classes come from this list only, so
+ * whatever a database holds cannot reach an attribute unescaped.
+ */
+static const char *const statuses[] = {
+	"succeeded", "failed",  "timed_out", "cancelled",
+	"skipped",   "lost",    "running",   "queued",
+	"interrupted", "error",
+};
+
+static const char *status_class(const char *s)
+{
+	for (size_t i = 0; s && i < ARRAY_SIZE(statuses); i++)
+		if (!strcmp(s, statuses[i]))
+			return statuses[i];
+	return "other";
+}
+
+void report_escape(struct strbuf *sb, const char *s)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '&':
+			strbuf_addstr(sb, "&amp;");
+			break;
+		case '<':
+			strbuf_addstr(sb, "&lt;");
+			break;
+		case '>':
+			strbuf_addstr(sb, "&gt;");
+			break;
+		case '"':
+			strbuf_addstr(sb, "&quot;");
+			break;
+		case '\'':
+			strbuf_addstr(sb, "&#39;");
+			break;
+		default:
+			if ((c < 0x20 && !strchr("\t\n\r", c)) || c == 0x7f)
+				strbuf_addstr(sb, "\xef\xbf\xbd");
+			else
+				strbuf_addch(sb, c);
+		}
+	}
+}
+
+/*
+ * Escaped, at most max characters (UTF-8 aware): a longer s is cut to
+ * max - 1 and an ellipsis.
+ */
+static void escape_cut(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t chars = 0, cut = 0, i;
+	char *head;
+
+	for (i = 0; s[i]; i++) {
+		if (((unsigned char)s[i] & 0xc0) == 0x80)
+			continue;
+		if (chars + 1 == max)
+			cut = i; /* where character number max starts */
+		if (chars++ == max)
+			break;
+	}
+	if (!s[i]) {
+		report_escape(sb, s);
+		return;
+	}
+	head = xstrndup(s, cut);
+	report_escape(sb, head);
+	strbuf_addstr(sb, "\xe2\x80\xa6");
+	free(head);
+}
+
+static void url_encode(struct strbuf *sb, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("/._~-", c)) {
+			strbuf_addch(sb, c);
+		} else {
+			strbuf_addch(sb, '%');
+			strbuf_addch(sb, hex[c >> 4]);
+			strbuf_addch(sb, hex[c & 15]);
+		}
+	}
+}
+
+void report_file_url(struct strbuf *sb, const char *abs_path, int dir)
+{
+	strbuf_addstr(sb, "file://");
+	url_encode(sb, abs_path);
+	if (dir && (!sb->len || sb->buf[sb->len - 1] != '/'))
+		strbuf_addch(sb, '/');
+}
+
+int64_t report_tick_step(int64_t span_ms, int max_ticks)
+{
+	static const int64_t nice[] = {
+		1,	 2,	  5,	   10,	     20,       50,
+		100,	 200,	  250,	   500,	     1000,     2000,
+		5000,	 10000,	  15000,   30000,    60000,    120000,
+		300000,	 600000,  900000,  1800000,  3600000,  7200000,
+		10800000, 21600000, 43200000, 86400000,
+	};
+	int64_t day = 86400000, days;
+
+	if (max_ticks < 1)
+		max_ticks = 1;
+	if (span_ms < 1)
+		span_ms = 1;
+	for (size_t i = 0; i < ARRAY_SIZE(nice); i++)
+		if (span_ms / nice[i] + (span_ms % nice[i] != 0) <= max_ticks)
+			return nice[i];
+	days = (span_ms / max_ticks + day - 1) / day;
+	return days * day;
+}
+
+void report_format_tick(int64_t ms, int64_t step, char *buf, size_t size)
+{
+	int64_t s = ms / 1000, m = ms / 60000, h = ms / 3600000;
+
+	if (ms == 0)
+		snprintf(buf, size, "0");
+	else if (step < 1000)
+		snprintf(buf, size, "%.*fs",
+			 step % 100 == 0 ? 1 : step % 10 == 0 ? 2 : 3,
+			 (double)ms / 1000);
+	else if (step < 60000 && ms < 60000)
+		snprintf(buf, size, "%" PRId64 "s", s);
+	else if (step < 60000)
+		snprintf(buf, size, "%" PRId64 "m%02" PRId64 "s", m, s % 60);
+	else if (step < 3600000 && ms < 3600000)
+		snprintf(buf, size, "%" PRId64 "m", m);
+	else if (ms < 86400000)
+		snprintf(buf, size, "%" PRId64 "h%02" PRId64 "m", h,
+			 m % 60);
+	else
+		snprintf(buf, size, "%" PRId64 "d%02" PRId64 "h",
+			 h / 24, h % 24);
+}
+
+/* UTC ISO 8601 to the second: "2026-11-22T02:44:00Z". */
+static void iso_utc(int64_t ms, char *buf, size_t size)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec);
+}
+
+/* ---- loading ---- */
+
+static char *col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+static bool col_null(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL;
+}
+
+static int prepare(struct store *st, const char *sql, const char *run_id,
+		   sqlite3_stmt **s, struct strbuf *err)
+{
+	if (store_prepare(st, sql, s, err) < 0)
+		return -1;
+	sqlite3_bind_text(*s, 1, run_id, -1, SQLITE_TRANSIENT);
+	return 0;
+}
+
+static int step_done(struct store *st, sqlite3_stmt *s, int rc,
+		     struct strbuf *err)
+{
+	if (rc == SQLITE_DONE)
+		return 0;
+	strbuf_addf(err, "cannot read the run: %s",
+		    sqlite3_errmsg(store_db(st)));
+	(void)s;
+	return -1;
+}
+
+/*
+ * The task with this id: rows come in task order, so look from the
+ * cursor on first.
+ */
+static struct rep_task *find_task(struct rep_run *r, size_t *cur,
+				  const char *id)
+{
+	for (size_t k = 0; k < r->nr_tasks; k++) {
+		size_t i = (*cur + k) % r->nr_tasks;
+		if (!strcmp(r->tasks[i].id, id)) {
+			*cur = i;
+			return &r->tasks[i];
+		}
+	}
+	return NULL;
+}
+
+static int load_run(struct store *st, struct rep_run *r, struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret = -1, rc;
+
+	if (prepare(st,
+		    "SELECT plan_name, plan_path, backend, status, started_at,"
+		    " ended_at, host, pid, exit_code FROM runs WHERE id = ?1",
+		    r->id, &s, err) < 0)
+		goto out;
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		if (step_done(st, s, rc, err) == 0)
+			strbuf_addf(err, "no run '%s' in this state", r->id);
+		goto out;
+	}
+	r->plan_name = col_dup(s, 0);
+	r->plan_path = col_dup(s, 1);
+	r->backend = col_dup(s, 2);
+	r->status = col_dup(s, 3);
+	r->start = sqlite3_column_int64(s, 4);
+	r->has_end = !col_null(s, 5);
+	r->end = sqlite3_column_int64(s, 5);
+	r->host = col_dup(s, 6);
+	r->pid = sqlite3_column_int64(s, 7);
+	r->has_exit = !col_null(s, 8);
+	r->exit_code = sqlite3_column_int(s, 8);
+	ret = 0;
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int load_tasks(struct store *st, struct rep_run *r,
+		      struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret = -1, rc;
+
+	if (prepare(st,
+		    "SELECT id, status, reason, exit_code, attempts,"
+		    " started_at, ended_at, files_added, files_modified,"
+		    " files_deleted, cost_usd FROM tasks WHERE run_id = ?1"
+		    " ORDER BY seq, id",
+		    r->id, &s, err) < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct rep_task *t;
+		ALLOC_GROW(r->tasks, r->nr_tasks + 1, r->alloc_tasks);
+		t = &r->tasks[r->nr_tasks++];
+		memset(t, 0, sizeof(*t));
+		strvec_init(&t->warnings);
+		t->id = col_dup(s, 0);
+		if (!t->id)
+			t->id = xstrdup("");
+		t->status = col_dup(s, 1);
+		t->reason = col_dup(s, 2);
+		t->has_exit = !col_null(s, 3);
+		t->exit_code = sqlite3_column_int(s, 3);
+		t->attempts = sqlite3_column_int(s, 4);
+		t->has_start = !col_null(s, 5);
+		t->start = sqlite3_column_int64(s, 5);
+		t->has_end = !col_null(s, 6);
+		t->end = sqlite3_column_int64(s, 6);
+		t->added = sqlite3_column_int64(s, 7);
+		t->modified = sqlite3_column_int64(s, 8);
+		t->deleted = sqlite3_column_int64(s, 9);
+		r->cost += sqlite3_column_double(s, 10);
+	}
+	ret = step_done(st, s, rc, err);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int load_attempts(struct store *st, struct rep_run *r,
+			 struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cur = 0;
+	int ret = -1, rc;
+
+	if (prepare(st,
+		    "SELECT a.task_id, a.attempt, a.status, a.exit_code,"
+		    " a.reason, a.sandbox_id, a.started_at, a.ended_at"
+		    " FROM attempts a JOIN tasks t ON t.run_id = a.run_id"
+		    " AND t.id = a.task_id WHERE a.run_id = ?1"
+		    " ORDER BY t.seq, t.id, a.attempt",
+		    r->id, &s, err) < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *tid = (const char *)sqlite3_column_text(s, 0);
+		struct rep_task *t = tid ? find_task(r, &cur, tid) : NULL;
+		struct rep_attempt *a;
+		if (!t)
+			continue;
+		ALLOC_GROW(t->att, t->nr_att + 1, t->alloc_att);
+		a = &t->att[t->nr_att++];
+		memset(a, 0, sizeof(*a));
+		a->n = sqlite3_column_int(s, 1);
+		a->status = col_dup(s, 2);
+		a->has_exit = !col_null(s, 3);
+		a->exit_code = sqlite3_column_int(s, 3);
+		a->reason = col_dup(s, 4);
+		a->sandbox = col_dup(s, 5);
+		a->start = sqlite3_column_int64(s, 6);
+		a->has_end = !col_null(s, 7);
+		a->end = sqlite3_column_int64(s, 7);
+	}
+	ret = step_done(st, s, rc, err);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static int load_warnings(struct store *st, struct rep_run *r,
+			 struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	size_t cur = 0;
+	int ret = -1, rc;
+
+	if (prepare(st,
+		    "SELECT e.task_id, e.message FROM events e"
+		    " JOIN tasks t ON t.run_id = e.run_id AND t.id = e.task_id"
+		    " WHERE e.run_id = ?1 AND e.kind = 'warning'"
+		    " ORDER BY t.seq, t.id, e.id",
+		    r->id, &s, err) < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *tid = (const char *)sqlite3_column_text(s, 0);
+		const char *msg = (const char *)sqlite3_column_text(s, 1);
+		struct rep_task *t = tid ? find_task(r, &cur, tid) : NULL;
+		if (t)
+			strvec_push(&t->warnings, msg ? msg : "");
+	}
+	ret = step_done(st, s, rc, err);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+/*
+ * Cap waits: each cap_wait event opens a band that the next sandbox
+ * start (of any task: the caps are shared) closes. The scheduler logs
+ * a new event when the slot it waits for changes, so bands that overlap
+ * are one wait and are merged.
+ */
+static int load_bands(struct store *st, struct rep_run *r,
+		      struct strbuf *err)
+{
+	sqlite3_stmt *s = NULL;
+	int ret = -1, rc;
+
+	if (prepare(st,
+		    "SELECT e.at, e.message, (SELECT min(a.started_at) FROM"
+		    " attempts a WHERE a.run_id = e.run_id AND"
+		    " a.started_at > e.at) FROM events e WHERE e.run_id = ?1"
+		    " AND e.kind = 'cap_wait' ORDER BY e.at, e.id",
+		    r->id, &s, err) < 0)
+		goto out;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int64_t at = sqlite3_column_int64(s, 0);
+		int64_t end = col_null(s, 2) ? -1 : sqlite3_column_int64(s, 2);
+		const char *msg = (const char *)sqlite3_column_text(s, 1);
+		struct rep_band *b = r->nr_bands ? &r->bands[r->nr_bands - 1]
+						 : NULL;
+		if (b && (b->end < 0 || at <= b->end)) {
+			if (b->end >= 0 && (end < 0 || end > b->end))
+				b->end = end;
+		} else {
+			ALLOC_GROW(r->bands, r->nr_bands + 1, r->alloc_bands);
+			b = &r->bands[r->nr_bands++];
+			b->start = at;
+			b->end = end;
+			strbuf_init(&b->message, 0);
+		}
+		if (b->message.len)
+			strbuf_addch(&b->message, '\n');
+		strbuf_addstr(&b->message, msg ? msg : "");
+	}
+	ret = step_done(st, s, rc, err);
+out:
+	sqlite3_finalize(s);
+	return ret;
+}
+
+static void rep_run_release(struct rep_run *r)
+{
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct rep_task *t = &r->tasks[i];
+		for (size_t j = 0; j < t->nr_att; j++) {
+			free(t->att[j].status);
+			free(t->att[j].reason);
+			free(t->att[j].sandbox);
+		}
+		free(t->att);
+		free(t->id);
+		free(t->status);
+		free(t->reason);
+		strvec_clear(&t->warnings);
+	}
+	free(r->tasks);
+	for (size_t i = 0; i < r->nr_bands; i++)
+		strbuf_release(&r->bands[i].message);
+	free(r->bands);
+	free(r->plan_name);
+	free(r->plan_path);
+	free(r->backend);
+	free(r->status);
+	free(r->host);
+}
+
+/* Where an attempt without an end stops: the run's end, else now. */
+static int64_t attempt_end(const struct rep_run *r,
+			   const struct rep_attempt *a)
+{
+	int64_t e = a->has_end ? a->end : r->has_end ? r->end : r->now;
+	return e < a->start ? a->start : e;
+}
+
+static void window(struct rep_run *r)
+{
+	int64_t lo = r->start, hi = r->has_end ? r->end : r->now;
+
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		const struct rep_task *t = &r->tasks[i];
+		for (size_t j = 0; j < t->nr_att; j++) {
+			if (t->att[j].start < lo)
+				lo = t->att[j].start;
+			if (attempt_end(r, &t->att[j]) > hi)
+				hi = attempt_end(r, &t->att[j]);
+		}
+		if (t->has_start && t->start < lo)
+			lo = t->start;
+		if (t->has_end && t->end > hi)
+			hi = t->end;
+	}
+	for (size_t i = 0; i < r->nr_bands; i++) {
+		if (r->bands[i].start < lo)
+			lo = r->bands[i].start;
+		if (r->bands[i].start > hi)
+			hi = r->bands[i].start;
+		if (r->bands[i].end > hi)
+			hi = r->bands[i].end;
+	}
+	if (hi <= lo)
+		hi = lo + 1000;
+	r->t0 = lo;
+	r->t1 = hi;
+	for (size_t i = 0; i < r->nr_bands; i++)
+		if (r->bands[i].end < 0)
+			r->bands[i].end = hi;
+}
+
+/* ---- rendering ---- */
+
+static const char css[] =
+	":root{--ok:#2f9e44;--fail:#e03131;--to:#f08c00;--cancel:#868e96;"
+	"--skip:#ced4da;--lost:#7048e8;--run:#1c7ed6;--queue:#adb5bd;"
+	"--line:#e4e7eb;--muted:#5f6b7a;--cap:#f59f00}\n"
+	"*{box-sizing:border-box}\n"
+	"body{margin:0;background:#f4f5f7;color:#1f2328;"
+	"font:13px/1.45 system-ui,-apple-system,\"Segoe UI\",Roboto,"
+	"\"Helvetica Neue\",Arial,sans-serif}\n"
+	"main{max-width:1240px;margin:0 auto;padding:18px 24px 32px}\n"
+	"code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,"
+	"Consolas,\"DejaVu Sans Mono\",\"Liberation Mono\",monospace;"
+	"font-size:12px}\n"
+	"header{display:flex;align-items:baseline;gap:12px;"
+	"flex-wrap:wrap;margin-bottom:10px}\n"
+	"h1{font-size:20px;margin:0;font-weight:650}\n"
+	".kicker{color:var(--muted);font-size:12px;width:100%;"
+	"text-transform:uppercase;letter-spacing:.06em}\n"
+	"h2{font-size:14px;margin:22px 0 8px;font-weight:650}\n"
+	".card{background:#fff;border:1px solid #dde1e6;border-radius:8px}\n"
+	".summary{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));"
+	"gap:10px 24px;margin:0;padding:14px 16px}\n"
+	".summary div{min-width:0}\n"
+	".summary dt{color:var(--muted);font-size:11px;"
+	"text-transform:uppercase;letter-spacing:.05em}\n"
+	".summary dd{margin:2px 0 0;font-weight:550;overflow-wrap:anywhere}\n"
+	".summary .wide{grid-column:span 2}\n"
+	".counts{display:flex;gap:14px;flex-wrap:wrap}\n"
+	".counts span{white-space:nowrap}\n"
+	".dot{display:inline-block;width:9px;height:9px;border-radius:50%;"
+	"margin-right:5px;vertical-align:0}\n"
+	".badge{display:inline-block;padding:1px 8px;border-radius:10px;"
+	"font-size:12px;font-weight:600;color:#fff;white-space:nowrap}\n"
+	".st-succeeded{background:var(--ok)}\n"
+	".st-failed,.st-error{background:var(--fail)}\n"
+	".st-timed_out{background:var(--to)}\n"
+	".st-cancelled,.st-interrupted{background:var(--cancel)}\n"
+	".st-skipped{background:repeating-linear-gradient(135deg,"
+	"#e9ecef 0 3px,#ced4da 3px 5px);color:#343a40}\n"
+	".st-lost{background:var(--lost)}\n"
+	".st-running{background:var(--run)}\n"
+	".st-queued,.st-other{background:var(--queue)}\n"
+	".legend{display:flex;flex-wrap:wrap;gap:6px 16px;margin:0 0 8px;"
+	"color:var(--muted);font-size:12px;align-items:center}\n"
+	".legend span{display:inline-flex;align-items:center;gap:6px}\n"
+	".sw{display:inline-block;width:18px;height:10px;border-radius:2px}\n"
+	".sw.cap{background:rgba(245,159,0,.22);"
+	"border-left:2px solid var(--cap)}\n"
+	".sw.gap{height:0;border-top:2px dashed #868e96;border-radius:0}\n"
+	".axis-note{color:var(--muted);font-size:12px;margin:0 0 8px}\n"
+	".chart{padding:6px 8px;overflow-x:auto}\n"
+	".chart svg{display:block;max-width:100%;height:auto}\n"
+	"svg text{font-size:11px;fill:#343a40}\n"
+	"svg .tick{fill:var(--muted);font-size:10.5px}\n"
+	"svg .grid{stroke:var(--line);stroke-width:1}\n"
+	"svg .axis{stroke:#adb5bd;stroke-width:1}\n"
+	"svg .alt{fill:#f8f9fa}\n"
+	"svg .label{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,"
+	"\"DejaVu Sans Mono\",monospace;font-size:11px}\n"
+	"svg a:hover .label{fill:#1c7ed6;text-decoration:underline}\n"
+	"svg .note{fill:var(--muted);font-size:10.5px}\n"
+	"svg .in{fill:#fff;font-size:10px;font-weight:600}\n"
+	"svg .in.dark{fill:#343a40}\n"
+	"svg .bar,svg .mark{stroke:rgba(0,0,0,.18);stroke-width:.5}\n"
+	"svg .bar.st-succeeded,svg .dot.st-succeeded{fill:var(--ok)}\n"
+	"svg .bar.st-failed,svg .dot.st-failed,svg .bar.st-error{"
+	"fill:var(--fail)}\n"
+	"svg .bar.st-timed_out,svg .dot.st-timed_out{fill:var(--to)}\n"
+	"svg .bar.st-cancelled,svg .dot.st-cancelled,svg .bar.st-interrupted"
+	"{fill:var(--cancel)}\n"
+	"svg .st-skipped{fill:url(#hatch)}\n"
+	"svg .bar.st-lost,svg .dot.st-lost{fill:var(--lost)}\n"
+	"svg .bar.st-running,svg .dot.st-running{fill:var(--run)}\n"
+	"svg .st-queued,svg .st-other{fill:var(--queue)}\n"
+	"svg .gap{stroke:#868e96;stroke-width:1.5;stroke-dasharray:3 3}\n"
+	"svg .capwait{fill:rgba(245,159,0,.16)}\n"
+	"svg .capedge{stroke:var(--cap);stroke-width:1.5}\n"
+	"svg .capmark{fill:var(--cap)}\n"
+	"table{border-collapse:collapse;width:100%}\n"
+	"th,td{text-align:left;padding:6px 10px;border-bottom:1px solid "
+	"var(--line);vertical-align:top}\n"
+	"tbody tr:last-child td{border-bottom:0}\n"
+	"tbody tr:hover{background:#f8f9fa}\n"
+	"tbody tr:target{background:#fff9db}\n"
+	"th{font-size:11px;font-weight:600;text-transform:uppercase;"
+	"letter-spacing:.04em;color:var(--muted);background:#f8f9fa}\n"
+	".num{text-align:right;font-variant-numeric:tabular-nums;"
+	"white-space:nowrap}\n"
+	"td.reason,td.warn{overflow-wrap:anywhere;max-width:320px}\n"
+	"td.warn div{color:#b35c00}\n"
+	".chg{white-space:nowrap;font-variant-numeric:tabular-nums}\n"
+	".add{color:#2b8a3e}.mod{color:#1864ab}.del{color:#c92a2a}"
+	".zero{color:#adb5bd}\n"
+	".none{color:#adb5bd}\n"
+	"a{color:#1864ab;text-decoration:none}a:hover{text-decoration:"
+	"underline}\n"
+	"td.files,td.mono{white-space:nowrap}\n"
+	"footer{margin-top:18px;color:var(--muted);font-size:11.5px}\n";
+
+struct legend_item {
+	const char *cls, *label;
+};
+
+static const struct legend_item legend[] = {
+	{ "succeeded", "succeeded" }, { "failed", "failed" },
+	{ "timed_out", "timed out" }, { "cancelled", "cancelled" },
+	{ "skipped", "skipped" },     { "lost", "lost" },
+	{ "running", "running" },
+};
+
+static const char *status_label(const char *s)
+{
+	return s && !strcmp(s, "timed_out") ? "timed out" : s ? s : "?";
+}
+
+static void badge(struct strbuf *sb, const char *status)
+{
+	strbuf_addf(sb, "<span class=\"badge st-%s\">", status_class(status));
+	report_escape(sb, status_label(status));
+	strbuf_addstr(sb, "</span>");
+}
+
+static void dt(struct strbuf *sb, const char *label, const char *cls)
+{
+	strbuf_addf(sb, "<div%s%s%s><dt>%s</dt><dd>", cls ? " class=\"" : "",
+		    cls ? cls : "", cls ? "\"" : "", label);
+}
+
+static void render_summary(struct strbuf *sb, const struct rep_run *r,
+			   const struct report_opts *opts)
+{
+	char buf[64];
+	size_t count[ARRAY_SIZE(statuses) + 1] = { 0 };
+
+	strbuf_addstr(sb, "<dl class=\"card summary\">");
+	dt(sb, "Plan", "wide");
+	report_escape(sb, r->plan_name);
+	strbuf_addstr(sb, " <span class=\"mono\" style=\"font-weight:400;"
+			  "color:var(--muted)\">");
+	report_escape(sb, r->plan_path);
+	strbuf_addstr(sb, "</span></dd></div>");
+	dt(sb, "Status", NULL);
+	badge(sb, r->status);
+	if (r->has_exit)
+		strbuf_addf(sb, " <span style=\"font-weight:400\">exit %d"
+				"</span>",
+			    r->exit_code);
+	strbuf_addstr(sb, "</dd></div>");
+	dt(sb, "Duration", NULL);
+	cmd_format_ms((r->has_end ? r->end : r->now) - r->start, buf,
+		      sizeof(buf));
+	strbuf_addstr(sb, buf);
+	if (!r->has_end)
+		strbuf_addstr(sb, " so far");
+	strbuf_addstr(sb, "</dd></div>");
+	dt(sb, "Started", NULL);
+	iso_utc(r->start, buf, sizeof(buf));
+	strbuf_addstr(sb, buf);
+	strbuf_addstr(sb, "</dd></div>");
+	dt(sb, "Ended", NULL);
+	if (r->has_end) {
+		iso_utc(r->end, buf, sizeof(buf));
+		strbuf_addstr(sb, buf);
+	} else {
+		iso_utc(r->now, buf, sizeof(buf));
+		strbuf_addf(sb, "not yet (as of %s)", buf);
+	}
+	strbuf_addstr(sb, "</dd></div>");
+	dt(sb, "Backend", NULL);
+	report_escape(sb, r->backend);
+	strbuf_addstr(sb, "</dd></div>");
+	dt(sb, "Host", NULL);
+	report_escape(sb, r->host);
+	strbuf_addf(sb, " <span style=\"font-weight:400;color:var(--muted)\">"
+			"pid %lld</span></dd></div>",
+		    r->pid);
+
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		const char *c = status_class(r->tasks[i].status);
+		size_t k = 0;
+		while (k < ARRAY_SIZE(statuses) && strcmp(statuses[k], c))
+			k++;
+		count[k]++;
+	}
+	dt(sb, "Tasks", "wide");
+	strbuf_addf(sb, "<span class=\"counts\"><span>%zu total</span>",
+		    r->nr_tasks);
+	for (size_t k = 0; k <= ARRAY_SIZE(statuses); k++) {
+		const char *c =
+			k < ARRAY_SIZE(statuses) ? statuses[k] : "other";
+		if (!count[k])
+			continue;
+		strbuf_addf(sb, "<span><span class=\"dot st-%s\"></span>%zu ",
+			    c, count[k]);
+		report_escape(sb, status_label(c));
+		strbuf_addstr(sb, "</span>");
+	}
+	strbuf_addstr(sb, "</span></dd></div>");
+	dt(sb, "Cost estimate", NULL);
+	strbuf_addf(sb, "$%.4f</dd></div>", r->cost);
+	dt(sb, "Results", NULL);
+	if (!opts->link_base) {
+		/*
+		 * The page sits in the run folder: naming the folder by
+		 * its path would make the page depend on where the state
+		 * lives, and an archive of the folder on the machine.
+		 */
+		strbuf_addstr(sb, "the folder of this page");
+	} else if (opts->run_dir) {
+		strbuf_addstr(sb, "<span class=\"mono\">");
+		report_escape(sb, opts->run_dir);
+		strbuf_addstr(sb, "</span>");
+	} else {
+		strbuf_addstr(sb, "<span class=\"none\">&mdash;</span>");
+	}
+	strbuf_addstr(sb, "</dd></div></dl>\n");
+}
+
+struct plot {
+	int64_t t0, span;
+};
+
+static double xpos(const struct plot *p, int64_t t)
+{
+	double x = PLOT_X0 + (double)(t - p->t0) * (PLOT_X1 - PLOT_X0) /
+				     (double)p->span;
+	return x < PLOT_X0 ? PLOT_X0 : x > PLOT_X1 ? PLOT_X1 : x;
+}
+
+static void render_axis(struct strbuf *sb, const struct plot *p, int height)
+{
+	int64_t step = report_tick_step(p->span, 10);
+	char label[32];
+
+	for (int64_t t = 0; t <= p->span; t += step) {
+		double x = xpos(p, p->t0 + t);
+		const char *anchor = "middle";
+		if (t == 0)
+			anchor = "start";
+		else if (x > PLOT_X1 - 20)
+			anchor = "end";
+		report_format_tick(t, step, label, sizeof(label));
+		strbuf_addf(sb,
+			    "<line class=\"grid\" x1=\"%.1f\" y1=\"%d\" "
+			    "x2=\"%.1f\" y2=\"%d\"/>"
+			    "<text class=\"tick\" x=\"%.1f\" y=\"%d\" "
+			    "text-anchor=\"%s\">%s</text>\n",
+			    x, AXIS_H - 6, x, height - 4, x, AXIS_H - 11,
+			    anchor, label);
+	}
+	strbuf_addf(sb,
+		    "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" "
+		    "y2=\"%d\"/>\n",
+		    PLOT_X0, AXIS_H - 1, PLOT_X1, AXIS_H - 1);
+}
+
+static void render_bands(struct strbuf *sb, const struct rep_run *r,
+			 const struct plot *p, int rows_h)
+{
+	for (size_t i = 0; i < r->nr_bands; i++) {
+		const struct rep_band *b = &r->bands[i];
+		double x0 = xpos(p, b->start), x1 = xpos(p, b->end);
+		char dur[32];
+		cmd_format_ms(b->end - b->start, dur, sizeof(dur));
+		if (x1 - x0 < MIN_BAR_W)
+			x1 = x0 + MIN_BAR_W;
+		strbuf_addf(sb,
+			    "<g class=\"cap\"><title>cap wait, %s: ", dur);
+		report_escape(sb, b->message.buf);
+		strbuf_addf(sb,
+			    "</title><rect class=\"capwait\" x=\"%.1f\" "
+			    "y=\"%d\" width=\"%.1f\" height=\"%d\"/>"
+			    "<line class=\"capedge\" x1=\"%.1f\" y1=\"%d\" "
+			    "x2=\"%.1f\" y2=\"%d\"/>"
+			    "<path class=\"capmark\" d=\"M%.1f %d l-5 -7 h10 "
+			    "z\"/></g>\n",
+			    x0, AXIS_H, x1 - x0, rows_h, x0, AXIS_H, x0,
+			    AXIS_H + rows_h, x0, AXIS_H - 1);
+	}
+}
+
+static void attempt_title(struct strbuf *sb, const struct rep_task *t,
+			  const struct rep_attempt *a, int64_t end)
+{
+	char dur[32], when[40];
+	cmd_format_ms(end - a->start, dur, sizeof(dur));
+	iso_utc(a->start, when, sizeof(when));
+	strbuf_addstr(sb, "<title>");
+	report_escape(sb, t->id);
+	strbuf_addf(sb, " attempt %d: ", a->n);
+	report_escape(sb, status_label(a->status));
+	strbuf_addf(sb, ", %s%s from %s", dur, a->has_end ? "" : " (no end)",
+		    when);
+	if (a->has_exit)
+		strbuf_addf(sb, ", exit %d", a->exit_code);
+	if (a->reason && *a->reason) {
+		strbuf_addstr(sb, "\n");
+		report_escape(sb, a->reason);
+	}
+	if (a->sandbox && *a->sandbox) {
+		strbuf_addstr(sb, "\nsandbox ");
+		report_escape(sb, a->sandbox);
+	}
+	strbuf_addstr(sb, "</title>");
+}
+
+/* A task that never ran (skipped, cancelled, queued): a mark and why. */
+static void render_mark(struct strbuf *sb, const struct rep_run *r,
+			const struct rep_task *t, const struct plot *p,
+			int y)
+{
+	int64_t at = t->has_end ? t->end : t->has_start ? t->start : r->t0;
+	const char *cls = status_class(t->status);
+	double x = xpos(p, at);
+	bool left;
+
+	if (x > PLOT_X1 - MARK_W)
+		x = PLOT_X1 - MARK_W;
+	left = x > PLOT_X1 - 360;
+	strbuf_addstr(sb, "<g>");
+	if (strcmp(cls, "queued")) {
+		strbuf_addf(sb,
+			    "<rect class=\"mark st-%s\" x=\"%.1f\" y=\"%d\" "
+			    "width=\"%.1f\" height=\"%d\" rx=\"2\"/>",
+			    cls, x, y + (ROW_H - BAR_H) / 2, MARK_W, BAR_H);
+	}
+	strbuf_addf(sb, "<text class=\"note\" x=\"%.1f\" y=\"%d\"%s>",
+		    left ? x - 5 : x + MARK_W + 5, y + ROW_H / 2 + 4,
+		    left ? " text-anchor=\"end\"" : "");
+	report_escape(sb, status_label(t->status));
+	if (t->reason && *t->reason) {
+		strbuf_addstr(sb, ": ");
+		escape_cut(sb, t->reason, NOTE_CHARS);
+	}
+	strbuf_addstr(sb, "</text></g>\n");
+}
+
+static void render_row(struct strbuf *sb, const struct rep_run *r,
+		       const struct rep_task *t, const struct plot *p,
+		       size_t i)
+{
+	int y = AXIS_H + (int)i * ROW_H;
+	int mid = y + ROW_H / 2;
+
+	strbuf_addstr(sb, "<a href=\"#task-");
+	report_escape(sb, t->id);
+	strbuf_addstr(sb, "\"><title>");
+	report_escape(sb, t->id);
+	strbuf_addstr(sb, ": ");
+	report_escape(sb, status_label(t->status));
+	strbuf_addf(sb,
+		    "</title><circle class=\"dot st-%s\" cx=\"12\" cy=\"%d\" "
+		    "r=\"4\"/><text class=\"label\" x=\"22\" y=\"%d\">",
+		    status_class(t->status), mid, mid + 4);
+	escape_cut(sb, t->id, LABEL_CHARS);
+	strbuf_addstr(sb, "</text></a>\n");
+
+	if (!t->nr_att) {
+		render_mark(sb, r, t, p, y);
+		return;
+	}
+	for (size_t j = 0; j < t->nr_att; j++) {
+		const struct rep_attempt *a = &t->att[j];
+		int64_t end = attempt_end(r, a);
+		const char *cls = status_class(a->status);
+		double x0 = xpos(p, a->start), x1 = xpos(p, end);
+		double w = x1 - x0 < MIN_BAR_W ? MIN_BAR_W : x1 - x0;
+		char dur[32];
+
+		if (j > 0) {
+			/* The retry backoff: from the previous end to here. */
+			int64_t pend = attempt_end(r, &t->att[j - 1]);
+			double px = xpos(p, pend);
+			cmd_format_ms(a->start - pend, dur, sizeof(dur));
+			strbuf_addf(sb,
+				    "<line class=\"gap\" x1=\"%.1f\" "
+				    "y1=\"%d\" x2=\"%.1f\" y2=\"%d\"><title>"
+				    "wait before attempt %d: %s</title>"
+				    "</line>\n",
+				    px, mid, x0 > px ? x0 : px, mid, a->n,
+				    dur);
+		}
+		strbuf_addf(sb,
+			    "<g><rect class=\"bar st-%s\" data-task=\"",
+			    cls);
+		report_escape(sb, t->id);
+		strbuf_addf(sb,
+			    "\" data-attempt=\"%d\" x=\"%.1f\" y=\"%d\" "
+			    "width=\"%.1f\" height=\"%d\" rx=\"2\">",
+			    a->n, x0, y + (ROW_H - BAR_H) / 2, w, BAR_H);
+		attempt_title(sb, t, a, end);
+		strbuf_addstr(sb, "</rect>");
+		cmd_format_ms(end - a->start, dur, sizeof(dur));
+		if (w >= 9.0 * (double)strlen(dur))
+			strbuf_addf(sb,
+				    "<text class=\"in%s\" x=\"%.1f\" y=\"%d\" "
+				    "pointer-events=\"none\">%s</text>",
+				    !strcmp(cls, "skipped") ? " dark" : "",
+				    x0 + 4, mid + 3, dur);
+		strbuf_addstr(sb, "</g>\n");
+	}
+}
+
+static void render_timeline(struct strbuf *sb, const struct rep_run *r)
+{
+	struct plot p = { r->t0, r->t1 - r->t0 };
+	int rows_h = (int)r->nr_tasks * ROW_H;
+	int height = AXIS_H + rows_h + 8;
+	char when[40];
+
+	strbuf_addstr(sb, "<h2>Timeline</h2>\n<div class=\"legend\">");
+	for (size_t i = 0; i < ARRAY_SIZE(legend); i++)
+		strbuf_addf(sb,
+			    "<span><i class=\"sw st-%s\"></i>%s</span>",
+			    legend[i].cls, legend[i].label);
+	strbuf_addstr(sb, "<span><i class=\"sw cap\"></i>cap wait</span>"
+			  "<span><i class=\"sw gap\"></i>wait before a retry"
+			  "</span></div>\n");
+	iso_utc(r->t0, when, sizeof(when));
+	strbuf_addf(sb,
+		    "<div class=\"axis-note\">Time since %s (UTC). One bar "
+		    "per attempt; hover for details.</div>\n",
+		    when);
+	strbuf_addf(sb,
+		    "<div class=\"card chart\"><svg class=\"timeline\" "
+		    "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+		    "role=\"img\" aria-label=\"timeline of the tasks\">\n",
+		    SVG_W, height, SVG_W, height);
+	strbuf_addstr(sb,
+		      "<defs><pattern id=\"hatch\" width=\"6\" height=\"6\" "
+		      "patternUnits=\"userSpaceOnUse\" "
+		      "patternTransform=\"rotate(45)\"><rect width=\"6\" "
+		      "height=\"6\" fill=\"#eef0f2\"/><rect width=\"2.5\" "
+		      "height=\"6\" fill=\"#bfc5cc\"/></pattern></defs>\n");
+	for (size_t i = 1; i < r->nr_tasks; i += 2)
+		strbuf_addf(sb,
+			    "<rect class=\"alt\" x=\"0\" y=\"%d\" "
+			    "width=\"%d\" height=\"%d\"/>\n",
+			    AXIS_H + (int)i * ROW_H, SVG_W, ROW_H);
+	render_axis(sb, &p, height);
+	render_bands(sb, r, &p, rows_h);
+	for (size_t i = 0; i < r->nr_tasks; i++)
+		render_row(sb, r, &r->tasks[i], &p, i);
+	if (!r->nr_tasks)
+		strbuf_addf(sb,
+			    "<text class=\"note\" x=\"%d\" y=\"%d\">no tasks"
+			    "</text>\n",
+			    PLOT_X0, AXIS_H + 14);
+	strbuf_addstr(sb, "</svg></div>\n");
+}
+
+/*
+ * A link to tasks/ID/name, when the file exists (or when we cannot
+ * tell). Returns whether it wrote one.
+ */
+static bool file_link(struct strbuf *sb, const struct report_opts *opts,
+		      const char *task, const char *name, const char *label,
+		      bool sep)
+{
+	char *rel = xstrfmt("tasks/%s/%s", task, name);
+	bool ok = true;
+
+	if (opts->run_dir) {
+		char *path = fs_join(opts->run_dir, rel);
+		ok = fs_exists(path);
+		free(path);
+	}
+	if (ok) {
+		struct strbuf url = STRBUF_INIT;
+		if (opts->link_base)
+			strbuf_addstr(&url, opts->link_base);
+		url_encode(&url, rel);
+		strbuf_addf(sb, "%s<a href=\"", sep ? " &middot; " : "");
+		report_escape(sb, url.buf);
+		strbuf_addf(sb, "\">%s</a>", label);
+		strbuf_release(&url);
+	}
+	free(rel);
+	return ok;
+}
+
+static const char none[] = "<span class=\"none\">&mdash;</span>";
+
+static void changes_cell(struct strbuf *sb, const struct rep_task *t)
+{
+	strbuf_addf(sb,
+		    "<td class=\"chg\"><span class=\"%s\">+%lld</span> "
+		    "<span class=\"%s\">~%lld</span> "
+		    "<span class=\"%s\">-%lld</span></td>",
+		    t->added ? "add" : "zero", t->added,
+		    t->modified ? "mod" : "zero", t->modified,
+		    t->deleted ? "del" : "zero", t->deleted);
+}
+
+static void render_table(struct strbuf *sb, const struct rep_run *r,
+			 const struct report_opts *opts)
+{
+	strbuf_addstr(sb,
+		      "<h2>Tasks</h2>\n<div class=\"card\" style=\"overflow-x:"
+		      "auto\"><table><thead><tr><th>Task</th><th>Status</th>"
+		      "<th class=\"num\">Attempts</th><th class=\"num\">"
+		      "Duration</th><th class=\"num\">Exit</th><th>Changes"
+		      "</th><th>Warnings</th><th>Reason</th><th>Files</th>"
+		      "</tr></thead>\n<tbody>\n");
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		const struct rep_task *t = &r->tasks[i];
+		char dur[32];
+		bool any;
+
+		strbuf_addstr(sb, "<tr id=\"task-");
+		report_escape(sb, t->id);
+		strbuf_addstr(sb, "\"><td class=\"mono\">");
+		report_escape(sb, t->id);
+		strbuf_addstr(sb, "</td><td>");
+		badge(sb, t->status);
+		if (t->has_start && t->has_end)
+			cmd_format_ms(t->end - t->start, dur, sizeof(dur));
+		else
+			snprintf(dur, sizeof(dur), "&mdash;");
+		strbuf_addf(sb, "</td><td class=\"num\">%d</td>"
+				"<td class=\"num\">%s</td>",
+			    t->attempts, dur);
+		if (t->has_exit)
+			strbuf_addf(sb, "<td class=\"num\">%d</td>",
+				    t->exit_code);
+		else
+			strbuf_addstr(sb, "<td class=\"num none\">&mdash;"
+					  "</td>");
+		changes_cell(sb, t);
+		strbuf_addstr(sb, "<td class=\"warn\">");
+		for (size_t w = 0; w < t->warnings.nr; w++) {
+			strbuf_addstr(sb, "<div>");
+			report_escape(sb, t->warnings.v[w]);
+			strbuf_addstr(sb, "</div>");
+		}
+		if (!t->warnings.nr)
+			strbuf_addstr(sb, none);
+		strbuf_addstr(sb, "</td><td class=\"reason\">");
+		if (t->reason && *t->reason)
+			report_escape(sb, t->reason);
+		else
+			strbuf_addstr(sb, none);
+		strbuf_addstr(sb, "</td><td class=\"files\">");
+		any = file_link(sb, opts, t->id, "output.log", "log", false);
+		any |= file_link(sb, opts, t->id, "changes.patch", "patch",
+				 any);
+		any |= file_link(sb, opts, t->id, "result.json", "result",
+				 any);
+		if (!any)
+			strbuf_addstr(sb, none);
+		strbuf_addstr(sb, "</td></tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody></table></div>\n");
+}
+
+static void render(struct strbuf *sb, const struct rep_run *r,
+		   const struct report_opts *opts)
+{
+	strbuf_addstr(sb,
+		      "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+		      "<meta charset=\"utf-8\">\n"
+		      "<meta http-equiv=\"Content-Security-Policy\" "
+		      "content=\"default-src 'none'; style-src "
+		      "'unsafe-inline'\">\n"
+		      "<meta name=\"viewport\" content=\"width=device-width, "
+		      "initial-scale=1\">\n"
+		      "<meta name=\"generator\" content=\"runner "
+		      RUNNER_VERSION "\">\n<title>");
+	report_escape(sb, r->plan_name);
+	strbuf_addstr(sb, " &middot; run ");
+	report_escape(sb, r->id);
+	strbuf_addstr(sb, "</title>\n<style>\n");
+	strbuf_addstr(sb, css);
+	strbuf_addstr(sb, "</style></head>\n<body><main>\n<header>"
+			  "<div class=\"kicker\">runner &middot; run report"
+			  "</div><h1 class=\"mono\" "
+			  "style=\"font-size:19px\">");
+	report_escape(sb, r->id);
+	strbuf_addstr(sb, "</h1>");
+	badge(sb, r->status);
+	strbuf_addstr(sb, "</header>\n");
+	render_summary(sb, r, opts);
+	render_timeline(sb, r);
+	render_table(sb, r, opts);
+	strbuf_addstr(sb, "<footer>Written by runner " RUNNER_VERSION
+			  " from the state database. All times are UTC. "
+			  "This page is self-contained: it loads nothing."
+			  "</footer>\n</main></body></html>\n");
+}
+
+int report_build(struct store *st, const char *run_id,
+		 const struct report_opts *opts, struct strbuf *out,
+		 struct strbuf *err)
+{
+	struct rep_run r;
+	int ret = -1;
+
+	memset(&r, 0, sizeof(r));
+	r.id = run_id;
+	r.now = opts->now_ms ? opts->now_ms : time_now_ms();
+	if (load_run(st, &r, err) < 0 || load_tasks(st, &r, err) < 0 ||
+	    load_attempts(st, &r, err) < 0 ||
+	    load_warnings(st, &r, err) < 0 || load_bands(st, &r, err) < 0)
+		goto out;
+	window(&r);
+	render(out, &r, opts);
+	ret = 0;
+out:
+	rep_run_release(&r);
+	return ret;
+}
+
+int report_write(struct store *st, const char *run_id,
+		 const struct report_opts *opts, const char *path,
+		 struct strbuf *err)
+{
+	struct strbuf page = STRBUF_INIT;
+	int ret = -1;
+
+	if (report_build(st, run_id, opts, &page, err) < 0)
+		goto out;
+	if (fs_write_atomic(path, page.buf, page.len, 0644, err) < 0)
+		goto out;
+	ret = 0;
+out:
+	strbuf_release(&page);
+	return ret;
+}
