@@ -146,6 +146,10 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 		sha256_hex(x->sha256, hex);
 		if (x->pulled || which == 2)
 			cJSON_AddStringToObject(e, "sha256", hex);
+		if (x->has_base) {
+			sha256_hex(x->base_sha256, hex);
+			cJSON_AddStringToObject(e, "base_sha256", hex);
+		}
 		if (which != 2)
 			cJSON_AddBoolToObject(e, "pulled", x->pulled);
 		if (x->note)
@@ -161,6 +165,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	t->nr_refused = c->nr_refused;
 	t->bytes_pulled = c->bytes_pulled;
 	cJSON_AddNumberToObject(o, "bytes_pulled", (double)c->bytes_pulled);
+	/* Where `runner apply` puts the changes by default. */
+	cJSON_AddStringToObject(o, "workspace", t->task->workspace);
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
 		cJSON_Delete(o);
 		return -1;

@@ -51,7 +51,7 @@
 #define ENVD_PORT "49983"
 #define WORKSPACE "/workspace"
 #define MAX_FRAME (16u << 20)
-#define LISTING_MAX ((size_t)256 << 20)
+#define LISTING_MAX ((size_t)128 << 20)
 #define STDERR_MAX ((size_t)16 << 10)
 #define KILL_WAIT_MS 10000
 #define REATTACH_MAX 6
@@ -241,6 +241,13 @@ fail:
 }
 
 /* ---- small helpers ---- */
+
+/* ws_manifest_find() without bsearch() on a NULL array (UB). */
+static const struct ws_entry *manifest_find(const struct ws_manifest *m,
+					    const char *path)
+{
+	return m->nr ? ws_manifest_find(m, path) : NULL;
+}
 
 static void random_hex(char *out, size_t nbytes)
 {
@@ -1360,6 +1367,8 @@ static int rentry_cmp(const void *a, const void *b)
 static struct rentry *rlist_find(const struct rlist *l, const char *path)
 {
 	struct rentry key = { .path = (char *)path };
+	if (!l->nr)
+		return NULL;
 	return bsearch(&key, l->v, l->nr, sizeof(*l->v), rentry_cmp);
 }
 
@@ -1421,7 +1430,7 @@ static int parse_listing(struct sandbox *sb, const struct strbuf *buf,
 			section = f[1] == 'H' ? 1 : f[1] == 'G' ? 2 : 3;
 			if (section == 3)
 				break;
-			if (section == 1)
+			if (section == 1 && l->nr)
 				qsort(l->v, l->nr, sizeof(*l->v), rentry_cmp);
 			continue;
 		}
@@ -1693,7 +1702,7 @@ static int verify_tree(struct sandbox *sb, const struct ws_manifest *m,
 		}
 	}
 	for (size_t i = 0; i < l->nr; i++) {
-		if (ws_manifest_find(m, l->v[i].path))
+		if (manifest_find(m, l->v[i].path))
 			continue;
 		if (++bad <= 3)
 			strbuf_addf(&diff, "unexpected '%s'; ", l->v[i].path);
@@ -1963,7 +1972,7 @@ static int pull_link(struct pull_ctx *d, const char *target,
 
 static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 {
-	const struct ws_entry *e = ws_manifest_find(d->base, r->path);
+	const struct ws_entry *e = manifest_find(d->base, r->path);
 	struct ws_change *ch;
 
 	if (e)
@@ -2036,14 +2045,14 @@ static int diff_dir(struct pull_ctx *d, const char *dir, size_t lo, size_t hi)
 		while (j < hi && !strncmp(l->v[j].path, r->path, plen) &&
 		       l->v[j].path[plen] == '/')
 			j++;
-		if (!ws_manifest_find(d->base, r->path) &&
+		if (!manifest_find(d->base, r->path) &&
 		    pull_drops(d, r->path, name, is_dir)) {
 			i = j;
 			continue;
 		}
 		if (is_dir) {
 			const struct ws_entry *e =
-				ws_manifest_find(d->base, r->path);
+				manifest_find(d->base, r->path);
 			if (e)
 				d->seen[e - d->base->entries] = 1;
 			if (diff_dir(d, r->path, i + 1, j) < 0)
@@ -2342,7 +2351,8 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 	}
 	if (d.nr_wants && fetch_changes(&d) < 0)
 		goto out;
-	qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
+	if (out->nr)
+		qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
 	ret = 0;
 out:
 	if (d.dest_fd >= 0)

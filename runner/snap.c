@@ -91,8 +91,20 @@ int snap_prepare(struct run *run, struct strbuf *err)
 		if (pt->secret_scan != PLAN_SECRET_SCAN_OFF)
 			sn->scan = true;
 	}
-	for (size_t i = 0; i < run->nr_snaps; i++)
+	for (size_t i = 0; i < run->nr_snaps; i++) {
+		const struct run_snap *sn = &run->snaps[i];
 		take(run, &run->snaps[i]);
+		if (sn->ok)
+			run_notice(run,
+				   "snapshot of %s: %" PRIu64 " files, %.1f MB;"
+				   " hashed %" PRIu64 " files (%.1f MB), "
+				   "scanned %" PRIu64,
+				   sn->key->workspace, sn->stats.files,
+				   (double)sn->stats.bytes / 1e6,
+				   sn->stats.hashed_files,
+				   (double)sn->stats.hashed_bytes / 1e6,
+				   sn->stats.scanned_files);
+	}
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		struct task_run *t = &run->tasks[i];
 		struct run_snap *sn = snap_for(run, t->task);

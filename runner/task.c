@@ -12,6 +12,7 @@
 #include "mask.h"
 #include "fs.h"
 #include "results.h"
+#include "patch.h"
 #include "timeutil.h"
 
 #include <fcntl.h>
@@ -329,6 +330,17 @@ void task_execute(void *arg)
 	strbuf_reset(&err);
 	if (results_write_changes(t, &changes, &err) < 0)
 		strvec_pushf(&t->warnings, "%s", err.buf);
+	strbuf_reset(&err);
+	{
+		char *changes_dir = fs_join(t->dir, "changes");
+		char *patch = fs_join(t->dir, "changes.patch");
+		if (patch_write(&changes, pt->workspace, changes_dir, patch,
+				&err) < 0)
+			strvec_pushf(&t->warnings, "changes.patch: %s",
+				     err.buf);
+		free(changes_dir);
+		free(patch);
+	}
 	goto out;
 fail:
 	attempt_fail(a, TASK_FAILED, err.buf);

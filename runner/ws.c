@@ -23,10 +23,10 @@ static const char *const always_excluded[] = {
 };
 
 /*
- * The secret-scan rules version recorded with files found clean. Bump it
- * when ws-secrets.c gains rules, so cached files are scanned again.
+ * Files found clean are recorded with the rules' version, so that new
+ * rules scan cached files again.
  */
-#define SCAN_RULES_VERSION 1
+#define SCAN_RULES_VERSION SECRETS_RULES_VERSION
 
 /* What one walk does besides filtering: caching, scanning, counting. */
 struct walk_ctx {
@@ -113,7 +113,7 @@ static void filter_load_gitignore(struct walk_filter *f, int dirfd,
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		strbuf_init_capped(&sb, 1 << 20);
+		strbuf_init_capped(&sb, 100 << 20); /* git's own limit */
 		if (strbuf_read_fd(&sb, fd) == 0)
 			ignore_add_text(f->gitignore, base, sb.buf, sb.len);
 		strbuf_release(&sb);

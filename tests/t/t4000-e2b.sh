@@ -497,11 +497,11 @@ e2b_test 'a wrong key: 401 named as an E2B_API_KEY problem' '
 
 e2b_test 'memory stays flat with a big workspace and a big change' '
 	mkdir ws &&
-	head -c 64000000 /dev/urandom >ws/big &&
+	head -c 32000000 /dev/urandom >ws/big &&
 	e2b run --rusage --workspace ws --changes ch \
 		"cat big big >big2; echo x >>big" >out 2>err &&
-	test_grep "^change: M file big size=64000002 .* pulled=1$" out &&
-	test_grep "^change: A file big2 size=128000000 .* pulled=1$" out &&
+	test_grep "^change: M file big size=32000002 .* pulled=1$" out &&
+	test_grep "^change: A file big2 size=64000000 .* pulled=1$" out &&
 	cat ws/big ws/big | cmp - ch/big2 &&
 	rss=$(sed -n "s/.*maxrss_kb=//p" err) &&
 	echo "maxrss_kb=$rss" &&

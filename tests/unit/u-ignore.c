@@ -631,6 +631,8 @@ static void test_add_file(void)
 	q = fs_join(dir, "link");
 	is_int(ignore_add_file(ig, "", p, &err), 0, "missing file: skipped");
 	f = fopen(p, "w");
+	if (!ok(f != NULL, "%s created", p))
+		goto out;
 	fputs("\xef\xbb\xbf*.tmp\r\n!keep.tmp\r\n", f);
 	fclose(f);
 	is_int(ignore_add_file(ig, "sub", p, &err), 0, "file read");
@@ -660,10 +662,13 @@ static void test_add_file(void)
 	ok(strstr(err.buf, "larger than 100 MiB") && strstr(err.buf, p),
 	   "too large: the message says so (%s)", err.buf);
 	is_int(ignore_match(ig, "a.tmp", false), 0, "errors add nothing");
-	unlink(p);
-	unlink(q);
-	rmdir(dir);
 out:
+	if (p)
+		unlink(p);
+	if (q)
+		unlink(q);
+	if (dir)
+		rmdir(dir);
 	free(p);
 	free(q);
 	strbuf_release(&err);

@@ -1,0 +1,142 @@
+#include "runner.h"
+#include "patch.h"
+#include "fs.h"
+#include "hash.h"
+#include "proc.h"
+#include "ws.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+struct patch_out {
+	int fd;
+	size_t written;
+	int write_errno;
+	bool capped;
+};
+
+static int on_diff_output(void *ctx, const char *buf, size_t len)
+{
+	struct patch_out *po = ctx;
+	if (po->capped || po->write_errno)
+		return 0;
+	if (po->written + len > PATCH_MAX) {
+		len = PATCH_MAX - po->written;
+		po->capped = true;
+	}
+	if (fs_write_all(po->fd, buf, len) < 0)
+		po->write_errno = errno;
+	po->written += len;
+	return 0;
+}
+
+static void note(struct patch_out *po, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note(struct patch_out *po, const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	on_diff_output(po, sb.buf, sb.len);
+	strbuf_release(&sb);
+}
+
+/* The workspace file still is what the snapshot saw. */
+static bool base_intact(const char *path, const unsigned char base[32])
+{
+	unsigned char sum[32];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool ok = fd >= 0 && sha256_fd(fd, sum) == 0 && !memcmp(sum, base, 32);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+static int diff_one(struct patch_out *po, const char *label, const char *old,
+		    const char *new, struct strbuf *err)
+{
+	struct proc p;
+	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
+	struct proc_result r;
+	char *la = xstrfmt("a/%s", label), *lb = xstrfmt("b/%s", label);
+	int ret = 0;
+
+	proc_init(&p);
+	strvec_push(&p.args, "diff");
+	strvec_push(&p.args, "-u");
+	strvec_push(&p.args, "--label");
+	strvec_push(&p.args, old[0] == '/' && !strcmp(old, "/dev/null")
+				     ? "/dev/null"
+				     : la);
+	strvec_push(&p.args, "--label");
+	strvec_push(&p.args, !strcmp(new, "/dev/null") ? "/dev/null" : lb);
+	strvec_push(&p.args, "--");
+	strvec_push(&p.args, old);
+	strvec_push(&p.args, new);
+	strvec_push(&p.env, "LC_ALL=C");
+	strvec_push(&p.env, "PATH=/usr/bin:/bin");
+	p.path = "/usr/bin:/bin";
+	o.timeout_ms = 60000;
+	o.on_output = on_diff_output;
+	o.ctx = po;
+	if (proc_start(&p, err) < 0 || proc_run(&p, &o, &r, err) < 0)
+		ret = -1;
+	else if (r.exit_code > 1)
+		note(po, "# %s: diff failed (status %d)\n", label, r.exit_code);
+	proc_release(&p);
+	free(la);
+	free(lb);
+	return ret;
+}
+
+int patch_write(const struct ws_changes *c, const char *workspace,
+		const char *changes_dir, const char *patch_path,
+		struct strbuf *err)
+{
+	struct patch_out po = { .fd = -1 };
+	int ret = 0;
+
+	po.fd = open(patch_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		     0644);
+	if (po.fd < 0) {
+		strbuf_addf(err, "cannot write '%s': %s", patch_path,
+			    strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < c->nr && !ret && !po.capped; i++) {
+		const struct ws_change *x = &c->items[i];
+		char *old = NULL, *new = NULL;
+
+		if (x->type != WS_FILE || (x->kind != 'D' && !x->pulled))
+			continue;
+		if (x->kind != 'A') {
+			old = fs_join(workspace, x->path);
+			if (!x->has_base || !base_intact(old, x->base_sha256)) {
+				note(&po, "# %s: the workspace file changed "
+					  "since the task started; not diffed\n",
+				     x->path);
+				free(old);
+				continue;
+			}
+		}
+		if (x->kind != 'D')
+			new = fs_join(changes_dir, x->path);
+		ret = diff_one(&po, x->path, old ? old : "/dev/null",
+			       new ? new : "/dev/null", err);
+		free(old);
+		free(new);
+	}
+	if (po.capped && fs_write_all(po.fd, "\n# changes.patch cut at 64 MiB\n",
+				       31) < 0)
+		po.write_errno = errno;
+	if (po.write_errno && !ret) {
+		strbuf_addf(err, "cannot write '%s': %s", patch_path,
+			    strerror(po.write_errno));
+		ret = -1;
+	}
+	close(po.fd);
+	return ret;
+}
