@@ -7,9 +7,6 @@
 
 #include <getopt.h>
 
-/* Also in cmd.h once main.c lists the command; harmless twice. */
-int cmd_report(int argc, char **argv);
-
 static const char usage[] = "runner report RUN [-o FILE] [--state DIR]";
 
 /*

@@ -25,6 +25,7 @@ int cmd_show(int argc, char **argv);
 int cmd_logs(int argc, char **argv);
 int cmd_apply(int argc, char **argv);
 int cmd_archive(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_next(int argc, char **argv);
 int cmd_db(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct cmd_entry cmd_table[] = {
 	{ "logs", cmd_logs, "print a task's output" },
 	{ "apply", cmd_apply, "apply a task's changes to the workspace" },
 	{ "archive", cmd_archive, "write a reproducible .tar.gz of a run" },
+	{ "report", cmd_report, "write an HTML report of a run" },
 	{ "verify", cmd_verify, "check an archive against its SHA256SUMS" },
 	{ "next", cmd_next, "print a plan's next fire times" },
 	{ "db", cmd_db, "database status, migrate, rollback" },

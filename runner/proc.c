@@ -125,8 +125,24 @@ static void child_run(const struct proc *p, const struct child_setup *cs)
 	/* Handlers first, while everything is still blocked. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &sa, NULL);
+	for (int sig = 1; sig < NSIG; sig++) {
+		/*
+		 * glibc refuses its own reserved signals (32, 33); an
+		 * ignored disposition there (sanitizer runtimes set one)
+		 * would survive exec, so reset them with the raw call.
+		 */
+		if (sigaction(sig, &sa, NULL) < 0 && sig != SIGKILL &&
+		    sig != SIGSTOP) {
+			struct {
+				void *handler;
+				unsigned long flags;
+				void *restorer;
+				unsigned long mask;
+			} ksa = { SIG_DFL, 0, NULL, 0 };
+			syscall(SYS_rt_sigaction, sig, &ksa, NULL,
+				sizeof(ksa.mask));
+		}
+	}
 
 	if (setsid() < 0)
 		child_die(cs->err_fd, CHILD_SETSID);

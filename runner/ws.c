@@ -55,6 +55,8 @@ const struct ws_entry *ws_manifest_find(const struct ws_manifest *m,
 					const char *path)
 {
 	struct ws_entry key = { .path = (char *)path };
+	if (!m->nr)
+		return NULL;
 	return bsearch(&key, m->entries, m->nr, sizeof(*m->entries),
 		       entry_cmp);
 }
@@ -328,7 +330,8 @@ int ws_snapshot_stats(const char *root, const struct ws_snapshot_opts *opts,
 		ws_manifest_release(m);
 		return -1;
 	}
-	qsort(m->entries, m->nr, sizeof(*m->entries), entry_cmp);
+	if (m->nr)
+		qsort(m->entries, m->nr, sizeof(*m->entries), entry_cmp);
 	return 0;
 }
 
@@ -872,7 +875,8 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			memcpy(ch->sha256, ch->base_sha256, 32);
 		}
 	}
-	qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
+	if (out->nr)
+		qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
 	ret = 0;
 out:
 	if (tree_fd >= 0)

@@ -239,4 +239,44 @@ test_expect_success 'resume refuses a changed plan and a running run' '
 	test_grep "has changed since run" err
 '
 
+test_expect_success 'matrix: one task per combination, {{name}} substituted in id, run, prompt and env' '
+	mkdir ws &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: mx
+	backend: {isolation: none}
+	defaults: {workspace: ws}
+	agents:
+	  echo-agent:
+	    command: [sh, -c, "cat; echo; echo \"env $FLAVOUR\""]
+	    prompt: stdin
+	tasks:
+	  - id: build-{{os}}-{{py}}
+	    matrix: {os: [linux, bsd], py: ["3.11", "3.12"]}
+	    env: {PYV: "py{{py}}"}
+	    run: echo "os={{os}} $PYV"
+	  - id: ask-{{flavour}}
+	    matrix: {flavour: [mint, lime]}
+	    env: {FLAVOUR: "{{flavour}}"}
+	    agent: echo-agent
+	    prompt: "make it {{flavour}}"
+	EOF
+	runner exec p.yaml --state st >out &&
+	test "$(q "select group_concat(id) from (select id from tasks order by seq)")" = "build-linux-3.11,build-linux-3.12,build-bsd-3.11,build-bsd-3.12,ask-mint,ask-lime" &&
+	test "$(cat st/runs/*/tasks/build-bsd-3.12/output.log)" = "os=bsd py3.12" &&
+	grep -q "^make it lime$" st/runs/*/tasks/ask-lime/output.log &&
+	grep -q "^env lime$" st/runs/*/tasks/ask-lime/output.log
+'
+
+test_expect_success SCRIPT 'on a terminal, a live progress line is drawn and cleared' '
+	mkdir ws &&
+	plan live >p.yaml <<-\EOF &&
+	  - id: a
+	    run: sleep 0.6
+	EOF
+	TERM=xterm script -qec "$RUNNER exec p.yaml --state st" /dev/null >tty.out &&
+	grep -q "done\] .* running" tty.out &&
+	grep -q "$(printf "\r\033\[K")" tty.out
+'
+
 test_done
