@@ -34,6 +34,8 @@ void cmd_format_ms(int64_t ms, char *buf, size_t size)
 {
 	if (ms < 0)
 		snprintf(buf, size, "-");
+	else if (ms < 1000)
+		snprintf(buf, size, "%" PRId64 "ms", ms);
 	else if (ms < 60000)
 		snprintf(buf, size, "%.1fs", (double)ms / 1000);
 	else if (ms < 3600000)

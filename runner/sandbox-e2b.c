@@ -53,7 +53,6 @@
 #define MAX_FRAME (16u << 20)
 #define LISTING_MAX ((size_t)128 << 20)
 #define STDERR_MAX ((size_t)16 << 10)
-#define KILL_WAIT_MS 10000
 #define REATTACH_MAX 6
 
 /* Configuration from the environment (see sandbox-e2b.h). */
@@ -69,6 +68,7 @@ struct e2b_conf {
 	int64_t keepalive_ms;
 	int64_t ttl_margin_ms;
 	int64_t max_ttl_ms;
+	int64_t kill_wait_ms;
 };
 
 struct sandbox {
@@ -215,6 +215,8 @@ static int conf_load(struct e2b_conf *c, struct strbuf *err)
 	    env_duration("RUNNER_E2B_TTL_MARGIN", 5 * 60000,
 			 &c->ttl_margin_ms, err) < 0 ||
 	    env_duration("RUNNER_E2B_MAX_TTL", 3600000, &c->max_ttl_ms,
+			 err) < 0 ||
+	    env_duration("RUNNER_E2B_KILL_WAIT", 10000, &c->kill_wait_ms,
 			 err) < 0)
 		goto fail;
 	c->http.max_retries = 5;
@@ -854,7 +856,7 @@ static void proc_kill(struct proc_run *p, int64_t now)
 {
 	proc_signal(p, "SIGNAL_SIGKILL");
 	p->phase = PHASE_KILL;
-	p->kill_at = now + KILL_WAIT_MS;
+	p->kill_at = now + p->sb->conf.kill_wait_ms;
 }
 
 /*
@@ -901,7 +903,7 @@ static void proc_control(struct proc_run *p)
 			p->sb->dead = true;
 			p->killed_sandbox = true;
 		} else {
-			p->kill_at = now + KILL_WAIT_MS;
+			p->kill_at = now + p->sb->conf.kill_wait_ms;
 		}
 		strbuf_release(&e);
 	}
@@ -913,12 +915,14 @@ static int64_t proc_need_ms(const struct proc_run *p)
 	int64_t elapsed = time_mono_ms() - p->t0, t;
 	const struct sandbox_cmd *c = p->spec->cmd;
 
-	t = c ? c->timeout_ms : p->spec->timeout_ms;
+	/* Plumbing: the margin (which ttl_extend adds) is what it gets. */
+	if (!c)
+		return 0;
+	t = c->timeout_ms;
 	if (t <= 0)
 		return p->sb->conf.max_ttl_ms;
 	t -= elapsed;
-	if (c)
-		t += (c->grace_ms > 0 ? c->grace_ms : 0) + KILL_WAIT_MS;
+	t += (c->grace_ms > 0 ? c->grace_ms : 0) + p->sb->conf.kill_wait_ms;
 	return t > 0 ? t : 0;
 }
 
@@ -1076,7 +1080,7 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 			     spec->cmd->timeout_ms +
 				     (spec->cmd->grace_ms > 0
 					      ? spec->cmd->grace_ms : 0) +
-				     2 * KILL_WAIT_MS + 60000);
+				     2 * sb->conf.kill_wait_ms + 60000);
 	else if (!spec->cmd && spec->timeout_ms > 0)
 		strvec_pushf(&h, "Connect-Timeout-Ms: %" PRId64,
 			     spec->timeout_ms);
@@ -1737,7 +1741,7 @@ static int e2b_put_tree(struct sandbox *sb, const struct ws_manifest *m,
 	const char *args[3];
 	int fd = -1, ret = -1;
 
-	if (ttl_extend(sb, sb->conf.transfer_timeout_ms, err) < 0)
+	if (ttl_extend(sb, 0, err) < 0)
 		goto out;
 	fd = tmpfile_open(err);
 	if (fd < 0 || build_tar(m, src_root, fd, err) < 0)
@@ -2316,7 +2320,7 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 			    "pulled", sb->id);
 		return -1;
 	}
-	if (ttl_extend(sb, sb->conf.transfer_timeout_ms, err) < 0)
+	if (ttl_extend(sb, 0, err) < 0)
 		return -1;
 	d.secrets = ignore_new();
 	for (size_t i = 0; i < ARRAY_SIZE(always_excluded); i++)
@@ -2553,15 +2557,40 @@ static int e2b_destroy(struct sandbox *sb, struct strbuf *err)
 	return ret;
 }
 
+/*
+ * The key must be set, and the API must take it: one cheap list call, so
+ * that a wrong key or an unreachable API stops the run before it starts.
+ */
 static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 {
 	struct e2b_conf c;
+	struct http_client *h;
+	struct strvec hdrs = STRVEC_INIT;
+	struct http_response res;
+	struct strbuf e = STRBUF_INIT;
+	int ret = 0;
+
 	(void)cfg;
 	if (conf_load(&c, err) < 0)
 		return -1;
+	h = http_client_new(&c.http);
+	api_headers(&c, &hdrs);
+	http_response_init(&res);
+	if (api_call(&c, h, &hdrs, "GET", "/v2/sandboxes?limit=1", NULL, &res,
+		     &e) < 0) {
+		if (res.fail == HTTP_FAIL_AUTH)
+			strbuf_add(err, e.buf, e.len);
+		else
+			strbuf_addf(err, "cannot use the E2B API at %s "
+				    "(E2B_API_URL): %s", c.api_url, e.buf);
+		ret = -1;
+	}
+	http_response_release(&res);
+	strbuf_release(&e);
+	strvec_clear(&hdrs);
+	http_client_free(h);
 	conf_release(&c);
-	http_global_init();
-	return 0;
+	return ret;
 }
 
 static const char *e2b_id(const struct sandbox *sb)

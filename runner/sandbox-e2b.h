@@ -30,11 +30,18 @@ struct strvec;
  *   RUNNER_E2B_KEEPALIVE        envd keepalive on command streams (30s);
  *                      a stream silent for 3 times that is dropped
  *   RUNNER_E2B_TTL_MARGIN       sandbox lifetime beyond the task's
- *                      timeout (5m)
+ *                      timeout, and what an upload, a listing or a
+ *                      download must fit in (5m)
  *   RUNNER_E2B_MAX_TTL          longest lifetime asked for at once (1h,
  *                      the Hobby plan's limit); longer tasks extend it
+ *   RUNNER_E2B_KILL_WAIT        after SIGKILL, how long to wait for the
+ *                      end of the task before killing the sandbox (10s)
  *   RUNNER_E2B_USER             the Linux user tasks run as ("user")
  * Durations are "500ms", "30s", "5m", "1h" or plain seconds.
+ *
+ * check() needs E2B_API_KEY and makes one API call (GET /v2/sandboxes
+ * ?limit=1) so that a wrong key or an unreachable API stops a run before
+ * it starts.
  *
  * The sandbox template needs GNU tar, GNU find, coreutils (sha256sum,
  * base64) and a POSIX sh; E2B's base template has them. Plumbing runs as

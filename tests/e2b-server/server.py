@@ -47,6 +47,8 @@ of objects, each with
             die        streams: kill the whole sandbox `after_ms` into
                        the stream
             slow       POST /files: read the body at `rate` bytes/s
+            body       answer 200 with the bytes of base64 `body_b64` (a
+                       hostile download, for instance)
             plant      process.Process/Start: before the process starts,
                        write `content` ("") to the sandbox path `path`
     count   how many matching requests it applies to (1; -1 = forever)
@@ -494,6 +496,10 @@ class Handler(BaseHTTPRequestHandler):
                             "concurrent E2B sandboxes (20). Please contact "
                             "us at 'https://e2b.dev/docs/getting-help' to "
                             "increase this limit."})
+            return True
+        if kind == "body":
+            self.send(200, raw=base64.b64decode(f.get("body_b64", "")),
+                      ctype="application/octet-stream")
             return True
         if kind == "hang":
             self.state.stopping.wait(float(f.get("seconds", 3600)))

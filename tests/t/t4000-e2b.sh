@@ -303,8 +303,8 @@ e2b_test '429 quota: bounded retries, then a clear error' '
 
 e2b_test '500 on the next requests: retried, then success' '
 	make_ws ws &&
-	set_faults "[{\"route\": \"*\", \"kind\": \"status\", \"status\": 500,
-		\"count\": 2},
+	set_faults "[{\"route\": \"POST /sandboxes\", \"kind\": \"status\",
+		\"status\": 500, \"count\": 2},
 		{\"route\": \"POST /process.Process/Start\", \"kind\": \"status\",
 		\"status\": 503, \"count\": 1, \"match\": \"marker\"},
 		{\"route\": \"GET /files\", \"kind\": \"status\", \"status\": 502,
@@ -479,6 +479,71 @@ e2b_test 'gc helpers: list by metadata (paginated) and kill' '
 	e2b list >none && test_line_count 0 none
 '
 
+e2b_test 'an unreachable API stops the run before it starts' '
+	make_ws ws &&
+	E2B_API_URL=http://127.0.0.1:1 test_must_fail e2b run --workspace ws \
+		--changes ch "echo ok" >out 2>err &&
+	test_grep "cannot use the E2B API at http://127.0.0.1:1 (E2B_API_URL)" err
+'
+
+e2b_test 'a hostile download: nothing outside the changes folder, no links' '
+	make_ws ws &&
+	python3 -c "
+import io, tarfile, base64
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode=\"w:gz\") as t:
+    def add(name, data=b\"\", **kw):
+        ti = tarfile.TarInfo(name)
+        for k, v in kw.items():
+            setattr(ti, k, v)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+    add(\"../evil\", b\"evil\")
+    add(\"/abs-evil\", b\"evil\")
+    add(\"a.txt\", type=tarfile.SYMTYPE, linkname=\"/etc/passwd\")
+    add(\"./b.txt\", b\"\\0\" * 1000000)
+    add(\"src\", type=tarfile.DIRTYPE, mode=0o777)
+    add(\"notasked\", b\"x\")
+    add(\"c.txt\", b\"z\\n\", mode=0o4755)
+    add(\"c.txt\", b\"again\\n\")
+print(base64.b64encode(buf.getvalue()).decode())" >b64 &&
+	set_faults "[{\"route\": \"GET /files\", \"kind\": \"body\",
+		\"body_b64\": \"$(cat b64)\"}]" &&
+	e2b run --workspace ws --changes ch \
+		"echo x >a.txt; echo y >b.txt; echo z >c.txt" >out 2>err &&
+	test_grep "^change: M file a.txt .* pulled=0 note=could not be read safely$" out &&
+	test_grep "^change: A file b.txt .* pulled=0 note=could not be read safely$" out &&
+	test_grep "^change: A file c.txt size=2 .* pulled=1$" out &&
+	(cd ch && find . | sort) >got &&
+	printf ".\n./c.txt\n" >expect &&
+	test_cmp expect got &&
+	test "$(stat -c %a ch/c.txt)" = 755 &&
+	! test -e evil && ! test -e ../evil && ! test -e /abs-evil
+'
+
+e2b_test 'SIGKILL not confirmed: the sandbox itself is killed' '
+	make_ws ws &&
+	set_faults "[{\"route\": \"POST /process.Process/SendSignal\",
+		\"kind\": \"status\", \"status\": 400, \"count\": -1}]" &&
+	RUNNER_E2B_KILL_WAIT=1s e2b run --workspace ws --changes ch \
+		--timeout 1s --grace 500ms "sleep 30" >out 2>err &&
+	test_grep "^status: exit=-1 signal=9 timed_out=1 " out &&
+	test_grep "sandbox .* is gone: changes cannot be pulled" err ||
+	test_grep "^changes:" out
+'
+
+e2b_test 'a sandbox that cannot be killed is reported by destroy' '
+	make_ws ws &&
+	set_faults "[{\"route\": \"DELETE /sandboxes/*\", \"kind\": \"status\",
+		\"status\": 500, \"count\": -1}]" &&
+	test_must_fail e2b run --workspace ws --changes ch "echo ok" \
+		>out 2>err &&
+	test_grep "^ok$" out &&
+	test_grep "error: destroy: cannot kill E2B sandbox .*HTTP 500.* (it ends by itself within" err &&
+	set_faults "[]" &&
+	e2b kill "$(sed -n "s/^e2b-tool: sandbox //p" err)"
+'
+
 e2b_test 'a missing E2B_API_KEY is a clear error before any request' '
 	make_ws ws &&
 	(unset E2B_API_KEY && test_must_fail e2b run --workspace ws \
@@ -491,7 +556,7 @@ e2b_test 'a wrong key: 401 named as an E2B_API_KEY problem' '
 	make_ws ws &&
 	E2B_API_KEY=e2b_0123456789abcdef test_must_fail e2b run --workspace ws \
 		--changes ch "echo ok" >out 2>err &&
-	test_grep "E2B rejected the API key (HTTP 401 on POST /sandboxes): check E2B_API_KEY" err &&
+	test_grep "E2B rejected the API key (HTTP 401 on GET /v2/sandboxes): check E2B_API_KEY" err &&
 	test_grep -v 0123456789abcdef err
 '
 
