@@ -249,11 +249,31 @@ test_expect_success 'a missing workspace fails the task with a clear reason' '
 	grep -q "cannot open workspace" st/runs/*/tasks/t/result.json
 '
 
-test_expect_success NOT_ROOT 'an unreadable workspace fails the task with a clear reason' '
-	mkdir -p ws/secret && chmod 000 ws/secret &&
+# As root everything is readable: run the runner as nobody instead.
+as_user() {
+	if [ "$(id -u)" -eq 0 ]; then
+		setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+	else
+		"$@"
+	fi
+}
+
+test_expect_success 'an unreadable workspace fails the task with a clear reason' '
+	mkdir -p ws/secret && echo x >ws/secret/f && chmod 000 ws/secret &&
+	mkdir st && chmod 777 st . && chmod 755 "$TRASH_ROOT" &&
 	printf "version: 1\nname: unr\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >plan.yaml &&
-	test_expect_code 1 runner exec plan.yaml --state st >out &&
-	grep -q "cannot" st/runs/*/tasks/t/result.json
+	chmod 644 plan.yaml &&
+	set +e; as_user "$RUNNER" exec plan.yaml --state st >out 2>&1; rc=$?; set -e &&
+	test $rc = 1 &&
+	grep -q "cannot open directory .secret.: Permission denied" st/runs/*/tasks/t/result.json
+'
+
+test_expect_success 'bubblewrap missing: a clear error naming the package, exit 4, nothing run' '
+	mkdir ws &&
+	printf "version: 1\nname: nobw\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >plan.yaml &&
+	test_expect_code 4 env PATH=/nonexistent "$RUNNER" exec plan.yaml --state st 2>err &&
+	test_grep "bubblewrap" err && test_grep "make deps" err &&
+	! test -d st/runs || test -z "$(ls st/runs)"
 '
 
 test_expect_success 'an unreadable file in the workspace fails the task, naming it' '

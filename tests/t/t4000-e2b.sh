@@ -525,11 +525,13 @@ e2b_test 'SIGKILL not confirmed: the sandbox itself is killed' '
 	make_ws ws &&
 	set_faults "[{\"route\": \"POST /process.Process/SendSignal\",
 		\"kind\": \"status\", \"status\": 400, \"count\": -1}]" &&
-	RUNNER_E2B_KILL_WAIT=1s e2b run --workspace ws --changes ch \
-		--timeout 1s --grace 500ms "sleep 30" >out 2>err &&
+	RUNNER_E2B_KILL_WAIT=1s test_must_fail e2b run --workspace ws \
+		--changes ch --timeout 1s --grace 500ms "sleep 30" >out 2>err &&
 	test_grep "^status: exit=-1 signal=9 timed_out=1 " out &&
-	test_grep "sandbox .* is gone: changes cannot be pulled" err ||
-	test_grep "^changes:" out
+	test_grep "sandbox .* is gone: changes cannot be pulled" err &&
+	state_check "
+assert count(\"DELETE /sandboxes/*\", 204) == 1
+assert count(\"DELETE /sandboxes/*\", 404) == 1"
 '
 
 e2b_test 'a sandbox that cannot be killed is reported by destroy' '
