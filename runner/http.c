@@ -420,7 +420,7 @@ static int64_t backoff_ms(struct http_client *c)
 		d *= 2;
 	if (d > c->cfg.retry_max_ms)
 		d = c->cfg.retry_max_ms;
-	/* Jitter, so that many clients told "retry" do not come back at once. */
+	/* Jitter: clients told to retry should not all come back at once. */
 	d = d / 2 + (int64_t)(rand_r(&c->seed) % (unsigned int)(d / 2 + 1));
 	if (curl_easy_getinfo(c->easy, CURLINFO_RETRY_AFTER, &ra) ==
 		    CURLE_OK &&

@@ -176,7 +176,8 @@ static int conf_load(struct e2b_conf *c, struct strbuf *err)
 	memset(c, 0, sizeof(*c));
 	if (!key || !*key) {
 		strbuf_addstr(err, "E2B_API_KEY is not set: the e2b backend "
-			      "needs an E2B API key (export E2B_API_KEY=e2b_...)");
+			      "needs an E2B API key "
+			      "(export E2B_API_KEY=e2b_...)");
 		return -1;
 	}
 	for (const char *p = key; *p; p++) {
@@ -263,7 +264,8 @@ static void random_hex(char *out, size_t nbytes)
 		uint64_t x = (uint64_t)time_now_ms() ^
 			     ((uint64_t)getpid() << 32);
 		for (size_t i = 0; i < nbytes; i++) {
-			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			x = x * 6364136223846793005ull +
+			    1442695040888963407ull;
 			buf[i] = (unsigned char)(x >> 56);
 		}
 	}
@@ -284,7 +286,8 @@ static void base64_encode(struct strbuf *out, const void *data, size_t len)
 
 	for (i = 0; i + 2 < len; i += 3) {
 		strbuf_addch(out, b64chars[p[i] >> 2]);
-		strbuf_addch(out, b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
+		strbuf_addch(out, b64chars[((p[i] & 3) << 4) |
+					   (p[i + 1] >> 4)]);
 		strbuf_addch(out, b64chars[((p[i + 1] & 15) << 2) |
 					   (p[i + 2] >> 6)]);
 		strbuf_addch(out, b64chars[p[i + 2] & 63]);
@@ -537,7 +540,8 @@ static void envd_fail(struct sandbox *sb, const struct http_response *res,
 		strbuf_addf(err, "sandbox %s: %s%s", sb->id, herr,
 			    res->fail == HTTP_FAIL_TIMEOUT
 				    ? "; RUNNER_E2B_REQUEST_TIMEOUT and "
-				      "RUNNER_E2B_TRANSFER_TIMEOUT set the limits"
+				      "RUNNER_E2B_TRANSFER_TIMEOUT set the "
+				      "limits"
 				    : "");
 }
 
@@ -568,17 +572,18 @@ static int envd_unary(struct sandbox *sb, const char *method,
 	return ret;
 }
 
-static void files_url(struct sandbox *sb, const char *path,
+static void files_url(struct sandbox *sb, const char *path, const char *user,
 		      struct strbuf *url)
 {
 	strbuf_addf(url, "%s/files?path=", sb->envd_url);
 	http_urlencode(url, path);
-	strbuf_addstr(url, "&username=root");
+	strbuf_addstr(url, "&username=");
+	http_urlencode(url, user);
 }
 
-/* Upload size bytes of fd to path in the sandbox. */
+/* Upload size bytes of fd to path in the sandbox, owned by user. */
 static int envd_upload(struct sandbox *sb, int fd, uint64_t size,
-		       const char *path, struct strbuf *err)
+		       const char *path, const char *user, struct strbuf *err)
 {
 	struct http_request req = HTTP_REQUEST_INIT;
 	struct http_response res;
@@ -590,7 +595,7 @@ static int envd_upload(struct sandbox *sb, int fd, uint64_t size,
 	envd_headers(sb, NULL,
 		     sb->octet_upload ? "application/octet-stream" : NULL,
 		     &h);
-	files_url(sb, path, &url);
+	files_url(sb, path, user, &url);
 	req.method = "POST";
 	req.url = url.buf;
 	req.headers = h.v;
@@ -619,12 +624,16 @@ static int upload_buf(struct sandbox *sb, const void *data, size_t len,
 static int tmpfile_open(struct strbuf *err)
 {
 	const char *dir = getenv("TMPDIR");
-	char *tmpl = xstrfmt("%s/runner-e2b-XXXXXX", dir && *dir ? dir : "/tmp");
-	int fd = mkstemp(tmpl);
+	char *tmpl;
+	int fd;
 
+	if (!dir || !*dir)
+		dir = "/tmp";
+	tmpl = xstrfmt("%s/runner-e2b-XXXXXX", dir);
+	fd = mkstemp(tmpl);
 	if (fd < 0) {
 		strbuf_addf(err, "cannot create a temporary file in %s: %s",
-			    dir && *dir ? dir : "/tmp", strerror(errno));
+			    dir, strerror(errno));
 	} else {
 		unlink(tmpl);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
@@ -646,7 +655,7 @@ static int upload_buf(struct sandbox *sb, const void *data, size_t len,
 		close(fd);
 		return -1;
 	}
-	ret = envd_upload(sb, fd, len, path, err);
+	ret = envd_upload(sb, fd, len, path, "root", err);
 	close(fd);
 	return ret;
 }
@@ -732,23 +741,25 @@ static int proc_event(struct proc_run *p, const cJSON *ev)
 		if (cJSON_IsNumber(pid) && pid->valuedouble >= 0)
 			p->pid = (uint32_t)pid->valuedouble;
 	} else if ((x = cJSON_GetObjectItemCaseSensitive(ev, "data"))) {
-		static const char *const keys[] = { "stdout", "stderr", "pty" };
+		static const char *const keys[] = { "stdout", "stderr",
+						    "pty" };
 		for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 			const char *d = json_str(x, keys[i]);
 			if (!d)
 				continue;
 			strbuf_reset(&p->decoded);
 			if (base64_decode(&p->decoded, d, strlen(d)) < 0)
-				return proc_bad(p, "bad base64 in a data event");
+				return proc_bad(p, "bad base64 in data");
 			proc_deliver(p, i == 1 ? 2 : 1, p->decoded.buf,
 				     p->decoded.len);
 		}
 	} else if ((x = cJSON_GetObjectItemCaseSensitive(ev, "end"))) {
-		const cJSON *code = cJSON_GetObjectItemCaseSensitive(x,
-								     "exitCode");
+		const cJSON *code =
+			cJSON_GetObjectItemCaseSensitive(x, "exitCode");
 		const char *status = json_str(x, "status");
 		p->ended = true;
-		p->exit_code = cJSON_IsNumber(code) ? (int)code->valuedouble : 0;
+		p->exit_code = cJSON_IsNumber(code) ? (int)code->valuedouble
+						    : 0;
 		p->exited = cJSON_IsTrue(
 			cJSON_GetObjectItemCaseSensitive(x, "exited"));
 		free(p->status_text);
@@ -879,7 +890,8 @@ static void proc_control(struct proc_run *p)
 			p->next_warn++;
 		}
 	}
-	if (p->phase != PHASE_KILL && c->kill_now && atomic_load(c->kill_now)) {
+	if (p->phase != PHASE_KILL && c->kill_now &&
+	    atomic_load(c->kill_now)) {
 		if (!p->timed_out)
 			p->cancelled = true;
 		proc_kill(p, now);
@@ -1115,8 +1127,9 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		if (!spec->cmd && spec->timeout_ms > 0 &&
 		    time_mono_ms() - p.t0 > spec->timeout_ms) {
 			strbuf_addf(err, "sandbox %s: '%s' did not finish "
-				    "within %" PRId64 " ms (RUNNER_E2B_TRANSFER_"
-				    "TIMEOUT)", sb->id, spec->argv[0],
+				    "within %" PRId64 " ms "
+				    "(RUNNER_E2B_TRANSFER_TIMEOUT)", sb->id,
+				    spec->argv[0],
 				    spec->timeout_ms);
 			goto out;
 		}
@@ -1139,13 +1152,19 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		}
 		if (p.ended)
 			break;
+		if (r < 0 && !p.started && res.fail == HTTP_FAIL_STATUS &&
+		    api_alive(sb, &herr) != 0) {
+			/* Start itself was refused: nothing to reattach to. */
+			envd_fail(sb, &res, herr.buf, err);
+			goto out;
+		}
 		if (p.eos && p.eos_code && strcmp(p.eos_code, "unavailable")) {
 			if (p.started)
 				strbuf_addf(err, "sandbox %s: lost '%s': ",
 					    sb->id, spec->argv[0]);
 			else
-				strbuf_addf(err, "sandbox %s: cannot run '%s': ",
-					    sb->id, spec->argv[0]);
+				strbuf_addf(err, "sandbox %s: cannot run "
+					    "'%s': ", sb->id, spec->argv[0]);
 			http_sanitize(err, p.eos_code, strlen(p.eos_code), 64,
 				      NULL);
 			strbuf_addstr(err, ": ");
@@ -1193,12 +1212,16 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		req.body = body.buf;
 		req.body_len = body.len;
 		req.what = "process.Process/Connect";
+		req.idempotent = true;
 		strbuf_reset(&url);
 		strbuf_addf(&url, "%s/process.Process/Connect", sb->envd_url);
 		req.url = url.buf;
 		strbuf_reset(&p.frames);
 		p.got_frame = false;
 		p.eos = false;
+		free(p.eos_code);
+		free(p.eos_msg);
+		p.eos_code = p.eos_msg = NULL;
 		strbuf_reset(&herr);
 		if (http_start(sb->stream, &req, &res, &herr) < 0) {
 			envd_fail(sb, &res, herr.buf, err);
@@ -1474,7 +1497,8 @@ static int parse_listing(struct sandbox *sb, const struct strbuf *buf,
 			if (!e)
 				continue; /* appeared after the walk */
 			for (int i = 0; i < 32; i++) {
-				int hi = hexval(f[2 * i]), lo = hexval(f[2 * i + 1]);
+				int hi = hexval(f[2 * i]);
+				int lo = hexval(f[2 * i + 1]);
 				if (hi < 0 || lo < 0)
 					goto bad;
 				e->sha256[i] = (unsigned char)(hi << 4 | lo);
@@ -1499,8 +1523,8 @@ static int parse_listing(struct sandbox *sb, const struct strbuf *buf,
 		if (i && !strcmp(l->v[i - 1].path, l->v[i].path))
 			goto bad;
 		if (slash) {
-			char *parent = xstrndup(l->v[i].path,
-						(size_t)(slash - l->v[i].path));
+			size_t n = (size_t)(slash - l->v[i].path);
+			char *parent = xstrndup(l->v[i].path, n);
 			struct rentry *pe = rlist_find(l, parent);
 			free(parent);
 			if (!pe || pe->type != 'd')
@@ -1546,7 +1570,8 @@ static int tar_add_file(struct archive *a, struct archive_entry *ae,
 	int ret = -1;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != e->size) {
@@ -1753,7 +1778,7 @@ static int e2b_put_tree(struct sandbox *sb, const struct ws_manifest *m,
 	}
 	random_hex(hex, 16);
 	snprintf(name, sizeof(name), "/tmp/.runner-%s.tar.gz", hex);
-	if (envd_upload(sb, fd, (uint64_t)st.st_size, name, err) < 0)
+	if (envd_upload(sb, fd, (uint64_t)st.st_size, name, "root", err) < 0)
 		goto out;
 	args[0] = name;
 	args[1] = sb->conf.user;
@@ -1802,14 +1827,17 @@ static int e2b_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		}
 		random_hex(hex, 16);
 		snprintf(name, sizeof(name), "/tmp/.runner-stdin-%s", hex);
-		if (envd_upload(sb, fd, (uint64_t)sst.st_size, name, err) < 0) {
+		/* Owned by the task's user, who must be able to remove it. */
+		if (envd_upload(sb, fd, (uint64_t)sst.st_size, name,
+				sb->conf.user, err) < 0) {
 			close(fd);
 			goto out;
 		}
 		close(fd);
 		strvec_push(&argv, "/bin/sh");
 		strvec_push(&argv, "-c");
-		strvec_pushf(&argv, "exec 0<\"$0\" && rm -f \"$0\" && exec \"$@\"");
+		strvec_push(&argv, "exec 0<\"$0\" || exit 126; "
+			    "rm -f \"$0\"; exec \"$@\"");
 		strvec_push(&argv, name);
 		strvec_pushv(&argv, cmd->argv);
 	} else {
@@ -2095,8 +2123,8 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0)
 		goto fail;
-	fd = openat(pfd, base,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				       O_CLOEXEC, 0644);
 	if (fd < 0)
 		goto fail;
 	sha = sha256_new();
@@ -2268,7 +2296,7 @@ static int fetch_changes(struct pull_ctx *d)
 	dl.max = d->planned + d->planned / 64 + 1024 * (d->nr_wants + 4) +
 		 (1 << 20);
 	envd_headers(sb, NULL, NULL, &h);
-	files_url(sb, tname, &url);
+	files_url(sb, tname, "root", &url);
 	req.method = "GET";
 	req.url = url.buf;
 	req.headers = h.v;
@@ -2527,7 +2555,8 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 fail_kill:
 	{
 		struct strbuf e = STRBUF_INIT;
-		if (api_kill(&sb->conf, sb->api, &sb->api_hdrs, sb->id, &e) < 0)
+		if (api_kill(&sb->conf, sb->api, &sb->api_hdrs, sb->id,
+			     &e) < 0)
 			strbuf_addf(err, "; %s", e.buf);
 		strbuf_release(&e);
 	}
@@ -2649,8 +2678,8 @@ int sandbox_e2b_list(const char *filter, struct strvec *ids,
 		j = cJSON_ParseWithLength(res.body.buf, res.body.len);
 		if (!cJSON_IsArray(j)) {
 			cJSON_Delete(j);
-			strbuf_addstr(err, "E2B API: GET /v2/sandboxes did not "
-				      "answer with a list");
+			strbuf_addstr(err, "E2B API: GET /v2/sandboxes did "
+				      "not answer with a list");
 			goto out;
 		}
 		cJSON_ArrayForEach(it, j) {

@@ -161,6 +161,33 @@ e2b_test 'the changes equal what the local backend pulls back' '
 	test_grep -v " n/x " e2b.txt
 '
 
+e2b_test 'odd file names and an empty workspace survive the round trip' '
+	mkdir ws empty &&
+	printf "1\n" >"ws/sp ace" &&
+	printf "2\n" >"ws/new
+line" &&
+	printf "3\n" >"ws/back\\slash" &&
+	printf "4\n" >ws/-dash &&
+	printf "5\n" >"ws/$(printf "\303\274n\303\257")" &&
+	printf "6\n" >"ws/$(printf "bin\377ary")" &&
+	mkdir -p "ws/$(head -c 120 /dev/zero | tr "\0" d)/x" &&
+	echo deep >"ws/$(head -c 120 /dev/zero | tr "\0" d)/x/$(head -c 120 /dev/zero | tr "\0" f)" &&
+	script="for f in *; do [ -f \"\$f\" ] && echo x >>\"\$f\"; done
+		echo new >\"n e w
+		\"; ls | wc -l" &&
+	e2b run --workspace ws --changes ch "$script" >out 2>err &&
+	local_run --workspace ws --changes ch-local "$script" >out-local 2>err &&
+	grep -v "^status:" out >e2b.txt &&
+	grep -v "^status:" out-local >local.txt &&
+	test_cmp local.txt e2b.txt &&
+	diff -r ch-local ch &&
+	test_grep "^changes: 7 " out &&
+	e2b run --workspace empty --changes ch2 "ls -A | wc -l; echo n >n" \
+		>out2 2>err &&
+	test_grep "^0$" out2 &&
+	test_grep "^change: A file n size=2 .* pulled=1$" out2
+'
+
 e2b_test 'pull patterns and pull_limit work as for the local backend' '
 	make_ws ws &&
 	script="echo 1234 >src/one; echo 5678 >src/two; echo x >top" &&

@@ -202,7 +202,7 @@ test_expect_success 'a cap wait is a band up to the next start' '
 	poison st &&
 	runner report last -o r.html --state st >/dev/null &&
 	test "$(grep -o "<rect class=\"capwait\"" r.html | wc -l)" = 1 &&
-	grep -q "<title>cap wait, [0-9.]*s: per_hour cap" r.html
+	grep -Eq "<title>cap wait, [0-9.]+m?s: per_hour cap" r.html
 '
 
 test_expect_success 'a finished run gives the same page, wherever the state is' '

@@ -267,11 +267,11 @@ static void test_build(void)
 
 	/* Retry backoff: a dashed gap between the attempts. */
 	is_int(count(page.buf, "<line class=\"gap\""), 1, "one backoff gap");
-	ok(strstr(page.buf, "wait before attempt 2: 0.5s"), "gap says 0.5s");
+	ok(strstr(page.buf, "wait before attempt 2: 500ms"), "gap says 500ms");
 
 	/* Cap waits: overlapping events merge; the last runs to the end. */
 	is_int(count(page.buf, "<rect class=\"capwait\""), 2, "two cap bands");
-	ok(strstr(page.buf, "<title>cap wait, 0.5s: per_hour cap &lt;x&gt;\n"
+	ok(strstr(page.buf, "<title>cap wait, 500ms: per_hour cap &lt;x&gt;\n"
 			    "next slot moved</title>"),
 	   "the first band waits until hung starts, with both messages");
 	ok(strstr(page.buf, "<title>cap wait, 3.0s: per_day cap</title>"),
