@@ -99,12 +99,15 @@ check: check-asan check-tsan
 check-asan:
 	$(MAKE) O=build-asan SANITIZE=address,undefined OPT='-O1 -g' test
 
-# The scheduler and its pool under ThreadSanitizer.
-TSAN_TESTS := u-pool u-sched
+# The scheduler under ThreadSanitizer: the pool's and proc's unit tests,
+# and the end-to-end scheduler tests driving a TSan build of the runner.
+TSAN_UNITS := u-pool u-proc u-caps
+TSAN_TESTS := $(TSAN_UNITS) t2000-exec t2100-sched
 check-tsan: deps-quiet
 	$(MAKE) O=build-tsan SANITIZE=thread OPT='-O1 -g' build-tsan/runner \
-		$(addprefix build-tsan/tests/,$(TSAN_TESTS))
-	sh tests/run-tests.sh build-tsan --only "$(TSAN_TESTS)"
+		$(addprefix build-tsan/tests/,$(TSAN_UNITS))
+	TSAN_OPTIONS=halt_on_error=1 sh tests/run-tests.sh build-tsan \
+		--only "$(TSAN_TESTS)"
 
 demo: deps-quiet $(O)/runner
 	sh tools/demo.sh $(O)/runner

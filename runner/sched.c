@@ -572,6 +572,9 @@ static void collect(struct sched *s, struct task_run *t)
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
 
 	s->running--;
+	/* Here, not in the worker: the budget check reads it meanwhile. */
+	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
+		       s->run->plan->cost_per_hour_usd;
 	if (!retryable(t)) {
 		finish(s, t);
 		return;

@@ -68,7 +68,7 @@ struct task_run {
 	struct strvec warnings;
 	size_t nr_added, nr_modified, nr_deleted, nr_refused;
 	uint64_t bytes_pulled;
-	double cost_usd;
+	double cost_usd;         /* main thread only (the budget reads it) */
 };
 
 enum progress_mode { PROGRESS_AUTO, PROGRESS_QUIET, PROGRESS_JSON };

@@ -325,8 +325,6 @@ void task_execute(void *arg)
 	if (!t->manifest)
 		BUG("task '%s' dispatched without a snapshot", pt->id);
 	run_attempt(t, t->manifest, &out, a, &changes);
-	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
-		       t->run->plan->cost_per_hour_usd;
 	strbuf_reset(&err);
 	if (results_write_changes(t, &changes, &err) < 0)
 		strvec_pushf(&t->warnings, "%s", err.buf);

@@ -53,16 +53,14 @@ for t in "$O"/tests/u-*; do
 	count "$name" "$log" $?
 done
 
-if [ -z "$only" ]; then
-	for t in "$top"/tests/t/t[0-9]*.sh; do
-		[ -f "$t" ] || continue
-		name=$(basename "$t" .sh)
-		want "$name" || continue
-		log="$logdir/$name.log"
-		(cd "$top/tests/t" && sh "$t") > "$log" 2>&1
-		count "$name" "$log" $?
-	done
-fi
+for t in "$top"/tests/t/t[0-9]*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	want "$name" || continue
+	log="$logdir/$name.log"
+	(cd "$top/tests/t" && sh "$t") > "$log" 2>&1
+	count "$name" "$log" $?
+done
 
 [ -z "$failed_names" ] || echo "failed:$failed_names"
 echo "$pass passed, $fail failed, $skip skipped"
