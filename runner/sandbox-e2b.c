@@ -81,6 +81,7 @@ struct sandbox {
 	struct http_client *envd;
 	struct http_client *stream;
 	struct strvec api_hdrs;
+	int64_t created;          /* mono ms of the create call */
 	int64_t ttl_end;          /* mono ms when E2B would end it */
 	int64_t last_extend_try;
 	bool dead;                /* known to be gone */
@@ -1185,8 +1186,11 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		/* The stream broke without an end: is the sandbox alive? */
 		strbuf_reset(&herr);
 		if (api_alive(sb, &herr) == 0) {
-			strbuf_addf(err, "sandbox %s died %s", sb->id,
-				    spec->what);
+			/* Its age helps to spot an E2B plan's lifetime cap. */
+			strbuf_addf(err, "sandbox %s died %s (%" PRId64 " s "
+				    "after it was created)", sb->id,
+				    spec->what,
+				    (time_mono_ms() - sb->created) / 1000);
 			goto out;
 		}
 		if (++attach > REATTACH_MAX) {
@@ -1843,6 +1847,22 @@ static int e2b_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	} else {
 		strvec_pushv(&argv, cmd->argv);
 	}
+	/*
+	 * The gate: everything is uploaded; starting the process is one
+	 * request, so the go only has to wait for that.
+	 */
+	if (cmd->wait_go) {
+		if (!cmd->wait_go(cmd->ctx)) {
+			st->cancelled = true;
+			ret = 0;
+			goto out;
+		}
+		/* The wait may have been long: the TTL must hold the task. */
+		if (ttl_extend(sb, cmd->timeout_ms > 0 ? cmd->timeout_ms
+						       : sb->conf.max_ttl_ms,
+			       err) < 0)
+			goto out;
+	}
 	spec.user = sb->conf.user;
 	spec.argv = argv.v;
 	spec.env = cmd->env;
@@ -2002,17 +2022,33 @@ static int pull_link(struct pull_ctx *d, const char *target,
 	return 0;
 }
 
+/* M and D carry the snapshot's hash, as ws_diff's do (for `apply`). */
+static void set_base(struct ws_change *ch, const struct ws_entry *e)
+{
+	if (!e)
+		return;
+	ch->has_base = true;
+	if (e->type == WS_LINK)
+		sha256_buf(e->link, strlen(e->link), ch->base_sha256);
+	else
+		memcpy(ch->base_sha256, e->sha256, 32);
+}
+
 static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 {
 	const struct ws_entry *e = manifest_find(d->base, r->path);
 	struct ws_change *ch;
 
+	/* A directory replaced by a file: the file is new. */
+	if (e && e->type == WS_DIR)
+		e = NULL;
 	if (e)
 		d->seen[e - d->base->entries] = 1;
 	if (r->type == 'l') {
 		if (e && e->type == WS_LINK && !strcmp(e->link, r->link))
 			return 0;
 		ch = add_change(d->out, r->path, e ? 'M' : 'A', WS_LINK);
+		set_base(ch, e);
 		ch->size = strlen(r->link);
 		sha256_buf(r->link, ch->size, ch->sha256);
 		if (!wants_pull(d, r->path))
@@ -2021,6 +2057,7 @@ static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 	}
 	if (r->type != 'f') {
 		ch = add_change(d->out, r->path, e ? 'M' : 'A', WS_FILE);
+		set_base(ch, e);
 		ch->note = xstrfmt("%s refused", rtype_name(r->type));
 		d->out->nr_refused++;
 		return 0;
@@ -2029,6 +2066,7 @@ static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 	    !memcmp(e->sha256, r->sha256, 32))
 		return 0;
 	ch = add_change(d->out, r->path, e ? 'M' : 'A', WS_FILE);
+	set_base(ch, e);
 	ch->size = r->size;
 	if (!wants_pull(d, r->path)) {
 		ch->note = xstrdup("not matched by pull");
@@ -2085,7 +2123,8 @@ static int diff_dir(struct pull_ctx *d, const char *dir, size_t lo, size_t hi)
 		if (is_dir) {
 			const struct ws_entry *e =
 				manifest_find(d->base, r->path);
-			if (e)
+			/* A file replaced by a directory is deleted. */
+			if (e && e->type == WS_DIR)
 				d->seen[e - d->base->entries] = 1;
 			if (diff_dir(d, r->path, i + 1, j) < 0)
 				return -1;
@@ -2239,13 +2278,16 @@ out:
 struct download {
 	int fd;
 	uint64_t got, max;
+	bool too_big;
 };
 
 static int download_cb(void *ctx, const char *buf, size_t len)
 {
 	struct download *dl = ctx;
-	if (dl->got + len > dl->max)
+	if (dl->got + len > dl->max) {
+		dl->too_big = true;
 		return 1;
+	}
 	if (fs_write_all(dl->fd, buf, len) < 0)
 		return 1;
 	dl->got += len;
@@ -2306,7 +2348,7 @@ static int fetch_changes(struct pull_ctx *d)
 	req.idempotent = true;
 	req.what = "download (GET /files)";
 	if (http_do(sb->envd, &req, &res, &herr) < 0) {
-		if (res.fail == HTTP_FAIL_ABORTED && dl.got + 65536 > dl.max)
+		if (dl.too_big)
 			strbuf_addf(d->err, "sandbox %s: the changed files' "
 				    "tar is larger than the listing allows",
 				    sb->id);
@@ -2378,7 +2420,8 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 		if (!d.seen[i] && e->type != WS_DIR) {
 			struct ws_change *ch =
 				add_change(out, e->path, 'D', e->type);
-			memcpy(ch->sha256, e->sha256, 32);
+			set_base(ch, e);
+			memcpy(ch->sha256, ch->base_sha256, 32);
 		}
 	}
 	if (d.nr_wants && fetch_changes(&d) < 0)
@@ -2524,6 +2567,7 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 		goto out;
 	}
 	sb->id = xstrdup(id);
+	sb->created = t0;
 	sb->ttl_end = t0 + (ttl_ms + 999) / 1000 * 1000;
 	if (created_hook &&
 	    created_hook(created_hook_ctx, cfg, sb->id, err) < 0)
@@ -2641,7 +2685,7 @@ const struct sandbox_backend sandbox_e2b = {
 /* ---- gc helpers ---- */
 
 int sandbox_e2b_list(const char *filter, struct strvec *ids,
-		     struct strbuf *err)
+		     struct strvec *run_ids, struct strbuf *err)
 {
 	struct e2b_conf conf;
 	struct http_client *c = NULL;
@@ -2684,8 +2728,15 @@ int sandbox_e2b_list(const char *filter, struct strvec *ids,
 		}
 		cJSON_ArrayForEach(it, j) {
 			const char *id = json_str(it, "sandboxID");
-			if (id && safe_token(id, 128, "-_"))
-				strvec_push(ids, id);
+			const char *run = json_str(
+				cJSON_GetObjectItemCaseSensitive(it,
+								 "metadata"),
+				"runner_run");
+			if (!id || !safe_token(id, 128, "-_"))
+				continue;
+			strvec_push(ids, id);
+			if (run_ids)
+				strvec_push(run_ids, run ? run : "");
 		}
 		cJSON_Delete(j);
 		free(token);

@@ -70,11 +70,12 @@ void sandbox_e2b_set_created_hook(int (*fn)(void *ctx,
 /*
  * For `runner gc`: the ids of the live sandboxes whose metadata has
  * every key=value of filter (e.g. "runner_run=RUN"; NULL or "" lists all
- * of the team's), appended to ids. Follows pagination. 0, or -1 with a
- * message.
+ * of the team's, runner's or not), appended to ids; when run_ids is not
+ * NULL, each one's runner_run metadata ("" for none) is appended to it in
+ * step. Follows pagination. 0, or -1 with a message.
  */
 int sandbox_e2b_list(const char *filter, struct strvec *ids,
-		     struct strbuf *err);
+		     struct strvec *run_ids, struct strbuf *err);
 
 /* Kill a sandbox by id. 0 when it is gone (also when it already was). */
 int sandbox_e2b_kill(const char *sandbox_id, struct strbuf *err);

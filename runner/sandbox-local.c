@@ -58,6 +58,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #define SANDBOX_UID ((uid_t)65534)
 #define SANDBOX_GID ((gid_t)65534)
@@ -503,6 +504,20 @@ static bool pid_gone(long pid)
 	return p && (p[2] == 'Z' || p[2] == 'X');
 }
 
+/* The outer bwrap has exited (not reaped yet: proc_run does that). */
+static bool bwrap_exited(const struct proc *p)
+{
+	siginfo_t si;
+
+	if (p->reaped)
+		return true;
+	memset(&si, 0, sizeof(si));
+	return p->pid > 0 &&
+	       waitid(P_PID, (id_t)p->pid, &si,
+		      WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       si.si_pid == p->pid;
+}
+
 static int ns_kill_tree(struct proc *p, int sig, void *ctx)
 {
 	struct exec_ctx *ec = ctx;
@@ -521,10 +536,18 @@ static int ns_kill_tree(struct proc *p, int sig, void *ctx)
 	 * When the sandbox's pid 1 is gone, the kernel has killed every
 	 * process in its namespace: nothing to look for (and a /proc walk
 	 * per task is what made short tasks slow). A zombie pid 1 still
-	 * counts as gone: its namespace is being torn down.
+	 * counts as gone: its namespace is being torn down. Once bwrap has
+	 * reported the exit code and exited, that pid 1 has its
+	 * --die-with-parent SIGKILL and the kernel takes the namespace
+	 * down by itself: waiting for the teardown (an RCU grace period)
+	 * would only hold the slot.
 	 */
 	if (ec->child_pid > 1 && pid_gone(ec->child_pid))
 		return 0;
+	if (ec->have_exit && sig == SIGKILL && bwrap_exited(p)) {
+		kill((pid_t)ec->child_pid, SIGKILL);
+		return 0;
+	}
 	proc_for_each(ns_kill_one, &nk);
 	return nk.count;
 }
@@ -632,7 +655,7 @@ static int pipe_above_stdio(int fds[2])
 /* Fill p (and open *args_fd, *status) to run cmd under bwrap. */
 static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			 struct proc *p, int *args_fd, int status[2],
-			 struct strbuf *err)
+			 int block_fd, struct strbuf *err)
 {
 	struct strbuf args = STRBUF_INIT;
 	char *bwrap = find_bwrap();
@@ -697,6 +720,10 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	}
 	snprintf(num, sizeof(num), "%d", status[1]);
 	push_pair(&args, "--json-status-fd", num);
+	if (block_fd >= 0) {
+		snprintf(num, sizeof(num), "%d", block_fd);
+		push_pair(&args, "--block-fd", num);
+	}
 
 	*args_fd = write_memfd(&args, err);
 	if (*args_fd < 0)
@@ -745,7 +772,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
 	struct proc_result r;
 	struct exec_ctx ec;
-	int args_fd = -1, status[2] = { -1, -1 };
+	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
 	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
 	int ret = -1;
 
@@ -761,8 +788,27 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		goto out;
 	}
 
+	if (cmd->wait_go && bwrap) {
+		/*
+		 * The gate: bwrap makes the namespaces and mounts, then
+		 * blocks on this pipe (--block-fd) until the go, so all the
+		 * set-up is paid before the task's clock starts.
+		 */
+		if (pipe_above_stdio(gate) < 0) {
+			strbuf_addf(err, "cannot create a pipe: %s",
+				    strerror(errno));
+			goto out;
+		}
+		p.keep_fds[p.nr_keep_fds++] = gate[0];
+	} else if (cmd->wait_go && !cmd->wait_go(cmd->ctx)) {
+		/* Nothing to start up without a sandbox: just wait. */
+		st->cancelled = true;
+		ret = 0;
+		goto out;
+	}
 	if (bwrap) {
-		if (prepare_bwrap(sb, cmd, &p, &args_fd, status, err) < 0)
+		if (prepare_bwrap(sb, cmd, &p, &args_fd, status, gate[0],
+				  err) < 0)
 			goto out;
 	} else {
 		prepare_plain(sb, cmd, &p);
@@ -781,6 +827,29 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	if (status[1] >= 0) {
 		close(status[1]);
 		status[1] = -1;
+	}
+	if (gate[0] >= 0) {
+		close(gate[0]);
+		gate[0] = -1;
+	}
+	if (cmd->wait_go && bwrap) {
+		/* Closing the gate without a byte makes bwrap give up. */
+		bool go = cmd->wait_go(cmd->ctx);
+		if (go && fs_write_all(gate[1], "g\n", 2) < 0)
+			go = false;
+		close(gate[1]);
+		gate[1] = -1;
+		if (!go) {
+			struct proc_run_opts quick = PROC_RUN_OPTS_INIT;
+			quick.timeout_ms = 5000;
+			if (bwrap)
+				quick.kill_tree = ns_kill_tree;
+			quick.ctx = &ec;
+			proc_run(&p, &quick, &r, err);
+			st->cancelled = true;
+			ret = 0;
+			goto out;
+		}
 	}
 
 	o.timeout_ms = cmd->timeout_ms;
@@ -841,9 +910,12 @@ out:
 	proc_release(&p);
 	if (args_fd >= 0)
 		close(args_fd);
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		if (status[i] >= 0)
 			close(status[i]);
+		if (gate[i] >= 0)
+			close(gate[i]);
+	}
 	if (ec.ns_fd >= 0)
 		close(ec.ns_fd);
 	strbuf_release(&ec.status);

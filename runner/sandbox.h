@@ -56,6 +56,14 @@ struct sandbox_cmd {
 	const atomic_int *cancel;
 	/* Set to non-zero to kill the task at once. */
 	const atomic_int *kill_now;
+	/*
+	 * Prepared ahead (NULL: run at once). The backend makes everything
+	 * ready and starts the process up to a gate, then calls wait_go,
+	 * which blocks until the task may run (returns 1) or was cancelled
+	 * before it ran (returns 0: the backend stops the process and
+	 * reports cancelled). Timeouts and warnings count from the go.
+	 */
+	int (*wait_go)(void *ctx);
 	void *ctx;
 };
 

@@ -33,6 +33,7 @@
 #include "sandbox.h"
 #include "store.h"
 #include "timeutil.h"
+#include "ws.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -246,7 +247,8 @@ struct sched {
 	struct run *run;
 	struct progress *progress;
 	struct pool *pool;
-	int running;
+	int running;             /* tasks handed to the pool */
+	int prewarm;             /* tasks prepared ahead of a free slot */
 	int64_t cap_wait_until;  /* on_limit wait: no start before this */
 	const char *cap_which;   /* the cap we wait for */
 	bool cap_failed;         /* on_limit fail fired */
@@ -421,23 +423,102 @@ static bool ready_deps(const struct run *run, const struct task_run *t)
 }
 
 /*
+ * Workspaces up to this size are prepared ahead: their copy is cheap, and
+ * hiding the sandbox's start-up is what makes short tasks fast. Bigger
+ * ones are copied only when a slot is free, so that at most `concurrency`
+ * copies exist at once.
+ */
+#define PREWARM_MAX_BYTES (64u << 20)
+#define PREWARM_FACTOR 2
+
+/* Tasks given a slot whose process has not ended yet. */
+static int slots_in_use(struct sched *s)
+{
+	int n = 0;
+	pthread_mutex_lock(&s->run->go_lock);
+	for (size_t i = 0; i < s->run->nr_tasks; i++) {
+		const struct task_run *t = &s->run->tasks[i];
+		if (t->phase == PHASE_GO && !t->exited)
+			n++;
+	}
+	pthread_mutex_unlock(&s->run->go_lock);
+	return n;
+}
+
+/* Give a prepared task its slot: from now on it runs. */
+static void grant(struct sched *s, struct task_run *t)
+{
+	struct strbuf err = STRBUF_INIT;
+	char *msg;
+
+	t->phase = PHASE_GO;
+	if (!t->started_at)
+		t->started_at = time_now_ms();
+	db_check(s, record_attempt_start(s->run->store, t, t->attempt_no, &err),
+		 &err);
+	strbuf_release(&err);
+	msg = t->attempt_no > 1 ? xstrfmt("attempt %d started", t->attempt_no)
+				: xstrdup("started");
+	event(s, t, "info", "task_started", msg);
+	free(msg);
+	pthread_mutex_lock(&s->run->go_lock);
+	t->go = true;
+	pthread_cond_broadcast(&s->run->go_cond);
+	pthread_mutex_unlock(&s->run->go_lock);
+}
+
+/* Hand the task to a worker, which prepares its sandbox. */
+static void submit(struct sched *s, struct task_run *t)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	t->status = TASK_RUNNING;
+	t->phase = PHASE_PREP;
+	t->attempt_no = (int)t->nr_attempts + 1;
+	pthread_mutex_lock(&s->run->go_lock);
+	t->go = false;
+	t->exited = false;
+	pthread_mutex_unlock(&s->run->go_lock);
+	db_check(s, record_task(s->run->store, t, &err), &err);
+	strbuf_release(&err);
+	s->running++;
+	pool_submit(s->pool, task_execute, t);
+}
+
+/*
  * Start what can start; skip what cannot run any more. Returns whether
  * any task is still queued.
+ *
+ * Slots: at most `concurrency` tasks run (have the go and a live
+ * process); up to `prewarm` more are being prepared, waiting at their
+ * gate. Prepared tasks get slots first, in plan order.
  */
 static bool dispatch(struct sched *s)
 {
 	struct run *run = s->run;
-	bool queued = false;
+	bool queued = false, cancel = atomic_load(&run->cancel);
+	int in_use = slots_in_use(s), preparing = 0;
 
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		struct task_run *t = &run->tasks[i];
+		if (t->status != TASK_RUNNING || t->phase != PHASE_PREP)
+			continue;
+		if (!cancel && in_use < run->concurrency) {
+			grant(s, t);
+			in_use++;
+		} else {
+			preparing++;
+		}
+	}
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		struct task_run *t = &run->tasks[i];
 		const struct task_run *bad = NULL;
 		bool ready = true;
-		struct strbuf err = STRBUF_INIT;
+		int ahead;
 
 		if (t->status != TASK_QUEUED)
 			continue;
-		if (atomic_load(&run->cancel)) {
+		if (cancel) {
 			task_release(t);
 			finish_skipped(s, t, TASK_CANCELLED,
 				       xstrdup(t->nr_attempts
@@ -471,7 +552,11 @@ static bool dispatch(struct sched *s)
 						       : "did not succeed"));
 			continue;
 		}
-		if (!ready || s->running >= run->concurrency) {
+		ahead = t->manifest &&
+				t->manifest->total_bytes <= PREWARM_MAX_BYTES
+			? s->prewarm
+			: 0;
+		if (!ready || in_use + preparing >= run->concurrency + ahead) {
 			queued = true;
 			continue;
 		}
@@ -484,25 +569,13 @@ static bool dispatch(struct sched *s)
 		case GATE_GO:
 			break;
 		}
-		t->status = TASK_RUNNING;
-		if (!t->started_at)
-			t->started_at = time_now_ms();
-		db_check(s, record_task(run->store, t, &err), &err);
-		db_check(s,
-			 record_attempt_start(run->store, t,
-					      (int)t->nr_attempts + 1, &err),
-			 &err);
-		strbuf_release(&err);
-		{
-			char *msg = t->nr_attempts
-					    ? xstrfmt("attempt %zu started",
-						      t->nr_attempts + 1)
-					    : xstrdup("started");
-			event(s, t, "info", "task_started", msg);
-			free(msg);
+		submit(s, t);
+		if (in_use < run->concurrency) {
+			grant(s, t);
+			in_use++;
+		} else {
+			preparing++;
 		}
-		s->running++;
-		pool_submit(s->pool, task_execute, t);
 	}
 	return queued;
 }
@@ -572,6 +645,7 @@ static void collect(struct sched *s, struct task_run *t)
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
 
 	s->running--;
+	t->phase = PHASE_IDLE;
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
 		       s->run->plan->cost_per_hour_usd;
@@ -612,7 +686,8 @@ static void counts(const struct run *run, struct progress_counts *c)
 	c->total = (int)run->nr_tasks;
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		enum task_status st = run->tasks[i].status;
-		if (st == TASK_QUEUED)
+		if (st == TASK_QUEUED ||
+		    (st == TASK_RUNNING && run->tasks[i].phase == PHASE_PREP))
 			c->queued++;
 		else if (st == TASK_RUNNING)
 			c->running++;
@@ -789,6 +864,8 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 	strvec_init(&run.secret_values);
 	strvec_init(&run.notices);
 	pthread_mutex_init(&run.notice_lock, NULL);
+	pthread_mutex_init(&run.go_lock, NULL);
+	pthread_cond_init(&run.go_cond, NULL);
 	run.backend = sandbox_backend_for(plan->backend);
 	build_tasks(&run, opts);
 
@@ -865,7 +942,17 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 	}
 
 	install_signals(&run, &old_int, &old_term);
-	s.pool = pool_new(run.concurrency);
+	/*
+	 * Preparing a sandbox is mostly waiting on the kernel (namespaces,
+	 * mounts), so several are prepared at once to keep the slots fed.
+	 */
+	s.prewarm = run.concurrency * PREWARM_FACTOR;
+	if (getenv("RUNNER_PREWARM"))
+		s.prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
+	if (s.prewarm < 0)
+		s.prewarm = 0;
+	s.pool = pool_new(run.concurrency + s.prewarm);
+	run.pool = s.pool;
 	main_loop(&s);
 	pool_free(s.pool);
 	restore_signals(&old_int, &old_term);
@@ -907,6 +994,8 @@ out:
 	strvec_clear(&run.secret_values);
 	strvec_clear(&run.notices);
 	pthread_mutex_destroy(&run.notice_lock);
+	pthread_mutex_destroy(&run.go_lock);
+	pthread_cond_destroy(&run.go_cond);
 	free(run.id);
 	free(run.dir);
 	strbuf_release(&err);

@@ -59,6 +59,17 @@ struct task_run {
 	bool no_retry;           /* a failure retrying cannot fix */
 	int64_t not_before;      /* retry backoff: not before (ms) */
 	size_t first_attempt;    /* attempts made before this session */
+
+	/*
+	 * Prepared ahead: the worker makes the sandbox while the task waits
+	 * for a slot. phase and attempt_no are the scheduler's; go (set by
+	 * the scheduler) and exited (set by the worker) are guarded by
+	 * run->go_lock.
+	 */
+	enum { PHASE_IDLE, PHASE_PREP, PHASE_GO } phase;
+	int attempt_no;          /* the number of the attempt in flight */
+	bool go;
+	bool exited;
 	enum task_status status;
 	char *reason;
 	int exit_code;
@@ -107,6 +118,11 @@ struct run {
 	/* Set by the signal handler, read by everyone. */
 	atomic_int cancel;          /* first signal: stop starting, TERM */
 	atomic_int kill_now;        /* second signal: KILL at once */
+
+	/* The go/exited handshake of prepared tasks. */
+	pthread_mutex_t go_lock;
+	pthread_cond_t go_cond;
+	struct pool *pool;          /* wake it when a task's process exits */
 
 	/* Worker notices for the progress display. */
 	pthread_mutex_t notice_lock;

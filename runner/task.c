@@ -14,6 +14,7 @@
 #include "results.h"
 #include "patch.h"
 #include "timeutil.h"
+#include "pool.h"
 
 #include <fcntl.h>
 
@@ -21,6 +22,7 @@
 
 struct output_ctx {
 	struct task_run *t;
+	bool went;   /* wait_go said go: the task did start */
 	int fd;
 	struct mask *mask;
 	uint64_t written;
@@ -167,10 +169,13 @@ static void attempt_fail(struct attempt_rec *a, enum task_status st,
 
 static void status_from_exec(struct attempt_rec *a,
 			     const struct sandbox_status *st,
-			     const struct task_run *t)
+			     const struct task_run *t, bool went)
 {
 	char lim[32];
-	if (st->cancelled) {
+	if (st->cancelled && !went) {
+		attempt_fail(a, TASK_CANCELLED,
+			     "run interrupted before the task started");
+	} else if (st->cancelled) {
 		attempt_fail(a, TASK_CANCELLED, "run interrupted");
 	} else if (st->timed_out) {
 		char *r;
@@ -191,6 +196,42 @@ static void status_from_exec(struct attempt_rec *a,
 		a->exit_code = 0;
 		a->status = TASK_SUCCEEDED;
 	}
+}
+
+/* The sandbox is ready: wait for the scheduler's go (or a cancel). */
+static int wait_go(void *ctx)
+{
+	struct output_ctx *o = ctx;
+	struct task_run *t = o->t;
+	struct run *run = t->run;
+	bool go;
+
+	pthread_mutex_lock(&run->go_lock);
+	while (!t->go && !atomic_load(&run->cancel)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&run->go_cond, &run->go_lock, &ts);
+	}
+	go = t->go;
+	pthread_mutex_unlock(&run->go_lock);
+	o->went = go;
+	if (go)
+		t->attempts[t->nr_attempts - 1].started_at = time_now_ms();
+	return go;
+}
+
+/* The task's process is gone: its slot can go to the next one. */
+static void mark_exited(struct task_run *t)
+{
+	pthread_mutex_lock(&t->run->go_lock);
+	t->exited = true;
+	pthread_mutex_unlock(&t->run->go_lock);
+	pool_wake(t->run->pool);
 }
 
 static void log_line(struct output_ctx *o, const char *fmt, ...)
@@ -233,6 +274,12 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 				      .dest = changes_dir };
 	struct sandbox_cmd cmd = { 0 };
 
+	/* What an earlier attempt brought back is not this one's. */
+	{
+		char *patch = fs_join(t->dir, "changes.patch");
+		unlink(patch);
+		free(patch);
+	}
 	if (fs_rm_rf(changes_dir, &err) < 0 ||
 	    build_argv(t, &argv, &stdin_path, &err) < 0) {
 		attempt_fail(a, TASK_FAILED, err.buf);
@@ -261,13 +308,15 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.on_warn = on_warn;
 	cmd.cancel = &t->run->cancel;
 	cmd.kill_now = &t->run->kill_now;
+	cmd.wait_go = wait_go;
 	cmd.ctx = out;
 	if (be->exec(sb, &cmd, &st, &err) < 0) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
+	mark_exited(t);
 	output_flush(out);
-	status_from_exec(a, &st, t);
+	status_from_exec(a, &st, t, out->went);
 	/* Partial work of a timed-out or failed task still comes back. */
 	ws_changes_release(changes);
 	if (be->pull_changes(sb, m, &popts, changes, &err) < 0) {
@@ -278,6 +327,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 				     err.buf);
 	}
 out:
+	mark_exited(t);
 	if (sb) {
 		strbuf_reset(&err);
 		if (be->destroy(sb, &err) < 0)
@@ -329,7 +379,7 @@ void task_execute(void *arg)
 	if (results_write_changes(t, &changes, &err) < 0)
 		strvec_pushf(&t->warnings, "%s", err.buf);
 	strbuf_reset(&err);
-	{
+	if (changes.nr) {
 		char *changes_dir = fs_join(t->dir, "changes");
 		char *patch = fs_join(t->dir, "changes.patch");
 		if (patch_write(&changes, pt->workspace, changes_dir, patch,

@@ -591,6 +591,19 @@ static int open_dest_parent(int dest_fd, const char *path,
 	return fd;
 }
 
+/* changes/ is made when the first file comes back, not before. */
+static int dest_fd(struct diff_ctx *d)
+{
+	struct strbuf ignored = STRBUF_INIT;
+	if (d->dest_fd >= 0)
+		return d->dest_fd;
+	if (fs_mkdir_p(d->opts->dest, 0755, &ignored) == 0)
+		d->dest_fd = open(d->opts->dest,
+				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	strbuf_release(&ignored);
+	return d->dest_fd;
+}
+
 static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		     struct ws_change *ch)
 {
@@ -612,7 +625,8 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		d->out->nr_refused++;
 		goto out;
 	}
-	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
+	pfd = dest_fd(d) < 0 ? -1
+			     : open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0)
 		goto fail;
 	out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -681,7 +695,8 @@ static int pull_link(struct diff_ctx *d, const char *target,
 		d->out->nr_refused++;
 		return 0;
 	}
-	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
+	pfd = dest_fd(d) < 0 ? -1
+			     : open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
 		strbuf_addf(d->err, "cannot write '%s' into results: %s",
 			    ch->path, strerror(errno));
@@ -854,14 +869,9 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			ignore_add_pattern(d.pull, opts->pull->v[i]);
 	}
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
-	if (fs_mkdir_p(opts->dest, 0755, err) < 0)
-		goto out;
-	d.dest_fd = open(opts->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (d.dest_fd < 0 || tree_fd < 0) {
-		strbuf_addf(err, "cannot open '%s': %s",
-			    d.dest_fd < 0 ? opts->dest : tree,
-			    strerror(errno));
+	if (tree_fd < 0) {
+		strbuf_addf(err, "cannot open '%s': %s", tree, strerror(errno));
 		goto out;
 	}
 	if (diff_dir(&d, tree_fd, "") < 0)

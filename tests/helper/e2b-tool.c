@@ -10,18 +10,21 @@
  *       --pull-limit BYTES, --env NAME=VALUE (repeatable), --template T,
  *       --network, --run-id ID, --task-id ID, --attempt N,
  *       --cancel-after DUR, --kill-after DUR, --fail-output-after BYTES,
+ *       --gate DUR | --gate-cancel DUR (a wait_go that says go, or
+ *       cancelled, after DUR),
  *       --hook (print the created hook's call), --hook-fail,
  *       --rusage (print CPU time and max RSS at the end),
  *       --backend local [--state DIR] (the local backend instead, to
  *       compare what the two pull back).
  *       Task output goes to stdout as it arrives; then
  *         status: exit=N signal=N timed_out=0|1 cancelled=0|1 sandbox=ID
- *         change: K TYPE PATH size=N sha=HEX pulled=0|1 [note=...]
+ *         change: K TYPE PATH size=N sha=HEX [base=HEX] pulled=0|1
+ *                 [note=...]
  *         changes: N pulled=BYTES refused=N
  *       Exit 0 when every step worked (whatever the task's own status),
  *       1 with "e2b-tool: error: MSG" on stderr otherwise, 2 on usage.
  *   e2b-tool check              the backend's check()
- *   e2b-tool list [FILTER]      sandbox_e2b_list(), one id a line
+ *   e2b-tool list [FILTER]      sandbox_e2b_list(): "ID RUN" a line
  *   e2b-tool kill ID            sandbox_e2b_kill()
  */
 #include "runner.h"
@@ -32,6 +35,7 @@
 #include "timeutil.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <sys/resource.h>
 
@@ -81,6 +85,17 @@ static void on_warn(void *ctx, int64_t elapsed_ms)
 		" ms\n", elapsed_ms);
 }
 
+static int64_t gate_ms = -1; /* wait_go: sleep this long, then go */
+static bool gate_cancel;      /* wait_go: say "cancelled" instead */
+
+static int wait_go(void *ctx)
+{
+	(void)ctx;
+	time_sleep_ms(gate_ms);
+	fprintf(stderr, "e2b-tool: %s\n", gate_cancel ? "no go" : "go");
+	return !gate_cancel;
+}
+
 static int hook_mode; /* 1 print, 2 fail */
 
 static int created_hook(void *ctx, const struct sandbox_config *cfg,
@@ -120,9 +135,13 @@ static void print_changes(const struct ws_changes *c)
 		const struct ws_change *ch = &c->items[i];
 		char hex[65];
 		sha256_hex(ch->sha256, hex);
-		printf("change: %c %s %s size=%" PRIu64 " sha=%s pulled=%d",
-		       ch->kind, type_name(ch->type), ch->path, ch->size, hex,
-		       ch->pulled);
+		printf("change: %c %s %s size=%" PRIu64 " sha=%s", ch->kind,
+		       type_name(ch->type), ch->path, ch->size, hex);
+		if (ch->has_base) {
+			sha256_hex(ch->base_sha256, hex);
+			printf(" base=%s", hex);
+		}
+		printf(" pulled=%d", ch->pulled);
 		if (ch->note)
 			printf(" note=%s", ch->note);
 		printf("\n");
@@ -217,7 +236,12 @@ static int cmd_run(int argc, const char **argv)
 				tcancel.after_ms = parse_dur(v);
 			else if (!strcmp(a, "--kill-after"))
 				tkill.after_ms = parse_dur(v);
-			else if (!strcmp(a, "--fail-output-after"))
+			else if (!strcmp(a, "--gate"))
+				gate_ms = parse_dur(v);
+			else if (!strcmp(a, "--gate-cancel")) {
+				gate_ms = parse_dur(v);
+				gate_cancel = true;
+			} else if (!strcmp(a, "--fail-output-after"))
 				out.fail_after = strtoll(v, NULL, 10);
 			else
 				return usage();
@@ -266,6 +290,8 @@ static int cmd_run(int argc, const char **argv)
 	cmd.cancel = &cancel;
 	cmd.kill_now = &kill_now;
 	cmd.ctx = &out;
+	if (gate_ms >= 0)
+		cmd.wait_go = wait_go;
 	if (tcancel.after_ms >= 0)
 		pthread_create(&th[nth++], NULL, timer_main, &tcancel);
 	if (tkill.after_ms >= 0)
@@ -320,6 +346,8 @@ int main(int argc, const char **argv)
 	struct strbuf err = STRBUF_INIT;
 	int ret = 1;
 
+	/* As main.c does: a peer closing a socket is an error, not death. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return usage();
 	if (!strcmp(argv[1], "run"))
@@ -328,12 +356,13 @@ int main(int argc, const char **argv)
 		struct sandbox_config cfg = { 0 };
 		ret = sandbox_e2b.check(&cfg, &err) < 0;
 	} else if (!strcmp(argv[1], "list") && argc <= 3) {
-		struct strvec ids = STRVEC_INIT;
+		struct strvec ids = STRVEC_INIT, runs = STRVEC_INIT;
 		ret = sandbox_e2b_list(argc == 3 ? argv[2] : NULL, &ids,
-				       &err) < 0;
+				       &runs, &err) < 0;
 		for (size_t i = 0; !ret && i < ids.nr; i++)
-			printf("%s\n", ids.v[i]);
+			printf("%s %s\n", ids.v[i], runs.v[i]);
 		strvec_clear(&ids);
+		strvec_clear(&runs);
 	} else if (!strcmp(argv[1], "kill") && argc == 3) {
 		ret = sandbox_e2b_kill(argv[2], &err) < 0;
 	} else {

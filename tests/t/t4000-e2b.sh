@@ -140,12 +140,14 @@ e2b_test 'the sandbox gets the workspace exactly, as /workspace' '
 
 e2b_test 'the changes equal what the local backend pulls back' '
 	make_ws ws &&
-	mkdir -p ws/keep && echo k >ws/keep/k &&
+	mkdir -p ws/keep && echo k >ws/keep/k && ln -s a.txt ws/l2 &&
 	script="echo A2 >a.txt; mkdir -p build n/m; echo o >build/x; echo o >z.o
 		echo n >n/m/f; ln -s /etc/passwd abs; ln -s ../outside rel
 		mkfifo fifo; echo s >.env.local; mkdir .git; echo g >.git/c
 		rm -r keep; chmod +x src/b.txt; ln -sfn src/b.txt link
-		printf \"x\\n\" >n/.gitignore; echo q >n/x; echo big >big" &&
+		printf \"x\\n\" >n/.gitignore; echo q >n/x; echo big >big
+		rmdir docs; echo f >docs; rm src/b.txt; mkdir src/b.txt
+		echo in >src/b.txt/f; rm link; mkdir link; ln -sfn src/run.sh l2" &&
 	e2b run --workspace ws --changes ch-e2b "$script" >out-e2b 2>err &&
 	local_run --workspace ws --changes ch-local "$script" >out-local 2>err &&
 	grep -v "^status:" out-e2b >e2b.txt &&
@@ -154,7 +156,11 @@ e2b_test 'the changes equal what the local backend pulls back' '
 	diff -r --no-dereference ch-local ch-e2b &&
 	test_grep "^change: A link abs .* note=symlink points outside the workspace$" e2b.txt &&
 	test_grep "^change: A file fifo .* note=fifo refused$" e2b.txt &&
-	test_grep "^change: M link link " e2b.txt &&
+	test_grep "^change: D link link .* base=" e2b.txt &&
+	test_grep "^change: M link l2 .* base=.* pulled=1$" e2b.txt &&
+	test_grep "^change: A file docs " e2b.txt &&
+	test_grep "^change: D file src/b.txt .* base=" e2b.txt &&
+	test_grep "^change: A file src/b.txt/f " e2b.txt &&
 	test_grep -v "build/x" e2b.txt &&
 	test_grep -v "\.git/c" e2b.txt &&
 	test_grep -v "\.env" e2b.txt &&
@@ -174,14 +180,17 @@ line" &&
 	echo deep >"ws/$(head -c 120 /dev/zero | tr "\0" d)/x/$(head -c 120 /dev/zero | tr "\0" f)" &&
 	script="for f in *; do [ -f \"\$f\" ] && echo x >>\"\$f\"; done
 		echo new >\"n e w
-		\"; ls | wc -l" &&
+		\"; ls | wc -l; for f in ddd*/x/fff*; do echo y >>\"\$f\"; done" &&
 	e2b run --workspace ws --changes ch "$script" >out 2>err &&
 	local_run --workspace ws --changes ch-local "$script" >out-local 2>err &&
-	grep -v "^status:" out >e2b.txt &&
-	grep -v "^status:" out-local >local.txt &&
+	grep -a -v "^status:" out >e2b.txt &&
+	grep -a -v "^status:" out-local >local.txt &&
 	test_cmp local.txt e2b.txt &&
 	diff -r ch-local ch &&
-	test_grep "^changes: 7 " out &&
+	grep -a "^changes: 8 pulled=" out &&
+	grep -a "^change: M file d*/x/f* size=7 .* pulled=1$" out &&
+	LC_ALL=C grep -a "^change: M file bin.ary size=4 .* pulled=1$" out &&
+	grep -a "^change: A file n e w$" out &&
 	e2b run --workspace empty --changes ch2 "ls -A | wc -l; echo n >n" \
 		>out2 2>err &&
 	test_grep "^0$" out2 &&
@@ -190,7 +199,7 @@ line" &&
 
 e2b_test 'pull patterns and pull_limit work as for the local backend' '
 	make_ws ws &&
-	script="echo 1234 >src/one; echo 5678 >src/two; echo x >top" &&
+	script="echo 1234 >src/one; echo 123456789 >src/two; echo x >top" &&
 	e2b run --workspace ws --changes ch --pull "src/" --pull-limit 6 \
 		"$script" >out 2>err &&
 	local_run --workspace ws --changes ch-local --pull "src/" \
@@ -279,6 +288,21 @@ e2b_test 'cancel and kill-now stop the task' '
 	e2b run --workspace ws --changes ch2 --kill-after 700ms \
 		"trap \"\" TERM; sleep 10" >out2 2>err2 &&
 	test_grep "^status: exit=-1 signal=9 timed_out=0 cancelled=1" out2
+'
+
+e2b_test 'a gated start: the clock starts at the go; no go, no task' '
+	make_ws ws &&
+	e2b run --workspace ws --changes ch --gate 1500ms --timeout 1s \
+		"sleep 0.5; echo ran" >out 2>err &&
+	test_grep "^ran$" out &&
+	test_grep "^status: exit=0 signal=0 timed_out=0 cancelled=0" out &&
+	e2b run --workspace ws --changes ch2 --gate-cancel 100ms \
+		"echo ran >a.txt; echo ran" >out2 2>err2 &&
+	test_grep "no go" err2 &&
+	test_grep -v "^ran$" out2 &&
+	test_grep "^status: exit=-1 signal=0 timed_out=0 cancelled=1" out2 &&
+	test_grep "^changes: 0 " out2 &&
+	state_check "assert count(\"POST /process.Process/Start\") == 5"
 '
 
 e2b_test 'a failing output handler kills the task' '
@@ -500,9 +524,11 @@ e2b_test 'gc helpers: list by metadata (paginated) and kill' '
 	e2b list runner_run=a >ids &&
 	test_line_count() { test $(wc -l <"$2") -eq "$1"; } &&
 	test_line_count 3 ids &&
+	test "$(cut -d" " -f2 ids | sort -u)" = a &&
 	e2b list >all && test_line_count 4 all &&
-	for id in $(cat all); do e2b kill "$id" || return 1; done &&
-	e2b kill "$(head -n1 ids)" &&
+	test "$(grep -c " b$" all)" = 1 &&
+	for id in $(cut -d" " -f1 all); do e2b kill "$id" || return 1; done &&
+	e2b kill "$(head -n1 ids | cut -d" " -f1)" &&
 	e2b list >none && test_line_count 0 none
 '
 
