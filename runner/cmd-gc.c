@@ -3,6 +3,7 @@
 #include "fs.h"
 #include "plan.h"
 #include "recover.h"
+#include "sandbox-e2b.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -71,6 +72,60 @@ static int gc_sandboxes(struct store *st, bool dry_run, int *removed)
 	}
 	closedir(d);
 	free(dir);
+	strbuf_release(&err);
+	return ret;
+}
+
+/* 1 if this state has a run with that id. */
+static int run_known(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *s = NULL;
+	int known = 0;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE id = ?1", -1, &s,
+			       NULL) == SQLITE_OK) {
+		sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+		known = sqlite3_step(s) == SQLITE_ROW;
+	}
+	sqlite3_finalize(s);
+	return known;
+}
+
+/*
+ * E2B sandboxes carry their run in metadata: kill those of this state's
+ * runs that are no longer going (a crashed runner's). Sandboxes of runs
+ * this state does not know belong to someone else and are left alone.
+ */
+static int gc_e2b(struct store *st, bool dry_run, int *removed)
+{
+	struct strvec ids = STRVEC_INIT, runs = STRVEC_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (!getenv("E2B_API_KEY"))
+		return 0;
+	if (sandbox_e2b_list("", &ids, &runs, &err) < 0) {
+		error("cannot list E2B sandboxes: %s", err.buf);
+		ret = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < ids.nr; i++) {
+		const char *run = runs.v[i];
+		if (!*run || !run_known(store_db(st), run) ||
+		    run_is_going(store_db(st), run))
+			continue;
+		printf("%s e2b sandbox %s (run %s)\n",
+		       dry_run ? "would kill" : "killed", ids.v[i], run);
+		strbuf_reset(&err);
+		if (!dry_run && sandbox_e2b_kill(ids.v[i], &err) < 0) {
+			error("%s", err.buf);
+			ret = -1;
+		} else {
+			(*removed)++;
+		}
+	}
+out:
+	strvec_clear(&ids);
+	strvec_clear(&runs);
 	strbuf_release(&err);
 	return ret;
 }
@@ -211,6 +266,8 @@ int cmd_gc(int argc, char **argv)
 		return ret;
 	ret = RUNNER_EXIT_OK;
 	if (gc_sandboxes(st, dry_run, &removed) < 0)
+		ret = RUNNER_EXIT_RUNTIME;
+	if (gc_e2b(st, dry_run, &removed) < 0)
 		ret = RUNNER_EXIT_RUNTIME;
 	if (older >= 0 &&
 	    gc_runs(st, time_now_ms() - older, dry_run, &pruned) < 0)

@@ -332,10 +332,13 @@ int record_attempt_start(struct store *st, const struct task_run *t, int n,
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *s;
 
+	/* An upsert: the worker may have recorded the sandbox id already. */
 	if (prepare(db,
-		    "INSERT OR REPLACE INTO attempts (run_id, task_id,"
-		    " attempt, status, backend, host, pid, started_at)"
-		    " VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)",
+		    "INSERT INTO attempts (run_id, task_id, attempt, status,"
+		    " backend, host, pid, started_at) VALUES (?1, ?2, ?3,"
+		    " 'running', ?4, ?5, ?6, ?7) ON CONFLICT (run_id, task_id,"
+		    " attempt) DO UPDATE SET status = 'running', started_at ="
+		    " excluded.started_at",
 		    &s) < 0)
 		return fail(db, err, "an attempt");
 	sqlite3_bind_text(s, 1, t->run->id, -1, SQLITE_TRANSIENT);
@@ -348,4 +351,49 @@ int record_attempt_start(struct store *st, const struct task_run *t, int n,
 	if (step_done(s) < 0)
 		return fail(db, err, "an attempt");
 	return 0;
+}
+
+int record_sandbox_created(const char *state_dir, const struct task_run *t,
+			   int attempt, const char *sandbox_id,
+			   struct strbuf *err)
+{
+	char *path = xstrfmt("%s/runner.db", state_dir);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *s = NULL;
+	int ret = -1;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) !=
+	    SQLITE_OK) {
+		strbuf_addf(err, "cannot record sandbox %s: %s", sandbox_id,
+			    db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (prepare(db,
+		    "INSERT INTO attempts (run_id, task_id, attempt, status,"
+		    " backend, sandbox_id, host, pid, started_at) VALUES (?1,"
+		    " ?2, ?3, 'running', ?4, ?5, ?6, ?7, ?8) ON CONFLICT"
+		    " (run_id, task_id, attempt) DO UPDATE SET sandbox_id ="
+		    " excluded.sandbox_id",
+		    &s) < 0)
+		goto fail;
+	sqlite3_bind_text(s, 1, t->run->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, t->task->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(s, 3, attempt);
+	sqlite3_bind_text(s, 4, t->run->backend->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, sandbox_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 6, t->run->host, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 7, t->run->pid);
+	sqlite3_bind_int64(s, 8, time_now_ms());
+	if (step_done(s) < 0)
+		goto fail;
+	ret = 0;
+	goto out;
+fail:
+	strbuf_addf(err, "cannot record sandbox %s: %s", sandbox_id,
+		    sqlite3_errmsg(db));
+out:
+	sqlite3_close(db);
+	free(path);
+	return ret;
 }

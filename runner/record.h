@@ -32,6 +32,14 @@ int record_task_done(struct store *st, const struct task_run *t,
 /* An attempt row as it starts (number n, not yet ended). */
 int record_attempt_start(struct store *st, const struct task_run *t, int n,
 			 struct strbuf *err);
+/*
+ * From a worker thread: record the id of a sandbox that was just made,
+ * before it is used, on a connection of its own to the state's database
+ * (the store's connection belongs to the main thread).
+ */
+int record_sandbox_created(const char *state_dir, const struct task_run *t,
+			   int attempt, const char *sandbox_id,
+			   struct strbuf *err);
 int record_run_end(struct store *st, const struct run *run,
 		   const char *status, int exit_code, struct strbuf *err);
 /* level: debug|info|warn|error; task and data (JSON text) may be NULL. */

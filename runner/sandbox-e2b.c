@@ -88,19 +88,6 @@ struct sandbox {
 	bool octet_upload;        /* envd >= 0.5.7 */
 };
 
-static int (*created_hook)(void *, const struct sandbox_config *,
-			   const char *, struct strbuf *);
-static void *created_hook_ctx;
-
-void sandbox_e2b_set_created_hook(int (*fn)(void *ctx,
-					      const struct sandbox_config *cfg,
-					      const char *sandbox_id,
-					      struct strbuf *err),
-				  void *ctx)
-{
-	created_hook = fn;
-	created_hook_ctx = ctx;
-}
 
 /* ---- configuration ---- */
 
@@ -2569,8 +2556,8 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	sb->id = xstrdup(id);
 	sb->created = t0;
 	sb->ttl_end = t0 + (ttl_ms + 999) / 1000 * 1000;
-	if (created_hook &&
-	    created_hook(created_hook_ctx, cfg, sb->id, err) < 0)
+	if (cfg->on_created &&
+	    cfg->on_created(cfg->on_created_ctx, cfg, sb->id, err) < 0)
 		goto fail_kill;
 	if (token && !safe_token(token, 1024, "-_.~+/=:")) {
 		strbuf_addf(err, "sandbox %s: the envd access token has "

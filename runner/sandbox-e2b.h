@@ -53,19 +53,7 @@ struct strvec;
  */
 extern const struct sandbox_backend sandbox_e2b;
 
-/*
- * Called by create() as soon as E2B has returned the sandbox id and
- * before the sandbox is used, so that the id can be recorded (for `gc`)
- * before anything can leak it. A non-zero return (with a message in err)
- * makes create() kill the sandbox and fail. Set it once, before threads
- * start; it is called from the threads that call create(). fn NULL
- * removes it.
- */
-void sandbox_e2b_set_created_hook(int (*fn)(void *ctx,
-					      const struct sandbox_config *cfg,
-					      const char *sandbox_id,
-					      struct strbuf *err),
-				  void *ctx);
+/* create() calls cfg->on_created (sandbox.h) before the sandbox is used. */
 
 /*
  * For `runner gc`: the ids of the live sandboxes whose metadata has

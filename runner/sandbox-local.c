@@ -49,6 +49,7 @@
 #define _GNU_SOURCE
 #include "runner.h"
 #include "sandbox.h"
+#include "sandbox-e2b.h"
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
@@ -963,7 +964,7 @@ const struct sandbox_backend *sandbox_backend_for(enum plan_backend_type t)
 	case PLAN_BACKEND_LOCAL:
 		return &sandbox_local;
 	case PLAN_BACKEND_E2B:
-		return NULL;
+		return &sandbox_e2b;
 	}
 	return NULL;
 }

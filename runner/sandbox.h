@@ -35,6 +35,16 @@ struct sandbox_config {
 	uint64_t memory;           /* bytes, 0 = unlimited */
 	const char *template_id;   /* e2b */
 	int64_t timeout_ms;        /* the task's hard limit */
+	/*
+	 * Remote backends call this as soon as they have the sandbox's id
+	 * and before they use it, so that the id is recorded (for `runner
+	 * gc`) before anything can leak it; a non-zero return (message in
+	 * err) makes create() kill the sandbox and fail. Called from the
+	 * thread that calls create(). NULL: not wanted.
+	 */
+	int (*on_created)(void *ctx, const struct sandbox_config *cfg,
+			  const char *sandbox_id, struct strbuf *err);
+	void *on_created_ctx;
 };
 
 struct sandbox_cmd {

@@ -15,6 +15,7 @@
 #include "patch.h"
 #include "timeutil.h"
 #include "pool.h"
+#include "record.h"
 
 #include <fcntl.h>
 
@@ -249,6 +250,14 @@ static void log_line(struct output_ctx *o, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/* Record a remote sandbox's id before it is used (for `runner gc`). */
+static int on_created(void *ctx, const struct sandbox_config *cfg,
+		      const char *sandbox_id, struct strbuf *err)
+{
+	return record_sandbox_created(cfg->state_dir, ctx, cfg->attempt,
+				      sandbox_id, err);
+}
+
 /* One attempt: a fresh sandbox from create to destroy. */
 static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 			struct output_ctx *out, struct attempt_rec *a,
@@ -262,6 +271,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		.state_dir = t->run->state_dir, .isolation = plan->isolation,
 		.network = plan->network, .memory = plan->memory,
 		.template_id = plan->template_id, .timeout_ms = pt->timeout_ms,
+		.on_created = on_created, .on_created_ctx = t,
 	};
 	struct sandbox *sb = NULL;
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;

@@ -267,7 +267,7 @@ static int cmd_run(int argc, const char **argv)
 	cfg.state_dir = state;
 	cfg.isolation = PLAN_ISOLATION_SANDBOX;
 	if (hook_mode)
-		sandbox_e2b_set_created_hook(created_hook, NULL);
+		cfg.on_created = created_hook;
 
 	sopts.exclude = &exclude;
 	popts.pull = &pull;

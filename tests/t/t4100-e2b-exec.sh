@@ -1,0 +1,54 @@
+#!/bin/sh
+# runner exec on the e2b backend, through the CLI, against the loopback
+# E2B server: the demo plan unchanged, the API key never leaks, sandbox
+# ids are recorded before use, a crashed run's sandboxes are killed by gc.
+. ./lib.sh
+. ./lib-e2b.sh
+
+alive() { server_state | python3 -c "import json,sys; print(len(json.load(sys.stdin)['sandboxes']))"; }
+q() { sqlite3 st/runner.db "$1"; }
+
+test_expect_success BWRAP 'the demo plan runs unchanged on e2b, nothing is left alive, the key never leaks' '
+	cp -r "$RUNNER_TOP/plans" "$RUNNER_TOP/examples" . &&
+	runner exec plans/demo.yaml --backend e2b --state st >out 2>err &&
+	test "$(q "select count(*) from tasks where status=\"succeeded\"")" = 5 &&
+	test "$(q "select backend from runs")" = e2b &&
+	test "$(alive)" = 0 &&
+	test "$(q "select count(*) from attempts where sandbox_id is null or sandbox_id like \"local-%\"")" = 0 &&
+	grep -q "## Usage" st/runs/*/tasks/readme-usage/changes/README.md &&
+	test "$(cat st/runs/*/tasks/bump-version/changes/VERSION)" = 0.1.1 &&
+	! grep -rq "$CANARY" st out err &&
+	! sqlite3 st/runner.db .dump | grep -q "$CANARY"
+'
+
+test_expect_success 'without E2B_API_KEY the run does not start' '
+	mkdir ws &&
+	printf "version: 1\nname: k\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >p.yaml &&
+	test_expect_code 4 env -u E2B_API_KEY "$RUNNER" exec p.yaml --state st 2>err &&
+	test_grep "E2B_API_KEY" err &&
+	! test -d st/runs || test -z "$(ls st/runs)"
+'
+
+test_expect_success 'a wrong key stops the run at once with a message about E2B_API_KEY' '
+	mkdir ws &&
+	printf "version: 1\nname: k\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >p.yaml &&
+	test_expect_code 4 env E2B_API_KEY=e2b_0000deadbeef "$RUNNER" exec p.yaml --state st 2>err &&
+	test_grep "E2B_API_KEY" err &&
+	! grep -q e2b_0000deadbeef err
+'
+
+test_expect_success BWRAP 'a runner killed mid-run: gc marks the run lost and kills its sandbox' '
+	mkdir ws &&
+	printf "version: 1\nname: crash\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: slow\n    run: echo up; sleep 300\n" >p.yaml &&
+	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
+	for i in $(seq 50); do test "$(alive)" = 1 && grep -q up st/runs/*/tasks/slow/output.log 2>/dev/null && break; sleep 0.2; done &&
+	test "$(alive)" = 1 &&
+	sid=$(q "select sandbox_id from attempts") && test -n "$sid" &&
+	kill -KILL $pid && { wait $pid || true; } &&
+	runner gc --state st >gc.out &&
+	test_grep "killed e2b sandbox $sid" gc.out &&
+	test "$(alive)" = 0 &&
+	test "$(q "select status from runs")" = lost
+'
+
+test_done
