@@ -48,6 +48,41 @@ if [ "$what" = all ] || [ "$what" = sched ]; then
 	echo "sched_10000_runner_peak_rss $(field "$r" 2) KiB"
 fi
 
+if [ "$what" = all ] || [ "$what" = e2b ]; then
+	# 50 tasks at concurrency 50 against the loopback E2B server: the
+	# runner's own CPU and memory per task, and the wall time against
+	# the slowest single task.
+	mkdir -p e2b-sbx e2b-ws && echo hi >e2b-ws/f
+	python3 "$here/../e2b-server/server.py" --port-file e2b-port \
+		--api-key e2b_00bench --root "$PWD/e2b-sbx" 2>/dev/null &
+	spid=$!
+	while [ ! -s e2b-port ]; do sleep 0.1; done
+	E2B_API_URL="http://127.0.0.1:$(cat e2b-port)"
+	E2B_SANDBOX_URL=$E2B_API_URL E2B_API_KEY=e2b_00bench
+	export E2B_API_URL E2B_SANDBOX_URL E2B_API_KEY
+	task='sleep 2; echo done >> f'
+	printf "version: 1\nname: e1\nbackend: {type: e2b}\ndefaults: {workspace: e2b-ws}\ntasks:\n  - id: one\n    run: %s\n" "$task" >e1.yaml
+	{
+		printf "version: 1\nname: e50\nbackend: {type: e2b}\nlimits: {concurrency: 50}\n"
+		printf "defaults: {workspace: e2b-ws}\ntasks:\n"
+		i=0
+		while [ $i -lt 50 ]; do
+			printf "  - id: t%d\n    run: %s\n" $i "$task"
+			i=$((i + 1))
+		done
+	} >e50.yaml
+	one=$(measure "$RUNNER" exec e1.yaml --state ste1 --quiet)
+	fifty=$(measure "$RUNNER" exec e50.yaml --state ste50 --quiet)
+	slowest=$(sqlite3 ste50/runner.db "select max(ended_at - started_at) from tasks")
+	kill $spid 2>/dev/null; wait $spid 2>/dev/null || true
+	echo "e2b_single_task_wall $(field "$one" 1) s"
+	echo "e2b_50_tasks_c50_wall $(field "$fifty" 1) s"
+	echo "e2b_50_slowest_task $(awk -v m="$slowest" 'BEGIN { printf "%.3f", m / 1000 }') s"
+	echo "e2b_50_ratio_wall_over_slowest $(ratio "$(field "$fifty" 1)" "$(awk -v m="$slowest" 'BEGIN { print m / 1000 }')") x"
+	echo "e2b_50_runner_cpu_per_task $(awk -v u="$(field "$fifty" 3)" -v s="$(field "$fifty" 4)" 'BEGIN { printf "%.1f", (u + s) * 1000 / 50 }') ms"
+	echo "e2b_50_runner_peak_rss $(field "$fifty" 2) KiB"
+fi
+
 if [ "$what" = all ] || [ "$what" = sync ]; then
 	# A 20,000-file, ~300 MB workspace; the task changes one file.
 	python3 "$here/mkworkspace.py" big 20000 300
