@@ -1896,80 +1896,6 @@ struct pull_ctx {
 	struct strbuf *err;
 };
 
-static struct ws_change *add_change(struct ws_changes *c, const char *path,
-				    char kind, enum ws_type type)
-{
-	struct ws_change *ch;
-	ALLOC_GROW(c->items, c->nr + 1, c->alloc);
-	ch = &c->items[c->nr++];
-	memset(ch, 0, sizeof(*ch));
-	ch->path = xstrdup(path);
-	ch->kind = kind;
-	ch->type = type;
-	return ch;
-}
-
-static int change_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct ws_change *)a)->path,
-		      ((const struct ws_change *)b)->path);
-}
-
-/* ws.c's rule, lexically: would the link resolve inside the workspace? */
-static bool link_stays_inside(const char *path, const char *target)
-{
-	int depth = 0;
-	const char *p;
-
-	if (target[0] == '/' || !*target)
-		return false;
-	for (p = path; *p; p++)
-		if (*p == '/')
-			depth++;
-	p = target;
-	while (*p) {
-		const char *slash = strchr(p, '/');
-		size_t len = slash ? (size_t)(slash - p) : strlen(p);
-		if (len == 2 && !strncmp(p, "..", 2)) {
-			if (--depth < 0)
-				return false;
-		} else if (len && !(len == 1 && *p == '.')) {
-			depth++;
-		}
-		p += len;
-		if (*p == '/')
-			p++;
-	}
-	return true;
-}
-
-/* Open (creating) path's parent under dest_fd, never following links. */
-static int open_dest_parent(int dest_fd, const char *path,
-			    const char **base_out)
-{
-	char *copy = xstrdup(path);
-	char *comp = copy, *slash;
-	int fd = dup(dest_fd);
-
-	while (fd >= 0 && (slash = strchr(comp, '/'))) {
-		int next;
-		*slash = '\0';
-		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-			close(fd);
-			fd = -1;
-			break;
-		}
-		next = openat(fd, comp,
-			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		comp = slash + 1;
-	}
-	*base_out = path + (comp - copy);
-	free(copy);
-	return fd;
-}
-
 static bool pull_drops(struct pull_ctx *d, const char *path, const char *name,
 		       bool is_dir)
 {
@@ -1991,12 +1917,12 @@ static int pull_link(struct pull_ctx *d, const char *target,
 	const char *base;
 	int pfd;
 
-	if (!link_stays_inside(ch->path, target)) {
+	if (!ws_link_stays_inside(ch->path, target)) {
 		ch->note = xstrdup("symlink points outside the workspace");
 		d->out->nr_refused++;
 		return 0;
 	}
-	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
+	pfd = ws_open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
 		strbuf_addf(d->err, "cannot write '%s' into results: %s",
 			    ch->path, strerror(errno));
@@ -2007,18 +1933,6 @@ static int pull_link(struct pull_ctx *d, const char *target,
 	close(pfd);
 	ch->pulled = true;
 	return 0;
-}
-
-/* M and D carry the snapshot's hash, as ws_diff's do (for `apply`). */
-static void set_base(struct ws_change *ch, const struct ws_entry *e)
-{
-	if (!e)
-		return;
-	ch->has_base = true;
-	if (e->type == WS_LINK)
-		sha256_buf(e->link, strlen(e->link), ch->base_sha256);
-	else
-		memcpy(ch->base_sha256, e->sha256, 32);
 }
 
 static int diff_entry(struct pull_ctx *d, const struct rentry *r)
@@ -2034,8 +1948,8 @@ static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 	if (r->type == 'l') {
 		if (e && e->type == WS_LINK && !strcmp(e->link, r->link))
 			return 0;
-		ch = add_change(d->out, r->path, e ? 'M' : 'A', WS_LINK);
-		set_base(ch, e);
+		ch = ws_changes_add(d->out, r->path, e ? 'M' : 'A', WS_LINK);
+		ws_change_set_base(ch, e);
 		ch->size = strlen(r->link);
 		sha256_buf(r->link, ch->size, ch->sha256);
 		if (!wants_pull(d, r->path))
@@ -2043,8 +1957,8 @@ static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 		return pull_link(d, r->link, ch);
 	}
 	if (r->type != 'f') {
-		ch = add_change(d->out, r->path, e ? 'M' : 'A', WS_FILE);
-		set_base(ch, e);
+		ch = ws_changes_add(d->out, r->path, e ? 'M' : 'A', WS_FILE);
+		ws_change_set_base(ch, e);
 		ch->note = xstrfmt("%s refused", rtype_name(r->type));
 		d->out->nr_refused++;
 		return 0;
@@ -2052,8 +1966,8 @@ static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 	if (e && e->type == WS_FILE && e->size == r->size && r->has_hash &&
 	    !memcmp(e->sha256, r->sha256, 32))
 		return 0;
-	ch = add_change(d->out, r->path, e ? 'M' : 'A', WS_FILE);
-	set_base(ch, e);
+	ch = ws_changes_add(d->out, r->path, e ? 'M' : 'A', WS_FILE);
+	ws_change_set_base(ch, e);
 	ch->size = r->size;
 	if (!wants_pull(d, r->path)) {
 		ch->note = xstrdup("not matched by pull");
@@ -2146,7 +2060,7 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 	int pfd = -1, fd = -1, ret = 0;
 	uint64_t written = 0;
 
-	pfd = open_dest_parent(d->dest_fd, ch->path, &base);
+	pfd = ws_open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0)
 		goto fail;
 	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -2406,15 +2320,14 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 		const struct ws_entry *e = &base->entries[i];
 		if (!d.seen[i] && e->type != WS_DIR) {
 			struct ws_change *ch =
-				add_change(out, e->path, 'D', e->type);
-			set_base(ch, e);
+				ws_changes_add(out, e->path, 'D', e->type);
+			ws_change_set_base(ch, e);
 			memcpy(ch->sha256, ch->base_sha256, 32);
 		}
 	}
 	if (d.nr_wants && fetch_changes(&d) < 0)
 		goto out;
-	if (out->nr)
-		qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
+	ws_changes_sort(out);
 	ret = 0;
 out:
 	if (d.dest_fd >= 0)

@@ -500,7 +500,7 @@ void ws_changes_release(struct ws_changes *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static struct ws_change *add_change(struct ws_changes *c, const char *path,
+struct ws_change *ws_changes_add(struct ws_changes *c, const char *path,
 				    char kind, enum ws_type type)
 {
 	struct ws_change *ch;
@@ -519,11 +519,17 @@ static int change_cmp(const void *a, const void *b)
 	return strcmp(x->path, y->path);
 }
 
+void ws_changes_sort(struct ws_changes *c)
+{
+	if (c->nr)
+		qsort(c->items, c->nr, sizeof(*c->items), change_cmp);
+}
+
 /*
  * True when a link stored at path with this target would resolve inside
  * the workspace, judged lexically (we never resolve it).
  */
-static bool link_stays_inside(const char *path, const char *target)
+bool ws_link_stays_inside(const char *path, const char *target)
 {
 	int depth = 0;
 	const char *p;
@@ -565,7 +571,7 @@ struct diff_ctx {
  * Open (creating) the parent directories of path under dest_fd, one
  * component at a time, never following a link. Returns an fd or -1.
  */
-static int open_dest_parent(int dest_fd, const char *path,
+int ws_open_dest_parent(int dest_fd, const char *path,
 			    const char **base_out)
 {
 	char *copy = xstrdup(path);
@@ -626,7 +632,7 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		goto out;
 	}
 	pfd = dest_fd(d) < 0 ? -1
-			     : open_dest_parent(d->dest_fd, ch->path, &base);
+			     : ws_open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0)
 		goto fail;
 	out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
@@ -690,13 +696,13 @@ static int pull_link(struct diff_ctx *d, const char *target,
 	const char *base;
 	int pfd;
 
-	if (!link_stays_inside(ch->path, target)) {
+	if (!ws_link_stays_inside(ch->path, target)) {
 		ch->note = xstrdup("symlink points outside the workspace");
 		d->out->nr_refused++;
 		return 0;
 	}
 	pfd = dest_fd(d) < 0 ? -1
-			     : open_dest_parent(d->dest_fd, ch->path, &base);
+			     : ws_open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
 		strbuf_addf(d->err, "cannot write '%s' into results: %s",
 			    ch->path, strerror(errno));
@@ -727,7 +733,7 @@ static bool unchanged_since_copy(const struct diff_ctx *d,
 }
 
 /* M and D carry the snapshot's hash: what `runner apply` checks against. */
-static void set_base(struct ws_change *ch, const struct ws_entry *e)
+void ws_change_set_base(struct ws_change *ch, const struct ws_entry *e)
 {
 	if (!e)
 		return;
@@ -759,8 +765,8 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		target[tlen] = '\0';
 		if (e && e->type == WS_LINK && !strcmp(e->link, target))
 			return 0;
-		ch = add_change(d->out, path, e ? 'M' : 'A', WS_LINK);
-		set_base(ch, e);
+		ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_LINK);
+		ws_change_set_base(ch, e);
 		ch->size = (uint64_t)tlen;
 		sha256_buf(target, (size_t)tlen, ch->sha256);
 		if (!wants_pull(d, path))
@@ -773,8 +779,8 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 				   : S_ISCHR(st->st_mode)  ? "character device"
 				   : S_ISBLK(st->st_mode)  ? "block device"
 							   : "special file";
-		ch = add_change(d->out, path, e ? 'M' : 'A', WS_FILE);
-		set_base(ch, e);
+		ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
+		ws_change_set_base(ch, e);
 		ch->note = xstrfmt("%s refused", what);
 		d->out->nr_refused++;
 		return 0;
@@ -794,8 +800,8 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		if (same)
 			return 0;
 	}
-	ch = add_change(d->out, path, e ? 'M' : 'A', WS_FILE);
-	set_base(ch, e);
+	ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
+	ws_change_set_base(ch, e);
 	ch->size = (uint64_t)st->st_size;
 	if (!wants_pull(d, path)) {
 		ch->note = xstrdup("not matched by pull");
@@ -880,13 +886,12 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 		const struct ws_entry *e = &base->entries[i];
 		if (!d.seen[i] && e->type != WS_DIR) {
 			struct ws_change *ch =
-				add_change(out, e->path, 'D', e->type);
-			set_base(ch, e);
+				ws_changes_add(out, e->path, 'D', e->type);
+			ws_change_set_base(ch, e);
 			memcpy(ch->sha256, ch->base_sha256, 32);
 		}
 	}
-	if (out->nr)
-		qsort(out->items, out->nr, sizeof(*out->items), change_cmp);
+	ws_changes_sort(out);
 	ret = 0;
 out:
 	if (tree_fd >= 0)

@@ -137,6 +137,29 @@ struct ws_pull_opts {
 void ws_changes_release(struct ws_changes *c);
 
 /*
+ * Building a ws_changes elsewhere (a remote backend compares in its
+ * sandbox and pulls back itself) with ws_diff's exact rules.
+ */
+/* Append a change (path copied); the caller fills size, sha256, notes. */
+struct ws_change *ws_changes_add(struct ws_changes *c, const char *path,
+				 char kind, enum ws_type type);
+/* M and D: record the snapshot entry's hash as the change's base. */
+void ws_change_set_base(struct ws_change *ch, const struct ws_entry *e);
+/* Sort by path, as ws_diff leaves them. */
+void ws_changes_sort(struct ws_changes *c);
+/*
+ * Would a link at path (relative) with this target resolve inside the
+ * workspace? Judged lexically; the link is never followed.
+ */
+bool ws_link_stays_inside(const char *path, const char *target);
+/*
+ * Open (creating) the parent directories of path under dest_fd one
+ * component at a time, never following a link. Returns a directory fd
+ * and points *base at the last component, or -1 with errno.
+ */
+int ws_open_dest_parent(int dest_fd, const char *path, const char **base);
+
+/*
  * Compare tree (the task's workspace after it ran) against base, copy
  * added and modified regular files and symlinks matching opts->pull into
  * opts->dest, and record every change in out. Never follows a link in
