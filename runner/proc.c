@@ -124,6 +124,7 @@ static void child_run(const struct proc *p, const struct child_setup *cs);
 #define PROC_USE_FORK 1
 #endif
 
+#ifndef PROC_USE_FORK
 struct child_arg {
 	const struct proc *p;
 	const struct child_setup *cs;
@@ -134,6 +135,7 @@ static int child_trampoline(void *arg)
 	const struct child_arg *a = arg;
 	child_run(a->p, a->cs);
 }
+#endif
 
 /*
  * Start the child. fork() in a multi-threaded runner write-protects its
