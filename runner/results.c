@@ -165,6 +165,10 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	t->nr_refused = c->nr_refused;
 	t->bytes_pulled = c->bytes_pulled;
 	cJSON_AddNumberToObject(o, "bytes_pulled", (double)c->bytes_pulled);
+	cJSON_AddBoolToObject(o, "truncated", c->truncated);
+	if (c->truncated)
+		strvec_pushf(&t->warnings, "more than %d changes: the list "
+			     "was cut there", WS_MAX_CHANGES);
 	/* Where `runner apply` puts the changes by default. */
 	cJSON_AddStringToObject(o, "workspace", t->task->workspace);
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {

@@ -369,6 +369,26 @@ static int copy_fd(int src, int dst, uint64_t size)
 	}
 }
 
+/*
+ * The copy is checked against the manifest as it is made: a source file
+ * whose type, size or mtime moved since the snapshot (someone edited the
+ * workspace meanwhile) would not be the tree the manifest describes.
+ */
+static bool same_as_snapshot(int fd, const struct ws_entry *e)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (uint64_t)st.st_size == e->size &&
+	       (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
+		       e->mtime_ns;
+}
+
+static bool copied_size_is(int fd, uint64_t size)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && (uint64_t)st.st_size == size;
+}
+
 int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
 		 const char *dst_root, struct strbuf *err)
 {
@@ -443,12 +463,23 @@ int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
 				ret = -1;
 				break;
 			}
+			if (!same_as_snapshot(in, e)) {
+				strbuf_addf(err, "'%s' changed after the "
+					    "snapshot was taken; run again",
+					    e->path);
+				ret = -1;
+				break;
+			}
 			out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 				   e->mode & 0777);
 			if (out < 0 || copy_fd(in, out, e->size) < 0 ||
 			    fchmod(out, e->mode & 0777) < 0) {
 				strbuf_addf(err, "cannot copy '%s' to '%s': %s",
 					    src, dst, strerror(errno));
+				ret = -1;
+			} else if (!copied_size_is(out, e->size)) {
+				strbuf_addf(err, "'%s' changed while it was "
+					    "copied; run again", e->path);
 				ret = -1;
 			}
 			break;
@@ -753,6 +784,10 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	ssize_t tlen = 0;
 	unsigned char sum[32];
 
+	if (d->out->nr >= WS_MAX_CHANGES) {
+		d->out->truncated = true;
+		return 0;
+	}
 	/* A directory replaced by a file: the file is new. */
 	if (e && e->type == WS_DIR)
 		e = NULL;
@@ -884,6 +919,11 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 		goto out;
 	for (size_t i = 0; i < base->nr; i++) {
 		const struct ws_entry *e = &base->entries[i];
+		if (!d.seen[i] && e->type != WS_DIR &&
+		    out->nr >= WS_MAX_CHANGES) {
+			out->truncated = true;
+			break;
+		}
 		if (!d.seen[i] && e->type != WS_DIR) {
 			struct ws_change *ch =
 				ws_changes_add(out, e->path, 'D', e->type);

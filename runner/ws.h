@@ -120,11 +120,18 @@ struct ws_change {
 	char *note;          /* why not pulled, or NULL */
 };
 
+/*
+ * A hostile task may create millions of files: past this many changes the
+ * list stops growing (truncated), so memory stays bounded.
+ */
+#define WS_MAX_CHANGES 100000
+
 struct ws_changes {
 	struct ws_change *items; /* sorted by path */
 	size_t nr, alloc;
 	uint64_t bytes_pulled;
 	size_t nr_refused;   /* specials, escapes, over the limit */
+	bool truncated;      /* more than WS_MAX_CHANGES: the rest dropped */
 };
 
 struct ws_pull_opts {

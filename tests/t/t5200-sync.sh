@@ -168,4 +168,21 @@ test_expect_success BWRAP 'apply refuses on conflict, names each file, and chang
 	test -z "$(ls -A ws | grep runner-apply)"
 '
 
+test_expect_success 'a workspace edited after the snapshot is not shipped silently' '
+	mkdir ws && echo one >ws/a.txt &&
+	printf "version: 1\nname: race\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: sleep 1\n  - id: u\n    depends_on: [t]\n    run: cat a.txt\n" >p.yaml &&
+	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
+	sleep 0.5 && echo "two, longer" >ws/a.txt &&
+	{ wait $pid || true; } &&
+	grep -q "changed after the snapshot was taken" st/runs/*/tasks/u/result.json
+'
+
+test_expect_success BWRAP 'a task that creates more files than the cap: the list stops, memory stays bounded' '
+	mkdir ws &&
+	printf "version: 1\nname: many\ndefaults: {workspace: ws, timeout: 5m}\ntasks:\n  - id: t\n    run: mkdir d && cd d && seq 1 100010 | xargs touch\n" >p.yaml &&
+	runner exec p.yaml --state st >out &&
+	grep -q "\"truncated\":\s*true" st/runs/*/tasks/t/changes.json &&
+	grep -q "more than 100000 changes" st/runs/*/tasks/t/result.json
+'
+
 test_done
