@@ -55,6 +55,71 @@ static bool base_intact(const char *path, const unsigned char base[32])
 	return ok;
 }
 
+/* Text: no NUL byte in the first 8 KiB (what diff itself looks at). */
+static bool looks_text(const char *buf, size_t len)
+{
+	return !memchr(buf, '\0', len < 8192 ? len : 8192);
+}
+
+/*
+ * An added or deleted file's hunk needs no diff(1): every line is '+'
+ * (or '-'). Written here, it costs no process per file.
+ */
+static int whole_file(struct patch_out *po, const char *label,
+		      const char *path, bool added, struct strbuf *err)
+{
+	struct strbuf text;
+	size_t lines = 0;
+	const char *p;
+	int ret = 0;
+
+	strbuf_init_capped(&text, PATCH_MAX);
+	if (strbuf_read_file(&text, path) < 0) {
+		if (errno != EFBIG) {
+			strbuf_addf(err, "cannot read '%s': %s", path,
+				    strerror(errno));
+			ret = -1;
+		} else {
+			note(po, "# %s: too large to show\n", label);
+		}
+		goto out;
+	}
+	if (!text.len)
+		goto out;
+	if (!looks_text(text.buf, text.len)) {
+		note(po, "Binary files %s%s and %s%s differ\n",
+		     added ? "" : "a/", added ? "/dev/null" : label,
+		     added ? "b/" : "", added ? label : "/dev/null");
+		goto out;
+	}
+	for (p = text.buf; p < text.buf + text.len; p++)
+		if (*p == '\n')
+			lines++;
+	if (text.buf[text.len - 1] != '\n')
+		lines++;
+	if (added)
+		note(po, "--- /dev/null\n+++ b/%s\n@@ -0,0 +1", label);
+	else
+		note(po, "--- a/%s\n+++ /dev/null\n@@ -1", label);
+	if (lines != 1)
+		note(po, ",%zu", lines);
+	note(po, added ? " @@\n" : " +0,0 @@\n");
+	for (p = text.buf; p < text.buf + text.len;) {
+		size_t left = (size_t)(text.buf + text.len - p);
+		const char *nl = memchr(p, '\n', left);
+		size_t n = nl ? (size_t)(nl - p) : left;
+		on_diff_output(po, added ? "+" : "-", 1);
+		on_diff_output(po, p, n);
+		on_diff_output(po, "\n", 1);
+		if (!nl)
+			note(po, "\\ No newline at end of file\n");
+		p += n + 1;
+	}
+out:
+	strbuf_release(&text);
+	return ret;
+}
+
 static int diff_one(struct patch_out *po, const char *label, const char *old,
 		    const char *new, struct strbuf *err)
 {
@@ -97,7 +162,7 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 		struct strbuf *err)
 {
 	struct patch_out po = { .fd = -1 };
-	int ret = 0;
+	int ret = 0, diffs = 0;
 
 	po.fd = open(patch_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
 		     0644);
@@ -112,6 +177,12 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 
 		if (x->type != WS_FILE || (x->kind != 'D' && !x->pulled))
 			continue;
+		if (x->kind == 'M' && ++diffs > PATCH_MAX_DIFFS) {
+			note(&po, "# %s: not diffed (more than %d modified "
+				  "files)\n",
+			     x->path, PATCH_MAX_DIFFS);
+			continue;
+		}
 		if (x->kind != 'A') {
 			old = fs_join(workspace, x->path);
 			if (!x->has_base || !base_intact(old, x->base_sha256)) {
@@ -124,8 +195,11 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 		}
 		if (x->kind != 'D')
 			new = fs_join(changes_dir, x->path);
-		ret = diff_one(&po, x->path, old ? old : "/dev/null",
-			       new ? new : "/dev/null", err);
+		if (x->kind == 'M')
+			ret = diff_one(&po, x->path, old, new, err);
+		else
+			ret = whole_file(&po, x->path, old ? old : new,
+					 x->kind == 'A', err);
 		free(old);
 		free(new);
 	}

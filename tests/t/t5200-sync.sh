@@ -170,9 +170,10 @@ test_expect_success BWRAP 'apply refuses on conflict, names each file, and chang
 
 test_expect_success 'a workspace edited after the snapshot is not shipped silently' '
 	mkdir ws && echo one >ws/a.txt &&
-	printf "version: 1\nname: race\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: sleep 1\n  - id: u\n    depends_on: [t]\n    run: cat a.txt\n" >p.yaml &&
+	printf "version: 1\nname: race\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: touch $TRASH/started; sleep 2\n  - id: u\n    depends_on: [t]\n    run: cat a.txt\n" >p.yaml &&
 	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
-	sleep 0.5 && echo "two, longer" >ws/a.txt &&
+	for i in $(seq 100); do test -e started && break; sleep 0.1; done &&
+	echo "two, longer" >ws/a.txt &&
 	{ wait $pid || true; } &&
 	grep -q "changed after the snapshot was taken" st/runs/*/tasks/u/result.json
 '
