@@ -1914,25 +1914,7 @@ static bool wants_pull(struct pull_ctx *d, const char *path)
 static int pull_link(struct pull_ctx *d, const char *target,
 		     struct ws_change *ch)
 {
-	const char *base;
-	int pfd;
-
-	if (!ws_link_stays_inside(ch->path, target)) {
-		ch->note = xstrdup("symlink points outside the workspace");
-		d->out->nr_refused++;
-		return 0;
-	}
-	pfd = ws_open_dest_parent(d->dest_fd, ch->path, &base);
-	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
-		strbuf_addf(d->err, "cannot write '%s' into results: %s",
-			    ch->path, strerror(errno));
-		if (pfd >= 0)
-			close(pfd);
-		return -1;
-	}
-	close(pfd);
-	ch->pulled = true;
-	return 0;
+	return ws_put_link(d->dest_fd, target, ch, d->out, d->err);
 }
 
 static int diff_entry(struct pull_ctx *d, const struct rentry *r)

@@ -721,21 +721,20 @@ out:
 	return ret;
 }
 
-static int pull_link(struct diff_ctx *d, const char *target,
-		     struct ws_change *ch)
+int ws_put_link(int dest_fd, const char *target, struct ws_change *ch,
+		struct ws_changes *out, struct strbuf *err)
 {
 	const char *base;
 	int pfd;
 
 	if (!ws_link_stays_inside(ch->path, target)) {
 		ch->note = xstrdup("symlink points outside the workspace");
-		d->out->nr_refused++;
+		out->nr_refused++;
 		return 0;
 	}
-	pfd = dest_fd(d) < 0 ? -1
-			     : ws_open_dest_parent(d->dest_fd, ch->path, &base);
+	pfd = dest_fd < 0 ? -1 : ws_open_dest_parent(dest_fd, ch->path, &base);
 	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
-		strbuf_addf(d->err, "cannot write '%s' into results: %s",
+		strbuf_addf(err, "cannot write '%s' into results: %s",
 			    ch->path, strerror(errno));
 		if (pfd >= 0)
 			close(pfd);
@@ -744,6 +743,14 @@ static int pull_link(struct diff_ctx *d, const char *target,
 	close(pfd);
 	ch->pulled = true;
 	return 0;
+}
+
+static int pull_link(struct diff_ctx *d, const char *target,
+		     struct ws_change *ch)
+{
+	/* Only a link that will be kept needs changes/ to exist. */
+	int fd = ws_link_stays_inside(ch->path, target) ? dest_fd(d) : -1;
+	return ws_put_link(fd, target, ch, d->out, d->err);
 }
 
 static bool wants_pull(struct diff_ctx *d, const char *path)

@@ -165,6 +165,13 @@ bool ws_link_stays_inside(const char *path, const char *target);
  * and points *base at the last component, or -1 with errno.
  */
 int ws_open_dest_parent(int dest_fd, const char *path, const char **base);
+/*
+ * Put a pulled-back link into dest_fd's tree, or refuse it (with a note,
+ * counted in out) when it would point outside the workspace. -1 with err
+ * only when the results cannot be written.
+ */
+int ws_put_link(int dest_fd, const char *target, struct ws_change *ch,
+		struct ws_changes *out, struct strbuf *err);
 
 /*
  * Compare tree (the task's workspace after it ran) against base, copy
