@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "plan.h"
 #include "recover.h"
 #include "store.h"
 
@@ -54,4 +55,29 @@ void cmd_format_time(int64_t ms, char *buf, size_t size)
 	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02dZ",
 		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		 tm.tm_min, tm.tm_sec);
+}
+
+int cmd_opt_jobs(const char *usage, const char *arg, int *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || v < 1 || v > 1024)
+		return usage_error(usage,
+				   "--jobs wants a number from 1 to 1024, "
+				   "not '%s'",
+				   arg);
+	*out = (int)v;
+	return 0;
+}
+
+int cmd_opt_grace(const char *usage, const char *arg, int64_t *out)
+{
+	if (parse_duration_ms(arg, out) < 0)
+		return usage_error(usage,
+				   "--grace wants a duration like 10s, not '%s'",
+				   arg);
+	return 0;
 }

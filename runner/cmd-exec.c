@@ -190,20 +190,10 @@ int cmd_exec(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "j:qh", longopts, NULL)) != -1) {
-		char *end;
-		long v;
 		switch (c) {
 		case 'j':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > 1024) {
-				ret = usage_error(usage,
-						  "--jobs wants a number from 1 "
-						  "to 1024, not '%s'",
-						  optarg);
+			if ((ret = cmd_opt_jobs(usage, optarg, &opts.jobs)))
 				goto out;
-			}
-			opts.jobs = (int)v;
 			break;
 		case 'b':
 			backend = optarg;
@@ -238,13 +228,9 @@ int cmd_exec(int argc, char **argv)
 			json = true;
 			break;
 		case 'g':
-			if (parse_duration_ms(optarg, &opts.grace_ms) < 0) {
-				ret = usage_error(usage,
-						  "--grace wants a duration "
-						  "like 10s, not '%s'",
-						  optarg);
+			if ((ret = cmd_opt_grace(usage, optarg,
+						 &opts.grace_ms)))
 				goto out;
-			}
 			break;
 		case 'h':
 			printf("usage: %s\n", usage);

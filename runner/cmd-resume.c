@@ -84,18 +84,10 @@ int cmd_resume(int argc, char **argv)
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "j:q", longopts, NULL)) != -1) {
-		char *end;
-		long v;
 		switch (c) {
 		case 'j':
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > 1024)
-				return usage_error(usage,
-						   "--jobs wants a number from "
-						   "1 to 1024, not '%s'",
-						   optarg);
-			opts.jobs = (int)v;
+			if ((ret = cmd_opt_jobs(usage, optarg, &opts.jobs)))
+				return ret;
 			break;
 		case 's':
 			state = optarg;
@@ -107,11 +99,9 @@ int cmd_resume(int argc, char **argv)
 			opts.progress = PROGRESS_JSON;
 			break;
 		case 'g':
-			if (parse_duration_ms(optarg, &opts.grace_ms) < 0)
-				return usage_error(usage,
-						   "--grace wants a duration "
-						   "like 10s, not '%s'",
-						   optarg);
+			if ((ret = cmd_opt_grace(usage, optarg,
+						 &opts.grace_ms)))
+				return ret;
 			break;
 		default:
 			return usage_error(usage, "unknown option '%s'",

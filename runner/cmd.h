@@ -44,6 +44,13 @@ void cmd_format_ms(int64_t ms, char *buf, size_t size);
 /* Format ms since the epoch as "2026-11-22 02:44:00Z" into buf. */
 void cmd_format_time(int64_t ms, char *buf, size_t size);
 
+/*
+ * The values of --jobs (1-1024) and --grace (a duration), shared by exec
+ * and resume: 0 with *out set, or a usage error's exit code.
+ */
+int cmd_opt_jobs(const char *usage, const char *arg, int *out);
+int cmd_opt_grace(const char *usage, const char *arg, int64_t *out);
+
 /* Print "runner: usage: ..." and return RUNNER_EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -90,71 +90,46 @@ int recover_remove_sandboxes(const char *state_dir, const char *run_id,
 static int mark_lost(struct store *st, const char *id, const char *host,
 		     long pid, struct strbuf *err)
 {
+	/* Every statement binds ?1 run id, ?2 reason, ?3 now (ms). */
+	static const char *const sql[] = {
+		"UPDATE tasks SET status = 'lost', reason = ?2, ended_at = ?3"
+		" WHERE run_id = ?1 AND status = 'running'",
+		"UPDATE attempts SET status = 'lost', reason = ?2, ended_at = ?3"
+		" WHERE run_id = ?1 AND ended_at IS NULL",
+		"UPDATE runs SET status = 'lost', ended_at = ?3 WHERE id = ?1"
+		" AND status = 'running'",
+		"INSERT INTO events (at, run_id, level, kind, message)"
+		" VALUES (?3, ?1, 'warn', 'run_lost', ?2)",
+	};
 	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
 	char *reason = xstrfmt("the runner (pid %ld on %s) died while the "
-			       "task was %s",
-			       pid, host, "running");
+			       "task was running",
+			       pid, host);
 	int64_t now = time_now_ms();
 	int ret = -1;
 
 	if (store_begin(st, err) < 0)
 		goto out;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE tasks SET status = 'lost', reason = ?2,"
-			       " ended_at = ?3 WHERE run_id = ?1 AND status"
-			       " = 'running'",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, now);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE attempts SET status = 'lost', reason = ?2,"
-			       " ended_at = ?3 WHERE run_id = ?1 AND ended_at"
-			       " IS NULL",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 3, now);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "UPDATE runs SET status = 'lost', ended_at = ?2"
-			       " WHERE id = ?1 AND status = 'running'",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, now);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO events (at, run_id, level, kind,"
-			       " message) VALUES (?1, ?2, 'warn', 'run_lost',"
-			       " ?3)",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_int64(s, 1, now);
-	sqlite3_bind_text(s, 2, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, reason, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
+	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
+		sqlite3_stmt *s = NULL;
+		int ok = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL) ==
+			 SQLITE_OK;
+		if (ok) {
+			sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(s, 3, now);
+			ok = sqlite3_step(s) == SQLITE_DONE;
+		}
+		sqlite3_finalize(s);
+		if (!ok) {
+			strbuf_addf(err, "cannot mark run %s lost: %s", id,
+				    sqlite3_errmsg(db));
+			store_rollback(st);
+			goto out;
+		}
+	}
 	ret = store_commit(st, err);
-	goto out;
-fail:
-	strbuf_addf(err, "cannot mark run %s lost: %s", id, sqlite3_errmsg(db));
-	store_rollback(st);
 out:
-	sqlite3_finalize(s);
 	free(reason);
 	return ret;
 }
