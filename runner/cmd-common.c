@@ -81,3 +81,14 @@ int cmd_opt_grace(const char *usage, const char *arg, int64_t *out)
 				   arg);
 	return 0;
 }
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "runner: %s\nusage: %s\n", msg, usage);
+	return RUNNER_EXIT_USAGE;
+}

@@ -42,17 +42,6 @@ static void print_help(FILE *f)
 		"\nstate: --state DIR, else $RUNNER_STATE, else ./.runner\n");
 }
 
-int usage_error(const char *usage, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "runner: %s\nusage: %s\n", msg, usage);
-	return RUNNER_EXIT_USAGE;
-}
-
 /* A closed fd 0-2 would let the next open() become our stdout. */
 static void check_fds(void)
 {
