@@ -64,6 +64,11 @@ void progress_event(struct progress *p, const char *kind, const char *task,
 	fflush(stdout);
 }
 
+bool progress_is_live(const struct progress *p)
+{
+	return p->live;
+}
+
 void progress_tick(struct progress *p, const struct progress_counts *c,
 		   int64_t elapsed_ms)
 {

@@ -30,6 +30,8 @@ struct progress *progress_new(enum progress_mode mode, const char *run_id);
  */
 void progress_event(struct progress *p, const char *kind, const char *task,
 		    const char *status, const char *message);
+/* Whether a live line is drawn (terminal mode on a terminal). */
+bool progress_is_live(const struct progress *p);
 /* Redraw the live line (terminal mode only). */
 void progress_tick(struct progress *p, const struct progress_counts *c,
 		   int64_t elapsed_ms);

@@ -254,6 +254,23 @@ struct sched {
 	bool cap_failed;         /* on_limit fail fired */
 	int db_failed;
 	struct strbuf db_err;
+	/*
+	 * One transaction per turn of the main loop; what the turn decided
+	 * reaches the workers only once it is committed, so a task never
+	 * starts (nor takes a cap slot) unrecorded.
+	 */
+	bool in_batch;
+	struct task_run **to_submit, **to_go;
+	size_t nr_submit, alloc_submit, nr_go, alloc_go;
+	/*
+	 * The tasks handed to the pool and not collected yet, in plan order
+	 * (at most concurrency + prewarm), and the first task that is not
+	 * final: a turn of the loop looks at these, not at every task, so a
+	 * plan of 10,000 tasks costs no more per turn than one of ten.
+	 */
+	struct task_run **active;
+	size_t nr_active, alloc_active;
+	size_t first_open;
 };
 
 /* Database trouble must not stop tasks that are running: note it once. */
@@ -436,8 +453,8 @@ static int slots_in_use(struct sched *s)
 {
 	int n = 0;
 	pthread_mutex_lock(&s->run->go_lock);
-	for (size_t i = 0; i < s->run->nr_tasks; i++) {
-		const struct task_run *t = &s->run->tasks[i];
+	for (size_t i = 0; i < s->nr_active; i++) {
+		const struct task_run *t = s->active[i];
 		if (t->phase == PHASE_GO && !t->exited)
 			n++;
 	}
@@ -461,10 +478,8 @@ static void grant(struct sched *s, struct task_run *t)
 				: xstrdup("started");
 	event(s, t, "info", "task_started", msg);
 	free(msg);
-	pthread_mutex_lock(&s->run->go_lock);
-	t->go = true;
-	pthread_cond_broadcast(&s->run->go_cond);
-	pthread_mutex_unlock(&s->run->go_lock);
+	ALLOC_GROW(s->to_go, s->nr_go + 1, s->alloc_go);
+	s->to_go[s->nr_go++] = t;
 }
 
 /* Hand the task to a worker, which prepares its sandbox. */
@@ -482,7 +497,64 @@ static void submit(struct sched *s, struct task_run *t)
 	db_check(s, record_task(s->run->store, t, &err), &err);
 	strbuf_release(&err);
 	s->running++;
-	pool_submit(s->pool, task_execute, t);
+	ALLOC_GROW(s->to_submit, s->nr_submit + 1, s->alloc_submit);
+	s->to_submit[s->nr_submit++] = t;
+	{
+		/* Plan order: a retry may come back behind later tasks. */
+		size_t i = s->nr_active;
+		ALLOC_GROW(s->active, s->nr_active + 1, s->alloc_active);
+		while (i > 0 && s->active[i - 1]->index > t->index) {
+			s->active[i] = s->active[i - 1];
+			i--;
+		}
+		s->active[i] = t;
+		s->nr_active++;
+	}
+}
+
+static void deactivate(struct sched *s, const struct task_run *t)
+{
+	for (size_t i = 0; i < s->nr_active; i++) {
+		if (s->active[i] != t)
+			continue;
+		memmove(&s->active[i], &s->active[i + 1],
+			(s->nr_active - i - 1) * sizeof(*s->active));
+		s->nr_active--;
+		return;
+	}
+	BUG("task '%s' collected but not active", t->task->id);
+}
+
+static void batch_begin(struct sched *s)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	/* Without it each record is its own transaction, as before. */
+	s->in_batch = store_begin(s->run->store, &err) == 0;
+	db_check(s, s->in_batch ? 0 : -1, &err);
+	strbuf_release(&err);
+}
+
+/* Commit the turn, then let its tasks go. */
+static void batch_end(struct sched *s)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	if (s->in_batch)
+		db_check(s, store_commit(s->run->store, &err), &err);
+	s->in_batch = false;
+	strbuf_release(&err);
+	for (size_t i = 0; i < s->nr_submit; i++)
+		pool_submit(s->pool, task_execute, s->to_submit[i]);
+	s->nr_submit = 0;
+	if (!s->nr_go)
+		return;
+	pthread_mutex_lock(&s->run->go_lock);
+	for (size_t i = 0; i < s->nr_go; i++)
+		s->to_go[i]->go = true;
+	pthread_cond_broadcast(&s->run->go_cond);
+	pthread_mutex_unlock(&s->run->go_lock);
+	s->nr_go = 0;
 }
 
 /*
@@ -498,10 +570,11 @@ static bool dispatch(struct sched *s)
 	struct run *run = s->run;
 	bool queued = false, cancel = atomic_load(&run->cancel);
 	int in_use = slots_in_use(s), preparing = 0;
+	int64_t now = time_now_ms();
 
-	for (size_t i = 0; i < run->nr_tasks; i++) {
-		struct task_run *t = &run->tasks[i];
-		if (t->status != TASK_RUNNING || t->phase != PHASE_PREP)
+	for (size_t i = 0; i < s->nr_active; i++) {
+		struct task_run *t = s->active[i];
+		if (t->phase != PHASE_PREP)
 			continue;
 		if (!cancel && in_use < run->concurrency) {
 			grant(s, t);
@@ -510,7 +583,10 @@ static bool dispatch(struct sched *s)
 			preparing++;
 		}
 	}
-	for (size_t i = 0; i < run->nr_tasks; i++) {
+	while (s->first_open < run->nr_tasks &&
+	       is_final(run->tasks[s->first_open].status))
+		s->first_open++;
+	for (size_t i = s->first_open; i < run->nr_tasks; i++) {
 		struct task_run *t = &run->tasks[i];
 		const struct task_run *bad = NULL;
 		bool ready = true;
@@ -528,7 +604,16 @@ static bool dispatch(struct sched *s)
 							 "the task started"));
 			continue;
 		}
-		if (t->not_before > time_now_ms()) {
+		/*
+		 * No slot can open in this turn: the rest waits. (A task whose
+		 * dependency failed is skipped in a later turn, as soon as a
+		 * slot frees, which is also when such a failure is collected.)
+		 */
+		if (in_use + preparing >= run->concurrency + s->prewarm) {
+			queued = true;
+			break;
+		}
+		if (t->not_before > now) {
 			queued = true;
 			continue;
 		}
@@ -645,6 +730,7 @@ static void collect(struct sched *s, struct task_run *t)
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
 
 	s->running--;
+	deactivate(s, t);
 	t->phase = PHASE_IDLE;
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
@@ -702,16 +788,22 @@ static void main_loop(struct sched *s)
 {
 	struct progress_counts c;
 	bool announced_cancel = false;
+	struct task_run *t = NULL;
+	int64_t drawn_at = 0;
 
 	for (;;) {
-		struct task_run *t;
-		bool queued = dispatch(s);
+		bool queued;
 
+		batch_begin(s);
+		while (t) {
+			collect(s, t);
+			t = pool_next_done(s->pool, 0);
+		}
+		queued = dispatch(s);
+		batch_end(s);
 		if (!queued && s->running == 0)
 			break;
 		t = pool_next_done(s->pool, 200);
-		if (t)
-			collect(s, t);
 		drain_notices(s);
 		if (atomic_load(&s->run->cancel) && !announced_cancel) {
 			announced_cancel = true;
@@ -719,21 +811,29 @@ static void main_loop(struct sched *s)
 				       "interrupted: stopping running tasks "
 				       "(signal again to kill at once)");
 		}
-		counts(s->run, &c);
-		if (s->cap_wait_until > time_now_ms()) {
-			c.next_slot_ms = s->cap_wait_until;
-			c.cap_which = s->cap_which;
+		/* Ten redraws a second are plenty for a human. */
+		if (progress_is_live(s->progress) &&
+		    time_now_ms() - drawn_at >= 100) {
+			drawn_at = time_now_ms();
+			counts(s->run, &c);
+			if (s->cap_wait_until > drawn_at) {
+				c.next_slot_ms = s->cap_wait_until;
+				c.cap_which = s->cap_which;
+			}
+			progress_tick(s->progress, &c,
+				      drawn_at - s->run->started_at);
 		}
-		progress_tick(s->progress, &c,
-			      time_now_ms() - s->run->started_at);
 	}
 	drain_notices(s);
 	progress_end(s->progress);
 }
 
+/* Runs with more tasks than this get a shorter summary. */
+#define SUMMARY_ALL_TASKS 20
+
 static void print_summary(const struct run *run, int json, int exit_code)
 {
-	size_t by[TASK_LOST + 1] = { 0 };
+	size_t by[TASK_LOST + 1] = { 0 }, listed = 0, omitted = 0;
 	char dur[32];
 	FILE *f = json ? stderr : stdout;
 
@@ -753,6 +853,18 @@ static void print_summary(const struct run *run, int json, int exit_code)
 	fprintf(f, " in %s\n", dur);
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		const struct task_run *t = &run->tasks[i];
+		/*
+		 * A big run lists only what did not succeed, and not all of
+		 * that: `runner show` has every task.
+		 */
+		if (run->nr_tasks > SUMMARY_ALL_TASKS) {
+			if (t->status == TASK_SUCCEEDED)
+				continue;
+			if (++listed > SUMMARY_ALL_TASKS) {
+				omitted++;
+				continue;
+			}
+		}
 		fprintf(f, "  %-10s %-24s", task_status_name(t->status),
 			t->task->id);
 		if (t->nr_added + t->nr_modified + t->nr_deleted)
@@ -762,6 +874,10 @@ static void print_summary(const struct run *run, int json, int exit_code)
 			fprintf(f, " (%s)", t->reason);
 		fputc('\n', f);
 	}
+	if (omitted)
+		fprintf(f, "  ... and %zu more that did not succeed\n", omitted);
+	if (run->nr_tasks > SUMMARY_ALL_TASKS)
+		fprintf(f, "every task: runner show %s\n", run->id);
 	fprintf(f, "results: %s\n", run->dir);
 	if (exit_code == RUNNER_EXIT_TASK_FAILED)
 		fprintf(f, "see a task's output with: runner logs %s TASK\n",
@@ -1000,5 +1116,8 @@ out:
 	free(run.dir);
 	strbuf_release(&err);
 	strbuf_release(&s.db_err);
+	free(s.to_submit);
+	free(s.to_go);
+	free(s.active);
 	return exit_code;
 }

@@ -17,6 +17,7 @@ struct store {
 	char *dir;
 	char *path;
 	char *backup;
+	int depth; /* store_begin() nesting: 1 is the BEGIN, more savepoints */
 };
 
 const char *store_resolve_dir(const char *opt)
@@ -293,14 +294,35 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 	return 0;
 }
 
+/*
+ * The outermost store_begin() is BEGIN IMMEDIATE; inner ones are
+ * savepoints, so that a caller may batch several units of work that each
+ * begin and commit their own (the scheduler commits once per turn of its
+ * loop) and a failed unit rolls back only itself.
+ */
 int store_begin(struct store *st, struct strbuf *err)
 {
 	struct strbuf msg = STRBUF_INIT;
-	int ret = store_exec(st, "BEGIN IMMEDIATE", &msg);
+	char sql[40];
+	int ret;
 
+	if (st->depth > 0 && sqlite3_get_autocommit(st->db)) {
+		/* SQLite gave up the enclosing transaction (I/O error, full). */
+		strbuf_addf(err, "cannot write to state database '%s': an "
+			    "earlier error rolled the transaction back",
+			    st->path);
+		return -1;
+	}
+	if (st->depth == 0)
+		snprintf(sql, sizeof(sql), "BEGIN IMMEDIATE");
+	else
+		snprintf(sql, sizeof(sql), "SAVEPOINT s%d", st->depth);
+	ret = store_exec(st, sql, &msg);
 	if (ret)
 		strbuf_addf(err, "cannot lock state database '%s': %s",
 			    st->path, msg.buf);
+	else
+		st->depth++;
 	strbuf_release(&msg);
 	return ret;
 }
@@ -308,12 +330,30 @@ int store_begin(struct store *st, struct strbuf *err)
 int store_commit(struct store *st, struct strbuf *err)
 {
 	struct strbuf msg = STRBUF_INIT;
-	int ret = store_exec(st, "COMMIT", &msg);
+	char sql[40];
+	int ret;
 
+	if (st->depth <= 0 || sqlite3_get_autocommit(st->db)) {
+		st->depth = 0;
+		strbuf_addf(err, "cannot commit to state database '%s': %s",
+			    st->path,
+			    st->depth ? "an earlier error rolled the "
+					"transaction back"
+				      : "no transaction is open");
+		st->depth = 0;
+		return -1;
+	}
+	if (st->depth == 1)
+		snprintf(sql, sizeof(sql), "COMMIT");
+	else
+		snprintf(sql, sizeof(sql), "RELEASE s%d", st->depth - 1);
+	ret = store_exec(st, sql, &msg);
 	if (ret) {
 		strbuf_addf(err, "cannot commit to state database '%s': %s",
 			    st->path, msg.buf);
 		store_rollback(st);
+	} else {
+		st->depth--;
 	}
 	strbuf_release(&msg);
 	return ret;
@@ -321,6 +361,16 @@ int store_commit(struct store *st, struct strbuf *err)
 
 void store_rollback(struct store *st)
 {
+	char sql[64];
+
+	if (st->depth > 1 && !sqlite3_get_autocommit(st->db)) {
+		st->depth--;
+		snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d",
+			 st->depth, st->depth);
+		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
+		return;
+	}
+	st->depth = 0;
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }

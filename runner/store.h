@@ -70,6 +70,9 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 /*
  * BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_commit() rolls back when the
  * COMMIT fails; store_rollback() does nothing outside a transaction.
+ * They nest: inside a transaction, store_begin() makes a savepoint, and
+ * store_commit() and store_rollback() release it or roll back to it, so
+ * only the outermost commit writes anything.
  */
 int store_begin(struct store *st, struct strbuf *err);
 int store_commit(struct store *st, struct strbuf *err);

@@ -325,6 +325,33 @@ assert any(e[\"event\"]==\"task_finished\" and e[\"status\"]==\"succeeded\" for 
 	! grep -q task_started out && test_grep "results:" out
 '
 
+test_expect_success 'a big run lists only what did not succeed' '
+	mkdir ws &&
+	{
+		printf "version: 1\nname: big\nbackend: {isolation: none}\n"
+		printf "limits: {concurrency: 8}\ndefaults: {workspace: ws}\ntasks:\n"
+		i=0
+		while [ $i -lt 60 ]; do
+			printf "  - id: ok%d\n    run: \"true\"\n" $i
+			i=$((i + 1))
+		done
+		i=0
+		while [ $i -lt 25 ]; do
+			printf "  - id: bad%d\n    run: exit 4\n" $i
+			i=$((i + 1))
+		done
+	} >plan.yaml &&
+	test_expect_code 1 runner exec plan.yaml --quiet --state st >out &&
+	run=$(ls st/runs) &&
+	test_grep "60 succeeded, 25 failed" out &&
+	! grep -q " ok[0-9]" out &&
+	test "$(grep -c "^  failed *bad" out)" = 20 &&
+	test_grep "and 5 more that did not succeed" out &&
+	test_grep "every task: runner show $run" out &&
+	runner show $run --state st >show &&
+	test_grep ok59 show && test_grep bad24 show
+'
+
 test_expect_success 'the demo plan validates and runs from a clean state' '
 	cp -r "$RUNNER_TOP/plans" "$RUNNER_TOP/examples" . &&
 	runner validate plans/demo.yaml >out

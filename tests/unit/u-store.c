@@ -544,6 +544,36 @@ static void test_open(void)
 	is_int(store_commit(st, &err), 0, "commit");
 	is_int(query_int(store_db(st), "SELECT count(*) FROM events"), 1,
 	       "commit keeps it");
+	/* Nested: savepoints inside the outer transaction. */
+	is_int(store_begin(st, &err), 0, "outer begin");
+	is_int(store_begin(st, &err), 0, "inner begin (a savepoint): %s",
+	       err.buf);
+	store_exec(st,
+		   "INSERT INTO events (at, level, kind, message) "
+		   "VALUES (2, 'info', 'k', 'kept')",
+		   &err);
+	is_int(store_commit(st, &err), 0, "inner commit releases it");
+	is_int(store_begin(st, &err), 0, "second inner begin");
+	store_exec(st,
+		   "INSERT INTO events (at, level, kind, message) "
+		   "VALUES (3, 'info', 'k', 'undone')",
+		   &err);
+	store_rollback(st);
+	ok(!sqlite3_get_autocommit(store_db(st)),
+	   "an inner rollback leaves the outer transaction open");
+	{
+		sqlite3 *other;
+		sqlite3_open(store_path(st), &other);
+		is_int(query_int(other, "SELECT count(*) FROM events"), 1,
+		       "nothing is visible to others before the outer commit");
+		is_int(store_commit(st, &err), 0, "outer commit: %s", err.buf);
+		is_int(query_int(other, "SELECT count(*) FROM events"), 2,
+		       "the outer commit writes the kept savepoint");
+		is_int(query_int(other, "SELECT count(*) FROM events WHERE "
+					"message = 'undone'"),
+		       0, "and not the rolled-back one");
+		sqlite3_close(other);
+	}
 	strbuf_reset(&err);
 	is_int(store_exec(st, "INSERT INTO nosuch VALUES (1)", &err), -1,
 	       "exec reports errors");
