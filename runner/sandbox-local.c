@@ -1,6 +1,6 @@
 /*
  * The local backend: a sandbox is a folder under state_dir/sandboxes/
- * holding the task's workspace; the task runs there under bubblewrap
+ * that is the task's workspace; the task runs there under bubblewrap
  * (isolation: sandbox) or as a plain child process (isolation: none).
  *
  * Under bubblewrap the task gets new user, pid, ipc, uts, cgroup and
@@ -76,7 +76,7 @@
 
 struct sandbox {
 	char *root;             /* absolute: state_dir/sandboxes/NAME */
-	char *ws;               /* root/workspace */
+	char *ws;               /* the workspace: root itself */
 	char *id;               /* "local-NAME" */
 	enum plan_isolation isolation;
 	bool network;
@@ -243,16 +243,16 @@ static int local_create(const struct sandbox_config *cfg,
 	sb->root = fs_realpath(made, err);
 	if (!sb->root)
 		goto out;
-	sb->ws = fs_join(sb->root, "workspace");
+	/*
+	 * The directory is the workspace itself (one mkdir and one rmdir
+	 * per task, which matter for short tasks): sandboxes/ is 0711, so
+	 * the sandbox user reaches its own workspace but lists nothing.
+	 */
+	sb->ws = xstrdup(sb->root);
 	sb->id = xstrfmt("local-%s", strrchr(sb->root, '/') + 1);
-	if (sb->drop && chmod(sb->root, 0711) < 0) {
-		strbuf_addf(err, "cannot chmod '%s': %s", sb->root,
-			    strerror(errno));
-		goto out;
-	}
-	if (mkdir(sb->ws, 0755) < 0 ||
+	if (chmod(sb->ws, 0755) < 0 ||
 	    (sb->drop && chown(sb->ws, SANDBOX_UID, SANDBOX_GID) < 0)) {
-		strbuf_addf(err, "cannot create '%s': %s", sb->ws,
+		strbuf_addf(err, "cannot prepare '%s': %s", sb->ws,
 			    strerror(errno));
 		goto out;
 	}

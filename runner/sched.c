@@ -161,6 +161,7 @@ static void build_tasks(struct run *run, const struct run_opts *opts)
 		t->exit_code = -1;
 		strvec_init(&t->warnings);
 		t->dir = xstrfmt("%s/tasks/%s", run->dir, t->task->id);
+		pthread_cond_init(&t->go_cond, NULL);
 	}
 	run->nr_tasks = n;
 	for (size_t i = 0; i < n; i++) {
@@ -189,6 +190,7 @@ static void free_tasks(struct run *run)
 		free(t->reason);
 		free(t->snap_error);
 		strvec_clear(&t->warnings);
+		pthread_cond_destroy(&t->go_cond);
 		task_release(t);
 	}
 	free(run->tasks);
@@ -550,9 +552,10 @@ static void batch_end(struct sched *s)
 	if (!s->nr_go)
 		return;
 	pthread_mutex_lock(&s->run->go_lock);
-	for (size_t i = 0; i < s->nr_go; i++)
+	for (size_t i = 0; i < s->nr_go; i++) {
 		s->to_go[i]->go = true;
-	pthread_cond_broadcast(&s->run->go_cond);
+		pthread_cond_signal(&s->to_go[i]->go_cond);
+	}
 	pthread_mutex_unlock(&s->run->go_lock);
 	s->nr_go = 0;
 }
@@ -981,7 +984,6 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 	strvec_init(&run.notices);
 	pthread_mutex_init(&run.notice_lock, NULL);
 	pthread_mutex_init(&run.go_lock, NULL);
-	pthread_cond_init(&run.go_cond, NULL);
 	run.backend = sandbox_backend_for(plan->backend);
 	build_tasks(&run, opts);
 
@@ -1111,7 +1113,6 @@ out:
 	strvec_clear(&run.notices);
 	pthread_mutex_destroy(&run.notice_lock);
 	pthread_mutex_destroy(&run.go_lock);
-	pthread_cond_destroy(&run.go_cond);
 	free(run.id);
 	free(run.dir);
 	strbuf_release(&err);

@@ -64,12 +64,14 @@ struct task_run {
 	 * Prepared ahead: the worker makes the sandbox while the task waits
 	 * for a slot. phase and attempt_no are the scheduler's; go (set by
 	 * the scheduler) and exited (set by the worker) are guarded by
-	 * run->go_lock.
+	 * run->go_lock; go_cond is signalled when go is set (one per task,
+	 * so a go wakes only its own worker; a cancel is polled for).
 	 */
 	enum { PHASE_IDLE, PHASE_PREP, PHASE_GO } phase;
 	int attempt_no;          /* the number of the attempt in flight */
 	bool go;
 	bool exited;
+	pthread_cond_t go_cond;
 	enum task_status status;
 	char *reason;
 	int exit_code;
@@ -121,7 +123,6 @@ struct run {
 
 	/* The go/exited handshake of prepared tasks. */
 	pthread_mutex_t go_lock;
-	pthread_cond_t go_cond;
 	struct pool *pool;          /* wake it when a task's process exits */
 
 	/* Worker notices for the progress display. */

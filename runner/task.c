@@ -216,7 +216,7 @@ static int wait_go(void *ctx)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&run->go_cond, &run->go_lock, &ts);
+		pthread_cond_timedwait(&t->go_cond, &run->go_lock, &ts);
 	}
 	go = t->go;
 	pthread_mutex_unlock(&run->go_lock);

@@ -409,7 +409,7 @@ test_expect_success 'isolation none: a plain child in the sandbox folder' '
 	sbx --isolation none --workspace ws --changes ch --env FOO=bar \
 		"pwd; env | sort; cat f; echo new >g"
 	root=$(sed -n "s/^sandbox=local-//p" err)
-	ws="$(cd state/sandboxes && pwd -P)/$root/workspace"
+	ws="$(cd state/sandboxes && pwd -P)/$root"
 	cat >expect <<-EOF
 	$ws
 	FOO=bar
