@@ -332,8 +332,8 @@ out:
 	return ret;
 }
 
-int archive_db_json(struct store *st, const char *run_id,
-		    struct strbuf *out, struct strbuf *err)
+int archive_db_json(struct store *st, const char *run_id, struct strbuf *out,
+		    struct strbuf *err)
 {
 	/* Keys in bytewise order: cJSON prints them as added. */
 	static const struct {
@@ -406,10 +406,10 @@ out:
 /* Writing */
 
 struct pack_entry {
-	char *rel;	 /* path under the top directory */
-	mode_t mode;	 /* file type and normalised permissions */
-	uint64_t size;	 /* regular files */
-	char *link;	 /* symlinks: the target */
+	char *rel;     /* path under the top directory */
+	mode_t mode;   /* file type and normalised permissions */
+	uint64_t size; /* regular files */
+	char *link;    /* symlinks: the target */
 	unsigned char sum[32];
 	const struct strbuf *mem; /* db.json, SHA256SUMS: not on disk */
 };
@@ -583,9 +583,10 @@ static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 			struct strbuf w = STRBUF_INIT;
 			strbuf_addstr(&w, "skipping '");
 			add_shown(&w, sub);
-			strbuf_addf(&w, "': %s (only regular files, "
-					"directories and symlinks are "
-					"archived)",
+			strbuf_addf(&w,
+				    "': %s (only regular files, "
+				    "directories and symlinks are "
+				    "archived)",
 				    type_name(st.st_mode));
 			strvec_push(pk->warnings, w.buf);
 			strbuf_release(&w);
@@ -607,8 +608,8 @@ static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 			else if (S_ISREG(st.st_mode))
 				r = hash_file(pk, path, e, err);
 			else
-				r = (e->link = read_link(path, st.st_size,
-							 err))
+				r = (e->link =
+					     read_link(path, st.st_size, err))
 					    ? 0
 					    : -1;
 		}
@@ -680,7 +681,7 @@ static int write_entry(struct pack *pk, struct archive_entry *ae,
 	archive_entry_set_gid(ae, 0);
 	archive_entry_set_mtime(ae, (time_t)mtime, 0);
 	archive_entry_set_size(ae, e && S_ISREG(e->mode) ? (la_int64_t)e->size
-							   : 0);
+							 : 0);
 	if (e && S_ISLNK(e->mode))
 		archive_entry_copy_symlink(ae, e->link);
 	if (archive_write_header(pk->a, ae) < ARCHIVE_WARN) {
@@ -762,8 +763,9 @@ static int out_open(const char *out, struct out *o, char **tmp,
 	}
 	if (!stat(out, &st) && !S_ISREG(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
-			strbuf_addf(err, "'%s' is a directory; give the "
-					 "archive's file name",
+			strbuf_addf(err,
+				    "'%s' is a directory; give the "
+				    "archive's file name",
 				    out);
 			return -1;
 		}
@@ -881,8 +883,7 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	if (store_exec(st, "BEGIN", err) < 0)
 		goto out;
 	in_txn = 1;
-	if (read_run(st, opts->run_id, &end_ms, &res->still_running,
-		     err) < 0)
+	if (read_run(st, opts->run_id, &end_ms, &res->still_running, err) < 0)
 		goto out;
 	if (opts->source_date_epoch) {
 		if (archive_source_date_epoch(opts->source_date_epoch, &mtime,
@@ -900,7 +901,8 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	runs = fs_join(store_dir(st), "runs");
 	dir = fs_join(runs, opts->run_id);
 	pk->dir = dir;
-	/* The folder itself may be a symlink (runs/ moved to a bigger disk). */
+	/* The folder itself may be a symlink (runs/ moved to a bigger disk).
+	 */
 	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		strbuf_addf(err, "the folder of run %s, '%s', is missing",
 			    opts->run_id, dir);
@@ -934,8 +936,7 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	    archive_write_set_format_pax_restricted(pk->a) != ARCHIVE_OK ||
 	    archive_write_set_filter_option(pk->a, "gzip", "timestamp",
 					    NULL) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(pk->a, "gzip",
-					    "compression-level",
+	    archive_write_set_filter_option(pk->a, "gzip", "compression-level",
 					    "9") != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(pk->a, 1) != ARCHIVE_OK) {
 		strbuf_addf(err, "cannot set up libarchive: %s",
@@ -1102,8 +1103,9 @@ static int parse_sums(const char *file, const struct strbuf *text,
 		struct strbuf why = STRBUF_INIT;
 		lineno++;
 		if (archive_sums_parse_line(p, len, sum, &path) < 0) {
-			strbuf_addf(err, "%s: SHA256SUMS line %zu is not "
-					 "'SHA256  PATH'",
+			strbuf_addf(err,
+				    "%s: SHA256SUMS line %zu is not "
+				    "'SHA256  PATH'",
 				    file, lineno);
 			goto out;
 		}
@@ -1116,8 +1118,9 @@ static int parse_sums(const char *file, const struct strbuf *text,
 			goto out;
 		}
 		if (!strcmp(path.buf, "SHA256SUMS")) {
-			strbuf_addf(err, "%s: SHA256SUMS line %zu lists "
-					 "SHA256SUMS itself",
+			strbuf_addf(err,
+				    "%s: SHA256SUMS line %zu lists "
+				    "SHA256SUMS itself",
 				    file, lineno);
 			goto out;
 		}
@@ -1188,8 +1191,9 @@ static int read_sums(struct archive *a, struct vread *r, struct strbuf *sb,
 
 	while ((n = archive_read_data(a, r->buf, sizeof(r->buf))) > 0) {
 		if (strbuf_add(sb, r->buf, (size_t)n) < 0) {
-			strbuf_addf(err, "%s: SHA256SUMS is larger than %d "
-					 "MiB",
+			strbuf_addf(err,
+				    "%s: SHA256SUMS is larger than %d "
+				    "MiB",
 				    file, SUMS_MAX >> 20);
 			return -2;
 		}
@@ -1246,8 +1250,9 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 		if (rc < ARCHIVE_WARN)
 			goto bad;
 		if (files.nr >= ENTRIES_MAX) {
-			strbuf_addf(err, "%s: more than %d entries; not an "
-					 "archive of a run",
+			strbuf_addf(err,
+				    "%s: more than %d entries; not an "
+				    "archive of a run",
 				    file, ENTRIES_MAX);
 			goto out;
 		}
@@ -1267,8 +1272,9 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			top = xstrndup(name, toplen);
 		} else if (strlen(top) != toplen ||
 			   memcmp(top, name, toplen)) {
-			strbuf_addf(&why, "is outside the top-level "
-					  "directory '%s/'",
+			strbuf_addf(&why,
+				    "is outside the top-level "
+				    "directory '%s/'",
 				    top);
 			entry_fail(file, name, why.buf, err);
 			goto out;

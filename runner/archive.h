@@ -97,8 +97,8 @@ int archive_source_date_epoch(const char *value, int64_t *out,
  * stored (times in ms), NULL as null. cJSON, tab indentation, a final
  * newline. Deterministic: the same rows give the same bytes.
  */
-int archive_db_json(struct store *st, const char *run_id,
-		    struct strbuf *out, struct strbuf *err);
+int archive_db_json(struct store *st, const char *run_id, struct strbuf *out,
+		    struct strbuf *err);
 
 struct archive_pack_opts {
 	/* A full run id (resolve what the user typed with runref first). */
@@ -122,13 +122,16 @@ struct archive_pack_result {
 	/* Regular files in the archive, db.json and SHA256SUMS included. */
 	size_t files;
 	uint64_t bytes; /* their total size, uncompressed */
-	int64_t mtime;  /* the mtime given to every entry */
+	int64_t mtime;	/* the mtime given to every entry */
 	/* Set when -1 means the run is still going (nothing is wrong). */
 	int still_running;
 	/* One message per special file skipped (fifo, socket, device). */
 	struct strvec warnings;
 };
-#define ARCHIVE_PACK_RESULT_INIT { 0, 0, 0, 0, STRVEC_INIT }
+#define ARCHIVE_PACK_RESULT_INIT        \
+	{                               \
+		0, 0, 0, 0, STRVEC_INIT \
+	}
 void archive_pack_result_release(struct archive_pack_result *res);
 
 /*
@@ -158,17 +161,21 @@ struct archive_verify_result {
 	 */
 	int io_error;
 };
-#define ARCHIVE_VERIFY_RESULT_INIT { 0, 0, STRVEC_INIT, 0 }
+#define ARCHIVE_VERIFY_RESULT_INIT   \
+	{                            \
+		0, 0, STRVEC_INIT, 0 \
+	}
 void archive_verify_result_release(struct archive_verify_result *res);
 
 /*
  * Check the .tar.gz at path against the SHA256SUMS it holds, streaming
  * (memory bounded by the number of entries, not their size: at most 4
- * million entries and a 64 MiB SHA256SUMS); nothing is extracted. The content is untrusted: an absolute or ".." path, an entry
- * outside the single top-level directory, a duplicate entry, a hard link
- * or a special file are errors. Returns 0 when the archive was read to
- * the end (res->problems empty means it verified), -1 with a message
- * otherwise. path "-" reads standard input.
+ * million entries and a 64 MiB SHA256SUMS); nothing is extracted. The content
+ * is untrusted: an absolute or ".." path, an entry outside the single
+ * top-level directory, a duplicate entry, a hard link or a special file are
+ * errors. Returns 0 when the archive was read to the end (res->problems empty
+ * means it verified), -1 with a message otherwise. path "-" reads standard
+ * input.
  */
 int archive_verify(const char *path, struct archive_verify_result *res,
 		   struct strbuf *err);

@@ -15,14 +15,14 @@ struct strbuf;
  * Times are passed in (ms since the epoch) so tests can use a fake clock.
  */
 struct caps {
-	const char *key;   /* the ledger key: the backend's name */
-	int per_hour;      /* 0: no hourly cap */
-	int per_day;       /* 0: no daily cap */
+	const char *key; /* the ledger key: the backend's name */
+	int per_hour;	 /* 0: no hourly cap */
+	int per_day;	 /* 0: no daily cap */
 };
 
 enum caps_verdict {
-	CAPS_TAKEN,        /* a start was recorded */
-	CAPS_FULL,         /* no slot now; *next_ms says when one frees */
+	CAPS_TAKEN, /* a start was recorded */
+	CAPS_FULL,  /* no slot now; *next_ms says when one frees */
 };
 
 /*

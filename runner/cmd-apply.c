@@ -34,7 +34,7 @@ struct change {
 	bool link;
 	bool has_new, has_base;
 	unsigned char new_sha[32], base_sha[32];
-	bool noop;      /* the target is already in the task's end state */
+	bool noop; /* the target is already in the task's end state */
 };
 
 struct plan_apply {
@@ -141,8 +141,7 @@ static int current(int rootfd, const char *path, bool *is_link,
 	return ret;
 }
 
-static void conflict(struct plan_apply *pa, const char *path,
-		     const char *why)
+static void conflict(struct plan_apply *pa, const char *path, const char *why)
 {
 	strvec_pushf(&pa->conflicts, "%s: %s", path, why);
 }
@@ -154,8 +153,9 @@ static void check(struct plan_apply *pa, int rootfd, struct change *c)
 	int have = current(rootfd, c->path, &is_link, sum);
 
 	if (have < 0) {
-		conflict(pa, c->path, "is not a plain file or link, or cannot "
-				      "be read");
+		conflict(pa, c->path,
+			 "is not a plain file or link, or cannot "
+			 "be read");
 		return;
 	}
 	if (c->kind == ADDED) {
@@ -165,26 +165,30 @@ static void check(struct plan_apply *pa, int rootfd, struct change *c)
 		    !memcmp(sum, c->new_sha, 32))
 			c->noop = true;
 		else
-			conflict(pa, c->path, "exists in the workspace and "
-					      "differs from what the task "
-					      "added");
+			conflict(pa, c->path,
+				 "exists in the workspace and "
+				 "differs from what the task "
+				 "added");
 		return;
 	}
 	if (!have) {
 		if (c->kind == DELETED)
 			c->noop = true;
 		else
-			conflict(pa, c->path, "no longer exists in the "
-					      "workspace");
+			conflict(pa, c->path,
+				 "no longer exists in the "
+				 "workspace");
 		return;
 	}
-	if (c->kind == MODIFIED && c->has_new && !memcmp(sum, c->new_sha, 32)) {
+	if (c->kind == MODIFIED && c->has_new &&
+	    !memcmp(sum, c->new_sha, 32)) {
 		c->noop = true;
 		return;
 	}
 	if (!c->has_base || memcmp(sum, c->base_sha, 32))
-		conflict(pa, c->path, "changed in the workspace since the task "
-				      "started");
+		conflict(pa, c->path,
+			 "changed in the workspace since the task "
+			 "started");
 }
 
 static int load(const char *dir, struct plan_apply *pa, char **workspace,
@@ -198,7 +202,8 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 
 	strbuf_init_capped(&text, 512 << 20);
 	if (strbuf_read_file(&text, path) < 0) {
-		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
 		goto out;
 	}
 	root = cJSON_Parse(text.buf);
@@ -308,8 +313,8 @@ static char *stage(int srcfd, int dstfd, const struct change *c,
 			ssize_t n = read(in, buf, sizeof(buf));
 			if (n < 0 && errno == EINTR)
 				continue;
-			if (n < 0 || (n > 0 && fs_write_all(out, buf,
-							     (size_t)n) < 0)) {
+			if (n < 0 ||
+			    (n > 0 && fs_write_all(out, buf, (size_t)n) < 0)) {
 				strbuf_addf(err, "cannot copy '%s': %s",
 					    c->path, strerror(errno));
 				unlinkat(dp, tmp, 0);
@@ -351,7 +356,8 @@ static int apply_all(struct plan_apply *pa, int srcfd, int dstfd,
 	int ret = -1;
 	size_t i;
 
-	/* Stage everything first: a failure here leaves the workspace alone. */
+	/* Stage everything first: a failure here leaves the workspace alone.
+	 */
 	for (i = 0; i < pa->nr; i++) {
 		struct change *c = &pa->items[i];
 		if (c->kind == DELETED || c->noop)
@@ -366,11 +372,12 @@ static int apply_all(struct plan_apply *pa, int srcfd, int dstfd,
 		if (c->noop)
 			continue;
 		dp = open_parent(dstfd, c->path, &base, false);
-		if (dp < 0 ||
-		    (c->kind == DELETED ? unlinkat(dp, base, 0)
-					: renameat(dp, tmps[i], dp, base)) < 0) {
-			strbuf_addf(err, "cannot %s '%s': %s; the workspace is "
-					 "partly updated",
+		if (dp < 0 || (c->kind == DELETED ? unlinkat(dp, base, 0)
+						  : renameat(dp, tmps[i], dp,
+							     base)) < 0) {
+			strbuf_addf(err,
+				    "cannot %s '%s': %s; the workspace is "
+				    "partly updated",
 				    c->kind == DELETED ? "delete" : "replace",
 				    c->path, strerror(errno));
 			if (dp >= 0)
@@ -496,8 +503,8 @@ int cmd_apply(int argc, char **argv)
 			printf("%c %s\n", marks[x->kind], x->path);
 	}
 	if (dry_run) {
-		printf("dry run: %zu change%s would be applied to '%s'\n", todo,
-		       todo == 1 ? "" : "s", to);
+		printf("dry run: %zu change%s would be applied to '%s'\n",
+		       todo, todo == 1 ? "" : "s", to);
 		ret = RUNNER_EXIT_OK;
 		goto out;
 	}

@@ -76,9 +76,9 @@ int cmd_opt_jobs(const char *usage, const char *arg, int *out)
 int cmd_opt_grace(const char *usage, const char *arg, int64_t *out)
 {
 	if (parse_duration_ms(arg, out) < 0)
-		return usage_error(usage,
-				   "--grace wants a duration like 10s, not '%s'",
-				   arg);
+		return usage_error(
+			usage, "--grace wants a duration like 10s, not '%s'",
+			arg);
 	return 0;
 }
 

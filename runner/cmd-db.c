@@ -11,7 +11,7 @@ static const char db_usage[] =
 struct db_opts {
 	const char *state;
 	const char *sub;
-	int to;    /* -1: not given */
+	int to;	   /* -1: not given */
 	int steps; /* -1: not given */
 };
 
@@ -85,8 +85,8 @@ static int parse_args(int argc, char **argv, struct db_opts *o)
 		} else if (!o->sub) {
 			o->sub = argv[i];
 		} else {
-			return usage_error(db_usage,
-					   "unexpected argument '%s'", argv[i]);
+			return usage_error(
+				db_usage, "unexpected argument '%s'", argv[i]);
 		}
 	}
 	if (!o->sub)
@@ -136,18 +136,20 @@ static int db_status(struct store *st, const struct store_migrate_status *s,
 
 	for (int v = 1; v <= last; v++) {
 		const struct store_migrate_row *row = find_row(s, v);
-		const char *name = v <= nr ? list[v - 1].name :
-				   row ? row->name : "";
+		const char *name = v <= nr ? list[v - 1].name
+				   : row   ? row->name
+					   : "";
 		if ((int)strlen(name) > width)
 			width = (int)strlen(name);
 	}
 	printf("database: %s\n", store_path(st));
-	printf("schema version: %d (this runner knows up to %d)\n",
-	       s->version, nr);
+	printf("schema version: %d (this runner knows up to %d)\n", s->version,
+	       nr);
 	for (int v = 1; v <= last; v++) {
 		const struct store_migrate_row *row = find_row(s, v);
-		const char *name = v <= nr ? list[v - 1].name :
-				   row ? row->name : "?";
+		const char *name = v <= nr ? list[v - 1].name
+				   : row   ? row->name
+					   : "?";
 		char when[40] = "";
 		const char *flag = "";
 
@@ -219,17 +221,16 @@ static int db_change(struct store *st, const struct db_opts *o,
 			ret = usage_error(db_usage,
 					  "cannot roll back %d steps: '%s' is "
 					  "at schema version %d",
-					  steps, store_path(st),
-					  s->version);
+					  steps, store_path(st), s->version);
 			goto out;
 		}
 		if (s->version < target) {
-			ret = usage_error(db_usage,
-					  "'%s' is at schema version %d, below "
-					  "%d; use 'runner db migrate --to "
-					  "%d'",
-					  store_path(st), s->version, target,
-					  target);
+			ret = usage_error(
+				db_usage,
+				"'%s' is at schema version %d, below "
+				"%d; use 'runner db migrate --to "
+				"%d'",
+				store_path(st), s->version, target, target);
 			goto out;
 		}
 	}
@@ -277,8 +278,8 @@ int cmd_db(int argc, char **argv)
 		return ret;
 	if (store_open(store_resolve_dir(o.state), STORE_NO_MIGRATE, &st,
 		       &err) < 0 ||
-	    store_migrate_status_read(store_db(st), store_path(st), &s,
-				      &err) < 0) {
+	    store_migrate_status_read(store_db(st), store_path(st), &s, &err) <
+		    0) {
 		ret = fail(&err);
 		goto out;
 	}

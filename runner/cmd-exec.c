@@ -252,8 +252,9 @@ int cmd_exec(int argc, char **argv)
 		ret = usage_error(usage, "--quiet and --json do not mix");
 		goto out;
 	}
-	opts.progress = json ? PROGRESS_JSON
-			     : quiet ? PROGRESS_QUIET : PROGRESS_AUTO;
+	opts.progress = json	? PROGRESS_JSON
+			: quiet ? PROGRESS_QUIET
+				: PROGRESS_AUTO;
 	if (plan_load(argv[optind], &plan, &errors) < 0) {
 		fputs(errors.buf, stderr);
 		ret = RUNNER_EXIT_USAGE;
@@ -265,9 +266,9 @@ int cmd_exec(int argc, char **argv)
 		} else if (!strcmp(backend, "e2b")) {
 			plan->backend = PLAN_BACKEND_E2B;
 		} else {
-			ret = usage_error(usage,
-					  "unknown backend '%s' (local or e2b)",
-					  backend);
+			ret = usage_error(
+				usage, "unknown backend '%s' (local or e2b)",
+				backend);
 			goto out;
 		}
 	}

@@ -163,8 +163,7 @@ static int delete_run_rows(struct store *st, const char *id,
 }
 
 /* Runs that ended before cutoff: folder first, then rows. */
-static int gc_runs(struct store *st, int64_t cutoff, bool dry_run,
-		   int *pruned)
+static int gc_runs(struct store *st, int64_t cutoff, bool dry_run, int *pruned)
 {
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *s = NULL;
@@ -189,8 +188,8 @@ static int gc_runs(struct store *st, int64_t cutoff, bool dry_run,
 		printf("%s run %s\n", dry_run ? "would prune" : "pruned",
 		       ids.v[i]);
 		if (!dry_run && (fs_rm_rf(dir, &err) < 0 ||
-				 recover_remove_sandboxes(store_dir(st),
-							  ids.v[i], &err) < 0 ||
+				 recover_remove_sandboxes(
+					 store_dir(st), ids.v[i], &err) < 0 ||
 				 delete_run_rows(st, ids.v[i], &err) < 0)) {
 			error("%s", err.buf);
 			strbuf_reset(&err);

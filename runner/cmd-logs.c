@@ -8,8 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 
-static const char usage[] =
-	"runner logs RUN TASK [--follow] [--state DIR]";
+static const char usage[] = "runner logs RUN TASK [--follow] [--state DIR]";
 
 /* The task's status, or NULL if the run has no such task. Caller frees. */
 static char *task_status(struct store *st, const char *run, const char *task)
@@ -105,7 +104,8 @@ int cmd_logs(int argc, char **argv)
 	}
 	if (fd < 0 && !follow) {
 		if (!strcmp(status, "skipped") || !strcmp(status, "queued"))
-			fprintf(stderr, "runner: task '%s' has no output (%s)\n",
+			fprintf(stderr,
+				"runner: task '%s' has no output (%s)\n",
 				argv[optind + 1], status);
 		else {
 			error("cannot read '%s': %s", path, strerror(errno));

@@ -13,7 +13,8 @@ static void print_help(void)
 	       "in the schedule's time zone.\n\n"
 	       "TIME: 2026-03-29T01:30:00Z, 2026-03-29T03:30+02:00, "
 	       "@SECONDS, or without an\noffset (2026-03-29T01:30, "
-	       "2026-03-29) in the schedule's time zone.\n", next_usage);
+	       "2026-03-29) in the schedule's time zone.\n",
+	       next_usage);
 }
 
 /* N from "-n N" or "-nN": a count a person would ask for. */
@@ -51,26 +52,32 @@ int cmd_next(int argc, char **argv)
 			goto out;
 		} else if (!strcmp(a, "-n") || !strcmp(a, "--count")) {
 			if (++i == argc) {
-				ret = usage_error(next_usage, "%s needs a "
-						  "number", a);
+				ret = usage_error(next_usage,
+						  "%s needs a "
+						  "number",
+						  a);
 				goto out;
 			}
 			a = argv[i];
 			if (parse_count(a, &count) < 0) {
-				ret = usage_error(next_usage, "bad count '%s' "
-						  "(want 1-100000)", a);
+				ret = usage_error(next_usage,
+						  "bad count '%s' "
+						  "(want 1-100000)",
+						  a);
 				goto out;
 			}
 		} else if (!strncmp(a, "-n", 2) && a[2]) {
 			if (parse_count(a + 2, &count) < 0) {
-				ret = usage_error(next_usage, "bad count '%s' "
-						  "(want 1-100000)", a + 2);
+				ret = usage_error(next_usage,
+						  "bad count '%s' "
+						  "(want 1-100000)",
+						  a + 2);
 				goto out;
 			}
 		} else if (!strcmp(a, "--from")) {
 			if (++i == argc) {
 				ret = usage_error(next_usage, "--from needs a "
-						  "time");
+							      "time");
 				goto out;
 			}
 			from = argv[i];
@@ -81,8 +88,10 @@ int cmd_next(int argc, char **argv)
 					  a);
 			goto out;
 		} else if (path) {
-			ret = usage_error(next_usage, "one plan only "
-					  "('%s' and '%s')", path, a);
+			ret = usage_error(next_usage,
+					  "one plan only "
+					  "('%s' and '%s')",
+					  path, a);
 			goto out;
 		} else {
 			path = a;
@@ -99,7 +108,8 @@ int cmd_next(int argc, char **argv)
 	}
 	if (!plan->has_schedule || !plan->cron) {
 		error("plan '%s' has no schedule; add 'schedule: {cron: "
-		      "\"0 2 * * *\"}' to %s", plan->name, path);
+		      "\"0 2 * * *\"}' to %s",
+		      plan->name, path);
 		goto out;
 	}
 	tzname = plan->timezone ? plan->timezone : "UTC";
@@ -120,8 +130,8 @@ int cmd_next(int argc, char **argv)
 	}
 	for (long i = 0; i < count; i++) {
 		if (cron_next_tz(&c, tz, t, &t, &err) < 0) {
-			error("plan '%s': schedule '%s' in %s: %s",
-			      plan->name, plan->cron, tzname, err.buf);
+			error("plan '%s': schedule '%s' in %s: %s", plan->name,
+			      plan->cron, tzname, err.buf);
 			goto out;
 		}
 		cron_tz_format(tz, t, buf, sizeof(buf));

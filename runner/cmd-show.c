@@ -48,8 +48,8 @@ static int show_run(struct store *st, const char *id)
 	printf("run:      %s\nplan:     %s (%s)\nstatus:   %s\n"
 	       "backend:  %s\nstarted:  %s on %s (pid %d)\nduration: %s\n"
 	       "results:  %s/runs/%s\n\n",
-	       id, col(s, 0), col(s, 1), col(s, 2), col(s, 3), when,
-	       col(s, 6), sqlite3_column_int(s, 7), dur, store_dir(st), id);
+	       id, col(s, 0), col(s, 1), col(s, 2), col(s, 3), when, col(s, 6),
+	       sqlite3_column_int(s, 7), dur, store_dir(st), id);
 	sqlite3_finalize(s);
 	s = NULL;
 	if (sqlite3_prepare_v2(db,
@@ -169,8 +169,8 @@ static int show_task(struct store *st, const char *id, const char *task)
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW)
-		printf("%s  %s\n", rows++ ? "        " : "warnings:",
-		       col(s, 0));
+		printf("%s  %s\n",
+		       rows++ ? "        " : "warnings:", col(s, 0));
 	print_changes(dir);
 	ret = RUNNER_EXIT_OK;
 	goto out;
@@ -203,7 +203,8 @@ int cmd_show(int argc, char **argv)
 		state = optarg;
 	}
 	if (argc - optind < 1 || argc - optind > 2)
-		return usage_error(usage, "show takes RUN and optionally TASK");
+		return usage_error(usage,
+				   "show takes RUN and optionally TASK");
 	if ((ret = cmd_open_state(state, &st)))
 		return ret;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {

@@ -22,7 +22,8 @@ int cmd_validate(int argc, char **argv)
 			printf("usage: %s\n\nCheck each plan and print every "
 			       "error as FILE:LINE:COL: message.\nExit "
 			       "status: 0 all plans are valid, 2 an error "
-			       "or a usage error.\n", validate_usage);
+			       "or a usage error.\n",
+			       validate_usage);
 			return RUNNER_EXIT_OK;
 		}
 		if (a[0] != '-' || !a[1])

@@ -10,9 +10,9 @@
  * process exit code.
  */
 enum runner_exit {
-	RUNNER_EXIT_OK = 0,          /* every task succeeded */
+	RUNNER_EXIT_OK = 0,	     /* every task succeeded */
 	RUNNER_EXIT_TASK_FAILED = 1, /* some task did not succeed */
-	RUNNER_EXIT_USAGE = 2,       /* usage error or invalid plan */
+	RUNNER_EXIT_USAGE = 2,	     /* usage error or invalid plan */
 	RUNNER_EXIT_INTERRUPTED = 3, /* signal, or cancelled */
 	RUNNER_EXIT_RUNTIME = 4,     /* state store, backend, I/O */
 };

@@ -82,13 +82,11 @@ struct field_spec {
 	unsigned star_flag;
 };
 
-static const char *const month_names[] = {
-	"jan", "feb", "mar", "apr", "may", "jun",
-	"jul", "aug", "sep", "oct", "nov", "dec", NULL
-};
-static const char *const dow_names[] = {
-	"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL
-};
+static const char *const month_names[] = { "jan", "feb", "mar", "apr", "may",
+					   "jun", "jul", "aug", "sep", "oct",
+					   "nov", "dec", NULL };
+static const char *const dow_names[] = { "sun", "mon", "tue", "wed",
+					 "thu", "fri", "sat", NULL };
 
 static const struct field_spec fields[5] = {
 	{ "minute", 0, 59, NULL, 0, CRON_MIN_STAR },
@@ -102,12 +100,9 @@ static const struct {
 	const char *name;
 	const char *expr;
 } macros[] = {
-	{ "@yearly", "0 0 1 1 *" },
-	{ "@annually", "0 0 1 1 *" },
-	{ "@monthly", "0 0 1 * *" },
-	{ "@weekly", "0 0 * * 0" },
-	{ "@daily", "0 0 * * *" },
-	{ "@midnight", "0 0 * * *" },
+	{ "@yearly", "0 0 1 1 *" },  { "@annually", "0 0 1 1 *" },
+	{ "@monthly", "0 0 1 * *" }, { "@weekly", "0 0 * * 0" },
+	{ "@daily", "0 0 * * *" },   { "@midnight", "0 0 * * *" },
 	{ "@hourly", "0 * * * *" },
 };
 
@@ -117,9 +112,11 @@ struct parse_ctx {
 	struct strbuf *err;
 };
 
-__attribute__((format(printf, 3, 4)))
-static int parse_fail(struct parse_ctx *ctx, const char *at,
-		      const char *fmt, ...)
+static int parse_fail(struct parse_ctx *ctx, const char *at, const char *fmt,
+		      ...) __attribute__((format(printf, 3, 4)));
+
+static int parse_fail(struct parse_ctx *ctx, const char *at, const char *fmt,
+		      ...)
 {
 	va_list ap;
 
@@ -202,8 +199,8 @@ static int parse_value(struct parse_ctx *ctx, const struct field_spec *f,
 		}
 		return parse_fail(ctx, s, "%s: unknown name '%.*s' (use %s)",
 				  f->name, (int)(e - s), s,
-				  f->names == month_names ?
-				  "JAN-DEC or 1-12" : "SUN-SAT or 0-7");
+				  f->names == month_names ? "JAN-DEC or 1-12"
+							  : "SUN-SAT or 0-7");
 	}
 	if (s == end || *s == ',')
 		return parse_fail(ctx, s, "%s: missing value", f->name);
@@ -217,8 +214,8 @@ static int check_range(struct parse_ctx *ctx, const struct field_spec *f,
 {
 	if (v >= f->min && v <= f->max)
 		return 0;
-	return parse_fail(ctx, at, "%s: %.*s is out of range %d-%d",
-			  f->name, (int)(end - at), at, f->min, f->max);
+	return parse_fail(ctx, at, "%s: %.*s is out of range %d-%d", f->name,
+			  (int)(end - at), at, f->min, f->max);
 }
 
 /* One list element "*", "N", "A-B", each with an optional "/STEP". */
@@ -248,10 +245,12 @@ static int parse_element(struct parse_ctx *ctx, const struct field_spec *f,
 				return -1;
 			single = false;
 			if (lo > hi)
-				return parse_fail(ctx, start, "%s: range "
+				return parse_fail(ctx, start,
+						  "%s: range "
 						  "%.*s is reversed (write it "
-						  "from low to high)", f->name,
-						  (int)(s - start), start);
+						  "from low to high)",
+						  f->name, (int)(s - start),
+						  start);
 		}
 	}
 	if (s < end && *s == '/') {
@@ -273,8 +272,8 @@ static int parse_element(struct parse_ctx *ctx, const struct field_spec *f,
 		if (v > f->max - f->min + 1)
 			return parse_fail(ctx, at_step,
 					  "%s: step %ld is larger than the "
-					  "range %d-%d", f->name, v, f->min,
-					  f->max);
+					  "range %d-%d",
+					  f->name, v, f->min, f->max);
 		step = (int)v;
 		/* cronie: "A/N" is "A-max/N". */
 		if (single)
@@ -312,8 +311,7 @@ static int parse_field(struct parse_ctx *ctx, int idx, const char *s,
 	return 0;
 }
 
-static int parse_macro(struct parse_ctx *ctx, const char *s,
-		       struct cron *out)
+static int parse_macro(struct parse_ctx *ctx, const char *s, struct cron *out)
 {
 	const char *e = s, *rest;
 	unsigned dummy;
@@ -332,16 +330,17 @@ static int parse_macro(struct parse_ctx *ctx, const char *s,
 			continue;
 		if (*rest)
 			return parse_fail(ctx, rest,
-					  "unexpected '%s' after %s", rest,
-					  n);
+					  "unexpected '%s' after %s", rest, n);
 		/* The expansions are known good. */
 		return cron_parse(macros[i].expr, out, &dummy, ctx->err);
 	}
 	if (e - s == 7 && !strncmp(s, "@reboot", 7))
-		return parse_fail(ctx, s, "@reboot has no fire times; use a "
+		return parse_fail(ctx, s,
+				  "@reboot has no fire times; use a "
 				  "5-field schedule or a macro such as "
 				  "@daily");
-	return parse_fail(ctx, s, "unknown macro '%.*s' (use @yearly, "
+	return parse_fail(ctx, s,
+			  "unknown macro '%.*s' (use @yearly, "
 			  "@monthly, @weekly, @daily or @hourly)",
 			  (int)(e - s), s);
 }
@@ -360,7 +359,8 @@ int cron_parse(const char *expr, struct cron *out, unsigned *col,
 	while (is_blank(*s))
 		s++;
 	if (!*s) {
-		parse_fail(&ctx, s, "empty schedule (expected 5 fields: "
+		parse_fail(&ctx, s,
+			   "empty schedule (expected 5 fields: "
 			   "minute hour day-of-month month day-of-week)");
 		goto out;
 	}
@@ -371,9 +371,11 @@ int cron_parse(const char *expr, struct cron *out, unsigned *col,
 	for (int i = 0; i < 5; i++) {
 		const char *e = s;
 		if (!*s) {
-			parse_fail(&ctx, s, "missing %s field (expected 5 "
+			parse_fail(&ctx, s,
+				   "missing %s field (expected 5 "
 				   "fields: minute hour day-of-month month "
-				   "day-of-week)", fields[i].name);
+				   "day-of-week)",
+				   fields[i].name);
 			goto out;
 		}
 		while (*e && !is_blank(*e))
@@ -384,7 +386,8 @@ int cron_parse(const char *expr, struct cron *out, unsigned *col,
 			;
 	}
 	if (*s) {
-		parse_fail(&ctx, s, "too many fields: a schedule has 5 "
+		parse_fail(&ctx, s,
+			   "too many fields: a schedule has 5 "
 			   "(minute hour day-of-month month day-of-week), "
 			   "no seconds and no command");
 		goto out;
@@ -412,11 +415,11 @@ struct tz_rule {
 
 struct cron_tz {
 	char *name;
-	int64_t *trans;     /* strictly ascending UTC instants */
+	int64_t *trans;	    /* strictly ascending UTC instants */
 	int32_t *off_after; /* offset in effect from trans[i] */
 	size_t nr;
-	int32_t off0;       /* before trans[0]; always when nr == 0 */
-	bool has_rule;      /* a POSIX footer applies after trans[nr - 1] */
+	int32_t off0;  /* before trans[0]; always when nr == 0 */
+	bool has_rule; /* a POSIX footer applies after trans[nr - 1] */
 	bool has_dst;
 	int32_t std_off, dst_off;
 	struct tz_rule start, end;
@@ -534,8 +537,8 @@ static int posix_parse(struct cron_tz *tz, const char *s)
 	if (!off_sane(tz->std_off) || !off_sane(tz->dst_off))
 		return -1;
 	/* No transition dates: implementation-defined; TZif never does it. */
-	if (*s != ',' || !(s = posix_rule(s + 1, &tz->start)) ||
-	    *s != ',' || !(s = posix_rule(s + 1, &tz->end)) || *s)
+	if (*s != ',' || !(s = posix_rule(s + 1, &tz->start)) || *s != ',' ||
+	    !(s = posix_rule(s + 1, &tz->end)) || *s)
 		return -1;
 	tz->has_dst = true;
 	return 0;
@@ -579,8 +582,7 @@ static int rule_trans_cmp(const void *a, const void *b)
  * around t, sorted; on a tie the later year's wins (permanent-DST rules
  * such as "0/0,J365/25" end and restart at the same instant).
  */
-static void rule_span(const struct cron_tz *tz, int64_t t,
-		      struct tz_span *sp)
+static void rule_span(const struct cron_tz *tz, int64_t t, struct tz_span *sp)
 {
 	struct rule_trans tr[10];
 	int64_t y, days = floor_div(t + tz->std_off, SECS_PER_DAY);
@@ -614,8 +616,7 @@ static void rule_span(const struct cron_tz *tz, int64_t t,
 	}
 }
 
-static void tz_span_at(const struct cron_tz *tz, int64_t t,
-		       struct tz_span *sp)
+static void tz_span_at(const struct cron_tz *tz, int64_t t, struct tz_span *sp)
 {
 	struct tz_span r;
 	size_t lo, hi;
@@ -701,8 +702,8 @@ static int64_t be64(const unsigned char *p)
  * RFC 8536. Uses the 64-bit (v2+) data block when there is one, and its
  * footer TZ string for times after the last transition.
  */
-static int tzif_parse(struct cron_tz *tz, const unsigned char *p,
-		      size_t len, struct strbuf *err)
+static int tzif_parse(struct cron_tz *tz, const unsigned char *p, size_t len,
+		      struct strbuf *err)
 {
 	size_t pos = 0, tsize = 4, isut, isstd, leap, timecnt, typecnt, chars;
 	size_t block, types_at;
@@ -733,17 +734,18 @@ static int tzif_parse(struct cron_tz *tz, const unsigned char *p,
 		break;
 	}
 	if (leap) {
-		strbuf_addf(err, "time zone '%s' counts leap seconds, which "
+		strbuf_addf(err,
+			    "time zone '%s' counts leap seconds, which "
 			    "schedules do not support; use the zone without "
-			    "'right/'", tz->name);
+			    "'right/'",
+			    tz->name);
 		goto out;
 	}
 	pos += 44;
 	types_at = pos + timecnt * (tsize + 1);
 	tz->nr = timecnt;
 	tz->trans = xcalloc(timecnt ? timecnt : 1, sizeof(*tz->trans));
-	tz->off_after = xcalloc(timecnt ? timecnt : 1,
-				sizeof(*tz->off_after));
+	tz->off_after = xcalloc(timecnt ? timecnt : 1, sizeof(*tz->off_after));
 	for (size_t i = 0; i < timecnt; i++) {
 		const unsigned char *q = p + pos + i * tsize;
 		unsigned type = p[pos + timecnt * tsize + i];
@@ -768,7 +770,8 @@ static int tzif_parse(struct cron_tz *tz, const unsigned char *p,
 			spec = xstrfmt("%.*s", (int)(fe - f - 1),
 				       (const char *)f + 1);
 			if (posix_parse(tz, spec) < 0) {
-				strbuf_addf(err, "time zone '%s' has a rule "
+				strbuf_addf(err,
+					    "time zone '%s' has a rule "
 					    "this runner cannot read: '%s'",
 					    tz->name, spec);
 				free(spec);
@@ -820,8 +823,10 @@ int cron_tz_load(const char *name, struct cron_tz **out, struct strbuf *err)
 
 	*out = NULL;
 	if (!tz_name_valid(name)) {
-		strbuf_addf(err, "invalid time zone name '%s' (use an IANA "
-			    "name such as Europe/Berlin or UTC)", name);
+		strbuf_addf(err,
+			    "invalid time zone name '%s' (use an IANA "
+			    "name such as Europe/Berlin or UTC)",
+			    name);
 		goto out;
 	}
 	tz = xcalloc(1, sizeof(*tz));
@@ -837,12 +842,13 @@ int cron_tz_load(const char *name, struct cron_tz **out, struct strbuf *err)
 	strbuf_init_capped(&data, 1 << 20);
 	if (strbuf_read_file(&data, path) < 0 || data.len < 4 ||
 	    memcmp(data.buf, "TZif", 4)) {
-		strbuf_addf(err, "unknown time zone '%s' (no such file in "
-			    "%s; is tzdata installed?)", name, dir);
+		strbuf_addf(err,
+			    "unknown time zone '%s' (no such file in "
+			    "%s; is tzdata installed?)",
+			    name, dir);
 		goto out;
 	}
-	if (tzif_parse(tz, (const unsigned char *)data.buf, data.len,
-		       err) < 0)
+	if (tzif_parse(tz, (const unsigned char *)data.buf, data.len, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -904,8 +910,9 @@ static int wall_next(const struct cron *c, int64_t lo, int64_t hi,
 
 		civil_from_days(days, &y, &m, &d);
 		if (!(c->month & (1u << m))) {
-			t = (m == 12 ? days_from_civil(y + 1, 1, 1) :
-			     days_from_civil(y, m + 1, 1)) * SECS_PER_DAY;
+			t = (m == 12 ? days_from_civil(y + 1, 1, 1)
+				     : days_from_civil(y, m + 1, 1)) *
+			    SECS_PER_DAY;
 			continue;
 		}
 		if (!day_matches(c, days, d)) {
@@ -949,8 +956,8 @@ static bool dates_possible(const struct cron *c)
 	return false;
 }
 
-int cron_next_tz(const struct cron *c, const struct cron_tz *tz,
-		 time_t after, time_t *out, struct strbuf *err)
+int cron_next_tz(const struct cron *c, const struct cron_tz *tz, time_t after,
+		 time_t *out, struct strbuf *err)
 {
 	bool wild = c->flags & (CRON_MIN_STAR | CRON_HOUR_STAR);
 	int64_t u, limit, w;
@@ -961,7 +968,7 @@ int cron_next_tz(const struct cron *c, const struct cron_tz *tz,
 		BUG("cron_next on an unparsed schedule");
 	if (!dates_possible(c)) {
 		strbuf_addstr(err, "the schedule never fires: its days of "
-			      "the month do not occur in its months");
+				   "the month do not occur in its months");
 		goto out;
 	}
 	/* Keep every sum below in range; year 10^11 is far enough. */
@@ -977,8 +984,8 @@ int cron_next_tz(const struct cron *c, const struct cron_tz *tz,
 		int64_t lo, hi;
 
 		tz_span_at(tz, u, &sp);
-		poff = sp.start == INT64_MIN ? sp.off :
-		       tz_off_at(tz, sp.start - 1);
+		poff = sp.start == INT64_MIN ? sp.off
+					     : tz_off_at(tz, sp.start - 1);
 		/*
 		 * A fixed-time schedule due inside a spring-forward gap
 		 * fires once, when the gap ends (rounded up to a minute).
@@ -1009,8 +1016,10 @@ int cron_next_tz(const struct cron *c, const struct cron_tz *tz,
 			break;
 		u = sp.end;
 	}
-	strbuf_addf(err, "the schedule never fires (nothing matches in the "
-		    "%d years searched)", SEARCH_YEARS - 1);
+	strbuf_addf(err,
+		    "the schedule never fires (nothing matches in the "
+		    "%d years searched)",
+		    SEARCH_YEARS - 1);
 out:
 	return ret;
 }
@@ -1039,8 +1048,8 @@ void cron_tz_format(const struct cron_tz *tz, time_t t, char *buf, size_t n)
 
 	civil_from_days(days, &y, &m, &d);
 	k = snprintf(buf, n,
-		     "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-		     y, m, d, sod / 3600, sod % 3600 / 60, sod % 60,
+		     "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, m,
+		     d, sod / 3600, sod % 3600 / 60, sod % 60,
 		     off < 0 ? '-' : '+', (int)(a / 3600),
 		     (int)(a % 3600 / 60));
 	/* Local mean times before 1900 had seconds in their offsets. */
@@ -1160,8 +1169,10 @@ int cron_parse_time(const char *s, const struct cron_tz *tz, time_t *out,
 		*out = (time_t)wall_to_utc(tz, w);
 	return 0;
 bad:
-	strbuf_addf(err, "bad time '%s' (use ISO 8601 such as "
+	strbuf_addf(err,
+		    "bad time '%s' (use ISO 8601 such as "
 		    "2026-03-29T01:30:00Z, 2026-03-29T03:30+02:00 or "
-		    "2026-03-29T01:30 in the schedule's time zone)", s);
+		    "2026-03-29T01:30 in the schedule's time zone)",
+		    s);
 	return -1;
 }

@@ -51,11 +51,11 @@ struct strbuf;
 
 struct cron {
 	uint64_t minute; /* bit m: minute m, 0-59 */
-	uint32_t hour;   /* bit h: hour h, 0-23 */
-	uint32_t dom;    /* bit d: day of month d, 1-31 */
-	uint16_t month;  /* bit m: month m, 1-12 */
-	uint8_t dow;     /* bit d: weekday d, 0 = Sunday; 7 folded into 0 */
-	unsigned flags;  /* CRON_*_STAR */
+	uint32_t hour;	 /* bit h: hour h, 0-23 */
+	uint32_t dom;	 /* bit d: day of month d, 1-31 */
+	uint16_t month;	 /* bit m: month m, 1-12 */
+	uint8_t dow;	 /* bit d: weekday d, 0 = Sunday; 7 folded into 0 */
+	unsigned flags;	 /* CRON_*_STAR */
 };
 
 /*
@@ -99,10 +99,10 @@ long cron_tz_offset(const struct cron_tz *tz, time_t t);
  * cron_next() is the same with the zone given by name (loaded and freed on
  * each call; errors as cron_tz_load).
  */
-int cron_next_tz(const struct cron *c, const struct cron_tz *tz,
-		 time_t after, time_t *out, struct strbuf *err);
-int cron_next(const struct cron *c, const char *tz, time_t after,
-	      time_t *out, struct strbuf *err);
+int cron_next_tz(const struct cron *c, const struct cron_tz *tz, time_t after,
+		 time_t *out, struct strbuf *err);
+int cron_next(const struct cron *c, const char *tz, time_t after, time_t *out,
+	      struct strbuf *err);
 
 /*
  * ISO 8601 local time with the UTC offset, "2026-03-29T03:00:00+02:00"
@@ -111,8 +111,7 @@ int cron_next(const struct cron *c, const char *tz, time_t after,
  * when the zone cannot be loaded.
  */
 #define CRON_TIME_MAX 40
-void cron_tz_format(const struct cron_tz *tz, time_t t, char *buf,
-		    size_t n);
+void cron_tz_format(const struct cron_tz *tz, time_t t, char *buf, size_t n);
 int cron_format_time(time_t t, const char *tz, char *buf, size_t n);
 
 /*

@@ -22,17 +22,17 @@ struct strbuf;
 #define DUE_TOLERANCE (15 * 60)
 
 enum due_verdict {
-	DUE_ARMED,      /* first sight of the plan: recorded, not run */
-	DUE_NOT_YET,    /* no fire time since the last one handled */
-	DUE_RUN,        /* a fire time passed: run now (claimed) */
-	DUE_MISSED,     /* only missed fire times, and missed: skip */
+	DUE_ARMED,   /* first sight of the plan: recorded, not run */
+	DUE_NOT_YET, /* no fire time since the last one handled */
+	DUE_RUN,     /* a fire time passed: run now (claimed) */
+	DUE_MISSED,  /* only missed fire times, and missed: skip */
 };
 
 struct due_decision {
 	enum due_verdict verdict;
-	time_t fire;     /* DUE_RUN/DUE_MISSED: the newest passed fire time */
-	int nr_passed;   /* fire times since the last handled, up to 10000 */
-	time_t next;     /* the next fire time after now */
+	time_t fire;   /* DUE_RUN/DUE_MISSED: the newest passed fire time */
+	int nr_passed; /* fire times since the last handled, up to 10000 */
+	time_t next;   /* the next fire time after now */
 };
 
 /*

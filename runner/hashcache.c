@@ -3,7 +3,7 @@
 #include "store.h"
 
 struct hc_entry {
-	char *path;            /* relative to root */
+	char *path; /* relative to root */
 	uint64_t size;
 	int64_t mtime_ns;
 	uint64_t inode;
@@ -222,7 +222,8 @@ int hashcache_save(struct store *st, struct hashcache *hc, struct strbuf *err)
 	sqlite3_finalize(s);
 	return store_commit(st, err);
 fail:
-	strbuf_addf(err, "cannot write the hash cache: %s", sqlite3_errmsg(db));
+	strbuf_addf(err, "cannot write the hash cache: %s",
+		    sqlite3_errmsg(db));
 	sqlite3_finalize(s);
 	store_rollback(st);
 	return -1;

@@ -29,14 +29,14 @@ struct http_client {
 	const struct http_request *req;
 	struct http_response *res;
 	struct curl_slist *hdrs;
-	struct strvec secrets;    /* the header values, for sanitizing */
+	struct strvec secrets; /* the header values, for sanitizing */
 	curl_mime *mime;
 	char errbuf[CURL_ERROR_SIZE];
-	int64_t retry_at;         /* mono ms of the next try; 0: none */
-	int64_t last_activity;    /* mono ms of the last byte received */
+	int64_t retry_at;      /* mono ms of the next try; 0: none */
+	int64_t last_activity; /* mono ms of the last byte received */
 	uint64_t upload_pos;
 	enum http_fail abort_reason;
-	bool delivered;           /* on_data got body bytes */
+	bool delivered; /* on_data got body bytes */
 };
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -77,15 +77,15 @@ struct http_client *http_client_new(const struct http_config *cfg)
 	http_global_init();
 	if (cfg)
 		c->cfg = *cfg;
-	c->cfg.connect_timeout_ms = or_default(c->cfg.connect_timeout_ms,
-					       10000);
+	c->cfg.connect_timeout_ms =
+		or_default(c->cfg.connect_timeout_ms, 10000);
 	c->cfg.timeout_ms = or_default(c->cfg.timeout_ms, 60000);
 	if (c->cfg.max_retries < 0)
 		c->cfg.max_retries = 5;
 	c->cfg.retry_base_ms = or_default(c->cfg.retry_base_ms, 1000);
 	c->cfg.retry_max_ms = or_default(c->cfg.retry_max_ms, 30000);
-	c->cfg.retry_after_max_ms = or_default(c->cfg.retry_after_max_ms,
-					       300000);
+	c->cfg.retry_after_max_ms =
+		or_default(c->cfg.retry_after_max_ms, 300000);
 	c->easy = curl_easy_init();
 	c->multi = curl_multi_init();
 	if (!c->easy || !c->multi)
@@ -468,7 +468,7 @@ static int finish_try(struct http_client *c, CURLcode rc, struct strbuf *err)
 	}
 	if (retryable && !req->no_retry && !c->delivered &&
 	    res->tries <= (req->max_retries > 0 ? req->max_retries
-						 : c->cfg.max_retries)) {
+						: c->cfg.max_retries)) {
 		c->retry_at = time_mono_ms() + backoff_ms(c);
 		return 1;
 	}

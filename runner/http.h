@@ -32,10 +32,10 @@
 
 struct http_config {
 	int64_t connect_timeout_ms; /* TCP+TLS set-up; <= 0: 10 s */
-	int64_t timeout_ms;         /* default total per request; <= 0: 60 s */
-	int max_retries;            /* retries after the first try; < 0: 5 */
-	int64_t retry_base_ms;      /* first backoff; <= 0: 1 s */
-	int64_t retry_max_ms;       /* cap of one backoff; <= 0: 30 s */
+	int64_t timeout_ms;	    /* default total per request; <= 0: 60 s */
+	int max_retries;	    /* retries after the first try; < 0: 5 */
+	int64_t retry_base_ms;	    /* first backoff; <= 0: 1 s */
+	int64_t retry_max_ms;	    /* cap of one backoff; <= 0: 30 s */
 	int64_t retry_after_max_ms; /* cap of an honoured Retry-After; 300 s */
 };
 
@@ -44,15 +44,15 @@ enum http_fail {
 	HTTP_OK = 0,
 	HTTP_FAIL_TRANSPORT, /* could not connect, connection reset, ... */
 	HTTP_FAIL_TIMEOUT,   /* connect or total timeout */
-	HTTP_FAIL_IDLE,      /* a stream went quiet for idle_timeout_ms */
+	HTTP_FAIL_IDLE,	     /* a stream went quiet for idle_timeout_ms */
 	HTTP_FAIL_STATUS,    /* a non-2xx status other than 401 */
-	HTTP_FAIL_AUTH,      /* 401 */
+	HTTP_FAIL_AUTH,	     /* 401 */
 	HTTP_FAIL_TOO_BIG,   /* the body went over max_body */
 	HTTP_FAIL_ABORTED,   /* on_data returned non-zero, or http_abort */
 };
 
 struct http_request {
-	const char *method;         /* "GET", "POST", "DELETE", ... */
+	const char *method; /* "GET", "POST", "DELETE", ... */
 	const char *url;
 	/*
 	 * "Name: value" lines, NULL-terminated, may be NULL. Values are
@@ -101,15 +101,18 @@ struct http_request {
 	const char *what;
 };
 
-#define HTTP_REQUEST_INIT { .body_fd = -1 }
+#define HTTP_REQUEST_INIT     \
+	{                     \
+		.body_fd = -1 \
+	}
 
 struct http_response {
-	long status;         /* last HTTP status seen, 0 if none */
+	long status; /* last HTTP status seen, 0 if none */
 	enum http_fail fail;
-	struct strbuf body;  /* see http_request.max_body */
-	char *next_token;    /* the X-Next-Token header, or NULL */
-	int tries;           /* how many times the request was sent */
-	uint64_t bytes_in;   /* body bytes received by the last try */
+	struct strbuf body; /* see http_request.max_body */
+	char *next_token;   /* the X-Next-Token header, or NULL */
+	int tries;	    /* how many times the request was sent */
+	uint64_t bytes_in;  /* body bytes received by the last try */
 };
 
 void http_response_init(struct http_response *res);

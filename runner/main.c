@@ -13,7 +13,8 @@ struct cmd_entry {
 static const struct cmd_entry cmd_table[] = {
 	{ "exec", cmd_exec, "run a plan" },
 	{ "validate", cmd_validate, "check plans, reporting every error" },
-	{ "resume", cmd_resume, "continue a run: run again what did not succeed" },
+	{ "resume", cmd_resume,
+	  "continue a run: run again what did not succeed" },
 	{ "runs", cmd_runs, "list runs" },
 	{ "show", cmd_show, "show a run or a task" },
 	{ "logs", cmd_logs, "print a task's output" },
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
 	}
 	ret = cmd->fn(argc - 1, argv + 1);
 	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "runner: write failure on standard output: %s\n",
+		fprintf(stderr,
+			"runner: write failure on standard output: %s\n",
 			strerror(errno));
 		return RUNNER_EXIT_RUNTIME;
 	}

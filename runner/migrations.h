@@ -8,7 +8,7 @@
 struct migration {
 	int version;
 	const char *name;
-	const char *up;   /* SQL, run in one transaction */
+	const char *up;	  /* SQL, run in one transaction */
 	const char *down; /* SQL that undoes up */
 };
 

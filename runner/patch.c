@@ -150,7 +150,8 @@ static int diff_one(struct patch_out *po, const char *label, const char *old,
 	if (proc_start(&p, err) < 0 || proc_run(&p, &o, &r, err) < 0)
 		ret = -1;
 	else if (r.exit_code > 1)
-		note(po, "# %s: diff failed (status %d)\n", label, r.exit_code);
+		note(po, "# %s: diff failed (status %d)\n", label,
+		     r.exit_code);
 	proc_release(&p);
 	free(la);
 	free(lb);
@@ -178,16 +179,19 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 		if (x->type != WS_FILE || (x->kind != 'D' && !x->pulled))
 			continue;
 		if (x->kind == 'M' && ++diffs > PATCH_MAX_DIFFS) {
-			note(&po, "# %s: not diffed (more than %d modified "
-				  "files)\n",
+			note(&po,
+			     "# %s: not diffed (more than %d modified "
+			     "files)\n",
 			     x->path, PATCH_MAX_DIFFS);
 			continue;
 		}
 		if (x->kind != 'A') {
 			old = fs_join(workspace, x->path);
-			if (!x->has_base || !base_intact(old, x->base_sha256)) {
-				note(&po, "# %s: the workspace file changed "
-					  "since the task started; not diffed\n",
+			if (!x->has_base ||
+			    !base_intact(old, x->base_sha256)) {
+				note(&po,
+				     "# %s: the workspace file changed "
+				     "since the task started; not diffed\n",
 				     x->path);
 				free(old);
 				continue;
@@ -203,8 +207,8 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 		free(old);
 		free(new);
 	}
-	if (po.capped && fs_write_all(po.fd, "\n# changes.patch cut at 64 MiB\n",
-				       31) < 0)
+	if (po.capped &&
+	    fs_write_all(po.fd, "\n# changes.patch cut at 64 MiB\n", 31) < 0)
 		po.write_errno = errno;
 	if (po.write_errno && !ret) {
 		strbuf_addf(err, "cannot write '%s': %s", patch_path,

@@ -38,14 +38,13 @@ struct ctx {
 	struct plan *plan;
 	struct plan_strmap agent_names; /* every name under agents: */
 	size_t agents_alloc;
-	uint64_t built;                 /* bytes of task data, estimated */
-	bool too_big;                   /* PLAN_MAX_BUILD was reported */
+	uint64_t built; /* bytes of task data, estimated */
+	bool too_big;	/* PLAN_MAX_BUILD was reported */
 };
 
 /* Messages */
 
-static const char id_rule[] =
-	"use 1 to 64 letters, digits, '.', '_' or '-'";
+static const char id_rule[] = "use 1 to 64 letters, digits, '.', '_' or '-'";
 
 /* Optimal string alignment distance, for "did you mean". */
 static size_t edit_distance(const char *a, const char *b)
@@ -121,8 +120,7 @@ static void unknown_key(struct ctx *c, const struct scope *sc,
 	strbuf_release(&sb);
 }
 
-static void add_key(struct strbuf *sb, const struct scope *sc,
-		    const char *key)
+static void add_key(struct strbuf *sb, const struct scope *sc, const char *key)
 {
 	strbuf_addf(sb, "%s%s%s%s", sc->vprefix, sc->kprefix, key,
 		    *sc->kprefix || *key ? ": " : "");
@@ -155,10 +153,12 @@ static void expected(struct ctx *c, const struct scope *sc, const char *key,
 	expected_hint(c, sc, key, n, what, !strcmp(what, "a string"));
 }
 
-__attribute__((format(printf, 5, 6)))
-static void value_error(struct ctx *c, const struct scope *sc,
-			const char *key, const struct plan_node *n,
-			const char *fmt, ...)
+static void value_error(struct ctx *c, const struct scope *sc, const char *key,
+			const struct plan_node *n, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void value_error(struct ctx *c, const struct scope *sc, const char *key,
+			const struct plan_node *n, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
@@ -241,9 +241,8 @@ static bool want_int(struct ctx *c, const struct scope *sc, const char *key,
 	return true;
 }
 
-static bool want_number(struct ctx *c, const struct scope *sc,
-			const char *key, const struct plan_node *n,
-			double *out)
+static bool want_number(struct ctx *c, const struct scope *sc, const char *key,
+			const struct plan_node *n, double *out)
 {
 	double v = -1;
 
@@ -272,9 +271,8 @@ static bool want_duration(struct ctx *c, const struct scope *sc,
 	return true;
 }
 
-static bool want_size(struct ctx *c, const struct scope *sc,
-		      const char *key, const struct plan_node *n,
-		      uint64_t *out)
+static bool want_size(struct ctx *c, const struct scope *sc, const char *key,
+		      const struct plan_node *n, uint64_t *out)
 {
 	if (!is_str_or_int(n) || parse_size(n->str, out) < 0) {
 		expected(c, sc, key, n, "a size like 512M or 2G");
@@ -283,9 +281,9 @@ static bool want_size(struct ctx *c, const struct scope *sc,
 	return true;
 }
 
-static bool want_enum(struct ctx *c, const struct scope *sc,
-		      const char *key, const struct plan_node *n,
-		      const char *const *names, size_t nr, int *out)
+static bool want_enum(struct ctx *c, const struct scope *sc, const char *key,
+		      const struct plan_node *n, const char *const *names,
+		      size_t nr, int *out)
 {
 	struct strbuf what = STRBUF_INIT;
 
@@ -298,8 +296,11 @@ static bool want_enum(struct ctx *c, const struct scope *sc,
 		}
 	}
 	for (size_t i = 0; i < nr; i++)
-		strbuf_addf(&what, "%s%s", i == 0 ? "" :
-			    i + 1 == nr ? " or " : ", ", names[i]);
+		strbuf_addf(&what, "%s%s",
+			    i == 0	  ? ""
+			    : i + 1 == nr ? " or "
+					  : ", ",
+			    names[i]);
 	expected(c, sc, key, n, what.buf);
 	strbuf_release(&what);
 	return false;
@@ -342,14 +343,18 @@ static bool check_env_name(struct ctx *c, const struct scope *sc,
 			   const char *key, const struct plan_node *n)
 {
 	if (!env_name_valid(n->str)) {
-		value_error(c, sc, key, n, "invalid variable name '%s' (use "
+		value_error(c, sc, key, n,
+			    "invalid variable name '%s' (use "
 			    "letters, digits and '_', not starting with a "
-			    "digit)", n->str);
+			    "digit)",
+			    n->str);
 		return false;
 	}
 	if (!strncmp(n->str, "RUNNER_", 7)) {
-		value_error(c, sc, key, n, "'%s' is reserved (runner sets "
-			    "the RUNNER_* variables)", n->str);
+		value_error(c, sc, key, n,
+			    "'%s' is reserved (runner sets "
+			    "the RUNNER_* variables)",
+			    n->str);
 		return false;
 	}
 	return true;
@@ -400,16 +405,33 @@ static size_t placeholder_at(const char *s, const char **name,
 /* Settings: what a task, or defaults, may say */
 
 enum tkey {
-	TK_ID, TK_RUN, TK_AGENT, TK_PROMPT, TK_DEPENDS_ON, TK_MATRIX,
-	TK_WORKSPACE, TK_TIMEOUT, TK_WARN_AT, TK_RETRIES, TK_RETRY_BACKOFF,
-	TK_ENV, TK_SECRETS, TK_EXCLUDE, TK_PULL, TK_INCLUDE_GIT,
-	TK_SECRET_SCAN, TK_LOG_LIMIT, TK_PULL_LIMIT, TK_NR
+	TK_ID,
+	TK_RUN,
+	TK_AGENT,
+	TK_PROMPT,
+	TK_DEPENDS_ON,
+	TK_MATRIX,
+	TK_WORKSPACE,
+	TK_TIMEOUT,
+	TK_WARN_AT,
+	TK_RETRIES,
+	TK_RETRY_BACKOFF,
+	TK_ENV,
+	TK_SECRETS,
+	TK_EXCLUDE,
+	TK_PULL,
+	TK_INCLUDE_GIT,
+	TK_SECRET_SCAN,
+	TK_LOG_LIMIT,
+	TK_PULL_LIMIT,
+	TK_NR
 };
 
 static const char *const task_keys[TK_NR] = {
-	"id", "run", "agent", "prompt", "depends_on", "matrix",
-	"workspace", "timeout", "warn_at", "retries", "retry_backoff",
-	"env", "secrets", "exclude", "pull", "include_git",
+	"id",	       "run",	    "agent",	     "prompt",
+	"depends_on",  "matrix",    "workspace",     "timeout",
+	"warn_at",     "retries",   "retry_backoff", "env",
+	"secrets",     "exclude",   "pull",	     "include_git",
 	"secret_scan", "log_limit", "pull_limit",
 };
 
@@ -421,7 +443,7 @@ static const char *const secret_scan_names[] = { "block", "warn", "off" };
 struct env_item {
 	const char *name, *value;
 	const struct plan_node *node; /* the value */
-	size_t len, ph;               /* of value; its placeholders */
+	size_t len, ph;		      /* of value; its placeholders */
 };
 
 struct mvar {
@@ -432,12 +454,12 @@ struct mvar {
 struct settings {
 	const struct plan_node *key[TK_NR]; /* present */
 	const struct plan_node *val[TK_NR]; /* its value */
-	bool set[TK_NR];                    /* present and valid */
+	bool set[TK_NR];		    /* present and valid */
 	const char *id, *run, *agent, *prompt;
-	char *workspace;                    /* absolute */
+	char *workspace; /* absolute */
 	int64_t timeout, retry_backoff;
 	int retries;
-	int64_t *warn_at;                   /* sorted */
+	int64_t *warn_at; /* sorted */
 	const struct plan_node **warn_node;
 	size_t nr_warn;
 	struct env_item *env;
@@ -447,7 +469,7 @@ struct settings {
 	size_t nr_mvars, alloc_mvars;
 	/* every name under matrix: -> index in mvars + 1, 0 if bad */
 	struct plan_strmap mnames;
-	size_t max_value;                   /* longest matrix value */
+	size_t max_value; /* longest matrix value */
 	bool include_git;
 	int secret_scan;
 	uint64_t log_limit, pull_limit;
@@ -507,13 +529,16 @@ static bool parse_workspace(struct ctx *c, const struct scope *sc,
 	if (!want_str(c, sc, "workspace", n, &p))
 		return false;
 	if (!*p) {
-		value_error(c, sc, "workspace", n, "must not be empty (use "
+		value_error(c, sc, "workspace", n,
+			    "must not be empty (use "
 			    "'.' for the plan's directory)");
 		return false;
 	}
 	if (*p == '/') {
-		value_error(c, sc, "workspace", n, "must be relative to the "
-			    "plan's directory, found '%s'", p);
+		value_error(c, sc, "workspace", n,
+			    "must be relative to the "
+			    "plan's directory, found '%s'",
+			    p);
 		return false;
 	}
 	/*
@@ -527,8 +552,10 @@ static bool parse_workspace(struct ctx *c, const struct scope *sc,
 		if (len == 2 && p[0] == '.' && p[1] == '.') {
 			char *slash = strrchr(sb.buf, '/');
 			if (slash)
-				strbuf_setlen(&sb, slash == sb.buf ? 1 :
-					      (size_t)(slash - sb.buf));
+				strbuf_setlen(&sb, slash == sb.buf
+							   ? 1
+							   : (size_t)(slash -
+								      sb.buf));
 		} else if (len && !(len == 1 && *p == '.')) {
 			if (sb.len && sb.buf[sb.len - 1] != '/')
 				strbuf_addch(&sb, '/');
@@ -650,9 +677,11 @@ static bool parse_matrix(struct ctx *c, const struct scope *sc,
 
 		strbuf_addf(&key, "matrix.%s", k->str);
 		if (!env_name_valid(k->str)) {
-			value_error(c, sc, "matrix", k, "invalid name '%s' "
+			value_error(c, sc, "matrix", k,
+				    "invalid name '%s' "
 				    "(use letters, digits and '_', not "
-				    "starting with a digit)", k->str);
+				    "starting with a digit)",
+				    k->str);
 			item_ok = false;
 		} else if (v->type != PLAN_NODE_SEQ || !v->nr) {
 			expected(c, sc, key.buf, v,
@@ -702,17 +731,18 @@ static bool parse_patterns(struct ctx *c, const struct scope *sc,
 				    "a pattern must not be empty");
 			okay = false;
 		} else if (has_dotdot(p)) {
-			value_error(c, sc, key, n->items[i], "pattern '%s' "
-				    "must not contain '..'", p);
+			value_error(c, sc, key, n->items[i],
+				    "pattern '%s' "
+				    "must not contain '..'",
+				    p);
 			okay = false;
 		}
 	}
 	return okay;
 }
 
-static bool parse_setting(struct ctx *c, const struct scope *sc,
-			  enum tkey k, const struct plan_node *v,
-			  struct settings *s)
+static bool parse_setting(struct ctx *c, const struct scope *sc, enum tkey k,
+			  const struct plan_node *v, struct settings *s)
 {
 	const char *key = task_keys[k];
 	int e;
@@ -796,8 +826,8 @@ static bool parse_setting(struct ctx *c, const struct scope *sc,
 		return true;
 	case TK_LOG_LIMIT:
 	case TK_PULL_LIMIT: {
-		uint64_t *out = k == TK_LOG_LIMIT ? &s->log_limit :
-				&s->pull_limit;
+		uint64_t *out = k == TK_LOG_LIMIT ? &s->log_limit
+						  : &s->pull_limit;
 		if (!want_size(c, sc, key, v, out))
 			return false;
 		if (!*out) {
@@ -830,7 +860,8 @@ static void parse_settings(struct ctx *c, const struct scope *sc,
 		if (defaults && k < TK_TASK_ONLY) {
 			plan_diag_add(c->diag, key->loc,
 				      "%s'%s' cannot have a default (set it "
-				      "on each task)", sc->where, key->str);
+				      "on each task)",
+				      sc->where, key->str);
 			continue;
 		}
 		s->key[k] = key;
@@ -876,13 +907,14 @@ static void check_keys(struct ctx *c, const struct scope *sc,
 static void parse_schedule(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = { "cron", "timezone", "missed",
-		"overlap" };
+					    "overlap" };
 	static const char *const missed[] = { "run_once", "skip" };
 	static const char *const overlap[] = { "forbid", "wait" };
 	static const struct scope sc = { "schedule: ", "", "schedule." };
 	struct plan_node *key;
-	const struct plan_node *map = section(c, "schedule", root,
-		"a mapping with 'cron' and 'timezone'", &key);
+	const struct plan_node *map =
+		section(c, "schedule", root,
+			"a mapping with 'cron' and 'timezone'", &key);
 	const struct plan_node *n;
 	struct plan *plan = c->plan;
 	struct strbuf err = STRBUF_INIT;
@@ -900,8 +932,10 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 		struct cron cron;
 		unsigned col;
 		if (cron_parse(s, &cron, &col, &err) < 0) {
-			value_error(c, &sc, "cron", n, "invalid schedule "
-				    "'%s': %s", s, err.buf);
+			value_error(c, &sc, "cron", n,
+				    "invalid schedule "
+				    "'%s': %s",
+				    s, err.buf);
 		} else {
 			plan->has_schedule = true;
 			plan->cron = xstrdup(s);
@@ -933,12 +967,12 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 static void parse_backend(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = { "type", "isolation", "network",
-		"memory", "template" };
+					    "memory", "template" };
 	static const char *const types[] = { "local", "e2b" };
 	static const char *const isolation[] = { "sandbox", "none" };
 	static const struct scope sc = { "backend: ", "", "backend." };
-	const struct plan_node *map = section(c, "backend", root,
-					      "a mapping", NULL);
+	const struct plan_node *map =
+		section(c, "backend", root, "a mapping", NULL);
 	const struct plan_node *n;
 	struct plan *plan = c->plan;
 	const char *s;
@@ -973,12 +1007,14 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 
 static void parse_limits(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "concurrency", "per_hour",
-		"per_day", "on_limit", "budget_usd", "cost_per_hour_usd" };
+	static const char *const keys[] = {
+		"concurrency", "per_hour",   "per_day",
+		"on_limit",    "budget_usd", "cost_per_hour_usd"
+	};
 	static const char *const on_limit[] = { "wait", "skip", "fail" };
 	static const struct scope sc = { "limits: ", "", "limits." };
-	const struct plan_node *map = section(c, "limits", root,
-					      "a mapping", NULL);
+	const struct plan_node *map =
+		section(c, "limits", root, "a mapping", NULL);
 	const struct plan_node *n;
 	struct plan *plan = c->plan;
 	int e;
@@ -1026,23 +1062,29 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 	sc.where = sc.vprefix = where.buf;
 	sc.kprefix = "";
 	if (!plan_id_valid(key->str)) {
-		plan_diag_add(c->diag, key->loc, "agents: invalid agent name "
-			      "'%s' (%s)", key->str, id_rule);
+		plan_diag_add(c->diag, key->loc,
+			      "agents: invalid agent name "
+			      "'%s' (%s)",
+			      key->str, id_rule);
 		okay = false;
 	}
 	if (map->type != PLAN_NODE_MAP) {
-		expected(c, &sc, "", map, "a mapping with 'command' and "
+		expected(c, &sc, "", map,
+			 "a mapping with 'command' and "
 			 "'prompt'");
 		goto out;
 	}
 	check_keys(c, &sc, map, keys, ARRAY_SIZE(keys));
 	n = plan_node_get(map, "command", NULL);
 	if (!n) {
-		plan_diag_add(c->diag, key->loc, "%smissing required key "
-			      "'command'", where.buf);
+		plan_diag_add(c->diag, key->loc,
+			      "%smissing required key "
+			      "'command'",
+			      where.buf);
 		okay = false;
 	} else if (n->type != PLAN_NODE_SEQ || !n->nr) {
-		expected(c, &sc, "command", n, "a non-empty list of strings "
+		expected(c, &sc, "command", n,
+			 "a non-empty list of strings "
 			 "(program and arguments)");
 		okay = false;
 	} else {
@@ -1082,8 +1124,9 @@ out:
 
 static void parse_agents(struct ctx *c, const struct plan_node *root)
 {
-	const struct plan_node *map = section(c, "agents", root,
-		"a mapping of agent names to their settings", NULL);
+	const struct plan_node *map =
+		section(c, "agents", root,
+			"a mapping of agent names to their settings", NULL);
 
 	if (!map)
 		return;
@@ -1097,19 +1140,19 @@ static void parse_agents(struct ctx *c, const struct plan_node *root)
 /* Tasks */
 
 struct edge {
-	size_t to;                    /* index of a source task */
-	const struct plan_node *at;   /* the depends_on entry */
+	size_t to;		    /* index of a source task */
+	const struct plan_node *at; /* the depends_on entry */
 };
 
 /* A task as written, before defaults and matrix */
 struct src_task {
 	const struct plan_node *node;
 	struct settings s;
-	char *label;       /* "task 'x': " or "task #3: " */
-	char *name;        /* the id as written, or "#3" */
-	bool raw_id;       /* name is the id as written */
-	bool ok;           /* nothing wrong so far: may be expanded */
-	size_t first, nr;  /* its expansions in plan->tasks */
+	char *label;	  /* "task 'x': " or "task #3: " */
+	char *name;	  /* the id as written, or "#3" */
+	bool raw_id;	  /* name is the id as written */
+	bool ok;	  /* nothing wrong so far: may be expanded */
+	size_t first, nr; /* its expansions in plan->tasks */
 	struct edge *edges;
 	size_t nr_edges, alloc_edges;
 	struct strvec deps;
@@ -1122,13 +1165,13 @@ struct tasks {
 	bool has_defaults;
 	struct plan_strmap templates; /* id with placeholders -> src */
 	struct plan_strmap raw_ids;   /* id as written -> src */
-	struct plan_strmap ids;       /* expanded id -> index + 1 */
-	size_t *owner;                /* expanded index -> src index */
+	struct plan_strmap ids;	      /* expanded id -> index + 1 */
+	size_t *owner;		      /* expanded index -> src index */
 	struct plan_strmap denv;      /* defaults' env names */
 	/* placeholder names in defaults' env values, and where */
 	char **dph;
 	const struct plan_node **dph_at;
-	bool *dph_said;               /* reported for one task: enough */
+	bool *dph_said; /* reported for one task: enough */
 	size_t nr_dph, alloc_dph;
 };
 
@@ -1153,16 +1196,17 @@ static bool bad_setting(const struct tasks *ts, const struct src_task *t,
 {
 	if (t->s.key[k])
 		return !t->s.set[k];
-	return ts->has_defaults && ts->defaults.key[k] &&
-	       !ts->defaults.set[k];
+	return ts->has_defaults && ts->defaults.key[k] && !ts->defaults.set[k];
 }
 
 static void unknown_placeholder(struct ctx *c, const struct src_task *t,
-				const char *what, const char *name,
-				size_t len, const struct plan_node *at)
+				const char *what, const char *name, size_t len,
+				const struct plan_node *at)
 {
-	plan_diag_add(c->diag, at->loc, "%sunknown placeholder '{{%.*s}}' "
-		      "in '%s'%s", t->label, (int)len, name, what,
+	plan_diag_add(c->diag, at->loc,
+		      "%sunknown placeholder '{{%.*s}}' "
+		      "in '%s'%s",
+		      t->label, (int)len, name, what,
 		      t->s.key[TK_MATRIX] ? "" : " (the task has no matrix)");
 }
 
@@ -1189,8 +1233,9 @@ static bool template_id_valid(const char *s, bool allow_placeholders)
 
 	while (*s) {
 		const char *name;
-		size_t len, n = allow_placeholders ?
-			placeholder_at(s, &name, &len) : 0;
+		size_t len, n = allow_placeholders
+					? placeholder_at(s, &name, &len)
+					: 0;
 		if (n) {
 			strbuf_addch(&sb, 'x');
 			s += n;
@@ -1210,12 +1255,16 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 	const char *const *agent_names;
 
 	if (!s->key[TK_ID]) {
-		plan_diag_add(c->diag, t->node->loc, "%smissing required key "
-			      "'id'", t->label);
+		plan_diag_add(c->diag, t->node->loc,
+			      "%smissing required key "
+			      "'id'",
+			      t->label);
 		t->ok = false;
 	} else if (s->set[TK_ID] && !t->raw_id) {
-		plan_diag_add(c->diag, s->val[TK_ID]->loc, "%sinvalid id '%s' "
-			      "(%s)", t->label, s->id, id_rule);
+		plan_diag_add(c->diag, s->val[TK_ID]->loc,
+			      "%sinvalid id '%s' "
+			      "(%s)",
+			      t->label, s->id, id_rule);
 		t->ok = false;
 	}
 	if (!!s->key[TK_RUN] == !!s->key[TK_AGENT]) {
@@ -1227,20 +1276,25 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 			     s->key[TK_AGENT]->loc.col > at->loc.col))
 				at = s->key[TK_AGENT];
 		}
-		plan_diag_add(c->diag, at->loc, "%sexactly one of 'run' or "
-			      "'agent' is required", t->label);
+		plan_diag_add(c->diag, at->loc,
+			      "%sexactly one of 'run' or "
+			      "'agent' is required",
+			      t->label);
 		t->ok = false;
 	} else if (s->key[TK_RUN] && s->key[TK_PROMPT]) {
-		plan_diag_add(c->diag, s->key[TK_PROMPT]->loc, "%s'prompt' "
-			      "goes with 'agent', not with 'run'", t->label);
+		plan_diag_add(c->diag, s->key[TK_PROMPT]->loc,
+			      "%s'prompt' "
+			      "goes with 'agent', not with 'run'",
+			      t->label);
 		t->ok = false;
 	} else if (s->key[TK_AGENT] && !s->key[TK_PROMPT]) {
-		plan_diag_add(c->diag, s->key[TK_AGENT]->loc, "%s'agent' "
-			      "needs a 'prompt'", t->label);
+		plan_diag_add(c->diag, s->key[TK_AGENT]->loc,
+			      "%s'agent' "
+			      "needs a 'prompt'",
+			      t->label);
 		t->ok = false;
 	}
-	if (s->set[TK_AGENT] &&
-	    !plan_strmap_get(&c->agent_names, s->agent)) {
+	if (s->set[TK_AGENT] && !plan_strmap_get(&c->agent_names, s->agent)) {
 		struct strbuf sb = STRBUF_INIT;
 		agent_names = c->agent_names.keys;
 		strbuf_addf(&sb, "%sunknown agent '%s'", t->label, s->agent);
@@ -1299,7 +1353,8 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 			format_duration(src->warn_at[i], w, sizeof(w));
 			plan_diag_add(c->diag, src->warn_node[i]->loc,
 				      "%swarn_at %s is not before the "
-				      "timeout (%s)", t->label, w, tb);
+				      "timeout (%s)",
+				      t->label, w, tb);
 			t->ok = false;
 		}
 	}
@@ -1316,9 +1371,10 @@ warn_done:
 			    (src != &t->s ||
 			     !plan_strmap_get(&ts->denv, sn->str)))
 				continue;
-			plan_diag_add(c->diag, sn->loc, "%s'%s' is both in "
-				      "env and in secrets", t->label,
-				      sn->str);
+			plan_diag_add(c->diag, sn->loc,
+				      "%s'%s' is both in "
+				      "env and in secrets",
+				      t->label, sn->str);
 			t->ok = false;
 		}
 		plan_strmap_release(&env);
@@ -1344,8 +1400,10 @@ static void read_task(struct ctx *c, struct tasks *ts, size_t idx,
 		t->label = xstrfmt("task '%s': ", id->str);
 		first = plan_strmap_put(&ts->raw_ids, t->name, t);
 		if (first) {
-			plan_diag_add(c->diag, id->loc, "%sduplicate id '%s' "
-				      "(first at line %u)", t->label, id->str,
+			plan_diag_add(c->diag, id->loc,
+				      "%sduplicate id '%s' "
+				      "(first at line %u)",
+				      t->label, id->str,
 				      first->s.val[TK_ID]->loc.line);
 			t->ok = false;
 		}
@@ -1361,8 +1419,7 @@ static void read_task(struct ctx *c, struct tasks *ts, size_t idx,
 	check_task(c, ts, t);
 }
 
-static char *subst(const char *s, const struct settings *st,
-		   const size_t *idx)
+static char *subst(const char *s, const struct settings *st, const size_t *idx)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -1371,8 +1428,9 @@ static char *subst(const char *s, const struct settings *st,
 		size_t len, n = placeholder_at(s, &name, &len);
 		long i = n ? matrix_lookup(st, name, len) : -1;
 		if (i > 0) {
-			strbuf_addstr(&sb, st->mvars[i - 1].values
-				      ->items[idx[i - 1]]->str);
+			strbuf_addstr(&sb, st->mvars[i - 1]
+						   .values->items[idx[i - 1]]
+						   ->str);
 			s += n;
 			continue;
 		}
@@ -1461,8 +1519,8 @@ static void build_task(struct ctx *c, struct tasks *ts,
 	f = from(ts, src, TK_INCLUDE_GIT);
 	t->include_git = f ? f->include_git : false;
 	f = from(ts, src, TK_SECRET_SCAN);
-	t->secret_scan = f ? (enum plan_secret_scan)f->secret_scan :
-		PLAN_SECRET_SCAN_BLOCK;
+	t->secret_scan = f ? (enum plan_secret_scan)f->secret_scan
+			   : PLAN_SECRET_SCAN_BLOCK;
 	f = from(ts, src, TK_LOG_LIMIT);
 	t->log_limit = f ? f->log_limit : (uint64_t)100 << 20;
 	f = from(ts, src, TK_PULL_LIMIT);
@@ -1483,7 +1541,8 @@ static bool charge(struct ctx *c, const struct src_task *t, uint64_t bytes)
 		return true;
 	}
 	if (!c->too_big)
-		plan_diag_add(c->diag, t->node->loc, "%sthe plan expands to "
+		plan_diag_add(c->diag, t->node->loc,
+			      "%sthe plan expands to "
 			      "more than %u MiB of task settings (too many "
 			      "tasks, matrix combinations or dependencies)",
 			      t->label, (unsigned)(PLAN_MAX_BUILD >> 20));
@@ -1568,10 +1627,13 @@ static void expand(struct ctx *c, struct tasks *ts)
 			continue;
 		n = combinations(&t->s, PLAN_MAX_TASKS - total);
 		if (!n) {
-			plan_diag_add(c->diag, t->s.key[TK_MATRIX] ?
-				      t->s.key[TK_MATRIX]->loc : t->node->loc,
+			plan_diag_add(c->diag,
+				      t->s.key[TK_MATRIX]
+					      ? t->s.key[TK_MATRIX]->loc
+					      : t->node->loc,
 				      "%sthe plan expands to more than %d "
-				      "tasks", t->label, PLAN_MAX_TASKS);
+				      "tasks",
+				      t->label, PLAN_MAX_TASKS);
 			t->ok = false;
 			continue;
 		}
@@ -1617,36 +1679,39 @@ static void expand(struct ctx *c, struct tasks *ts)
 			if (reported)
 				continue;
 			if (!plan_id_valid(pt->id)) {
-				plan_diag_add(c->diag, at->loc, "%sthe matrix "
+				plan_diag_add(c->diag, at->loc,
+					      "%sthe matrix "
 					      "makes an invalid id '%s' (%s)",
 					      t->label, pt->id, id_rule);
 				reported = true;
 				continue;
 			}
-			other = (size_t)plan_strmap_put(&ts->ids, pt->id,
-					(void *)(plan->nr_tasks));
+			other = (size_t)plan_strmap_put(
+				&ts->ids, pt->id, (void *)(plan->nr_tasks));
 			if (!other)
 				continue;
 			other = ts->owner[other - 1];
 			if (other == i)
-				plan_diag_add(c->diag, at->loc, "%sthe matrix "
+				plan_diag_add(c->diag, at->loc,
+					      "%sthe matrix "
 					      "makes the id '%s' more than "
 					      "once (use every matrix name in "
-					      "the id)", t->label, pt->id);
+					      "the id)",
+					      t->label, pt->id);
 			else
-				plan_diag_add(c->diag, at->loc, "%sduplicate "
-					      "id '%s' (first at line %u)",
-					      t->label, pt->id,
-					      ts->v[other].s.val[TK_ID]
-					      ->loc.line);
+				plan_diag_add(
+					c->diag, at->loc,
+					"%sduplicate "
+					"id '%s' (first at line %u)",
+					t->label, pt->id,
+					ts->v[other].s.val[TK_ID]->loc.line);
 			reported = true;
 		}
 		free(idx);
 	}
 }
 
-static void add_edge(struct src_task *t, size_t to,
-		     const struct plan_node *at)
+static void add_edge(struct src_task *t, size_t to, const struct plan_node *at)
 {
 	ALLOC_GROW(t->edges, t->nr_edges + 1, t->alloc_edges);
 	t->edges[t->nr_edges].to = to;
@@ -1688,8 +1753,8 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 		for (size_t j = 0; j < list->nr; j++) {
 			const struct plan_node *at = list->items[j];
 			const char *name = at->str;
-			struct src_task *to = plan_strmap_get(&ts->templates,
-							      name);
+			struct src_task *to =
+				plan_strmap_get(&ts->templates, name);
 			size_t x = (size_t)plan_strmap_get(&ts->ids, name);
 			size_t to_idx;
 
@@ -1704,8 +1769,9 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 						ALLOC_GROW(cand, nr_cand + 1,
 							   alloc_cand);
 						cand[nr_cand++] =
-							ts->v[k].raw_id ?
-							ts->v[k].name : NULL;
+							ts->v[k].raw_id
+								? ts->v[k].name
+								: NULL;
 					}
 					for (size_t k = 0; k < plan->nr_tasks;
 					     k++) {
@@ -1716,8 +1782,10 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 					}
 					have_cand = true;
 				}
-				strbuf_addf(&sb, "%sdepends on unknown task "
-					    "'%s'", t->label, name);
+				strbuf_addf(&sb,
+					    "%sdepends on unknown task "
+					    "'%s'",
+					    t->label, name);
 				add_hint(&sb, suggest(name, cand, nr_cand));
 				plan_diag_add(c->diag, at->loc, "%s", sb.buf);
 				strbuf_release(&sb);
@@ -1725,8 +1793,10 @@ static void resolve_deps(struct ctx *c, struct tasks *ts)
 			}
 			to_idx = (size_t)(to - ts->v);
 			if (to_idx == i) {
-				plan_diag_add(c->diag, at->loc, "%sdepends on "
-					      "itself", t->label);
+				plan_diag_add(c->diag, at->loc,
+					      "%sdepends on "
+					      "itself",
+					      t->label);
 				continue;
 			}
 			if (mark[to_idx] == i + 1)
@@ -1813,9 +1883,11 @@ static void find_cycles(struct ctx *c, struct tasks *ts)
 				k = k + 1 < sp ? k + 1 : from;
 			} while (k != first);
 			strbuf_addstr(&sb, ts->v[stack[first].node].name);
-			plan_diag_add(c->diag, ts->v[stack[first].node].edges[
-				      stack[first].next - 1].at->loc, "%s",
-				      sb.buf);
+			plan_diag_add(c->diag,
+				      ts->v[stack[first].node]
+					      .edges[stack[first].next - 1]
+					      .at->loc,
+				      "%s", sb.buf);
 			strbuf_release(&sb);
 		}
 	}
@@ -1842,9 +1914,11 @@ static bool defaults_fit(struct ctx *c, struct tasks *ts, size_t nr_tasks,
 	for (size_t i = 0; i < d->nr_env; i++)
 		work += d->env[i].ph;
 	if (work * nr_tasks > PLAN_MAX_DEFAULTS_WORK) {
-		plan_diag_add(c->diag, at->loc, "defaults: too large for "
+		plan_diag_add(c->diag, at->loc,
+			      "defaults: too large for "
 			      "%zu tasks (entries times tasks must stay under "
-			      "%u)", nr_tasks, PLAN_MAX_DEFAULTS_WORK);
+			      "%u)",
+			      nr_tasks, PLAN_MAX_DEFAULTS_WORK);
 		return false;
 	}
 	for (size_t i = 0; i < d->nr_env; i++) {
@@ -1862,10 +1936,12 @@ static bool defaults_fit(struct ctx *c, struct tasks *ts, size_t nr_tasks,
 				continue;
 			}
 			ALLOC_GROW(ts->dph, ts->nr_dph + 1, ts->alloc_dph);
-			ts->dph_at = xrealloc(ts->dph_at, ts->alloc_dph *
-					      sizeof(*ts->dph_at));
-			ts->dph_said = xrealloc(ts->dph_said, ts->alloc_dph *
-						sizeof(*ts->dph_said));
+			ts->dph_at =
+				xrealloc(ts->dph_at,
+					 ts->alloc_dph * sizeof(*ts->dph_at));
+			ts->dph_said = xrealloc(ts->dph_said,
+						ts->alloc_dph *
+							sizeof(*ts->dph_said));
 			ts->dph_said[ts->nr_dph] = false;
 			ts->dph[ts->nr_dph] = copy;
 			ts->dph_at[ts->nr_dph++] = d->env[i].node;
@@ -1883,8 +1959,8 @@ static bool defaults_fit(struct ctx *c, struct tasks *ts, size_t nr_tasks,
 					      "defaults: '%s' is both in env "
 					      "and in secrets",
 					      d->secrets->items[i]->str);
-	if (d->set[TK_WARN_AT] && !(d->key[TK_TIMEOUT] &&
-				    !d->set[TK_TIMEOUT])) {
+	if (d->set[TK_WARN_AT] &&
+	    !(d->key[TK_TIMEOUT] && !d->set[TK_TIMEOUT])) {
 		int64_t timeout = d->set[TK_TIMEOUT] ? d->timeout : 3600000;
 		char w[32], tb[32];
 		format_duration(timeout, tb, sizeof(tb));
@@ -1894,7 +1970,8 @@ static bool defaults_fit(struct ctx *c, struct tasks *ts, size_t nr_tasks,
 			format_duration(d->warn_at[i], w, sizeof(w));
 			plan_diag_add(c->diag, d->warn_node[i]->loc,
 				      "defaults: warn_at %s is not before the "
-				      "timeout (%s)", w, tb);
+				      "timeout (%s)",
+				      w, tb);
 		}
 	}
 	return true;
@@ -1905,8 +1982,8 @@ static void parse_tasks(struct ctx *c, const struct plan_node *root)
 	static const struct scope dsc = { "defaults: ", "", "defaults." };
 	struct tasks ts = { 0 };
 	const struct plan_node *list = plan_node_get(root, "tasks", NULL);
-	const struct plan_node *defaults = plan_node_get(root, "defaults",
-							 NULL);
+	const struct plan_node *defaults =
+		plan_node_get(root, "defaults", NULL);
 
 	if (defaults && defaults->type != PLAN_NODE_MAP) {
 		static const struct scope top = { "", "", "" };
@@ -1926,9 +2003,9 @@ static void parse_tasks(struct ctx *c, const struct plan_node *root)
 		expected(c, &top, "tasks", list, "a non-empty list of tasks");
 		goto out;
 	}
-	if (ts.has_defaults && !defaults_fit(c, &ts, list->nr,
-					     plan_node_get(root, "defaults",
-							   NULL)))
+	if (ts.has_defaults &&
+	    !defaults_fit(c, &ts, list->nr,
+			  plan_node_get(root, "defaults", NULL)))
 		ts.has_defaults = false;
 	ts.nr = list->nr;
 	ts.v = xcalloc(ts.nr, sizeof(*ts.v));
@@ -1937,8 +2014,10 @@ static void parse_tasks(struct ctx *c, const struct plan_node *root)
 		if (n->type != PLAN_NODE_MAP) {
 			struct strbuf sb = STRBUF_INIT;
 			plan_node_describe(n, &sb);
-			plan_diag_add(c->diag, n->loc, "task #%zu: expected a "
-				      "mapping, found %s", i + 1, sb.buf);
+			plan_diag_add(c->diag, n->loc,
+				      "task #%zu: expected a "
+				      "mapping, found %s",
+				      i + 1, sb.buf);
 			strbuf_release(&sb);
 			ts.v[i].node = n;
 			ts.v[i].name = xstrfmt("#%zu", i + 1);
@@ -1977,8 +2056,9 @@ out:
 
 static void parse_root(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "version", "name", "schedule",
-		"backend", "limits", "defaults", "agents", "tasks" };
+	static const char *const keys[] = { "version", "name",	 "schedule",
+					    "backend", "limits", "defaults",
+					    "agents",  "tasks" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;
@@ -1997,20 +2077,24 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 				break;
 		unknown_key(c, &top, key, keys, ARRAY_SIZE(keys),
 			    k < TK_NR ? "task settings go in a task or "
-			    "under 'defaults'" : NULL);
+					"under 'defaults'"
+				      : NULL);
 	}
 	n = plan_node_get(root, "version", NULL);
 	if (!n)
 		plan_diag_add(c->diag, root->loc,
 			      "missing required key 'version'");
 	else if (is_scalar(n, PLAN_SCALAR_STR) && !strcmp(n->str, "1"))
-		value_error(c, &top, "version", n, "expected the number 1, "
+		value_error(c, &top, "version", n,
+			    "expected the number 1, "
 			    "found the string '1' (remove the quotes)");
 	else if (n->type != PLAN_NODE_SCALAR)
 		expected(c, &top, "version", n, "1");
 	else if (!is_scalar(n, PLAN_SCALAR_INT) || strcmp(n->str, "1"))
-		value_error(c, &top, "version", n, "unsupported version '%s' "
-			    "(this runner reads version 1)", n->str);
+		value_error(c, &top, "version", n,
+			    "unsupported version '%s' "
+			    "(this runner reads version 1)",
+			    n->str);
 	n = plan_node_get(root, "name", NULL);
 	if (!n) {
 		plan_diag_add(c->diag, root->loc,
@@ -2019,8 +2103,10 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 		if (plan_id_valid(s))
 			plan->name = xstrdup(s);
 		else
-			value_error(c, &top, "name", n, "invalid name '%s' "
-				    "(%s)", s, id_rule);
+			value_error(c, &top, "name", n,
+				    "invalid name '%s' "
+				    "(%s)",
+				    s, id_rule);
 	}
 	parse_schedule(c, root);
 	parse_backend(c, root);
@@ -2055,8 +2141,8 @@ static int read_plan(const char *path, struct strbuf *buf,
 			plan_diag_add(diag, top, "plan is larger than %u MiB",
 				      PLAN_MAX_FILE_SIZE >> 20);
 		else
-			strbuf_addf(errors, "%s: cannot read plan: %s\n",
-				    path, strerror(saved));
+			strbuf_addf(errors, "%s: cannot read plan: %s\n", path,
+				    strerror(saved));
 		goto out;
 	}
 	ret = 0;
@@ -2089,8 +2175,10 @@ int plan_load(const char *path, struct plan **out, struct strbuf *errors)
 	if (doc.root->type != PLAN_NODE_MAP) {
 		struct strbuf sb = STRBUF_INIT;
 		plan_node_describe(doc.root, &sb);
-		plan_diag_add(&diag, doc.root->loc, "a plan must be a "
-			      "mapping, found %s", sb.buf);
+		plan_diag_add(&diag, doc.root->loc,
+			      "a plan must be a "
+			      "mapping, found %s",
+			      sb.buf);
 		strbuf_release(&sb);
 		goto out;
 	}

@@ -12,8 +12,8 @@
 
 /* Diagnostics */
 
-void plan_diag_add(struct plan_diag *d, struct plan_loc loc,
-		   const char *fmt, ...)
+void plan_diag_add(struct plan_diag *d, struct plan_loc loc, const char *fmt,
+		   ...)
 {
 	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
@@ -40,8 +40,7 @@ static int diag_cmp(const void *a, const void *b)
 	return 0;
 }
 
-void plan_diag_flush(struct plan_diag *d, const char *path,
-		     struct strbuf *out)
+void plan_diag_flush(struct plan_diag *d, const char *path, struct strbuf *out)
 {
 	if (d->nr)
 		qsort(d->v, d->nr, sizeof(*d->v), diag_cmp);
@@ -262,8 +261,8 @@ static bool is_null(const char *s)
 
 static bool is_bool(const char *s)
 {
-	static const char *const words[] = { "true", "True", "TRUE",
-		"false", "False", "FALSE" };
+	static const char *const words[] = { "true",  "True",  "TRUE",
+					     "false", "False", "FALSE" };
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 		if (!strcmp(s, words[i]))
 			return true;
@@ -287,8 +286,9 @@ static enum plan_scalar_kind resolve_plain(const char *s)
 
 static const char *kind_name(enum plan_node_type type)
 {
-	return type == PLAN_NODE_SCALAR ? "a scalar" :
-	       type == PLAN_NODE_SEQ ? "a list" : "a mapping";
+	return type == PLAN_NODE_SCALAR ? "a scalar"
+	       : type == PLAN_NODE_SEQ	? "a list"
+					: "a mapping";
 }
 
 /*
@@ -333,8 +333,8 @@ static int check_tag(const char *tag, enum plan_node_type type,
 			    !(tags[i].kind == PLAN_SCALAR_FLOAT &&
 			      is_int(text))) {
 				plan_diag_add(diag, loc,
-					      "'%s' is not a valid !!%s",
-					      text, tags[i].name);
+					      "'%s' is not a valid !!%s", text,
+					      tags[i].name);
 				return -1;
 			}
 			*kind = tags[i].kind;
@@ -351,8 +351,8 @@ static int check_tag(const char *tag, enum plan_node_type type,
 
 struct frame {
 	struct plan_node *node;
-	struct plan_node *key;  /* mappings: key waiting for its value */
-	bool skip_value;        /* mappings: the key was bad, drop the value */
+	struct plan_node *key; /* mappings: key waiting for its value */
+	bool skip_value;       /* mappings: the key was bad, drop the value */
 };
 
 struct anchor {
@@ -382,8 +382,8 @@ static void add_weight(struct parse *p, struct plan_node *to, uint64_t w,
 		if (via_alias)
 			plan_diag_add(p->diag, via_alias->loc,
 				      "alias '*%s' makes the plan expand to "
-				      "more than %u nodes", alias,
-				      PLAN_MAX_NODES);
+				      "more than %u nodes",
+				      alias, PLAN_MAX_NODES);
 		else
 			plan_diag_add(p->diag, to->loc,
 				      "plan has more than %u nodes",
@@ -482,8 +482,9 @@ static void finish_map(struct parse *p, struct plan_node *map)
 					continue;
 				ALLOC_GROW(out, nr_out + 1, alloc_out);
 				out[nr_out++] = src->pairs[j];
-				add_weight(p, map, mk->weight +
-					   src->pairs[j].value->weight,
+				add_weight(p, map,
+					   mk->weight +
+						   src->pairs[j].value->weight,
 					   NULL, NULL);
 			}
 		}
@@ -520,7 +521,8 @@ static void attach(struct parse *p, struct plan_node *n,
 			plan_diag_add(p->diag,
 				      alias_at ? alias_at->loc : n->loc,
 				      "a mapping key must be a string, "
-				      "found %s", kind_name(n->type));
+				      "found %s",
+				      kind_name(n->type));
 			f->skip_value = true;
 			return;
 		}
@@ -578,8 +580,8 @@ static void on_scalar(struct parse *p, const yaml_event_t *ev)
 {
 	const char *text = (const char *)ev->data.scalar.value;
 	const char *tag = (const char *)ev->data.scalar.tag;
-	struct plan_node *n = node_new(p->doc, PLAN_NODE_SCALAR,
-				       &ev->start_mark);
+	struct plan_node *n =
+		node_new(p->doc, PLAN_NODE_SCALAR, &ev->start_mark);
 	bool plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 
 	n->str = xstrndup(text, ev->data.scalar.length);
@@ -668,13 +670,14 @@ static void syntax_error(struct parse *p, const yaml_parser_t *parser,
 	else if (parser->context)
 		plan_diag_add(p->diag, loc,
 			      "yaml syntax error: %s (%s at line %u, "
-			      "column %u)", parser->problem, parser->context,
+			      "column %u)",
+			      parser->problem, parser->context,
 			      (unsigned)parser->context_mark.line + 1,
 			      (unsigned)parser->context_mark.column + 1);
 	else
 		plan_diag_add(p->diag, loc, "yaml syntax error: %s",
-			      parser->problem ? parser->problem :
-			      "cannot parse");
+			      parser->problem ? parser->problem
+					      : "cannot parse");
 }
 
 int plan_yaml_parse(const char *buf, size_t len, struct plan_doc *doc,
@@ -694,8 +697,7 @@ int plan_yaml_parse(const char *buf, size_t len, struct plan_doc *doc,
 		plan_diag_add(diag, loc, "cannot initialise the yaml parser");
 		return -1;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
 	while (!done && !p.failed) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			syntax_error(&p, &parser, buf, len);
@@ -724,12 +726,14 @@ int plan_yaml_parse(const char *buf, size_t len, struct plan_doc *doc,
 			on_alias(&p, &ev);
 			break;
 		case YAML_SEQUENCE_START_EVENT:
-			open_collection(&p, PLAN_NODE_SEQ, &ev,
+			open_collection(
+				&p, PLAN_NODE_SEQ, &ev,
 				(const char *)ev.data.sequence_start.tag,
 				(const char *)ev.data.sequence_start.anchor);
 			break;
 		case YAML_MAPPING_START_EVENT:
-			open_collection(&p, PLAN_NODE_MAP, &ev,
+			open_collection(
+				&p, PLAN_NODE_MAP, &ev,
 				(const char *)ev.data.mapping_start.tag,
 				(const char *)ev.data.mapping_start.anchor);
 			break;

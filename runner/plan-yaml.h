@@ -25,11 +25,13 @@ struct plan_diag {
 	size_t nr, alloc;
 };
 
-#define PLAN_DIAG_INIT { NULL, 0, 0 }
+#define PLAN_DIAG_INIT     \
+	{                  \
+		NULL, 0, 0 \
+	}
 
-__attribute__((format(printf, 3, 4)))
-void plan_diag_add(struct plan_diag *d, struct plan_loc loc,
-		   const char *fmt, ...);
+void plan_diag_add(struct plan_diag *d, struct plan_loc loc, const char *fmt,
+		   ...) __attribute__((format(printf, 3, 4)));
 /* Append every entry, sorted, as "PATH:LINE:COL: message\n". */
 void plan_diag_flush(struct plan_diag *d, const char *path,
 		     struct strbuf *out);
@@ -53,7 +55,7 @@ enum plan_scalar_kind {
 struct plan_node;
 
 struct plan_node_pair {
-	struct plan_node *key;   /* always a scalar */
+	struct plan_node *key; /* always a scalar */
 	struct plan_node *value;
 };
 
@@ -66,23 +68,26 @@ struct plan_node {
 	enum plan_node_type type;
 	enum plan_scalar_kind kind; /* scalars */
 	struct plan_loc loc;
-	char *str;                  /* scalars: the text, unescaped */
-	struct plan_node **items;   /* sequences */
+	char *str;		      /* scalars: the text, unescaped */
+	struct plan_node **items;     /* sequences */
 	struct plan_node_pair *pairs; /* mappings, duplicate keys dropped */
-	size_t nr;                  /* items or pairs */
+	size_t nr;		      /* items or pairs */
 	size_t alloc;
-	uint64_t weight;            /* expanded node count */
-	bool merge_key;             /* a plain "<<" */
-	bool open;                  /* collection still being read */
+	uint64_t weight; /* expanded node count */
+	bool merge_key;	 /* a plain "<<" */
+	bool open;	 /* collection still being read */
 };
 
 struct plan_doc {
-	struct plan_node *root;     /* NULL for an empty document */
+	struct plan_node *root; /* NULL for an empty document */
 	struct plan_node **all;
 	size_t nr_all, alloc_all;
 };
 
-#define PLAN_DOC_INIT { NULL, NULL, 0, 0 }
+#define PLAN_DOC_INIT            \
+	{                        \
+		NULL, NULL, 0, 0 \
+	}
 
 /*
  * Limits on what a plan may be. Larger files, deeper nesting and aliases
@@ -114,7 +119,10 @@ struct plan_strmap {
 	size_t nr, size;
 };
 
-#define PLAN_STRMAP_INIT { NULL, NULL, 0, 0 }
+#define PLAN_STRMAP_INIT         \
+	{                        \
+		NULL, NULL, 0, 0 \
+	}
 
 void *plan_strmap_get(const struct plan_strmap *m, const char *key);
 /* Insert key unless present; returns the value already there, or NULL. */

@@ -42,8 +42,7 @@ void plan_free(struct plan *plan)
 	free(plan);
 }
 
-const struct plan_task *plan_find_task(const struct plan *plan,
-				       const char *id)
+const struct plan_task *plan_find_task(const struct plan *plan, const char *id)
 {
 	for (size_t i = 0; i < plan->nr_tasks; i++)
 		if (!strcmp(plan->tasks[i].id, id))
@@ -84,7 +83,7 @@ int parse_duration_ms(const char *s, int64_t *out)
 		int64_t ms;
 	} units[] = {
 		{ "d", 86400000 }, { "h", 3600000 }, { "ms", 1 },
-		{ "m", 60000 }, { "s", 1000 },
+		{ "m", 60000 },	   { "s", 1000 },
 	};
 	static const int rank[] = { 0, 1, 4, 2, 3 };
 	uint64_t total = 0;
@@ -153,7 +152,7 @@ void format_duration(int64_t ms, char *buf, size_t size)
 		uint64_t ms;
 	} units[] = {
 		{ "d", 86400000 }, { "h", 3600000 }, { "m", 60000 },
-		{ "s", 1000 }, { "ms", 1 },
+		{ "s", 1000 },	   { "ms", 1 },
 	};
 	uint64_t left;
 	size_t len = 0;

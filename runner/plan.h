@@ -24,10 +24,17 @@ struct plan_loc {
 
 enum plan_backend_type { PLAN_BACKEND_LOCAL, PLAN_BACKEND_E2B };
 enum plan_isolation { PLAN_ISOLATION_SANDBOX, PLAN_ISOLATION_NONE };
-enum plan_on_limit { PLAN_ON_LIMIT_WAIT, PLAN_ON_LIMIT_SKIP, PLAN_ON_LIMIT_FAIL };
+enum plan_on_limit {
+	PLAN_ON_LIMIT_WAIT,
+	PLAN_ON_LIMIT_SKIP,
+	PLAN_ON_LIMIT_FAIL
+};
 enum plan_prompt_mode { PLAN_PROMPT_STDIN, PLAN_PROMPT_ARG, PLAN_PROMPT_FILE };
-enum plan_secret_scan { PLAN_SECRET_SCAN_BLOCK, PLAN_SECRET_SCAN_WARN,
-			PLAN_SECRET_SCAN_OFF };
+enum plan_secret_scan {
+	PLAN_SECRET_SCAN_BLOCK,
+	PLAN_SECRET_SCAN_WARN,
+	PLAN_SECRET_SCAN_OFF
+};
 enum plan_missed { PLAN_MISSED_RUN_ONCE, PLAN_MISSED_SKIP };
 enum plan_overlap { PLAN_OVERLAP_FORBID, PLAN_OVERLAP_WAIT };
 
@@ -44,60 +51,60 @@ struct plan_agent {
 };
 
 struct plan_task {
-	char *id;               /* after matrix substitution */
-	struct plan_loc loc;    /* of the task's mapping in the file */
-	char *run;              /* NULL when agent is set */
-	char *agent;            /* NULL when run is set */
-	char *prompt;           /* with agent */
-	char *workspace;        /* absolute, resolved against the plan's dir */
-	int64_t timeout_ms;     /* default 60m */
-	int64_t *warn_at_ms;    /* ascending; nr_warn_at entries */
+	char *id;	     /* after matrix substitution */
+	struct plan_loc loc; /* of the task's mapping in the file */
+	char *run;	     /* NULL when agent is set */
+	char *agent;	     /* NULL when run is set */
+	char *prompt;	     /* with agent */
+	char *workspace;     /* absolute, resolved against the plan's dir */
+	int64_t timeout_ms;  /* default 60m */
+	int64_t *warn_at_ms; /* ascending; nr_warn_at entries */
 	size_t nr_warn_at;
-	int retries;            /* default 0 */
+	int retries;		  /* default 0 */
 	int64_t retry_backoff_ms; /* default 10s */
-	struct plan_env *env;   /* in file order, names unique */
+	struct plan_env *env;	  /* in file order, names unique */
 	size_t nr_env;
-	struct strvec secrets;  /* names of host environment variables */
-	struct strvec exclude;  /* gitignore patterns */
-	struct strvec pull;     /* gitignore patterns; default ["**"] */
+	struct strvec secrets;	  /* names of host environment variables */
+	struct strvec exclude;	  /* gitignore patterns */
+	struct strvec pull;	  /* gitignore patterns; default ["**"] */
 	struct strvec depends_on; /* task ids (expanded) */
-	bool include_git;       /* default false */
+	bool include_git;	  /* default false */
 	enum plan_secret_scan secret_scan; /* default block */
-	uint64_t log_limit;     /* bytes, default 100M */
-	uint64_t pull_limit;    /* bytes, default 1G */
+	uint64_t log_limit;		   /* bytes, default 100M */
+	uint64_t pull_limit;		   /* bytes, default 1G */
 	/* matrix values that produced this task, "name=value", for display */
 	struct strvec matrix;
 };
 
 struct plan {
-	char *path;             /* as given */
-	char *dir;              /* absolute directory of the plan file */
-	int version;            /* 1 */
+	char *path;  /* as given */
+	char *dir;   /* absolute directory of the plan file */
+	int version; /* 1 */
 	char *name;
 
 	bool has_schedule;
-	char *cron;             /* NULL unless has_schedule */
-	char *timezone;         /* default "UTC" */
+	char *cron;		   /* NULL unless has_schedule */
+	char *timezone;		   /* default "UTC" */
 	enum plan_missed missed;   /* default run_once */
 	enum plan_overlap overlap; /* default forbid */
 	struct plan_loc cron_loc;
 
-	enum plan_backend_type backend;   /* default local */
-	enum plan_isolation isolation;    /* default sandbox */
-	bool network;                     /* default false */
-	uint64_t memory;                  /* bytes; 0 = no limit */
-	char *template_id;                /* e2b; default "base" */
+	enum plan_backend_type backend; /* default local */
+	enum plan_isolation isolation;	/* default sandbox */
+	bool network;			/* default false */
+	uint64_t memory;		/* bytes; 0 = no limit */
+	char *template_id;		/* e2b; default "base" */
 
-	int concurrency;                  /* default 4 */
-	int per_hour;                     /* 0 = no cap */
-	int per_day;                      /* 0 = no cap */
-	enum plan_on_limit on_limit;      /* default wait */
-	double budget_usd;                /* 0 = no budget */
-	double cost_per_hour_usd;         /* default 0 */
+	int concurrency;	     /* default 4 */
+	int per_hour;		     /* 0 = no cap */
+	int per_day;		     /* 0 = no cap */
+	enum plan_on_limit on_limit; /* default wait */
+	double budget_usd;	     /* 0 = no budget */
+	double cost_per_hour_usd;    /* default 0 */
 
 	struct plan_agent *agents;
 	size_t nr_agents;
-	struct plan_task *tasks;          /* expanded, in file order */
+	struct plan_task *tasks; /* expanded, in file order */
 	size_t nr_tasks;
 };
 

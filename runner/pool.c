@@ -33,13 +33,13 @@ struct pool_queue {
 
 struct pool {
 	pthread_mutex_t lock;
-	pthread_cond_t work;     /* todo gained a job, or stopping */
+	pthread_cond_t work;	 /* todo gained a job, or stopping */
 	pthread_cond_t finished; /* done gained a job, or woken */
-	struct pool_queue todo;  /* guarded by lock */
-	struct pool_queue done;  /* guarded by lock */
-	int in_flight;           /* guarded by lock */
-	bool stopping;           /* guarded by lock */
-	bool woken;              /* guarded by lock */
+	struct pool_queue todo;	 /* guarded by lock */
+	struct pool_queue done;	 /* guarded by lock */
+	int in_flight;		 /* guarded by lock */
+	bool stopping;		 /* guarded by lock */
+	bool woken;		 /* guarded by lock */
 	int nr_threads;
 	pthread_t *threads;
 };

@@ -88,7 +88,7 @@ struct child_setup {
 	int in_fd, out_fd, err_fd;
 	struct rlimit as, core;
 	bool set_as, set_core;
-	int max_fd;             /* for the close-on-exec fallback loop */
+	int max_fd; /* for the close-on-exec fallback loop */
 	pid_t parent;
 };
 
@@ -117,8 +117,8 @@ static void child_cloexec_all(int max_fd)
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
-__attribute__((noreturn))
-static void child_run(const struct proc *p, const struct child_setup *cs);
+static void child_run(const struct proc *p, const struct child_setup *cs)
+	__attribute__((noreturn));
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define PROC_USE_FORK 1
@@ -173,7 +173,6 @@ static pid_t spawn_child(const struct proc *p, const struct child_setup *cs)
 #endif
 }
 
-__attribute__((noreturn))
 static void child_run(const struct proc *p, const struct child_setup *cs)
 {
 	struct sigaction sa;
@@ -311,8 +310,8 @@ static void child_err_msg(const struct proc *p, const char *exe,
 			strbuf_addf(err, " (as uid %ld)", (long)p->uid);
 		break;
 	case CHILD_CHDIR:
-		strbuf_addf(err, "cannot change to directory '%s': %s",
-			    p->dir, why);
+		strbuf_addf(err, "cannot change to directory '%s': %s", p->dir,
+			    why);
 		break;
 	case CHILD_RLIMIT:
 		strbuf_addf(err, "cannot set resource limits: %s", why);
@@ -492,8 +491,7 @@ out:
 	return ret;
 }
 
-int proc_for_each(int (*fn)(const struct proc_info *pi, void *ctx),
-		  void *ctx)
+int proc_for_each(int (*fn)(const struct proc_info *pi, void *ctx), void *ctx)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -584,8 +582,7 @@ static bool child_exited(struct proc *p)
 	siginfo_t si;
 
 	memset(&si, 0, sizeof(si));
-	if (waitid(P_PID, (id_t)p->pid, &si,
-		   WEXITED | WNOHANG | WNOWAIT) < 0)
+	if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) < 0)
 		return errno == ECHILD;
 	return si.si_pid == p->pid;
 }
@@ -710,8 +707,8 @@ static void run_drain(struct proc_loop *run, int *out, int aux)
 			fds[nfds++] = (struct pollfd){ .fd = *out,
 						       .events = POLLIN };
 		if (aux >= 0)
-			fds[nfds++] = (struct pollfd){ .fd = aux,
-						       .events = POLLIN };
+			fds[nfds++] =
+				(struct pollfd){ .fd = aux, .events = POLLIN };
 		if (poll(fds, (nfds_t)nfds, left) < 0 && errno != EINTR)
 			break;
 		for (int i = 0; i < nfds; i++) {
@@ -768,8 +765,8 @@ int proc_run(struct proc *p, const struct proc_run_opts *o,
 			fds[nfds++] = (struct pollfd){ .fd = p->out_fd,
 						       .events = POLLIN };
 		if (aux >= 0)
-			fds[nfds++] = (struct pollfd){ .fd = aux,
-						       .events = POLLIN };
+			fds[nfds++] =
+				(struct pollfd){ .fd = aux, .events = POLLIN };
 		if (p->pidfd >= 0)
 			fds[nfds++] = (struct pollfd){ .fd = p->pidfd,
 						       .events = POLLIN };

@@ -59,14 +59,14 @@ struct strbuf;
 struct proc {
 	/* Filled in by the caller before proc_start(). */
 	struct strvec args;
-	struct strvec env;      /* the complete environment, NAME=VALUE */
-	const char *path;       /* PATH to find args.v[0] in; NULL: $PATH */
-	const char *dir;        /* working directory; NULL: inherit */
+	struct strvec env;	/* the complete environment, NAME=VALUE */
+	const char *path;	/* PATH to find args.v[0] in; NULL: $PATH */
+	const char *dir;	/* working directory; NULL: inherit */
 	const char *stdin_path; /* NULL: /dev/null */
-	uint64_t rlimit_as;     /* RLIMIT_AS in bytes; 0: leave as is */
-	bool no_core;           /* RLIMIT_CORE 0 */
-	bool die_with_parent;   /* PR_SET_PDEATHSIG SIGKILL (see above) */
-	bool drop_privs;        /* setgroups(0), setgid(gid), setuid(uid) */
+	uint64_t rlimit_as;	/* RLIMIT_AS in bytes; 0: leave as is */
+	bool no_core;		/* RLIMIT_CORE 0 */
+	bool die_with_parent;	/* PR_SET_PDEATHSIG SIGKILL (see above) */
+	bool drop_privs;	/* setgroups(0), setgid(gid), setuid(uid) */
 	uid_t uid;
 	gid_t gid;
 	/*
@@ -82,15 +82,18 @@ struct proc {
 	size_t nr_keep_fds;
 
 	/* Set by proc_start(). */
-	pid_t pid;              /* also the child's pgid and sid; -1 */
-	int out_fd;             /* read end of stdout+stderr; -1 */
-	int pidfd;              /* readable when the child exits; -1 */
+	pid_t pid;  /* also the child's pgid and sid; -1 */
+	int out_fd; /* read end of stdout+stderr; -1 */
+	int pidfd;  /* readable when the child exits; -1 */
 	bool reaped;
-	int wait_status;        /* from waitpid, once reaped */
+	int wait_status; /* from waitpid, once reaped */
 };
 
-#define PROC_INIT { .args = STRVEC_INIT, .env = STRVEC_INIT, \
-		    .pid = -1, .out_fd = -1, .pidfd = -1 }
+#define PROC_INIT                                                   \
+	{                                                           \
+		.args = STRVEC_INIT, .env = STRVEC_INIT, .pid = -1, \
+		.out_fd = -1, .pidfd = -1                           \
+	}
 
 void proc_init(struct proc *p);
 
@@ -117,18 +120,18 @@ int proc_start(struct proc *p, struct strbuf *err);
 char *proc_find_in_path(const char *name, const char *path);
 
 struct proc_result {
-	int exit_code;          /* -1 when ended by a signal */
-	int term_signal;        /* the signal that ended it, or 0 */
+	int exit_code;	 /* -1 when ended by a signal */
+	int term_signal; /* the signal that ended it, or 0 */
 	bool timed_out;
 	bool cancelled;
-	bool output_failed;     /* on_output returned non-zero */
+	bool output_failed; /* on_output returned non-zero */
 	int64_t duration_ms;
-	int wait_status;        /* raw, from waitpid */
+	int wait_status; /* raw, from waitpid */
 };
 
 struct proc_run_opts {
-	int64_t timeout_ms;     /* from the start of proc_run; 0: none */
-	int64_t grace_ms;       /* TERM -> KILL delay; 0: KILL at once */
+	int64_t timeout_ms;	   /* from the start of proc_run; 0: none */
+	int64_t grace_ms;	   /* TERM -> KILL delay; 0: KILL at once */
 	const int64_t *warn_at_ms; /* ascending offsets from the start */
 	size_t nr_warn_at;
 	/*
@@ -161,7 +164,10 @@ struct proc_run_opts {
 	int (*kill_tree)(struct proc *p, int sig, void *ctx);
 };
 
-#define PROC_RUN_OPTS_INIT { .aux_fd = -1 }
+#define PROC_RUN_OPTS_INIT   \
+	{                    \
+		.aux_fd = -1 \
+	}
 
 /*
  * Run the started child to its end: stream its output, fire warnings,
@@ -189,14 +195,13 @@ struct proc_info {
 	pid_t ppid;
 	pid_t pgrp;
 	pid_t session;
-	char state;             /* 'R', 'S', 'Z', ... */
+	char state; /* 'R', 'S', 'Z', ... */
 };
 
 /*
  * Call fn for every process in /proc, zombies included. fn returns 0 to
  * go on, non-zero to stop. Returns 0, or -1 if /proc cannot be read.
  */
-int proc_for_each(int (*fn)(const struct proc_info *pi, void *ctx),
-		  void *ctx);
+int proc_for_each(int (*fn)(const struct proc_info *pi, void *ctx), void *ctx);
 
 #endif

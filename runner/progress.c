@@ -6,7 +6,7 @@
 
 struct progress {
 	enum progress_mode mode;
-	int live;          /* a live line is drawn on stderr */
+	int live; /* a live line is drawn on stderr */
 	int line_shown;
 	char *run_id;
 };
@@ -15,8 +15,8 @@ struct progress *progress_new(enum progress_mode mode, const char *run_id)
 {
 	struct progress *p = xcalloc(1, sizeof(*p));
 	p->mode = mode;
-	p->live = mode == PROGRESS_AUTO && isatty(2) &&
-		  getenv("TERM") && strcmp(getenv("TERM"), "dumb");
+	p->live = mode == PROGRESS_AUTO && isatty(2) && getenv("TERM") &&
+		  strcmp(getenv("TERM"), "dumb");
 	p->run_id = xstrdup(run_id);
 	return p;
 }
@@ -86,8 +86,9 @@ void progress_tick(struct progress *p, const struct progress_counts *c,
 	}
 	if (c->next_slot_ms) {
 		int64_t wait = (c->next_slot_ms - time_now_ms()) / 1000;
-		snprintf(eta, sizeof(eta), "  %s cap: next slot in %" PRId64
-			 "m%02" PRId64 "s", c->cap_which, wait / 60, wait % 60);
+		snprintf(eta, sizeof(eta),
+			 "  %s cap: next slot in %" PRId64 "m%02" PRId64 "s",
+			 c->cap_which, wait / 60, wait % 60);
 	}
 	fprintf(stderr,
 		"\r\033[K[%d/%d done] %d running, %d queued, %d failed  "

@@ -18,8 +18,8 @@ struct progress;
 struct progress_counts {
 	int done, running, queued, failed;
 	int total;
-	int64_t next_slot_ms;   /* waiting for a cap slot until then, or 0 */
-	const char *cap_which;  /* "per_hour" / "per_day" */
+	int64_t next_slot_ms;  /* waiting for a cap slot until then, or 0 */
+	const char *cap_which; /* "per_hour" / "per_day" */
 };
 
 struct progress *progress_new(enum progress_mode mode, const char *run_id);

@@ -15,7 +15,7 @@ static int fail(sqlite3 *db, struct strbuf *err, const char *what)
 static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt)
 {
 	return sqlite3_prepare_v2(db, sql, -1, stmt, NULL) == SQLITE_OK ? 0
-									 : -1;
+									: -1;
 }
 
 static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
@@ -56,9 +56,9 @@ static int upsert_task(sqlite3 *db, const struct task_run *t)
 		" files_modified = ?12, files_deleted = ?13,"
 		" bytes_pulled = ?14, cost_usd = ?15";
 	sqlite3_stmt *s;
-	const char *sandbox = t->nr_attempts
-				      ? t->attempts[t->nr_attempts - 1].sandbox_id
-				      : NULL;
+	const char *sandbox =
+		t->nr_attempts ? t->attempts[t->nr_attempts - 1].sandbox_id
+			       : NULL;
 
 	if (prepare(db, sql, &s) < 0)
 		return -1;
@@ -119,8 +119,7 @@ fail:
 	return -1;
 }
 
-int record_task(struct store *st, const struct task_run *t,
-		struct strbuf *err)
+int record_task(struct store *st, const struct task_run *t, struct strbuf *err)
 {
 	if (upsert_task(store_db(st), t) < 0)
 		return fail(store_db(st), err, "a task");
@@ -173,8 +172,8 @@ fail:
 	return -1;
 }
 
-int record_run_end(struct store *st, const struct run *run,
-		   const char *status, int exit_code, struct strbuf *err)
+int record_run_end(struct store *st, const struct run *run, const char *status,
+		   int exit_code, struct strbuf *err)
 {
 	static const char sql[] = "UPDATE runs SET status = ?2, ended_at = ?3,"
 				  " exit_code = ?4 WHERE id = ?1";
@@ -269,14 +268,15 @@ int record_load_tasks(struct store *st, struct run *run, struct strbuf *err)
 		goto fail;
 	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		struct task_run *t =
-			find_task(run, (const char *)sqlite3_column_text(s, 0));
+		struct task_run *t = find_task(
+			run, (const char *)sqlite3_column_text(s, 0));
 		int status;
 		if (!t)
 			continue;
 		status = task_status_parse(
 			(const char *)sqlite3_column_text(s, 1));
-		t->status = status < 0 ? TASK_QUEUED : (enum task_status)status;
+		t->status = status < 0 ? TASK_QUEUED
+				       : (enum task_status)status;
 		free(t->reason);
 		t->reason = col_dup(s, 2);
 		t->exit_code = sqlite3_column_type(s, 3) == SQLITE_NULL
@@ -299,8 +299,8 @@ int record_load_tasks(struct store *st, struct run *run, struct strbuf *err)
 		goto fail;
 	sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		struct task_run *t =
-			find_task(run, (const char *)sqlite3_column_text(s, 0));
+		struct task_run *t = find_task(
+			run, (const char *)sqlite3_column_text(s, 0));
 		struct attempt_rec *a;
 		int status;
 		if (!t)

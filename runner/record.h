@@ -40,8 +40,8 @@ int record_attempt_start(struct store *st, const struct task_run *t, int n,
 int record_sandbox_created(const char *state_dir, const struct task_run *t,
 			   int attempt, const char *sandbox_id,
 			   struct strbuf *err);
-int record_run_end(struct store *st, const struct run *run,
-		   const char *status, int exit_code, struct strbuf *err);
+int record_run_end(struct store *st, const struct run *run, const char *status,
+		   int exit_code, struct strbuf *err);
 /* level: debug|info|warn|error; task and data (JSON text) may be NULL. */
 int record_event(struct store *st, const char *run_id, const char *task_id,
 		 const char *level, const char *kind, const char *message,

@@ -166,7 +166,8 @@ int recover_lost_runs(struct store *st, struct strbuf *err)
 	sqlite3_finalize(s);
 	for (size_t i = 0; i < ids.nr; i++) {
 		if (mark_lost(st, ids.v[i], hosts.v[i], pids[i], err) < 0 ||
-		    recover_remove_sandboxes(store_dir(st), ids.v[i], err) < 0) {
+		    recover_remove_sandboxes(store_dir(st), ids.v[i], err) <
+			    0) {
 			ret = -1;
 			break;
 		}

@@ -63,7 +63,7 @@ struct rep_run {
 	size_t nr_tasks, alloc_tasks;
 	struct rep_band *bands;
 	size_t nr_bands, alloc_bands;
-	int64_t now;   /* what ends open attempts of an unfinished run */
+	int64_t now;	/* what ends open attempts of an unfinished run */
 	int64_t t0, t1; /* the timeline's window */
 };
 
@@ -72,9 +72,8 @@ struct rep_run {
  * whatever a database holds cannot reach an attribute unescaped.
  */
 static const char *const statuses[] = {
-	"succeeded", "failed",  "timed_out", "cancelled",
-	"skipped",   "lost",    "running",   "queued",
-	"interrupted", "error",
+	"succeeded", "failed",	"timed_out", "cancelled",   "skipped",
+	"lost",	     "running", "queued",    "interrupted", "error",
 };
 
 static const char *status_class(const char *s)
@@ -168,10 +167,10 @@ void report_file_url(struct strbuf *sb, const char *abs_path, int dir)
 int64_t report_tick_step(int64_t span_ms, int max_ticks)
 {
 	static const int64_t nice[] = {
-		1,	 2,	  5,	   10,	     20,       50,
-		100,	 200,	  250,	   500,	     1000,     2000,
-		5000,	 10000,	  15000,   30000,    60000,    120000,
-		300000,	 600000,  900000,  1800000,  3600000,  7200000,
+		1,	  2,	    5,	      10,	20,	 50,
+		100,	  200,	    250,      500,	1000,	 2000,
+		5000,	  10000,    15000,    30000,	60000,	 120000,
+		300000,	  600000,   900000,   1800000,	3600000, 7200000,
 		10800000, 21600000, 43200000, 86400000,
 	};
 	int64_t day = 86400000, days;
@@ -195,7 +194,9 @@ void report_format_tick(int64_t ms, int64_t step, char *buf, size_t size)
 		snprintf(buf, size, "0");
 	else if (step < 1000)
 		snprintf(buf, size, "%.*fs",
-			 step % 100 == 0 ? 1 : step % 10 == 0 ? 2 : 3,
+			 step % 100 == 0  ? 1
+			 : step % 10 == 0 ? 2
+					  : 3,
 			 (double)ms / 1000);
 	else if (step < 60000 && ms < 60000)
 		snprintf(buf, size, "%" PRId64 "s", s);
@@ -204,11 +205,10 @@ void report_format_tick(int64_t ms, int64_t step, char *buf, size_t size)
 	else if (step < 3600000 && ms < 3600000)
 		snprintf(buf, size, "%" PRId64 "m", m);
 	else if (ms < 86400000)
-		snprintf(buf, size, "%" PRId64 "h%02" PRId64 "m", h,
-			 m % 60);
+		snprintf(buf, size, "%" PRId64 "h%02" PRId64 "m", h, m % 60);
 	else
-		snprintf(buf, size, "%" PRId64 "d%02" PRId64 "h",
-			 h / 24, h % 24);
+		snprintf(buf, size, "%" PRId64 "d%02" PRId64 "h", h / 24,
+			 h % 24);
 }
 
 /* UTC ISO 8601 to the second: "2026-11-22T02:44:00Z". */
@@ -305,8 +305,7 @@ out:
 	return ret;
 }
 
-static int load_tasks(struct store *st, struct rep_run *r,
-		      struct strbuf *err)
+static int load_tasks(struct store *st, struct rep_run *r, struct strbuf *err)
 {
 	sqlite3_stmt *s = NULL;
 	int ret = -1, rc;
@@ -420,8 +419,7 @@ out:
  * a new event when the slot it waits for changes, so bands that overlap
  * are one wait and are merged.
  */
-static int load_bands(struct store *st, struct rep_run *r,
-		      struct strbuf *err)
+static int load_bands(struct store *st, struct rep_run *r, struct strbuf *err)
 {
 	sqlite3_stmt *s = NULL;
 	int ret = -1, rc;
@@ -672,8 +670,9 @@ static void render_summary(struct strbuf *sb, const struct rep_run *r,
 	dt(sb, "Status", NULL);
 	badge(sb, r->status);
 	if (r->has_exit)
-		strbuf_addf(sb, " <span style=\"font-weight:400\">exit %d"
-				"</span>",
+		strbuf_addf(sb,
+			    " <span style=\"font-weight:400\">exit %d"
+			    "</span>",
 			    r->exit_code);
 	strbuf_addstr(sb, "</dd></div>");
 	dt(sb, "Duration", NULL);
@@ -701,8 +700,9 @@ static void render_summary(struct strbuf *sb, const struct rep_run *r,
 	strbuf_addstr(sb, "</dd></div>");
 	dt(sb, "Host", NULL);
 	report_escape(sb, r->host);
-	strbuf_addf(sb, " <span style=\"font-weight:400;color:var(--muted)\">"
-			"pid %lld</span></dd></div>",
+	strbuf_addf(sb,
+		    " <span style=\"font-weight:400;color:var(--muted)\">"
+		    "pid %lld</span></dd></div>",
 		    r->pid);
 
 	for (size_t i = 0; i < r->nr_tasks; i++) {
@@ -716,8 +716,8 @@ static void render_summary(struct strbuf *sb, const struct rep_run *r,
 	strbuf_addf(sb, "<span class=\"counts\"><span>%zu total</span>",
 		    r->nr_tasks);
 	for (size_t k = 0; k <= ARRAY_SIZE(statuses); k++) {
-		const char *c =
-			k < ARRAY_SIZE(statuses) ? statuses[k] : "other";
+		const char *c = k < ARRAY_SIZE(statuses) ? statuses[k]
+							 : "other";
 		if (!count[k])
 			continue;
 		strbuf_addf(sb, "<span><span class=\"dot st-%s\"></span>%zu ",
@@ -752,8 +752,8 @@ struct plot {
 
 static double xpos(const struct plot *p, int64_t t)
 {
-	double x = PLOT_X0 + (double)(t - p->t0) * (PLOT_X1 - PLOT_X0) /
-				     (double)p->span;
+	double x = PLOT_X0 +
+		   (double)(t - p->t0) * (PLOT_X1 - PLOT_X0) / (double)p->span;
 	return x < PLOT_X0 ? PLOT_X0 : x > PLOT_X1 ? PLOT_X1 : x;
 }
 
@@ -794,8 +794,7 @@ static void render_bands(struct strbuf *sb, const struct rep_run *r,
 		cmd_format_ms(b->end - b->start, dur, sizeof(dur));
 		if (x1 - x0 < MIN_BAR_W)
 			x1 = x0 + MIN_BAR_W;
-		strbuf_addf(sb,
-			    "<g class=\"cap\"><title>cap wait, %s: ", dur);
+		strbuf_addf(sb, "<g class=\"cap\"><title>cap wait, %s: ", dur);
 		report_escape(sb, b->message.buf);
 		strbuf_addf(sb,
 			    "</title><rect class=\"capwait\" x=\"%.1f\" "
@@ -836,8 +835,7 @@ static void attempt_title(struct strbuf *sb, const struct rep_task *t,
 
 /* A task that never ran (skipped, cancelled, queued): a mark and why. */
 static void render_mark(struct strbuf *sb, const struct rep_run *r,
-			const struct rep_task *t, const struct plot *p,
-			int y)
+			const struct rep_task *t, const struct plot *p, int y)
 {
 	int64_t at = t->has_end ? t->end : t->has_start ? t->start : r->t0;
 	const char *cls = status_class(t->status);
@@ -910,8 +908,7 @@ static void render_row(struct strbuf *sb, const struct rep_run *r,
 				    px, mid, x0 > px ? x0 : px, mid, a->n,
 				    dur);
 		}
-		strbuf_addf(sb,
-			    "<g><rect class=\"bar st-%s\" data-task=\"",
+		strbuf_addf(sb, "<g><rect class=\"bar st-%s\" data-task=\"",
 			    cls);
 		report_escape(sb, t->id);
 		strbuf_addf(sb,
@@ -940,8 +937,7 @@ static void render_timeline(struct strbuf *sb, const struct rep_run *r)
 
 	strbuf_addstr(sb, "<h2>Timeline</h2>\n<div class=\"legend\">");
 	for (size_t i = 0; i < ARRAY_SIZE(legend); i++)
-		strbuf_addf(sb,
-			    "<span><i class=\"sw st-%s\"></i>%s</span>",
+		strbuf_addf(sb, "<span><i class=\"sw st-%s\"></i>%s</span>",
 			    legend[i].cls, legend[i].label);
 	strbuf_addstr(sb, "<span><i class=\"sw cap\"></i>cap wait</span>"
 			  "<span><i class=\"sw gap\"></i>wait before a retry"
@@ -1047,8 +1043,9 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 			cmd_format_ms(t->end - t->start, dur, sizeof(dur));
 		else
 			snprintf(dur, sizeof(dur), "&mdash;");
-		strbuf_addf(sb, "</td><td class=\"num\">%d</td>"
-				"<td class=\"num\">%s</td>",
+		strbuf_addf(sb,
+			    "</td><td class=\"num\">%d</td>"
+			    "<td class=\"num\">%s</td>",
 			    t->attempts, dur);
 		if (t->has_exit)
 			strbuf_addf(sb, "<td class=\"num\">%d</td>",
@@ -1086,16 +1083,16 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 static void render(struct strbuf *sb, const struct rep_run *r,
 		   const struct report_opts *opts)
 {
-	strbuf_addstr(sb,
-		      "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-		      "<meta charset=\"utf-8\">\n"
-		      "<meta http-equiv=\"Content-Security-Policy\" "
-		      "content=\"default-src 'none'; style-src "
-		      "'unsafe-inline'\">\n"
-		      "<meta name=\"viewport\" content=\"width=device-width, "
-		      "initial-scale=1\">\n"
-		      "<meta name=\"generator\" content=\"runner "
-		      RUNNER_VERSION "\">\n<title>");
+	strbuf_addstr(
+		sb, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
+		    "<meta charset=\"utf-8\">\n"
+		    "<meta http-equiv=\"Content-Security-Policy\" "
+		    "content=\"default-src 'none'; style-src "
+		    "'unsafe-inline'\">\n"
+		    "<meta name=\"viewport\" content=\"width=device-width, "
+		    "initial-scale=1\">\n"
+		    "<meta name=\"generator\" content=\"runner " RUNNER_VERSION
+		    "\">\n<title>");
 	report_escape(sb, r->plan_name);
 	strbuf_addstr(sb, " &middot; run ");
 	report_escape(sb, r->id);
@@ -1129,8 +1126,8 @@ int report_build(struct store *st, const char *run_id,
 	r.id = run_id;
 	r.now = opts->now_ms ? opts->now_ms : time_now_ms();
 	if (load_run(st, &r, err) < 0 || load_tasks(st, &r, err) < 0 ||
-	    load_attempts(st, &r, err) < 0 ||
-	    load_warnings(st, &r, err) < 0 || load_bands(st, &r, err) < 0)
+	    load_attempts(st, &r, err) < 0 || load_warnings(st, &r, err) < 0 ||
+	    load_bands(st, &r, err) < 0)
 		goto out;
 	window(&r);
 	render(out, &r, opts);

@@ -99,7 +99,8 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 	}
 	arr = cJSON_AddArrayToObject(o, "warnings");
 	for (size_t i = 0; i < t->warnings.nr; i++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(t->warnings.v[i]));
+		cJSON_AddItemToArray(arr,
+				     cJSON_CreateString(t->warnings.v[i]));
 	ch = cJSON_AddObjectToObject(o, "changes");
 	cJSON_AddNumberToObject(ch, "added", (double)t->nr_added);
 	cJSON_AddNumberToObject(ch, "modified", (double)t->nr_modified);
@@ -167,8 +168,10 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	cJSON_AddNumberToObject(o, "bytes_pulled", (double)c->bytes_pulled);
 	cJSON_AddBoolToObject(o, "truncated", c->truncated);
 	if (c->truncated)
-		strvec_pushf(&t->warnings, "more than %d changes: the list "
-			     "was cut there", WS_MAX_CHANGES);
+		strvec_pushf(&t->warnings,
+			     "more than %d changes: the list "
+			     "was cut there",
+			     WS_MAX_CHANGES);
 	/* Where `runner apply` puts the changes by default. */
 	cJSON_AddStringToObject(o, "workspace", t->task->workspace);
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
@@ -181,8 +184,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	return ret;
 }
 
-int results_write_run(const struct run *run, const char *status,
-		      int exit_code, struct strbuf *err)
+int results_write_run(const struct run *run, const char *status, int exit_code,
+		      struct strbuf *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *counts, *tasks;
@@ -203,9 +206,9 @@ int results_write_run(const struct run *run, const char *status,
 	add_time(o, "started_at", run->started_at);
 	add_time(o, "ended_at", run->ended_at);
 	if (run->ended_at)
-		cJSON_AddNumberToObject(o, "duration_ms",
-					(double)(run->ended_at -
-						 run->started_at));
+		cJSON_AddNumberToObject(
+			o, "duration_ms",
+			(double)(run->ended_at - run->started_at));
 	else
 		cJSON_AddNullToObject(o, "duration_ms");
 	tasks = cJSON_AddArrayToObject(o, "tasks");
@@ -231,10 +234,9 @@ int results_write_run(const struct run *run, const char *status,
 	cJSON_AddNumberToObject(counts, "total", (double)run->nr_tasks);
 	for (int s = TASK_QUEUED; s <= TASK_LOST; s++)
 		if (by_status[s])
-			cJSON_AddNumberToObject(counts,
-						task_status_name(
-							(enum task_status)s),
-						(double)by_status[s]);
+			cJSON_AddNumberToObject(
+				counts, task_status_name((enum task_status)s),
+				(double)by_status[s]);
 	cJSON_AddNumberToObject(o, "cost_usd", cost);
 	path = fs_join(run->dir, "run.json");
 	ret = write_json(path, o, err);

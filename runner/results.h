@@ -18,7 +18,7 @@ int results_write_task(const struct task_run *t, struct strbuf *err);
 int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			  struct strbuf *err);
 /* runs/RUN/run.json, with status and exit code as decided by sched. */
-int results_write_run(const struct run *run, const char *status,
-		      int exit_code, struct strbuf *err);
+int results_write_run(const struct run *run, const char *status, int exit_code,
+		      struct strbuf *err);
 
 #endif

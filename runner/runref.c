@@ -43,8 +43,9 @@ int runref_resolve(struct store *st, const char *ref, char **id,
 			strbuf_addstr(err, "there are no runs yet in this "
 					   "state (see --state)");
 		else
-			strbuf_addf(err, "no run '%s'; 'runner runs' lists "
-					 "them",
+			strbuf_addf(err,
+				    "no run '%s'; 'runner runs' lists "
+				    "them",
 				    ref);
 		goto out;
 	}

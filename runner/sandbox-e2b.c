@@ -81,13 +81,12 @@ struct sandbox {
 	struct http_client *envd;
 	struct http_client *stream;
 	struct strvec api_hdrs;
-	int64_t created;          /* mono ms of the create call */
-	int64_t ttl_end;          /* mono ms when E2B would end it */
+	int64_t created; /* mono ms of the create call */
+	int64_t ttl_end; /* mono ms when E2B would end it */
 	int64_t last_extend_try;
-	bool dead;                /* known to be gone */
-	bool octet_upload;        /* envd >= 0.5.7 */
+	bool dead;	   /* known to be gone */
+	bool octet_upload; /* envd >= 0.5.7 */
 };
-
 
 /* ---- configuration ---- */
 
@@ -164,14 +163,14 @@ static int conf_load(struct e2b_conf *c, struct strbuf *err)
 	memset(c, 0, sizeof(*c));
 	if (!key || !*key) {
 		strbuf_addstr(err, "E2B_API_KEY is not set: the e2b backend "
-			      "needs an E2B API key "
-			      "(export E2B_API_KEY=e2b_...)");
+				   "needs an E2B API key "
+				   "(export E2B_API_KEY=e2b_...)");
 		return -1;
 	}
 	for (const char *p = key; *p; p++) {
 		if (*p <= 0x20 || *p == 0x7f) {
 			strbuf_addstr(err, "E2B_API_KEY holds white space or "
-				      "control characters");
+					   "control characters");
 			return -1;
 		}
 	}
@@ -201,10 +200,10 @@ static int conf_load(struct e2b_conf *c, struct strbuf *err)
 			 &c->health_timeout_ms, err) < 0 ||
 	    env_duration("RUNNER_E2B_KEEPALIVE", 30000, &c->keepalive_ms,
 			 err) < 0 ||
-	    env_duration("RUNNER_E2B_TTL_MARGIN", 5 * 60000,
-			 &c->ttl_margin_ms, err) < 0 ||
-	    env_duration("RUNNER_E2B_MAX_TTL", 3600000, &c->max_ttl_ms,
+	    env_duration("RUNNER_E2B_TTL_MARGIN", 5 * 60000, &c->ttl_margin_ms,
 			 err) < 0 ||
+	    env_duration("RUNNER_E2B_MAX_TTL", 3600000, &c->max_ttl_ms, err) <
+		    0 ||
 	    env_duration("RUNNER_E2B_KILL_WAIT", 10000, &c->kill_wait_ms,
 			 err) < 0)
 		goto fail;
@@ -213,8 +212,10 @@ static int conf_load(struct e2b_conf *c, struct strbuf *err)
 		char *end;
 		long n = strtol(retries, &end, 10);
 		if (*end || n < 0 || n > 100) {
-			strbuf_addf(err, "RUNNER_E2B_RETRIES: invalid number "
-				    "'%s'", retries);
+			strbuf_addf(err,
+				    "RUNNER_E2B_RETRIES: invalid number "
+				    "'%s'",
+				    retries);
 			goto fail;
 		}
 		c->http.max_retries = (int)n;
@@ -274,17 +275,19 @@ static void base64_encode(struct strbuf *out, const void *data, size_t len)
 
 	for (i = 0; i + 2 < len; i += 3) {
 		strbuf_addch(out, b64chars[p[i] >> 2]);
-		strbuf_addch(out, b64chars[((p[i] & 3) << 4) |
-					   (p[i + 1] >> 4)]);
-		strbuf_addch(out, b64chars[((p[i + 1] & 15) << 2) |
-					   (p[i + 2] >> 6)]);
+		strbuf_addch(out,
+			     b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
+		strbuf_addch(
+			out,
+			b64chars[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)]);
 		strbuf_addch(out, b64chars[p[i + 2] & 63]);
 	}
 	if (i < len) {
 		strbuf_addch(out, b64chars[p[i] >> 2]);
 		if (i + 1 < len) {
-			strbuf_addch(out, b64chars[((p[i] & 3) << 4) |
-						   (p[i + 1] >> 4)]);
+			strbuf_addch(
+				out,
+				b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
 			strbuf_addch(out, b64chars[(p[i + 1] & 15) << 2]);
 		} else {
 			strbuf_addch(out, b64chars[(p[i] & 3) << 4]);
@@ -396,14 +399,16 @@ static int api_call(const struct e2b_conf *conf, struct http_client *c,
 	req.idempotent = strcmp(method, "POST") != 0;
 	ret = http_do(c, &req, res, &herr);
 	if (ret < 0 && res->fail == HTTP_FAIL_AUTH)
-		strbuf_addf(err, "E2B rejected the API key (HTTP 401 on %s "
-			    "%.*s): check E2B_API_KEY", method,
-			    (int)strcspn(path, "?"), path);
+		strbuf_addf(err,
+			    "E2B rejected the API key (HTTP 401 on %s "
+			    "%.*s): check E2B_API_KEY",
+			    method, (int)strcspn(path, "?"), path);
 	else if (ret < 0)
 		strbuf_addf(err, "E2B API: %s%s", herr.buf,
 			    res->fail == HTTP_FAIL_TIMEOUT
 				    ? "; RUNNER_E2B_REQUEST_TIMEOUT sets the "
-				      "limit" : "");
+				      "limit"
+				    : "");
 	strbuf_release(&url);
 	strbuf_release(&herr);
 	return ret;
@@ -481,8 +486,8 @@ static int ttl_extend(struct sandbox *sb, int64_t need_ms, struct strbuf *err)
 	strbuf_addstr(&path, "/sandboxes/");
 	http_urlencode(&path, sb->id);
 	strbuf_addstr(&path, "/timeout");
-	if (api_call(&sb->conf, sb->api, &sb->api_hdrs, "POST", path.buf,
-		     body, &res, &e) == 0) {
+	if (api_call(&sb->conf, sb->api, &sb->api_hdrs, "POST", path.buf, body,
+		     &res, &e) == 0) {
 		sb->ttl_end = now + secs * 1000;
 	} else if (res.status == 404) {
 		sb->dead = true;
@@ -522,8 +527,10 @@ static void envd_fail(struct sandbox *sb, const struct http_response *res,
 		      const char *herr, struct strbuf *err)
 {
 	if (res->fail == HTTP_FAIL_AUTH)
-		strbuf_addf(err, "envd in sandbox %s rejected the access "
-			    "token (HTTP 401)", sb->id);
+		strbuf_addf(err,
+			    "envd in sandbox %s rejected the access "
+			    "token (HTTP 401)",
+			    sb->id);
 	else
 		strbuf_addf(err, "sandbox %s: %s%s", sb->id, herr,
 			    res->fail == HTTP_FAIL_TIMEOUT
@@ -534,9 +541,9 @@ static void envd_fail(struct sandbox *sb, const struct http_response *res,
 }
 
 /* A unary Connect call, as root. body is JSON. */
-static int envd_unary(struct sandbox *sb, const char *method,
-		      const char *body, int max_retries,
-		      struct http_response *res, struct strbuf *err)
+static int envd_unary(struct sandbox *sb, const char *method, const char *body,
+		      int max_retries, struct http_response *res,
+		      struct strbuf *err)
 {
 	struct http_request req = HTTP_REQUEST_INIT;
 	struct strvec h = STRVEC_INIT;
@@ -581,8 +588,7 @@ static int envd_upload(struct sandbox *sb, int fd, uint64_t size,
 
 	http_response_init(&res);
 	envd_headers(sb, NULL,
-		     sb->octet_upload ? "application/octet-stream" : NULL,
-		     &h);
+		     sb->octet_upload ? "application/octet-stream" : NULL, &h);
 	files_url(sb, path, user, &url);
 	req.method = "POST";
 	req.url = url.buf;
@@ -653,13 +659,13 @@ static int upload_buf(struct sandbox *sb, const void *data, size_t len,
 struct proc_spec {
 	const char *user;
 	const char *const *argv;
-	const char *const *env;      /* NAME=VALUE, may be NULL */
+	const char *const *env; /* NAME=VALUE, may be NULL */
 	const char *cwd;
-	const char *what;            /* "during the task", ... */
+	const char *what;	       /* "during the task", ... */
 	const struct sandbox_cmd *cmd; /* the task; NULL for plumbing */
-	int64_t timeout_ms;          /* plumbing: hard limit */
-	struct strbuf *out;          /* plumbing: stdout (capped) */
-	struct strbuf *errout;       /* plumbing: stderr (capped) */
+	int64_t timeout_ms;	       /* plumbing: hard limit */
+	struct strbuf *out;	       /* plumbing: stdout (capped) */
+	struct strbuf *errout;	       /* plumbing: stderr (capped) */
 };
 
 enum proc_phase { PHASE_RUNNING, PHASE_TERM, PHASE_KILL };
@@ -672,7 +678,7 @@ struct proc_run {
 	struct strbuf frames;
 	struct strbuf decoded;
 	bool started, ended, eos;
-	bool got_frame;            /* since the last (re)attach */
+	bool got_frame; /* since the last (re)attach */
 	uint32_t pid;
 	int exit_code;
 	bool exited;
@@ -1005,13 +1011,22 @@ static void envelope(struct strbuf *sb, const char *json)
 /* Map Go's "signal: killed" and friends to numbers. */
 static int status_signal(const char *status)
 {
-	static const struct { const char *name; int sig; } names[] = {
-		{ "hangup", SIGHUP }, { "interrupt", SIGINT },
-		{ "quit", SIGQUIT }, { "illegal instruction", SIGILL },
-		{ "aborted", SIGABRT }, { "bus error", SIGBUS },
-		{ "floating point exception", SIGFPE }, { "killed", SIGKILL },
-		{ "segmentation fault", SIGSEGV }, { "broken pipe", SIGPIPE },
-		{ "alarm clock", SIGALRM }, { "terminated", SIGTERM },
+	static const struct {
+		const char *name;
+		int sig;
+	} names[] = {
+		{ "hangup", SIGHUP },
+		{ "interrupt", SIGINT },
+		{ "quit", SIGQUIT },
+		{ "illegal instruction", SIGILL },
+		{ "aborted", SIGABRT },
+		{ "bus error", SIGBUS },
+		{ "floating point exception", SIGFPE },
+		{ "killed", SIGKILL },
+		{ "segmentation fault", SIGSEGV },
+		{ "broken pipe", SIGPIPE },
+		{ "alarm clock", SIGALRM },
+		{ "terminated", SIGTERM },
 	};
 	if (!status || strncmp(status, "signal: ", 8))
 		return 0;
@@ -1079,7 +1094,8 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		strvec_pushf(&h, "Connect-Timeout-Ms: %" PRId64,
 			     spec->cmd->timeout_ms +
 				     (spec->cmd->grace_ms > 0
-					      ? spec->cmd->grace_ms : 0) +
+					      ? spec->cmd->grace_ms
+					      : 0) +
 				     2 * sb->conf.kill_wait_ms + 60000);
 	else if (!spec->cmd && spec->timeout_ms > 0)
 		strvec_pushf(&h, "Connect-Timeout-Ms: %" PRId64,
@@ -1114,11 +1130,11 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 			break;
 		if (!spec->cmd && spec->timeout_ms > 0 &&
 		    time_mono_ms() - p.t0 > spec->timeout_ms) {
-			strbuf_addf(err, "sandbox %s: '%s' did not finish "
+			strbuf_addf(err,
+				    "sandbox %s: '%s' did not finish "
 				    "within %" PRId64 " ms "
-				    "(RUNNER_E2B_TRANSFER_TIMEOUT)", sb->id,
-				    spec->argv[0],
-				    spec->timeout_ms);
+				    "(RUNNER_E2B_TRANSFER_TIMEOUT)",
+				    sb->id, spec->argv[0], spec->timeout_ms);
 			goto out;
 		}
 		if (r == 1)
@@ -1127,15 +1143,17 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		if (p.got_frame)
 			attach = 0;
 		if (p.bad_stream) {
-			strbuf_addf(err, "sandbox %s: envd sent a malformed "
-				    "process stream (%s)", sb->id,
-				    p.bad_msg.buf);
+			strbuf_addf(err,
+				    "sandbox %s: envd sent a malformed "
+				    "process stream (%s)",
+				    sb->id, p.bad_msg.buf);
 			goto out;
 		}
 		if (p.out_failed && !spec->cmd) {
-			strbuf_addf(err, "sandbox %s: the output of '%s' is "
-				    "larger than %zu bytes", sb->id,
-				    spec->argv[0], spec->out->cap);
+			strbuf_addf(err,
+				    "sandbox %s: the output of '%s' is "
+				    "larger than %zu bytes",
+				    sb->id, spec->argv[0], spec->out->cap);
 			goto out;
 		}
 		if (p.ended)
@@ -1148,11 +1166,14 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		}
 		if (p.eos && p.eos_code && strcmp(p.eos_code, "unavailable")) {
 			if (p.started)
-				strbuf_addf(err, "sandbox %s: lost '%s': ",
-					    sb->id, spec->argv[0]);
+				strbuf_addf(err,
+					    "sandbox %s: lost '%s': ", sb->id,
+					    spec->argv[0]);
 			else
-				strbuf_addf(err, "sandbox %s: cannot run "
-					    "'%s': ", sb->id, spec->argv[0]);
+				strbuf_addf(err,
+					    "sandbox %s: cannot run "
+					    "'%s': ",
+					    sb->id, spec->argv[0]);
 			http_sanitize(err, p.eos_code, strlen(p.eos_code), 64,
 				      NULL);
 			strbuf_addstr(err, ": ");
@@ -1174,16 +1195,18 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 		strbuf_reset(&herr);
 		if (api_alive(sb, &herr) == 0) {
 			/* Its age helps to spot an E2B plan's lifetime cap. */
-			strbuf_addf(err, "sandbox %s died %s (%" PRId64 " s "
-				    "after it was created)", sb->id,
-				    spec->what,
+			strbuf_addf(err,
+				    "sandbox %s died %s (%" PRId64 " s "
+				    "after it was created)",
+				    sb->id, spec->what,
 				    (time_mono_ms() - sb->created) / 1000);
 			goto out;
 		}
 		if (++attach > REATTACH_MAX) {
-			strbuf_addf(err, "sandbox %s: lost the stream of '%s' "
-				    "%d times; giving up", sb->id,
-				    spec->argv[0], REATTACH_MAX);
+			strbuf_addf(err,
+				    "sandbox %s: lost the stream of '%s' "
+				    "%d times; giving up",
+				    sb->id, spec->argv[0], REATTACH_MAX);
 			goto out;
 		}
 		if (spec->cmd && p.started) {
@@ -1237,7 +1260,7 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 	}
 	if (p.out_failed && spec->cmd) {
 		strbuf_addstr(err, "the output handler failed; the task was "
-			      "killed");
+				   "killed");
 		goto out;
 	}
 	ret = 0;
@@ -1260,9 +1283,9 @@ out:
  * A plumbing command as root: sh -c script with args; stdout into out
  * (capped by the caller). Fails unless it exits 0.
  */
-static int run_script(struct sandbox *sb, const char *what,
-		      const char *script, const char *const *args,
-		      struct strbuf *out, struct strbuf *err)
+static int run_script(struct sandbox *sb, const char *what, const char *script,
+		      const char *const *args, struct strbuf *out,
+		      struct strbuf *err)
 {
 	struct strvec argv = STRVEC_INIT;
 	struct strbuf errout;
@@ -1314,26 +1337,26 @@ out:
  * "./PATH" and base64 content per .gitignore of at most 1 MiB (ws.c's
  * cap); "#E". Run as root so the task's chmods cannot hide anything.
  */
-#define LISTING_SCRIPT \
-	"cd " WORKSPACE " || exit 97\n" \
-	"find . -mindepth 1 -printf '%y %s %m %P\\0%l\\0' || exit 98\n" \
-	"printf '#H\\0'\n" \
+#define LISTING_SCRIPT                                                        \
+	"cd " WORKSPACE " || exit 97\n"                                       \
+	"find . -mindepth 1 -printf '%y %s %m %P\\0%l\\0' || exit 98\n"       \
+	"printf '#H\\0'\n"                                                    \
 	"find . -mindepth 1 -type f -exec sha256sum -z -- {} + 2>/dev/null\n" \
-	"printf '#G\\0'\n" \
-	"find . -mindepth 1 -type f -name .gitignore -size -1048577c " \
-	"-exec sh -c 'for f do printf \"%s\\0\" \"$f\"; " \
-	"base64 -w0 < \"$f\"; printf \"\\0\"; done' sh {} +\n" \
+	"printf '#G\\0'\n"                                                    \
+	"find . -mindepth 1 -type f -name .gitignore -size -1048577c "        \
+	"-exec sh -c 'for f do printf \"%s\\0\" \"$f\"; "                     \
+	"base64 -w0 < \"$f\"; printf \"\\0\"; done' sh {} +\n"                \
 	"printf '#E\\0'\n"
 
 struct rentry {
 	char *path;
-	char type;           /* find's %y: f d l p s c b D U */
+	char type; /* find's %y: f d l p s c b D U */
 	uint64_t size;
 	unsigned int mode;
 	char *link;
 	bool has_hash;
 	unsigned char sha256[32];
-	char *gitignore;     /* base64, or NULL */
+	char *gitignore; /* base64, or NULL */
 };
 
 struct rlist {
@@ -1574,8 +1597,9 @@ static int tar_add_file(struct archive *a, struct archive_entry *ae,
 		goto archive_fail;
 	while (left > 0) {
 		char buf[65536];
-		ssize_t n = read(fd, buf, left < sizeof(buf) ? (size_t)left
-							     : sizeof(buf));
+		ssize_t n =
+			read(fd, buf,
+			     left < sizeof(buf) ? (size_t)left : sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -1584,8 +1608,10 @@ static int tar_add_file(struct archive *a, struct archive_entry *ae,
 			goto out;
 		}
 		if (n == 0) {
-			strbuf_addf(err, "'%s' changed since the workspace "
-				    "snapshot", e->path);
+			strbuf_addf(err,
+				    "'%s' changed since the workspace "
+				    "snapshot",
+				    e->path);
 			goto out;
 		}
 		if (archive_write_data(a, buf, (size_t)n) != n)
@@ -1605,8 +1631,8 @@ out:
 }
 
 /* The manifest as tar.gz into fd (pax, raw byte names, no padding). */
-static int build_tar(const struct ws_manifest *m, const char *src_root,
-		     int fd, struct strbuf *err)
+static int build_tar(const struct ws_manifest *m, const char *src_root, int fd,
+		     struct strbuf *err)
 {
 	struct archive *a = archive_write_new();
 	struct archive_entry *ae = archive_entry_new();
@@ -1667,14 +1693,22 @@ out:
 static const char *rtype_name(char t)
 {
 	switch (t) {
-	case 'f': return "regular file";
-	case 'd': return "directory";
-	case 'l': return "symlink";
-	case 'p': return "fifo";
-	case 's': return "socket";
-	case 'c': return "character device";
-	case 'b': return "block device";
-	default: return "special file";
+	case 'f':
+		return "regular file";
+	case 'd':
+		return "directory";
+	case 'l':
+		return "symlink";
+	case 'p':
+		return "fifo";
+	case 's':
+		return "socket";
+	case 'c':
+		return "character device";
+	case 'b':
+		return "block device";
+	default:
+		return "special file";
 	}
 }
 
@@ -1704,8 +1738,10 @@ static int verify_tree(struct sandbox *sb, const struct ws_manifest *m,
 		else if (e->type == WS_LINK && strcmp(r->link, e->link))
 			strbuf_addf(&diff, "'%s' points elsewhere", e->path);
 		else if (e->type == WS_FILE && r->size != e->size)
-			strbuf_addf(&diff, "'%s' has %" PRIu64 " bytes, not "
-				    "%" PRIu64, e->path, r->size, e->size);
+			strbuf_addf(&diff,
+				    "'%s' has %" PRIu64 " bytes, not "
+				    "%" PRIu64,
+				    e->path, r->size, e->size);
 		else if (e->type == WS_FILE &&
 			 (!r->has_hash || memcmp(r->sha256, e->sha256, 32)))
 			strbuf_addf(&diff, "'%s' has other content", e->path);
@@ -1729,7 +1765,8 @@ static int verify_tree(struct sandbox *sb, const struct ws_manifest *m,
 	}
 	if (bad) {
 		strbuf_setlen(&diff, diff.len - 2 * (diff.len >= 2));
-		strbuf_addf(err, "sandbox %s: the uploaded workspace does not "
+		strbuf_addf(err,
+			    "sandbox %s: the uploaded workspace does not "
 			    "match the snapshot (%zu difference%s): %s",
 			    sb->id, bad, bad == 1 ? "" : "s", diff.buf);
 	}
@@ -1737,15 +1774,15 @@ static int verify_tree(struct sandbox *sb, const struct ws_manifest *m,
 	return bad ? -1 : 0;
 }
 
-#define EXTRACT_SCRIPT \
-	"set -e\n" \
-	"mkdir -p " WORKSPACE "\n" \
-	"tar -xzpf \"$1\" -C " WORKSPACE " --no-same-owner\n" \
-	"rm -f \"$1\"\n" \
+#define EXTRACT_SCRIPT                                                     \
+	"set -e\n"                                                         \
+	"mkdir -p " WORKSPACE "\n"                                         \
+	"tar -xzpf \"$1\" -C " WORKSPACE " --no-same-owner\n"              \
+	"rm -f \"$1\"\n"                                                   \
 	"find " WORKSPACE " -type d ! -perm -700 -exec chmod u+rwx {} +\n" \
-	"if [ -n \"$2\" ] && id -u \"$2\" >/dev/null 2>&1; then\n" \
-	"  chown -R -h \"$2\": " WORKSPACE " 2>/dev/null || true\n" \
-	"fi\n" \
+	"if [ -n \"$2\" ] && id -u \"$2\" >/dev/null 2>&1; then\n"         \
+	"  chown -R -h \"$2\": " WORKSPACE " 2>/dev/null || true\n"        \
+	"fi\n"                                                             \
 	"set +e\n"
 
 static int e2b_put_tree(struct sandbox *sb, const struct ws_manifest *m,
@@ -1828,7 +1865,7 @@ static int e2b_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		strvec_push(&argv, "/bin/sh");
 		strvec_push(&argv, "-c");
 		strvec_push(&argv, "exec 0<\"$0\" || exit 126; "
-			    "rm -f \"$0\"; exec \"$@\"");
+				   "rm -f \"$0\"; exec \"$@\"");
 		strvec_push(&argv, name);
 		strvec_pushv(&argv, cmd->argv);
 	} else {
@@ -1845,8 +1882,9 @@ static int e2b_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			goto out;
 		}
 		/* The wait may have been long: the TTL must hold the task. */
-		if (ttl_extend(sb, cmd->timeout_ms > 0 ? cmd->timeout_ms
-						       : sb->conf.max_ttl_ms,
+		if (ttl_extend(sb,
+			       cmd->timeout_ms > 0 ? cmd->timeout_ms
+						   : sb->conf.max_ttl_ms,
 			       err) < 0)
 			goto out;
 	}
@@ -1866,16 +1904,32 @@ out:
 
 /* ws.c's list: credentials never come back whatever .gitignore says. */
 static const char *const always_excluded[] = {
-	".env", ".env.*", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx",
-	"id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".aws/", ".ssh/",
-	".gnupg/", ".netrc", ".npmrc", ".pypirc", ".git-credentials",
-	".docker/config.json", ".kube/config",
+	".env",
+	".env.*",
+	".envrc",
+	"*.pem",
+	"*.key",
+	"*.p12",
+	"*.pfx",
+	"id_rsa*",
+	"id_dsa*",
+	"id_ecdsa*",
+	"id_ed25519*",
+	".aws/",
+	".ssh/",
+	".gnupg/",
+	".netrc",
+	".npmrc",
+	".pypirc",
+	".git-credentials",
+	".docker/config.json",
+	".kube/config",
 };
 
 struct want {
 	char *path;
-	size_t change;     /* index in out->items */
-	uint64_t size;     /* as listed */
+	size_t change; /* index in out->items */
+	uint64_t size; /* as listed */
 	bool done;
 };
 
@@ -2045,8 +2099,9 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 	pfd = ws_open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0)
 		goto fail;
-	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-				       O_CLOEXEC, 0644);
+	fd = openat(pfd, base,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644);
 	if (fd < 0)
 		goto fail;
 	sha = sha256_new();
@@ -2055,9 +2110,10 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
 		const char *why = NULL;
 		if (n < 0) {
-			strbuf_addf(d->err, "sandbox %s: the changed files' "
-				    "tar is corrupt: %s", d->sb->id,
-				    archive_error_string(a));
+			strbuf_addf(d->err,
+				    "sandbox %s: the changed files' "
+				    "tar is corrupt: %s",
+				    d->sb->id, archive_error_string(a));
 			ret = -1;
 			why = "";
 		} else if (n == 0) {
@@ -2119,9 +2175,10 @@ static int extract_changes(struct pull_ctx *d, int fd)
 	archive_read_support_format_tar(a);
 	if (lseek(fd, 0, SEEK_SET) < 0 ||
 	    archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		strbuf_addf(d->err, "sandbox %s: cannot read the changed "
-			    "files' tar: %s", d->sb->id,
-			    archive_error_string(a));
+		strbuf_addf(d->err,
+			    "sandbox %s: cannot read the changed "
+			    "files' tar: %s",
+			    d->sb->id, archive_error_string(a));
 		goto out;
 	}
 	while ((r = archive_read_next_header(a, &ae)) == ARCHIVE_OK ||
@@ -2148,8 +2205,10 @@ static int extract_changes(struct pull_ctx *d, int fd)
 			goto out;
 	}
 	if (r != ARCHIVE_EOF) {
-		strbuf_addf(d->err, "sandbox %s: the changed files' tar is "
-			    "corrupt: %s", d->sb->id, archive_error_string(a));
+		strbuf_addf(d->err,
+			    "sandbox %s: the changed files' tar is "
+			    "corrupt: %s",
+			    d->sb->id, archive_error_string(a));
 		goto out;
 	}
 	ret = 0;
@@ -2177,12 +2236,12 @@ static int download_cb(void *ctx, const char *buf, size_t len)
 	return 0;
 }
 
-#define PACK_SCRIPT \
+#define PACK_SCRIPT                                                \
 	"tar -C " WORKSPACE " --null --no-unquote --no-recursion " \
-	"--hard-dereference -czf \"$2\" -T \"$1\"\n" \
-	"rc=$?\n" \
-	"rm -f \"$1\"\n" \
-	"[ -f \"$2\" ] && exit 0\n" \
+	"--hard-dereference -czf \"$2\" -T \"$1\"\n"               \
+	"rc=$?\n"                                                  \
+	"rm -f \"$1\"\n"                                           \
+	"[ -f \"$2\" ] && exit 0\n"                                \
 	"exit $rc\n"
 
 static int fetch_changes(struct pull_ctx *d)
@@ -2232,7 +2291,8 @@ static int fetch_changes(struct pull_ctx *d)
 	req.what = "download (GET /files)";
 	if (http_do(sb->envd, &req, &res, &herr) < 0) {
 		if (dl.too_big)
-			strbuf_addf(d->err, "sandbox %s: the changed files' "
+			strbuf_addf(d->err,
+				    "sandbox %s: the changed files' "
 				    "tar is larger than the listing allows",
 				    sb->id);
 		else
@@ -2263,14 +2323,20 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 			    const struct ws_pull_opts *opts,
 			    struct ws_changes *out, struct strbuf *err)
 {
-	struct pull_ctx d = { .sb = sb, .base = base, .opts = opts,
-			      .out = out, .dest_fd = -1, .err = err };
+	struct pull_ctx d = { .sb = sb,
+			      .base = base,
+			      .opts = opts,
+			      .out = out,
+			      .dest_fd = -1,
+			      .err = err };
 	struct rlist l = { 0 };
 	int ret = -1;
 
 	if (sb->dead) {
-		strbuf_addf(err, "sandbox %s is gone: changes cannot be "
-			    "pulled", sb->id);
+		strbuf_addf(err,
+			    "sandbox %s is gone: changes cannot be "
+			    "pulled",
+			    sb->id);
 		return -1;
 	}
 	if (ttl_extend(sb, 0, err) < 0)
@@ -2294,8 +2360,8 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 			    strerror(errno));
 		goto out;
 	}
-	if (list_tree(sb, "", "while listing the workspace", NULL, &l,
-		      err) < 0 ||
+	if (list_tree(sb, "", "while listing the workspace", NULL, &l, err) <
+		    0 ||
 	    diff_dir(&d, "", 0, l.nr) < 0)
 		goto out;
 	for (size_t i = 0; i < base->nr; i++) {
@@ -2359,7 +2425,8 @@ static int wait_health(struct sandbox *sb, struct strbuf *err)
 	req.headers = h.v;
 	req.no_retry = true;
 	req.timeout_ms = sb->conf.http.timeout_ms < 10000
-				 ? sb->conf.http.timeout_ms : 10000;
+				 ? sb->conf.http.timeout_ms
+				 : 10000;
 	for (;;) {
 		strbuf_reset(&herr);
 		if (http_do(sb->envd, &req, &res, &herr) == 0) {
@@ -2367,10 +2434,12 @@ static int wait_health(struct sandbox *sb, struct strbuf *err)
 			break;
 		}
 		if (time_mono_ms() + delay > end) {
-			strbuf_addf(err, "sandbox %s: envd did not become "
+			strbuf_addf(err,
+				    "sandbox %s: envd did not become "
 				    "healthy within %" PRId64 " ms "
-				    "(RUNNER_E2B_HEALTH_TIMEOUT): %s", sb->id,
-				    sb->conf.health_timeout_ms, herr.buf);
+				    "(RUNNER_E2B_HEALTH_TIMEOUT): %s",
+				    sb->id, sb->conf.health_timeout_ms,
+				    herr.buf);
 			break;
 		}
 		time_sleep_ms(delay);
@@ -2392,7 +2461,8 @@ static char *create_body(const struct sandbox_config *cfg, int64_t ttl_s)
 
 	cJSON_AddStringToObject(j, "templateID",
 				cfg->template_id && *cfg->template_id
-					? cfg->template_id : "base");
+					? cfg->template_id
+					: "base");
 	cJSON_AddNumberToObject(j, "timeout", (double)ttl_s);
 	cJSON_AddBoolToObject(j, "secure", true);
 	cJSON_AddBoolToObject(j, "allow_internet_access", cfg->network);
@@ -2445,7 +2515,7 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	domain = json_str(j, "domain");
 	if (!id || !safe_token(id, 128, "-_")) {
 		strbuf_addstr(err, "E2B API: POST /sandboxes answered without "
-			      "a valid sandboxID");
+				   "a valid sandboxID");
 		goto out;
 	}
 	sb->id = xstrdup(id);
@@ -2455,8 +2525,10 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	    cfg->on_created(cfg->on_created_ctx, cfg, sb->id, err) < 0)
 		goto fail_kill;
 	if (token && !safe_token(token, 1024, "-_.~+/=:")) {
-		strbuf_addf(err, "sandbox %s: the envd access token has "
-			    "unexpected characters", sb->id);
+		strbuf_addf(err,
+			    "sandbox %s: the envd access token has "
+			    "unexpected characters",
+			    sb->id);
 		goto fail_kill;
 	}
 	if (domain && !safe_token(domain, 253, "-.")) {
@@ -2478,14 +2550,12 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	sb = NULL;
 	ret = 0;
 	goto out;
-fail_kill:
-	{
-		struct strbuf e = STRBUF_INIT;
-		if (api_kill(&sb->conf, sb->api, &sb->api_hdrs, sb->id,
-			     &e) < 0)
-			strbuf_addf(err, "; %s", e.buf);
-		strbuf_release(&e);
-	}
+fail_kill : {
+	struct strbuf e = STRBUF_INIT;
+	if (api_kill(&sb->conf, sb->api, &sb->api_hdrs, sb->id, &e) < 0)
+		strbuf_addf(err, "; %s", e.buf);
+	strbuf_release(&e);
+}
 out:
 	cJSON_Delete(j);
 	free(body);
@@ -2500,12 +2570,14 @@ static int e2b_destroy(struct sandbox *sb, struct strbuf *err)
 
 	if (!sb)
 		return 0;
-	if (sb->id && api_kill(&sb->conf, sb->api, &sb->api_hdrs, sb->id,
-			       err) < 0) {
+	if (sb->id &&
+	    api_kill(&sb->conf, sb->api, &sb->api_hdrs, sb->id, err) < 0) {
 		int64_t left = (sb->ttl_end - time_mono_ms()) / 1000;
 		if (left > 0)
-			strbuf_addf(err, " (it ends by itself within %" PRId64
-				    " s)", left);
+			strbuf_addf(err,
+				    " (it ends by itself within %" PRId64
+				    " s)",
+				    left);
 		ret = -1;
 	}
 	sandbox_free(sb);
@@ -2536,8 +2608,10 @@ static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 		if (res.fail == HTTP_FAIL_AUTH)
 			strbuf_add(err, e.buf, e.len);
 		else
-			strbuf_addf(err, "cannot use the E2B API at %s "
-				    "(E2B_API_URL): %s", c.api_url, e.buf);
+			strbuf_addf(err,
+				    "cannot use the E2B API at %s "
+				    "(E2B_API_URL): %s",
+				    c.api_url, e.buf);
 		ret = -1;
 	}
 	http_response_release(&res);
@@ -2586,7 +2660,7 @@ int sandbox_e2b_list(const char *filter, struct strvec *ids,
 		cJSON *j, *it;
 
 		strbuf_addstr(&path, "/v2/sandboxes?state=running,paused"
-			      "&limit=100");
+				     "&limit=100");
 		if (filter && *filter) {
 			strbuf_addstr(&path, "&metadata=");
 			http_urlencode(&path, filter);
@@ -2605,15 +2679,16 @@ int sandbox_e2b_list(const char *filter, struct strvec *ids,
 		if (!cJSON_IsArray(j)) {
 			cJSON_Delete(j);
 			strbuf_addstr(err, "E2B API: GET /v2/sandboxes did "
-				      "not answer with a list");
+					   "not answer with a list");
 			goto out;
 		}
-		cJSON_ArrayForEach(it, j) {
+		cJSON_ArrayForEach(it, j)
+		{
 			const char *id = json_str(it, "sandboxID");
-			const char *run = json_str(
-				cJSON_GetObjectItemCaseSensitive(it,
-								 "metadata"),
-				"runner_run");
+			const char *run =
+				json_str(cJSON_GetObjectItemCaseSensitive(
+						 it, "metadata"),
+					 "runner_run");
 			if (!id || !safe_token(id, 128, "-_"))
 				continue;
 			strvec_push(ids, id);

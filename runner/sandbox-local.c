@@ -64,24 +64,24 @@
 #define SANDBOX_UID ((uid_t)65534)
 #define SANDBOX_GID ((gid_t)65534)
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
-#define BWRAP_MISSING \
+#define BWRAP_MISSING                                                      \
 	"bubblewrap (bwrap) is not installed; install the Debian package " \
 	"'bubblewrap' (make deps) or set backend.isolation: none"
-#define USERNS_HINT \
+#define USERNS_HINT                                                   \
 	"user namespaces are unavailable to unprivileged users here " \
-	"(check the sysctls user.max_user_namespaces, " \
-	"kernel.unprivileged_userns_clone and " \
-	"kernel.apparmor_restrict_unprivileged_userns), or set " \
+	"(check the sysctls user.max_user_namespaces, "               \
+	"kernel.unprivileged_userns_clone and "                       \
+	"kernel.apparmor_restrict_unprivileged_userns), or set "      \
 	"backend.isolation: none"
 
 struct sandbox {
-	char *root;             /* absolute: state_dir/sandboxes/NAME */
-	char *ws;               /* the workspace: root itself */
-	char *id;               /* "local-NAME" */
+	char *root; /* absolute: state_dir/sandboxes/NAME */
+	char *ws;   /* the workspace: root itself */
+	char *id;   /* "local-NAME" */
 	enum plan_isolation isolation;
 	bool network;
 	uint64_t memory;
-	bool drop;              /* we are root: run bwrap as nobody */
+	bool drop;		 /* we are root: run bwrap as nobody */
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
 };
 
@@ -150,8 +150,9 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	}
 	strvec_push(&p.args, bwrap);
 	strvec_pushv(&p.args, (const char *const[]){
-		"--unshare-all", "--die-with-parent", "--new-session",
-		"--ro-bind", "/", "/", "true", NULL });
+				      "--unshare-all", "--die-with-parent",
+				      "--new-session", "--ro-bind", "/", "/",
+				      "true", NULL });
 	strvec_push(&p.env, "PATH=" DEFAULT_PATH);
 	p.dir = "/";
 	p.die_with_parent = true;
@@ -175,12 +176,16 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	if (!msg.len)
 		strbuf_addf(&msg, "exited with status %d", r.exit_code);
 	if (looks_like_userns(msg.buf))
-		strbuf_addf(err, "bubblewrap cannot create its namespaces "
-			    "(%s): " USERNS_HINT, msg.buf);
+		strbuf_addf(err,
+			    "bubblewrap cannot create its namespaces "
+			    "(%s): " USERNS_HINT,
+			    msg.buf);
 	else
-		strbuf_addf(err, "bubblewrap does not work here (%s): it "
+		strbuf_addf(err,
+			    "bubblewrap does not work here (%s): it "
 			    "needs unprivileged user namespaces, or set "
-			    "backend.isolation: none", msg.buf);
+			    "backend.isolation: none",
+			    msg.buf);
 out:
 	proc_release(&p);
 	strbuf_release(&out);
@@ -212,8 +217,8 @@ static void sandbox_free(struct sandbox *sb)
 	free(sb);
 }
 
-static int local_create(const struct sandbox_config *cfg,
-			struct sandbox **out, struct strbuf *err)
+static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
+			struct strbuf *err)
 {
 	struct sandbox *sb = xcalloc(1, sizeof(*sb));
 	struct strbuf tmpl = STRBUF_INIT;
@@ -308,8 +313,9 @@ static bool reachable_by(const char *path, uid_t uid, gid_t gid)
 		if (stat(p, &st) < 0) {
 			ok = false;
 		} else {
-			bit = st.st_uid == uid ? S_IXUSR :
-			      st.st_gid == gid ? S_IXGRP : S_IXOTH;
+			bit = st.st_uid == uid	 ? S_IXUSR
+			      : st.st_gid == gid ? S_IXGRP
+						 : S_IXOTH;
 			ok = S_ISDIR(st.st_mode) && (st.st_mode & bit);
 		}
 		if (i < len)
@@ -358,15 +364,15 @@ static const char *pick_mountpoint(const char *bwrap, const char *ws)
 /* What one exec needs in its callbacks. */
 struct exec_ctx {
 	const struct sandbox_cmd *cmd;
-	struct strbuf status;   /* bwrap's JSON lines, capped */
-	size_t parsed;          /* how much of status was parsed */
-	long child_pid;         /* host pid of the sandbox's pid 1 */
+	struct strbuf status; /* bwrap's JSON lines, capped */
+	size_t parsed;	      /* how much of status was parsed */
+	long child_pid;	      /* host pid of the sandbox's pid 1 */
 	unsigned long long ns_ino;
-	int ns_fd;              /* that pid namespace, held open */
+	int ns_fd; /* that pid namespace, held open */
 	struct stat ns_st;
 	bool have_exit;
 	int exit_code;
-	struct strbuf tail;     /* the last output, for setup errors */
+	struct strbuf tail; /* the last output, for setup errors */
 };
 
 static int exec_on_output(void *ctx, const char *buf, size_t len)
@@ -514,8 +520,8 @@ static bool bwrap_exited(const struct proc *p)
 		return true;
 	memset(&si, 0, sizeof(si));
 	return p->pid > 0 &&
-	       waitid(P_PID, (id_t)p->pid, &si,
-		      WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	       waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) ==
+		       0 &&
 	       si.si_pid == p->pid;
 }
 
@@ -675,11 +681,13 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		if (!reachable_by(sb->ws, SANDBOX_UID, SANDBOX_GID)) {
 			ws_src = pick_mountpoint(bwrap, sb->ws);
 			if (!ws_src) {
-				strbuf_addf(err, "the sandbox user cannot "
+				strbuf_addf(err,
+					    "the sandbox user cannot "
 					    "reach '%s' and there is no "
 					    "directory to mount it on; make "
 					    "its parents searchable "
-					    "(chmod o+x)", sb->ws);
+					    "(chmod o+x)",
+					    sb->ws);
 				goto out;
 			}
 			p->bind_src = sb->ws;
@@ -903,7 +911,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	}
 	if (r.output_failed) {
 		strbuf_addstr(err, "the output handler failed; "
-			      "the task was killed");
+				   "the task was killed");
 		goto out;
 	}
 	ret = 0;

@@ -28,13 +28,13 @@ struct sandbox;
 struct sandbox_config {
 	const char *run_id;
 	const char *task_id;
-	int attempt;               /* 1, 2, ... */
-	const char *state_dir;     /* local roots go in state_dir/sandboxes/ */
+	int attempt;	       /* 1, 2, ... */
+	const char *state_dir; /* local roots go in state_dir/sandboxes/ */
 	enum plan_isolation isolation;
 	bool network;
-	uint64_t memory;           /* bytes, 0 = unlimited */
-	const char *template_id;   /* e2b */
-	int64_t timeout_ms;        /* the task's hard limit */
+	uint64_t memory;	 /* bytes, 0 = unlimited */
+	const char *template_id; /* e2b */
+	int64_t timeout_ms;	 /* the task's hard limit */
 	/*
 	 * Remote backends call this as soon as they have the sandbox's id
 	 * and before they use it, so that the id is recorded (for `runner
@@ -49,12 +49,12 @@ struct sandbox_config {
 
 struct sandbox_cmd {
 	const char *const *argv;   /* run with cwd /workspace */
-	const char *const *env;    /* the complete environment, NAME=VALUE */
-	const char *stdin_path;    /* host file for stdin; NULL: /dev/null */
-	int64_t timeout_ms;        /* hard limit from exec start; 0 = none */
+	const char *const *env;	   /* the complete environment, NAME=VALUE */
+	const char *stdin_path;	   /* host file for stdin; NULL: /dev/null */
+	int64_t timeout_ms;	   /* hard limit from exec start; 0 = none */
 	const int64_t *warn_at_ms; /* ascending offsets from exec start */
 	size_t nr_warn_at;
-	int64_t grace_ms;          /* TERM -> KILL delay */
+	int64_t grace_ms; /* TERM -> KILL delay */
 	/*
 	 * stdout and stderr together, in the order written. Called from the
 	 * thread that called exec. A non-zero return stops the task
@@ -78,8 +78,8 @@ struct sandbox_cmd {
 };
 
 struct sandbox_status {
-	int exit_code;          /* valid when !term_signal; -1 otherwise */
-	int term_signal;        /* the signal that ended it, or 0 */
+	int exit_code;	 /* valid when !term_signal; -1 otherwise */
+	int term_signal; /* the signal that ended it, or 0 */
 	bool timed_out;
 	bool cancelled;
 	int64_t duration_ms;

@@ -39,10 +39,10 @@
 #include <signal.h>
 
 static const char *const status_names[] = {
-	[TASK_QUEUED] = "queued",       [TASK_RUNNING] = "running",
+	[TASK_QUEUED] = "queued",	[TASK_RUNNING] = "running",
 	[TASK_SUCCEEDED] = "succeeded", [TASK_FAILED] = "failed",
 	[TASK_TIMED_OUT] = "timed_out", [TASK_CANCELLED] = "cancelled",
-	[TASK_SKIPPED] = "skipped",     [TASK_LOST] = "lost",
+	[TASK_SKIPPED] = "skipped",	[TASK_LOST] = "lost",
 };
 
 const char *task_status_name(enum task_status s)
@@ -206,12 +206,13 @@ static int collect_secrets(struct run *run, struct strbuf *err)
 			const char *v = getenv(names->v[j]);
 			if (!v) {
 				if (!ret)
-					strbuf_addf(err,
-						    "task '%s' needs secret '%s'"
-						    ", which is not set in the "
-						    "environment",
-						    run->tasks[i].task->id,
-						    names->v[j]);
+					strbuf_addf(
+						err,
+						"task '%s' needs secret '%s'"
+						", which is not set in the "
+						"environment",
+						run->tasks[i].task->id,
+						names->v[j]);
 				ret = -1;
 				continue;
 			}
@@ -249,11 +250,11 @@ struct sched {
 	struct run *run;
 	struct progress *progress;
 	struct pool *pool;
-	int running;             /* tasks handed to the pool */
-	int prewarm;             /* tasks prepared ahead of a free slot */
-	int64_t cap_wait_until;  /* on_limit wait: no start before this */
-	const char *cap_which;   /* the cap we wait for */
-	bool cap_failed;         /* on_limit fail fired */
+	int running;		/* tasks handed to the pool */
+	int prewarm;		/* tasks prepared ahead of a free slot */
+	int64_t cap_wait_until; /* on_limit wait: no start before this */
+	const char *cap_which;	/* the cap we wait for */
+	bool cap_failed;	/* on_limit fail fired */
 	int db_failed;
 	struct strbuf db_err;
 	/*
@@ -285,8 +286,8 @@ static void db_check(struct sched *s, int rc, struct strbuf *err)
 	strbuf_reset(err);
 }
 
-static void event(struct sched *s, const struct task_run *t,
-		  const char *level, const char *kind, const char *message)
+static void event(struct sched *s, const struct task_run *t, const char *level,
+		  const char *kind, const char *message)
 {
 	struct strbuf err = STRBUF_INIT;
 	db_check(s,
@@ -311,8 +312,8 @@ static void finish_skipped(struct sched *s, struct task_run *t,
 	db_check(s, record_task_done(s->run->store, t, &err), &err);
 	if (results_write_task(t, &err) < 0)
 		db_check(s, -1, &err);
-	event(s, t, "info", st == TASK_SKIPPED ? "task_skipped" : "task_finished",
-	      reason);
+	event(s, t, "info",
+	      st == TASK_SKIPPED ? "task_skipped" : "task_finished", reason);
 	strbuf_release(&err);
 }
 
@@ -400,8 +401,9 @@ static enum gate gate(struct sched *s, struct task_run *t)
 			msg = xstrfmt("%s cap reached (%d); waiting for the "
 				      "next slot at %s",
 				      which,
-				      !strcmp(which, "per_hour") ? plan->per_hour
-								 : plan->per_day,
+				      !strcmp(which, "per_hour")
+					      ? plan->per_hour
+					      : plan->per_day,
 				      when);
 			event(s, NULL, "info", "cap_wait", msg);
 			free(msg);
@@ -411,16 +413,16 @@ static enum gate gate(struct sched *s, struct task_run *t)
 		return GATE_WAIT;
 	}
 	{
-		char *reason = xstrfmt("%s cap reached (%d starts in the last "
-				       "%s)%s",
-				       which,
-				       !strcmp(which, "per_hour") ? plan->per_hour
-								  : plan->per_day,
-				       !strcmp(which, "per_hour") ? "hour"
-								  : "24 hours",
-				       plan->on_limit == PLAN_ON_LIMIT_FAIL
-					       ? "; on_limit: fail stopped the run"
-					       : "");
+		char *reason = xstrfmt(
+			"%s cap reached (%d starts in the last "
+			"%s)%s",
+			which,
+			!strcmp(which, "per_hour") ? plan->per_hour
+						   : plan->per_day,
+			!strcmp(which, "per_hour") ? "hour" : "24 hours",
+			plan->on_limit == PLAN_ON_LIMIT_FAIL
+				? "; on_limit: fail stopped the run"
+				: "");
 		task_release(t);
 		finish_skipped(s, t, TASK_SKIPPED, xstrdup(reason));
 		if (plan->on_limit == PLAN_ON_LIMIT_FAIL) {
@@ -473,7 +475,8 @@ static void grant(struct sched *s, struct task_run *t)
 	t->phase = PHASE_GO;
 	if (!t->started_at)
 		t->started_at = time_now_ms();
-	db_check(s, record_attempt_start(s->run->store, t, t->attempt_no, &err),
+	db_check(s,
+		 record_attempt_start(s->run->store, t, t->attempt_no, &err),
 		 &err);
 	strbuf_release(&err);
 	msg = t->attempt_no > 1 ? xstrfmt("attempt %d started", t->attempt_no)
@@ -599,12 +602,13 @@ static bool dispatch(struct sched *s)
 			continue;
 		if (cancel) {
 			task_release(t);
-			finish_skipped(s, t, TASK_CANCELLED,
-				       xstrdup(t->nr_attempts
-						       ? "run interrupted before "
-							 "the next attempt"
-						       : "run interrupted before "
-							 "the task started"));
+			finish_skipped(
+				s, t, TASK_CANCELLED,
+				xstrdup(t->nr_attempts
+						? "run interrupted before "
+						  "the next attempt"
+						: "run interrupted before "
+						  "the task started"));
 			continue;
 		}
 		/*
@@ -621,7 +625,8 @@ static bool dispatch(struct sched *s)
 			continue;
 		}
 		if (t->snap_error && ready_deps(run, t)) {
-			finish_skipped(s, t, TASK_FAILED, xstrdup(t->snap_error));
+			finish_skipped(s, t, TASK_FAILED,
+				       xstrdup(t->snap_error));
 			continue;
 		}
 		for (size_t d = 0; d < t->nr_deps; d++) {
@@ -640,10 +645,10 @@ static bool dispatch(struct sched *s)
 						       : "did not succeed"));
 			continue;
 		}
-		ahead = t->manifest &&
-				t->manifest->total_bytes <= PREWARM_MAX_BYTES
-			? s->prewarm
-			: 0;
+		ahead = t->manifest && t->manifest->total_bytes <=
+						PREWARM_MAX_BYTES
+				? s->prewarm
+				: 0;
 		if (!ready || in_use + preparing >= run->concurrency + ahead) {
 			queued = true;
 			continue;
@@ -878,7 +883,8 @@ static void print_summary(const struct run *run, int json, int exit_code)
 		fputc('\n', f);
 	}
 	if (omitted)
-		fprintf(f, "  ... and %zu more that did not succeed\n", omitted);
+		fprintf(f, "  ... and %zu more that did not succeed\n",
+			omitted);
 	if (run->nr_tasks > SUMMARY_ALL_TASKS)
 		fprintf(f, "every task: runner show %s\n", run->id);
 	fprintf(f, "results: %s\n", run->dir);
@@ -928,8 +934,9 @@ static int resume_prepare(struct run *run, struct strbuf *err)
 	}
 	status = (const char *)sqlite3_column_text(s, 0);
 	if (!strcmp(status, "running")) {
-		strbuf_addf(err, "run %s is still going (pid %lld on %s); "
-				 "resume it when it has stopped",
+		strbuf_addf(err,
+			    "run %s is still going (pid %lld on %s); "
+			    "resume it when it has stopped",
 			    run->id, (long long)sqlite3_column_int64(s, 2),
 			    sqlite3_column_text(s, 3));
 		goto out;
@@ -1051,10 +1058,10 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 	{
 		char *msg = xstrfmt("run %s: %s%zu task%s of plan '%s', "
 				    "concurrency %d",
-				    run.id, opts->resume_id ? "resuming, " : "",
-				    run.nr_tasks,
-				    run.nr_tasks == 1 ? "" : "s", plan->name,
-				    run.concurrency);
+				    run.id,
+				    opts->resume_id ? "resuming, " : "",
+				    run.nr_tasks, run.nr_tasks == 1 ? "" : "s",
+				    plan->name, run.concurrency);
 		progress_event(s.progress, "notice", NULL, NULL, msg);
 		free(msg);
 	}

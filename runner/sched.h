@@ -37,10 +37,10 @@ const char *task_status_name(enum task_status s);
 int task_status_parse(const char *name);
 
 struct attempt_rec {
-	int n;                   /* 1, 2, ... */
+	int n; /* 1, 2, ... */
 	enum task_status status;
-	int exit_code;           /* -1 when none */
-	char *reason;            /* NULL or why it did not succeed */
+	int exit_code; /* -1 when none */
+	char *reason;  /* NULL or why it did not succeed */
 	char *sandbox_id;
 	int64_t started_at, ended_at; /* ms since the epoch */
 };
@@ -49,16 +49,16 @@ struct task_run {
 	const struct plan_task *task; /* borrowed from run->plan */
 	struct run *run;
 	size_t index;
-	size_t *deps;            /* indices into run->tasks */
+	size_t *deps; /* indices into run->tasks */
 	size_t nr_deps;
-	char *dir;               /* results folder runs/RUN/tasks/ID */
+	char *dir; /* results folder runs/RUN/tasks/ID */
 
 	/* Written by the worker while it owns the task, else by sched. */
 	const struct ws_manifest *manifest; /* the run's snapshot: borrowed */
-	char *snap_error;        /* why there is no snapshot, or NULL */
-	bool no_retry;           /* a failure retrying cannot fix */
-	int64_t not_before;      /* retry backoff: not before (ms) */
-	size_t first_attempt;    /* attempts made before this session */
+	char *snap_error;     /* why there is no snapshot, or NULL */
+	bool no_retry;	      /* a failure retrying cannot fix */
+	int64_t not_before;   /* retry backoff: not before (ms) */
+	size_t first_attempt; /* attempts made before this session */
 
 	/*
 	 * Prepared ahead: the worker makes the sandbox while the task waits
@@ -68,7 +68,7 @@ struct task_run {
 	 * so a go wakes only its own worker; a cancel is polled for).
 	 */
 	enum { PHASE_IDLE, PHASE_PREP, PHASE_GO } phase;
-	int attempt_no;          /* the number of the attempt in flight */
+	int attempt_no; /* the number of the attempt in flight */
 	bool go;
 	bool exited;
 	pthread_cond_t go_cond;
@@ -81,28 +81,28 @@ struct task_run {
 	struct strvec warnings;
 	size_t nr_added, nr_modified, nr_deleted, nr_refused;
 	uint64_t bytes_pulled;
-	double cost_usd;         /* main thread only (the budget reads it) */
+	double cost_usd; /* main thread only (the budget reads it) */
 };
 
 enum progress_mode { PROGRESS_AUTO, PROGRESS_QUIET, PROGRESS_JSON };
 
 struct run_opts {
 	const char *state_dir;
-	int jobs;                   /* 0: the plan's concurrency */
-	const struct strvec *only;  /* task ids to run; NULL/empty: all */
+	int jobs;		   /* 0: the plan's concurrency */
+	const struct strvec *only; /* task ids to run; NULL/empty: all */
 	bool dry_run;
 	enum progress_mode progress;
-	int64_t grace_ms;           /* TERM -> KILL, default 10 s */
-	const char *resume_id;      /* continue this run instead */
+	int64_t grace_ms;      /* TERM -> KILL, default 10 s */
+	const char *resume_id; /* continue this run instead */
 };
 
 struct run {
 	char *id;
-	char *dir;                  /* state/runs/ID */
+	char *dir; /* state/runs/ID */
 	const char *state_dir;
-	struct plan *plan;          /* borrowed */
+	struct plan *plan; /* borrowed */
 	const struct sandbox_backend *backend;
-	struct store *store;        /* main thread only */
+	struct store *store; /* main thread only */
 	int concurrency;
 	int64_t grace_ms;
 	char host[256];
@@ -118,16 +118,16 @@ struct run {
 	size_t nr_snaps;
 
 	/* Set by the signal handler, read by everyone. */
-	atomic_int cancel;          /* first signal: stop starting, TERM */
-	atomic_int kill_now;        /* second signal: KILL at once */
+	atomic_int cancel;   /* first signal: stop starting, TERM */
+	atomic_int kill_now; /* second signal: KILL at once */
 
 	/* The go/exited handshake of prepared tasks. */
 	pthread_mutex_t go_lock;
-	struct pool *pool;          /* wake it when a task's process exits */
+	struct pool *pool; /* wake it when a task's process exits */
 
 	/* Worker notices for the progress display. */
 	pthread_mutex_t notice_lock;
-	struct strvec notices;      /* guarded by notice_lock */
+	struct strvec notices; /* guarded by notice_lock */
 };
 
 /*

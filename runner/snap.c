@@ -12,7 +12,7 @@
 #include "ws-secrets.h"
 
 struct run_snap {
-	const struct plan_task *key;  /* the first task with this snapshot */
+	const struct plan_task *key; /* the first task with this snapshot */
 	struct ws_manifest m;
 	bool ok;
 	char *error;
@@ -96,7 +96,8 @@ int snap_prepare(struct run *run, struct strbuf *err)
 		take(run, &run->snaps[i]);
 		if (sn->ok)
 			run_notice(run,
-				   "snapshot of %s: %" PRIu64 " files, %.1f MB;"
+				   "snapshot of %s: %" PRIu64
+				   " files, %.1f MB;"
 				   " hashed %" PRIu64 " files (%.1f MB), "
 				   "scanned %" PRIu64,
 				   sn->key->workspace, sn->stats.files,
@@ -114,7 +115,8 @@ int snap_prepare(struct run *run, struct strbuf *err)
 		}
 		t->manifest = &sn->m;
 		for (size_t f = 0; f < sn->findings.nr; f++) {
-			const struct secret_finding *x = &sn->findings.items[f];
+			const struct secret_finding *x =
+				&sn->findings.items[f];
 			if (t->task->secret_scan == PLAN_SECRET_SCAN_BLOCK) {
 				blocked = 1;
 				continue;

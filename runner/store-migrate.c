@@ -392,15 +392,15 @@ static int record(sqlite3 *db, const struct migration *m, int up,
 
 	if (up) {
 		store_migrate_checksum(m->up, sum);
-		rc = sqlite3_prepare_v2(db,
-					"INSERT INTO schema_migrations (version,"
-					" name, checksum, applied_at) "
-					"VALUES (?1, ?2, ?3, ?4)",
-					-1, &stmt, NULL);
+		rc = sqlite3_prepare_v2(
+			db,
+			"INSERT INTO schema_migrations (version,"
+			" name, checksum, applied_at) "
+			"VALUES (?1, ?2, ?3, ?4)",
+			-1, &stmt, NULL);
 		if (rc == SQLITE_OK) {
 			sqlite3_bind_int(stmt, 1, m->version);
-			sqlite3_bind_text(stmt, 2, m->name, -1,
-					  SQLITE_STATIC);
+			sqlite3_bind_text(stmt, 2, m->name, -1, SQLITE_STATIC);
 			sqlite3_bind_text(stmt, 3, sum, -1, SQLITE_STATIC);
 			sqlite3_bind_int64(stmt, 4, time_now_ms());
 		}

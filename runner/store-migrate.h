@@ -38,7 +38,10 @@ struct store_migrate_status {
 	struct store_migrate_row *rows;
 	size_t nr, alloc;
 };
-#define STORE_MIGRATE_STATUS_INIT { 0, NULL, 0, 0 }
+#define STORE_MIGRATE_STATUS_INIT \
+	{                         \
+		0, NULL, 0, 0     \
+	}
 
 /*
  * Read schema_migrations into *out (which must be initialised; it is
@@ -68,7 +71,10 @@ struct store_migrate_result {
 	int from, to;
 	char *backup;
 };
-#define STORE_MIGRATE_RESULT_INIT { 0, 0, NULL }
+#define STORE_MIGRATE_RESULT_INIT \
+	{                         \
+		0, 0, NULL        \
+	}
 void store_migrate_result_release(struct store_migrate_result *res);
 
 /*

@@ -98,8 +98,9 @@ static int set_wal(struct store *st, struct strbuf *msg)
 		time_sleep_ms(10);
 	}
 	if (strcmp((const char *)sqlite3_column_text(stmt, 0), "wal")) {
-		strbuf_addf(msg, "cannot use WAL mode (the file stays in '%s' "
-				 "mode)",
+		strbuf_addf(msg,
+			    "cannot use WAL mode (the file stays in '%s' "
+			    "mode)",
 			    sqlite3_column_text(stmt, 0));
 		rc = -1;
 	} else {
@@ -170,8 +171,8 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 			     NULL);
 	if (rc != SQLITE_OK) {
 		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
-		const char *why = st->db ? sqlite3_errmsg(st->db) :
-					   sqlite3_errstr(rc);
+		const char *why = st->db ? sqlite3_errmsg(st->db)
+					 : sqlite3_errstr(rc);
 		strbuf_addf(err, "cannot open state database '%s': %s",
 			    st->path, sys ? strerror(sys) : why);
 		goto out;
@@ -183,8 +184,9 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 		const char *why = "read-only";
 		if (access(st->path, W_OK) < 0)
 			why = strerror(errno);
-		strbuf_addf(err, "cannot open state database '%s' for "
-				 "writing: %s",
+		strbuf_addf(err,
+			    "cannot open state database '%s' for "
+			    "writing: %s",
 			    st->path, why);
 		goto out;
 	}
@@ -307,8 +309,10 @@ int store_begin(struct store *st, struct strbuf *err)
 	int ret;
 
 	if (st->depth > 0 && sqlite3_get_autocommit(st->db)) {
-		/* SQLite gave up the enclosing transaction (I/O error, full). */
-		strbuf_addf(err, "cannot write to state database '%s': an "
+		/* SQLite gave up the enclosing transaction (I/O error, full).
+		 */
+		strbuf_addf(err,
+			    "cannot write to state database '%s': an "
 			    "earlier error rolled the transaction back",
 			    st->path);
 		return -1;

@@ -30,7 +30,7 @@ struct strbuf;
 struct store;
 
 enum store_open_mode {
-	STORE_MIGRATE,    /* apply pending migrations (normal commands) */
+	STORE_MIGRATE,	  /* apply pending migrations (normal commands) */
 	STORE_NO_MIGRATE, /* open as it is (db status / migrate / rollback) */
 };
 

@@ -14,13 +14,16 @@ struct strvec {
 };
 
 extern const char *strvec_empty[];
-#define STRVEC_INIT { strvec_empty, 0, 0 }
+#define STRVEC_INIT                \
+	{                          \
+		strvec_empty, 0, 0 \
+	}
 
 void strvec_init(struct strvec *sv);
 /* Copies s. Returns the copy (owned by the vector). */
 const char *strvec_push(struct strvec *sv, const char *s);
-__attribute__((format(printf, 2, 3)))
-const char *strvec_pushf(struct strvec *sv, const char *fmt, ...);
+const char *strvec_pushf(struct strvec *sv, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Takes ownership of s (which must be malloc'd). */
 const char *strvec_push_nodup(struct strvec *sv, char *s);
 void strvec_pushv(struct strvec *sv, const char *const *items);

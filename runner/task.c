@@ -19,11 +19,12 @@
 
 #include <fcntl.h>
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct output_ctx {
 	struct task_run *t;
-	bool went;   /* wait_go said go: the task did start */
+	bool went; /* wait_go said go: the task did start */
 	int fd;
 	struct mask *mask;
 	uint64_t written;
@@ -86,8 +87,8 @@ static void on_warn(void *ctx, int64_t elapsed_ms)
 }
 
 /* The environment a task sees: nothing of ours but what the plan says. */
-static void build_env(const struct task_run *t, int attempt,
-		      const char *home, struct strvec *env)
+static void build_env(const struct task_run *t, int attempt, const char *home,
+		      struct strvec *env)
 {
 	const struct plan_task *pt = t->task;
 	bool have_path = false, have_home = false;
@@ -267,11 +268,17 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	const struct plan *plan = t->run->plan;
 	const struct sandbox_backend *be = t->run->backend;
 	struct sandbox_config cfg = {
-		.run_id = t->run->id, .task_id = pt->id, .attempt = a->n,
-		.state_dir = t->run->state_dir, .isolation = plan->isolation,
-		.network = plan->network, .memory = plan->memory,
-		.template_id = plan->template_id, .timeout_ms = pt->timeout_ms,
-		.on_created = on_created, .on_created_ctx = t,
+		.run_id = t->run->id,
+		.task_id = pt->id,
+		.attempt = a->n,
+		.state_dir = t->run->state_dir,
+		.isolation = plan->isolation,
+		.network = plan->network,
+		.memory = plan->memory,
+		.template_id = plan->template_id,
+		.timeout_ms = pt->timeout_ms,
+		.on_created = on_created,
+		.on_created_ctx = t,
 	};
 	struct sandbox *sb = NULL;
 	struct strvec argv = STRVEC_INIT, env = STRVEC_INIT;
@@ -305,7 +312,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		goto out;
 	}
 	build_env(t, a->n,
-		  plan->isolation == PLAN_ISOLATION_NONE ? "/tmp" : "/workspace",
+		  plan->isolation == PLAN_ISOLATION_NONE ? "/tmp"
+							 : "/workspace",
 		  &env);
 	cmd.argv = argv.v;
 	cmd.env = env.v;
@@ -421,6 +429,7 @@ out:
 
 void task_release(struct task_run *t)
 {
-	/* Nothing is kept between attempts any more: the run owns snapshots. */
+	/* Nothing is kept between attempts any more: the run owns snapshots.
+	 */
 	(void)t;
 }

@@ -21,14 +21,14 @@
 enum {
 	PAT_NEGATIVE = 1 << 0,
 	PAT_MUSTBEDIR = 1 << 1,
-	PAT_NODIR = 1 << 2,	/* no '/': matched against the basename */
-	PAT_ENDSWITH = 1 << 3,	/* '*' then a literal: a suffix test */
+	PAT_NODIR = 1 << 2,    /* no '/': matched against the basename */
+	PAT_ENDSWITH = 1 << 3, /* '*' then a literal: a suffix test */
 };
 
 struct ignore_pattern {
-	char *pat;	/* without the '!' and the trailing '/' */
+	char *pat; /* without the '!' and the trailing '/' */
 	size_t len;
-	size_t nowild;	/* length of the leading literal part */
+	size_t nowild; /* length of the leading literal part */
 	unsigned flags;
 };
 
@@ -41,7 +41,7 @@ struct ignore_source {
 
 /* The sources that share one base, by increasing index. */
 struct ignore_dir {
-	const char *base;	/* the first such source's base */
+	const char *base; /* the first such source's base */
 	size_t len;
 	uint64_t hash;
 	size_t *srcs;
@@ -51,8 +51,8 @@ struct ignore_dir {
 struct ignore {
 	struct ignore_source *src;
 	size_t nr, alloc;
-	struct ignore_dir *dirs;	/* open addressing; srcs NULL = free */
-	size_t dirs_cap;		/* a power of two, or 0 */
+	struct ignore_dir *dirs; /* open addressing; srcs NULL = free */
+	size_t dirs_cap;	 /* a power of two, or 0 */
 	size_t dirs_nr;
 };
 
@@ -62,9 +62,9 @@ struct ignore {
 enum {
 	WM_MATCH = 0,
 	WM_NOMATCH = 1,
-	WM_ABORT_ALL = -1,	/* no shorter text can match either */
-	WM_ABORT_TO_STARSTAR = -2,	/* only an outer "**" can help */
-	WM_GO_ON = 2,		/* internal: go on at the new p and t */
+	WM_ABORT_ALL = -1,	   /* no shorter text can match either */
+	WM_ABORT_TO_STARSTAR = -2, /* only an outer "**" can help */
+	WM_GO_ON = 2,		   /* internal: go on at the new p and t */
 };
 
 typedef unsigned char uchar;
@@ -102,19 +102,31 @@ static int class_match(const uchar *name, size_t len, uchar c, int *known)
 		if (strlen(names[i]) == len && !memcmp(names[i], name, len))
 			break;
 	switch (i) {
-	case 0: return is_alpha(c) || is_digit(c);
-	case 1: return is_alpha(c);
-	case 2: return c == ' ' || c == '\t';
-	case 3: return c < 0x20 || c == 0x7f;
-	case 4: return is_digit(c);
-	case 5: return print && c != ' ';
-	case 6: return c >= 'a' && c <= 'z';
-	case 7: return print;
-	case 8: return print && c != ' ' && !is_alpha(c) && !is_digit(c);
-	case 9: return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-	case 10: return c >= 'A' && c <= 'Z';
-	case 11: return is_digit(c) || (c >= 'a' && c <= 'f') ||
-			(c >= 'A' && c <= 'F');
+	case 0:
+		return is_alpha(c) || is_digit(c);
+	case 1:
+		return is_alpha(c);
+	case 2:
+		return c == ' ' || c == '\t';
+	case 3:
+		return c < 0x20 || c == 0x7f;
+	case 4:
+		return is_digit(c);
+	case 5:
+		return print && c != ' ';
+	case 6:
+		return c >= 'a' && c <= 'z';
+	case 7:
+		return print;
+	case 8:
+		return print && c != ' ' && !is_alpha(c) && !is_digit(c);
+	case 9:
+		return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	case 10:
+		return c >= 'A' && c <= 'Z';
+	case 11:
+		return is_digit(c) || (c >= 'a' && c <= 'f') ||
+		       (c >= 'A' && c <= 'F');
 	}
 	*known = 0;
 	return 0;
@@ -155,7 +167,7 @@ static int wm_bracket(const uchar **pp, uchar c, int pathname)
 			}
 			if (c >= prev && c <= pc)
 				matched = 1;
-			pc = 0;	/* a range cannot start another one */
+			pc = 0; /* a range cannot start another one */
 		} else if (pc == '[' && p[1] == ':') {
 			const uchar *s = p + 2, *q = s;
 			int known;
@@ -199,14 +211,14 @@ static int wm_bracket(const uchar **pp, uchar c, int pathname)
 #define WM_MEMO_MAX (64 * 1024 * 1024)
 
 struct wm_state {
-	const uchar *pat;	/* the whole pattern: offsets are from here */
+	const uchar *pat; /* the whole pattern: offsets are from here */
 	const uchar *text;
 	const uchar *end;
 	int pathname;
 	size_t calls;
-	size_t cols;		/* text length + 1 */
-	signed char *memo;	/* verdict + 3 by offsets; 0 = not yet */
-	bool no_memo;		/* the table would be too large */
+	size_t cols;	   /* text length + 1 */
+	signed char *memo; /* verdict + 3 by offsets; 0 = not yet */
+	bool no_memo;	   /* the table would be too large */
 };
 
 static int wm(struct wm_state *st, const uchar *p, const uchar *t);
@@ -462,9 +474,8 @@ static struct ignore_dir *dir_slot(struct ignore_dir *dirs, size_t cap,
 	return &dirs[i];
 }
 
-static const struct ignore_dir *dir_find(const struct ignore *ig,
-					 const char *base, size_t len,
-					 uint64_t h)
+static const struct ignore_dir *
+dir_find(const struct ignore *ig, const char *base, size_t len, uint64_t h)
 {
 	const struct ignore_dir *d;
 
@@ -615,7 +626,7 @@ int ignore_add_file(struct ignore *ig, const char *base, const char *path,
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = 0;	/* a directory or a fifo: git skips it too */
+		ret = 0; /* a directory or a fifo: git skips it too */
 		goto out;
 	}
 	if (st.st_size > IGNORE_FILE_MAX) {

@@ -65,14 +65,15 @@ enum {
 
 /* A position triggers when first[p[0]] & (second[p[1]] | T_OP) != 0. */
 static const unsigned char first[256] = {
-	['A'] = T_AWS, ['g'] = T_GH, ['x'] = T_XOX, ['-'] = T_DASH,
-	['s'] = T_SK, ['e'] = T_EY, ['h'] = T_HO, ['='] = T_OP, [':'] = T_OP,
+	['A'] = T_AWS,	['g'] = T_GH, ['x'] = T_XOX,
+	['-'] = T_DASH, ['s'] = T_SK, ['e'] = T_EY,
+	['h'] = T_HO,	['='] = T_OP, [':'] = T_OP,
 };
 
 static const unsigned char second[256] = {
-	['K'] = T_AWS, ['S'] = T_AWS, ['G'] = T_AWS, ['I'] = T_AWS,
-	['R'] = T_AWS, ['N'] = T_AWS, ['h'] = T_GH, ['i'] = T_GH,
-	['l'] = T_GH, ['o'] = T_XOX | T_HO, ['-'] = T_DASH, ['k'] = T_SK,
+	['K'] = T_AWS, ['S'] = T_AWS,	     ['G'] = T_AWS,  ['I'] = T_AWS,
+	['R'] = T_AWS, ['N'] = T_AWS,	     ['h'] = T_GH,   ['i'] = T_GH,
+	['l'] = T_GH,  ['o'] = T_XOX | T_HO, ['-'] = T_DASH, ['k'] = T_SK,
 	['y'] = T_EY,
 };
 
@@ -220,8 +221,7 @@ static void report(struct scan *sc, enum rule r)
 		sc->added++;
 }
 
-static void match_aws_id(struct scan *sc, const struct span *s,
-			 const char *p)
+static void match_aws_id(struct scan *sc, const struct span *s, const char *p)
 {
 	static const char *const prefixes[] = {
 		"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA",
@@ -281,8 +281,7 @@ static void match_xox(struct scan *sc, const struct span *s, const char *p)
 	report(sc, R_SLACK);
 }
 
-static void match_webhook(struct scan *sc, const struct span *s,
-			  const char *p)
+static void match_webhook(struct scan *sc, const struct span *s, const char *p)
 {
 	const char *end = s->end;
 	size_t n;
@@ -485,17 +484,18 @@ static const char *last_word(const char *k, size_t n, size_t *len)
 static bool credential_key(const char *k, size_t n)
 {
 	static const char *const words[] = {
-		"password", "passwd", "secret", "api_key", "token",
-		"access_key", "auth_key",
+		"password", "passwd",	  "secret",   "api_key",
+		"token",    "access_key", "auth_key",
 	};
 	/* Keys that name something about a credential, not the credential. */
 	static const char *const about[] = {
-		"type", "name", "url", "uri", "endpoint", "path", "file",
-		"dir", "field", "header", "param", "length", "len", "size",
-		"count", "hint", "prefix", "format", "pattern", "regex",
-		"label", "env", "var", "id", "ttl", "expiry", "expires",
-		"timeout", "version", "encryption", "algorithm", "method",
-		"mode", "policy",
+		"type",	     "name",	"url",	   "uri",     "endpoint",
+		"path",	     "file",	"dir",	   "field",   "header",
+		"param",     "length",	"len",	   "size",    "count",
+		"hint",	     "prefix",	"format",  "pattern", "regex",
+		"label",     "env",	"var",	   "id",      "ttl",
+		"expiry",    "expires", "timeout", "version", "encryption",
+		"algorithm", "method",	"mode",	   "policy",
 	};
 	const char *w;
 	size_t i, wlen;
@@ -532,10 +532,12 @@ static bool path_like(const char *v, size_t n)
 static bool placeholder(const char *v, size_t n)
 {
 	static const char *const needles[] = {
-		"example", "changeme", "change_me", "xxxx", "****", "...", "<",
-		">", "${", "{{", "%(", "%s", "your_", "your-", "yourpass",
-		"dummy", "test", "sample", "placeholder", "redacted", "fake",
-		"foobar", "insert", "replace", "todo", "://",
+		"example", "changeme", "change_me", "xxxx",	   "****",
+		"...",	   "<",	       ">",	    "${",	   "{{",
+		"%(",	   "%s",       "your_",	    "your-",	   "yourpass",
+		"dummy",   "test",     "sample",    "placeholder", "redacted",
+		"fake",	   "foobar",   "insert",    "replace",	   "todo",
+		"://",
 	};
 	size_t i;
 
@@ -554,8 +556,16 @@ static bool placeholder(const char *v, size_t n)
 static bool code_char(unsigned char c)
 {
 	switch (c) {
-	case '(': case ')': case '[': case ']': case '{': case '}':
-	case '<': case '>': case '$': case '%':
+	case '(':
+	case ')':
+	case '[':
+	case ']':
+	case '{':
+	case '}':
+	case '<':
+	case '>':
+	case '$':
+	case '%':
 		return true;
 	default:
 		return false;

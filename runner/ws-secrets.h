@@ -125,8 +125,8 @@ struct strbuf;
 #define SECRETS_SCAN_MAX_BYTES (4u << 20)
 
 struct secret_finding {
-	char *path;       /* owned by the findings list */
-	unsigned line;    /* 1-based */
+	char *path;	  /* owned by the findings list */
+	unsigned line;	  /* 1-based */
 	const char *rule; /* static string, e.g. "aws-access-key-id" */
 };
 
@@ -135,7 +135,10 @@ struct secret_findings {
 	size_t nr, alloc;
 };
 
-#define SECRET_FINDINGS_INIT { NULL, 0, 0 }
+#define SECRET_FINDINGS_INIT \
+	{                    \
+		NULL, 0, 0   \
+	}
 
 /* Free every finding's path and the array; f is empty and reusable after. */
 void secret_findings_release(struct secret_findings *f);

@@ -16,10 +16,26 @@
  * sandbox and never come back from one, whatever .gitignore says.
  */
 static const char *const always_excluded[] = {
-	".env", ".env.*", ".envrc", "*.pem", "*.key", "*.p12", "*.pfx",
-	"id_rsa*", "id_dsa*", "id_ecdsa*", "id_ed25519*", ".aws/", ".ssh/",
-	".gnupg/", ".netrc", ".npmrc", ".pypirc", ".git-credentials",
-	".docker/config.json", ".kube/config",
+	".env",
+	".env.*",
+	".envrc",
+	"*.pem",
+	"*.key",
+	"*.p12",
+	"*.pfx",
+	"id_rsa*",
+	"id_dsa*",
+	"id_ecdsa*",
+	"id_ed25519*",
+	".aws/",
+	".ssh/",
+	".gnupg/",
+	".netrc",
+	".npmrc",
+	".pypirc",
+	".git-credentials",
+	".docker/config.json",
+	".kube/config",
 };
 
 /*
@@ -64,7 +80,7 @@ const struct ws_entry *ws_manifest_find(const struct ws_manifest *m,
 /* What the walker excludes: secrets, exclude patterns, .gitignore. */
 struct walk_filter {
 	struct ignore *secrets;
-	struct ignore *exclude;  /* NULL when there are none */
+	struct ignore *exclude; /* NULL when there are none */
 	struct ignore *gitignore;
 	bool include_git;
 };
@@ -160,8 +176,8 @@ static int hash_file(struct walk_ctx *w, int dirfd, const char *name,
 		     const char *path, const struct stat *st,
 		     unsigned char sha[32], struct strbuf *err)
 {
-	int64_t mtime = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-			st->st_mtim.tv_nsec;
+	int64_t mtime =
+		(int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	int scanned = 0, fd, found = 0;
 
 	if (w->stats) {
@@ -175,7 +191,8 @@ static int hash_file(struct walk_ctx *w, int dirfd, const char *name,
 		return 0;
 	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || sha256_fd(fd, sha) < 0) {
-		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -213,8 +230,8 @@ static int add_entry(struct ws_manifest *m, struct walk_ctx *w, int dirfd,
 	memset(e, 0, sizeof(*e));
 	e->path = path;
 	e->mode = st->st_mode & 07777;
-	e->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 +
-		      st->st_mtim.tv_nsec;
+	e->mtime_ns =
+		(int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 	if (S_ISDIR(st->st_mode)) {
 		e->type = WS_DIR;
 	} else if (S_ISLNK(st->st_mode)) {
@@ -340,10 +357,9 @@ static int copy_fd(int src, int dst, uint64_t size)
 {
 	uint64_t left = size;
 	while (left > 0) {
-		ssize_t n = copy_file_range(src, NULL, dst, NULL,
-					    left > (1u << 30) ? (1u << 30)
-							      : (size_t)left,
-					    0);
+		ssize_t n = copy_file_range(
+			src, NULL, dst, NULL,
+			left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
 			      errno == EINVAL || errno == EOPNOTSUPP))
 			break;
@@ -411,7 +427,8 @@ static int own_and_stamp(const char *dst, size_t i,
 	if (opts && opts->chown &&
 	    fchownat(AT_FDCWD, dst, opts->uid, opts->gid,
 		     AT_SYMLINK_NOFOLLOW) < 0) {
-		strbuf_addf(err, "cannot chown '%s': %s", dst, strerror(errno));
+		strbuf_addf(err, "cannot chown '%s': %s", dst,
+			    strerror(errno));
 		return -1;
 	}
 	if (stamps && lstat(dst, &st) == 0) {
@@ -431,8 +448,8 @@ int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
 	if (stamps) {
 		stamps->nr = m->nr;
 		stamps->ino = xcalloc(m->nr ? m->nr : 1, sizeof(*stamps->ino));
-		stamps->ctime_ns = xcalloc(m->nr ? m->nr : 1,
-					   sizeof(*stamps->ctime_ns));
+		stamps->ctime_ns =
+			xcalloc(m->nr ? m->nr : 1, sizeof(*stamps->ctime_ns));
 	}
 	for (size_t i = 0; i < m->nr && !ret; i++) {
 		const struct ws_entry *e = &m->entries[i];
@@ -464,22 +481,27 @@ int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
 				break;
 			}
 			if (!same_as_snapshot(in, e)) {
-				strbuf_addf(err, "'%s' changed after the "
+				strbuf_addf(err,
+					    "'%s' changed after the "
 					    "snapshot was taken; run again",
 					    e->path);
 				ret = -1;
 				break;
 			}
-			out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			out = open(dst,
+				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 				   e->mode & 0777);
 			if (out < 0 || copy_fd(in, out, e->size) < 0 ||
 			    fchmod(out, e->mode & 0777) < 0) {
-				strbuf_addf(err, "cannot copy '%s' to '%s': %s",
+				strbuf_addf(err,
+					    "cannot copy '%s' to '%s': %s",
 					    src, dst, strerror(errno));
 				ret = -1;
 			} else if (!copied_size_is(out, e->size)) {
-				strbuf_addf(err, "'%s' changed while it was "
-					    "copied; run again", e->path);
+				strbuf_addf(err,
+					    "'%s' changed while it was "
+					    "copied; run again",
+					    e->path);
 				ret = -1;
 			}
 			break;
@@ -532,7 +554,7 @@ void ws_changes_release(struct ws_changes *c)
 }
 
 struct ws_change *ws_changes_add(struct ws_changes *c, const char *path,
-				    char kind, enum ws_type type)
+				 char kind, enum ws_type type)
 {
 	struct ws_change *ch;
 	ALLOC_GROW(c->items, c->nr + 1, c->alloc);
@@ -602,8 +624,7 @@ struct diff_ctx {
  * Open (creating) the parent directories of path under dest_fd, one
  * component at a time, never following a link. Returns an fd or -1.
  */
-int ws_open_dest_parent(int dest_fd, const char *path,
-			    const char **base_out)
+int ws_open_dest_parent(int dest_fd, const char *path, const char **base_out)
 {
 	char *copy = xstrdup(path);
 	char *comp = copy, *slash;
@@ -657,17 +678,20 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		goto out;
 	}
 	if (d->opts->pull_limit &&
-	    d->out->bytes_pulled + (uint64_t)st.st_size > d->opts->pull_limit) {
+	    d->out->bytes_pulled + (uint64_t)st.st_size >
+		    d->opts->pull_limit) {
 		ch->note = xstrdup("over pull_limit");
 		d->out->nr_refused++;
 		goto out;
 	}
-	pfd = dest_fd(d) < 0 ? -1
-			     : ws_open_dest_parent(d->dest_fd, ch->path, &base);
+	pfd = dest_fd(d) < 0
+		      ? -1
+		      : ws_open_dest_parent(d->dest_fd, ch->path, &base);
 	if (pfd < 0)
 		goto fail;
-	out = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			 O_CLOEXEC, 0644);
+	out = openat(pfd, base,
+		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     0644);
 	if (out < 0)
 		goto fail;
 	sha = sha256_new();
@@ -760,12 +784,13 @@ static bool wants_pull(struct diff_ctx *d, const char *path)
 
 /* Same inode and ctime as right after the copy: the task never touched it. */
 static bool unchanged_since_copy(const struct diff_ctx *d,
-				 const struct ws_entry *e, const struct stat *st)
+				 const struct ws_entry *e,
+				 const struct stat *st)
 {
 	const struct ws_stamps *sp = d->opts->stamps;
 	size_t i = (size_t)(e - d->base->entries);
-	int64_t ctime = (int64_t)st->st_ctim.tv_sec * 1000000000 +
-			st->st_ctim.tv_nsec;
+	int64_t ctime =
+		(int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
 	return sp && i < sp->nr && sp->ino[i] &&
 	       sp->ino[i] == (uint64_t)st->st_ino && sp->ctime_ns[i] == ctime;
 }
@@ -831,8 +856,9 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	    unchanged_since_copy(d, e, st))
 		return 0;
 	if (e && e->type == WS_FILE && e->size == (uint64_t)st->st_size) {
-		int fd = openat(dirfd, name,
-				O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		int fd =
+			openat(dirfd, name,
+			       O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 		int same = 0;
 		if (fd >= 0) {
 			same = sha256_fd(fd, sum) == 0 &&
@@ -906,8 +932,11 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 	    const struct ws_pull_opts *opts, struct ws_changes *out,
 	    struct strbuf *err)
 {
-	struct diff_ctx d = { .base = base, .opts = opts, .out = out,
-			      .dest_fd = -1, .err = err };
+	struct diff_ctx d = { .base = base,
+			      .opts = opts,
+			      .out = out,
+			      .dest_fd = -1,
+			      .err = err };
 	int tree_fd = -1, ret = -1;
 
 	filter_init(&d.filter, NULL, false);
@@ -919,7 +948,8 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tree_fd < 0) {
-		strbuf_addf(err, "cannot open '%s': %s", tree, strerror(errno));
+		strbuf_addf(err, "cannot open '%s': %s", tree,
+			    strerror(errno));
 		goto out;
 	}
 	if (diff_dir(&d, tree_fd, "") < 0)

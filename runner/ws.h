@@ -24,12 +24,12 @@ struct strbuf;
 enum ws_type { WS_FILE, WS_DIR, WS_LINK };
 
 struct ws_entry {
-	char *path;            /* relative, '/'-separated, no leading "./" */
+	char *path; /* relative, '/'-separated, no leading "./" */
 	enum ws_type type;
-	mode_t mode;           /* permission bits only */
+	mode_t mode; /* permission bits only */
 	uint64_t size;
 	int64_t mtime_ns;
-	char *link;            /* WS_LINK: the target, as stored */
+	char *link;		  /* WS_LINK: the target, as stored */
 	unsigned char sha256[32]; /* WS_FILE only */
 };
 
@@ -88,13 +88,13 @@ int ws_copy_tree(const struct ws_manifest *m, const char *src_root,
  * hashed again (ws_diff's fast path).
  */
 struct ws_stamps {
-	uint64_t *ino;      /* per manifest entry; 0: no stamp */
+	uint64_t *ino; /* per manifest entry; 0: no stamp */
 	int64_t *ctime_ns;
 	size_t nr;
 };
 
 struct ws_copy_opts {
-	bool chown;         /* give every copied entry to uid:gid */
+	bool chown; /* give every copied entry to uid:gid */
 	uid_t uid;
 	gid_t gid;
 };
@@ -110,14 +110,14 @@ void ws_stamps_release(struct ws_stamps *s);
 
 struct ws_change {
 	char *path;
-	char kind;           /* 'A' added, 'M' modified, 'D' deleted */
+	char kind; /* 'A' added, 'M' modified, 'D' deleted */
 	enum ws_type type;
 	uint64_t size;
 	unsigned char sha256[32];
-	bool pulled;         /* copied into changes/ */
-	bool has_base;       /* M and D: base_sha256 is the snapshot's */
+	bool pulled;   /* copied into changes/ */
+	bool has_base; /* M and D: base_sha256 is the snapshot's */
 	unsigned char base_sha256[32];
-	char *note;          /* why not pulled, or NULL */
+	char *note; /* why not pulled, or NULL */
 };
 
 /*
@@ -130,14 +130,14 @@ struct ws_changes {
 	struct ws_change *items; /* sorted by path */
 	size_t nr, alloc;
 	uint64_t bytes_pulled;
-	size_t nr_refused;   /* specials, escapes, over the limit */
-	bool truncated;      /* more than WS_MAX_CHANGES: the rest dropped */
+	size_t nr_refused; /* specials, escapes, over the limit */
+	bool truncated;	   /* more than WS_MAX_CHANGES: the rest dropped */
 };
 
 struct ws_pull_opts {
 	const struct strvec *pull; /* gitignore patterns; NULL = all */
-	uint64_t pull_limit;       /* bytes; 0 = none */
-	const char *dest;          /* changes/ directory to create and fill */
+	uint64_t pull_limit;	   /* bytes; 0 = none */
+	const char *dest;	   /* changes/ directory to create and fill */
 	const struct ws_stamps *stamps; /* from ws_copy_tree_ex, or NULL */
 };
 

@@ -5,7 +5,8 @@ static void oom(size_t size)
 	/* Not die(): it may allocate. One write, then out. */
 	char msg[96];
 	int n = snprintf(msg, sizeof(msg),
-			 "runner: out of memory (allocating %zu bytes)\n", size);
+			 "runner: out of memory (allocating %zu bytes)\n",
+			 size);
 	if (n > 0 && write(2, msg, (size_t)n) < 0)
 		_exit(4);
 	_exit(4);

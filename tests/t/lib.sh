@@ -57,9 +57,12 @@ test_done() {
 	[ "$test_failures" -eq 0 ]
 }
 
-# Prerequisites: BWRAP (bubblewrap works here), GIT, PYTHON3, PARALLEL.
+# Prerequisites: BWRAP (bubblewrap works here), GIT, PYTHON3, PARALLEL,
+# CLANG_FORMAT_14 (the version the committed style was made with).
 test_have_prereq() {
 	case "$1" in
+	CLANG_FORMAT_14) clang-format --version 2>/dev/null |
+		grep -q "version 14\." ;;
 	BWRAP) command -v bwrap >/dev/null &&
 		bwrap --unshare-all --ro-bind / / true 2>/dev/null ;;
 	GIT) command -v git >/dev/null ;;
