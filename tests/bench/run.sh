@@ -28,9 +28,35 @@ if [ "$what" = all ] || [ "$what" = sched ]; then
 	} >1k.yaml
 	r=$(measure "$RUNNER" exec 1k.yaml --state st1 --quiet)
 	p=$(measure parallel -j2 true ::: $(seq 1000))
+	# The floor for any sandboxed run: the same 1,000 commands in the
+	# same bwrap sandbox as the local backend makes (sandbox-local.c),
+	# two at a time by xargs, with no bookkeeping at all. As root the
+	# backend runs bwrap as nobody, so this does too.
+	mkdir -p floor-ws
+	chmod 755 "$work" floor-ws
+	sysdirs=""
+	for d in /bin /sbin /lib /lib32 /lib64 /libx32; do
+		if [ -L $d ]; then
+			sysdirs="$sysdirs --symlink $(readlink $d) $d"
+		elif [ -d $d ]; then
+			sysdirs="$sysdirs --ro-bind $d $d"
+		fi
+	done
+	asuser=""
+	[ "$(id -u)" = 0 ] &&
+		asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	b=$(measure sh -c "seq 1000 | $asuser xargs -P2 -I{} bwrap \
+		--die-with-parent --unshare-all --new-session --cap-drop ALL \
+		--hostname runner --ro-bind /usr /usr $sysdirs \
+		--ro-bind /etc /etc --proc /proc --dev /dev --tmpfs /tmp \
+		--bind $PWD/floor-ws /workspace --chdir /workspace --clearenv \
+		/bin/sh -c true")
 	echo "sched_1000_sandboxed_runner_wall $(field "$r" 1) s"
 	echo "sched_1000_parallel_j2_wall $(field "$p" 1) s"
+	echo "sched_1000_bare_bwrap_xargs_P2_wall $(field "$b" 1) s"
 	echo "sched_1000_ratio_runner_over_parallel $(ratio "$(field "$r" 1)" "$(field "$p" 1)") x"
+	echo "sched_1000_ratio_bare_bwrap_over_parallel $(ratio "$(field "$b" 1)" "$(field "$p" 1)") x"
+	echo "sched_1000_ratio_runner_over_bare_bwrap $(ratio "$(field "$r" 1)" "$(field "$b" 1)") x"
 	echo "sched_1000_runner_peak_rss $(field "$r" 2) KiB"
 
 	# 10,000 tasks in one plan: the runner's own memory.
