@@ -121,6 +121,8 @@ fail:
 
 int record_task(struct store *st, const struct task_run *t, struct strbuf *err)
 {
+	if (store_writable(st, err) < 0)
+		return -1;
 	if (upsert_task(store_db(st), t) < 0)
 		return fail(store_db(st), err, "a task");
 	return 0;
@@ -201,6 +203,8 @@ int record_event(struct store *st, const char *run_id, const char *task_id,
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *s;
 
+	if (store_writable(st, err) < 0)
+		return -1;
 	if (prepare(db, sql, &s) < 0)
 		return fail(db, err, "an event");
 	sqlite3_bind_int64(s, 1, time_now_ms());
@@ -332,6 +336,8 @@ int record_attempt_start(struct store *st, const struct task_run *t, int n,
 	sqlite3 *db = store_db(st);
 	sqlite3_stmt *s;
 
+	if (store_writable(st, err) < 0)
+		return -1;
 	/* An upsert: the worker may have recorded the sandbox id already. */
 	if (prepare(db,
 		    "INSERT INTO attempts (run_id, task_id, attempt, status,"

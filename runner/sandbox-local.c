@@ -250,15 +250,15 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 		goto out;
 	/*
 	 * The directory is the workspace itself (one mkdir and one rmdir
-	 * per task, which matter for short tasks): sandboxes/ is 0711, so
-	 * the sandbox user reaches its own workspace but lists nothing.
+	 * per task fewer, which matters for short tasks). mkdtemp made it
+	 * 0700: only its owner, and nobody when we drop to nobody, may
+	 * enter it.
 	 */
 	sb->ws = xstrdup(sb->root);
 	sb->id = xstrfmt("local-%s", strrchr(sb->root, '/') + 1);
-	if (chmod(sb->ws, 0755) < 0 ||
-	    (sb->drop && chown(sb->ws, SANDBOX_UID, SANDBOX_GID) < 0)) {
-		strbuf_addf(err, "cannot prepare '%s': %s", sb->ws,
-			    strerror(errno));
+	if (sb->drop && chown(sb->ws, SANDBOX_UID, SANDBOX_GID) < 0) {
+		strbuf_addf(err, "cannot give '%s' to the sandbox user: %s",
+			    sb->ws, strerror(errno));
 		goto out;
 	}
 	*out = sb;

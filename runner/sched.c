@@ -262,7 +262,11 @@ struct sched {
 	 * reaches the workers only once it is committed, so a task never
 	 * starts (nor takes a cap slot) unrecorded.
 	 */
+	bool in_turn; /* inside a turn of the main loop */
 	bool in_batch;
+	bool batch_failed;     /* this turn could not open its transaction */
+	int64_t db_down_since; /* starts unrecordable since (mono ms), or 0 */
+	struct strbuf db_down_err;
 	struct task_run **to_submit, **to_go;
 	size_t nr_submit, alloc_submit, nr_go, alloc_go;
 	/*
@@ -286,24 +290,65 @@ static void db_check(struct sched *s, int rc, struct strbuf *err)
 	strbuf_reset(err);
 }
 
-static void event(struct sched *s, const struct task_run *t, const char *level,
-		  const char *kind, const char *message)
+/*
+ * The turn's transaction, opened by its first write, so that a turn with
+ * nothing to record leaves the lock to others. False when it could not be
+ * opened (another process held the lock past the busy timeout): the
+ * turn's records are then written one by one, and nothing starts.
+ */
+static bool batch_need(struct sched *s)
 {
 	struct strbuf err = STRBUF_INIT;
+
+	if (!s->in_turn || s->in_batch || s->batch_failed)
+		return s->in_batch;
+	if (store_begin(s->run->store, &err) == 0) {
+		s->in_batch = true;
+	} else {
+		s->batch_failed = true;
+		strbuf_reset(&s->db_down_err);
+		strbuf_add(&s->db_down_err, err.buf, err.len);
+	}
+	strbuf_release(&err);
+	return s->in_batch;
+}
+
+static void record_only(struct sched *s, const struct task_run *t,
+			const char *level, const char *kind,
+			const char *message)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	batch_need(s);
 	db_check(s,
 		 record_event(s->run->store, s->run->id,
 			      t ? t->task->id : NULL, level, kind, message,
 			      NULL, &err),
 		 &err);
 	strbuf_release(&err);
+}
+
+/* An event: into the database, and shown. */
+static void event(struct sched *s, const struct task_run *t, const char *level,
+		  const char *kind, const char *message)
+{
+	record_only(s, t, level, kind, message);
 	progress_event(s->progress, kind, t ? t->task->id : NULL,
 		       t ? task_status_name(t->status) : NULL, message);
+}
+
+static char *started_message(const struct task_run *t)
+{
+	return t->attempt_no > 1 ? xstrfmt("attempt %d started", t->attempt_no)
+				 : xstrdup("started");
 }
 
 static void finish_skipped(struct sched *s, struct task_run *t,
 			   enum task_status st, char *reason)
 {
 	struct strbuf err = STRBUF_INIT;
+
+	batch_need(s);
 	t->status = st;
 	free(t->reason);
 	t->reason = reason;
@@ -348,6 +393,30 @@ static void skip_all_queued(struct sched *s, const char *reason)
 	}
 }
 
+/*
+ * Task starts cannot be recorded (the turn's transaction would not open
+ * or commit). Running tasks go on. Starts wait while another process
+ * holds the lock, for up to DB_DOWN_GIVE_UP_MS; then, or at once for a
+ * full disk or a broken file, the rest is skipped, so that an unattended
+ * run still ends.
+ */
+#define DB_DOWN_GIVE_UP_MS (60 * 1000)
+
+static void db_down(struct sched *s)
+{
+	/* Only another process's lock may go away by itself. */
+	if (!store_last_busy(s->run->store)) {
+		s->db_down_since = time_mono_ms() - DB_DOWN_GIVE_UP_MS - 1;
+		return;
+	}
+	if (s->db_down_since)
+		return;
+	s->db_down_since = time_mono_ms();
+	progress_event(s->progress, "notice", NULL, NULL,
+		       "the state database is locked by another process; "
+		       "waiting to start more tasks");
+}
+
 enum gate { GATE_GO, GATE_WAIT, GATE_SKIPPED };
 
 /*
@@ -381,6 +450,10 @@ static enum gate gate(struct sched *s, struct task_run *t)
 	}
 	if (now < s->cap_wait_until)
 		return GATE_WAIT;
+	if (!batch_need(s)) {
+		db_down(s);
+		return GATE_WAIT;
+	}
 	v = caps_try_start(run->store, &c, now, run->id, t->task->id, &next,
 			   &which, &err);
 	if (v < 0) {
@@ -472,6 +545,7 @@ static void grant(struct sched *s, struct task_run *t)
 	struct strbuf err = STRBUF_INIT;
 	char *msg;
 
+	batch_need(s);
 	t->phase = PHASE_GO;
 	if (!t->started_at)
 		t->started_at = time_now_ms();
@@ -479,9 +553,9 @@ static void grant(struct sched *s, struct task_run *t)
 		 record_attempt_start(s->run->store, t, t->attempt_no, &err),
 		 &err);
 	strbuf_release(&err);
-	msg = t->attempt_no > 1 ? xstrfmt("attempt %d started", t->attempt_no)
-				: xstrdup("started");
-	event(s, t, "info", "task_started", msg);
+	/* Shown when it does go: see batch_end(). */
+	msg = started_message(t);
+	record_only(s, t, "info", "task_started", msg);
 	free(msg);
 	ALLOC_GROW(s->to_go, s->nr_go + 1, s->alloc_go);
 	s->to_go[s->nr_go++] = t;
@@ -530,36 +604,66 @@ static void deactivate(struct sched *s, const struct task_run *t)
 	BUG("task '%s' collected but not active", t->task->id);
 }
 
-static void batch_begin(struct sched *s)
+/* A start the turn decided but could not record: queued again. */
+static void unsubmit(struct sched *s, struct task_run *t)
 {
-	struct strbuf err = STRBUF_INIT;
-
-	/* Without it each record is its own transaction, as before. */
-	s->in_batch = store_begin(s->run->store, &err) == 0;
-	db_check(s, s->in_batch ? 0 : -1, &err);
-	strbuf_release(&err);
+	t->status = TASK_QUEUED;
+	t->phase = PHASE_IDLE;
+	if (!t->nr_attempts)
+		t->started_at = 0;
+	t->not_before = time_now_ms() + 1000;
+	s->running--;
+	deactivate(s, t);
 }
 
-/* Commit the turn, then let its tasks go. */
+/*
+ * Commit the turn, then let its tasks go. Tasks it submitted start only
+ * if the commit went through; prepared tasks it granted go either way
+ * (their start was recorded by an earlier turn).
+ */
 static void batch_end(struct sched *s)
 {
 	struct strbuf err = STRBUF_INIT;
+	bool recorded = !s->batch_failed;
 
-	if (s->in_batch)
-		db_check(s, store_commit(s->run->store, &err), &err);
-	s->in_batch = false;
+	if (s->in_batch && store_commit(s->run->store, &err) < 0) {
+		recorded = false;
+		strbuf_reset(&s->db_down_err);
+		strbuf_add(&s->db_down_err, err.buf, err.len);
+		db_check(s, -1, &err);
+	}
+	if (s->in_batch && recorded)
+		s->db_down_since = 0;
+	s->in_batch = s->batch_failed = false;
 	strbuf_release(&err);
-	for (size_t i = 0; i < s->nr_submit; i++)
-		pool_submit(s->pool, task_execute, s->to_submit[i]);
+	for (size_t i = 0; i < s->nr_submit; i++) {
+		if (recorded)
+			pool_submit(s->pool, task_execute, s->to_submit[i]);
+		else
+			unsubmit(s, s->to_submit[i]);
+	}
+	if (s->nr_submit && !recorded)
+		db_down(s);
 	s->nr_submit = 0;
-	if (!s->nr_go)
-		return;
 	pthread_mutex_lock(&s->run->go_lock);
 	for (size_t i = 0; i < s->nr_go; i++) {
-		s->to_go[i]->go = true;
-		pthread_cond_signal(&s->to_go[i]->go_cond);
+		struct task_run *t = s->to_go[i];
+		if (t->phase != PHASE_GO)
+			continue; /* unsubmitted above */
+		t->go = true;
+		pthread_cond_signal(&t->go_cond);
 	}
 	pthread_mutex_unlock(&s->run->go_lock);
+	for (size_t i = 0; i < s->nr_go; i++) {
+		struct task_run *t = s->to_go[i];
+		char *msg;
+		if (t->phase != PHASE_GO)
+			continue;
+		msg = started_message(t);
+		progress_event(s->progress, "task_started", t->task->id,
+			       task_status_name(t->status), msg);
+		free(msg);
+	}
 	s->nr_go = 0;
 }
 
@@ -577,6 +681,15 @@ static bool dispatch(struct sched *s)
 	bool queued = false, cancel = atomic_load(&run->cancel);
 	int in_use = slots_in_use(s), preparing = 0;
 	int64_t now = time_now_ms();
+
+	if (s->db_down_since &&
+	    time_mono_ms() - s->db_down_since > DB_DOWN_GIVE_UP_MS) {
+		char *reason = xstrfmt("not started: the state database could "
+				       "not record its start (%s)",
+				       s->db_down_err.buf);
+		skip_all_queued(s, reason);
+		free(reason);
+	}
 
 	for (size_t i = 0; i < s->nr_active; i++) {
 		struct task_run *t = s->active[i];
@@ -737,6 +850,7 @@ static void collect(struct sched *s, struct task_run *t)
 	struct strbuf err = STRBUF_INIT;
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
 
+	batch_need(s);
 	s->running--;
 	deactivate(s, t);
 	t->phase = PHASE_IDLE;
@@ -802,13 +916,14 @@ static void main_loop(struct sched *s)
 	for (;;) {
 		bool queued;
 
-		batch_begin(s);
+		s->in_turn = true;
 		while (t) {
 			collect(s, t);
 			t = pool_next_done(s->pool, 0);
 		}
 		queued = dispatch(s);
 		batch_end(s);
+		s->in_turn = false;
 		if (!queued && s->running == 0)
 			break;
 		t = pool_next_done(s->pool, 200);
@@ -821,15 +936,15 @@ static void main_loop(struct sched *s)
 		}
 		/* Ten redraws a second are plenty for a human. */
 		if (progress_is_live(s->progress) &&
-		    time_now_ms() - drawn_at >= 100) {
-			drawn_at = time_now_ms();
+		    time_mono_ms() - drawn_at >= 100) {
+			drawn_at = time_mono_ms();
 			counts(s->run, &c);
-			if (s->cap_wait_until > drawn_at) {
+			if (s->cap_wait_until > time_now_ms()) {
 				c.next_slot_ms = s->cap_wait_until;
 				c.cap_which = s->cap_which;
 			}
 			progress_tick(s->progress, &c,
-				      drawn_at - s->run->started_at);
+				      time_now_ms() - s->run->started_at);
 		}
 	}
 	drain_notices(s);
@@ -967,7 +1082,9 @@ out:
 int sched_run(struct plan *plan, const struct run_opts *opts)
 {
 	struct run run;
-	struct sched s = { .run = &run, .db_err = STRBUF_INIT };
+	struct sched s = { .run = &run,
+			   .db_err = STRBUF_INIT,
+			   .db_down_err = STRBUF_INIT };
 	struct strbuf err = STRBUF_INIT;
 	struct sigaction old_int, old_term;
 	struct sandbox_config probe = { 0 };
@@ -1094,6 +1211,9 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 		exit_code = RUNNER_EXIT_INTERRUPTED;
 		status = "interrupted";
 	}
+	/* Records failing outrank a task failing. */
+	if (s.db_failed && exit_code != RUNNER_EXIT_INTERRUPTED)
+		exit_code = RUNNER_EXIT_RUNTIME;
 	db_check(&s, record_run_end(run.store, &run, status, exit_code, &err),
 		 &err);
 	{
@@ -1106,8 +1226,11 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 		db_check(&s, -1, &err);
 	print_summary(&run, opts->progress == PROGRESS_JSON, exit_code);
 	if (s.db_failed) {
-		error("%s", s.db_err.buf);
-		if (exit_code == RUNNER_EXIT_OK)
+		error("%s; this run's records may be incomplete: fix that, "
+		      "then `runner resume %s` runs what is not recorded as "
+		      "succeeded",
+		      s.db_err.buf, run.id);
+		if (exit_code != RUNNER_EXIT_INTERRUPTED)
 			exit_code = RUNNER_EXIT_RUNTIME;
 	}
 out:
@@ -1127,5 +1250,6 @@ out:
 	free(s.to_submit);
 	free(s.to_go);
 	free(s.active);
+	strbuf_release(&s.db_down_err);
 	return exit_code;
 }

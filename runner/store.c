@@ -12,12 +12,16 @@
  */
 #define BUSY_TIMEOUT_MS 10000
 
+#define ABORTED_MSG "an earlier error rolled the enclosing transaction back"
+
 struct store {
 	sqlite3 *db;
 	char *dir;
 	char *path;
 	char *backup;
 	int depth; /* store_begin() nesting: 1 is the BEGIN, more savepoints */
+	bool aborted; /* SQLite rolled the outermost transaction back */
+	bool busy;    /* the last begin or commit failed on another's lock */
 };
 
 const char *store_resolve_dir(const char *opt)
@@ -296,6 +300,17 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 	return 0;
 }
 
+static bool is_busy(sqlite3 *db)
+{
+	int rc = sqlite3_errcode(db) & 0xff;
+	return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+bool store_last_busy(const struct store *st)
+{
+	return st->busy;
+}
+
 /*
  * The outermost store_begin() is BEGIN IMMEDIATE; inner ones are
  * savepoints, so that a caller may batch several units of work that each
@@ -308,13 +323,15 @@ int store_begin(struct store *st, struct strbuf *err)
 	char sql[40];
 	int ret;
 
-	if (st->depth > 0 && sqlite3_get_autocommit(st->db)) {
-		/* SQLite gave up the enclosing transaction (I/O error, full).
+	if (st->depth > 0 && (st->aborted || sqlite3_get_autocommit(st->db))) {
+		/*
+		 * SQLite gave up the enclosing transaction (disk full, I/O
+		 * error): nothing more may be written until its owner ends
+		 * it, or the writes would land outside it.
 		 */
-		strbuf_addf(err,
-			    "cannot write to state database '%s': an "
-			    "earlier error rolled the transaction back",
-			    st->path);
+		st->aborted = true;
+		strbuf_addf(err, "cannot write to state database '%s': %s",
+			    st->path, ABORTED_MSG);
 		return -1;
 	}
 	if (st->depth == 0)
@@ -322,6 +339,7 @@ int store_begin(struct store *st, struct strbuf *err)
 	else
 		snprintf(sql, sizeof(sql), "SAVEPOINT s%d", st->depth);
 	ret = store_exec(st, sql, &msg);
+	st->busy = ret && is_busy(st->db);
 	if (ret)
 		strbuf_addf(err, "cannot lock state database '%s': %s",
 			    st->path, msg.buf);
@@ -331,20 +349,33 @@ int store_begin(struct store *st, struct strbuf *err)
 	return ret;
 }
 
+int store_writable(struct store *st, struct strbuf *err)
+{
+	if (st->depth == 0 || !(st->aborted || sqlite3_get_autocommit(st->db)))
+		return 0;
+	st->aborted = true;
+	strbuf_addf(err, "cannot write to state database '%s': %s", st->path,
+		    ABORTED_MSG);
+	return -1;
+}
+
 int store_commit(struct store *st, struct strbuf *err)
 {
 	struct strbuf msg = STRBUF_INIT;
 	char sql[40];
 	int ret;
 
-	if (st->depth <= 0 || sqlite3_get_autocommit(st->db)) {
-		st->depth = 0;
+	if (st->depth <= 0) {
+		strbuf_addf(err,
+			    "cannot commit to state database '%s': no "
+			    "transaction is open",
+			    st->path);
+		return -1;
+	}
+	if (st->aborted || sqlite3_get_autocommit(st->db)) {
+		st->aborted = --st->depth > 0;
 		strbuf_addf(err, "cannot commit to state database '%s': %s",
-			    st->path,
-			    st->depth ? "an earlier error rolled the "
-					"transaction back"
-				      : "no transaction is open");
-		st->depth = 0;
+			    st->path, ABORTED_MSG);
 		return -1;
 	}
 	if (st->depth == 1)
@@ -352,6 +383,7 @@ int store_commit(struct store *st, struct strbuf *err)
 	else
 		snprintf(sql, sizeof(sql), "RELEASE s%d", st->depth - 1);
 	ret = store_exec(st, sql, &msg);
+	st->busy = ret && is_busy(st->db);
 	if (ret) {
 		strbuf_addf(err, "cannot commit to state database '%s': %s",
 			    st->path, msg.buf);
@@ -367,14 +399,19 @@ void store_rollback(struct store *st)
 {
 	char sql[64];
 
-	if (st->depth > 1 && !sqlite3_get_autocommit(st->db)) {
+	if (st->depth > 1) {
 		st->depth--;
+		if (st->aborted || sqlite3_get_autocommit(st->db)) {
+			st->aborted = true;
+			return;
+		}
 		snprintf(sql, sizeof(sql), "ROLLBACK TO s%d; RELEASE s%d",
 			 st->depth, st->depth);
 		sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 		return;
 	}
 	st->depth = 0;
+	st->aborted = false;
 	if (!sqlite3_get_autocommit(st->db))
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }

@@ -77,6 +77,19 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 int store_begin(struct store *st, struct strbuf *err);
 int store_commit(struct store *st, struct strbuf *err);
 void store_rollback(struct store *st);
+/*
+ * Whether a write now would land where the caller expects: -1 (with a
+ * message) inside a transaction SQLite has already rolled back by itself
+ * (disk full, I/O error), where a lone statement would autocommit outside
+ * it. Writers of a single statement call it instead of store_begin().
+ */
+int store_writable(struct store *st, struct strbuf *err);
+/*
+ * Whether the last store_begin() or store_commit() that failed did so
+ * only because another connection held the lock past the busy timeout
+ * (worth trying again later), not for a full disk or a broken file.
+ */
+bool store_last_busy(const struct store *st);
 
 /*
  * The state directory to use: opt if set, else $RUNNER_STATE, else

@@ -58,7 +58,8 @@ test_done() {
 }
 
 # Prerequisites: BWRAP (bubblewrap works here), GIT, PYTHON3, PARALLEL,
-# CLANG_FORMAT_14 (the version the committed style was made with).
+# CLANG_FORMAT_14 (the version the committed style was made with),
+# ROOT_MOUNT (root, and may mount in a mount namespace of its own).
 test_have_prereq() {
 	case "$1" in
 	CLANG_FORMAT_14) clang-format --version 2>/dev/null |
@@ -68,6 +69,7 @@ test_have_prereq() {
 	GIT) command -v git >/dev/null ;;
 	PYTHON3) command -v python3 >/dev/null ;;
 	NOT_ROOT) [ "$(id -u)" -ne 0 ] ;;
+	ROOT_MOUNT) [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null ;;
 	*) command -v "$(echo "$1" | tr 'A-Z' 'a-z')" >/dev/null ;;
 	esac
 }

@@ -325,6 +325,16 @@ assert any(e[\"event\"]==\"task_finished\" and e[\"status\"]==\"succeeded\" for 
 	! grep -q task_started out && test_grep "results:" out
 '
 
+test_expect_success BWRAP 'a sandbox folder is private: 0700' '
+	mkdir ws &&
+	printf "version: 1\nname: p\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: stat -c %%a .\n" >sbx.yaml &&
+	printf "version: 1\nname: p\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: stat -c %%a .\n" >none.yaml &&
+	runner exec sbx.yaml --quiet --state st &&
+	test "$(cat st/runs/*/tasks/t/output.log)" = 700 &&
+	runner exec none.yaml --quiet --state st2 &&
+	test "$(cat st2/runs/*/tasks/t/output.log)" = 700
+'
+
 test_expect_success 'a big run lists only what did not succeed' '
 	mkdir ws &&
 	{

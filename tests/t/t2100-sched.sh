@@ -227,6 +227,53 @@ test_expect_success BWRAP 'SIGKILL mid-run: the next runner marks it lost and cl
 	test "$(q "select status from runs")" = succeeded
 '
 
+test_expect_success 'another process holding the state lock only delays starts' '
+	mkdir ws &&
+	plan lock "{concurrency: 1}" >p.yaml <<-\EOF &&
+	  - id: a
+	    run: sleep 1
+	  - id: b
+	    run: "true"
+	EOF
+	( runner exec p.yaml --quiet --state st >out 2>err; echo $? >rc ) &
+	while ! test -s st/runner.db; do sleep 0.1; done &&
+	sleep 0.5 &&
+	python3 -c "
+import sqlite3, time
+c = sqlite3.connect(\"st/runner.db\", isolation_level=None, timeout=20)
+c.execute(\"BEGIN IMMEDIATE\"); time.sleep(11); c.execute(\"COMMIT\")
+" &&
+	wait &&
+	test "$(cat rc)" = 0 &&
+	test "$(q "select group_concat(status) from tasks")" = "succeeded,succeeded" &&
+	test "$(q "select status from runs")" = succeeded
+'
+
+test_expect_success ROOT_MOUNT 'a full disk: what cannot be recorded does not start; exit 4 says what to do' '
+	mkdir ws st &&
+	plan full "{concurrency: 1}" >p.yaml <<-\EOF &&
+	  - id: fill
+	    run: dd if=/dev/zero of=../../fill bs=64k 2>/dev/null; echo filled
+	  - id: b
+	    run: echo b
+	  - id: c
+	    run: echo c
+	EOF
+	unshare -m sh -c "mount -t tmpfs -o size=3m tmpfs st &&
+		RUNNER_PREWARM=0 \"\$RUNNER\" exec p.yaml --state st >out 2>err
+		echo \$? >rc
+		sqlite3 st/runner.db \"select id, status from tasks\" >tasks
+		ls st/sandboxes >left
+		ls st/runs/*/tasks/b >b-files" &&
+	test "$(cat rc)" = 4 &&
+	grep -E -q "No space left on device|database or disk is full" err &&
+	test_grep "runner resume" err &&
+	test_grep "b *not started: the state database could not record its start" out &&
+	grep -q "^b|queued$" tasks && grep -q "^c|queued$" tasks &&
+	! grep -q "b *started" out &&
+	test ! -s left && test ! -s b-files
+'
+
 test_expect_success 'resume refuses a changed plan and a running run' '
 	mkdir ws &&
 	plan r >p.yaml <<-\EOF &&

@@ -1132,6 +1132,77 @@ out:
 	remove_tmpdir(tmp);
 }
 
+/*
+ * SQLite rolls a whole transaction back by itself on a full disk. Inside a
+ * batch, nothing after that may be written outside it (a lone statement
+ * would autocommit), and the batch's commit must fail, not pretend.
+ */
+static void test_batch_aborted(void)
+{
+	char *tmp = make_tmpdir();
+	struct strbuf err = STRBUF_INIT;
+	struct store *st = NULL;
+	char *big = xmalloc(200000), *sql;
+
+	memset(big, 'x', 199999);
+	big[199999] = '\0';
+	if (store_open(tmp, STORE_MIGRATE, &st, &err) < 0) {
+		ok(0, "open: %s", err.buf);
+		goto out;
+	}
+	sql = xstrfmt("PRAGMA max_page_count = %lld",
+		      query_int(store_db(st), "PRAGMA page_count") + 20);
+	store_exec(st, sql, &err);
+	free(sql);
+	is_int(store_begin(st, &err), 0, "batch begins");
+	store_exec(st,
+		   "INSERT INTO events (at, level, kind, message) "
+		   "VALUES (1, 'info', 'early', 'm')",
+		   &err);
+	is_int(store_begin(st, &err), 0, "a unit begins inside it");
+	sql = xstrfmt("INSERT INTO events (at, level, kind, message) "
+		      "VALUES (2, 'info', 'big', '%s')",
+		      big);
+	is_int(store_exec(st, sql, &err), -1, "the disk fills");
+	free(sql);
+	ok(sqlite3_get_autocommit(store_db(st)),
+	   "SQLite rolled everything back by itself");
+	store_rollback(st);
+	strbuf_reset(&err);
+	is_int(store_writable(st, &err), -1,
+	       "a lone statement may not write now");
+	ok(strstr(err.buf, "rolled the enclosing transaction back") != NULL,
+	   "and says why: %s", err.buf);
+	strbuf_reset(&err);
+	is_int(store_begin(st, &err), -1, "nor may a new unit begin");
+	strbuf_reset(&err);
+	is_int(store_commit(st, &err), -1, "the batch does not commit");
+	ok(strstr(err.buf, "rolled the enclosing transaction back") != NULL,
+	   "and says why: %s", err.buf);
+	is_int(query_int(store_db(st), "SELECT count(*) FROM events"), 0,
+	       "nothing of the batch was written, nothing outside it either");
+	store_exec(st, "PRAGMA max_page_count = 1000000", &err);
+	strbuf_reset(&err);
+	is_int(store_begin(st, &err), 0, "the next batch begins: %s", err.buf);
+	is_int(store_writable(st, &err), 0, "and may write");
+	store_exec(st,
+		   "INSERT INTO events (at, level, kind, message) "
+		   "VALUES (3, 'info', 'later', 'm')",
+		   &err);
+	is_int(store_commit(st, &err), 0, "and commits: %s", err.buf);
+	is_int(query_int(store_db(st), "SELECT count(*) FROM events"), 1,
+	       "its row is there");
+	strbuf_reset(&err);
+	is_int(store_commit(st, &err), -1, "a commit with nothing open fails");
+	ok(strstr(err.buf, "no transaction is open") != NULL, "saying so: %s",
+	   err.buf);
+out:
+	store_close(st);
+	free(big);
+	strbuf_release(&err);
+	remove_tmpdir(tmp);
+}
+
 int main(void)
 {
 	test_resolve_dir();
@@ -1148,5 +1219,6 @@ int main(void)
 	test_open_refusals();
 	test_race();
 	test_busy_wait();
+	test_batch_aborted();
 	return done_testing();
 }
