@@ -913,6 +913,7 @@ static void main_loop(struct sched *s)
 	struct task_run *t = NULL;
 	int64_t drawn_at = 0;
 
+	drain_notices(s); /* the snapshots' come before any start */
 	for (;;) {
 		bool queued;
 

@@ -335,6 +335,15 @@ test_expect_success BWRAP 'a sandbox folder is private: 0700' '
 	test "$(cat st2/runs/*/tasks/t/output.log)" = 700
 '
 
+test_expect_success 'the snapshot line comes before any task starts' '
+	mkdir ws && echo x >ws/f &&
+	printf "version: 1\nname: o\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: a\n    run: \"true\"\n  - id: b\n    run: \"true\"\n" >plan.yaml &&
+	runner exec plan.yaml --state st >out &&
+	snap=$(grep -n "snapshot of" out | cut -d: -f1) &&
+	first=$(grep -n " [ab]  *started$" out | head -1 | cut -d: -f1) &&
+	test -n "$snap" && test -n "$first" && test "$snap" -lt "$first"
+'
+
 test_expect_success 'a big run lists only what did not succeed' '
 	mkdir ws &&
 	{
