@@ -540,8 +540,37 @@ int proc_for_each(int (*fn)(const struct proc_info *pi, void *ctx), void *ctx)
 	return 0;
 }
 
+bool proc_has_env(pid_t pid, const char *const *tags)
+{
+	char path[64];
+	struct strbuf sb;
+	size_t want = 0, found = 0;
+	bool ok = false;
+
+	for (; tags[want]; want++)
+		;
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	/* An environment past 1 MiB is cut there: fine for our tags. */
+	strbuf_init_capped(&sb, 1 << 20);
+	if (strbuf_read_file(&sb, path) < 0 && !sb.len)
+		goto out;
+	for (size_t at = 0; at < sb.len;) {
+		const char *e = sb.buf + at;
+		size_t len = strnlen(e, sb.len - at);
+		for (size_t i = 0; i < want; i++)
+			if (strlen(tags[i]) == len && !memcmp(tags[i], e, len))
+				found++;
+		at += len + 1;
+	}
+	ok = want > 0 && found >= want;
+out:
+	strbuf_release(&sb);
+	return ok;
+}
+
 struct tree_kill {
 	pid_t leader;
+	const char *const *tags;
 	int sig;
 	int count;
 };
@@ -550,23 +579,39 @@ static int tree_kill_one(const struct proc_info *pi, void *ctx)
 {
 	struct tree_kill *tk = ctx;
 
-	if (pi->pid == tk->leader || pi->state == 'Z' || pi->state == 'X')
+	if (pi->pid == tk->leader || pi->pid == getpid() || pi->state == 'Z' ||
+	    pi->state == 'X')
 		return 0;
-	if (pi->session != tk->leader && pi->pgrp != tk->leader)
+	if ((tk->leader <= 1 ||
+	     (pi->session != tk->leader && pi->pgrp != tk->leader)) &&
+	    !(tk->tags && proc_has_env(pi->pid, tk->tags)))
 		return 0;
 	if (!kill(pi->pid, tk->sig) || errno == EPERM)
 		tk->count++;
 	return 0;
 }
 
-int proc_signal_tree(struct proc *p, int sig)
+int proc_signal_tree_tagged(struct proc *p, int sig, const char *const *tags)
 {
-	struct tree_kill tk = { p->pid, sig, 0 };
+	struct tree_kill tk = { p->pid, tags, sig, 0 };
 
 	/* Never kill(-1) or kill(0): that would hit far too much. */
 	if (p->pid <= 1 || p->reaped)
 		return 0;
 	kill(-p->pid, sig);
+	proc_for_each(tree_kill_one, &tk);
+	return tk.count;
+}
+
+int proc_signal_tree(struct proc *p, int sig)
+{
+	return proc_signal_tree_tagged(p, sig, NULL);
+}
+
+int proc_kill_tagged(const char *const *tags, int sig)
+{
+	struct tree_kill tk = { 0, tags, sig, 0 };
+
 	proc_for_each(tree_kill_one, &tk);
 	return tk.count;
 }

@@ -188,6 +188,20 @@ int proc_run(struct proc *p, const struct proc_run_opts *o,
  * itself. Returns how many live processes besides the child were found.
  */
 int proc_signal_tree(struct proc *p, int sig);
+/*
+ * The same, and also every process whose environment holds all of tags
+ * (NULL-terminated "NAME=VALUE" strings): what the child started and
+ * moved out of its session with setsid(), as long as it kept the
+ * variables the runner gave it.
+ */
+int proc_signal_tree_tagged(struct proc *p, int sig, const char *const *tags);
+/*
+ * Signal every process (but us) whose environment holds all of tags;
+ * returns how many. Crash recovery uses it for what a dead runner left.
+ */
+int proc_kill_tagged(const char *const *tags, int sig);
+/* Whether /proc/PID/environ holds every one of tags. */
+bool proc_has_env(pid_t pid, const char *const *tags);
 
 /* What proc_for_each() tells about a process (from /proc/PID/stat). */
 struct proc_info {

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "recover.h"
 #include "fs.h"
+#include "proc.h"
 #include "store.h"
 #include "timeutil.h"
 
@@ -165,9 +166,23 @@ int recover_lost_runs(struct store *st, struct strbuf *err)
 	}
 	sqlite3_finalize(s);
 	for (size_t i = 0; i < ids.nr; i++) {
-		if (mark_lost(st, ids.v[i], hosts.v[i], pids[i], err) < 0 ||
-		    recover_remove_sandboxes(store_dir(st), ids.v[i], err) <
-			    0) {
+		/*
+		 * What the dead runner started may still run: a task that
+		 * isolation none left to itself, a sandbox whose first
+		 * process never got bwrap's --die-with-parent. Each carries
+		 * the run's id in its environment.
+		 */
+		char *tag = xstrfmt("RUNNER_RUN_ID=%s", ids.v[i]);
+		const char *tags[] = { tag, NULL };
+		proc_kill_tagged(tags, SIGKILL);
+		free(tag);
+		/*
+		 * Folders first: a recovery that is itself killed leaves the
+		 * run as it was, for the next one to finish.
+		 */
+		if (recover_remove_sandboxes(store_dir(st), ids.v[i], err) <
+			    0 ||
+		    mark_lost(st, ids.v[i], hosts.v[i], pids[i], err) < 0) {
 			ret = -1;
 			break;
 		}

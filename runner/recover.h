@@ -8,8 +8,10 @@ struct strbuf;
  * Crash recovery. A runner killed without a chance to clean up (SIGKILL,
  * power loss) leaves its run and tasks marked running. The next runner
  * that opens the state on the same host finds runs whose process is gone
- * (or whose pid now belongs to a younger process), marks their unfinished
- * tasks and the run `lost`, and removes their local sandbox roots.
+ * (or whose pid now belongs to a younger process), kills what is left of
+ * them (every process whose environment holds the run's RUNNER_RUN_ID),
+ * marks their unfinished tasks and the run `lost`, and removes their local
+ * sandbox roots.
  * Runs of other hosts are left alone: we cannot see their processes.
  *
  * Returns the number of runs recovered, or -1 with err.

@@ -373,7 +373,43 @@ struct exec_ctx {
 	bool have_exit;
 	int exit_code;
 	struct strbuf tail; /* the last output, for setup errors */
+	/*
+	 * The task's RUNNER_RUN_ID, RUNNER_TASK_ID and RUNNER_ATTEMPT
+	 * entries (NULL-terminated; tags[0] NULL when missing): every
+	 * process of the task, and bwrap itself, carries them.
+	 */
+	const char *tags[4];
 };
+
+/* Pick the runner's own variables out of the task's environment. */
+static void find_tags(struct exec_ctx *ec, const char *const *env)
+{
+	static const char *const names[] = {
+		"RUNNER_RUN_ID=", "RUNNER_TASK_ID=", "RUNNER_ATTEMPT="
+	};
+	size_t n = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		for (const char *const *e = env; e && *e; e++)
+			if (!strncmp(*e, names[i], strlen(names[i]))) {
+				ec->tags[n++] = *e;
+				break;
+			}
+	if (n < ARRAY_SIZE(names))
+		n = 0;
+	ec->tags[n] = NULL;
+}
+
+/*
+ * isolation none: the session and group, and what left them with
+ * setsid() but kept the task's variables.
+ */
+static int plain_kill_tree(struct proc *p, int sig, void *ctx)
+{
+	struct exec_ctx *ec = ctx;
+
+	return proc_signal_tree_tagged(p, sig, ec->tags[0] ? ec->tags : NULL);
+}
 
 static int exec_on_output(void *ctx, const char *buf, size_t len)
 {
@@ -532,11 +568,18 @@ static int ns_kill_tree(struct proc *p, int sig, void *ctx)
 
 	if (ec->ns_fd < 0) {
 		/*
-		 * Before bwrap said where the sandbox is: bwrap itself. Its
-		 * --die-with-parent takes the sandbox down with it.
+		 * Before bwrap said where the sandbox is: bwrap, its process
+		 * group, and anything with the task's variables. The
+		 * sandbox's first process may not have its
+		 * --die-with-parent in force yet, and it is in bwrap's group
+		 * until it makes its own session.
 		 */
-		if (!p->reaped)
+		if (!p->reaped) {
+			kill(-p->pid, sig);
 			kill(p->pid, sig);
+		}
+		if (ec->tags[0])
+			proc_kill_tagged(ec->tags, sig);
 		return 0;
 	}
 	/*
@@ -737,6 +780,14 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	*args_fd = write_memfd(&args, err);
 	if (*args_fd < 0)
 		goto out;
+	/*
+	 * bwrap's own environment (the task gets only --setenv's): the
+	 * task's variables, so that what a killed runner leaves behind can
+	 * be found by them (recover.c).
+	 */
+	for (const char *const *e = cmd->env; e && *e; e++)
+		if (!strncmp(*e, "RUNNER_", 7))
+			strvec_push(&p->env, *e);
 	strvec_push(&p->args, bwrap);
 	strvec_push(&p->args, "--args");
 	strvec_pushf(&p->args, "%d", *args_fd);
@@ -790,6 +841,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	memset(&ec, 0, sizeof(ec));
 	ec.cmd = cmd;
 	ec.ns_fd = -1;
+	find_tags(&ec, cmd->env);
 	strbuf_init_capped(&ec.status, 64 * 1024);
 	strbuf_init_capped(&ec.tail, 4096);
 	if (!cmd->argv || !cmd->argv[0]) {
@@ -874,6 +926,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		o.aux_fd = status[0];
 		o.on_aux = exec_on_aux;
 		o.kill_tree = ns_kill_tree;
+	} else {
+		o.kill_tree = plain_kill_tree;
 	}
 	if (proc_run(&p, &o, &r, err) < 0)
 		goto out;

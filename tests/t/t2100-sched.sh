@@ -274,6 +274,58 @@ test_expect_success ROOT_MOUNT 'a full disk: what cannot be recorded does not st
 	test ! -s left && test ! -s b-files
 '
 
+test_expect_success 'isolation none: a process that left the session with setsid dies with its task' '
+	mkdir ws &&
+	plan esc >p.yaml <<-\EOF &&
+	  - id: esc
+	    run: setsid sh -c "sleep 1031" & sleep 0.5; echo started
+	EOF
+	runner exec p.yaml --quiet --state st >out &&
+	sleep 0.2 &&
+	! pgrep -f "sleep 1031"
+'
+
+test_expect_success 'isolation none: after a SIGKILL of the runner, the next command kills what it left' '
+	mkdir ws &&
+	plan left >p.yaml <<-\EOF &&
+	  - id: long
+	    run: sleep 1032
+	EOF
+	{ runner exec p.yaml --quiet --state st >out 2>&1 & } &&
+	while ! pgrep -f "sleep 1032" >/dev/null; do sleep 0.1; done &&
+	pkill -KILL -f "runner exec p.yaml" &&
+	while pgrep -f "runner exec p.yaml" >/dev/null; do sleep 0.1; done &&
+	pgrep -f "sleep 1032" >/dev/null &&
+	runner runs --state st >runs &&
+	sleep 0.2 &&
+	! pgrep -f "sleep 1032" &&
+	test "$(q "select status from runs")" = lost &&
+	test -z "$(ls st/sandboxes)"
+'
+
+test_expect_success BWRAP 'runners killed while sandboxes are being set up leave nothing behind' '
+	mkdir ws &&
+	{
+		printf "version: 1\nname: churn\nlimits: {concurrency: 8}\n"
+		printf "defaults: {workspace: ws}\ntasks:\n"
+		for i in $(seq 40); do printf "  - id: t%d\n    run: \"true\"\n" $i; done
+	} >p.yaml &&
+	before=$(pgrep -fc "bwrap --args" || :) &&
+	for k in $(seq 15); do
+		"$RUNNER" exec p.yaml --quiet --state st >/dev/null 2>&1 &
+		pid=$! &&
+		sleep 0.0$(( (k % 9) + 1 )) &&
+		kill -KILL $pid &&
+		wait $pid || :
+	done &&
+	runner runs --state st >runs &&
+	sleep 0.3 &&
+	ls st/sandboxes >left && test ! -s left &&
+	test "$(q "select count(*) from runs where status = \"running\"")" = 0 &&
+	after=$(pgrep -fc "bwrap --args" || :) &&
+	test "$after" -le "$before"
+'
+
 test_expect_success 'resume refuses a changed plan and a running run' '
 	mkdir ws &&
 	plan r >p.yaml <<-\EOF &&
