@@ -349,6 +349,21 @@ static void finish_skipped(struct sched *s, struct task_run *t,
 	struct strbuf err = STRBUF_INIT;
 
 	batch_need(s);
+	if (st == TASK_SKIPPED && t->nr_attempts) {
+		/*
+		 * A retry that may not start (caps, budget): the task ends as
+		 * its last attempt did, not as if it never ran.
+		 */
+		const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
+		char *why = xstrfmt("%s; not retried: %s",
+				    a->reason ? a->reason
+					      : task_status_name(a->status),
+				    reason);
+		free(reason);
+		reason = why;
+		st = a->status;
+		t->exit_code = a->exit_code;
+	}
 	t->status = st;
 	free(t->reason);
 	t->reason = reason;
@@ -849,11 +864,28 @@ static void collect(struct sched *s, struct task_run *t)
 {
 	struct strbuf err = STRBUF_INIT;
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
+	bool granted = t->phase == PHASE_GO;
 
 	batch_need(s);
 	s->running--;
 	deactivate(s, t);
 	t->phase = PHASE_IDLE;
+	if (a->never_went && !granted) {
+		/*
+		 * Its sandbox was ready, it never had its go: no attempt to
+		 * count or record (a resume starts again at this number).
+		 */
+		struct attempt_rec *last = &t->attempts[--t->nr_attempts];
+		free(last->reason);
+		free(last->sandbox_id);
+		finish_skipped(s, t, TASK_CANCELLED,
+			       xstrdup(t->nr_attempts
+					       ? "run interrupted before the "
+						 "next attempt"
+					       : "run interrupted before the "
+						 "task started"));
+		return;
+	}
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
 		       s->run->plan->cost_per_hour_usd;

@@ -43,6 +43,7 @@ struct attempt_rec {
 	char *reason;  /* NULL or why it did not succeed */
 	char *sandbox_id;
 	int64_t started_at, ended_at; /* ms since the epoch */
+	bool never_went; /* prepared, then cancelled before its go */
 };
 
 struct task_run {

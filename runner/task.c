@@ -77,8 +77,13 @@ static void on_warn(void *ctx, int64_t elapsed_ms)
 	struct output_ctx *o = ctx;
 	char dur[32], lim[32];
 	char *msg;
+	int64_t mark = elapsed_ms;
 
-	format_duration(elapsed_ms, dur, sizeof(dur));
+	/* It fires a few ms late: say the mark the plan set. */
+	for (size_t i = 0; i < o->t->task->nr_warn_at; i++)
+		if (o->t->task->warn_at_ms[i] <= elapsed_ms)
+			mark = o->t->task->warn_at_ms[i];
+	format_duration(mark, dur, sizeof(dur));
 	format_duration(o->t->task->timeout_ms, lim, sizeof(lim));
 	msg = xstrfmt("still running after %s (timeout %s)", dur, lim);
 	strvec_push(&o->t->warnings, msg);
@@ -175,6 +180,7 @@ static void status_from_exec(struct attempt_rec *a,
 {
 	char lim[32];
 	if (st->cancelled && !went) {
+		a->never_went = true;
 		attempt_fail(a, TASK_CANCELLED,
 			     "run interrupted before the task started");
 	} else if (st->cancelled) {
@@ -353,7 +359,7 @@ out:
 				     err.buf);
 	}
 	a->ended_at = time_now_ms();
-	if (a->reason)
+	if (a->reason && !a->never_went)
 		log_line(out, "[runner: attempt %d %s: %s]\n", a->n,
 			 task_status_name(a->status), a->reason);
 	free(stdin_path);

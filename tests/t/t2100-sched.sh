@@ -153,7 +153,7 @@ test_expect_success 'warn_at warnings are logged, shown and in result.json' '
 	    run: sleep 1.6
 	EOF
 	runner exec p.yaml --state st >out &&
-	test_grep "still running after 1s" out &&
+	test_grep "still running after 1s (timeout" out &&
 	grep -q "still running after 1s" st/runs/*/tasks/slowish/result.json &&
 	test "$(q "select count(*) from events where kind=\"warning\"")" = 1
 '
@@ -324,6 +324,40 @@ test_expect_success BWRAP 'runners killed while sandboxes are being set up leave
 	test "$(q "select count(*) from runs where status = \"running\"")" = 0 &&
 	after=$(pgrep -fc "bwrap --args" || :) &&
 	test "$after" -le "$before"
+'
+
+test_expect_success 'a retry stopped by a cap: the task stays failed, with both reasons' '
+	mkdir ws &&
+	plan capr "{per_hour: 1, on_limit: skip}" >p.yaml <<-\EOF &&
+	  - id: t
+	    run: exit 5
+	    retries: 2
+	    retry_backoff: 100ms
+	  - id: dep
+	    depends_on: [t]
+	    run: "true"
+	EOF
+	test_expect_code 1 runner exec p.yaml --quiet --state st >out &&
+	test "$(q "select status || \" \" || exit_code from tasks where id = \"t\"")" = "failed 5" &&
+	q "select reason from tasks where id = \"t\"" | grep -q "exited with status 5; not retried: per_hour cap reached" &&
+	q "select reason from tasks where id = \"dep\"" | grep -q "did not succeed"
+'
+
+test_expect_success BWRAP 'a prepared task cancelled before its go has no attempt; resume starts it at 1' '
+	mkdir ws &&
+	printf "version: 1\nname: pw\nlimits: {concurrency: 1}\ndefaults: {workspace: ws}\ntasks:\n  - id: long\n    run: sleep 3\n  - id: q\n    run: echo attempt \$RUNNER_ATTEMPT\n" >p.yaml &&
+	{ "$RUNNER" exec p.yaml --quiet --state st >out 2>&1 & } &&
+	pid=$! &&
+	while ! grep -q "^long|running" <<-EOF
+	$(q "select id || \"|\" || status from tasks" 2>/dev/null)
+	EOF
+	do sleep 0.1; done &&
+	sleep 0.5 &&
+	kill -INT $pid && wait $pid || :
+	test "$(q "select attempts from tasks where id = \"q\"")" = 0 &&
+	test "$(q "select count(*) from attempts where task_id = \"q\"")" = 0 &&
+	runner resume last --quiet --state st >out2 &&
+	test "$(cat st/runs/*/tasks/q/output.log)" = "attempt 1"
 '
 
 test_expect_success 'resume refuses a changed plan and a running run' '
