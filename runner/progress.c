@@ -3,6 +3,7 @@
 #include "timeutil.h"
 
 #include <cJSON.h>
+#include <sys/ioctl.h>
 
 struct progress {
 	enum progress_mode mode;
@@ -73,14 +74,16 @@ void progress_tick(struct progress *p, const struct progress_counts *c,
 		   int64_t elapsed_ms)
 {
 	int64_t s = elapsed_ms / 1000;
-	char eta[48] = "";
+	char eta[48] = "", line[256];
+	struct winsize ws;
+	int n;
 
 	if (!p->live)
 		return;
 	if (c->done > 0 && c->done < c->total) {
-		int64_t per = elapsed_ms / c->done;
-		int64_t left = per * (c->total - c->done) /
-			       (c->running > 0 ? c->running : 1) / 1000;
+		/* elapsed / done is already per task at this concurrency. */
+		int64_t left =
+			elapsed_ms / c->done * (c->total - c->done) / 1000;
 		snprintf(eta, sizeof(eta), "  eta ~%" PRId64 "m%02" PRId64 "s",
 			 left / 60, left % 60);
 	}
@@ -90,11 +93,20 @@ void progress_tick(struct progress *p, const struct progress_counts *c,
 			 "  %s cap: next slot in %" PRId64 "m%02" PRId64 "s",
 			 c->cap_which, wait / 60, wait % 60);
 	}
-	fprintf(stderr,
-		"\r\033[K[%d/%d done] %d running, %d queued, %d failed  "
-		"%" PRId64 "m%02" PRId64 "s%s",
-		c->done, c->total, c->running, c->queued, c->failed, s / 60,
-		s % 60, eta);
+	n = snprintf(line, sizeof(line),
+		     "[%d/%d done] %d running, %d queued, %d failed  "
+		     "%" PRId64 "m%02" PRId64 "s%s",
+		     c->done, c->total, c->running, c->queued, c->failed,
+		     s / 60, s % 60, eta);
+	/* A line that wraps could not be redrawn in place. */
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+	    n >= ws.ws_col)
+		n = ws.ws_col - 1;
+	if (n < 0)
+		n = 0;
+	else if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	fprintf(stderr, "\r\033[K%.*s", n, line);
 	fflush(stderr);
 	p->line_shown = 1;
 }

@@ -412,4 +412,16 @@ test_expect_success SCRIPT 'on a terminal, a live progress line is drawn and cle
 	grep -q "$(printf "\r\033\[K")" tty.out
 '
 
+test_expect_success SCRIPT 'the live line fits a narrow terminal' '
+	mkdir ws &&
+	plan narrow >p.yaml <<-\EOF &&
+	  - id: a
+	    run: sleep 0.6
+	EOF
+	TERM=xterm script -qec "stty cols 30; $RUNNER exec p.yaml --state st" /dev/null >tty.out &&
+	tr "\r" "\n" <tty.out | sed -n "s/^$(printf "\033")\[K\(\[.*\)/\1/p" >lines &&
+	test -s lines &&
+	test "$(awk "{ if (length(\$0) > m) m = length(\$0) } END { print m }" lines)" -le 29
+'
+
 test_done
