@@ -40,11 +40,15 @@
  * namespace, so that its inode number cannot be recycled under us);
  * SIGKILL also goes to the namespace's pid 1, which takes every process
  * of the namespace with it. With isolation none, the process group and
- * session of the child are killed (proc_signal_tree); a process that
- * calls setsid() itself escapes that. We do not make the runner a child
- * subreaper: in a multi-threaded process the orphans it would inherit
- * could only be reaped by a waitpid(-1) that steals other threads'
- * children.
+ * session of the child are killed, and every process that carries the
+ * task's RUNNER_RUN_ID, RUNNER_TASK_ID and RUNNER_ATTEMPT (one that
+ * called setsid() and kept its environment); only a process that does
+ * both escapes. We do not make the runner a child subreaper: in a
+ * multi-threaded process the orphans it would inherit could only be
+ * reaped by a waitpid(-1) that steals other threads' children.
+ *
+ * bwrap itself carries those three variables too, so that crash
+ * recovery (recover.c) can find what a SIGKILLed runner left behind.
  */
 #define _GNU_SOURCE
 #include "runner.h"
