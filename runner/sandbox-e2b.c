@@ -1902,30 +1902,6 @@ out:
 
 /* ---- pull_changes ---- */
 
-/* ws.c's list: credentials never come back whatever .gitignore says. */
-static const char *const always_excluded[] = {
-	".env",
-	".env.*",
-	".envrc",
-	"*.pem",
-	"*.key",
-	"*.p12",
-	"*.pfx",
-	"id_rsa*",
-	"id_dsa*",
-	"id_ecdsa*",
-	"id_ed25519*",
-	".aws/",
-	".ssh/",
-	".gnupg/",
-	".netrc",
-	".npmrc",
-	".pypirc",
-	".git-credentials",
-	".docker/config.json",
-	".kube/config",
-};
-
 struct want {
 	char *path;
 	size_t change; /* index in out->items */
@@ -2341,9 +2317,8 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 	}
 	if (ttl_extend(sb, 0, err) < 0)
 		return -1;
-	d.secrets = ignore_new();
-	for (size_t i = 0; i < ARRAY_SIZE(always_excluded); i++)
-		ignore_add_pattern(d.secrets, always_excluded[i]);
+	/* Credentials never come back, whatever .gitignore says. */
+	d.secrets = ws_credentials_new();
 	d.gitignore = ignore_new();
 	if (opts->pull && opts->pull->nr) {
 		d.pull = ignore_new();

@@ -38,6 +38,15 @@ static const char *const always_excluded[] = {
 	".kube/config",
 };
 
+struct ignore *ws_credentials_new(void)
+{
+	struct ignore *ig = ignore_new();
+
+	for (size_t i = 0; i < ARRAY_SIZE(always_excluded); i++)
+		ignore_add_pattern(ig, always_excluded[i]);
+	return ig;
+}
+
 /*
  * Files found clean are recorded with the rules' version, so that new
  * rules scan cached files again.
@@ -88,9 +97,7 @@ struct walk_filter {
 static void filter_init(struct walk_filter *f, const struct strvec *exclude,
 			bool include_git)
 {
-	f->secrets = ignore_new();
-	for (size_t i = 0; i < ARRAY_SIZE(always_excluded); i++)
-		ignore_add_pattern(f->secrets, always_excluded[i]);
+	f->secrets = ws_credentials_new();
 	f->exclude = NULL;
 	if (exclude && exclude->nr) {
 		f->exclude = ignore_new();

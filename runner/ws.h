@@ -9,6 +9,7 @@
 #include "strvec.h"
 
 struct strbuf;
+struct ignore;
 
 /*
  * Workspace snapshots and change detection.
@@ -159,6 +160,12 @@ void ws_changes_sort(struct ws_changes *c);
  * workspace? Judged lexically; the link is never followed.
  */
 bool ws_link_stays_inside(const char *path, const char *target);
+/*
+ * A new matcher (ws-ignore.h; the caller frees it) of the files that carry
+ * credentials by convention (.env*, *.pem, id_rsa*, .ssh/, ...): they never
+ * go into a sandbox and never come back from one, in every backend.
+ */
+struct ignore *ws_credentials_new(void);
 /*
  * Open (creating) the parent directories of path under dest_fd one
  * component at a time, never following a link. Returns a directory fd
