@@ -2067,20 +2067,11 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 		       struct archive_entry *ae, struct want *w)
 {
 	struct ws_change *ch = &d->out->items[w->change];
-	struct sha256_ctx *sha = NULL;
-	const char *base;
-	int pfd = -1, fd = -1, ret = 0;
-	uint64_t written = 0;
+	struct ws_pulled f = WS_PULLED_INIT;
+	int ret = 0;
 
-	pfd = ws_open_dest_parent(d->dest_fd, ch->path, &base);
-	if (pfd < 0)
+	if (ws_pulled_open(&f, d->dest_fd, ch->path) < 0)
 		goto fail;
-	fd = openat(pfd, base,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0644);
-	if (fd < 0)
-		goto fail;
-	sha = sha256_new();
 	for (;;) {
 		char buf[65536];
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
@@ -2094,7 +2085,7 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 			why = "";
 		} else if (n == 0) {
 			break;
-		} else if (written + (uint64_t)n > w->size) {
+		} else if (f.size + (uint64_t)n > w->size) {
 			/* Bigger than listed: a bomb, or it changed. */
 			why = "could not be read safely";
 		} else if (d->opts->pull_limit &&
@@ -2103,23 +2094,19 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 			why = "over pull_limit";
 		}
 		if (why) {
-			close(fd);
-			fd = -1;
-			unlinkat(pfd, base, 0);
+			ws_pulled_discard(&f);
 			if (*why)
 				refuse(d, ch, why);
 			goto out;
 		}
-		sha256_update(sha, buf, (size_t)n);
-		if (fs_write_all(fd, buf, (size_t)n) < 0)
+		if (ws_pulled_write(&f, buf, (size_t)n) < 0)
 			goto fail;
-		written += (uint64_t)n;
 		d->out->bytes_pulled += (uint64_t)n;
 	}
-	fchmod(fd, (archive_entry_perm(ae) & 0111) ? 0755 : 0644);
-	sha256_final(sha, ch->sha256);
-	sha = NULL;
-	ch->size = written;
+	ch->size = f.size;
+	if (ws_pulled_finish(&f, archive_entry_perm(ae) & 0111, ch->sha256) <
+	    0)
+		goto fail;
 	ch->pulled = true;
 	goto out;
 fail:
@@ -2127,17 +2114,7 @@ fail:
 		    strerror(errno));
 	ret = -1;
 out:
-	if (sha) {
-		unsigned char ignored[32];
-		sha256_final(sha, ignored);
-	}
-	if (fd >= 0 && close(fd) < 0 && !ret) {
-		strbuf_addf(d->err, "cannot write '%s' into results: %s",
-			    ch->path, strerror(errno));
-		ret = -1;
-	}
-	if (pfd >= 0)
-		close(pfd);
+	ws_pulled_release(&f);
 	return ret;
 }
 

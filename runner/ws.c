@@ -669,13 +669,72 @@ static int dest_fd(struct diff_ctx *d)
 	return d->dest_fd;
 }
 
+int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path)
+{
+	f->pfd = ws_open_dest_parent(dest_fd, path, &f->base);
+	if (f->pfd < 0)
+		return -1;
+	f->fd = openat(f->pfd, f->base,
+		       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		       0644);
+	if (f->fd < 0)
+		return -1;
+	f->sha = sha256_new();
+	f->size = 0;
+	return 0;
+}
+
+int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len)
+{
+	sha256_update(f->sha, buf, len);
+	if (fs_write_all(f->fd, buf, len) < 0)
+		return -1;
+	f->size += len;
+	return 0;
+}
+
+void ws_pulled_discard(struct ws_pulled *f)
+{
+	if (f->fd >= 0) {
+		close(f->fd);
+		f->fd = -1;
+	}
+	if (f->pfd >= 0)
+		unlinkat(f->pfd, f->base, 0);
+}
+
+int ws_pulled_finish(struct ws_pulled *f, bool executable,
+		     unsigned char sha256[32])
+{
+	int fd = f->fd;
+
+	fchmod(fd, executable ? 0755 : 0644);
+	sha256_final(f->sha, sha256);
+	f->sha = NULL;
+	f->fd = -1;
+	return close(fd);
+}
+
+void ws_pulled_release(struct ws_pulled *f)
+{
+	if (f->sha) {
+		unsigned char ignored[32];
+		sha256_final(f->sha, ignored);
+		f->sha = NULL;
+	}
+	if (f->fd >= 0)
+		close(f->fd);
+	if (f->pfd >= 0)
+		close(f->pfd);
+	f->fd = f->pfd = -1;
+}
+
 static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		     struct ws_change *ch)
 {
-	const char *base;
-	int in = -1, out = -1, pfd = -1, ret = 0;
+	struct ws_pulled f = WS_PULLED_INIT;
+	int in = -1, ret = 0;
 	struct stat st;
-	struct sha256_ctx *sha = NULL;
 
 	in = openat(dirfd, name,
 		    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
@@ -691,17 +750,8 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		d->out->nr_refused++;
 		goto out;
 	}
-	pfd = dest_fd(d) < 0
-		      ? -1
-		      : ws_open_dest_parent(d->dest_fd, ch->path, &base);
-	if (pfd < 0)
+	if (dest_fd(d) < 0 || ws_pulled_open(&f, d->dest_fd, ch->path) < 0)
 		goto fail;
-	out = openat(pfd, base,
-		     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		     0644);
-	if (out < 0)
-		goto fail;
-	sha = sha256_new();
 	for (;;) {
 		char buf[65536];
 		ssize_t n = read(in, buf, sizeof(buf));
@@ -714,21 +764,17 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		if (d->opts->pull_limit &&
 		    d->out->bytes_pulled + (uint64_t)n > d->opts->pull_limit) {
 			/* It grew while we read it: refuse, keep nothing. */
-			close(out);
-			out = -1;
-			unlinkat(pfd, base, 0);
+			ws_pulled_discard(&f);
 			ch->note = xstrdup("over pull_limit");
 			d->out->nr_refused++;
 			goto out;
 		}
-		sha256_update(sha, buf, (size_t)n);
-		if (fs_write_all(out, buf, (size_t)n) < 0)
+		if (ws_pulled_write(&f, buf, (size_t)n) < 0)
 			goto fail;
 		d->out->bytes_pulled += (uint64_t)n;
 	}
-	fchmod(out, (st.st_mode & 0111) ? 0755 : 0644);
-	sha256_final(sha, ch->sha256);
-	sha = NULL;
+	if (ws_pulled_finish(&f, st.st_mode & 0111, ch->sha256) < 0)
+		goto fail;
 	ch->pulled = true;
 	goto out;
 fail:
@@ -736,19 +782,9 @@ fail:
 		    strerror(errno));
 	ret = -1;
 out:
-	if (sha) {
-		unsigned char ignored[32];
-		sha256_final(sha, ignored);
-	}
 	if (in >= 0)
 		close(in);
-	if (out >= 0 && close(out) < 0 && !ret) {
-		strbuf_addf(d->err, "cannot write '%s' into results: %s",
-			    ch->path, strerror(errno));
-		ret = -1;
-	}
-	if (pfd >= 0)
-		close(pfd);
+	ws_pulled_release(&f);
 	return ret;
 }
 

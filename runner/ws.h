@@ -10,6 +10,7 @@
 
 struct strbuf;
 struct ignore;
+struct sha256_ctx;
 
 /*
  * Workspace snapshots and change detection.
@@ -172,6 +173,35 @@ struct ignore *ws_credentials_new(void);
  * and points *base at the last component, or -1 with errno.
  */
 int ws_open_dest_parent(int dest_fd, const char *path, const char **base);
+/*
+ * One file being written into a results folder from a sandbox's output,
+ * which is hostile: created new (O_EXCL, no link followed, its parents
+ * opened by ws_open_dest_parent()), hashed as it is written, removed if
+ * the caller refuses it half way. Every backend's pull writes through it;
+ * each reads its own source and applies its own limits. Functions return
+ * -1 with errno on failure.
+ */
+struct ws_pulled {
+	int pfd, fd;
+	const char *base; /* in the path given to ws_pulled_open() */
+	struct sha256_ctx *sha;
+	uint64_t size; /* bytes written */
+};
+#define WS_PULLED_INIT                \
+	{                             \
+		-1, -1, NULL, NULL, 0 \
+	}
+
+int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path);
+int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len);
+/* Refused: close and remove what was written. */
+void ws_pulled_discard(struct ws_pulled *f);
+/* Done: mode 0755 or 0644, its SHA-256 into sha256, closed. */
+int ws_pulled_finish(struct ws_pulled *f, bool executable,
+		     unsigned char sha256[32]);
+/* Close whatever is still open (after a failure, or always: harmless). */
+void ws_pulled_release(struct ws_pulled *f);
+
 /*
  * Put a pulled-back link into dest_fd's tree, or refuse it (with a note,
  * counted in out) when it would point outside the workspace. -1 with err
