@@ -17,6 +17,7 @@
 #include "plan.h"
 #include "runref.h"
 #include "store.h"
+#include "ws.h"
 
 #include <cJSON.h>
 #include <fcntl.h>
@@ -76,36 +77,6 @@ static int hex_to_sum(const char *hex, unsigned char sum[32])
 }
 
 /*
- * Open the directory that holds path under root, never following a link
- * on the way. Returns an fd, or -1 (errno ENOENT when a parent is
- * missing; ELOOP/ENOTDIR when one is not a plain directory).
- */
-static int open_parent(int rootfd, const char *path, const char **base,
-		       bool create)
-{
-	char *copy = xstrdup(path), *comp = copy, *slash;
-	int fd = dup(rootfd);
-
-	while (fd >= 0 && (slash = strchr(comp, '/'))) {
-		int next;
-		*slash = '\0';
-		if (create && mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
-			close(fd);
-			fd = -1;
-			break;
-		}
-		next = openat(fd, comp,
-			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		close(fd);
-		fd = next;
-		comp = slash + 1;
-	}
-	*base = path + (comp - copy);
-	free(copy);
-	return fd;
-}
-
-/*
  * State of path under rootfd: 0 absent, 1 present (sum filled: content
  * of a file, or target of a link), -1 unreadable or not a file or link.
  */
@@ -113,7 +84,7 @@ static int current(int rootfd, const char *path, bool *is_link,
 		   unsigned char sum[32])
 {
 	const char *base;
-	int pfd = open_parent(rootfd, path, &base, false), fd, ret = -1;
+	int pfd = ws_open_parent(rootfd, path, &base, false), fd, ret = -1;
 	struct stat st;
 
 	if (pfd < 0)
@@ -267,8 +238,8 @@ static char *stage(int srcfd, int dstfd, const struct change *c,
 		   struct strbuf *err)
 {
 	const char *sbase, *dbase;
-	int sp = open_parent(srcfd, c->path, &sbase, false);
-	int dp = open_parent(dstfd, c->path, &dbase, true);
+	int sp = ws_open_parent(srcfd, c->path, &sbase, false);
+	int dp = ws_open_parent(dstfd, c->path, &dbase, true);
 	char *tmp = NULL;
 	int in = -1, out = -1;
 
@@ -371,7 +342,7 @@ static int apply_all(struct plan_apply *pa, int srcfd, int dstfd,
 		int dp;
 		if (c->noop)
 			continue;
-		dp = open_parent(dstfd, c->path, &base, false);
+		dp = ws_open_parent(dstfd, c->path, &base, false);
 		if (dp < 0 || (c->kind == DELETED ? unlinkat(dp, base, 0)
 						  : renameat(dp, tmps[i], dp,
 							     base)) < 0) {
@@ -396,7 +367,7 @@ unstage:
 		int dp;
 		if (!tmps[i])
 			continue;
-		dp = open_parent(dstfd, pa->items[i].path, &base, false);
+		dp = ws_open_parent(dstfd, pa->items[i].path, &base, false);
 		if (dp >= 0) {
 			unlinkat(dp, tmps[i], 0);
 			close(dp);

@@ -627,20 +627,17 @@ struct diff_ctx {
 	struct strbuf *err;
 };
 
-/*
- * Open (creating) the parent directories of path under dest_fd, one
- * component at a time, never following a link. Returns an fd or -1.
- */
-int ws_open_dest_parent(int dest_fd, const char *path, const char **base_out)
+int ws_open_parent(int root_fd, const char *path, const char **base,
+		   bool create)
 {
 	char *copy = xstrdup(path);
 	char *comp = copy, *slash;
-	int fd = dup(dest_fd);
+	int fd = dup(root_fd);
 
 	while (fd >= 0 && (slash = strchr(comp, '/'))) {
 		int next;
 		*slash = '\0';
-		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+		if (create && mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
 			close(fd);
 			fd = -1;
 			break;
@@ -651,7 +648,7 @@ int ws_open_dest_parent(int dest_fd, const char *path, const char **base_out)
 		fd = next;
 		comp = slash + 1;
 	}
-	*base_out = path + (comp - copy);
+	*base = path + (comp - copy);
 	free(copy);
 	return fd;
 }
@@ -671,7 +668,7 @@ static int dest_fd(struct diff_ctx *d)
 
 int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path)
 {
-	f->pfd = ws_open_dest_parent(dest_fd, path, &f->base);
+	f->pfd = ws_open_parent(dest_fd, path, &f->base, true);
 	if (f->pfd < 0)
 		return -1;
 	f->fd = openat(f->pfd, f->base,
@@ -799,7 +796,8 @@ int ws_put_link(int dest_fd, const char *target, struct ws_change *ch,
 		out->nr_refused++;
 		return 0;
 	}
-	pfd = dest_fd < 0 ? -1 : ws_open_dest_parent(dest_fd, ch->path, &base);
+	pfd = dest_fd < 0 ? -1
+			  : ws_open_parent(dest_fd, ch->path, &base, true);
 	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
 		strbuf_addf(err, "cannot write '%s' into results: %s",
 			    ch->path, strerror(errno));

@@ -168,15 +168,18 @@ bool ws_link_stays_inside(const char *path, const char *target);
  */
 struct ignore *ws_credentials_new(void);
 /*
- * Open (creating) the parent directories of path under dest_fd one
- * component at a time, never following a link. Returns a directory fd
- * and points *base at the last component, or -1 with errno.
+ * Open the directory that holds path under root_fd, one component at a
+ * time, never following a link, creating missing ones when create is
+ * set. Returns a directory fd and points *base at the last component, or
+ * -1 with errno (ENOENT for a missing parent, ELOOP or ENOTDIR for one
+ * that is not a plain directory).
  */
-int ws_open_dest_parent(int dest_fd, const char *path, const char **base);
+int ws_open_parent(int root_fd, const char *path, const char **base,
+		   bool create);
 /*
  * One file being written into a results folder from a sandbox's output,
  * which is hostile: created new (O_EXCL, no link followed, its parents
- * opened by ws_open_dest_parent()), hashed as it is written, removed if
+ * opened by ws_open_parent()), hashed as it is written, removed if
  * the caller refuses it half way. Every backend's pull writes through it;
  * each reads its own source and applies its own limits. Functions return
  * -1 with errno on failure.
