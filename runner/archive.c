@@ -132,17 +132,6 @@ void archive_sums_add(struct strbuf *sb, const unsigned char sum[32],
 	strbuf_addch(sb, '\n');
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int archive_sums_parse_line(const char *line, size_t len,
 			    unsigned char sum[32], struct strbuf *path)
 {
@@ -154,13 +143,8 @@ int archive_sums_parse_line(const char *line, size_t len,
 		esc = 1, i = 1;
 	if (len < i + 64 + 3)
 		return -1;
-	for (int k = 0; k < 32; k++) {
-		int hi = hexval(line[i + 2 * k]);
-		int lo = hexval(line[i + 2 * k + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		sum[k] = (unsigned char)(hi << 4 | lo);
-	}
+	if (sha256_parse_hex(line + i, sum) < 0)
+		return -1;
 	i += 64;
 	if (line[i] != ' ' || (line[i + 1] != ' ' && line[i + 1] != '*'))
 		return -1;

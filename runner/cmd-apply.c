@@ -67,13 +67,7 @@ static int hex_to_sum(const char *hex, unsigned char sum[32])
 {
 	if (!hex || strlen(hex) != 64)
 		return -1;
-	for (int i = 0; i < 32; i++) {
-		unsigned v;
-		if (sscanf(hex + 2 * i, "%2x", &v) != 1)
-			return -1;
-		sum[i] = (unsigned char)v;
-	}
-	return 0;
+	return sha256_parse_hex(hex, sum);
 }
 
 /*

@@ -70,3 +70,26 @@ void sha256_hex(const unsigned char sum[32], char hex[65])
 	}
 	hex[64] = '\0';
 }
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int sha256_parse_hex(const char *hex, unsigned char sum[32])
+{
+	for (int i = 0; i < 32; i++) {
+		int hi = hexval(hex[2 * i]);
+		int lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+		if (lo < 0)
+			return -1;
+		sum[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -17,5 +17,10 @@ void sha256_buf(const void *data, size_t len, unsigned char out[32]);
 int sha256_fd(int fd, unsigned char out[32]);
 /* 64 hex digits and a NUL into hex. */
 void sha256_hex(const unsigned char sum[32], char hex[65]);
+/*
+ * The reverse: the 64 hex digits (either case) at hex into sum. -1 when
+ * one of them is not a hex digit; what follows them is the caller's.
+ */
+int sha256_parse_hex(const char *hex, unsigned char sum[32]);
 
 #endif

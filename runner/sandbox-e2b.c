@@ -1430,17 +1430,6 @@ static bool safe_rel_path(const char *p)
 	return true;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Next NUL-terminated field of buf at *pos, or NULL at the end. */
 static const char *next_field(const struct strbuf *buf, size_t *pos)
 {
@@ -1510,13 +1499,8 @@ static int parse_listing(struct sandbox *sb, const struct strbuf *buf,
 			e = rlist_find(l, strip_dot(f + 66));
 			if (!e)
 				continue; /* appeared after the walk */
-			for (int i = 0; i < 32; i++) {
-				int hi = hexval(f[2 * i]);
-				int lo = hexval(f[2 * i + 1]);
-				if (hi < 0 || lo < 0)
-					goto bad;
-				e->sha256[i] = (unsigned char)(hi << 4 | lo);
-			}
+			if (sha256_parse_hex(f, e->sha256) < 0)
+				goto bad;
 			e->has_hash = true;
 		} else {
 			struct rentry *e = rlist_find(l, strip_dot(f));
