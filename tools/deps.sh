@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config libyaml-dev libcurl4-openssl-dev libcjson-dev
 libsqlite3-dev libarchive-dev libssl-dev bubblewrap sqlite3 git python3
 python3-jsonschema python3-yaml parallel rsync procps curl tzdata patch
-clang-format
+clang-format-14
 chromium"
 missing=""
 for p in $PKGS; do

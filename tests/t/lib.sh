@@ -2,10 +2,17 @@
 # tests/t/tNNNN-*.sh script, then call test_expect_success and friends;
 # finish with test_done. Output is TAP.
 #
-# Each test body runs in a subshell with "set -e" in a fresh trash
-# directory, $TRASH, removed when the script ends.
+# A body is one &&-chain, as in git: every command is joined to the next
+# by && (or ||, |), loops end their body in "|| return 1", and a
+# background job is written "{ cmd & } &&". Before a body runs, the chain
+# lint (chainlint.awk, git's t/chainlint idea) reports a broken chain as
+# a bug in the test, and the shell checks the body's syntax. The body then
+# runs in a function, in a subshell under "set -e", in a fresh trash
+# directory $TRASH (removed when the script ends): a failing command
+# fails the test wherever -e applies, and the chain carries the rest.
 
 set -u
+set +e
 : "${RUNNER_TOP:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${RUNNER_BUILD:=$RUNNER_TOP/build}"
 RUNNER="$RUNNER_BUILD/runner"
@@ -21,15 +28,43 @@ trap 'chmod -R u+rwx "$TRASH_ROOT" 2>/dev/null; rm -rf "$TRASH_ROOT"' EXIT
 
 runner() { "$RUNNER" "$@"; }
 
+_test_body() { eval "$1"; }
+
 _run_body() {
 	TRASH="$TRASH_ROOT/t$test_count"
 	mkdir -p "$TRASH"
 	(
+		# set -e is ignored in a condition and everything it calls;
+		# a body run from one would check nothing but its last line.
+		( set -e; false; exit 0 )
+		if [ $? -eq 0 ]; then
+			echo "BUG: set -e has no effect here: test_expect_success" \
+				"was called inside a condition (if, &&, ||, !)"
+			exit 99
+		fi
 		cd "$TRASH" || exit 1
 		export TRASH HOME="$TRASH"
 		set -e
-		eval "$1"
-	) > "$TRASH_ROOT/out.$test_count" 2>&1
+		_test_body "$1"
+	) > "$TRASH_ROOT/out.$test_count" 2>&1 </dev/null
+}
+
+# _lint_body BODY: 0 when BODY is one unbroken &&-chain; else the
+# problems are in $TRASH_ROOT/lint.$test_count.
+_lint_body() {
+	_lint_out="$TRASH_ROOT/lint.$test_count"
+	printf '%s\n' "$1" | awk -f "$RUNNER_TOP/tests/t/chainlint.awk" \
+		> "$_lint_out"
+	[ $? -eq 0 ] || return 1
+	# The shell's own parser: defining a function reads the whole body
+	# and runs none of it.
+	( eval "_lint_syntax() {
+$1
+}" ) > "$_lint_out" 2>&1 </dev/null
+	if [ $? -ne 0 ]; then
+		echo "syntax error in the test body:" >> "$_lint_out"
+		return 1
+	fi
 }
 
 # test_expect_success [PREREQ] 'description' 'body'
@@ -43,7 +78,21 @@ test_expect_success() {
 		shift
 	fi
 	test_count=$((test_count + 1))
-	if _run_body "$2"; then
+	if [ $# -ne 2 ]; then
+		test_failures=$((test_failures + 1))
+		echo "not ok $test_count - ${1:-?} # BUG: test_expect_success" \
+			"takes [PREREQ] DESCRIPTION BODY, got $# arguments"
+		return 0
+	fi
+	if ! _lint_body "$2"; then
+		test_failures=$((test_failures + 1))
+		echo "not ok $test_count - $1 # BUG: broken &&-chain in the test"
+		sed 's/^/#   /' "$TRASH_ROOT/lint.$test_count"
+		return 0
+	fi
+	_run_body "$2"
+	_body_rc=$?
+	if [ "$_body_rc" -eq 0 ]; then
 		echo "ok $test_count - $1"
 	else
 		test_failures=$((test_failures + 1))
@@ -52,22 +101,28 @@ test_expect_success() {
 	fi
 }
 
+# test_skip 'description' 'why': a test that cannot run here, said so.
+test_skip() {
+	test_count=$((test_count + 1))
+	echo "ok $test_count # skip $1 ($2)"
+}
+
 test_done() {
 	echo "1..$test_count"
 	[ "$test_failures" -eq 0 ]
 }
 
 # Prerequisites: BWRAP (bubblewrap works here), GIT, PYTHON3, PARALLEL,
-# CLANG_FORMAT_14 (the version the committed style was made with),
+# ZONEINFO (python3 with the IANA zones, for a reference of cron's DST),
 # ROOT_MOUNT (root, and may mount in a mount namespace of its own).
 test_have_prereq() {
 	case "$1" in
-	CLANG_FORMAT_14) clang-format --version 2>/dev/null |
-		grep -q "version 14\." ;;
 	BWRAP) command -v bwrap >/dev/null &&
 		bwrap --unshare-all --ro-bind / / true 2>/dev/null ;;
 	GIT) command -v git >/dev/null ;;
 	PYTHON3) command -v python3 >/dev/null ;;
+	ZONEINFO) python3 -c "import zoneinfo
+zoneinfo.ZoneInfo(\"Europe/Berlin\")" 2>/dev/null ;;
 	NOT_ROOT) [ "$(id -u)" -ne 0 ] ;;
 	ROOT_MOUNT) [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null ;;
 	*) command -v "$(echo "$1" | tr 'A-Z' 'a-z')" >/dev/null ;;
@@ -121,4 +176,19 @@ test_grep() {
 		cat "$2" >&2
 		return 1
 	fi
+}
+
+# test_wait_for SECONDS 'command': poll (every 0.1 s) until the command
+# succeeds; fails, saying what it waited for, when SECONDS pass first.
+test_wait_for() {
+	_wait_n=$(($1 * 10))
+	while [ "$_wait_n" -gt 0 ]; do
+		if eval "$2"; then
+			return 0
+		fi
+		sleep 0.1
+		_wait_n=$((_wait_n - 1))
+	done
+	echo "test_wait_for: '$2' still false after $1 s" >&2
+	return 1
 }

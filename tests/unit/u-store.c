@@ -535,7 +535,13 @@ static void test_open(void)
 	is_int(query_int(store_db(st), "SELECT count(*) FROM events"), 0,
 	       "rollback undoes it");
 	store_rollback(st);
-	ok(1, "rollback outside a transaction is harmless");
+	ok(sqlite3_get_autocommit(store_db(st)),
+	   "rollback outside a transaction opens none");
+	strbuf_reset(&err);
+	is_int(store_commit(st, &err), -1,
+	       "nor leaves a depth to commit: the count did not go negative");
+	ok(strstr(err.buf, "no transaction is open") != NULL,
+	   "and says so: %s", err.buf);
 	is_int(store_begin(st, &err), 0, "begin again");
 	store_exec(st,
 		   "INSERT INTO events (at, level, kind, message) "
@@ -544,6 +550,9 @@ static void test_open(void)
 	is_int(store_commit(st, &err), 0, "commit");
 	is_int(query_int(store_db(st), "SELECT count(*) FROM events"), 1,
 	       "commit keeps it");
+	store_rollback(st);
+	is_int(query_int(store_db(st), "SELECT count(*) FROM events"), 1,
+	       "a rollback after the commit undoes nothing committed");
 	/* Nested: savepoints inside the outer transaction. */
 	is_int(store_begin(st, &err), 0, "outer begin");
 	is_int(store_begin(st, &err), 0, "inner begin (a savepoint): %s",
