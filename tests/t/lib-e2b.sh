@@ -23,11 +23,10 @@ if test_have_prereq BWRAP && test_have_prereq PYTHON3 &&
 	python3 "$SERVER" --port-file "$TRASH_ROOT/port" --api-key "$CANARY" \
 		--root "$TRASH_ROOT/sbx" 2>"$TRASH_ROOT/server.err" &
 	SERVER_PID=$!
-	i=0
-	while [ ! -s "$TRASH_ROOT/port" ] && [ $i -lt 100 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	# Not a test: when the server does not come up, every test fails,
+	# and this says why.
+	test_wait_for 10 'test -s "$TRASH_ROOT/port"' ||
+		sed 's/^/# server: /' "$TRASH_ROOT/server.err"
 	URL="http://127.0.0.1:$(cat "$TRASH_ROOT/port")"
 	E2B_API_URL=$URL
 	E2B_SANDBOX_URL=$URL

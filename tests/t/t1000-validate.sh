@@ -160,11 +160,14 @@ test_expect_success 'an alias bomb is refused' '
 
 test_expect_success 'every plan in plans/ and examples/ is valid' '
 	find "$RUNNER_TOP/plans" "$RUNNER_TOP/examples" -type f \
-		\( -name "*.yaml" -o -name "*.yml" \) 2>/dev/null | sort |
+		\( -name "*.yaml" -o -name "*.yml" \) 2>/dev/null | sort >list &&
+	n=0 &&
 	while read -r f; do
-		grep -q "^version:" "$f" || continue
-		runner validate "$f" || exit 1
-	done
+		grep -q "^version:" "$f" || continue &&
+		runner validate "$f" &&
+		n=$((n + 1)) || return 1
+	done <list &&
+	test "$n" -gt 0
 '
 
 test_done

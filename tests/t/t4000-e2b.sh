@@ -174,12 +174,13 @@ e2b_test 'pull patterns and pull_limit work as for the local backend' '
 
 e2b_test 'output is streamed as it is written, stdout and stderr' '
 	make_ws ws &&
-	e2b run --workspace ws --changes ch \
-		"echo one; sleep 1; echo two >&2; sleep 1; echo three" \
-		>out 2>err &
+	{
+		e2b run --workspace ws --changes ch \
+			"echo one; sleep 1; echo two >&2; sleep 1; echo three" \
+			>out 2>err &
+	} &&
 	pid=$! &&
-	sleep 1.5 &&
-	grep -q "^one$" out &&
+	test_wait_for 5 "grep -q \"^one\$\" out" &&
 	! grep -q "^three$" out &&
 	wait $pid &&
 	printf "one\ntwo\nthree\n" >expect &&

@@ -26,7 +26,7 @@ test_expect_success 'without E2B_API_KEY the run does not start' '
 	printf "version: 1\nname: k\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >p.yaml &&
 	test_expect_code 4 env -u E2B_API_KEY "$RUNNER" exec p.yaml --state st 2>err &&
 	test_grep "E2B_API_KEY" err &&
-	! test -d st/runs || test -z "$(ls st/runs)"
+	{ ! test -d st/runs || test -z "$(ls st/runs)"; }
 '
 
 test_expect_success 'a wrong key stops the run at once with a message about E2B_API_KEY' '
@@ -40,8 +40,10 @@ test_expect_success 'a wrong key stops the run at once with a message about E2B_
 test_expect_success BWRAP 'a runner killed mid-run: gc marks the run lost and kills its sandbox' '
 	mkdir ws &&
 	printf "version: 1\nname: crash\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: slow\n    run: echo up; sleep 300\n" >p.yaml &&
-	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
-	for i in $(seq 50); do test "$(alive)" = 1 && grep -q up st/runs/*/tasks/slow/output.log 2>/dev/null && break; sleep 0.2; done &&
+	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & } &&
+	pid=$! &&
+	test_wait_for 10 "test \"\$(alive)\" = 1 &&
+		grep -q up st/runs/*/tasks/slow/output.log 2>/dev/null" &&
 	test "$(alive)" = 1 &&
 	sid=$(q "select sandbox_id from attempts") && test -n "$sid" &&
 	kill -KILL $pid && { wait $pid || true; } &&

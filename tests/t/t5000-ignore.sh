@@ -25,9 +25,9 @@ export LC_ALL
 # lines FILE LINE...: write each LINE to FILE with "\n" after it. printf
 # keeps trailing spaces and backslashes exactly as written.
 lines() {
-	f=$1
-	shift
-	mkdir -p "$(dirname "$f")" || return 1
+	f=$1 &&
+	shift &&
+	mkdir -p "$(dirname "$f")" &&
 	printf '%s\n' "$@" >"$f"
 }
 
@@ -57,8 +57,8 @@ git_verdicts() {
 # excludes, which also apply on top of .gitignore). Leaves DIR.all (the
 # tool's verdicts), DIR.raw and DIR.git (git's) behind.
 check_tree() {
-	dir=$1
-	shift
+	dir=$1 &&
+	shift &&
 	check_all "$dir" &&
 	check_walk "$dir" "$@" &&
 	check_ls_files "$dir" "$@"
@@ -75,7 +75,7 @@ check_all() {
 		fi
 		"$IGNORE_TOOL" all . >"$out.all" || exit 1
 		test -s "$out.all" || { echo "no paths in $1"; exit 1; }
-		cut -f3 "$out.all" | tr '\n' '\0' >"$out.paths"
+		cut -f3 "$out.all" | tr '\n' '\0' >"$out.paths" || exit 1
 		st=0
 		git check-ignore --no-index -v -n -z --stdin <"$out.paths" \
 			>"$out.raw" 2>"$out.err" || st=$?
@@ -97,13 +97,13 @@ check_all() {
 # check_walk DIR [PATTERN...]: the walk sees exactly the paths that are
 # not inside an excluded directory, with the verdicts "all" gives them.
 check_walk() {
-	out=$PWD/$1
-	shift
-	n=$#
+	out=$PWD/$1 &&
+	shift &&
+	n=$# &&
 	for p in "$@"; do
-		set -- "$@" -x "$p"
-	done
-	shift $n
+		set -- "$@" -x "$p" || return 1
+	done &&
+	shift $n &&
 	"$IGNORE_TOOL" all "$out" "$@" >"$out.allx" &&
 	awk -F'\t' '{
 		n = split($3, c, "/"); p = ""; skip = 0
@@ -125,13 +125,13 @@ check_walk() {
 # -o -i (dropped files, also inside ignored directories) against the
 # tool's walk and all outputs.
 check_ls_files() {
-	out=$PWD/$1
-	shift
-	n=$#
+	out=$PWD/$1 &&
+	shift &&
+	n=$# &&
 	for p in "$@"; do
-		set -- "$@" "--exclude=$p"
-	done
-	shift $n
+		set -- "$@" "--exclude=$p" || return 1
+	done &&
+	shift $n &&
 	(
 		cd "$out" &&
 		git ls-files -z -o --exclude-standard "$@" >"$out.lso" &&
@@ -156,15 +156,15 @@ verdict() {
 # expect DIR VERDICT PATH...: spot checks, so that a test also fails if
 # git and the tool were both to go wrong the same way.
 expect() {
-	d=$1
-	want=$2
-	shift 2
+	d=$1 &&
+	want=$2 &&
+	shift 2 &&
 	for p in "$@"; do
-		got=$(verdict "$d" "$p")
+		got=$(verdict "$d" "$p") &&
 		if test "$got" != "$want"; then
 			echo "expected $want for '$p', got $got"
 			return 1
-		fi
+		fi || return 1
 	done
 }
 
@@ -360,10 +360,10 @@ test_expect_success GIT 'quirks: ** after a literal prefix, odd brackets' '
 make_chains_tree() {
 	chain8='**/**/**/**/**/**/**/**'
 	lines t/.gitignore "$chain8/b" "!$chain8/a/**/c" "$chain8/?/d*/" &&
-	p=t
+	p=t &&
 	for i in 1 2 3 4 5 6 7 8 9 10 11 12 13; do
-		p=$p/a
-		files $p/x
+		p=$p/a &&
+		files $p/x || return 1
 	done &&
 	files $p/b $p/c $p/d1/f t/a/a/b/c t/a/c t/a/a/a/dx/y t/b/dd
 }

@@ -34,18 +34,18 @@ test_expect_success 'a clean tree: no output, exit 0' '
 # all.txt: one positive line for every rule, after a comment line.
 make_all() {
 	{
-		echo "# credentials"
-		echo "id = $AWS_ID"
-		echo "aws_secret_access_key = $AWS_SK"
-		echo "token $GH"
-		echo "pat $PAT"
-		echo "gl $GL"
-		echo "slack $SLACK"
-		echo "hook: $HOOK"
-		echo "$PK"
-		echo "Authorization: Bearer $JWT"
-		echo "key $ANT"
-		echo "key $OAI"
+		echo "# credentials" &&
+		echo "id = $AWS_ID" &&
+		echo "aws_secret_access_key = $AWS_SK" &&
+		echo "token $GH" &&
+		echo "pat $PAT" &&
+		echo "gl $GL" &&
+		echo "slack $SLACK" &&
+		echo "hook: $HOOK" &&
+		echo "$PK" &&
+		echo "Authorization: Bearer $JWT" &&
+		echo "key $ANT" &&
+		echo "key $OAI" &&
 		echo "password = \"$PW\""
 	} >all.txt
 }
@@ -77,30 +77,28 @@ test_expect_success 'findings never contain the secret' '
 	test_expect_code 1 "$ST" scan all.txt >out 2>err &&
 	for s in "$AWS_ID" "$AWS_SK" "$GH" "$PAT" "$GL" "$SLACK" "$HOOK" \
 		"$JWT" "$ANT" "$OAI" "$PW"; do
-		if grep -F -e "$s" out err; then
-			echo "secret leaked" >&2
-			exit 1
-		fi
+		! grep -F -e "$s" out err ||
+		{ echo "secret leaked" >&2; false; } || return 1
 	done
 '
 
 test_expect_success 'near misses are not reported' '
 	{
-		echo "id = ${A}IOSFODNN7EXAMPL"
-		echo "id = x$AWS_ID"
-		echo "id = ${AWS_ID}Z"
-		echo "token ${GH}x"
-		echo "token my$GH"
-		echo "gl glpat-""b8DwkNhFdnXsiVpzz63"
-		echo "-----BEGIN"" PUBLIC KEY-----"
-		echo "key sk-ant-""fkCzJr4i0B3JrTAwR4y"
-		echo "class=\"sk-""button-primary-large-variant\""
-		echo "see the high-risk-""assessment-2024-and-more"
-		echo "password = \"\""
-		echo "password: \${DB_PASSWORD}"
-		echo "password=aaaaaaaaaaaaaaa"
-		echo "password = \"changeme-Xk9mP2\""
-		echo "api_key = \"<your-api-key-1>\""
+		echo "id = ${A}IOSFODNN7EXAMPL" &&
+		echo "id = x$AWS_ID" &&
+		echo "id = ${AWS_ID}Z" &&
+		echo "token ${GH}x" &&
+		echo "token my$GH" &&
+		echo "gl glpat-""b8DwkNhFdnXsiVpzz63" &&
+		echo "-----BEGIN"" PUBLIC KEY-----" &&
+		echo "key sk-ant-""fkCzJr4i0B3JrTAwR4y" &&
+		echo "class=\"sk-""button-primary-large-variant\"" &&
+		echo "see the high-risk-""assessment-2024-and-more" &&
+		echo "password = \"\"" &&
+		echo "password: \${DB_PASSWORD}" &&
+		echo "password=aaaaaaaaaaaaaaa" &&
+		echo "password = \"changeme-Xk9mP2\"" &&
+		echo "api_key = \"<your-api-key-1>\"" &&
 		echo "max_tokens = \"$PW\""
 	} >near.txt &&
 	"$ST" scan near.txt >out &&
@@ -166,9 +164,9 @@ test_expect_success 'an error does not stop the others' '
 
 test_expect_success 'only the first 4 MiB of a file are scanned' '
 	{
-		echo "id $AWS_ID"
+		echo "id $AWS_ID" &&
 		yes "lorem ipsum dolor sit amet, they asked: x = 1" |
-			head -n 100000
+			head -n 100000 &&
 		echo "token $GH"
 	} >big.txt &&
 	test $(wc -c <big.txt) -gt 4194304 &&
@@ -182,12 +180,12 @@ test_expect_success 'only the first 4 MiB of a file are scanned' '
 
 test_expect_success 'a 1 MB line: keys in it and after it are found' '
 	{
-		printf "start "
+		printf "start " &&
 		yes "lorem ipsum dolor sit amet, " | head -n 20000 |
-			tr -d "\n"
-		printf " $AWS_ID "
+			tr -d "\n" &&
+		printf " $AWS_ID " &&
 		yes "consectetur adipiscing elit, " | head -n 20000 |
-			tr -d "\n"
+			tr -d "\n" &&
 		printf "\r\n$PK\n"
 	} >long.txt &&
 	test_expect_code 1 "$ST" scan long.txt >out &&
@@ -200,9 +198,9 @@ test_expect_success 'a 1 MB line: keys in it and after it are found' '
 
 test_expect_success 'a 50 MB file in bounded memory' '
 	{
-		echo "id $AWS_ID"
+		echo "id $AWS_ID" &&
 		yes "lorem ipsum dolor sit amet, they asked: x = 1" |
-			head -n 1100000
+			head -n 1100000 &&
 		echo "token $GH"
 	} >50mb.txt &&
 	echo "id $AWS_ID" >small.txt &&

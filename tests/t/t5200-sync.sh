@@ -35,7 +35,9 @@ test_expect_success BWRAP 'include_git: true sends .git/ too' '
 '
 
 test_expect_success BWRAP 'only added and modified files come back, plus the deleted list; pull filters' '
-	mkdir -p ws/src && for i in 1 2 3 4 5; do echo $i >ws/src/f$i.txt; done && echo r >ws/README.md &&
+	mkdir -p ws/src &&
+	for i in 1 2 3 4 5; do echo $i >ws/src/f$i.txt || return 1; done &&
+	echo r >ws/README.md &&
 	plan "echo x >>src/f1.txt; echo n >src/new.txt; echo m >NEW.md; rm src/f2.txt" ", pull: [\"*.md\"]" &&
 	runner exec p.yaml --state st >out &&
 	(cd $(rd)/changes && find . -type f | sort) >got &&
@@ -64,7 +66,7 @@ test_expect_success BWRAP 'a hostile task: links out, a fifo, .. tricks; nothing
 	! test -e $c/pipe &&
 	! test -e $c/d/tmp && ! test -L $c/d/tmp &&
 	test -f "$c/..hidden" &&
-	python3 - $(rd)/changes.json <<-\EOF
+	python3 - $(rd)/changes.json <<-\EOF &&
 	import json, sys
 	c = json.load(open(sys.argv[1]))
 	notes = {e["path"]: e.get("note") for e in c["added"]}
@@ -94,7 +96,8 @@ test_expect_success BWRAP 'a task that times out still gets its partial changes 
 '
 
 test_expect_success BWRAP 'the second run over an unchanged workspace hashes no file' '
-	mkdir -p ws/d && for i in $(seq 50); do echo $i >ws/d/f$i; done &&
+	mkdir -p ws/d &&
+	for i in $(seq 50); do echo $i >ws/d/f$i || return 1; done &&
 	plan "exit 0" &&
 	runner exec p.yaml --state st >out1 &&
 	grep -q "hashed 50 files" out1 &&
@@ -112,7 +115,7 @@ test_expect_success 'secret_scan block: a secret in a nested file stops the run 
 	test_expect_code 2 runner exec p.yaml --state st 2>err &&
 	test_grep "config/deep/settings.py:2: aws-access-key-id" err &&
 	! grep -q ABCDEFGHIJKLMNOP err &&
-	! test -d st/runs || test -z "$(ls st/runs)"
+	{ ! test -d st/runs || test -z "$(ls st/runs)"; }
 '
 
 test_expect_success 'secret_scan warn runs and records a warning; off skips the scan' '
@@ -171,8 +174,9 @@ test_expect_success BWRAP 'apply refuses on conflict, names each file, and chang
 test_expect_success 'a workspace edited after the snapshot is not shipped silently' '
 	mkdir ws && echo one >ws/a.txt &&
 	printf "version: 1\nname: race\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: touch $TRASH/started; sleep 2\n  - id: u\n    depends_on: [t]\n    run: cat a.txt\n" >p.yaml &&
-	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
-	for i in $(seq 100); do test -e started && break; sleep 0.1; done &&
+	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & } &&
+	pid=$! &&
+	test_wait_for 10 "test -e started" &&
 	echo "two, longer" >ws/a.txt &&
 	{ wait $pid || true; } &&
 	grep -q "changed after the snapshot was taken" st/runs/*/tasks/u/result.json

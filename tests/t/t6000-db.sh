@@ -16,9 +16,10 @@ mig_file() {
 
 # The name of migration $1: NAME in its NNNN_NAME.up.sql.
 mig_name() {
-	_f=$(mig_file "$1")
-	_f=${_f##*/}
-	_f=${_f%.up.sql}
+	_f=$(mig_file "$1") &&
+	test -n "$_f" &&
+	_f=${_f##*/} &&
+	_f=${_f%.up.sql} &&
 	echo "${_f#*_}"
 }
 
@@ -26,15 +27,15 @@ mig_name() {
 # 4, and at least the length of $1 when given (a name only the database
 # knows).
 name_width() {
-	_w=${1:-}
-	_w=${#_w}
-	[ "$_w" -ge 4 ] || _w=4
-	_v=1
+	_w=${1:-} &&
+	_w=${#_w} &&
+	{ [ "$_w" -ge 4 ] || _w=4; } &&
+	_v=1 &&
 	while [ "$_v" -le "$NR" ]; do
-		_n=$(mig_name "$_v")
-		[ "${#_n}" -le "$_w" ] || _w=${#_n}
-		_v=$((_v + 1))
-	done
+		_n=$(mig_name "$_v") &&
+		{ [ "${#_n}" -le "$_w" ] || _w=${#_n}; } &&
+		_v=$((_v + 1)) || return 1
+	done &&
 	echo "$_w"
 }
 
@@ -46,19 +47,21 @@ status_row() {
 
 # The lines "db migrate" prints for migrations $1+1 .. $2.
 applied_lines() {
-	_v=$(($1 + 1))
+	_v=$(($1 + 1)) &&
 	while [ "$_v" -le "$2" ]; do
-		echo "applied $_v ($(mig_name "$_v"))"
-		_v=$((_v + 1))
+		_n=$(mig_name "$_v") &&
+		echo "applied $_v ($_n)" &&
+		_v=$((_v + 1)) || return 1
 	done
 }
 
 # The lines "db rollback" prints for migrations $1 down to $2+1.
 rolled_back_lines() {
-	_v=$1
+	_v=$1 &&
 	while [ "$_v" -gt "$2" ]; do
-		echo "rolled back $_v ($(mig_name "$_v"))"
-		_v=$((_v - 1))
+		_n=$(mig_name "$_v") &&
+		echo "rolled back $_v ($_n)" &&
+		_v=$((_v - 1)) || return 1
 	done
 }
 
@@ -106,7 +109,8 @@ test_expect_success 'there are at least two migrations, numbered 1..N' '
 		b=${f##*/} &&
 		test "$(expr "${b%%_*}" + 0)" = "$v" &&
 		test -f "${f%.up.sql}.down.sql" &&
-		v=$((v + 1)) || { echo "bad: $f"; exit 1; }
+		v=$((v + 1)) ||
+		{ echo "bad: $f"; false; } || return 1
 	done
 '
 
@@ -117,7 +121,8 @@ test_expect_success 'db status on a fresh state' '
 		echo "schema version: 0 (this runner knows up to $NR)" &&
 		v=1 &&
 		while [ $v -le $NR ]; do
-			status_row $v pending && echo && v=$((v + 1))
+			status_row $v pending && echo && v=$((v + 1)) ||
+			return 1
 		done
 	} >expect &&
 	test_cmp expect out &&
@@ -145,9 +150,9 @@ test_expect_success 'db migrate applies the migrations' '
 	test_grep "^schema version: $NR " out &&
 	v=1 &&
 	while [ $v -le $NR ]; do
-		grep -E "^$(status_row $v applied)  [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$" out ||
-			{ echo "no applied line for $v"; exit 1; }
-		v=$((v + 1))
+		grep -E "^$(status_row $v applied)  [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$" out &&
+		v=$((v + 1)) ||
+		{ echo "no applied line for $v"; false; } || return 1
 	done &&
 	test "$(wc -l <out)" = $((NR + 2)) &&
 	sqlite3 s/runner.db "SELECT version || char(32) || name ||
@@ -253,8 +258,8 @@ test_expect_success 'db rollback --steps 1 from version 1 leaves version 0' '
 	runner db status --state s >out &&
 	v=1 &&
 	while [ $v -le $NR ]; do
-		test_grep "^$(status_row $v pending)$" out || exit 1
-		v=$((v + 1))
+		test_grep "^$(status_row $v pending)$" out &&
+		v=$((v + 1)) || return 1
 	done
 '
 
@@ -328,8 +333,8 @@ test_expect_success 'a database newer than the runner is refused' '
 	test_grep "^$(printf "%4d  %-${w}s" 999 future)  applied  1970-01-01T00:00:00.000Z  (unknown to this runner)$" out &&
 	v=1 &&
 	while [ $v -le $NR ]; do
-		test_grep "^$(status_row $v applied $w)  [^ ]*$" out || exit 1
-		v=$((v + 1))
+		test_grep "^$(status_row $v applied $w)  [^ ]*$" out &&
+		v=$((v + 1)) || return 1
 	done &&
 	test_expect_code 4 runner db migrate --state s 2>err &&
 	test_cmp expect err &&
@@ -351,8 +356,8 @@ test_expect_success 'a migration changed after it was applied is refused' '
 	test_cmp expect err &&
 	v=1 &&
 	while [ $v -le $NR ]; do
-		test_grep "^$(status_row $v applied)  .*  CHANGED (checksum mismatch)$" out || exit 1
-		v=$((v + 1))
+		test_grep "^$(status_row $v applied)  .*  CHANGED (checksum mismatch)$" out &&
+		v=$((v + 1)) || return 1
 	done &&
 	test_expect_code 4 runner db migrate --state s 2>err &&
 	test_cmp expect err &&
@@ -444,8 +449,8 @@ test_expect_success 'usage errors exit 2' '
 		"status --state" "status --state="; do
 		test_expect_code 2 runner db $args 2>err &&
 		head -n 1 err | grep "^runner: " &&
-		test_grep "^usage: runner db status" err || {
-			echo "args: $args"; cat err; exit 1; }
+		test_grep "^usage: runner db status" err ||
+		{ echo "args: $args"; cat err; false; } || return 1
 	done &&
 	test_expect_code 2 runner db migrate --to $((NR + 1)) 2>err &&
 	test_grep "^runner: no schema version $((NR + 1)): this runner knows versions 0 to $NR$" err &&
@@ -462,12 +467,17 @@ test_expect_success 'runtime errors are one line' '
 
 test_expect_success 'processes migrating one fresh state at once' '
 	for i in 1 2 3 4 5 6; do
-		(runner db migrate --state race >out.$i 2>err.$i;
-		 echo $? >rc.$i) &
+		{
+			(rc=0 &&
+			 { runner db migrate --state race >out.$i 2>err.$i ||
+			   rc=$?; } &&
+			 echo $rc >rc.$i) &
+		} || return 1
 	done &&
 	wait &&
 	for i in 1 2 3 4 5 6; do
-		test "$(cat rc.$i)" = 0 || { cat err.$i; exit 1; }
+		test "$(cat rc.$i)" = 0 ||
+		{ cat err.$i; false; } || return 1
 	done &&
 	applied_lines 0 $NR >expect &&
 	cat out.* | grep "^applied " | sort -n -k2 >actual &&

@@ -12,9 +12,9 @@ END=1700000123 # the run's ended_at in seconds (1700000123456 ms)
 # database has the run's rows (two tasks, three attempts, events) and a
 # run folder like the one exec writes, with a symlink and an exec bit.
 setup_run() {
-	st=$1 id=$2 status=$3 start=$4 end=$5
-	"$RUNNER" db migrate --state "$st" >/dev/null
-	sqlite3 "$st/runner.db" <<-EOF
+	st=$1 id=$2 status=$3 start=$4 end=$5 &&
+	"$RUNNER" db migrate --state "$st" >/dev/null &&
+	sqlite3 -bail "$st/runner.db" <<-EOF &&
 	INSERT INTO runs (id, plan_name, plan_path, plan_sha256, backend,
 		status, started_at, ended_at, host, pid, tasks_total, exit_code)
 		VALUES ('$id', 'demo', '/plans/demo.yaml', 'ab12', 'local',
@@ -38,27 +38,27 @@ setup_run() {
 	INSERT INTO events (at, run_id, task_id, level, kind, message)
 		VALUES ($start, 'other', NULL, 'info', 'noise', 'not this run');
 	EOF
-	d=$st/runs/$id
-	mkdir -p "$d/tasks/a-task/changes/src" "$d/tasks/b-task"
-	printf 'version: 1\nname: demo\n' >"$d/plan.yaml"
-	printf '{"status": "failed"}\n' >"$d/run.json"
-	printf 'out a\n' >"$d/tasks/a-task/output.log"
-	printf '{"status": "failed"}\n' >"$d/tasks/a-task/result.json"
-	printf '#!/bin/sh\necho fixed\n' >"$d/tasks/a-task/changes/src/fix.sh"
-	chmod 755 "$d/tasks/a-task/changes/src/fix.sh"
-	printf 'x\n' >"$d/tasks/a-task/changes/README"
-	printf '{"added": []}\n' >"$d/tasks/a-task/changes.json"
-	printf 'out b\n' >"$d/tasks/b-task/output.log"
-	ln -s ../../plan.yaml "$d/tasks/a-task/plan-link"
+	d=$st/runs/$id &&
+	mkdir -p "$d/tasks/a-task/changes/src" "$d/tasks/b-task" &&
+	printf 'version: 1\nname: demo\n' >"$d/plan.yaml" &&
+	printf '{"status": "failed"}\n' >"$d/run.json" &&
+	printf 'out a\n' >"$d/tasks/a-task/output.log" &&
+	printf '{"status": "failed"}\n' >"$d/tasks/a-task/result.json" &&
+	printf '#!/bin/sh\necho fixed\n' >"$d/tasks/a-task/changes/src/fix.sh" &&
+	chmod 755 "$d/tasks/a-task/changes/src/fix.sh" &&
+	printf 'x\n' >"$d/tasks/a-task/changes/README" &&
+	printf '{"added": []}\n' >"$d/tasks/a-task/changes.json" &&
+	printf 'out b\n' >"$d/tasks/b-task/output.log" &&
+	ln -s ../../plan.yaml "$d/tasks/a-task/plan-link" &&
 	ln -s /etc/passwd "$d/tasks/b-task/outside"
 }
 
 # A finished run in state s (and a second, later one in state s when
 # "two" is given).
 std_run() {
-	setup_run s $RUN failed 1700000000000 1700000123456
+	setup_run s $RUN failed 1700000000000 1700000123456 &&
 	if [ "${1:-}" = two ]; then
-		setup_run s2 $RUN2 succeeded 1700086400000 1700086499000
+		setup_run s2 $RUN2 succeeded 1700086400000 1700086499000 &&
 		mkdir -p s/runs &&
 			cp -R s2/runs/$RUN2 s/runs/ &&
 			sqlite3 s/runner.db "ATTACH 's2/runner.db' AS o;

@@ -10,10 +10,10 @@ SHARED="$TRASH_ROOT/shared"
 # succeeded, skipped by a failed dependency, timed out. The plan file's
 # name carries markup and quotes, to be escaped in the page.
 make_shared_run() {
-	mkdir -p "$SHARED/ws"
-	echo hello >"$SHARED/ws/a.txt"
-	echo gone >"$SHARED/ws/old.txt"
-	cat >"$SHARED/p<&\"'>.yaml" <<-\EOF
+	mkdir -p "$SHARED/ws" &&
+	echo hello >"$SHARED/ws/a.txt" &&
+	echo gone >"$SHARED/ws/old.txt" &&
+	cat >"$SHARED/p<&\"'>.yaml" <<-\EOF &&
 	version: 1
 	name: report-demo
 	backend: {isolation: none}
@@ -59,6 +59,12 @@ poison() {
 	 SELECT started_at + 2, id, NULL, 'info', 'cap_wait',
 	  'per_hour cap <b>reached</b>; waiting' FROM runs;
 	EOF
+}
+
+# attempts_are N: st/runner.db has N attempts (for test_wait_for).
+attempts_are() {
+	test "$(sqlite3 st/runner.db "select count(*) from attempts" \
+		2>/dev/null)" = "$1"
 }
 
 # self_contained FILE: nothing in the page makes a browser fetch anything:
@@ -111,20 +117,21 @@ self_contained() {
 
 # bad_pages: pages that would load something, one per file.
 bad_pages() {
-	echo '<link rel="stylesheet" href="https://cdn.example/x.css">' >bad1.html
-	echo '<style>@import "x.css";</style>' >bad2.html
-	echo '<div style="background:url(//x.example/a.png)">x</div>' >bad3.html
-	echo '<svg><image href="a.png"/></svg>' >bad4.html
-	echo '<script src="a.js"></script>' >bad5.html
-	echo '<a href="http://x.example/">x</a>' >bad6.html
-	echo '<style>svg{fill:url(a.svg#p)}</style>' >bad7.html
+	echo '<link rel="stylesheet" href="https://cdn.example/x.css">' >bad1.html &&
+	echo '<style>@import "x.css";</style>' >bad2.html &&
+	echo '<div style="background:url(//x.example/a.png)">x</div>' >bad3.html &&
+	echo '<svg><image href="a.png"/></svg>' >bad4.html &&
+	echo '<script src="a.js"></script>' >bad5.html &&
+	echo '<a href="http://x.example/">x</a>' >bad6.html &&
+	echo '<style>svg{fill:url(a.svg#p)}</style>' >bad7.html &&
 	echo '<p>text about &lt;img src=x&gt; and url(x) is fine</p>' >good.html
 }
 
 test_expect_success 'the self-containment check catches what loads' '
 	bad_pages &&
 	for f in bad1 bad2 bad3 bad4 bad5 bad6 bad7; do
-		! self_contained $f.html 2>/dev/null || { echo "$f passed" >&2; exit 1; }
+		! self_contained $f.html 2>/dev/null ||
+		{ echo "$f passed" >&2; false; } || return 1
 	done &&
 	self_contained good.html
 '
@@ -167,12 +174,12 @@ test_expect_success 'every task has a row; one bar per attempt, classed by statu
 	sqlite3 st/runner.db "select id from tasks" >ids &&
 	while read t; do
 		grep -q "<tr id=\"task-$t\">" r.html &&
-		grep -q "<a href=\"#task-$t\">" r.html || exit 1
+		grep -q "<a href=\"#task-$t\">" r.html || return 1
 	done <ids &&
 	sqlite3 st/runner.db "select task_id, attempt, status from attempts" >att &&
 	while IFS="|" read t n s; do
 		grep -q "class=\"bar st-$s\" data-task=\"$t\" data-attempt=\"$n\"" r.html ||
-		{ echo "no $s bar for $t attempt $n" >&2; exit 1; }
+		{ echo "no $s bar for $t attempt $n" >&2; false; } || return 1
 	done <att &&
 	test "$(grep -o "<rect class=\"bar " r.html | wc -l)" = "$(wc -l <att)" &&
 	grep -q "class=\"bar st-failed\" data-task=\"flaky\" data-attempt=\"1\"" r.html &&
@@ -221,10 +228,7 @@ test_expect_success 'a running run: its open attempt ends now' '
 	mkdir ws &&
 	printf "version: 1\nname: live\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: long\n    run: sleep 3\n" >plan.yaml &&
 	{ "$RUNNER" exec plan.yaml --state st >exec.out 2>&1 & } &&
-	i=0 &&
-	until test "$(sqlite3 st/runner.db "select count(*) from attempts" 2>/dev/null)" = 1; do
-		i=$((i + 1)); test $i -lt 100 || exit 1; sleep 0.1
-	done &&
+	test_wait_for 10 "attempts_are 1" &&
 	runner report last -o r.html --state st >/dev/null &&
 	wait &&
 	grep -q "class=\"bar st-running\" data-task=\"long\"" r.html &&
@@ -236,10 +240,8 @@ test_expect_success 'a run whose runner died: the lost attempt is drawn' '
 	mkdir ws &&
 	printf "version: 1\nname: dies\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: victim\n    run: sleep 2\n" >plan.yaml &&
 	{ "$RUNNER" exec plan.yaml --state st >exec.out 2>&1 & } &&
-	pid=$! && i=0 &&
-	until test "$(sqlite3 st/runner.db "select count(*) from attempts" 2>/dev/null)" = 1; do
-		i=$((i + 1)); test $i -lt 100 || exit 1; sleep 0.1
-	done &&
+	pid=$! &&
+	test_wait_for 10 "attempts_are 1" &&
 	kill -9 $pid && { wait $pid || :; } &&
 	runner report last -o r.html --state st >/dev/null &&
 	grep -q "class=\"bar st-lost\" data-task=\"victim\"" r.html &&

@@ -15,16 +15,20 @@ export CRON_TOOL CRON_FIX
 # check_next EXPR TZ FROM: the next fire times, one a line, must be the
 # lines on stdin (as many as there are).
 check_next() {
-	cat >expect
-	"$CRON_TOOL" next "$1" "$2" "$3" "$(wc -l <expect)" >actual
+	cat >expect &&
+	"$CRON_TOOL" next "$1" "$2" "$3" "$(wc -l <expect)" >actual &&
 	test_cmp expect actual
 }
 
 test_expect_success 'parse errors name the column of the bad token' '
-	while IFS="|" read -r expr want; do
-		"$CRON_TOOL" parse "$expr" >actual || :
-		echo "$want" >expect
-		test_cmp expect actual || exit 1
+	while IFS="|" read -r expr msg; do
+		case $msg in
+		OK) code=0 ;;
+		*) code=1 ;;
+		esac &&
+		test_expect_code $code "$CRON_TOOL" parse "$expr" >actual &&
+		echo "$msg" >expect &&
+		test_cmp expect actual || return 1
 	done <<-\EOF
 	0 2 * * 1-5|OK
 	@Weekly|OK
@@ -178,14 +182,14 @@ test_expect_success 'time zone names are checked' '
 test_expect_success 'formatting agrees with GNU date around DST changes' '
 	for zone_start in Europe/Berlin:1774738800 Europe/Berlin:1792879200 \
 		America/New_York:1772942400 America/New_York:1793502000; do
-		zone=${zone_start%%:*}
-		t=${zone_start#*:}
-		end=$((t + 4 * 3600))
+		zone=${zone_start%%:*} &&
+		t=${zone_start#*:} &&
+		end=$((t + 4 * 3600)) &&
 		while [ $t -lt $end ]; do
-			"$CRON_TOOL" format $zone @$t
-			TZ=$zone date -d @$t +%FT%T%:z >&2
-			t=$((t + 1200))
-		done
+			"$CRON_TOOL" format $zone @$t &&
+			TZ=$zone date -d @$t +%FT%T%:z >&2 &&
+			t=$((t + 1200)) || return 1
+		done || return 1
 	done >actual 2>expect &&
 	test_cmp expect actual
 '
@@ -315,8 +319,8 @@ test_expect_success 'runner next: --from forms and a local --from' '
 		esac || exit 1
 	done >actual &&
 	for i in 1 2 3 4 5; do
-		echo 2026-10-25T02:30:00+02:00
-		echo 2026-10-26T02:30:00+01:00
+		echo 2026-10-25T02:30:00+02:00 &&
+		echo 2026-10-26T02:30:00+01:00 || return 1
 	done >expect &&
 	test_cmp expect actual
 '

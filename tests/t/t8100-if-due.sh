@@ -4,7 +4,7 @@
 . ./lib.sh
 
 mkplan() {
-	mkdir -p ws
+	mkdir -p ws &&
 	cat >p.yaml <<-EOF
 	version: 1
 	name: nightly
@@ -66,11 +66,16 @@ test_expect_success 'missed: skip waits for the next fire time' '
 test_expect_success 'overlap: forbid exits 0 with a message while a run of the plan is going' '
 	mkplan run_once forbid &&
 	due 2026-05-01T12:00:00+02:00 >out &&
-	{ sleep 300 & spid=$!; } &&
+	{ sleep 300 & } &&
+	spid=$! &&
 	now=$(date +%s%3N) &&
-	sqlite3 st/runner.db "insert into runs (id, plan_name, plan_path, plan_sha256, backend, status, started_at, host, pid) values (\"busy-run\", \"nightly\", \"p.yaml\", \"x\", \"local\", \"running\", $now, \"$(hostname)\", $spid)" &&
-	due 2026-05-02T02:31:00+02:00 >out &&
+	rc=0 &&
+	{
+		sqlite3 st/runner.db "insert into runs (id, plan_name, plan_path, plan_sha256, backend, status, started_at, host, pid) values (\"busy-run\", \"nightly\", \"p.yaml\", \"x\", \"local\", \"running\", $now, \"$(hostname)\", $spid)" &&
+		due 2026-05-02T02:31:00+02:00 >out || rc=$?
+	} &&
 	kill $spid &&
+	test $rc = 0 &&
 	test_grep "run busy-run is still going (overlap: forbid)" out &&
 	test "$(nruns)" = 1
 '
@@ -78,7 +83,8 @@ test_expect_success 'overlap: forbid exits 0 with a message while a run of the p
 test_expect_success 'overlap: wait waits for the running run, then runs' '
 	mkplan run_once wait &&
 	due 2026-05-01T12:00:00+02:00 >out &&
-	{ sleep 2 & spid=$!; } &&
+	{ sleep 2 & } &&
+	spid=$! &&
 	now=$(date +%s%3N) &&
 	sqlite3 st/runner.db "insert into runs (id, plan_name, plan_path, plan_sha256, backend, status, started_at, host, pid) values (\"busy-run\", \"nightly\", \"p.yaml\", \"x\", \"local\", \"running\", $now, \"$(hostname)\", $spid)" &&
 	start=$(date +%s) &&
@@ -92,7 +98,9 @@ test_expect_success 'overlap: wait waits for the running run, then runs' '
 test_expect_success 'two --if-due runners started in the same minute run the plan once' '
 	mkplan &&
 	due 2026-05-01T12:00:00+02:00 >out &&
-	for k in 1 2 3 4; do (due 2026-05-02T02:30:30+02:00 >out$k 2>&1) & done &&
+	for k in 1 2 3 4; do
+		{ due 2026-05-02T02:30:30+02:00 >out$k 2>&1 & } || return 1
+	done &&
 	wait &&
 	test "$(nruns)" = 1 &&
 	test "$(grep -l "is due" out? | wc -l)" = 1 &&

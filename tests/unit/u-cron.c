@@ -644,7 +644,9 @@ static void test_mutated(void)
 	struct cron c;
 	unsigned col;
 
-	cron_parse("*/7 1-3 * * *", &c, &col, &err);
+	if (!ok(!cron_parse("*/7 1-3 * * *", &c, &col, &err),
+		"the schedule parses %s", err.buf))
+		goto out;
 	if (!mkdtemp(dir) || strbuf_read_file(&data,
 			"/usr/share/zoneinfo/America/New_York") < 0) {
 		ok(0, "set up a TZDIR");
@@ -656,6 +658,7 @@ static void test_mutated(void)
 		struct strbuf m = STRBUF_INIT;
 		struct cron_tz *tz = NULL;
 		FILE *f;
+		bool wrote;
 
 		strbuf_add(&m, data.buf, data.len);
 		for (int k = 0; k < 1 + i % 4; k++) {
@@ -665,21 +668,32 @@ static void test_mutated(void)
 			seed = seed * 1103515245 + 12345;
 			m.buf[at] = (char)(seed >> 16);
 		}
-		if ((f = fopen(path, "wb"))) {
-			fwrite(m.buf, 1, m.len, f);
-			fclose(f);
+		f = fopen(path, "wb");
+		wrote = f && fwrite(m.buf, 1, m.len, f) == m.len;
+		if (f && fclose(f))
+			wrote = false;
+		if (!wrote) {
+			ok(0, "write %s", path);
+			strbuf_release(&m);
+			break;
 		}
 		strbuf_reset(&err);
 		if (cron_tz_load("Mut", &tz, &err) == 0) {
 			time_t t = 1767225600;
 			char buf[CRON_TIME_MAX];
+			bool answer = true;
 			loaded++;
+			/* A time, formatted, or an error that says why. */
 			for (int n = 0; n < 3; n++) {
-				if (cron_next_tz(&c, tz, t, &t, &err) < 0)
+				if (cron_next_tz(&c, tz, t, &t, &err) < 0) {
+					answer = err.len > 0;
 					break;
+				}
+				buf[0] = '\0';
 				cron_tz_format(tz, t, buf, sizeof(buf));
+				answer &= buf[0] != '\0';
 			}
-			answered++;
+			answered += answer;
 		} else if (err.len) {
 			refused++;
 		}

@@ -507,8 +507,10 @@ static void test_big_output(void)
 /* Several threads starting children at once: no pipe leaks between. */
 struct par {
 	const char *script;
+	const char *want; /* its whole output */
 	int64_t ms;
 	int exit_code;
+	bool own_output;
 };
 
 static void *par_run(void *arg)
@@ -522,6 +524,9 @@ static void *par_run(void *arg)
 	got_init(&g);
 	pa->exit_code = run_sh(pa->script, &o, &g, &r) ? -2 : r.exit_code;
 	pa->ms = time_mono_ms() - t0;
+	pa->own_output = !strcmp(g.out.buf, pa->want);
+	if (!pa->own_output)
+		printf("# '%s' gave '%s'\n", pa->script, g.out.buf);
 	strbuf_release(&g.out);
 	return NULL;
 }
@@ -530,19 +535,23 @@ static void test_parallel(void)
 {
 	struct par pars[12];
 	pthread_t th[ARRAY_SIZE(pars)];
-	bool fast = true, good = true;
+	bool fast = true, good = true, own = true;
 
 	for (size_t i = 0; i < ARRAY_SIZE(pars); i++) {
 		pars[i].script = i == 0 ? "sleep 2" : "echo hi; sleep 0.05";
+		pars[i].want = i == 0 ? "" : "hi\n";
 		pthread_create(&th[i], NULL, par_run, &pars[i]);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(pars); i++)
 		pthread_join(th[i], NULL);
+	for (size_t i = 0; i < ARRAY_SIZE(pars); i++)
+		own &= pars[i].own_output;
 	for (size_t i = 1; i < ARRAY_SIZE(pars); i++) {
 		fast &= pars[i].ms < 1500;
 		good &= pars[i].exit_code == 0;
 	}
 	ok(good && pars[0].exit_code == 0, "parallel children succeed");
+	ok(own, "each child's output reaches its own caller only");
 	ok(fast, "short children do not wait for the long one");
 }
 
