@@ -301,12 +301,14 @@ function check(    k, p, q, pattern, ncase, cmdpos) {
 			handler = (cmdpos && p >= 1 && ttype[p] == "OP" &&
 			    tval[p] == "||")
 			group[++ngroup] = handler
+			gopen[ngroup] = k
 			handler_depth += handler
 		} else if ((ttype[k] == "W" && tval[k] == "}" && cmdpos) ||
 		    (ttype[k] == "OP" && tval[k] == ")" && !pattern &&
 		    ngroup)) {
 			if (ngroup) {
 				handler_depth -= group[ngroup]
+				gstart[k] = gopen[ngroup] + 1
 				ngroup--
 			}
 		}
@@ -366,7 +368,7 @@ function check(    k, p, q, pattern, ncase, cmdpos) {
 			while (q <= ntok && is_sep(q) && tval[q] != "&")
 				q++
 			if (p >= 1 && q <= ntok && !is_opener(p) &&
-			    !is_closer(q)) {
+			    !is_closer(q) && !ends_in_jump(p)) {
 				if (tval[k] == "&")
 					problem(tline[p], "background job " \
 					    "breaks the &&-chain after '" \
@@ -382,19 +384,43 @@ function check(    k, p, q, pattern, ncase, cmdpos) {
 	}
 }
 
+# Does the and-or list ending at p end in "|| exit/return/continue/break
+# [N]"? Then nothing after it runs with its status: no && is needed.
+function ends_in_jump(p,    w) {
+	w = p
+	if (ttype[w] == "W" && tval[w] ~ /^[0-9]+$/ && w > 1)
+		w--
+	return ttype[w] == "W" && (tval[w] == "exit" || tval[w] == "return" ||
+	    tval[w] == "continue" || tval[w] == "break") && w > 1 &&
+	    ttype[w - 1] == "OP" && tval[w - 1] == "||"
+}
+
 # The last command of a loop body (before the "done" at k) must pass a
 # failure on: "... || return N", "... || exit N", or be one of those.
-function check_loop_end(k,    p, q) {
+function check_loop_end(k,    p, q, r) {
 	p = k - 1
 	while (p >= 1 && is_sep(p))
 		p--
 	for (q = p; q >= 1; q--) {
+		if (gstart[q]) {
+			q = gstart[q]
+			continue
+		}
+		if (ttype[q] == "NL" && q > 1 && ttype[q - 1] == "OP" &&
+		    (tval[q - 1] == "&&" || tval[q - 1] == "||" ||
+		     tval[q - 1] == "|"))
+			continue
 		if (is_sep(q) || (ttype[q] == "W" && tval[q] == "do"))
 			break
-		if (ttype[q] == "OP" && tval[q] == "||" &&
-		    (tval[q + 1] == "return" || tval[q + 1] == "exit" ||
-		     tval[q + 1] == "break"))
-			return
+		if (ttype[q] == "OP" && tval[q] == "||") {
+			r = q + 1
+			while (r < ntok && ttype[r] == "NL")
+				r++
+			if (tval[r] == "return" || tval[r] == "exit" ||
+			    tval[r] == "break" || tval[r] == "{" ||
+			    tval[r] == "(")
+				return
+		}
 		if (ttype[q] == "W" && (tval[q] == "return" ||
 		    tval[q] == "exit" || tval[q] == "continue" ||
 		    tval[q] == "break") && (q == 1 || is_sep(q - 1) ||

@@ -130,15 +130,16 @@ zoneinfo.ZoneInfo(\"Europe/Berlin\")" 2>/dev/null ;;
 }
 
 # test_expect_code CODE command...: the command must exit with CODE.
+# (Its variables are prefixed: a body's own "want" or "got" survives.)
 test_expect_code() {
-	want=$1
+	_tec_want=$1
 	shift
 	set +e
 	"$@"
-	got=$?
+	_tec_got=$?
 	set -e
-	if [ "$got" -ne "$want" ]; then
-		echo "test_expect_code: '$*' exited $got, want $want" >&2
+	if [ "$_tec_got" -ne "$_tec_want" ]; then
+		echo "test_expect_code: '$*' exited $_tec_got, want $_tec_want" >&2
 		return 1
 	fi
 }
@@ -147,13 +148,13 @@ test_expect_code() {
 test_must_fail() {
 	set +e
 	"$@"
-	got=$?
+	_tmf_got=$?
 	set -e
-	if [ "$got" -eq 0 ]; then
+	if [ "$_tmf_got" -eq 0 ]; then
 		echo "test_must_fail: '$*' succeeded" >&2
 		return 1
-	elif [ "$got" -gt 128 ]; then
-		echo "test_must_fail: '$*' died by signal $((got - 128))" >&2
+	elif [ "$_tmf_got" -gt 128 ]; then
+		echo "test_must_fail: '$*' died by signal $((_tmf_got - 128))" >&2
 		return 1
 	fi
 }

@@ -126,11 +126,26 @@ test_expect_success 'chained bodies with here-documents, quotes and groups lint 
 		case \$x in
 		a*) : ;;
 		*) false ;;
-		esac
+		esac &&
+		for i in 1 2
+		do
+			test -n \"\$i\" || continue
+			test \$i -gt 0 ||
+			{ echo \"bad \$i\"; exit 1; }
+		done
 	"
 	EOF
 	child c &&
 	test_grep "^ok 1 - clean$" c.tap
+'
+
+test_expect_success 'test_expect_code keeps the body'"'"'s own variables' '
+	want=mine &&
+	got=also-mine &&
+	test_expect_code 3 sh -c "exit 3" &&
+	test_must_fail false &&
+	test "$want" = mine &&
+	test "$got" = also-mine
 '
 
 test_expect_success 'set -e holds inside the functions a body calls last' '
