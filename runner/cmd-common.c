@@ -14,7 +14,10 @@ int cmd_open_state(const char *state, struct store **st)
 	struct strbuf err = STRBUF_INIT;
 	int ret = 0;
 
-	if (!fs_exists(db)) {
+	if (store_check_db(dir, &err) < 0) {
+		error("%s", err.buf);
+		ret = RUNNER_EXIT_RUNTIME;
+	} else if (!fs_exists(db)) {
 		error("no runner state in '%s' (nothing has run here yet; "
 		      "use --state DIR or $RUNNER_STATE to point at one)",
 		      dir);

@@ -39,10 +39,19 @@ enum store_open_mode {
  * state_dir (mode 0700) and state_dir/runs/ if missing, opens
  * state_dir/runner.db in WAL mode with foreign keys on and
  * synchronous=NORMAL. A file that is not a database (or is corrupt) is
- * refused, never overwritten. On failure *out is NULL.
+ * refused, never overwritten, and so is a database that is missing, empty
+ * or without tables while runs/ holds runs (store_check_db()): it is not
+ * a new state. On failure *out is NULL.
  */
 int store_open(const char *state_dir, enum store_open_mode mode,
 	       struct store **out, struct strbuf *err);
+/*
+ * Whether state_dir has lost its database: runner.db missing or empty
+ * (0 bytes) while runs/ holds run folders. -1 with a message that names
+ * the newest runner.db.bak-N to restore, if there is one; 0 otherwise,
+ * also when there is no state at all. Nothing is created or written.
+ */
+int store_check_db(const char *state_dir, struct strbuf *err);
 /* Finalizes any statement left open, closes, frees. NULL is a no-op. */
 void store_close(struct store *st);
 
