@@ -74,7 +74,7 @@ int cmd_report(int argc, char **argv)
 					  "prefix of one, or 'last')");
 	if (out && !*out)
 		return usage_error(usage, "-o needs a file name");
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	ret = RUNNER_EXIT_RUNTIME;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {

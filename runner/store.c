@@ -21,8 +21,9 @@ struct store {
 	char *path;
 	char *backup;
 	int depth; /* store_begin() nesting: 1 is the BEGIN, more savepoints */
-	bool aborted; /* SQLite rolled the outermost transaction back */
-	bool busy;    /* the last begin or commit failed on another's lock */
+	bool aborted;	/* SQLite rolled the outermost transaction back */
+	bool busy;	/* the last begin or commit failed on another's lock */
+	bool read_only; /* opened without writing: the disk is full */
 };
 
 const char *store_resolve_dir(const char *opt)
@@ -155,6 +156,32 @@ static int check_readable(struct store *st, int *nr_objects,
 	return 0;
 }
 
+/*
+ * Whether what failed last on db (msg is what it said) failed for want of
+ * space: SQLITE_FULL, or an I/O error whose errno was ENOSPC or EDQUOT
+ * (SQLite reports a -shm file that cannot grow as a plain "disk I/O
+ * error"). The error code may be gone by now, as in corrupt_reason().
+ */
+static bool disk_full(sqlite3 *db, const char *msg)
+{
+	int rc = sqlite3_errcode(db) & 0xff;
+	int sys = sqlite3_system_errno(db);
+
+	if (rc == SQLITE_FULL || strstr(msg, sqlite3_errstr(SQLITE_FULL)))
+		return true;
+	return (sys == ENOSPC || sys == EDQUOT) &&
+	       (rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
+		strstr(msg, sqlite3_errstr(SQLITE_IOERR)));
+}
+
+static void add_disk_full(struct strbuf *err, const struct store *st)
+{
+	strbuf_addf(err,
+		    "cannot open state database '%s': the disk is full; free "
+		    "space on the file system that holds '%s' and try again",
+		    st->path, st->dir);
+}
+
 /* The run folders in DIR/runs (directories not starting with a dot). */
 static int count_runs(const char *dir)
 {
@@ -270,8 +297,8 @@ int store_check_db(const char *state_dir, struct strbuf *err)
 }
 
 /*
- * How open_read_write() failed, which says what its msg holds. st->db is left
- * open for store_open() to classify the error.
+ * How open_read_write() or open_read_only() failed, which says what their
+ * msg holds. st->db is left open for store_open() to classify the error.
  */
 enum open_failure {
 	FAIL_SQLITE = -1,  /* SQLite's words for what went wrong */
@@ -329,13 +356,78 @@ static int open_read_write(struct store *st, bool no_migrate,
 	return 0;
 }
 
+/*
+ * Open without writing a byte, for a command that only reads when the
+ * disk is full. SQLITE_OPEN_READONLY is no help there: a WAL reader still
+ * needs the shared -shm file, which SQLite must create and grow to 32 KiB
+ * (that is the "disk I/O error" of a full disk). In exclusive locking
+ * mode the wal-index lives in heap memory and no -shm is used; the lock
+ * is a write lock, so the file is opened read-write, but query_only and
+ * no checkpoint on close keep the database and its -wal as they are.
+ * Other runners wait for the lock (busy timeout) while this one reads.
+ */
+static int open_read_only(struct store *st, bool no_migrate, int *nr_objects,
+			  struct strbuf *msg)
+{
+	struct store_migrate_status s = STORE_MIGRATE_STATUS_INIT;
+	int rc, ret = FAIL_SQLITE;
+
+	rc = sqlite3_open_v2(st->path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		strbuf_addstr(msg, st->db ? sqlite3_errmsg(st->db)
+					  : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (store_exec(st, "PRAGMA locking_mode = EXCLUSIVE", msg) < 0 ||
+	    store_exec(st, "PRAGMA query_only = ON", msg) < 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON", msg) < 0 ||
+	    check_readable(st, nr_objects, msg) < 0)
+		goto out;
+	if (!*nr_objects && count_runs(st->dir)) {
+		ret = 0; /* a lost database: store_open() says so */
+		goto out;
+	}
+	/* What STORE_MIGRATE would refuse or change, without the change. */
+	if (!no_migrate &&
+	    (store_migrate_status_read(st->db, st->path, &s, msg) < 0 ||
+	     store_migrate_check(&s, runner_migrations, runner_nr_migrations,
+				 st->path, msg) < 0)) {
+		ret = FAIL_MIGRATE;
+		goto out;
+	}
+	if (!no_migrate && s.version < runner_nr_migrations) {
+		strbuf_addf(
+			msg,
+			"state database '%s' is at schema version %d and "
+			"needs migrating to %d, but the disk is full; free "
+			"space on the file system that holds '%s' and try "
+			"again",
+			st->path, s.version, runner_nr_migrations, st->dir);
+		ret = FAIL_SAID;
+		goto out;
+	}
+	st->read_only = true;
+	ret = 0;
+out:
+	store_migrate_status_release(&s);
+	return ret;
+}
+
 int store_open(const char *state_dir, enum store_open_mode mode,
 	       struct store **out, struct strbuf *err)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	struct store_migrate_result res = STORE_MIGRATE_RESULT_INIT;
 	struct strbuf msg = STRBUF_INIT;
-	bool no_migrate = mode == STORE_NO_MIGRATE;
+	bool no_migrate = mode == STORE_NO_MIGRATE ||
+			  mode == STORE_READ_NO_MIGRATE;
+	bool may_read_only = mode == STORE_READ ||
+			     mode == STORE_READ_NO_MIGRATE;
 	char *runs = NULL;
 	int nr_objects = -1, nr_runs, rc, ret = -1;
 
@@ -354,6 +446,20 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 	}
 
 	rc = open_read_write(st, no_migrate, &res, &nr_objects, &msg);
+	if (rc < 0 && rc != FAIL_SAID && st->db && may_read_only &&
+	    disk_full(st->db, msg.buf)) {
+		sqlite3_close(st->db);
+		st->db = NULL;
+		strbuf_reset(&msg);
+		nr_objects = -1;
+		rc = open_read_only(st, no_migrate, &nr_objects, &msg);
+		if (rc == FAIL_SQLITE && st->db &&
+		    !corrupt_reason(st->db, msg.buf)) {
+			/* Busy, say: what to do about it is still the same. */
+			add_disk_full(err, st);
+			goto out;
+		}
+	}
 	if (!rc && !nr_objects && (nr_runs = count_runs(st->dir)) > 0) {
 		add_lost_database(err, st->dir, st->path, "holds no tables",
 				  nr_runs);
@@ -364,7 +470,8 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 		res.backup = NULL;
 		ret = 0;
 	} else if (rc == FAIL_SAID ||
-		   (rc == FAIL_MIGRATE && !corrupt_reason(st->db, msg.buf))) {
+		   (rc == FAIL_MIGRATE && !corrupt_reason(st->db, msg.buf) &&
+		    !disk_full(st->db, msg.buf))) {
 		/* msg is a whole sentence already. */
 		strbuf_add(err, msg.buf, msg.len);
 	} else if (!st->db) {
@@ -378,6 +485,14 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 			    "start a new state",
 			    st->path, corrupt_reason(st->db, msg.buf),
 			    st->dir);
+	} else if (rc == FAIL_MIGRATE) {
+		/* A migration that ran out of space says which one. */
+		strbuf_addf(err,
+			    "%s; the disk is full: free space on the file "
+			    "system that holds '%s' and try again",
+			    msg.buf, st->dir);
+	} else if (disk_full(st->db, msg.buf)) {
+		add_disk_full(err, st);
 	} else {
 		strbuf_addf(err, "cannot open state database '%s': %s",
 			    st->path, msg.buf);
@@ -431,6 +546,16 @@ const char *store_path(const struct store *st)
 const char *store_backup_path(const struct store *st)
 {
 	return st->backup;
+}
+
+bool store_read_only(const struct store *st)
+{
+	return st->read_only;
+}
+
+bool store_disk_full(struct store *st, const char *msg)
+{
+	return disk_full(st->db, msg);
 }
 
 int store_exec(struct store *st, const char *sql, struct strbuf *err)

@@ -1,6 +1,7 @@
 /*
  * store_open() on a state whose database is gone under its runs
- * (store_check_db()).
+ * (store_check_db()), and the modes for commands that only read. The full
+ * disk itself is tested through the CLI on a real tmpfs (t6100).
  */
 #include "runner.h"
 #include "fs.h"
@@ -104,8 +105,8 @@ static void test_lost_database(void)
 	write_file(dir, "runner.db.bak-4.tmp-99", 4096, 0);
 	write_file(dir, "runner.db.bak-x", 4096, 0);
 	strbuf_reset(&err);
-	is_int(store_open(dir, STORE_NO_MIGRATE, &st, &err), -1,
-	       "STORE_NO_MIGRATE refuses it too");
+	is_int(store_open(dir, STORE_READ, &st, &err), -1,
+	       "STORE_READ refuses it too");
 	want = xstrfmt("restore it from '%s/runner.db.bak-3' (runs recorded "
 		       "after that copy stay missing)",
 		       dir);
@@ -119,7 +120,7 @@ static void test_lost_database(void)
 	is_int(store_open(dir, STORE_MIGRATE, &st, &err), 0,
 	       "with runs/ empty, an empty runner.db is a new state: %s",
 	       err.buf);
-	ok(st != NULL, "and opened");
+	ok(st && !store_read_only(st), "opened for writing");
 	store_close(st);
 
 	strbuf_release(&err);
@@ -128,8 +129,44 @@ static void test_lost_database(void)
 	remove_tmpdir(dir);
 }
 
+static void test_read_modes(void)
+{
+	char *dir = make_tmpdir();
+	struct strbuf err = STRBUF_INIT;
+	struct store *st = NULL;
+	sqlite3_stmt *stmt = NULL;
+
+	is_int(store_open(dir, STORE_READ, &st, &err), 0,
+	       "STORE_READ on a disk with space: %s", err.buf);
+	ok(st && !store_read_only(st),
+	   "opens read-write as usual (recovery may write)");
+	if (st)
+		is_int(store_exec(st,
+				  "INSERT INTO events (at, level, kind,"
+				  " message) VALUES (1, 'info', 'x', 'y')",
+				  &err),
+		       0, "and can write: %s", err.buf);
+	store_close(st);
+	st = NULL;
+	is_int(store_open(dir, STORE_READ_NO_MIGRATE, &st, &err), 0,
+	       "STORE_READ_NO_MIGRATE too: %s", err.buf);
+	if (st &&
+	    store_prepare(st, "SELECT count(*) FROM events", &stmt, &err) ==
+		    0 &&
+	    sqlite3_step(stmt) == SQLITE_ROW)
+		is_int(sqlite3_column_int(stmt, 0), 1,
+		       "what was written is read");
+	else
+		ok(0, "read events: %s", err.buf);
+	sqlite3_finalize(stmt);
+	store_close(st);
+	strbuf_release(&err);
+	remove_tmpdir(dir);
+}
+
 int main(void)
 {
 	test_lost_database();
+	test_read_modes();
 	return done_testing();
 }
