@@ -414,7 +414,7 @@ int cmd_apply(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage_error(usage, "apply takes RUN and TASK");
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	ret = RUNNER_EXIT_RUNTIME;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {

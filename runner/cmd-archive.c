@@ -71,7 +71,7 @@ int cmd_archive(int argc, char **argv)
 		strbuf_release(&err);
 		return RUNNER_EXIT_USAGE;
 	}
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
 		error("%s", err.buf);

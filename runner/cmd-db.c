@@ -276,13 +276,18 @@ int cmd_db(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
-	if (store_open(store_resolve_dir(o.state), STORE_NO_MIGRATE, &st,
-		       &err) < 0 ||
+	/* status only reads: it works on a full disk too. */
+	if (store_open(store_resolve_dir(o.state),
+		       strcmp(o.sub, "status") ? STORE_NO_MIGRATE
+					       : STORE_READ_NO_MIGRATE,
+		       &st, &err) < 0 ||
 	    store_migrate_status_read(store_db(st), store_path(st), &s, &err) <
 		    0) {
 		ret = fail(&err);
 		goto out;
 	}
+	if (store_read_only(st))
+		cmd_warn_disk_full(st);
 	store_migrate_check(&s, runner_migrations, runner_nr_migrations,
 			    store_path(st), &refusal);
 	if (!strcmp(o.sub, "status"))

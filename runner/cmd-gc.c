@@ -260,8 +260,13 @@ int cmd_gc(int argc, char **argv)
 	if (optind != argc)
 		return usage_error(usage, "unexpected argument '%s'",
 				   argv[optind]);
-	/* Opening the state marks runs whose runner died as lost. */
-	if ((ret = cmd_open_state(state, &st)))
+	/*
+	 * Opening the state marks runs whose runner died as lost. A dry run
+	 * only reads, so it also works on a full disk.
+	 */
+	ret = dry_run ? cmd_open_state_read(state, &st)
+		      : cmd_open_state(state, &st);
+	if (ret)
 		return ret;
 	ret = RUNNER_EXIT_OK;
 	if (gc_sandboxes(st, dry_run, &removed) < 0)

@@ -69,7 +69,7 @@ int cmd_logs(int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return usage_error(usage, "logs takes RUN and TASK");
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	ret = RUNNER_EXIT_RUNTIME;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {

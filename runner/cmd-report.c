@@ -7,7 +7,7 @@
 
 #include <getopt.h>
 
-static const char usage[] = "runner report RUN [-o FILE] [--state DIR]";
+static const char usage[] = "runner report RUN [-o FILE|-] [--state DIR]";
 
 /*
  * Links to the tasks' files are relative when the page sits in the run
@@ -45,6 +45,7 @@ int cmd_report(int argc, char **argv)
 	const char *state = NULL, *out = NULL;
 	struct store *st = NULL;
 	struct strbuf err = STRBUF_INIT;
+	struct strbuf page = STRBUF_INIT;
 	struct report_opts opts = { NULL, NULL, 0 };
 	char *id = NULL, *run_dir = NULL, *run_real = NULL, *path = NULL;
 	char *link_base = NULL;
@@ -73,7 +74,7 @@ int cmd_report(int argc, char **argv)
 					  "prefix of one, or 'last')");
 	if (out && !*out)
 		return usage_error(usage, "-o needs a file name");
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	ret = RUNNER_EXIT_RUNTIME;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
@@ -93,6 +94,23 @@ int cmd_report(int argc, char **argv)
 	if (out)
 		opts.link_base = link_base = link_base_for(out, run_real);
 	opts.run_dir = run_real ? run_real : run_dir;
+	if (!strcmp(path, "-")) {
+		/* To stdout: nothing is written into the state. */
+		if (report_build(st, id, &opts, &page, &err) < 0) {
+			error("cannot write the report of run %s: %s", id,
+			      err.buf);
+			goto out;
+		}
+		if (fwrite(page.buf, 1, page.len, stdout) != page.len ||
+		    fflush(stdout)) {
+			error("cannot write the report of run %s to standard "
+			      "output: %s",
+			      id, strerror(errno));
+			goto out;
+		}
+		ret = RUNNER_EXIT_OK;
+		goto out;
+	}
 	if (report_write(st, id, &opts, path, &err) < 0) {
 		error("cannot write the report of run %s: %s", id, err.buf);
 		goto out;
@@ -106,6 +124,7 @@ out:
 	free(run_dir);
 	free(id);
 	strbuf_release(&err);
+	strbuf_release(&page);
 	store_close(st);
 	return ret;
 }

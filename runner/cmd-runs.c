@@ -45,7 +45,7 @@ int cmd_runs(int argc, char **argv)
 	if (optind != argc)
 		return usage_error(usage, "unexpected argument '%s'",
 				   argv[optind]);
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	if (sqlite3_prepare_v2(store_db(st),
 			       "SELECT r.id, r.plan_name, r.status,"

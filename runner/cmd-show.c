@@ -205,7 +205,7 @@ int cmd_show(int argc, char **argv)
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error(usage,
 				   "show takes RUN and optionally TASK");
-	if ((ret = cmd_open_state(state, &st)))
+	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
 		error("%s", err.buf);

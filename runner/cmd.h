@@ -39,6 +39,17 @@ struct store;
  * here yet"), not created. Prints the error; returns 0 or an exit code.
  */
 int cmd_open_state(const char *state, struct store **st);
+/*
+ * The same for a command that only reads the state: on a full disk it is
+ * opened without writing (store_read_only(), with a warning) instead of
+ * failing, and crash recovery waits for a command with space to write.
+ */
+int cmd_open_state_read(const char *state, struct store **st);
+/*
+ * The warning of a command that reads a state on a full disk (opened
+ * read-only, or crash recovery could not write).
+ */
+void cmd_warn_disk_full(const struct store *st);
 /* Format a duration in ms as "1m05s" / "3.2s" into buf. */
 void cmd_format_ms(int64_t ms, char *buf, size_t size);
 /* Format ms since the epoch as "2026-11-22 02:44:00Z" into buf. */

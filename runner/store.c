@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "timeutil.h"
 
+#include <dirent.h>
 #include <sys/stat.h>
 
 /*
@@ -20,8 +21,9 @@ struct store {
 	char *path;
 	char *backup;
 	int depth; /* store_begin() nesting: 1 is the BEGIN, more savepoints */
-	bool aborted; /* SQLite rolled the outermost transaction back */
-	bool busy;    /* the last begin or commit failed on another's lock */
+	bool aborted;	/* SQLite rolled the outermost transaction back */
+	bool busy;	/* the last begin or commit failed on another's lock */
+	bool read_only; /* opened without writing: the disk is full */
 };
 
 const char *store_resolve_dir(const char *opt)
@@ -130,16 +132,22 @@ static const char *corrupt_reason(sqlite3 *db, const char *msg)
 	return NULL;
 }
 
-static int check_readable(struct store *st, struct strbuf *msg)
+/*
+ * Read the schema, which is what finds a damaged file: the number of
+ * tables, indexes and so on in *nr_objects, or -1 with the message.
+ */
+static int check_readable(struct store *st, int *nr_objects,
+			  struct strbuf *msg)
 {
 	sqlite3_stmt *stmt = NULL;
 	int rc;
 
-	/* Reading the schema is what finds a damaged file. */
 	rc = sqlite3_prepare_v2(st->db, "SELECT count(*) FROM sqlite_master",
 				-1, &stmt, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW)
+		*nr_objects = sqlite3_column_int(stmt, 0);
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW) {
 		strbuf_addstr(msg, sqlite3_errmsg(st->db));
@@ -148,18 +156,286 @@ static int check_readable(struct store *st, struct strbuf *msg)
 	return 0;
 }
 
+/*
+ * Whether what failed last on db (msg is what it said) failed for want of
+ * space: SQLITE_FULL, or an I/O error whose errno was ENOSPC or EDQUOT
+ * (SQLite reports a -shm file that cannot grow as a plain "disk I/O
+ * error"). The error code may be gone by now, as in corrupt_reason().
+ */
+static bool disk_full(sqlite3 *db, const char *msg)
+{
+	int rc = sqlite3_errcode(db) & 0xff;
+	int sys = sqlite3_system_errno(db);
+
+	if (rc == SQLITE_FULL || strstr(msg, sqlite3_errstr(SQLITE_FULL)))
+		return true;
+	return (sys == ENOSPC || sys == EDQUOT) &&
+	       (rc == SQLITE_IOERR || rc == SQLITE_CANTOPEN ||
+		strstr(msg, sqlite3_errstr(SQLITE_IOERR)));
+}
+
+static void add_disk_full(struct strbuf *err, const struct store *st)
+{
+	strbuf_addf(err,
+		    "cannot open state database '%s': the disk is full; free "
+		    "space on the file system that holds '%s' and try again",
+		    st->path, st->dir);
+}
+
+/* The run folders in DIR/runs (directories not starting with a dot). */
+static int count_runs(const char *dir)
+{
+	char *runs = fs_join(dir, "runs");
+	DIR *d = opendir(runs);
+	struct dirent *de;
+	int nr = 0;
+
+	while (d && (de = readdir(d))) {
+		struct stat sb;
+		char *p;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = fs_join(runs, de->d_name);
+		if (!stat(p, &sb) && S_ISDIR(sb.st_mode))
+			nr++;
+		free(p);
+	}
+	if (d)
+		closedir(d);
+	free(runs);
+	return nr;
+}
+
+/* Whether a was modified after b. */
+static bool newer(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec
+				      : a->tv_nsec > b->tv_nsec;
+}
+
+/*
+ * The newest whole copy store-migrate.c made: of the DIR/runner.db.bak-N
+ * (not the .tmp- files of a copy in progress), the one written last, which
+ * is not always the highest N (a rollback copies to the version it leaves).
+ * NULL when there is none.
+ */
+static char *newest_backup(const char *dir)
+{
+	static const char prefix[] = "runner.db.bak-";
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct timespec best_time = { 0, 0 };
+	char *best = NULL;
+
+	while (d && (de = readdir(d))) {
+		const char *num = de->d_name + strlen(prefix);
+		struct stat sb;
+		char *p;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) || !*num ||
+		    strspn(num, "0123456789") != strlen(num))
+			continue;
+		p = fs_join(dir, de->d_name);
+		if (!stat(p, &sb) && S_ISREG(sb.st_mode) && sb.st_size > 0 &&
+		    (!best || newer(&sb.st_mtim, &best_time))) {
+			free(best);
+			best = p;
+			best_time = sb.st_mtim;
+		} else {
+			free(p);
+		}
+	}
+	if (d)
+		closedir(d);
+	return best;
+}
+
+/*
+ * The database is gone (what says how) while runs/ holds nr runs: taking
+ * it for a new state would hide every one of them.
+ */
+static void add_lost_database(struct strbuf *err, const char *dir,
+			      const char *path, const char *what, int nr)
+{
+	char *bak = newest_backup(dir);
+	char *runs = fs_join(dir, "runs");
+
+	strbuf_addf(err, "state database '%s' %s but '%s' holds %d run%s; ",
+		    path, what, runs, nr, nr == 1 ? "" : "s");
+	if (bak)
+		strbuf_addf(err,
+			    "restore it from '%s' (runs recorded after that "
+			    "copy stay missing)",
+			    bak);
+	else
+		strbuf_addstr(err, "restore it from a backup");
+	strbuf_addf(err, " or move '%s' aside to start a new state", runs);
+	free(runs);
+	free(bak);
+}
+
+int store_check_db(const char *state_dir, struct strbuf *err)
+{
+	char *path = fs_join(state_dir, "runner.db");
+	const char *what = NULL;
+	struct stat sb;
+	int nr, ret = 0;
+
+	if (!stat(path, &sb)) {
+		if (S_ISREG(sb.st_mode) && !sb.st_size)
+			what = "is empty (0 bytes)";
+	} else if (errno == ENOENT) {
+		what = "is missing";
+	}
+	if (what && (nr = count_runs(state_dir)) > 0) {
+		add_lost_database(err, state_dir, path, what, nr);
+		ret = -1;
+	}
+	free(path);
+	return ret;
+}
+
+/*
+ * How open_read_write() or open_read_only() failed, which says what their
+ * msg holds. st->db is left open for store_open() to classify the error.
+ */
+enum open_failure {
+	FAIL_SQLITE = -1,  /* SQLite's words for what went wrong */
+	FAIL_SAID = -2,	   /* a whole message, to pass on as it is */
+	FAIL_MIGRATE = -3, /* a whole message from store-migrate.c */
+};
+
+/*
+ * Open read-write as every writer does: WAL, pragmas, the schema checked,
+ * pending migrations applied unless no_migrate. 0 or an open_failure.
+ */
+static int open_read_write(struct store *st, bool no_migrate,
+			   struct store_migrate_result *res, int *nr_objects,
+			   struct strbuf *msg)
+{
+	int rc = sqlite3_open_v2(st->path, &st->db,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX,
+				 NULL);
+
+	if (rc != SQLITE_OK) {
+		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
+		strbuf_addstr(msg, sys	    ? strerror(sys)
+				   : st->db ? sqlite3_errmsg(st->db)
+					    : sqlite3_errstr(rc));
+		return FAIL_SQLITE;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	/* SQLite falls back to read-only quietly; we write on every run. */
+	if (sqlite3_db_readonly(st->db, "main") == 1) {
+		const char *why = "read-only";
+		if (access(st->path, W_OK) < 0)
+			why = strerror(errno);
+		strbuf_addf(msg,
+			    "cannot open state database '%s' for "
+			    "writing: %s",
+			    st->path, why);
+		return FAIL_SAID;
+	}
+	/* The schema is read before WAL mode writes to the file. */
+	if (check_readable(st, nr_objects, msg) < 0)
+		return FAIL_SQLITE;
+	if (!*nr_objects && count_runs(st->dir))
+		return 0; /* a lost database: store_open() says so */
+	if (set_wal(st, msg) < 0 ||
+	    store_exec(st, "PRAGMA synchronous = NORMAL", msg) < 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON", msg) < 0)
+		return FAIL_SQLITE;
+	if (!no_migrate &&
+	    store_migrate_up(st->db, st->path, runner_migrations,
+			     runner_nr_migrations, runner_nr_migrations, res,
+			     msg) < 0)
+		return FAIL_MIGRATE;
+	return 0;
+}
+
+/*
+ * Open without writing a byte, for a command that only reads when the
+ * disk is full. SQLITE_OPEN_READONLY is no help there: a WAL reader still
+ * needs the shared -shm file, which SQLite must create and grow to 32 KiB
+ * (that is the "disk I/O error" of a full disk). In exclusive locking
+ * mode the wal-index lives in heap memory and no -shm is used; the lock
+ * is a write lock, so the file is opened read-write, but query_only and
+ * no checkpoint on close keep the database and its -wal as they are.
+ * Other runners wait for the lock (busy timeout) while this one reads.
+ */
+static int open_read_only(struct store *st, bool no_migrate, int *nr_objects,
+			  struct strbuf *msg)
+{
+	struct store_migrate_status s = STORE_MIGRATE_STATUS_INIT;
+	int rc, ret = FAIL_SQLITE;
+
+	rc = sqlite3_open_v2(st->path, &st->db,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
+	if (rc != SQLITE_OK) {
+		strbuf_addstr(msg, st->db ? sqlite3_errmsg(st->db)
+					  : sqlite3_errstr(rc));
+		goto out;
+	}
+	sqlite3_extended_result_codes(st->db, 1);
+	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (store_exec(st, "PRAGMA locking_mode = EXCLUSIVE", msg) < 0 ||
+	    store_exec(st, "PRAGMA query_only = ON", msg) < 0 ||
+	    store_exec(st, "PRAGMA foreign_keys = ON", msg) < 0 ||
+	    check_readable(st, nr_objects, msg) < 0)
+		goto out;
+	if (!*nr_objects && count_runs(st->dir)) {
+		ret = 0; /* a lost database: store_open() says so */
+		goto out;
+	}
+	/* What STORE_MIGRATE would refuse or change, without the change. */
+	if (!no_migrate &&
+	    (store_migrate_status_read(st->db, st->path, &s, msg) < 0 ||
+	     store_migrate_check(&s, runner_migrations, runner_nr_migrations,
+				 st->path, msg) < 0)) {
+		ret = FAIL_MIGRATE;
+		goto out;
+	}
+	if (!no_migrate && s.version < runner_nr_migrations) {
+		strbuf_addf(
+			msg,
+			"state database '%s' is at schema version %d and "
+			"needs migrating to %d, but the disk is full; free "
+			"space on the file system that holds '%s' and try "
+			"again",
+			st->path, s.version, runner_nr_migrations, st->dir);
+		ret = FAIL_SAID;
+		goto out;
+	}
+	st->read_only = true;
+	ret = 0;
+out:
+	store_migrate_status_release(&s);
+	return ret;
+}
+
 int store_open(const char *state_dir, enum store_open_mode mode,
 	       struct store **out, struct strbuf *err)
 {
 	struct store *st = xcalloc(1, sizeof(*st));
 	struct store_migrate_result res = STORE_MIGRATE_RESULT_INIT;
 	struct strbuf msg = STRBUF_INIT;
+	bool no_migrate = mode == STORE_NO_MIGRATE ||
+			  mode == STORE_READ_NO_MIGRATE;
+	bool may_read_only = mode == STORE_READ ||
+			     mode == STORE_READ_NO_MIGRATE;
 	char *runs = NULL;
-	int rc, ret = -1;
+	int nr_objects = -1, nr_runs, rc, ret = -1;
 
 	*out = NULL;
 	st->dir = xstrdup(state_dir);
 	st->path = fs_join(state_dir, "runner.db");
+	if (store_check_db(state_dir, err) < 0)
+		goto out;
 	if (make_state_dir(state_dir, err) < 0)
 		goto out;
 	runs = fs_join(state_dir, "runs");
@@ -169,55 +445,39 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 		goto out;
 	}
 
-	rc = sqlite3_open_v2(st->path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-				     SQLITE_OPEN_NOMUTEX,
-			     NULL);
-	if (rc != SQLITE_OK) {
-		int sys = st->db ? sqlite3_system_errno(st->db) : 0;
-		const char *why = st->db ? sqlite3_errmsg(st->db)
-					 : sqlite3_errstr(rc);
+	rc = open_read_write(st, no_migrate, &res, &nr_objects, &msg);
+	if (rc < 0 && rc != FAIL_SAID && st->db && may_read_only &&
+	    disk_full(st->db, msg.buf)) {
+		sqlite3_close(st->db);
+		st->db = NULL;
+		strbuf_reset(&msg);
+		nr_objects = -1;
+		rc = open_read_only(st, no_migrate, &nr_objects, &msg);
+		if (rc == FAIL_SQLITE && st->db &&
+		    !corrupt_reason(st->db, msg.buf)) {
+			/* Busy, say: what to do about it is still the same. */
+			add_disk_full(err, st);
+			goto out;
+		}
+	}
+	if (!rc && !nr_objects && (nr_runs = count_runs(st->dir)) > 0) {
+		add_lost_database(err, st->dir, st->path, "holds no tables",
+				  nr_runs);
+		goto out;
+	}
+	if (!rc) {
+		st->backup = res.backup;
+		res.backup = NULL;
+		ret = 0;
+	} else if (rc == FAIL_SAID ||
+		   (rc == FAIL_MIGRATE && !corrupt_reason(st->db, msg.buf) &&
+		    !disk_full(st->db, msg.buf))) {
+		/* msg is a whole sentence already. */
+		strbuf_add(err, msg.buf, msg.len);
+	} else if (!st->db) {
 		strbuf_addf(err, "cannot open state database '%s': %s",
-			    st->path, sys ? strerror(sys) : why);
-		goto out;
-	}
-	sqlite3_extended_result_codes(st->db, 1);
-	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
-	/* SQLite falls back to read-only quietly; we write on every run. */
-	if (sqlite3_db_readonly(st->db, "main") == 1) {
-		const char *why = "read-only";
-		if (access(st->path, W_OK) < 0)
-			why = strerror(errno);
-		strbuf_addf(err,
-			    "cannot open state database '%s' for "
-			    "writing: %s",
-			    st->path, why);
-		goto out;
-	}
-	if (set_wal(st, &msg) < 0 ||
-	    store_exec(st, "PRAGMA synchronous = NORMAL", &msg) < 0 ||
-	    store_exec(st, "PRAGMA foreign_keys = ON", &msg) < 0 ||
-	    check_readable(st, &msg) < 0) {
-		if (!corrupt_reason(st->db, msg.buf))
-			strbuf_addf(err, "cannot open state database '%s': %s",
-				    st->path, msg.buf);
-		goto fail;
-	}
-	if (mode == STORE_MIGRATE &&
-	    store_migrate_up(st->db, st->path, runner_migrations,
-			     runner_nr_migrations, runner_nr_migrations, &res,
-			     &msg) < 0) {
-		if (!corrupt_reason(st->db, msg.buf))
-			strbuf_add(err, msg.buf, msg.len);
-		goto fail;
-	}
-	st->backup = res.backup;
-	res.backup = NULL;
-	ret = 0;
-	goto out;
-
-fail:
-	if (corrupt_reason(st->db, msg.buf))
+			    st->path, msg.buf);
+	} else if (corrupt_reason(st->db, msg.buf)) {
 		strbuf_addf(err,
 			    "state database '%s' is not a SQLite database or "
 			    "is corrupt (%s); restore it from a "
@@ -225,6 +485,18 @@ fail:
 			    "start a new state",
 			    st->path, corrupt_reason(st->db, msg.buf),
 			    st->dir);
+	} else if (rc == FAIL_MIGRATE) {
+		/* A migration that ran out of space says which one. */
+		strbuf_addf(err,
+			    "%s; the disk is full: free space on the file "
+			    "system that holds '%s' and try again",
+			    msg.buf, st->dir);
+	} else if (disk_full(st->db, msg.buf)) {
+		add_disk_full(err, st);
+	} else {
+		strbuf_addf(err, "cannot open state database '%s': %s",
+			    st->path, msg.buf);
+	}
 out:
 	if (ret)
 		store_close(st);
@@ -274,6 +546,16 @@ const char *store_path(const struct store *st)
 const char *store_backup_path(const struct store *st)
 {
 	return st->backup;
+}
+
+bool store_read_only(const struct store *st)
+{
+	return st->read_only;
+}
+
+bool store_disk_full(struct store *st, const char *msg)
+{
+	return disk_full(st->db, msg);
 }
 
 int store_exec(struct store *st, const char *sql, struct strbuf *err)

@@ -31,7 +31,14 @@ struct store;
 
 enum store_open_mode {
 	STORE_MIGRATE,	  /* apply pending migrations (normal commands) */
-	STORE_NO_MIGRATE, /* open as it is (db status / migrate / rollback) */
+	STORE_NO_MIGRATE, /* open as it is (db migrate / rollback) */
+	/*
+	 * For commands that only read: as STORE_MIGRATE, but when the disk
+	 * is full the state is opened without writing anything (see
+	 * store_read_only()), as long as no migration is pending.
+	 */
+	STORE_READ,
+	STORE_READ_NO_MIGRATE, /* the same, as STORE_NO_MIGRATE (db status) */
 };
 
 /*
@@ -39,10 +46,32 @@ enum store_open_mode {
  * state_dir (mode 0700) and state_dir/runs/ if missing, opens
  * state_dir/runner.db in WAL mode with foreign keys on and
  * synchronous=NORMAL. A file that is not a database (or is corrupt) is
- * refused, never overwritten. On failure *out is NULL.
+ * refused, never overwritten, and so is a database that is missing, empty
+ * or without tables while runs/ holds runs (store_check_db()): it is not
+ * a new state. A full disk is said as such, naming the state. On failure
+ * *out is NULL.
  */
 int store_open(const char *state_dir, enum store_open_mode mode,
 	       struct store **out, struct strbuf *err);
+/*
+ * Whether state_dir has lost its database: runner.db missing or empty
+ * (0 bytes) while runs/ holds run folders. -1 with a message that names
+ * the newest runner.db.bak-N to restore, if there is one; 0 otherwise,
+ * also when there is no state at all. Nothing is created or written.
+ */
+int store_check_db(const char *state_dir, struct strbuf *err);
+/*
+ * Whether store_open(STORE_READ...) found the disk full and opened the
+ * database without writing to it: writes fail ("attempt to write a
+ * readonly database"), other runners wait for this one to close, and
+ * nothing was migrated or recovered.
+ */
+bool store_read_only(const struct store *st);
+/*
+ * Whether the last failure on st, which said msg, was for want of space:
+ * SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT.
+ */
+bool store_disk_full(struct store *st, const char *msg);
 /* Finalizes any statement left open, closes, frees. NULL is a no-op. */
 void store_close(struct store *st);
 
