@@ -248,12 +248,16 @@ static void log_line(struct output_ctx *o, const char *fmt, ...)
 static void log_line(struct output_ctx *o, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
+	char *masked;
 	va_list ap;
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	if (fs_write_all(o->fd, sb.buf, sb.len) < 0)
+	/* A reason may quote the backend or the task: mask it too. */
+	masked = mask_string(o->t->run->mask, sb.buf);
+	if (fs_write_all(o->fd, masked, strlen(masked)) < 0)
 		o->write_errno = errno;
+	free(masked);
 	strbuf_release(&sb);
 }
 

@@ -1,0 +1,186 @@
+#!/bin/sh
+# Secrets through the CLI: a real PEM private key and a service-account
+# JSON credential are masked in every form a task prints them in, in
+# every place a run writes (output.log, the database, result.json,
+# --json events, the live line); a value too short to mask well is
+# warned about by name.
+. ./lib.sh
+
+# lib.sh takes one prerequisite: these stand for several.
+have_all() {
+	for p in "$@"; do
+		test_have_prereq "$p" || return 1
+	done
+}
+KEYS=BWRAP
+have_all BWRAP OPENSSL PYTHON3 || KEYS=MISSING_BWRAP_OPENSSL_OR_PYTHON3
+LIVE=SCRIPT
+have_all BWRAP OPENSSL PYTHON3 SCRIPT || LIVE=MISSING_SCRIPT_OR_OPENSSL
+
+# leaks.py SECRET_FILE... -- FILE...: every line of each secret worth
+# hiding (8+ characters, split at newlines and at backslash-n, trimmed;
+# not the PEM armour lines), raw or JSON-escaped, looked for in each
+# FILE. Prints what it finds; exit 1 when anything leaked.
+cat >"$TRASH_ROOT/leaks.py" <<\EOF
+import json, re, sys
+args = sys.argv[1:]
+cut = args.index("--")
+secrets, files = args[:cut], args[cut + 1:]
+forms = {}
+for path in secrets:
+    text = open(path).read()
+    for n, line in enumerate(re.split(r"\n|\\n", text), 1):
+        line = line.strip()
+        if len(line) < 8 or line.startswith("-----"):
+            continue
+        for form in (line, json.dumps(line)[1:-1],
+                     json.dumps(line)[1:-1].replace("/", "\\/")):
+            forms[form] = "%s line %d" % (path, n)
+if len(forms) < 20:
+    sys.exit("leaks.py: only %d forms: not a real secret" % len(forms))
+bad = 0
+for path in files:
+    data = open(path, errors="replace").read()
+    for form, where in forms.items():
+        if form in data:
+            print("%s: holds %s: %s" % (path, where, form[:40]))
+            bad += 1
+sys.exit(1 if bad else 0)
+EOF
+
+# A service-account credential the way Google hands it out: pretty JSON,
+# its private key (a fresh 2048-bit one) inside a string with \n escapes.
+make_credential() {
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out gcp.pem 2>/dev/null &&
+	python3 - <<-\EOF
+	import json
+	cred = {
+	    "type": "service_account",
+	    "project_id": "acme-batch-prod",
+	    "private_key_id": "3f9a1c0e8b7d6a5f4e3d2c1b0a99887766554433",
+	    "private_key": open("gcp.pem").read(),
+	    "client_email": "runner@acme-batch-prod.iam.gserviceaccount.com",
+	    "client_id": "104583920123456789012",
+	    "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+	    "token_uri": "https://oauth2.googleapis.com/token",
+	    "universe_domain": "googleapis.com",
+	}
+	open("cred.json", "w").write(json.dumps(cred, indent=2) + "\n")
+	EOF
+}
+
+test_expect_success $KEYS 'a PEM key and a JSON credential are masked in every form, everywhere' '
+	mkdir ws &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:4096 \
+		-out key.pem 2>/dev/null &&
+	test "$(wc -l <key.pem)" -ge 28 &&
+	make_credential &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: pem
+	defaults: {workspace: ws, secrets: [PEM_KEY, GCP_CRED]}
+	tasks:
+	  - id: pem
+	    run: |
+	      printf "%s\n" "$PEM_KEY"
+	      printf "%s\n" "$PEM_KEY" | sed -n 14p
+	      printf "%s\n" "$PEM_KEY" | python3 -c "import json,sys; print(json.dumps(sys.stdin.read()))"
+	      printf "%s" "$PEM_KEY" | head -c 1700; sleep 0.3
+	      printf "%s\n" "$PEM_KEY" | tail -c +1701
+	      python3 -c "import os,sys,time
+	      v = os.environ[\"PEM_KEY\"]
+	      for i in range(0, len(v), 7):
+	          sys.stdout.write(v[i:i + 7]); sys.stdout.flush(); time.sleep(0.0005)
+	      print()"
+	  - id: gcp
+	    run: |
+	      printf "%s\n" "$GCP_CRED"
+	      printf "%s\n" "$GCP_CRED" | sed -n 5p
+	      printf "%s\n" "$GCP_CRED" | python3 -c "import json,sys; print(json.dumps(sys.stdin.read()))"
+	      printf "%s\n" "$GCP_CRED" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"private_key\"])"
+	      printf "%s\n" "$GCP_CRED" | python3 -c "import json,sys; print(json.dumps(json.load(sys.stdin)))"
+	      exit 3
+	EOF
+	PEM_KEY=$(cat key.pem) GCP_CRED=$(cat cred.json) \
+		test_expect_code 1 runner exec plan.yaml --state st --json \
+		>events.json 2>err &&
+	run=$(ls st/runs) &&
+	d=st/runs/$run/tasks &&
+	printf "***\n***\n\"***\\\\n\"\n***\n***\n" >expect &&
+	test_cmp expect $d/pem/output.log &&
+	test_grep "\[runner: attempt 1 failed: exited with status 3\]" $d/gcp/output.log &&
+	test "$(grep -c "^\*\*\*$" $d/gcp/output.log)" -ge 2 &&
+	runner show last gcp --state st >show.out &&
+	runner logs last gcp --state st >logs.out &&
+	runner report last --state st -o report.html &&
+	sqlite3 st/runner.db .dump >dump.sql &&
+	test_grep task_finished dump.sql &&
+	python3 "$TRASH_ROOT/leaks.py" key.pem cred.json -- \
+		$d/*/output.log $d/*/result.json st/runs/$run/run.json \
+		dump.sql events.json err show.out logs.out report.html
+'
+
+test_expect_success $LIVE 'the live line on a terminal shows no secret' '
+	mkdir ws &&
+	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
+		-out key.pem 2>/dev/null &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: live
+	defaults: {workspace: ws, secrets: [PEM_KEY]}
+	tasks:
+	  - id: t
+	    run: printf "%s\n" "$PEM_KEY" | sed -n 3,6p; sleep 1; exit 1
+	EOF
+	PEM_KEY=$(cat key.pem) script -qec "$RUNNER exec plan.yaml --state st" \
+		tty.out </dev/null >/dev/null 2>&1 || : &&
+	test_grep "t .*failed" tty.out &&
+	python3 "$TRASH_ROOT/leaks.py" key.pem -- tty.out \
+		st/runs/*/tasks/t/output.log
+'
+
+test_expect_success BWRAP 'a secret shorter than 8 characters is warned about by name, at validate and exec' '
+	mkdir ws &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: short
+	defaults: {workspace: ws}
+	tasks:
+	  - id: pin
+	    secrets: [SHORT_PIN, LONG_TOKEN]
+	    run: echo "pin $SHORT_PIN token $LONG_TOKEN"; echo "100#% done"
+	  - id: other
+	    secrets: [LONG_TOKEN]
+	    run: echo "token $LONG_TOKEN"
+	EOF
+	SHORT_PIN="#%" LONG_TOKEN=tok-3c1e9b0f77a2 runner validate plan.yaml >out 2>err &&
+	test_grep "plan.yaml: ok" out &&
+	test_grep "warning: plan.yaml: secret .SHORT_PIN. (as set here) is shorter than 8 characters" err &&
+	test_grep -v "LONG_TOKEN" err &&
+	test_grep -v "#%" err &&
+	LONG_TOKEN=tok-3c1e9b0f77a2 runner validate plan.yaml >out 2>err &&
+	test_must_fail test -s err &&
+	SHORT_PIN= LONG_TOKEN=tok-3c1e9b0f77a2 runner validate plan.yaml >out 2>err &&
+	test_grep "secret .SHORT_PIN. (as set here) is empty" err &&
+	SHORT_PIN="#%" LONG_TOKEN=tok-3c1e9b0f77a2 \
+		runner exec plan.yaml --state st >out 2>err &&
+	test "$(grep -c "warning: secret .SHORT_PIN. is shorter than 8 characters" err)" = 1 &&
+	test_grep -v "LONG_TOKEN" err &&
+	test_grep -v "#%" err &&
+	echo "pin *** token ***" >expect &&
+	echo "100*** done" >>expect &&
+	test_cmp expect st/runs/*/tasks/pin/output.log &&
+	runner show last pin --state st >show.out &&
+	test_grep "^warnings:  secret .SHORT_PIN. is shorter than 8 characters" show.out &&
+	test_grep -v "#%" show.out &&
+	python3 -c "
+import json, sys
+w = json.load(open(sys.argv[1]))[\"warnings\"]
+assert len(w) == 1 and w[0].startswith(\"secret \x27SHORT_PIN\x27 is shorter\"), w
+o = json.load(open(sys.argv[2]))[\"warnings\"]
+assert o == [], o
+" st/runs/*/tasks/pin/result.json st/runs/*/tasks/other/result.json
+'
+
+test_done
