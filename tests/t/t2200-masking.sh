@@ -3,8 +3,10 @@
 # JSON credential are masked in every form a task prints them in, in
 # every place a run writes (output.log, the database, result.json,
 # --json events, the live line); a value too short to mask well is
-# warned about by name.
+# warned about by name; warnings that used to live only in output.log
+# (log_limit, the 100,000-change cap) reach result.json and runner show.
 . ./lib.sh
+. ./lib-e2b.sh
 
 # lib.sh takes one prerequisite: these stand for several.
 have_all() {
@@ -16,6 +18,8 @@ KEYS=BWRAP
 have_all BWRAP OPENSSL PYTHON3 || KEYS=MISSING_BWRAP_OPENSSL_OR_PYTHON3
 LIVE=SCRIPT
 have_all BWRAP OPENSSL PYTHON3 SCRIPT || LIVE=MISSING_SCRIPT_OR_OPENSSL
+E2B=BWRAP
+have_all BWRAP PYTHON3 CURL || E2B=MISSING_BWRAP_PYTHON3_OR_CURL
 
 # leaks.py SECRET_FILE... -- FILE...: every line of each secret worth
 # hiding (8+ characters, split at newlines and at backslash-n, trimmed;
@@ -181,6 +185,89 @@ assert len(w) == 1 and w[0].startswith(\"secret \x27SHORT_PIN\x27 is shorter\"),
 o = json.load(open(sys.argv[2]))[\"warnings\"]
 assert o == [], o
 " st/runs/*/tasks/pin/result.json st/runs/*/tasks/other/result.json
+'
+
+test_expect_success BWRAP 'output cut at log_limit is a warning in result.json, the database and show' '
+	mkdir ws &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: cut
+	defaults: {workspace: ws, log_limit: 1M}
+	tasks:
+	  - id: loud
+	    run: head -c 5000000 /dev/urandom | base64
+	  - id: twice
+	    retries: 1
+	    retry_backoff: 0s
+	    run: head -c 3000000 /dev/urandom | base64; exit 1
+	  - id: quiet
+	    run: head -c 500000 /dev/urandom | base64
+	EOF
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	d=$(echo st/runs/*/tasks) &&
+	test "$(stat -c %s $d/loud/output.log)" -lt 1100000 &&
+	test_grep "output truncated at log_limit" $d/loud/output.log &&
+	runner show last loud --state st >show.out &&
+	test_grep "^warnings:  output cut at log_limit (1M): output.log holds the first 1M" show.out &&
+	runner show last twice --state st >show2.out &&
+	test "$(grep -c "output cut at log_limit" show2.out)" = 1 &&
+	runner show last quiet --state st >show3.out &&
+	test_grep -v "^warnings:" show3.out &&
+	test "$(sqlite3 st/runner.db "select count(*) from events where kind = \"warning\" and message like \"output cut at log_limit%\"")" = 2 &&
+	python3 -c "
+import json, sys
+for path, want in zip(sys.argv[1:], (1, 1, 0)):
+    w = [x for x in json.load(open(path))[\"warnings\"] if \"log_limit\" in x]
+    assert len(w) == want, (path, w)
+" $d/loud/result.json $d/twice/result.json $d/quiet/result.json
+'
+
+# 100,001 empty files, nothing pulled (so only the list is at stake).
+many_plan() {
+	cat >plan.yaml <<-EOF
+	version: 1
+	name: many
+	backend: {$1}
+	defaults: {workspace: ws}
+	tasks:
+	  - id: many
+	    pull: ["keep/"]
+	    run: mkdir d && cd d && seq 1 100001 | xargs touch
+	  - id: few
+	    run: mkdir d && cd d && seq 1 10 | xargs touch
+	EOF
+}
+
+check_many() {
+	runner show last many --state st >show.out &&
+	sed -n "1,/^changes:/p" show.out >head.out &&
+	test_grep "^warnings:  more than 100000 changes: the list was cut there" head.out &&
+	runner show last few --state st >show2.out &&
+	test_grep -v "^warnings:" show2.out &&
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r[\"changes\"][\"added\"] == 100000, r[\"changes\"]
+assert r[\"warnings\"] == [\"more than 100000 changes: the list was cut there\"], r
+c = json.load(open(sys.argv[2]))
+assert c[\"truncated\"] is True and len(c[\"added\"]) == 100000
+assert json.load(open(sys.argv[3]))[\"warnings\"] == []
+" st/runs/*/tasks/many/result.json st/runs/*/tasks/many/changes.json \
+	st/runs/*/tasks/few/result.json
+}
+
+test_expect_success 'more than 100,000 changes is a warning in result.json and show (local)' '
+	mkdir ws &&
+	many_plan "isolation: none" &&
+	runner exec plan.yaml --state st >out 2>err &&
+	check_many
+'
+
+test_expect_success $E2B 'more than 100,000 changes is a warning in result.json and show (e2b)' '
+	mkdir ws &&
+	many_plan "type: e2b" &&
+	runner exec plan.yaml --state st >out 2>err &&
+	check_many
 '
 
 test_done
