@@ -216,6 +216,8 @@ static int collect_secrets(struct run *run, struct strvec *warnings,
 			if (why) {
 				strvec_pushf(&t->warnings, "secret '%s' %s",
 					     names->v[j], why);
+				/* Ours, naming no value: not to be masked. */
+				t->nr_warnings_masked = t->warnings.nr;
 				if (strvec_find(&said, names->v[j]) < 0) {
 					strvec_push(&said, names->v[j]);
 					strvec_pushf(warnings,
@@ -355,7 +357,7 @@ static void event(struct sched *s, const struct task_run *t, const char *level,
 		  const char *kind, const char *message)
 {
 	char *masked = mask_string(s->run->mask, message);
-	record_only(s, t, level, kind, masked);
+	record_only(s, t, level, kind, message);
 	progress_event(s->progress, kind, t ? t->task->id : NULL,
 		       t ? task_status_name(t->status) : NULL, masked);
 	free(masked);

@@ -152,7 +152,7 @@ test_expect_success BWRAP 'a secret shorter than 8 characters is warned about by
 	defaults: {workspace: ws}
 	tasks:
 	  - id: pin
-	    secrets: [SHORT_PIN, LONG_TOKEN]
+	    secrets: [SHORT_PIN, LONG_TOKEN, TINY]
 	    run: echo "pin $SHORT_PIN token $LONG_TOKEN"; echo "100#% done"
 	  - id: other
 	    secrets: [LONG_TOKEN]
@@ -167,7 +167,7 @@ test_expect_success BWRAP 'a secret shorter than 8 characters is warned about by
 	test_must_fail test -s err &&
 	SHORT_PIN= LONG_TOKEN=tok-3c1e9b0f77a2 runner validate plan.yaml >out 2>err &&
 	test_grep "secret .SHORT_PIN. (as set here) is empty" err &&
-	SHORT_PIN="#%" LONG_TOKEN=tok-3c1e9b0f77a2 \
+	SHORT_PIN="#%" LONG_TOKEN=tok-3c1e9b0f77a2 TINY=ar \
 		runner exec plan.yaml --state st >out 2>err &&
 	test "$(grep -c "warning: secret .SHORT_PIN. is shorter than 8 characters" err)" = 1 &&
 	test_grep -v "LONG_TOKEN" err &&
@@ -177,11 +177,13 @@ test_expect_success BWRAP 'a secret shorter than 8 characters is warned about by
 	test_cmp expect st/runs/*/tasks/pin/output.log &&
 	runner show last pin --state st >show.out &&
 	test_grep "^warnings:  secret .SHORT_PIN. is shorter than 8 characters" show.out &&
+	test_grep "^          secret .TINY. is shorter than 8 characters: it is masked" show.out &&
 	test_grep -v "#%" show.out &&
 	python3 -c "
 import json, sys
 w = json.load(open(sys.argv[1]))[\"warnings\"]
-assert len(w) == 1 and w[0].startswith(\"secret \x27SHORT_PIN\x27 is shorter\"), w
+assert len(w) == 2 and w[0].startswith(\"secret \x27SHORT_PIN\x27 is shorter\"), w
+assert w[1].startswith(\"secret \x27TINY\x27 is shorter than 8 characters: it is masked\"), w
 o = json.load(open(sys.argv[2]))[\"warnings\"]
 assert o == [], o
 " st/runs/*/tasks/pin/result.json st/runs/*/tasks/other/result.json
