@@ -1,8 +1,32 @@
 #include "runner.h"
 #include "cmd.h"
 #include "plan.h"
+#include "mask.h"
 
 static const char validate_usage[] = "runner validate PLAN...";
+
+/*
+ * Secret values are read from the environment by exec, which warns about
+ * a value too short to mask well; validate can only say so for the
+ * secrets set in its own environment. Names, never values.
+ */
+static void warn_short_secrets(const char *path, const struct plan *plan)
+{
+	struct strvec said = STRVEC_INIT;
+	for (size_t i = 0; i < plan->nr_tasks; i++) {
+		const struct strvec *names = &plan->tasks[i].secrets;
+		for (size_t j = 0; j < names->nr; j++) {
+			const char *v = getenv(names->v[j]);
+			const char *why = v ? mask_value_problem(v) : NULL;
+			if (!why || strvec_find(&said, names->v[j]) >= 0)
+				continue;
+			strvec_push(&said, names->v[j]);
+			warning("%s: secret '%s' (as set here) %s", path,
+				names->v[j], why);
+		}
+	}
+	strvec_clear(&said);
+}
 
 /*
  * Every file is checked, even after one fails, and every error of each is
@@ -43,6 +67,7 @@ int cmd_validate(int argc, char **argv)
 		} else {
 			printf("%s: ok (%zu task%s)\n", argv[i],
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
+			warn_short_secrets(argv[i], plan);
 		}
 		plan_free(plan);
 		strbuf_release(&errors);

@@ -1936,6 +1936,11 @@ static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 	const struct ws_entry *e = manifest_find(d->base, r->path);
 	struct ws_change *ch;
 
+	/* ws_diff's cap (ws.h): the list stops there, and says so. */
+	if (d->out->nr >= WS_MAX_CHANGES) {
+		d->out->truncated = true;
+		return 0;
+	}
 	/* A directory replaced by a file: the file is new. */
 	if (e && e->type == WS_DIR)
 		e = NULL;
@@ -2302,6 +2307,11 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 		goto out;
 	for (size_t i = 0; i < base->nr; i++) {
 		const struct ws_entry *e = &base->entries[i];
+		if (!d.seen[i] && e->type != WS_DIR &&
+		    out->nr >= WS_MAX_CHANGES) {
+			out->truncated = true;
+			break;
+		}
 		if (!d.seen[i] && e->type != WS_DIR) {
 			struct ws_change *ch =
 				ws_changes_add(out, e->path, 'D', e->type);

@@ -25,6 +25,7 @@
 #include "cmd.h"
 #include "fs.h"
 #include "hash.h"
+#include "mask.h"
 #include "pool.h"
 #include "progress.h"
 #include "record.h"
@@ -196,14 +197,34 @@ static void free_tasks(struct run *run)
 	free(run->tasks);
 }
 
-/* Secret values for masking; -1 (with err) if one is not set. */
-static int collect_secrets(struct run *run, struct strbuf *err)
+/*
+ * Secret values for masking; -1 (with err) if one is not set. A value
+ * too short to mask well is said once in warnings, and in the warnings of
+ * every task that takes it (by name, never by value).
+ */
+static int collect_secrets(struct run *run, struct strvec *warnings,
+			   struct strbuf *err)
 {
+	struct strvec said = STRVEC_INIT;
 	int ret = 0;
 	for (size_t i = 0; i < run->nr_tasks; i++) {
-		const struct strvec *names = &run->tasks[i].task->secrets;
+		struct task_run *t = &run->tasks[i];
+		const struct strvec *names = &t->task->secrets;
 		for (size_t j = 0; j < names->nr; j++) {
 			const char *v = getenv(names->v[j]);
+			const char *why = v ? mask_value_problem(v) : NULL;
+			if (why) {
+				strvec_pushf(&t->warnings, "secret '%s' %s",
+					     names->v[j], why);
+				/* Ours, naming no value: not to be masked. */
+				t->nr_warnings_masked = t->warnings.nr;
+				if (strvec_find(&said, names->v[j]) < 0) {
+					strvec_push(&said, names->v[j]);
+					strvec_pushf(warnings,
+						     "secret '%s' %s",
+						     names->v[j], why);
+				}
+			}
 			if (!v) {
 				if (!ret)
 					strbuf_addf(
@@ -220,6 +241,7 @@ static int collect_secrets(struct run *run, struct strbuf *err)
 				strvec_push(&run->secret_values, v);
 		}
 	}
+	strvec_clear(&said);
 	return ret;
 }
 
@@ -318,23 +340,27 @@ static void record_only(struct sched *s, const struct task_run *t,
 			const char *message)
 {
 	struct strbuf err = STRBUF_INIT;
+	char *masked = mask_string(s->run->mask, message);
 
 	batch_need(s);
 	db_check(s,
 		 record_event(s->run->store, s->run->id,
-			      t ? t->task->id : NULL, level, kind, message,
+			      t ? t->task->id : NULL, level, kind, masked,
 			      NULL, &err),
 		 &err);
+	free(masked);
 	strbuf_release(&err);
 }
 
-/* An event: into the database, and shown. */
+/* An event: into the database, and shown (both masked). */
 static void event(struct sched *s, const struct task_run *t, const char *level,
 		  const char *kind, const char *message)
 {
+	char *masked = mask_string(s->run->mask, message);
 	record_only(s, t, level, kind, message);
 	progress_event(s->progress, kind, t ? t->task->id : NULL,
-		       t ? task_status_name(t->status) : NULL, message);
+		       t ? task_status_name(t->status) : NULL, masked);
+	free(masked);
 }
 
 static char *started_message(const struct task_run *t)
@@ -860,6 +886,23 @@ static void finish(struct sched *s, struct task_run *t)
 	strbuf_release(&err);
 }
 
+/*
+ * What a worker wrote that may quote the task or the backend (reasons,
+ * warnings) is masked before it goes anywhere: database, result.json,
+ * events, the live line.
+ */
+static void mask_task(const struct mask *m, struct task_run *t)
+{
+	if (t->nr_attempts)
+		mask_in_place(m, &t->attempts[t->nr_attempts - 1].reason);
+	for (size_t i = t->nr_warnings_masked; i < t->warnings.nr; i++) {
+		char *masked = mask_string(m, t->warnings.v[i]);
+		free((char *)t->warnings.v[i]);
+		t->warnings.v[i] = masked;
+	}
+	t->nr_warnings_masked = t->warnings.nr;
+}
+
 static void collect(struct sched *s, struct task_run *t)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -870,6 +913,7 @@ static void collect(struct sched *s, struct task_run *t)
 	s->running--;
 	deactivate(s, t);
 	t->phase = PHASE_IDLE;
+	mask_task(s->run->mask, t);
 	if (a->never_went && !granted) {
 		/*
 		 * Its sandbox was ready, it never had its go: no attempt to
@@ -915,8 +959,11 @@ static void drain_notices(struct sched *s)
 	notes = s->run->notices;
 	strvec_init(&s->run->notices);
 	pthread_mutex_unlock(&s->run->notice_lock);
-	for (size_t i = 0; i < notes.nr; i++)
-		progress_event(s->progress, "notice", NULL, NULL, notes.v[i]);
+	for (size_t i = 0; i < notes.nr; i++) {
+		char *masked = mask_string(s->run->mask, notes.v[i]);
+		progress_event(s->progress, "notice", NULL, NULL, masked);
+		free(masked);
+	}
 	strvec_clear(&notes);
 }
 
@@ -1114,6 +1161,7 @@ out:
 
 int sched_run(struct plan *plan, const struct run_opts *opts)
 {
+	struct strvec secret_warnings = STRVEC_INIT;
 	struct run run;
 	struct sched s = { .run = &run,
 			   .db_err = STRBUF_INIT,
@@ -1154,11 +1202,14 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 		exit_code = RUNNER_EXIT_OK;
 		goto out;
 	}
-	if (collect_secrets(&run, &err) < 0) {
+	if (collect_secrets(&run, &secret_warnings, &err) < 0) {
 		error("%s", err.buf);
 		exit_code = RUNNER_EXIT_USAGE;
 		goto out;
 	}
+	for (size_t i = 0; i < secret_warnings.nr; i++)
+		warning("%s", secret_warnings.v[i]);
+	run.mask = mask_new(&run.secret_values);
 	probe.state_dir = opts->state_dir;
 	probe.isolation = plan->isolation;
 	probe.network = plan->network;
@@ -1273,6 +1324,8 @@ out:
 	free_tasks(&run);
 	snap_release(&run);
 	strvec_clear(&run.secret_values);
+	strvec_clear(&secret_warnings);
+	mask_free(run.mask);
 	strvec_clear(&run.notices);
 	pthread_mutex_destroy(&run.notice_lock);
 	pthread_mutex_destroy(&run.go_lock);

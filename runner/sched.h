@@ -80,6 +80,7 @@ struct task_run {
 	size_t nr_attempts, alloc_attempts;
 	int64_t started_at, ended_at;
 	struct strvec warnings;
+	size_t nr_warnings_masked; /* warnings[0..this) are masked */
 	size_t nr_added, nr_modified, nr_deleted, nr_refused;
 	uint64_t bytes_pulled;
 	double cost_usd; /* main thread only (the budget reads it) */
@@ -110,6 +111,7 @@ struct run {
 	long pid;
 	int64_t started_at, ended_at;
 	struct strvec secret_values; /* every secret value, for masking */
+	struct mask *mask; /* of secret_values: whole strings, shared, const */
 
 	struct task_run *tasks;
 	size_t nr_tasks;

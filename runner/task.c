@@ -54,6 +54,35 @@ static int write_log(struct output_ctx *o, const char *data, size_t len)
 	return 0;
 }
 
+/* A plan size the way a plan says it: "100M", "1536K", "1000 bytes". */
+static void format_size(uint64_t n, char *buf, size_t size)
+{
+	static const char units[] = "TGMK";
+	for (int i = 0; i < 4; i++) {
+		unsigned shift = 10 * (unsigned)(4 - i);
+		if (n >= (1ULL << shift) && !(n & ((1ULL << shift) - 1))) {
+			snprintf(buf, size, "%llu%c",
+				 (unsigned long long)(n >> shift), units[i]);
+			return;
+		}
+	}
+	snprintf(buf, size, "%llu bytes", (unsigned long long)n);
+}
+
+/* The cut is said in output.log; say it where people look too. */
+static void add_truncated_warning(struct task_run *t)
+{
+	char lim[32];
+	char *msg;
+	format_size(t->task->log_limit, lim, sizeof(lim));
+	msg = xstrfmt("output cut at log_limit (%s): output.log holds the "
+		      "first %s, the rest was dropped",
+		      lim, lim);
+	if (strvec_find(&t->warnings, msg) < 0)
+		strvec_push(&t->warnings, msg);
+	free(msg);
+}
+
 static int on_output(void *ctx, const char *buf, size_t len)
 {
 	struct output_ctx *o = ctx;
@@ -248,12 +277,16 @@ static void log_line(struct output_ctx *o, const char *fmt, ...)
 static void log_line(struct output_ctx *o, const char *fmt, ...)
 {
 	struct strbuf sb = STRBUF_INIT;
+	char *masked;
 	va_list ap;
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
-	if (fs_write_all(o->fd, sb.buf, sb.len) < 0)
+	/* A reason may quote the backend or the task: mask it too. */
+	masked = mask_string(o->t->run->mask, sb.buf);
+	if (fs_write_all(o->fd, masked, strlen(masked)) < 0)
 		o->write_errno = errno;
+	free(masked);
 	strbuf_release(&sb);
 }
 
@@ -422,6 +455,8 @@ fail:
 			 err.buf);
 out:
 	if (out.fd >= 0) {
+		if (out.truncated)
+			add_truncated_warning(t);
 		if (out.write_errno)
 			strvec_pushf(&t->warnings, "output.log incomplete: %s",
 				     strerror(out.write_errno));
