@@ -1602,9 +1602,12 @@ static void conn_read_head(struct np_conn *c)
 			   "runner: the request head is too large");
 }
 
-/* Move bytes from *from into b, and from b to to; false: connection gone. */
-static bool pump(struct np_conn *c, int from, int to, struct np_buf *b,
-		 bool *eof, bool *shut, bool can_read, uint64_t *counter)
+/*
+ * Move bytes from "from" into b, and from b to "to". Returns 1 when some
+ * moved, 0 when none could, -1 when the connection is gone.
+ */
+static int pump(struct np_conn *c, int from, int to, struct np_buf *b,
+		bool *eof, bool *shut, bool can_read, uint64_t *counter)
 {
 	struct netproxy *np = c->task->np;
 	bool moved = false;
@@ -1618,7 +1621,7 @@ static bool pump(struct np_conn *c, int from, int to, struct np_buf *b,
 		} else if (n == 0) {
 			*eof = true;
 		} else if (errno != EAGAIN && errno != EINTR) {
-			return false;
+			return -1;
 		}
 	}
 	if (buf_data(b)) {
@@ -1628,31 +1631,47 @@ static bool pump(struct np_conn *c, int from, int to, struct np_buf *b,
 			*counter += (uint64_t)n;
 			moved = true;
 		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-			return false;
+			return -1;
 		}
 	}
 	if (*eof && !buf_data(b) && !*shut) {
 		shutdown(to, SHUT_WR);
 		*shut = true;
 	}
-	if (moved)
-		c->deadline = time_mono_ms() + np->o.idle_timeout_ms;
-	return true;
+	return moved;
 }
 
+/*
+ * Relay both ways. A few rounds while bytes move, before going back to
+ * poll(): a busy stream then costs fewer poll() calls per byte, and the
+ * rounds are few enough that no connection starves the others.
+ */
 static void conn_tunnel(struct np_conn *c, short crev, short urev)
 {
 	struct netproxy_report *rep = &c->task->rep;
 	bool cread = crev & (POLLIN | POLLHUP | POLLERR);
 	bool uread = urev & (POLLIN | POLLHUP | POLLERR);
+	bool moved = false;
 
-	if (!pump(c, c->cfd, c->ufd, &c->up, &c->up_eof, &c->up_shut, cread,
-		  &rep->bytes_out) ||
-	    !pump(c, c->ufd, c->cfd, &c->down, &c->down_eof, &c->down_shut,
-		  uread, &rep->bytes_in)) {
-		conn_close(c);
-		return;
+	for (int round = 0; round < 4; round++) {
+		int up = pump(c, c->cfd, c->ufd, &c->up, &c->up_eof,
+			      &c->up_shut, cread, &rep->bytes_out);
+		int down = up < 0 ? -1
+				  : pump(c, c->ufd, c->cfd, &c->down,
+					 &c->down_eof, &c->down_shut, uread,
+					 &rep->bytes_in);
+
+		if (up < 0 || down < 0) {
+			conn_close(c);
+			return;
+		}
+		if (!up && !down)
+			break;
+		moved = true;
+		cread = uread = true;
 	}
+	if (moved)
+		c->deadline = time_mono_ms() + c->task->np->o.idle_timeout_ms;
 	if ((c->up_shut && c->down_shut) || (c->http && c->down_shut))
 		conn_close(c);
 }
