@@ -87,6 +87,8 @@ stat() {
 
 test_have_prereq PYTHON3 && test_have_prereq CURL && test_have_prereq OPENSSL &&
 	NETPROXY=BWRAP || NETPROXY=NETPROXY_TOOLS_MISSING
+# lib.sh takes one prerequisite: this one needs the above and claude.
+test_have_prereq CLAUDE && NP_CLAUDE=$NETPROXY || NP_CLAUDE=CLAUDE
 
 test_expect_success $NETPROXY 'a listed loopback HTTP server is reached' '
 	mkdir www &&
@@ -242,6 +244,45 @@ test_expect_success $NETPROXY 'past max-conns connections wait, then all succeed
 	echo "     10 page" >expect &&
 	test_cmp expect out &&
 	test "$(stat peak)" -le 3
+'
+
+# The issue's own case: the real Claude Code in the sandbox, its model
+# API a fake server on host loopback that is listed; the model has it
+# run curl against an unlisted loopback port, an unlisted name and a
+# host loopback service (Claude Code's Bash tool), then ends the turn.
+test_expect_success $NP_CLAUDE 'Claude Code reaches a listed loopback model server; its other requests are refused' '
+	serve_loopback &&
+	greeter=$SERVER_PID gport=$PORT &&
+	rm -f port &&
+	{ FAKE_TOOL_CMD="curl -sS -m 5 http://127.0.0.1:1/
+		curl -sS -m 5 https://unlisted.example/
+		curl -sS -m 5 -p telnet://127.0.0.1:$gport </dev/null
+		echo probes-done" \
+		python3 "$RUNNER_TOP/tests/fake-anthropic/server.py" & } &&
+	SERVER_PID=$! &&
+	test_wait_for 10 "test -s port" &&
+	PORT=$(cat port) &&
+	np --timeout 120s --allow 127.0.0.1:$PORT \
+		--env ANTHROPIC_BASE_URL=http://127.0.0.1:$PORT \
+		--env ANTHROPIC_API_KEY=sk-ant-fake \
+		--env DISABLE_TELEMETRY=1 --env DISABLE_ERROR_REPORTING=1 \
+		--env CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 \
+		--env DISABLE_AUTOUPDATER=1 \
+		"claude -p \"run the probe\" --allowedTools Bash \
+			--output-format json" &&
+	kill $SERVER_PID $greeter &&
+	test_grep "\"result\":\"FAKE-MODEL-DONE\"" out &&
+	test_grep "\"num_turns\":2" out &&
+	test_grep "\"is_error\":false" out &&
+	test "$(stat forwarded)" -ge 2 &&
+	# the tool ran, and saw the proxy refuse each probe
+	test_grep "probes-done" requests.log &&
+	test_grep "127.0.0.1:1 is not in the task" requests.log &&
+	test_grep "CONNECT tunnel failed, response 403" requests.log &&
+	test_grep -v hello-from-host requests.log &&
+	test_grep "^event blocked: 127.0.0.1:1, 1 time" err &&
+	test_grep "^event blocked: unlisted.example:443, 1 time" err &&
+	test_grep "^event blocked: 127.0.0.1:$gport, 1 time" err
 '
 
 # hold_server: on host 127.0.0.1, accepts one connection, sends a byte
