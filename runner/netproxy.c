@@ -102,6 +102,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -1101,6 +1102,7 @@ struct netproxy {
 	struct np_conn **conns;
 	size_t nr_conns, alloc_conns;
 	uint64_t next_id;
+	size_t max_total; /* all tasks together, from RLIMIT_NOFILE */
 };
 
 static size_t buf_data(const struct np_buf *b)
@@ -1770,7 +1772,9 @@ static void task_accept(struct netproxy_task *t, int lfd)
 {
 	struct netproxy *np = t->np;
 
-	for (int i = 0; i < 16 && t->nr_conns < np->o.max_conns; i++) {
+	for (int i = 0; i < 16 && t->nr_conns < np->o.max_conns &&
+			np->nr_conns < np->max_total;
+	     i++) {
 		int fd =
 			accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct np_conn *c;
@@ -1991,6 +1995,7 @@ static void *proxy_thread(void *arg)
 				next = t->paused_until;
 			for (size_t i = 0; i < t->nr_lfd; i++) {
 				if (t->nr_conns >= np->o.max_conns ||
+				    np->nr_conns >= np->max_total ||
 				    t->paused_until > now)
 					continue;
 				pfds[n] = (struct pollfd){ .fd = t->lfd[i],
@@ -2049,8 +2054,11 @@ static void *proxy_thread(void *arg)
 			}
 		}
 		timeout = next > now ? (int)(next - now) : 0;
-		if (poll(pfds, n, timeout) < 0 && errno != EINTR)
-			break; /* cannot happen with valid arguments */
+		if (poll(pfds, n, timeout) < 0) {
+			/* ENOMEM: try again; a detach must still be served */
+			time_sleep_ms(10);
+			continue;
+		}
 
 		for (size_t i = 0; i < n; i++) {
 			struct np_slot *s = &slots[i];
@@ -2121,6 +2129,7 @@ struct netproxy *netproxy_new(const struct netproxy_opts *opts,
 			      struct strbuf *err)
 {
 	struct netproxy *np = xcalloc(1, sizeof(*np));
+	struct rlimit rl;
 	int e;
 
 	if (opts)
@@ -2139,6 +2148,16 @@ struct netproxy *netproxy_new(const struct netproxy_opts *opts,
 		np->o.idle_timeout_ms = 10 * 60 * 1000;
 	if (!np->o.resolver_threads)
 		np->o.resolver_threads = 2;
+	/*
+	 * Two descriptors per connection; leave the runner a quarter of
+	 * its limit (and at least 64) for everything else.
+	 */
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		rl.rlim_cur = 1024;
+	np->max_total =
+		rl.rlim_cur > 256
+			? (rl.rlim_cur - rl.rlim_cur / 4) / 2
+			: (rl.rlim_cur > 96 ? (rl.rlim_cur - 64) / 2 : 16);
 	pthread_mutex_init(&np->lock, NULL);
 	pthread_cond_init(&np->cond, NULL);
 	np->wake_fd = fd_above_stdio(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

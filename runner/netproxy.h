@@ -237,7 +237,13 @@ typedef int netproxy_resolve_fn(void *ctx, const char *name,
 				struct netproxy_addr *out, size_t max);
 
 struct netproxy_opts {
-	unsigned max_conns;	      /* per task; 0: 128 */
+	/*
+	 * Per task; 0: 128. All tasks together are also capped, so that
+	 * the proxy uses at most 3/4 of RLIMIT_NOFILE (two descriptors per
+	 * connection). Past a cap, new connections wait in the listener's
+	 * backlog.
+	 */
+	unsigned max_conns;
 	size_t buf_size;	      /* per direction; 0: 64 KiB */
 	int64_t head_timeout_ms;      /* request head; 0: 30 s */
 	int64_t connect_timeout_ms;   /* resolve + connect; 0: 30 s */

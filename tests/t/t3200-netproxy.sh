@@ -246,6 +246,25 @@ test_expect_success $NETPROXY 'past max-conns connections wait, then all succeed
 	test "$(stat peak)" -le 3
 '
 
+test_expect_success $NETPROXY 'under a low descriptor limit the proxy caps its connections' '
+	mkdir www && echo page >www/index.html &&
+	SERVE_DELAY=1 serve http www &&
+	# RLIMIT_NOFILE 96: (96 - 64) / 2 = 16 connections at most
+	(
+		ulimit -n 96 &&
+		np --allow 127.0.0.1:$PORT \
+			"for i in \$(seq 30); do
+				curl -fsS http://127.0.0.1:$PORT/ >/tmp/r.\$i &
+			 done
+			 wait
+			 cat /tmp/r.* | sort | uniq -c"
+	) &&
+	kill $SERVER_PID &&
+	echo "     30 page" >expect &&
+	test_cmp expect out &&
+	test "$(stat peak)" = 16
+'
+
 # The issue's own case: the real Claude Code in the sandbox, its model
 # API a fake server on host loopback that is listed; the model has it
 # run curl against an unlisted loopback port, an unlisted name and a
