@@ -34,7 +34,9 @@
 #include "runner.h"
 #include "sandbox-e2b.h"
 #include "http.h"
+#include "base64.h"
 #include "hash.h"
+#include "rand.h"
 #include "ws.h"
 #include "ws-ignore.h"
 #include "fs.h"
@@ -239,95 +241,6 @@ static const struct ws_entry *manifest_find(const struct ws_manifest *m,
 					    const char *path)
 {
 	return m->nr ? ws_manifest_find(m, path) : NULL;
-}
-
-static void random_hex(char *out, size_t nbytes)
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char buf[32];
-
-	if (nbytes > sizeof(buf))
-		BUG("random_hex: %zu bytes", nbytes);
-	if (getentropy(buf, nbytes) < 0) {
-		/* Names, not secrets: any spread will do. */
-		uint64_t x = (uint64_t)time_now_ms() ^
-			     ((uint64_t)getpid() << 32);
-		for (size_t i = 0; i < nbytes; i++) {
-			x = x * 6364136223846793005ull +
-			    1442695040888963407ull;
-			buf[i] = (unsigned char)(x >> 56);
-		}
-	}
-	for (size_t i = 0; i < nbytes; i++) {
-		out[2 * i] = hex[buf[i] >> 4];
-		out[2 * i + 1] = hex[buf[i] & 15];
-	}
-	out[2 * nbytes] = '\0';
-}
-
-static const char b64chars[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64_encode(struct strbuf *out, const void *data, size_t len)
-{
-	const unsigned char *p = data;
-	size_t i;
-
-	for (i = 0; i + 2 < len; i += 3) {
-		strbuf_addch(out, b64chars[p[i] >> 2]);
-		strbuf_addch(out,
-			     b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
-		strbuf_addch(
-			out,
-			b64chars[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)]);
-		strbuf_addch(out, b64chars[p[i + 2] & 63]);
-	}
-	if (i < len) {
-		strbuf_addch(out, b64chars[p[i] >> 2]);
-		if (i + 1 < len) {
-			strbuf_addch(
-				out,
-				b64chars[((p[i] & 3) << 4) | (p[i + 1] >> 4)]);
-			strbuf_addch(out, b64chars[(p[i + 1] & 15) << 2]);
-		} else {
-			strbuf_addch(out, b64chars[(p[i] & 3) << 4]);
-			strbuf_addch(out, '=');
-		}
-		strbuf_addch(out, '=');
-	}
-}
-
-/* Standard or URL alphabet, padding optional. -1 on a bad character. */
-static int base64_decode(struct strbuf *out, const char *s, size_t len)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i], v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+' || c == '-')
-			v = 62;
-		else if (c == '/' || c == '_')
-			v = 63;
-		else if (c == '=')
-			break;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (strbuf_addch(out, (int)((acc >> bits) & 0xff)) < 0)
-				return -1;
-		}
-	}
-	return 0;
 }
 
 /* "a.b.c" >= want ("0.5.7")? Unparsable versions count as old. */
@@ -1075,7 +988,7 @@ static int proc_run(struct sandbox *sb, const struct proc_spec *spec,
 	strbuf_init_capped(&p.decoded, MAX_FRAME);
 	strbuf_init(&p.bad_msg, 0);
 	memcpy(p.tag, "runner-", 7);
-	random_hex(p.tag + 7, 12);
+	rand_hex(p.tag + 7, 12);
 	http_response_init(&res);
 
 	if (sb->dead) {
@@ -1788,7 +1701,7 @@ static int e2b_put_tree(struct sandbox *sb, const struct ws_manifest *m,
 			    strerror(errno));
 		goto out;
 	}
-	random_hex(hex, 16);
+	rand_hex(hex, 16);
 	snprintf(name, sizeof(name), "/tmp/.runner-%s.tar.gz", hex);
 	if (envd_upload(sb, fd, (uint64_t)st.st_size, name, "root", err) < 0)
 		goto out;
@@ -1837,7 +1750,7 @@ static int e2b_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 				close(fd);
 			goto out;
 		}
-		random_hex(hex, 16);
+		rand_hex(hex, 16);
 		snprintf(name, sizeof(name), "/tmp/.runner-stdin-%s", hex);
 		/* Owned by the task's user, who must be able to remove it. */
 		if (envd_upload(sb, fd, (uint64_t)sst.st_size, name,
@@ -2203,7 +2116,7 @@ static int fetch_changes(struct pull_ctx *d)
 	http_response_init(&res);
 	for (size_t i = 0; i < d->nr_wants; i++)
 		strbuf_addf(&list, "./%s%c", d->wants[i].path, '\0');
-	random_hex(hex, 16);
+	rand_hex(hex, 16);
 	snprintf(lname, sizeof(lname), "/tmp/.runner-%s.list", hex);
 	snprintf(tname, sizeof(tname), "/tmp/.runner-%s.tar.gz", hex);
 	if (upload_buf(sb, list.buf, list.len, lname, d->err) < 0)
