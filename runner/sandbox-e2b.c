@@ -34,6 +34,7 @@
 #include "runner.h"
 #include "sandbox-e2b.h"
 #include "http.h"
+#include "plan.h"
 #include "base64.h"
 #include "hash.h"
 #include "rand.h"
@@ -92,40 +93,41 @@ struct sandbox {
 
 /* ---- configuration ---- */
 
+/*
+ * A duration from the environment: the plan's grammar (plan.h's
+ * parse_duration_ms: "500ms", "30s", "5m", "1h", "1h30m"), or plain
+ * digits, which are seconds.
+ */
 static int env_duration(const char *name, int64_t def, int64_t *out,
 			struct strbuf *err)
 {
 	const char *v = getenv(name);
-	char *end;
-	long long n;
-	int64_t mult;
+	size_t digits;
+	int64_t ms;
+	int r;
 
 	if (!v || !*v) {
 		*out = def;
 		return 0;
 	}
-	errno = 0;
-	n = strtoll(v, &end, 10);
-	if (end == v || n < 0 || errno)
-		goto bad;
-	if (!*end || !strcmp(end, "s"))
-		mult = 1000;
-	else if (!strcmp(end, "ms"))
-		mult = 1;
-	else if (!strcmp(end, "m"))
-		mult = 60000;
-	else if (!strcmp(end, "h"))
-		mult = 3600000;
-	else
-		goto bad;
-	if (n > INT64_MAX / mult / 2)
-		goto bad;
-	*out = (int64_t)n * mult;
+	digits = strspn(v, "0123456789");
+	if (digits && !v[digits]) {
+		char *secs = xstrfmt("%ss", v);
+		r = parse_duration_ms(secs, &ms);
+		free(secs);
+	} else {
+		r = parse_duration_ms(v, &ms);
+	}
+	/* Room for the sums made of them (timeouts plus grace). */
+	if (r < 0 || ms > INT64_MAX / 2) {
+		strbuf_addf(err,
+			    "%s: invalid duration '%s' (use 500ms, 30s, 5m, "
+			    "1h)",
+			    name, v);
+		return -1;
+	}
+	*out = ms;
 	return 0;
-bad:
-	strbuf_addf(err, "%s: invalid duration '%s' (use 500ms, 30s, 5m, 1h)",
-		    name, v);
-	return -1;
 }
 
 static char *url_from_env(const char *v)
