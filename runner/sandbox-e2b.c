@@ -238,13 +238,6 @@ fail:
 
 /* ---- small helpers ---- */
 
-/* ws_manifest_find() without bsearch() on a NULL array (UB). */
-static const struct ws_entry *manifest_find(const struct ws_manifest *m,
-					    const char *path)
-{
-	return m->nr ? ws_manifest_find(m, path) : NULL;
-}
-
 /* "a.b.c" >= want ("0.5.7")? Unparsable versions count as old. */
 static bool version_at_least(const char *v, int a, int b, int c)
 {
@@ -1328,23 +1321,6 @@ static struct rentry *rlist_find(const struct rlist *l, const char *path)
 	return bsearch(&key, l->v, l->nr, sizeof(*l->v), rentry_cmp);
 }
 
-static bool safe_rel_path(const char *p)
-{
-	const char *c = p;
-	if (!*p || *p == '/')
-		return false;
-	while (*c) {
-		size_t n = strcspn(c, "/");
-		if (!n || (n == 1 && c[0] == '.') ||
-		    (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		c += n;
-		if (*c == '/' && !*++c)
-			return false;
-	}
-	return true;
-}
-
 /* Next NUL-terminated field of buf at *pos, or NULL at the end. */
 static const char *next_field(const struct strbuf *buf, size_t *pos)
 {
@@ -1392,7 +1368,7 @@ static int parse_listing(struct sandbox *sb, const struct strbuf *buf,
 			if (*end != ' ')
 				goto bad;
 			mode = strtoul(end + 1, &end, 8);
-			if (*end != ' ' || !safe_rel_path(end + 1))
+			if (*end != ' ' || !ws_path_valid(end + 1))
 				goto bad;
 			link = next_field(buf, &pos);
 			if (!link)
@@ -1657,7 +1633,7 @@ static int verify_tree(struct sandbox *sb, const struct ws_manifest *m,
 		}
 	}
 	for (size_t i = 0; i < l->nr; i++) {
-		if (manifest_find(m, l->v[i].path))
+		if (ws_manifest_find(m, l->v[i].path))
 			continue;
 		if (++bad <= 3)
 			strbuf_addf(&diff, "unexpected '%s'; ", l->v[i].path);
@@ -1848,7 +1824,7 @@ static int pull_link(struct pull_ctx *d, const char *target,
 
 static int diff_entry(struct pull_ctx *d, const struct rentry *r)
 {
-	const struct ws_entry *e = manifest_find(d->base, r->path);
+	const struct ws_entry *e = ws_manifest_find(d->base, r->path);
 	struct ws_change *ch;
 
 	/* ws_diff's cap (ws.h): the list stops there, and says so. */
@@ -1932,14 +1908,14 @@ static int diff_dir(struct pull_ctx *d, const char *dir, size_t lo, size_t hi)
 		while (j < hi && !strncmp(l->v[j].path, r->path, plen) &&
 		       l->v[j].path[plen] == '/')
 			j++;
-		if (!manifest_find(d->base, r->path) &&
+		if (!ws_manifest_find(d->base, r->path) &&
 		    pull_drops(d, r->path, name, is_dir)) {
 			i = j;
 			continue;
 		}
 		if (is_dir) {
 			const struct ws_entry *e =
-				manifest_find(d->base, r->path);
+				ws_manifest_find(d->base, r->path);
 			/* A file replaced by a directory is deleted. */
 			if (e && e->type == WS_DIR)
 				d->seen[e - d->base->entries] = 1;

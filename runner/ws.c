@@ -585,6 +585,24 @@ void ws_changes_sort(struct ws_changes *c)
 		qsort(c->items, c->nr, sizeof(*c->items), change_cmp);
 }
 
+bool ws_path_valid(const char *path)
+{
+	const char *c = path;
+
+	if (!*path || *path == '/')
+		return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if (!n || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false;
+	}
+	return true;
+}
+
 /*
  * True when a link stored at path with this target would resolve inside
  * the workspace, judged lexically (we never resolve it).

@@ -157,6 +157,12 @@ void ws_change_set_base(struct ws_change *ch, const struct ws_entry *e);
 /* Sort by path, as ws_diff leaves them. */
 void ws_changes_sort(struct ws_changes *c);
 /*
+ * Is path what struct ws_entry holds: relative, '/'-separated, with no
+ * empty, "." or ".." component and no leading or trailing '/'? The
+ * check for every path read from a sandbox before it names a file.
+ */
+bool ws_path_valid(const char *path);
+/*
  * Would a link at path (relative) with this target resolve inside the
  * workspace? Judged lexically; the link is never followed.
  */
