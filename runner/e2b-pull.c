@@ -9,7 +9,6 @@
 #include "hash.h"
 #include "rand.h"
 #include "ws.h"
-#include "ws-ignore.h"
 
 #include <fcntl.h>
 
@@ -29,10 +28,8 @@ struct pull_ctx {
 	const struct ws_manifest *base;
 	const struct ws_pull_opts *opts;
 	const struct e2b_tree *tree;
-	struct ignore *secrets;
-	struct ignore *gitignore;
-	struct ignore *pull;
-	unsigned char *seen; /* per base entry */
+	struct ws_pull_filter *filter; /* ws_diff's, exactly */
+	unsigned char *seen;	       /* per base entry */
 	struct ws_changes *out;
 	int dest_fd;
 	struct want *wants;
@@ -40,21 +37,6 @@ struct pull_ctx {
 	uint64_t planned; /* bytes of the wanted files, as listed */
 	struct strbuf *err;
 };
-
-static bool pull_drops(struct pull_ctx *d, const char *path, const char *name,
-		       bool is_dir)
-{
-	if (is_dir && !strcmp(name, ".git"))
-		return true;
-	if (ignore_match(d->secrets, path, is_dir))
-		return true;
-	return ignore_match(d->gitignore, path, is_dir) == 1;
-}
-
-static bool wants_pull(struct pull_ctx *d, const char *path)
-{
-	return !d->pull || ignore_path_excluded(d->pull, path, false) == 1;
-}
 
 static void add_want(struct pull_ctx *d, struct ws_change *ch, uint64_t size)
 {
@@ -77,7 +59,7 @@ static int diff_link(struct pull_ctx *d, const struct e2b_entry *r,
 	ws_change_set_base(ch, e);
 	ch->size = strlen(r->link);
 	sha256_buf(r->link, ch->size, ch->sha256);
-	if (!wants_pull(d, r->path))
+	if (!ws_pull_filter_wants(d->filter, r->path))
 		return 0;
 	return ws_put_link(d->dest_fd, r->link, ch, d->out, d->err);
 }
@@ -112,7 +94,7 @@ static int diff_entry(struct pull_ctx *d, const struct e2b_entry *r)
 	ch = ws_changes_add(d->out, r->path, e ? 'M' : 'A', WS_FILE);
 	ws_change_set_base(ch, e);
 	ch->size = r->size;
-	if (!wants_pull(d, r->path)) {
+	if (!ws_pull_filter_wants(d->filter, r->path)) {
 		ch->note = xstrdup("not matched by pull");
 		return 0;
 	}
@@ -137,10 +119,11 @@ static void load_gitignore(struct pull_ctx *d, const char *dir)
 	free(gi_path);
 	if (gi && gi->gitignore) {
 		struct strbuf text;
-		strbuf_init_capped(&text, 1 << 20);
+		strbuf_init_capped(&text, WS_GITIGNORE_MAX);
 		if (base64_decode(&text, gi->gitignore,
 				  strlen(gi->gitignore)) == 0)
-			ignore_add_text(d->gitignore, dir, text.buf, text.len);
+			ws_pull_filter_add_gitignore(d->filter, dir, text.buf,
+						     text.len);
 		strbuf_release(&text);
 	}
 }
@@ -162,7 +145,8 @@ static int diff_dir(struct pull_ctx *d, const char *dir, size_t lo, size_t hi)
 		while (j < hi && !strncmp(t->v[j].path, r->path, plen) &&
 		       t->v[j].path[plen] == '/')
 			j++;
-		if (!e && pull_drops(d, r->path, name, is_dir)) {
+		if (!e &&
+		    ws_pull_filter_drops(d->filter, r->path, name, is_dir)) {
 			i = j;
 			continue;
 		}
@@ -410,9 +394,7 @@ static void pull_ctx_release(struct pull_ctx *d)
 		close(d->dest_fd);
 	free(d->seen);
 	free(d->wants);
-	ignore_free(d->secrets);
-	ignore_free(d->gitignore);
-	ignore_free(d->pull);
+	ws_pull_filter_free(d->filter);
 }
 
 int e2b_pull(struct sandbox *sb, const struct ws_manifest *base,
@@ -428,14 +410,7 @@ int e2b_pull(struct sandbox *sb, const struct ws_manifest *base,
 	struct e2b_tree t = E2B_TREE_INIT;
 	int ret = -1;
 
-	/* Credentials never come back, whatever .gitignore says. */
-	d.secrets = ws_credentials_new();
-	d.gitignore = ignore_new();
-	if (opts->pull && opts->pull->nr) {
-		d.pull = ignore_new();
-		for (size_t i = 0; i < opts->pull->nr; i++)
-			ignore_add_pattern(d.pull, opts->pull->v[i]);
-	}
+	d.filter = ws_pull_filter_new(opts);
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
 	d.tree = &t;
 	if (fs_mkdir_p(opts->dest, 0755, err) < 0)

@@ -14,34 +14,49 @@
 #include <archive.h>
 #include <archive_entry.h>
 
-#define LISTING_MAX ((size_t)128 << 20)
+/*
+ * The listing: 128 MiB for the entries and their hashes, and room for
+ * the largest .gitignore ws.c reads, in base64.
+ */
+#define LISTING_MAX (((size_t)128 << 20) + (WS_GITIGNORE_MAX + 2) / 3 * 4)
 
 /*
  * Prints, NUL-separated: for every entry "TYPE SIZE MODE PATH" and its
  * link target; "#H", then "HEX  ./PATH" per regular file; "#G", then
- * "./PATH" and base64 content per .gitignore of at most 1 MiB (ws.c's
- * cap); "#E". Run as root so the task's chmods cannot hide anything.
+ * "./PATH" and base64 content per .gitignore of at most WS_GITIGNORE_MAX
+ * bytes (the -size test, in listing_script()); "#E". Run as root so the
+ * task's chmods cannot hide anything.
  */
-#define LISTING_SCRIPT                                                        \
+#define LISTING_HEAD                                                          \
 	"cd " E2B_WORKSPACE " || exit 97\n"                                   \
 	"find . -mindepth 1 -printf '%y %s %m %P\\0%l\\0' || exit 98\n"       \
 	"printf '#H\\0'\n"                                                    \
 	"find . -mindepth 1 -type f -exec sha256sum -z -- {} + 2>/dev/null\n" \
 	"printf '#G\\0'\n"                                                    \
-	"find . -mindepth 1 -type f -name .gitignore -size -1048577c "        \
-	"-exec sh -c 'for f do printf \"%s\\0\" \"$f\"; "                     \
-	"base64 -w0 < \"$f\"; printf \"\\0\"; done' sh {} +\n"                \
+	"find . -mindepth 1 -type f -name .gitignore "
+#define LISTING_TAIL                                           \
+	"-exec sh -c 'for f do printf \"%s\\0\" \"$f\"; "      \
+	"base64 -w0 < \"$f\"; printf \"\\0\"; done' sh {} +\n" \
 	"printf '#E\\0'\n"
+
+static void listing_script(struct strbuf *script)
+{
+	strbuf_addstr(script, LISTING_HEAD);
+	/* find's -size -Nc is "fewer than N bytes". */
+	strbuf_addf(script, "-size -%zuc ", WS_GITIGNORE_MAX + 1);
+	strbuf_addstr(script, LISTING_TAIL);
+}
 
 void e2b_tree_release(struct e2b_tree *t)
 {
 	for (size_t i = 0; i < t->nr; i++) {
 		free(t->v[i].path);
 		free(t->v[i].link);
-		free(t->v[i].gitignore);
 	}
 	free(t->v);
-	memset(t, 0, sizeof(*t));
+	t->v = NULL;
+	t->nr = t->alloc = 0;
+	strbuf_release(&t->raw);
 }
 
 /*
@@ -186,10 +201,9 @@ static int parse_gitignore(struct e2b_tree *t, const char *f,
 
 	if (!b64)
 		return -1;
-	if (e && e->type == 'f') {
-		free(e->gitignore);
-		e->gitignore = xstrdup(b64);
-	}
+	/* Into raw, which the tree keeps: a copy would double the peak. */
+	if (e && e->type == 'f')
+		e->gitignore = b64;
 	return 0;
 }
 
@@ -247,17 +261,17 @@ int e2b_tree_list(struct sandbox *sb, const char *script_prefix,
 		  const char *what, const char *const *args,
 		  struct e2b_tree *t, struct strbuf *err)
 {
-	struct strbuf out, script = STRBUF_INIT;
+	struct strbuf script = STRBUF_INIT;
 	int ret = -1;
 
-	strbuf_init_capped(&out, LISTING_MAX);
+	strbuf_release(&t->raw);
+	strbuf_init_capped(&t->raw, LISTING_MAX);
 	strbuf_addstr(&script, script_prefix);
-	strbuf_addstr(&script, LISTING_SCRIPT);
-	if (e2b_proc_script(sb, what, script.buf, args, &out, err) < 0)
+	listing_script(&script);
+	if (e2b_proc_script(sb, what, script.buf, args, &t->raw, err) < 0)
 		goto out;
-	ret = parse_listing(sb, &out, t, err);
+	ret = parse_listing(sb, &t->raw, t, err);
 out:
-	strbuf_release(&out);
 	strbuf_release(&script);
 	return ret;
 }

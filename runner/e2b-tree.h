@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strbuf.h"
+
 struct sandbox;
 struct strbuf;
 struct ws_manifest;
@@ -18,7 +20,8 @@ struct ws_manifest;
  * link target, the SHA-256 of every regular file, and the text of every
  * .gitignore small enough for ws.c to read. It is untrusted: every path
  * must pass ws_path_valid(), appear once, and have its parent listed as
- * a directory, or the whole listing is refused.
+ * a directory, or the whole listing is refused. The listing may hold
+ * WS_GITIGNORE_MAX bytes of one .gitignore on top of 128 MiB of entries.
  *
  * The functions run plumbing in sb (e2b-proc.h), so they follow its
  * rules: one thread at a time per sandbox; -1 with a message naming the
@@ -33,7 +36,8 @@ struct e2b_entry {
 	char *link;	   /* 'l': the target; else NULL */
 	bool has_hash;	   /* 'f' whose hash was listed */
 	unsigned char sha256[32];
-	char *gitignore; /* a .gitignore's text in base64, or NULL */
+	/* A .gitignore's text in base64 (in the tree's raw), or NULL. */
+	const char *gitignore;
 };
 
 struct e2b_tree {
@@ -44,11 +48,12 @@ struct e2b_tree {
 	 */
 	struct e2b_entry *v;
 	size_t nr, alloc;
+	struct strbuf raw; /* the listing as the sandbox printed it */
 };
 
-#define E2B_TREE_INIT      \
-	{                  \
-		NULL, 0, 0 \
+#define E2B_TREE_INIT                   \
+	{                               \
+		NULL, 0, 0, STRBUF_INIT \
 	}
 
 /*

@@ -138,12 +138,61 @@ static void filter_load_gitignore(struct walk_filter *f, int dirfd,
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		strbuf_init_capped(&sb, 100 << 20); /* git's own limit */
+		strbuf_init_capped(&sb, WS_GITIGNORE_MAX);
 		if (strbuf_read_fd(&sb, fd) == 0)
 			ignore_add_text(f->gitignore, base, sb.buf, sb.len);
 		strbuf_release(&sb);
 	}
 	close(fd);
+}
+
+/*
+ * The pull-back filter: the walk filter without exclude patterns and
+ * with .git always dropped, plus the pull patterns.
+ */
+struct ws_pull_filter {
+	struct walk_filter walk;
+	struct ignore *pull; /* NULL: everything */
+};
+
+struct ws_pull_filter *ws_pull_filter_new(const struct ws_pull_opts *opts)
+{
+	struct ws_pull_filter *f = xcalloc(1, sizeof(*f));
+
+	filter_init(&f->walk, NULL, false);
+	if (opts && opts->pull && opts->pull->nr) {
+		f->pull = ignore_new();
+		for (size_t i = 0; i < opts->pull->nr; i++)
+			ignore_add_pattern(f->pull, opts->pull->v[i]);
+	}
+	return f;
+}
+
+void ws_pull_filter_free(struct ws_pull_filter *f)
+{
+	if (!f)
+		return;
+	filter_release(&f->walk);
+	ignore_free(f->pull);
+	free(f);
+}
+
+void ws_pull_filter_add_gitignore(struct ws_pull_filter *f, const char *dir,
+				  const char *text, size_t len)
+{
+	if (len <= WS_GITIGNORE_MAX)
+		ignore_add_text(f->walk.gitignore, dir, text, len);
+}
+
+bool ws_pull_filter_drops(const struct ws_pull_filter *f, const char *path,
+			  const char *name, bool is_dir)
+{
+	return filter_drops(&f->walk, path, name, is_dir);
+}
+
+bool ws_pull_filter_wants(const struct ws_pull_filter *f, const char *path)
+{
+	return !f->pull || ignore_path_excluded(f->pull, path, false) == 1;
 }
 
 static char *child_path(const char *dir, const char *name)
@@ -637,8 +686,7 @@ bool ws_link_stays_inside(const char *path, const char *target)
 struct diff_ctx {
 	const struct ws_manifest *base;
 	const struct ws_pull_opts *opts;
-	struct walk_filter filter;
-	struct ignore *pull; /* NULL: everything */
+	struct ws_pull_filter *filter;
 	unsigned char *seen; /* per base entry */
 	struct ws_changes *out;
 	int dest_fd;
@@ -836,11 +884,6 @@ static int pull_link(struct diff_ctx *d, const char *target,
 	return ws_put_link(fd, target, ch, d->out, d->err);
 }
 
-static bool wants_pull(struct diff_ctx *d, const char *path)
-{
-	return !d->pull || ignore_path_excluded(d->pull, path, false) == 1;
-}
-
 /* Same inode and ctime as right after the copy: the task never touched it. */
 static bool unchanged_since_copy(const struct diff_ctx *d,
 				 const struct ws_entry *e,
@@ -895,7 +938,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		ws_change_set_base(ch, e);
 		ch->size = (uint64_t)tlen;
 		sha256_buf(target, (size_t)tlen, ch->sha256);
-		if (!wants_pull(d, path))
+		if (!ws_pull_filter_wants(d->filter, path))
 			return 0;
 		return pull_link(d, target, ch);
 	}
@@ -930,7 +973,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
 	ws_change_set_base(ch, e);
 	ch->size = (uint64_t)st->st_size;
-	if (!wants_pull(d, path)) {
+	if (!ws_pull_filter_wants(d->filter, path)) {
 		ch->note = xstrdup("not matched by pull");
 		return 0;
 	}
@@ -942,7 +985,7 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 	struct strvec names = STRVEC_INIT;
 	int ret = 0;
 
-	filter_load_gitignore(&d->filter, dirfd, dir);
+	filter_load_gitignore(&d->filter->walk, dirfd, dir);
 	if (read_names(dirfd, &names) < 0) {
 		strbuf_addf(d->err, "cannot read sandbox directory '%s': %s",
 			    *dir ? dir : ".", strerror(errno));
@@ -960,8 +1003,8 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 		 */
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!ws_manifest_find(d->base, path) &&
-		     filter_drops(&d->filter, path, name,
-				  S_ISDIR(st.st_mode)))) {
+		     ws_pull_filter_drops(d->filter, path, name,
+					  S_ISDIR(st.st_mode)))) {
 			free(path);
 			continue;
 		}
@@ -998,12 +1041,7 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			      .err = err };
 	int tree_fd = -1, ret = -1;
 
-	filter_init(&d.filter, NULL, false);
-	if (opts->pull && opts->pull->nr) {
-		d.pull = ignore_new();
-		for (size_t i = 0; i < opts->pull->nr; i++)
-			ignore_add_pattern(d.pull, opts->pull->v[i]);
-	}
+	d.filter = ws_pull_filter_new(opts);
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tree_fd < 0) {
@@ -1035,7 +1073,6 @@ out:
 	if (d.dest_fd >= 0)
 		close(d.dest_fd);
 	free(d.seen);
-	ignore_free(d.pull);
-	filter_release(&d.filter);
+	ws_pull_filter_free(d.filter);
 	return ret;
 }
