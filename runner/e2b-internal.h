@@ -26,10 +26,10 @@
 struct sandbox {
 	struct e2b_conf conf;
 	struct e2b_api api; /* the control plane's connection */
-	char *id;	    /* E2B's sandboxID, checked by e2b_api_id_ok() */
+	char *id;	    /* E2B's sandboxID; NULL until create answers */
 	char *token;	    /* envd access token, or NULL */
-	char *envd_version;
-	char *envd_url;		    /* no trailing '/' */
+	char *envd_version; /* "0.0.0" when E2B did not say */
+	char *envd_url;	    /* no trailing '/' */
 	struct http_client *envd;   /* unary calls, uploads, downloads */
 	struct http_client *stream; /* the process stream */
 	int64_t created;	    /* mono ms of the create call */
