@@ -13,6 +13,15 @@ plan() {
 
 q() { sqlite3 st/runner.db "$1"; }
 
+# run_going N: st has N runs, and the newest has a task past "queued"
+# (its sandboxes are being set up).
+run_going() {
+	test "$(q "select count(*) from runs" 2>/dev/null)" = "$1" &&
+	test "$(q "select count(*) from tasks where status <> 'queued' and
+		run_id = (select id from runs order by started_at desc limit 1)" \
+		2>/dev/null)" -gt 0
+}
+
 # has_status ID STATUS: task ID in st's database has STATUS now.
 has_status() {
 	test "$(q "select status from tasks where id = \"$1\"" 2>/dev/null)" = "$2"
@@ -340,10 +349,14 @@ test_expect_success BWRAP 'runners killed while sandboxes are being set up leave
 	for k in $(seq 15); do
 		{ "$RUNNER" exec p.yaml --quiet --state st >/dev/null 2>&1 & } &&
 		pid=$! &&
+		test_wait_for 30 "run_going $k" &&
 		sleep 0.0$(( (k % 9) + 1 )) &&
 		kill -KILL $pid &&
-		test_expect_code 137 wait $pid || return 1
+		test_expect_code 137 wait $pid &&
+		ls st/sandboxes >>killed || return 1
 	done &&
+	# Some kills left sandboxes behind for the next command.
+	test -s killed &&
 	runner runs --state st >runs &&
 	sleep 0.3 &&
 	ls st/sandboxes >left && test ! -s left &&
