@@ -276,7 +276,7 @@ c = sqlite3.connect(\"st/runner.db\", isolation_level=None, timeout=20)
 c.execute(\"BEGIN IMMEDIATE\"); time.sleep(11); c.execute(\"COMMIT\")
 " &&
 	wait &&
-	test "$(cat rc)" = 0 &&
+	{ test "$(cat rc)" = 0 || { cat rc out err; false; }; } &&
 	test "$(q "select group_concat(status) from tasks")" = "succeeded,succeeded" &&
 	test "$(q "select status from runs")" = succeeded
 '
