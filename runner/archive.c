@@ -10,12 +10,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
-/*
- * What verify keeps in memory from an untrusted archive: SHA256SUMS whole,
- * and a name and a digest per entry.
- */
-#define SUMS_MAX (64 << 20)
-#define ENTRIES_MAX 4000000
 #define IO_CHUNK 65536
 
 int archive_path_cmp(const char *a, const char *b)
@@ -902,6 +896,16 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	for (size_t i = 0; i < pk->nr; i++)
 		if (S_ISREG(pk->e[i].mode))
 			archive_sums_add(&sums, pk->e[i].sum, pk->e[i].rel);
+	/* What verify accepts: do not write what it would refuse. */
+	if (pk->nr > ARCHIVE_ENTRIES_MAX || sums.len > ARCHIVE_SUMS_MAX) {
+		strbuf_addf(err,
+			    "run %s is too large to archive: %zu entries, a "
+			    "SHA256SUMS of %zu bytes (runner verify reads at "
+			    "most %d entries and %d MiB)",
+			    opts->run_id, pk->nr, sums.len,
+			    ARCHIVE_ENTRIES_MAX, ARCHIVE_SUMS_MAX >> 20);
+		goto out;
+	}
 	e = pack_add(pk, xstrdup("SHA256SUMS"), S_IFREG | 0644);
 	e->mem = &sums;
 	e->size = sums.len;
@@ -997,6 +1001,12 @@ struct vlist {
 	size_t nr, alloc;
 };
 
+/*
+ * The read callback's buffer. libarchive inflates from it while handing
+ * out entry data from buffers of its own (archive_read_data_block()): no
+ * data is ever copied into this one, which would overwrite compressed
+ * input not yet consumed.
+ */
 struct vread {
 	int fd;
 	int io_errno; /* the read(2) failure, or 0 */
@@ -1112,7 +1122,8 @@ static int parse_sums(const char *file, const struct strbuf *text,
 		       32);
 		p += len + 1;
 	}
-	qsort(sums->v, sums->nr, sizeof(*sums->v), cmp_vfile);
+	if (sums->nr > 1)
+		qsort(sums->v, sums->nr, sizeof(*sums->v), cmp_vfile);
 	for (size_t i = 1; i < sums->nr; i++) {
 		if (!archive_path_cmp(sums->v[i - 1].rel, sums->v[i].rel)) {
 			strbuf_addf(err, "%s: SHA256SUMS lists '", file);
@@ -1155,34 +1166,31 @@ static void compare(const struct vlist *files, const struct vlist *sums,
 	}
 }
 
-/* Hash the current entry's data; -1 leaves the reason in libarchive. */
-static int hash_entry(struct archive *a, struct vread *r,
-		      unsigned char sum[32])
+/*
+ * Feed the current entry's data to h (and to sb when not NULL) block by
+ * block, straight from libarchive's buffers. 0 at the end of the data;
+ * -1 with the reason in libarchive; -2 when the blocks skip a hole (a
+ * sparse entry); -3 when sb is full.
+ */
+static int read_entry(struct archive *a, struct sha256_ctx *h,
+		      struct strbuf *sb)
 {
-	struct sha256_ctx *h = sha256_new();
-	la_ssize_t n;
+	const void *buf;
+	size_t len;
+	la_int64_t off, done = 0;
+	int rc;
 
-	while ((n = archive_read_data(a, r->buf, sizeof(r->buf))) > 0)
-		sha256_update(h, r->buf, (size_t)n);
-	sha256_final(h, sum);
-	return n < 0 ? -1 : 0;
-}
-
-static int read_sums(struct archive *a, struct vread *r, struct strbuf *sb,
-		     const char *file, struct strbuf *err)
-{
-	la_ssize_t n;
-
-	while ((n = archive_read_data(a, r->buf, sizeof(r->buf))) > 0) {
-		if (strbuf_add(sb, r->buf, (size_t)n) < 0) {
-			strbuf_addf(err,
-				    "%s: SHA256SUMS is larger than %d "
-				    "MiB",
-				    file, SUMS_MAX >> 20);
+	while ((rc = archive_read_data_block(a, &buf, &len, &off)) ==
+	       ARCHIVE_OK) {
+		if (off != done)
 			return -2;
-		}
+		if (h)
+			sha256_update(h, buf, len);
+		if (sb && strbuf_add(sb, buf, len) < 0)
+			return -3;
+		done += (la_int64_t)len;
 	}
-	return n < 0 ? -1 : 0;
+	return rc == ARCHIVE_EOF ? 0 : -1;
 }
 
 int archive_verify(const char *file, struct archive_verify_result *res,
@@ -1194,10 +1202,11 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	struct vlist files = { NULL, 0, 0 }, sums = { NULL, 0, 0 };
 	struct strbuf text, why = STRBUF_INIT;
 	char *top = NULL;
+	size_t names = 0;
 	int have_sums = 0, ret = -1, rc;
 	struct stat st;
 
-	strbuf_init_capped(&text, SUMS_MAX);
+	strbuf_init_capped(&text, ARCHIVE_SUMS_MAX);
 	r->fd = -1;
 	if (!strcmp(file, "-"))
 		r->fd = STDIN_FILENO;
@@ -1233,13 +1242,6 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 
 		if (rc < ARCHIVE_WARN)
 			goto bad;
-		if (files.nr >= ENTRIES_MAX) {
-			strbuf_addf(err,
-				    "%s: more than %d entries; not an "
-				    "archive of a run",
-				    file, ENTRIES_MAX);
-			goto out;
-		}
 		name = archive_entry_pathname(ae);
 		if (!name) {
 			strbuf_addf(err, "%s: an entry has no usable name",
@@ -1272,6 +1274,11 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			free(rel);
 			goto out;
 		}
+		if (archive_entry_sparse_count(ae) > 0) {
+			entry_fail(file, name, "is a sparse file", err);
+			free(rel);
+			goto out;
+		}
 		if (!*rel) {
 			free(rel);
 			if (type != AE_IFDIR) {
@@ -1297,19 +1304,55 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 				entry_fail(file, name, "appears twice", err);
 				goto out;
 			}
-			rc = read_sums(a, r, &text, file, err);
-			if (rc == -2)
+			rc = read_entry(a, NULL, &text);
+			if (rc == -3) {
+				strbuf_addf(err,
+					    "%s: SHA256SUMS is larger than "
+					    "%d MiB; not an archive of a run",
+					    file, ARCHIVE_SUMS_MAX >> 20);
 				goto out;
+			}
+			if (rc == -2) {
+				entry_fail(file, name, "is a sparse file",
+					   err);
+				goto out;
+			}
 			if (rc < 0)
 				goto bad;
 			continue;
 		}
+		/*
+		 * An honest archive has a line per file, and each line holds
+		 * the name: more than SHA256SUMS can list is not one.
+		 */
+		names += strlen(rel) + 1;
+		if (files.nr >= ARCHIVE_ENTRIES_MAX ||
+		    names > ARCHIVE_SUMS_MAX) {
+			strbuf_addf(err,
+				    "%s: more than %d entries or %d MiB of "
+				    "names; not an archive of a run",
+				    file, ARCHIVE_ENTRIES_MAX,
+				    ARCHIVE_SUMS_MAX >> 20);
+			free(rel);
+			goto out;
+		}
 		f = vlist_add(&files, rel);
 		f->regular = type == AE_IFREG;
-		if (f->regular && hash_entry(a, r, f->sum) < 0)
-			goto bad;
+		if (f->regular) {
+			struct sha256_ctx *h = sha256_new();
+			rc = read_entry(a, h, NULL);
+			sha256_final(h, f->sum);
+			if (rc == -2) {
+				entry_fail(file, name, "is a sparse file",
+					   err);
+				goto out;
+			}
+			if (rc < 0)
+				goto bad;
+		}
 	}
-	qsort(files.v, files.nr, sizeof(*files.v), cmp_vfile);
+	if (files.nr > 1)
+		qsort(files.v, files.nr, sizeof(*files.v), cmp_vfile);
 	for (size_t i = 1; i < files.nr; i++) {
 		if (!archive_path_cmp(files.v[i - 1].rel, files.v[i].rel)) {
 			struct strbuf full = STRBUF_INIT;
@@ -1328,6 +1371,7 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	}
 	if (parse_sums(file, &text, &sums, err) < 0)
 		goto out;
+	strbuf_release(&text);
 	compare(&files, &sums, res);
 	ret = 0;
 	goto out;

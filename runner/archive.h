@@ -168,15 +168,22 @@ struct archive_verify_result {
 void archive_verify_result_release(struct archive_verify_result *res);
 
 /*
- * Check the .tar.gz at path against the SHA256SUMS it holds, streaming
- * (memory bounded by the number of entries, not their size: at most 4
- * million entries and a 64 MiB SHA256SUMS); nothing is extracted. The content
- * is untrusted: an absolute or ".." path, an entry outside the single
- * top-level directory, a duplicate entry, a hard link or a special file are
- * errors. Returns 0 when the archive was read to the end (res->problems empty
- * means it verified), -1 with a message otherwise. path "-" reads standard
- * input.
+ * Check the .tar.gz at path against the SHA256SUMS it holds, streaming:
+ * each entry's data is hashed block by block as libarchive inflates it,
+ * nothing is buffered or extracted, so memory does not depend on the
+ * size of any entry (a gzip bomb costs time, not memory, and shows as
+ * the entry it is: extra or modified). What is kept is bounded by
+ * ARCHIVE_ENTRIES_MAX entries, ARCHIVE_SUMS_MAX bytes of SHA256SUMS and
+ * as many bytes of entry names; beyond them the archive is refused (and
+ * archive_pack() refuses to write one). The content is untrusted: an
+ * absolute or ".." path, an entry outside the single top-level
+ * directory, a duplicate entry, a hard link, a sparse file or a special
+ * file are errors. Returns 0 when the archive was read to the end
+ * (res->problems empty means it verified), -1 with a message otherwise.
+ * path "-" reads standard input.
  */
+#define ARCHIVE_ENTRIES_MAX (1 << 20)
+#define ARCHIVE_SUMS_MAX (64 << 20)
 int archive_verify(const char *path, struct archive_verify_result *res,
 		   struct strbuf *err);
 

@@ -441,6 +441,76 @@ static void test_hostile(const char *tmp)
 	free(path);
 }
 
+/*
+ * Members of several MiB, of random and of repeated bytes, written with
+ * libarchive and listed right: they verify, and memory does not grow with
+ * them (they are hashed as they are inflated, not kept).
+ */
+static void test_big_members(const char *tmp)
+{
+	static const size_t sizes[] = { 65535, 65536, 65537, 3 << 20,
+					(9 << 20) + 7 };
+	struct archive_verify_result vr = ARCHIVE_VERIFY_RESULT_INIT;
+	struct strbuf err = STRBUF_INIT, sums = STRBUF_INIT;
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char *path = fs_join(tmp, "big.tar.gz");
+	size_t max = (9 << 20) + 7;
+	unsigned char *buf = xmalloc(max), sum[32];
+	uint32_t x = 12345;
+	int r;
+
+	for (size_t i = 0; i < max; i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 24);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "r%zu", i);
+		sha256_buf(buf, sizes[i], sum);
+		archive_sums_add(&sums, sum, name);
+	}
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_open_filename(a, path) != ARCHIVE_OK)
+		exit(1);
+	archive_entry_set_pathname(e, "top/");
+	archive_entry_set_filetype(e, AE_IFDIR);
+	archive_entry_set_perm(e, 0755);
+	archive_write_header(a, e);
+	archive_entry_clear(e);
+	archive_entry_set_pathname(e, "top/SHA256SUMS");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)sums.len);
+	archive_write_header(a, e);
+	archive_write_data(a, sums.buf, sums.len);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "top/r%zu", i);
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, name);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)sizes[i]);
+		archive_write_header(a, e);
+		archive_write_data(a, buf, sizes[i]);
+	}
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	r = archive_verify(path, &vr, &err);
+	ok(!r && !vr.problems.nr && vr.matched == ARRAY_SIZE(sizes),
+	   "members of 64 KiB +-1, 3 MiB and 9 MiB verify %s%s", err.buf,
+	   vr.problems.nr ? vr.problems.v[0] : "");
+	archive_verify_result_release(&vr);
+	strbuf_release(&err);
+	strbuf_release(&sums);
+	free(buf);
+	free(path);
+}
+
+
 int main(void)
 {
 	char *tmp = make_tmpdir();
@@ -453,6 +523,7 @@ int main(void)
 	test_epoch();
 	test_pack_verify(tmp);
 	test_hostile(tmp);
+	test_big_members(tmp);
 	if (fs_rm_rf(tmp, &err) < 0)
 		printf("# %s\n", err.buf);
 	strbuf_release(&err);
