@@ -12,6 +12,10 @@
 
 #define IO_CHUNK 65536
 
+/* The prefixes of SHA256SUMS lines for what is not a regular file. */
+#define SUMS_LINK "#symlink "
+#define SUMS_DIR "#dir "
+
 int archive_path_cmp(const char *a, const char *b)
 {
 	const unsigned char *x = (const unsigned char *)a;
@@ -124,6 +128,39 @@ void archive_sums_add(struct strbuf *sb, const unsigned char sum[32],
 			strbuf_addch(sb, *p);
 	}
 	strbuf_addch(sb, '\n');
+}
+
+void archive_sums_add_entry(struct strbuf *sb, mode_t type,
+			    const unsigned char sum[32], const char *path)
+{
+	if (S_ISLNK(type))
+		strbuf_addstr(sb, SUMS_LINK);
+	else if (S_ISDIR(type))
+		strbuf_addstr(sb, SUMS_DIR);
+	archive_sums_add(sb, sum, path);
+}
+
+int archive_sums_parse_entry(const char *line, size_t len, mode_t *type,
+			     unsigned char sum[32], struct strbuf *path)
+{
+	static const struct {
+		const char *prefix;
+		mode_t type;
+	} kinds[] = { { SUMS_LINK, S_IFLNK }, { SUMS_DIR, S_IFDIR } };
+
+	if (!len || line[0] != '#') {
+		*type = S_IFREG;
+		return archive_sums_parse_line(line, len, sum, path);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		size_t n = strlen(kinds[i].prefix);
+		if (len >= n && !memcmp(line, kinds[i].prefix, n)) {
+			*type = kinds[i].type;
+			return archive_sums_parse_line(line + n, len - n, sum,
+						       path);
+		}
+	}
+	return 1;
 }
 
 int archive_sums_parse_line(const char *line, size_t len,
@@ -581,15 +618,18 @@ static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 			mode_t type = st.st_mode & S_IFMT;
 			e = pack_add(pk, sub,
 				     type | archive_norm_perm(st.st_mode));
-			if (S_ISDIR(st.st_mode))
+			if (S_ISDIR(st.st_mode)) {
+				/* Before walk(): it moves pk->e. */
+				sha256_buf("", 0, e->sum);
 				r = walk(pk, sub, err);
-			else if (S_ISREG(st.st_mode))
+			} else if (S_ISREG(st.st_mode)) {
 				r = hash_file(pk, path, e, err);
-			else
-				r = (e->link =
-					     read_link(path, st.st_size, err))
-					    ? 0
-					    : -1;
+			} else if ((e->link = read_link(path, st.st_size,
+							err))) {
+				sha256_buf(e->link, strlen(e->link), e->sum);
+			} else {
+				r = -1;
+			}
 		}
 		free(path);
 		if (r < 0)
@@ -894,8 +934,8 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	sha256_buf(db.buf, db.len, e->sum);
 	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
 	for (size_t i = 0; i < pk->nr; i++)
-		if (S_ISREG(pk->e[i].mode))
-			archive_sums_add(&sums, pk->e[i].sum, pk->e[i].rel);
+		archive_sums_add_entry(&sums, pk->e[i].mode & S_IFMT,
+				       pk->e[i].sum, pk->e[i].rel);
 	/* What verify accepts: do not write what it would refuse. */
 	if (pk->nr > ARCHIVE_ENTRIES_MAX || sums.len > ARCHIVE_SUMS_MAX) {
 		strbuf_addf(err,
@@ -992,8 +1032,8 @@ out:
 
 struct vfile {
 	char *rel;
-	unsigned char sum[32];
-	int regular;
+	unsigned char sum[32]; /* of the bytes, the link target, or nothing */
+	mode_t type;	       /* S_IFREG, S_IFLNK or S_IFDIR */
 };
 
 struct vlist {
@@ -1013,13 +1053,14 @@ struct vread {
 	char buf[IO_CHUNK];
 };
 
-static struct vfile *vlist_add(struct vlist *l, char *rel)
+static struct vfile *vlist_add(struct vlist *l, char *rel, mode_t type)
 {
 	struct vfile *f;
 	ALLOC_GROW(l->v, l->nr + 1, l->alloc);
 	f = &l->v[l->nr++];
 	memset(f, 0, sizeof(*f));
 	f->rel = rel;
+	f->type = type;
 	return f;
 }
 
@@ -1059,6 +1100,8 @@ void archive_verify_result_release(struct archive_verify_result *res)
 {
 	strvec_clear(&res->problems);
 	res->listed = res->matched = 0;
+	res->links = res->links_matched = 0;
+	res->dirs = res->dirs_matched = 0;
 	res->io_error = 0;
 }
 
@@ -1095,8 +1138,14 @@ static int parse_sums(const char *file, const struct strbuf *text,
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		unsigned char sum[32];
 		struct strbuf why = STRBUF_INIT;
+		mode_t type;
+		int rc;
 		lineno++;
-		if (archive_sums_parse_line(p, len, sum, &path) < 0) {
+		rc = archive_sums_parse_entry(p, len, &type, sum, &path);
+		p += len + 1;
+		if (rc == 1)
+			continue;
+		if (rc < 0) {
 			strbuf_addf(err,
 				    "%s: SHA256SUMS line %zu is not "
 				    "'SHA256  PATH'",
@@ -1118,9 +1167,8 @@ static int parse_sums(const char *file, const struct strbuf *text,
 				    file, lineno);
 			goto out;
 		}
-		memcpy(vlist_add(sums, strbuf_detach(&path, NULL))->sum, sum,
-		       32);
-		p += len + 1;
+		memcpy(vlist_add(sums, strbuf_detach(&path, NULL), type)->sum,
+		       sum, 32);
 	}
 	if (sums->nr > 1)
 		qsort(sums->v, sums->nr, sizeof(*sums->v), cmp_vfile);
@@ -1138,28 +1186,42 @@ out:
 	return ret;
 }
 
+static void count_listed(const struct vfile *s, int matched,
+			 struct archive_verify_result *res)
+{
+	size_t *listed = S_ISLNK(s->type)   ? &res->links
+			 : S_ISDIR(s->type) ? &res->dirs
+					    : &res->listed;
+	size_t *ok = S_ISLNK(s->type)	? &res->links_matched
+		     : S_ISDIR(s->type) ? &res->dirs_matched
+					: &res->matched;
+	(*listed)++;
+	if (matched)
+		(*ok)++;
+}
+
 static void compare(const struct vlist *files, const struct vlist *sums,
 		    struct archive_verify_result *res)
 {
 	size_t i = 0, j = 0;
 
-	res->listed = sums->nr;
 	while (i < files->nr || j < sums->nr) {
 		const struct vfile *f = i < files->nr ? &files->v[i] : NULL;
 		const struct vfile *s = j < sums->nr ? &sums->v[j] : NULL;
 		int c = !f ? 1 : !s ? -1 : archive_path_cmp(f->rel, s->rel);
 		if (c < 0) {
-			if (f->regular)
-				add_problem(res, "extra", f->rel);
+			add_problem(res, "extra", f->rel);
 			i++;
 		} else if (c > 0) {
 			add_problem(res, "missing", s->rel);
+			count_listed(s, 0, res);
 			j++;
 		} else {
-			if (f->regular && !memcmp(f->sum, s->sum, 32))
-				res->matched++;
-			else
+			int same = f->type == s->type &&
+				   !memcmp(f->sum, s->sum, 32);
+			if (!same)
 				add_problem(res, "modified", f->rel);
+			count_listed(s, same, res);
 			i++;
 			j++;
 		}
@@ -1191,6 +1253,22 @@ static int read_entry(struct archive *a, struct sha256_ctx *h,
 		done += (la_int64_t)len;
 	}
 	return rc == ARCHIVE_EOF ? 0 : -1;
+}
+
+static const char *special_name(int type)
+{
+	switch (type) {
+	case AE_IFCHR:
+		return "is a special file (a character device)";
+	case AE_IFBLK:
+		return "is a special file (a block device)";
+	case AE_IFIFO:
+		return "is a special file (a fifo)";
+	case AE_IFSOCK:
+		return "is a special file (a socket)";
+	default:
+		return "is a special file (of an unknown type)";
+	}
 }
 
 int archive_verify(const char *file, struct archive_verify_result *res,
@@ -1234,11 +1312,12 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	if (archive_read_open(a, r, NULL, in_read, NULL) != ARCHIVE_OK)
 		goto bad;
 	while ((rc = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
-		const char *name, *slash;
+		const char *name, *slash, *target;
 		char *rel;
 		size_t toplen;
 		int type;
 		struct vfile *f;
+		struct sha256_ctx *h;
 
 		if (rc < ARCHIVE_WARN)
 			goto bad;
@@ -1265,20 +1344,25 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			entry_fail(file, name, why.buf, err);
 			goto out;
 		}
-		rel = xstrdup(slash ? slash + 1 : "");
-		if (*rel && rel[strlen(rel) - 1] == '/')
-			rel[strlen(rel) - 1] = '\0';
 		type = (int)archive_entry_filetype(ae);
 		if (archive_entry_hardlink(ae)) {
-			entry_fail(file, name, "is a hard link", err);
-			free(rel);
+			strbuf_addstr(&why, "is a hard link to '");
+			add_shown(&why, archive_entry_hardlink(ae));
+			strbuf_addstr(&why, "'");
+			entry_fail(file, name, why.buf, err);
+			goto out;
+		}
+		if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
+			entry_fail(file, name, special_name(type), err);
 			goto out;
 		}
 		if (archive_entry_sparse_count(ae) > 0) {
 			entry_fail(file, name, "is a sparse file", err);
-			free(rel);
 			goto out;
 		}
+		rel = xstrdup(slash ? slash + 1 : "");
+		if (*rel && rel[strlen(rel) - 1] == '/')
+			rel[strlen(rel) - 1] = '\0';
 		if (!*rel) {
 			free(rel);
 			if (type != AE_IFDIR) {
@@ -1289,14 +1373,6 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 				goto out;
 			}
 			continue;
-		}
-		if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
-			entry_fail(file, name,
-				   "is a special file (device, fifo or "
-				   "socket)",
-				   err);
-			free(rel);
-			goto out;
 		}
 		if (type == AE_IFREG && !strcmp(rel, "SHA256SUMS")) {
 			free(rel);
@@ -1322,7 +1398,7 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			continue;
 		}
 		/*
-		 * An honest archive has a line per file, and each line holds
+		 * An honest archive has a line per entry, and each line holds
 		 * the name: more than SHA256SUMS can list is not one.
 		 */
 		names += strlen(rel) + 1;
@@ -1336,10 +1412,23 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			free(rel);
 			goto out;
 		}
-		f = vlist_add(&files, rel);
-		f->regular = type == AE_IFREG;
-		if (f->regular) {
-			struct sha256_ctx *h = sha256_new();
+		f = vlist_add(&files, rel, (mode_t)type);
+		h = sha256_new();
+		if (type == AE_IFLNK) {
+			target = archive_entry_symlink(ae);
+			if (target)
+				sha256_update(h, target, strlen(target));
+			sha256_final(h, f->sum);
+			if (!target) {
+				entry_fail(file, name,
+					   "is a symlink without a usable "
+					   "target",
+					   err);
+				goto out;
+			}
+		} else if (type == AE_IFDIR) {
+			sha256_final(h, f->sum);
+		} else {
 			rc = read_entry(a, h, NULL);
 			sha256_final(h, f->sum);
 			if (rc == -2) {

@@ -1,7 +1,10 @@
 #!/bin/sh
 # runner archive / runner verify on runs made by runner exec: files of
 # 100 KiB, 10 MiB and 200 MiB (random and compressible), thousands of
-# files, a sandboxed run; gzip bombs.
+# files, a sandboxed run; gzip bombs; and what SHA256SUMS says about
+# symlinks and directories: tampered archives (an added or retargeted
+# link, a file replaced by a link, hard links, devices, fifos, sparse
+# files) made with python's tarfile and GNU tar from genuine ones.
 . "$(dirname "$0")/lib.sh"
 
 # GNU time measures verify's peak RSS.
@@ -230,6 +233,8 @@ test_expect_success 'thousands of files in a hundred directories' '
 	check_archive a.tar.gz &&
 	test "$n" -gt 4000 &&
 	test "$(find x/$top/tasks/t/changes/many -type f | wc -l)" = 4001 &&
+	test "$(grep -c "^#dir " x/$top/SHA256SUMS)" = \
+		$(($(find x/$top -type d | wc -l) - 1)) &&
 	runner archive last --state st -o b.tar.gz >/dev/null &&
 	cmp a.tar.gz b.tar.gz
 '
@@ -244,6 +249,8 @@ test_expect_success BWRAP 'a sandboxed run with 5 MiB of output, a big log and a
 	check_archive a.tar.gz &&
 	test -L x/$top/tasks/t/changes/link &&
 	test "$(wc -c <x/$top/tasks/t/output.log)" -gt 3000000 &&
+	sum=$(printf z.bin | sha256sum | cut -c1-64) &&
+	test_grep "^#symlink $sum  tasks/t/changes/link\$" x/$top/SHA256SUMS &&
 	runner archive last --state st -o b.tar.gz >/dev/null &&
 	cmp a.tar.gz b.tar.gz
 '
@@ -271,6 +278,150 @@ test_expect_success $GNU_TIME 'a SHA256SUMS that inflates to 512 MiB is refused 
 	test_expect_code 1 /usr/bin/time -f %M -o rss "$RUNNER" verify b.tar.gz >out 2>err &&
 	test_grep "b.tar.gz: SHA256SUMS is larger than 64 MiB" err &&
 	test "$(tail -n 1 rss)" -lt 204800
+'
+
+# Symlinks, directories and what SHA256SUMS must not let through
+
+# small_run: a run whose task changes a file, adds one, makes a symlink
+# and nested directories, archived as a.tar.gz and checked genuine.
+small_run() {
+	plan none <<-\EOF &&
+	echo changed >base.txt
+	echo new >new.txt
+	ln -s new.txt link
+	mkdir -p sub/dir && echo deep >sub/dir/f
+	EOF
+	run_and_archive &&
+	check_archive a.tar.gz
+}
+
+# listed FILE: the paths SHA256SUMS lines name, whatever their kind.
+listed() {
+	sed -e "s/^#[a-z]* //" -e "s/^\\\\//" "$1" | cut -c67-
+}
+
+test_expect_success PYTHON3 'SHA256SUMS has a line per entry: symlinks by target, directories' '
+	small_run &&
+	link=$(printf new.txt | sha256sum | cut -c1-64) &&
+	none=$(printf "" | sha256sum | cut -c1-64) &&
+	grep "^#" x/$top/SHA256SUMS >actual &&
+	cat >expect <<-EOF &&
+	#dir $none  tasks
+	#dir $none  tasks/t
+	#dir $none  tasks/t/changes
+	#symlink $link  tasks/t/changes/link
+	#dir $none  tasks/t/changes/sub
+	#dir $none  tasks/t/changes/sub/dir
+	EOF
+	test_cmp expect actual &&
+	tar -tzf a.tar.gz | sed -n -e "s|/\$||" -e "s|^$top/||p" |
+		grep -v -x SHA256SUMS | LC_ALL=C sort >members &&
+	listed x/$top/SHA256SUMS >lines &&
+	LC_ALL=C sort lines | test_cmp members - &&
+	test_cmp members lines
+'
+
+test_expect_success PYTHON3 'an added symlink to /etc/passwd is extra' '
+	small_run &&
+	tamper a.tar.gz m.tar.gz link tasks/t/evil /etc/passwd &&
+	test_expect_code 1 runner verify m.tar.gz >out 2>err &&
+	echo "extra: tasks/t/evil" >expect &&
+	test_cmp expect out &&
+	test_grep "m.tar.gz: verification failed: $n of $n listed files match; symlinks 1 of 1, directories 5 of 5 (1 problem)" err
+'
+
+test_expect_success PYTHON3 'a symlink retargeted to /etc/shadow is modified' '
+	small_run &&
+	tamper a.tar.gz m.tar.gz retarget tasks/t/changes/link /etc/shadow &&
+	test_expect_code 1 runner verify m.tar.gz >out 2>err &&
+	echo "modified: tasks/t/changes/link" >expect &&
+	test_cmp expect out &&
+	test_grep "symlinks 0 of 1" err
+'
+
+test_expect_success PYTHON3 'a file replaced by a link; a link by a file holding its target' '
+	small_run &&
+	tamper a.tar.gz m.tar.gz tolink tasks/t/changes/new.txt /etc/passwd \
+		tofile tasks/t/changes/link new.txt &&
+	test_expect_code 1 runner verify m.tar.gz >out &&
+	cat >expect <<-\EOF &&
+	modified: tasks/t/changes/link
+	modified: tasks/t/changes/new.txt
+	EOF
+	test_cmp expect out
+'
+
+test_expect_success PYTHON3 'an added directory is extra, a removed one missing' '
+	small_run &&
+	tamper a.tar.gz m.tar.gz dir tasks/t/empty - \
+		drop tasks/t/changes/sub/dir - &&
+	test_expect_code 1 runner verify m.tar.gz >out 2>err &&
+	cat >expect <<-\EOF &&
+	missing: tasks/t/changes/sub/dir
+	extra: tasks/t/empty
+	EOF
+	test_cmp expect out &&
+	test_grep "directories 4 of 5" err
+'
+
+test_expect_success PYTHON3 'every kind of tampering at once, each named, sorted' '
+	small_run &&
+	tamper a.tar.gz m.tar.gz link tasks/t/changes/aaa /etc/passwd \
+		retarget tasks/t/changes/link /etc/shadow \
+		tolink tasks/t/changes/base.txt /etc/hostname \
+		tofile tasks/t/changes/sub/dir x \
+		link zzz / &&
+	test_expect_code 1 runner verify m.tar.gz >out &&
+	cat >expect <<-\EOF &&
+	extra: tasks/t/changes/aaa
+	modified: tasks/t/changes/base.txt
+	modified: tasks/t/changes/link
+	modified: tasks/t/changes/sub/dir
+	extra: zzz
+	EOF
+	test_cmp expect out
+'
+
+test_expect_success PYTHON3 'hard links, devices and fifos are refused, each named' '
+	small_run &&
+	tamper a.tar.gz h.tar.gz hardlink tasks/t/hl tasks/t/changes/new.txt &&
+	test_expect_code 1 runner verify h.tar.gz >out 2>err &&
+	test_grep "h.tar.gz: entry '\''$top/tasks/t/hl'\'' is a hard link to '\''$top/tasks/t/changes/new.txt'\''" err &&
+	test_must_fail test -s out &&
+	tamper a.tar.gz c.tar.gz chardev tasks/t/null - &&
+	test_expect_code 1 runner verify c.tar.gz 2>err &&
+	test_grep "entry '\''$top/tasks/t/null'\'' is a special file (a character device)" err &&
+	tamper a.tar.gz b.tar.gz blockdev tasks/t/loop0 - &&
+	test_expect_code 1 runner verify b.tar.gz 2>err &&
+	test_grep "entry '\''$top/tasks/t/loop0'\'' is a special file (a block device)" err &&
+	tamper a.tar.gz f.tar.gz fifo tasks/t/changes/pipe - &&
+	test_expect_code 1 runner verify f.tar.gz 2>err &&
+	test_grep "entry '\''$top/tasks/t/changes/pipe'\'' is a special file (a fifo)" err
+'
+
+test_expect_success PYTHON3 'a sparse file (GNU tar --sparse) is refused' '
+	small_run &&
+	truncate -s 256M x/$top/tasks/t/hole &&
+	printf x >>x/$top/tasks/t/hole &&
+	tar --sparse --format=pax -czf s.tar.gz -C x $top &&
+	test "$(wc -c <s.tar.gz)" -lt 100000 &&
+	test_expect_code 1 runner verify s.tar.gz 2>err &&
+	test_grep "s.tar.gz: entry '\''$top/tasks/t/hole'\'' is a sparse file" err
+'
+
+test_expect_success PYTHON3 'links with odd names are listed escaped and verify' '
+	plan none <<-\EOF &&
+	ln -s "new\\line" "$(printf "odd\\nname")"
+	ln -s x "back\\slash"
+	EOF
+	run_and_archive &&
+	check_archive a.tar.gz &&
+	test_grep "^#symlink \\\\[0-9a-f]\{64\}  tasks/t/changes/odd\\\\nname\$" x/$top/SHA256SUMS &&
+	test_grep "^#symlink \\\\[0-9a-f]\{64\}  tasks/t/changes/back\\\\\\\\slash\$" x/$top/SHA256SUMS &&
+	tamper a.tar.gz m.tar.gz retarget "$(printf "tasks/t/changes/odd\\nname")" y &&
+	test_expect_code 1 runner verify m.tar.gz >out &&
+	printf "%s\n" "modified: tasks/t/changes/odd\\nname" >expect &&
+	test_cmp expect out
 '
 
 test_done
