@@ -342,7 +342,7 @@ test_expect_success BWRAP 'runners killed while sandboxes are being set up leave
 		printf "version: 1\nname: churn\nlimits: {concurrency: 8}\n" &&
 		printf "defaults: {workspace: ws}\ntasks:\n" &&
 		for i in $(seq 40); do
-			printf "  - id: t%d\n    run: \"true\"\n" $i || return 1
+			printf "  - id: t%d\n    run: sleep 1\n" $i || return 1
 		done
 	} >p.yaml &&
 	before=$(pgrep -fc "bwrap --args" || :) &&
