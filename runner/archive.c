@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 #include "fs.h"
 #include "hash.h"
+#include "quote.h"
 #include "store.h"
 
 #include <cJSON.h>
@@ -53,23 +54,12 @@ mode_t archive_norm_perm(mode_t st_mode)
 
 /*
  * Names come from untrusted archives and task output: show them with
- * control bytes and backslashes escaped so that one name is one line.
+ * control bytes and backslashes escaped so that one name is one line
+ * (quote.h, the one rule every printer follows).
  */
 static void add_shown(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\\')
-			strbuf_addstr(sb, "\\\\");
-		else if (c == '\n')
-			strbuf_addstr(sb, "\\n");
-		else if (c == '\t')
-			strbuf_addstr(sb, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_addf(sb, "\\x%02x", c);
-		else
-			strbuf_addch(sb, c);
-	}
+	quote_text(sb, s, strlen(s), QUOTE_C_STYLE);
 }
 
 static int path_fail(const char *path, const char *why, struct strbuf *err)

@@ -5,6 +5,8 @@
 #include "ws.h"
 #include "fs.h"
 #include "hash.h"
+#include "patch.h"
+#include "quote.h"
 #include "timeutil.h"
 
 #include <cJSON.h>
@@ -125,6 +127,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	cJSON *o = cJSON_CreateObject();
 	cJSON *lists[3];
 	static const char *const names[3] = { "added", "modified", "deleted" };
+	struct strbuf left_out = STRBUF_INIT;
+	size_t nr_left_out = 0;
 	char *path;
 	int ret;
 
@@ -155,6 +159,14 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			cJSON_AddBoolToObject(e, "pulled", x->pulled);
 		if (x->note)
 			cJSON_AddStringToObject(e, "note", x->note);
+		if (patch_wanted(x) && !patch_name_ok(x->path)) {
+			cJSON_AddBoolToObject(e, "patch_unsafe_name", true);
+			if (nr_left_out++ < 10) {
+				strbuf_addstr(&left_out,
+					      nr_left_out > 1 ? ", " : "");
+				quote_path(&left_out, x->path);
+			}
+		}
 		cJSON_AddItemToArray(lists[which], e);
 		if (which == 0)
 			t->nr_added++;
@@ -172,6 +184,19 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			     "more than %d changes: the list "
 			     "was cut there",
 			     WS_MAX_CHANGES);
+	if (nr_left_out) {
+		/* In result.json, `runner show`, and on screen as it runs. */
+		char *msg = xstrfmt("changes.patch leaves out %zu file%s "
+				    "whose name cannot be written into a "
+				    "diff (runner apply takes them): %s%s",
+				    nr_left_out, nr_left_out == 1 ? "" : "s",
+				    left_out.buf,
+				    nr_left_out > 10 ? ", ..." : "");
+		strvec_push(&t->warnings, msg);
+		run_notice(t->run, "%s: warning: %s", t->task->id, msg);
+		free(msg);
+	}
+	strbuf_release(&left_out);
 	/* Where `runner apply` puts the changes by default. */
 	cJSON_AddStringToObject(o, "workspace", t->task->workspace);
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
