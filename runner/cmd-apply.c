@@ -165,7 +165,7 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 	static const char *const names[] = { "added", "modified", "deleted" };
 	char *path = fs_join(dir, "changes.json");
 	struct strbuf text, name = STRBUF_INIT;
-	cJSON *root = NULL, *ws;
+	cJSON *root = NULL;
 	int ret = -1;
 
 	strbuf_init_capped(&text, 512 << 20);
@@ -179,25 +179,26 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 		strbuf_addf(err, "'%s' is not valid JSON", path);
 		goto out;
 	}
-	ws = cJSON_GetObjectItem(root, "workspace");
-	*workspace = cJSON_IsString(ws) ? xstrdup(ws->valuestring) : NULL;
+	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
+	*workspace = NULL;
+	if (!quote_json_get_name(root, "workspace", &name))
+		*workspace = strbuf_detach(&name, NULL);
 	for (int k = 0; k < 3; k++) {
 		const cJSON *e;
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, names[k]))
 		{
-			const cJSON *p = cJSON_GetObjectItem(e, "path");
 			const cJSON *type = cJSON_GetObjectItem(e, "type");
 			const cJSON *pulled = cJSON_GetObjectItem(e, "pulled");
 			const cJSON *note = cJSON_GetObjectItem(e, "note");
 			struct change *c;
 
 			strbuf_reset(&name);
-			if (!cJSON_IsString(p) || !path_ok(p->valuestring)) {
+			if (quote_json_get_name(e, "path", &name) < 0 ||
+			    !path_ok(name.buf)) {
 				strbuf_addf(err, "'%s' lists an unsafe path",
 					    path);
 				goto out;
 			}
-			strbuf_addstr(&name, p->valuestring);
 			if (k != DELETED && !cJSON_IsTrue(pulled)) {
 				char *q = quote_path_dup(name.buf);
 				strvec_pushf(&pa->skipped, "%s (%s)", q,

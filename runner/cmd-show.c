@@ -127,17 +127,16 @@ static void print_changes(const char *dir)
 		const cJSON *arr = cJSON_GetObjectItem(root, kinds[k]), *e;
 		cJSON_ArrayForEach(e, arr)
 		{
-			const cJSON *p = cJSON_GetObjectItem(e, "path");
 			const cJSON *note = cJSON_GetObjectItem(e, "note");
 			bool unsafe = cJSON_IsTrue(
 				cJSON_GetObjectItem(e, "patch_unsafe_name"));
-			struct strbuf line = STRBUF_INIT;
+			struct strbuf name = STRBUF_INIT, line = STRBUF_INIT;
 
 			/* Names are printed quoted, as git prints paths. */
-			if (!cJSON_IsString(p))
+			if (quote_json_get_name(e, "path", &name) < 0)
 				strbuf_addstr(&line, "?");
 			else
-				quote_path(&line, p->valuestring);
+				quote_path(&line, name.buf);
 			if (cJSON_IsString(note)) {
 				strbuf_addstr(&line, "  -- ");
 				quote_text(&line, note->valuestring,
@@ -146,6 +145,7 @@ static void print_changes(const char *dir)
 			if (unsafe)
 				strbuf_addstr(&line, "  -- " PATCH_LEFT_OUT);
 			printf("  %c %s\n", marks[k], line.buf);
+			strbuf_release(&name);
 			strbuf_release(&line);
 		}
 	}

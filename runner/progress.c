@@ -50,7 +50,7 @@ void progress_event(struct progress *p, const char *kind, const char *task,
 		if (status)
 			cJSON_AddStringToObject(o, "status", status);
 		if (message)
-			cJSON_AddStringToObject(o, "message", message);
+			quote_json_add_text(o, "message", message);
 		text = cJSON_PrintUnformatted(o);
 		printf("%s\n", text);
 		fflush(stdout);

@@ -1,7 +1,9 @@
 #!/bin/sh
 # File names chosen by a hostile task, through the CLI with real bwrap
 # sandboxes: a name cannot inject hunks into changes.patch, cannot put
-# raw ESC or CR on a terminal (show, runs, logs, the live output of exec).
+# raw ESC or CR on a terminal (show, runs, logs, the live output of exec),
+# and every JSON file stays valid UTF-8 with the exact name bytes
+# recoverable, which `runner apply` uses.
 . ./lib.sh
 
 # run CMD... under a pseudo-terminal (output processing off, so a CR in
@@ -160,6 +162,119 @@ test_expect_success BWRAP 'a name with ESC and CR reaches no terminal raw: show,
 	grep -q "$(printf "\033\\[2K")" logs.file &&
 	python3 "$TRASH_ROOT/pty.py" logs.raw "$RUNNER" logs --raw $run t --state st &&
 	grep -q "$(printf "\033\\[2K")" logs.raw
+'
+
+# Names that are not UTF-8 (and some that are), made by the task, and in
+# a workspace whose own path is not UTF-8 either.
+cat >"$TRASH_ROOT/bytes.sh" <<'EOF'
+p() { printf "$@"; }
+echo ff >"$(p 'bad\377name')"
+echo seq >"$(p 'a\303(b')"
+echo sur >"$(p 'sur\355\240\200')"
+echo long >"$(p 'over\300\257')"
+echo cut >"$(p 'cut\346\227')"
+echo ok >"$(p 'caf\303\251')"
+mkdir -p "$(p '\346\227\245\346\234\254')" "$(p 'd\377')"
+echo jp >"$(p '\346\227\245\346\234\254/\350\252\236.txt')"
+echo in >"$(p 'd\377/f')"
+echo new >>"$(p 'old\377.txt')"
+rm "$(p 'gone\376.txt')"
+head -c 1048576 /dev/urandom >"$(p 'blob\377.bin')"
+EOF
+
+cat >"$TRASH_ROOT/check-json.py" <<'EOF'
+import base64, json, os, pathlib, sys
+from jsonschema import Draft202012Validator as V
+from referencing import Registry, Resource
+
+def strict(path):
+    return json.loads(open(path, "rb").read().decode("utf-8", "strict"))
+
+def name(o, key):
+    if key + "_b64" in o:
+        return base64.b64decode(o[key + "_b64"], validate=True)
+    return o[key].encode("utf-8")
+
+schema_dir, run, ws = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), os.fsencode(sys.argv[3])
+schemas = {n: json.load(open(schema_dir / n)) for n in ("result.schema.json", "run.schema.json", "changes.schema.json")}
+reg = Registry().with_resources([(s["$id"], Resource.from_contents(s)) for s in schemas.values()])
+def check(n, path):
+    doc = strict(path)
+    V(schemas[n], registry=reg).validate(doc)
+    return doc
+r = check("run.schema.json", run / "run.json")
+assert "plan_path_b64" in r and name(r, "plan_path").endswith(b"\xffdir/p.yaml"), r
+check("result.schema.json", run / "tasks/t/result.json")
+c = check("changes.schema.json", run / "tasks/t/changes.json")
+assert name(c, "workspace") == ws, c["workspace"]
+changes = os.path.join(os.fsencode(str(run)), b"tasks/t/changes")
+on_disk = set()
+for d, dirs, files in os.walk(changes):
+    for f in files:
+        on_disk.add(os.path.relpath(os.path.join(d, f), changes))
+listed = {name(e, "path") for e in c["added"] + c["modified"]}
+assert listed == on_disk, (listed, on_disk)
+want = {b"bad\xffname", b"a\xc3(b", b"sur\xed\xa0\x80", b"over\xc0\xaf", b"cut\xe6\x97",
+        "café".encode(), "日本/語.txt".encode(), b"d\xff/f", b"blob\xff.bin"}
+assert {name(e, "path") for e in c["added"]} == want, c["added"]
+assert [name(e, "path") for e in c["modified"]] == [b"old\xff.txt"], c["modified"]
+assert [name(e, "path") for e in c["deleted"]] == [b"gone\xfe.txt"], c["deleted"]
+for e in c["added"]:
+    valid = True
+    try:
+        name(e, "path").decode("utf-8")
+    except UnicodeDecodeError:
+        valid = False
+    assert ("path_b64" in e) == (not valid), e
+    assert valid or "\ufffd" in e["path"], e
+EOF
+
+test_expect_success BWRAP 'names that are not UTF-8: every JSON is valid UTF-8, names exact, runner apply recreates the bytes' '
+	d=$(printf "plans\377dir") &&
+	mkdir -p "$d/ws" &&
+	echo old >"$d/ws/$(printf "old\377.txt")" &&
+	echo bye >"$d/ws/$(printf "gone\376.txt")" &&
+	seq 1 100000 >"$d/ws/keep.txt" &&
+	cp "$TRASH_ROOT/bytes.sh" "$d/ws/" &&
+	printf "version: 1\nname: bytes\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: sh bytes.sh\n" >"$d/p.yaml" &&
+	runner exec "$d/p.yaml" --state st --json >events.jsonl &&
+	run=$(ls st/runs) &&
+	python3 -c "
+import json, sys
+lines = open(sys.argv[1], \"rb\").read().splitlines()
+assert len(lines) >= 4, lines
+for l in lines:
+    json.loads(l.decode(\"utf-8\", \"strict\"))
+" events.jsonl &&
+	python3 "$TRASH_ROOT/check-json.py" "$RUNNER_TOP/schema" st/runs/$run "$PWD/$d/ws" &&
+	runner apply last t --state st >apply.out &&
+	python3 - "$d/ws" st/runs/$run/tasks/t/changes <<-\EOF &&
+	import hashlib, os, sys
+	ws, ch = (os.fsencode(a) for a in sys.argv[1:])
+	assert not os.path.exists(os.path.join(ws, b"gone\xfe.txt"))
+	assert open(os.path.join(ws, b"old\xff.txt"), "rb").read() == b"old\nnew\n"
+	for d, dirs, files in os.walk(ch):
+	    for f in files:
+	        p = os.path.join(d, f)
+	        q = os.path.join(ws, os.path.relpath(p, ch))
+	        assert open(p, "rb").read() == open(q, "rb").read(), q
+	for n in (b"bad\xffname", b"a\xc3(b", b"sur\xed\xa0\x80", b"over\xc0\xaf", b"cut\xe6\x97",
+	          "café".encode(), "日本/語.txt".encode(), b"d\xff/f", b"blob\xff.bin"):
+	    assert os.path.isfile(os.path.join(ws, n)), n
+	EOF
+	test_grep "^A \"bad\\\\377name\"" apply.out &&
+	test_grep "^A café$" apply.out &&
+	runner show last t --state st >show.out &&
+	test_grep "^  A \"d\\\\377/f\"" show.out &&
+	python3 "$TRASH_ROOT/no-raw.py" show.out apply.out &&
+	runner archive last --state st -o run.tar.gz &&
+	tar xzf run.tar.gz --wildcards "*/db.json" 2>/dev/null &&
+	python3 -c "
+import json, sys
+json.loads(open(sys.argv[1], \"rb\").read().decode(\"utf-8\", \"strict\"))
+" runner-*/db.json &&
+	runner report last --state st >report.path &&
+	python3 -c "open(open(\"report.path\").read().strip(), \"rb\").read().decode(\"utf-8\", \"strict\")"
 '
 
 test_done
