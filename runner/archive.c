@@ -3,6 +3,7 @@
 #include <archive_entry.h>
 #include "fs.h"
 #include "hash.h"
+#include "quote.h"
 #include "store.h"
 
 #include <cJSON.h>
@@ -51,23 +52,12 @@ mode_t archive_norm_perm(mode_t st_mode)
 
 /*
  * Names come from untrusted archives and task output: show them with
- * control bytes and backslashes escaped so that one name is one line.
+ * control bytes and backslashes escaped so that one name is one line
+ * (quote.h, the one rule every printer follows).
  */
 static void add_shown(struct strbuf *sb, const char *s)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '\\')
-			strbuf_addstr(sb, "\\\\");
-		else if (c == '\n')
-			strbuf_addstr(sb, "\\n");
-		else if (c == '\t')
-			strbuf_addstr(sb, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_addf(sb, "\\x%02x", c);
-		else
-			strbuf_addch(sb, c);
-	}
+	quote_text(sb, s, strlen(s), QUOTE_C_STYLE);
 }
 
 static int path_fail(const char *path, const char *why, struct strbuf *err)
@@ -251,7 +241,8 @@ static cJSON *column_json(sqlite3_stmt *s, int i)
 	case SQLITE_FLOAT:
 		return cJSON_CreateNumber(sqlite3_column_double(s, i));
 	case SQLITE_TEXT:
-		return cJSON_CreateString(
+		/* Valid UTF-8 always; row_json adds the exact bytes. */
+		return quote_json_text(
 			(const char *)sqlite3_column_text(s, i));
 	case SQLITE_BLOB: {
 		const unsigned char *b = sqlite3_column_blob(s, i);
@@ -283,10 +274,25 @@ static cJSON *row_json(sqlite3_stmt *s)
 	qsort(cols, (size_t)n, sizeof(*cols), cmp_col);
 	for (int i = 0; o && i < n; i++) {
 		cJSON *v = column_json(s, cols[i].idx);
+		const char *text;
 		if (!v || !cJSON_AddItemToObject(o, cols[i].name, v)) {
 			cJSON_Delete(v);
 			cJSON_Delete(o);
 			o = NULL;
+			break;
+		}
+		/*
+		 * Text that is not UTF-8 (a message quoting a file name):
+		 * NAME_b64 next to it holds the bytes (schema/, quote.h).
+		 */
+		text = sqlite3_column_type(s, cols[i].idx) == SQLITE_TEXT
+			       ? (const char *)sqlite3_column_text(s,
+								   cols[i].idx)
+			       : NULL;
+		if (text && !quote_utf8_valid(text, strlen(text))) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o,
+								cols[i].name);
+			quote_json_add_name(o, cols[i].name, text);
 		}
 	}
 	free(cols);

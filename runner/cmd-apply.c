@@ -15,6 +15,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "plan.h"
+#include "quote.h"
 #include "runref.h"
 #include "store.h"
 #include "ws.h"
@@ -108,7 +109,9 @@ static int current(int rootfd, const char *path, bool *is_link,
 
 static void conflict(struct plan_apply *pa, const char *path, const char *why)
 {
-	strvec_pushf(&pa->conflicts, "%s: %s", path, why);
+	char *q = quote_path_dup(path);
+	strvec_pushf(&pa->conflicts, "%s: %s", q, why);
+	free(q);
 }
 
 static void check(struct plan_apply *pa, int rootfd, struct change *c)
@@ -161,8 +164,8 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 {
 	static const char *const names[] = { "added", "modified", "deleted" };
 	char *path = fs_join(dir, "changes.json");
-	struct strbuf text;
-	cJSON *root = NULL, *ws;
+	struct strbuf text, name = STRBUF_INIT;
+	cJSON *root = NULL;
 	int ret = -1;
 
 	strbuf_init_capped(&text, 512 << 20);
@@ -176,36 +179,40 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 		strbuf_addf(err, "'%s' is not valid JSON", path);
 		goto out;
 	}
-	ws = cJSON_GetObjectItem(root, "workspace");
-	*workspace = cJSON_IsString(ws) ? xstrdup(ws->valuestring) : NULL;
+	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
+	*workspace = NULL;
+	if (!quote_json_get_name(root, "workspace", &name))
+		*workspace = strbuf_detach(&name, NULL);
 	for (int k = 0; k < 3; k++) {
 		const cJSON *e;
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, names[k]))
 		{
-			const cJSON *p = cJSON_GetObjectItem(e, "path");
 			const cJSON *type = cJSON_GetObjectItem(e, "type");
 			const cJSON *pulled = cJSON_GetObjectItem(e, "pulled");
 			const cJSON *note = cJSON_GetObjectItem(e, "note");
 			struct change *c;
 
-			if (!cJSON_IsString(p) || !path_ok(p->valuestring)) {
+			strbuf_reset(&name);
+			if (quote_json_get_name(e, "path", &name) < 0 ||
+			    !path_ok(name.buf)) {
 				strbuf_addf(err, "'%s' lists an unsafe path",
 					    path);
 				goto out;
 			}
 			if (k != DELETED && !cJSON_IsTrue(pulled)) {
-				strvec_pushf(&pa->skipped, "%s (%s)",
-					     p->valuestring,
+				char *q = quote_path_dup(name.buf);
+				strvec_pushf(&pa->skipped, "%s (%s)", q,
 					     cJSON_IsString(note)
 						     ? note->valuestring
 						     : "not pulled back");
+				free(q);
 				continue;
 			}
 			ALLOC_GROW(pa->items, pa->nr + 1, pa->alloc);
 			c = &pa->items[pa->nr++];
 			memset(c, 0, sizeof(*c));
 			c->kind = (enum kind)k;
-			c->path = xstrdup(p->valuestring);
+			c->path = xstrdup(name.buf);
 			c->link = cJSON_IsString(type) &&
 				  !strcmp(type->valuestring, "symlink");
 			c->has_new = k != DELETED &&
@@ -223,6 +230,7 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 out:
 	cJSON_Delete(root);
 	strbuf_release(&text);
+	strbuf_release(&name);
 	free(path);
 	return ret;
 }
@@ -374,6 +382,14 @@ out:
 	return ret;
 }
 
+/* A name from a sandbox is printed quoted (quote.h), as git prints paths. */
+static void print_change(char mark, const char *path)
+{
+	char *q = quote_path_dup(path);
+	printf("%c %s\n", mark, q);
+	free(q);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -388,6 +404,7 @@ int cmd_apply(int argc, char **argv)
 	struct store *st = NULL;
 	const char *state = NULL, *to = NULL;
 	char *id = NULL, *dir = NULL, *workspace = NULL, *changes = NULL;
+	char *shown = NULL; /* to, as printed */
 	bool dry_run = false;
 	int c, ret, srcfd = -1, dstfd = -1;
 	size_t todo = 0;
@@ -438,6 +455,7 @@ int cmd_apply(int argc, char **argv)
 		      "--to DIR");
 		goto out;
 	}
+	shown = quote_text_dup(to);
 	changes = fs_join(dir, "changes");
 	srcfd = open(changes, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dstfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -455,7 +473,8 @@ int cmd_apply(int argc, char **argv)
 			printf("conflict: %s\n", pa.conflicts.v[i]);
 		fprintf(stderr,
 			"runner: %zu conflict%s; nothing was changed in '%s'\n",
-			pa.conflicts.nr, pa.conflicts.nr == 1 ? "" : "s", to);
+			pa.conflicts.nr, pa.conflicts.nr == 1 ? "" : "s",
+			shown);
 		ret = RUNNER_EXIT_TASK_FAILED;
 		goto out;
 	}
@@ -465,11 +484,11 @@ int cmd_apply(int argc, char **argv)
 			continue;
 		todo++;
 		if (dry_run)
-			printf("%c %s\n", marks[x->kind], x->path);
+			print_change(marks[x->kind], x->path);
 	}
 	if (dry_run) {
 		printf("dry run: %zu change%s would be applied to '%s'\n",
-		       todo, todo == 1 ? "" : "s", to);
+		       todo, todo == 1 ? "" : "s", shown);
 		ret = RUNNER_EXIT_OK;
 		goto out;
 	}
@@ -486,10 +505,10 @@ int cmd_apply(int argc, char **argv)
 	}
 	for (size_t i = 0; i < pa.nr; i++)
 		if (!pa.items[i].noop)
-			printf("%c %s\n", marks[pa.items[i].kind],
-			       pa.items[i].path);
+			print_change(marks[pa.items[i].kind],
+				     pa.items[i].path);
 	printf("applied %zu change%s to '%s'\n", todo, todo == 1 ? "" : "s",
-	       to);
+	       shown);
 	ret = RUNNER_EXIT_OK;
 out:
 	for (size_t i = 0; i < pa.nr; i++)
@@ -505,6 +524,7 @@ out:
 	free(dir);
 	free(changes);
 	free(workspace);
+	free(shown);
 	strbuf_release(&err);
 	if (st)
 		store_close(st);
