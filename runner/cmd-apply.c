@@ -273,20 +273,12 @@ static char *stage(int srcfd, int dstfd, const struct change *c,
 				    c->path, strerror(errno));
 			goto fail;
 		}
-		for (;;) {
-			char buf[65536];
-			ssize_t n = read(in, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 ||
-			    (n > 0 && fs_write_all(out, buf, (size_t)n) < 0)) {
-				strbuf_addf(err, "cannot copy '%s': %s",
-					    c->path, strerror(errno));
-				unlinkat(dp, tmp, 0);
-				goto fail;
-			}
-			if (!n)
-				break;
+		/* Holes stay holes: a sparse file is applied sparse. */
+		if (fs_copy_sparse(in, out) < 0) {
+			strbuf_addf(err, "cannot copy '%s': %s", c->path,
+				    strerror(errno));
+			unlinkat(dp, tmp, 0);
+			goto fail;
 		}
 		if (fsync(out) < 0 || close(out) < 0) {
 			out = -1;
