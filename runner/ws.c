@@ -137,12 +137,61 @@ static void filter_load_gitignore(struct walk_filter *f, int dirfd,
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		strbuf_init_capped(&sb, 100 << 20); /* git's own limit */
+		strbuf_init_capped(&sb, WS_GITIGNORE_MAX);
 		if (strbuf_read_fd(&sb, fd) == 0)
 			ignore_add_text(f->gitignore, base, sb.buf, sb.len);
 		strbuf_release(&sb);
 	}
 	close(fd);
+}
+
+/*
+ * The pull-back filter: the walk filter without exclude patterns and
+ * with .git always dropped, plus the pull patterns.
+ */
+struct ws_pull_filter {
+	struct walk_filter walk;
+	struct ignore *pull; /* NULL: everything */
+};
+
+struct ws_pull_filter *ws_pull_filter_new(const struct ws_pull_opts *opts)
+{
+	struct ws_pull_filter *f = xcalloc(1, sizeof(*f));
+
+	filter_init(&f->walk, NULL, false);
+	if (opts && opts->pull && opts->pull->nr) {
+		f->pull = ignore_new();
+		for (size_t i = 0; i < opts->pull->nr; i++)
+			ignore_add_pattern(f->pull, opts->pull->v[i]);
+	}
+	return f;
+}
+
+void ws_pull_filter_free(struct ws_pull_filter *f)
+{
+	if (!f)
+		return;
+	filter_release(&f->walk);
+	ignore_free(f->pull);
+	free(f);
+}
+
+void ws_pull_filter_add_gitignore(struct ws_pull_filter *f, const char *dir,
+				  const char *text, size_t len)
+{
+	if (len <= WS_GITIGNORE_MAX)
+		ignore_add_text(f->walk.gitignore, dir, text, len);
+}
+
+bool ws_pull_filter_drops(const struct ws_pull_filter *f, const char *path,
+			  const char *name, bool is_dir)
+{
+	return filter_drops(&f->walk, path, name, is_dir);
+}
+
+bool ws_pull_filter_wants(const struct ws_pull_filter *f, const char *path)
+{
+	return !f->pull || ignore_path_excluded(f->pull, path, false) == 1;
 }
 
 static char *child_path(const char *dir, const char *name)
@@ -551,6 +600,24 @@ void ws_changes_sort(struct ws_changes *c)
 		qsort(c->items, c->nr, sizeof(*c->items), change_cmp);
 }
 
+bool ws_path_valid(const char *path)
+{
+	const char *c = path;
+
+	if (!*path || *path == '/')
+		return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if (!n || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false;
+	}
+	return true;
+}
+
 /*
  * True when a link stored at path with this target would resolve inside
  * the workspace, judged lexically (we never resolve it).
@@ -585,8 +652,7 @@ bool ws_link_stays_inside(const char *path, const char *target)
 struct diff_ctx {
 	const struct ws_manifest *base;
 	const struct ws_pull_opts *opts;
-	struct walk_filter filter;
-	struct ignore *pull; /* NULL: everything */
+	struct ws_pull_filter *filter;
 	unsigned char *seen; /* per base entry */
 	struct ws_changes *out;
 	int dest_fd;
@@ -828,11 +894,6 @@ static int pull_link(struct diff_ctx *d, const char *target,
 	return ws_put_link(fd, target, ch, d->out, d->err);
 }
 
-static bool wants_pull(struct diff_ctx *d, const char *path)
-{
-	return !d->pull || ignore_path_excluded(d->pull, path, false) == 1;
-}
-
 /* Same inode and ctime as right after the copy: the task never touched it. */
 static bool unchanged_since_copy(const struct diff_ctx *d,
 				 const struct ws_entry *e,
@@ -887,7 +948,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		ws_change_set_base(ch, e);
 		ch->size = (uint64_t)tlen;
 		sha256_buf(target, (size_t)tlen, ch->sha256);
-		if (!wants_pull(d, path))
+		if (!ws_pull_filter_wants(d->filter, path))
 			return 0;
 		return pull_link(d, target, ch);
 	}
@@ -922,7 +983,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
 	ws_change_set_base(ch, e);
 	ch->size = (uint64_t)st->st_size;
-	if (!wants_pull(d, path)) {
+	if (!ws_pull_filter_wants(d->filter, path)) {
 		ch->note = xstrdup("not matched by pull");
 		return 0;
 	}
@@ -934,7 +995,7 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 	struct strvec names = STRVEC_INIT;
 	int ret = 0;
 
-	filter_load_gitignore(&d->filter, dirfd, dir);
+	filter_load_gitignore(&d->filter->walk, dirfd, dir);
 	if (read_names(dirfd, &names) < 0) {
 		strbuf_addf(d->err, "cannot read sandbox directory '%s': %s",
 			    *dir ? dir : ".", strerror(errno));
@@ -952,8 +1013,8 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 		 */
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!ws_manifest_find(d->base, path) &&
-		     filter_drops(&d->filter, path, name,
-				  S_ISDIR(st.st_mode)))) {
+		     ws_pull_filter_drops(d->filter, path, name,
+					  S_ISDIR(st.st_mode)))) {
 			free(path);
 			continue;
 		}
@@ -990,12 +1051,7 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			      .err = err };
 	int tree_fd = -1, ret = -1;
 
-	filter_init(&d.filter, NULL, false);
-	if (opts->pull && opts->pull->nr) {
-		d.pull = ignore_new();
-		for (size_t i = 0; i < opts->pull->nr; i++)
-			ignore_add_pattern(d.pull, opts->pull->v[i]);
-	}
+	d.filter = ws_pull_filter_new(opts);
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tree_fd < 0) {
@@ -1027,7 +1083,6 @@ out:
 	if (d.dest_fd >= 0)
 		close(d.dest_fd);
 	free(d.seen);
-	ignore_free(d.pull);
-	filter_release(&d.filter);
+	ws_pull_filter_free(d.filter);
 	return ret;
 }
