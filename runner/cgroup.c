@@ -23,6 +23,7 @@ struct cgroup {
 	size_t nr;
 	struct cgroup_hier dirs[CGROUP_MAX_HIER];
 	int procs_fds[CGROUP_MAX_HIER];
+	int dir_fd; /* v2 */
 	bool removed;
 };
 
@@ -919,9 +920,13 @@ int cgroup_create(const struct cgroup_host *h, const char *name,
 	cg->ctrls = h->ctrls;
 	for (size_t i = 0; i < CGROUP_MAX_HIER; i++)
 		cg->procs_fds[i] = -1;
+	cg->dir_fd = -1;
 	for (size_t i = 0; i < h->nr_hier; i++) {
-		char *d =
-			xstrfmt("%s/%s/%s", h->hier[i].dir, h->run_name, name);
+		char *d;
+		if (h->mode == CGROUP_V1 && h->hier[i].ctrls == CGROUP_CPU &&
+		    !lim->cpus)
+			continue;
+		d = xstrfmt("%s/%s/%s", h->hier[i].dir, h->run_name, name);
 		if (mkdir(d, 0755) < 0) {
 			strbuf_addf(err, "cannot create '%s': %s", d,
 				    strerror(errno));
@@ -942,6 +947,15 @@ int cgroup_create(const struct cgroup_host *h, const char *name,
 		if (cg->procs_fds[i] < 0) {
 			strbuf_addf(err, "cannot open '%s': %s", path,
 				    strerror(errno));
+			goto out;
+		}
+	}
+	if (cg->mode == CGROUP_V2) {
+		cg->dir_fd = open(cg->dirs[0].dir,
+				  O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg->dir_fd < 0) {
+			strbuf_addf(err, "cannot open '%s': %s",
+				    cg->dirs[0].dir, strerror(errno));
 			goto out;
 		}
 	}
@@ -975,6 +989,11 @@ int cgroup_join_fds(const int *fds, size_t nr)
 		}
 	}
 	return 0;
+}
+
+int cgroup_dir_fd(const struct cgroup *cg)
+{
+	return cg->dir_fd;
 }
 
 size_t cgroup_nr_dirs(const struct cgroup *cg)
@@ -1243,6 +1262,8 @@ void cgroup_free(struct cgroup *cg)
 	for (size_t i = 0; i < CGROUP_MAX_HIER; i++)
 		if (cg->procs_fds[i] >= 0)
 			close(cg->procs_fds[i]);
+	if (cg->dir_fd >= 0)
+		close(cg->dir_fd);
 	for (size_t i = 0; i < cg->nr; i++)
 		free(cg->dirs[i].dir);
 	free(cg);

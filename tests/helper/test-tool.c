@@ -17,7 +17,9 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -259,6 +261,7 @@ struct cg_opts {
 	int64_t timeout_ms;
 	const char *name;
 	long count;
+	bool clone3; /* v2: start the child by CLONE_INTO_CGROUP */
 };
 
 /* Parse the options all cgroup-* share; returns the index after them. */
@@ -279,6 +282,9 @@ static int cg_parse_opts(int argc, const char **argv, struct cg_opts *o)
 			continue;
 		} else if (!strcmp(a, "--no-freezer")) {
 			o->flags |= CGROUP_PROBE_NO_FREEZER;
+			continue;
+		} else if (!strcmp(a, "--clone3")) {
+			o->clone3 = true;
 			continue;
 		} else if (a[0] != '-') {
 			break;
@@ -326,8 +332,8 @@ static const char cgroup_usage_text[] =
 	"         [--v2-bare] [--no-freezer] [--memory SIZE] [--pids N]"
 	" [--cpus N]\n"
 	"   or: test-tool cgroup-run [those options] [--timeout DUR]"
-	" [--name NAME] -- CMD...\n"
-	"   or: test-tool cgroup-bench [those options] --count N\n";
+	" [--name NAME] [--clone3] -- CMD...\n"
+	"   or: test-tool cgroup-bench [those options] [--clone3] --count N\n";
 
 static int cg_setup(const struct cg_opts *o, struct cgroup_host *h,
 		    struct strbuf *err)
@@ -397,15 +403,33 @@ static int64_t cg_now_us(void)
 
 /*
  * Fork a child that joins cg and execs argv, or with argv NULL writes
- * how long the join took (int64_t us) to time_fd and exits 0.
+ * how long the join took (int64_t us) to time_fd and exits 0. With
+ * clone3, the child starts in cg (v2's CLONE_INTO_CGROUP) and joins
+ * nothing.
  */
-static pid_t cg_spawn(const struct cgroup *cg, const char **argv, int time_fd)
+static pid_t cg_spawn(const struct cgroup *cg, const char **argv, int time_fd,
+		      bool clone3)
 {
 	const int *fds;
 	size_t nr = cgroup_procs_fds(cg, &fds);
 	int64_t t0;
-	pid_t pid = fork();
+	pid_t pid;
 
+	if (clone3) {
+		struct clone_args ca = {
+			.flags = CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)cgroup_dir_fd(cg),
+		};
+		if (cgroup_dir_fd(cg) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		nr = 0;
+	} else {
+		pid = fork();
+	}
 	if (pid)
 		return pid;
 	t0 = cg_now_us();
@@ -466,7 +490,7 @@ static int cmd__cgroup_run(int argc, const char **argv)
 	start = time_mono_ms();
 	if (o.timeout_ms)
 		deadline = start + o.timeout_ms;
-	pid = cg_spawn(cg, argv + idx, -1);
+	pid = cg_spawn(cg, argv + idx, -1, o.clone3);
 	if (pid < 0) {
 		strbuf_addf(&err, "fork: %s", strerror(errno));
 		goto fail;
@@ -545,7 +569,7 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 	struct cgroup_host h = CGROUP_HOST_INIT;
 	struct strbuf err = STRBUF_INIT;
 	int64_t t_create = 0, t_join = 0, t_remove = 0, t_fork = 0, t0, dt;
-	int64_t t_join_only = 0;
+	int64_t t_join_only = 0, t_probe;
 	int ret = 1, status, tfd[2] = { -1, -1 };
 
 	if (cg_parse_opts(argc, argv, &o) != argc) {
@@ -558,8 +582,10 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 		strbuf_addf(&err, "pipe: %s", strerror(errno));
 		goto fail;
 	}
+	t0 = cg_now_us();
 	if (cg_setup(&o, &h, &err) < 0)
 		goto fail;
+	t_probe = cg_now_us() - t0;
 	for (long i = 0; i < o.count; i++) {
 		struct cgroup *cg;
 		char name[32];
@@ -571,7 +597,7 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 			goto fail;
 		t_create += cg_now_us() - t0;
 		t0 = cg_now_us();
-		pid = cg_spawn(cg, NULL, tfd[1]);
+		pid = cg_spawn(cg, NULL, tfd[1], o.clone3);
 		if (pid < 0 || waitpid(pid, &status, 0) != pid || status ||
 		    read(tfd[0], &dt, sizeof(dt)) != sizeof(dt)) {
 			strbuf_addstr(&err, "the child failed");
@@ -596,6 +622,7 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 		waitpid(pid, &status, 0);
 		t_fork += cg_now_us() - t0;
 	}
+	printf("probe_prepare_us=%" PRId64 "\n", t_probe);
 	printf("hierarchies=%zu tasks=%ld create_us=%" PRId64
 	       " join_us=%" PRId64 " remove_us=%" PRId64
 	       " fork_join_wait_us=%" PRId64 " plain_fork_wait_us=%" PRId64

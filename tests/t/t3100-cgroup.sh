@@ -68,10 +68,12 @@ test_expect_success CGROUP 'probe names the cgroups it found' '
 
 test_expect_success CGROUP 'the command runs in the task cgroup from its first instruction' '
 	cg -- cat /proc/self/cgroup &&
-	task=$(sed -n "s/^dir=//p" out | head -n 1) &&
-	rel=${task#/sys/fs/cgroup/*/} &&
-	grep ":/$rel\$" out ||
-	{ echo "not in $task:"; cat out err; exit 1; } &&
+	run=$(sed -n "s/^run_dir=//p" out | head -n 1) &&
+	run=${run##*/} &&
+	# every hierarchy we made a directory in
+	test "$(grep -c ":/\(.*/\)\{0,1\}$run/task\$" out)" = \
+		"$(grep -c "^dir=" out)" ||
+	{ echo "not in $run/task:"; cat out err; exit 1; } &&
 	nothing_left
 '
 
@@ -204,6 +206,14 @@ if "$TEST_TOOL" cgroup-probe --mode v2 --v2-bare >/dev/null 2>&1; then
 		test "$(field exit)" = 0 &&
 		test "$(marked $tag=1)" = 0 &&
 		between "$(field cpu_usec)" 100000 2000000 &&
+		nothing_left
+	'
+	test_expect_success CGROUP 'cgroup v2: clone3 starts the child in the cgroup, no join' '
+		"$TEST_TOOL" cgroup-probe --mode v2 --v2-bare >probe.out &&
+		cg --mode v2 --v2-bare --clone3 -- cat /proc/self/cgroup &&
+		task=$(sed -n "s/^dir=//p" out) &&
+		rel=${task#$(sed -n "s/^dir=//p" probe.out)} &&
+		test_grep "^0::$rel\$" out &&
 		nothing_left
 	'
 else
