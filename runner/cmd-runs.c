@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
+#include "quote.h"
 #include "store.h"
 
 #include <getopt.h>
@@ -62,7 +63,7 @@ int cmd_runs(int argc, char **argv)
 	}
 	sqlite3_bind_int64(s, 1, limit);
 	while (sqlite3_step(s) == SQLITE_ROW) {
-		char when[40], dur[32];
+		char when[40], dur[32], *id, *plan, *status;
 		int64_t start = sqlite3_column_int64(s, 3);
 		if (!rows++)
 			printf("%-22s %-20s %-11s %-21s %-8s %s\n", "RUN",
@@ -74,10 +75,17 @@ int cmd_runs(int argc, char **argv)
 		else
 			cmd_format_ms(sqlite3_column_int64(s, 4) - start, dur,
 				      sizeof(dur));
-		printf("%-22s %-20s %-11s %-21s %-8s %d/%d\n",
-		       sqlite3_column_text(s, 0), sqlite3_column_text(s, 1),
-		       sqlite3_column_text(s, 2), when, dur,
-		       sqlite3_column_int(s, 6), sqlite3_column_int(s, 5));
+		/* Nothing here is a sandbox's, but the terminal is guarded. */
+		id = quote_text_dup((const char *)sqlite3_column_text(s, 0));
+		plan = quote_text_dup((const char *)sqlite3_column_text(s, 1));
+		status = quote_text_dup(
+			(const char *)sqlite3_column_text(s, 2));
+		printf("%-22s %-20s %-11s %-21s %-8s %d/%d\n", id, plan,
+		       status, when, dur, sqlite3_column_int(s, 6),
+		       sqlite3_column_int(s, 5));
+		free(id);
+		free(plan);
+		free(status);
 	}
 	if (!rows)
 		printf("no runs yet\n");

@@ -5,9 +5,9 @@
 static const char usage[] = "runner verify FILE";
 
 /*
- * Exit codes: 0 every listed file matches, 1 it does not (or the archive
- * is corrupt, unsafe or has no SHA256SUMS), 2 usage, 4 FILE cannot be
- * read.
+ * Exit codes: 0 every entry matches its SHA256SUMS line (regular files,
+ * symlinks, directories) and none is unlisted, 1 not (or the archive is
+ * corrupt, unsafe or has no SHA256SUMS), 2 usage, 4 FILE cannot be read.
  */
 int cmd_verify(int argc, char **argv)
 {
@@ -37,8 +37,10 @@ int cmd_verify(int argc, char **argv)
 			printf("%s\n", res.problems.v[k]);
 		fflush(stdout);
 		error("%s: verification failed: %zu of %zu listed files "
-		      "match (%zu problem%s)",
-		      file, res.matched, res.listed, res.problems.nr,
+		      "match; symlinks %zu of %zu, directories %zu of %zu "
+		      "(%zu problem%s)",
+		      file, res.matched, res.listed, res.links_matched,
+		      res.links, res.dirs_matched, res.dirs, res.problems.nr,
 		      res.problems.nr == 1 ? "" : "s");
 		ret = RUNNER_EXIT_TASK_FAILED;
 		goto out;

@@ -28,6 +28,7 @@
 #include "mask.h"
 #include "pool.h"
 #include "progress.h"
+#include "quote.h"
 #include "record.h"
 #include "recover.h"
 #include "results.h"
@@ -1073,8 +1074,11 @@ static void print_summary(const struct run *run, int json, int exit_code)
 		if (t->nr_added + t->nr_modified + t->nr_deleted)
 			fprintf(f, " %zu added, %zu modified, %zu deleted",
 				t->nr_added, t->nr_modified, t->nr_deleted);
-		if (t->reason)
-			fprintf(f, " (%s)", t->reason);
+		if (t->reason) {
+			char *r = quote_text_dup(t->reason);
+			fprintf(f, " (%s)", r);
+			free(r);
+		}
 		fputc('\n', f);
 	}
 	if (omitted)
