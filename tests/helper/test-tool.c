@@ -570,6 +570,7 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 	struct strbuf err = STRBUF_INIT;
 	int64_t t_create = 0, t_join = 0, t_remove = 0, t_fork = 0, t0, dt;
 	int64_t t_join_only = 0, t_probe;
+	size_t nr_dirs = 0;
 	int ret = 1, status, tfd[2] = { -1, -1 };
 
 	if (cg_parse_opts(argc, argv, &o) != argc) {
@@ -596,6 +597,7 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 		if (cgroup_create(&h, name, &o.lim, &cg, &err) < 0)
 			goto fail;
 		t_create += cg_now_us() - t0;
+		nr_dirs = cgroup_nr_dirs(cg);
 		t0 = cg_now_us();
 		pid = cg_spawn(cg, NULL, tfd[1], o.clone3);
 		if (pid < 0 || waitpid(pid, &status, 0) != pid || status ||
@@ -623,11 +625,11 @@ static int cmd__cgroup_bench(int argc, const char **argv)
 		t_fork += cg_now_us() - t0;
 	}
 	printf("probe_prepare_us=%" PRId64 "\n", t_probe);
-	printf("hierarchies=%zu tasks=%ld create_us=%" PRId64
+	printf("dirs_per_task=%zu tasks=%ld create_us=%" PRId64
 	       " join_us=%" PRId64 " remove_us=%" PRId64
 	       " fork_join_wait_us=%" PRId64 " plain_fork_wait_us=%" PRId64
 	       "\n",
-	       h.nr_hier, o.count, t_create / o.count, t_join_only / o.count,
+	       nr_dirs, o.count, t_create / o.count, t_join_only / o.count,
 	       t_remove / o.count, t_join / o.count, t_fork / o.count);
 	ret = 0;
 	goto out;
