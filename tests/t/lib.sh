@@ -116,9 +116,11 @@ test_done() {
 # ZONEINFO (python3 with the IANA zones, for a reference of cron's DST),
 # ROOT_MOUNT (root, and may mount in a mount namespace of its own),
 # CLAUDE, CODEX (the real agent CLIs run from /usr/bin, which a sandbox
-# sees; tools/deps.sh installs them).
+# sees; tools/deps.sh installs them), CGROUP (a writable cgroup:
+# `test-tool cgroup-probe` says why not); A,B: both.
 test_have_prereq() {
 	case "$1" in
+	*,*) test_have_prereq "${1%%,*}" && test_have_prereq "${1#*,}" ;;
 	BWRAP) command -v bwrap >/dev/null &&
 		bwrap --unshare-all --ro-bind / / true 2>/dev/null ;;
 	GIT) command -v git >/dev/null ;;
@@ -129,6 +131,7 @@ zoneinfo.ZoneInfo(\"Europe/Berlin\")" 2>/dev/null ;;
 	ROOT_MOUNT) [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null ;;
 	CLAUDE) /usr/bin/claude --version >/dev/null 2>&1 ;;
 	CODEX) /usr/bin/codex --version >/dev/null 2>&1 ;;
+	CGROUP) "$TEST_TOOL" cgroup-probe >/dev/null 2>&1 ;;
 	*) command -v "$(echo "$1" | tr 'A-Z' 'a-z')" >/dev/null ;;
 	esac
 }
