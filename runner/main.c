@@ -84,10 +84,10 @@ static const struct cmd_entry cmd_table[] = {
 	{ "db", cmd_db, "database status, migrate, rollback",
 	  "runner db status | migrate [--to V] | rollback [--to V | --steps N]\n"
 	  "[--state DIR]",
-	  "status: the state database's schema version and its migrations.\n"
-	  "migrate: apply the migrations up to the newest, or to --to V.\n"
-	  "rollback: undo the newest migration, or --steps N of them, or down "
-	  "to\n--to V. Both back the database up first." },
+	  "status prints the schema version of the state's database and its "
+	  "migrations;\nmigrate applies the migrations up to the newest (or "
+	  "to --to V); rollback\nundoes the newest (or --steps N of them, or "
+	  "those above --to V). Both copy\nthe database aside first." },
 	{ "gc", cmd_gc, "kill orphaned sandboxes, prune old runs",
 	  "runner gc [--older-than DUR] [--dry-run] [--state DIR]",
 	  "Remove the sandboxes of runs that are no longer going (local "
