@@ -2,7 +2,6 @@
 #include "cmd.h"
 #include "fs.h"
 #include "opt.h"
-#include "plan.h"
 #include "recover.h"
 #include "store.h"
 

@@ -189,6 +189,24 @@ test_expect_success 'bad values keep their messages' '
 	test_grep "^runner: -o wants a file name$" err
 '
 
+# As before the shared parser: short options cluster, options go before,
+# between or after the arguments, and "--" ends them.
+test_expect_success 'clustered options, options after arguments, and --' '
+	cp "$FIXTURES/plans/valid-minimal.yaml" ./-p.yaml &&
+	runner exec -qj3 --dry-run --state st -- -p.yaml >out &&
+	test_grep "^plan minimal: 1 task, concurrency 3, backend local$" out &&
+	runner exec ./-p.yaml --dry-run -j 2 >out &&
+	test_grep "concurrency 2" out &&
+	test_expect_code 2 runner exec -- -p.yaml --dry-run 2>err &&
+	test_grep "^runner: exec takes one plan file$" err &&
+	runner validate -- -p.yaml >out &&
+	test_grep "^-p.yaml: ok (1 task)$" out &&
+	test_expect_code 2 runner validate -p.yaml 2>err &&
+	test_grep "^runner: unknown option .-p." err &&
+	test_expect_code 4 runner verify -- -p.tar.gz 2>err &&
+	test_grep "cannot read .-p.tar.gz." err
+'
+
 test_expect_success 'doc/runner.1 is what tools/gen-man.sh makes of the help now' '
 	sh "$RUNNER_TOP/tools/gen-man.sh" "$RUNNER" \
 		"$RUNNER_TOP/doc/runner.1.in" >fresh.1 &&
