@@ -233,7 +233,20 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 			continue;
 		}
 		if (x->kind != 'A') {
+			struct stat st;
 			old = fs_join(workspace, x->path);
+			/*
+			 * Past the patch's own cap it would only be cut: do
+			 * not hash and diff(1) a 2 GiB file to say so.
+			 */
+			if ((x->kind == 'M' && x->size > PATCH_MAX) ||
+			    (!stat(old, &st) &&
+			     (uint64_t)st.st_size > PATCH_MAX)) {
+				note(&po, "# %s: too large to show\n",
+				     x->path);
+				free(old);
+				continue;
+			}
 			if (!x->has_base ||
 			    !base_intact(old, x->base_sha256)) {
 				note_name(&po, x->path,

@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* copy_file_range */
 #include "runner.h"
 #include "ws.h"
 #include "ws-ignore.h"
@@ -359,39 +358,6 @@ int ws_snapshot_stats(const char *root, const struct ws_snapshot_opts *opts,
 	return 0;
 }
 
-/* Copy src_fd's bytes to dst_fd, in kernel where it can. */
-static int copy_fd(int src, int dst, uint64_t size)
-{
-	uint64_t left = size;
-	while (left > 0) {
-		ssize_t n = copy_file_range(
-			src, NULL, dst, NULL,
-			left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-			      errno == EINVAL || errno == EOPNOTSUPP))
-			break;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0; /* shrank under us */
-		left -= (uint64_t)n;
-	}
-	if (left == 0)
-		return 0;
-	for (;;) {
-		char buf[65536];
-		ssize_t n = read(src, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (fs_write_all(dst, buf, (size_t)n) < 0)
-			return -1;
-	}
-}
-
 /*
  * The copy is checked against the manifest as it is made: a source file
  * whose type, size or mtime moved since the snapshot (someone edited the
@@ -498,7 +464,7 @@ int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
 			out = open(dst,
 				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 				   e->mode & 0777);
-			if (out < 0 || copy_fd(in, out, e->size) < 0 ||
+			if (out < 0 || fs_copy_sparse(in, out) < 0 ||
 			    fchmod(out, e->mode & 0777) < 0) {
 				strbuf_addf(err,
 					    "cannot copy '%s' to '%s': %s",
@@ -690,6 +656,19 @@ int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len)
 	return 0;
 }
 
+int ws_pulled_skip(struct ws_pulled *f, uint64_t len)
+{
+	if (len > (uint64_t)INT64_MAX - f->size) {
+		errno = EFBIG;
+		return -1;
+	}
+	sha256_update_zeros(f->sha, len);
+	if (lseek(f->fd, (off_t)len, SEEK_CUR) < 0)
+		return -1;
+	f->size += len;
+	return 0;
+}
+
 void ws_pulled_discard(struct ws_pulled *f)
 {
 	if (f->fd >= 0) {
@@ -703,13 +682,17 @@ void ws_pulled_discard(struct ws_pulled *f)
 int ws_pulled_finish(struct ws_pulled *f, bool executable,
 		     unsigned char sha256[32])
 {
-	int fd = f->fd;
+	int fd = f->fd, ret;
 
 	fchmod(fd, executable ? 0755 : 0644);
 	sha256_final(f->sha, sha256);
 	f->sha = NULL;
 	f->fd = -1;
-	return close(fd);
+	/* A hole at the end was only skipped over: give the file its size. */
+	ret = ftruncate(fd, (off_t)f->size);
+	if (close(fd) < 0)
+		ret = -1;
+	return ret;
 }
 
 void ws_pulled_release(struct ws_pulled *f)
@@ -726,10 +709,47 @@ void ws_pulled_release(struct ws_pulled *f)
 	f->fd = f->pfd = -1;
 }
 
+/* One file being pulled: its data and holes count against pull_limit. */
+struct pull_ctx {
+	struct diff_ctx *d;
+	struct ws_pulled *f;
+	bool over; /* it grew past pull_limit while we read it */
+};
+
+static bool pull_fits(struct pull_ctx *p, uint64_t len)
+{
+	const struct ws_pull_opts *o = p->d->opts;
+	if (o->pull_limit && p->d->out->bytes_pulled + len > o->pull_limit) {
+		p->over = true;
+		errno = EFBIG;
+		return false;
+	}
+	p->d->out->bytes_pulled += len;
+	return true;
+}
+
+static int pull_data(void *ctx, const void *buf, size_t len)
+{
+	struct pull_ctx *p = ctx;
+	if (!pull_fits(p, len))
+		return -1;
+	return ws_pulled_write(p->f, buf, len);
+}
+
+static int pull_hole(void *ctx, uint64_t len)
+{
+	struct pull_ctx *p = ctx;
+	if (!pull_fits(p, len))
+		return -1;
+	return ws_pulled_skip(p->f, len);
+}
+
 static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		     struct ws_change *ch)
 {
 	struct ws_pulled f = WS_PULLED_INIT;
+	struct pull_ctx p = { .d = d, .f = &f };
+	uint64_t before = d->out->bytes_pulled;
 	int in = -1, ret = 0;
 	struct stat st;
 
@@ -749,26 +769,16 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 	}
 	if (dest_fd(d) < 0 || ws_pulled_open(&f, d->dest_fd, ch->path) < 0)
 		goto fail;
-	for (;;) {
-		char buf[65536];
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
+	/* Holes stay holes: a sparse file comes back as small as it is. */
+	if (fs_read_sparse(in, pull_data, pull_hole, &p) < 0) {
+		if (!p.over)
 			goto fail;
-		if (n == 0)
-			break;
-		if (d->opts->pull_limit &&
-		    d->out->bytes_pulled + (uint64_t)n > d->opts->pull_limit) {
-			/* It grew while we read it: refuse, keep nothing. */
-			ws_pulled_discard(&f);
-			ch->note = xstrdup("over pull_limit");
-			d->out->nr_refused++;
-			goto out;
-		}
-		if (ws_pulled_write(&f, buf, (size_t)n) < 0)
-			goto fail;
-		d->out->bytes_pulled += (uint64_t)n;
+		/* It grew while we read it: refuse, keep nothing. */
+		ws_pulled_discard(&f);
+		d->out->bytes_pulled = before;
+		ch->note = xstrdup("over pull_limit");
+		d->out->nr_refused++;
+		goto out;
 	}
 	if (ws_pulled_finish(&f, st.st_mode & 0111, ch->sha256) < 0)
 		goto fail;

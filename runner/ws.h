@@ -197,9 +197,11 @@ struct ws_pulled {
 
 int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path);
 int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len);
+/* A hole of len bytes: hashed as zeros, left unwritten (sparse). */
+int ws_pulled_skip(struct ws_pulled *f, uint64_t len);
 /* Refused: close and remove what was written. */
 void ws_pulled_discard(struct ws_pulled *f);
-/* Done: mode 0755 or 0644, its SHA-256 into sha256, closed. */
+/* Done: mode 0755 or 0644, its size and SHA-256 into sha256, closed. */
 int ws_pulled_finish(struct ws_pulled *f, bool executable,
 		     unsigned char sha256[32]);
 /* Close whatever is still open (after a failure, or always: harmless). */
