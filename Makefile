@@ -4,6 +4,7 @@
 #   make check      tests under ASan+UBSan, scheduler tests under TSan
 #   make demo       set up and run plans/demo.yaml on the local backend
 #   make bench      tests/bench/, against standard tools in the same run
+#   make man        regenerate doc/runner.1 from the commands' --help
 #   make install PREFIX=/usr/local
 
 O ?= build
@@ -41,7 +42,7 @@ HELPER_BIN := $(patsubst tests/helper/%.c,$(O)/tests/%,$(HELPER_SRC))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
 .PHONY: all build test check check-asan check-tsan demo bench install \
-	deps clean style
+	deps clean style man
 
 all: $(O)/runner
 
@@ -116,8 +117,18 @@ bench: deps-quiet
 	$(MAKE) O=build-bench OPT='-O2' build-bench/runner
 	sh tests/bench/run.sh build-bench/runner
 
+# The man page is generated from the options tables (runner CMD --help)
+# and committed, so a clean clone installs it without running anything;
+# tests/t/t0300-cli-help.sh fails when it is stale.
+man: $(O)/runner
+	sh tools/gen-man.sh $(O)/runner doc/runner.1.in > doc/runner.1.tmp
+	@if cmp -s doc/runner.1.tmp doc/runner.1; then rm doc/runner.1.tmp; \
+	else mv doc/runner.1.tmp doc/runner.1; echo "wrote doc/runner.1"; fi
+
 install: $(O)/runner
 	install -D -m 0755 $(O)/runner $(DESTDIR)$(PREFIX)/bin/runner
+	install -D -m 0644 doc/runner.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/runner.1
 
 # The committed style was made with clang-format 14 (Debian 12's); other
 # versions format some constructs differently.

@@ -33,6 +33,7 @@
 #include "cmd.h"
 #include "fs.h"
 #include "hash.h"
+#include "opt.h"
 #include "plan.h"
 #include "quote.h"
 #include "runref.h"
@@ -42,13 +43,9 @@
 #include <cJSON.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
-
-static const char usage[] =
-	"runner apply RUN TASK [--to DIR] [--dry-run] [--state DIR]";
 
 enum kind { ADDED, MODIFIED, DELETED };
 
@@ -961,14 +958,8 @@ static void print_change(char mark, const char *path)
 	free(q);
 }
 
-int cmd_apply(int argc, char **argv)
+int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char marks[] = { 'A', 'M', 'D' };
 	struct plan_apply pa = { 0 };
 	struct strbuf err = STRBUF_INIT;
@@ -977,29 +968,22 @@ int cmd_apply(int argc, char **argv)
 	char *id = NULL, *dir = NULL, *workspace = NULL, *changes = NULL;
 	char *shown = NULL; /* to, as printed */
 	bool dry_run = false;
-	int c, ret, srcfd = -1, dstfd = -1;
+	int ret, srcfd = -1, dstfd = -1;
 	size_t todo = 0;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_STRING(0, "to", "DIR", &to,
+			   "apply to DIR instead of the task's workspace"),
+		OPT_BOOL('n', "dry-run", &dry_run,
+			 "check and list the changes; write nothing"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
 	strvec_init(&pa.conflicts);
 	strvec_init(&pa.skipped);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (argc - optind != 2)
 		return usage_error(usage, "apply takes RUN and TASK");
 	if ((ret = cmd_open_state_read(state, &st)))

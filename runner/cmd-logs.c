@@ -1,16 +1,13 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "opt.h"
 #include "quote.h"
 #include "runref.h"
 #include "store.h"
 #include "timeutil.h"
 
 #include <fcntl.h>
-#include <getopt.h>
-
-static const char usage[] =
-	"runner logs RUN TASK [--follow] [--raw] [--state DIR]";
 
 /* The task's status, or NULL if the run has no such task. Caller frees. */
 static char *task_status(struct store *st, const char *run, const char *task)
@@ -79,35 +76,26 @@ static int copy_out(int fd, struct log_out *lo)
 	}
 }
 
-int cmd_logs(int argc, char **argv)
+int cmd_logs(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "raw", no_argument, NULL, 'r' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *state = NULL;
+	const char *usage = cmd->usage, *state = NULL;
 	struct store *st = NULL;
 	struct strbuf err = STRBUF_INIT;
 	char *id = NULL, *path = NULL, *status = NULL;
 	bool follow = false, raw = false;
 	struct log_out lo = { 0 };
-	int c, ret, fd = -1;
+	int ret, fd = -1;
+	const struct opt options[] = {
+		OPT_BOOL('f', "follow", &follow,
+			 "while the task runs, wait for more output"),
+		OPT_BOOL(0, "raw", &raw,
+			 "print control characters as they are"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "f", longopts, NULL)) != -1) {
-		if (c == 'f')
-			follow = true;
-		else if (c == 'r')
-			raw = true;
-		else if (c == 's')
-			state = optarg;
-		else
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (argc - optind != 2)
 		return usage_error(usage, "logs takes RUN and TASK");
 	lo.escape = !raw && isatty(1);

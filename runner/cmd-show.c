@@ -1,15 +1,13 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "opt.h"
 #include "patch.h"
 #include "quote.h"
 #include "runref.h"
 #include "store.h"
 
 #include <cJSON.h>
-#include <getopt.h>
-
-static const char usage[] = "runner show RUN [TASK] [--state DIR]";
 
 static const char *col(sqlite3_stmt *s, int i)
 {
@@ -218,26 +216,21 @@ out:
 	return ret;
 }
 
-int cmd_show(int argc, char **argv)
+int cmd_show(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL;
 	struct store *st = NULL;
 	struct strbuf err = STRBUF_INIT;
 	char *id = NULL;
-	int c, ret;
+	int ret;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 's')
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		state = optarg;
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error(usage,
 				   "show takes RUN and optionally TASK");

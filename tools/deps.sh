@@ -3,12 +3,13 @@
 # --quiet: say nothing when everything is already there.
 # Then the coding-agent CLIs, from npm (below).
 # chromium (about 400 MB installed) only renders the run report in
-# tests/t/t7100-report.sh, which skips that test without it.
+# tests/t/t7100-report.sh, which skips that test without it. groff-base
+# checks that the man page renders without warnings (t0300-cli-help.sh).
 set -eu
 PKGS="build-essential pkg-config libyaml-dev libcurl4-openssl-dev libcjson-dev
 libsqlite3-dev libarchive-dev libssl-dev bubblewrap sqlite3 git python3
 python3-jsonschema python3-yaml parallel rsync procps curl tzdata patch
-clang-format-14
+clang-format-14 groff-base
 chromium"
 # The coding-agent CLIs that tests/t/t9000-agents-real.sh runs for real
 # against scripted model servers (it skips without them), from npm into
