@@ -114,11 +114,11 @@ struct agent_model_usage {
  * `is_error` decides success, not `subtype`: an API failure is subtype
  * "success" with is_error true (-> ERROR); error_max_turns -> MAX_TURNS;
  * error_max_budget_usd -> MAX_BUDGET; any other error subtype -> ERROR.
- * A Claude result with is_error but no usable subtype is ERROR.
+ * Without a boolean is_error the subtype decides ("success" or ERROR).
  *
  * error: why it failed, when result is not SUCCESS. Claude: `errors[]`
  * joined with "; ", else `result` ("API Error: 500 ..."), else
- * terminal_reason. Codex: turn.failed's error.message.
+ * terminal_reason, else subtype. Codex: turn.failed's error.message.
  * subtype, terminal_reason, api_error_status: Claude's fields as they are
  * (api_error_status 0 when null or absent). Codex: NULL, NULL, 0.
  * warning: the last retry the CLI reported, non-fatal unless no result
