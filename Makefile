@@ -34,7 +34,7 @@ endif
 
 LIB_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
 LIB_OBJ := $(patsubst runner/%.c,$(O)/obj/%.o,$(LIB_SRC)) \
-	$(O)/obj/migrations-gen.o
+	$(O)/obj/migrations-gen.o $(O)/obj/prices-gen.o
 UNIT_SRC := $(wildcard tests/unit/u-*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helper/*.c)
@@ -71,6 +71,17 @@ $(O)/gen/migrations-gen.c: FORCE
 FORCE:
 
 $(O)/obj/migrations-gen.o: $(O)/gen/migrations-gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The price table (runner/prices.h), embedded the same way.
+$(O)/gen/prices-gen.c: FORCE
+	@mkdir -p $(dir $@)
+	@sh tools/embed-file.sh runner_prices_json prices/models.json > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; \
+		echo "embedded prices/models.json"; fi
+
+$(O)/obj/prices-gen.o: $(O)/gen/prices-gen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 

@@ -13,6 +13,10 @@
 #include "cgroup.h"
 #include "plan.h"
 #include "timeutil.h"
+#include "agent-stream.h"
+#include "prices.h"
+
+#include <cJSON.h>
 
 #include <signal.h>
 #include <sys/resource.h>
@@ -645,6 +649,231 @@ out:
 	return ret;
 }
 
+/*
+ * agent-parse: runner/agent-stream.c and prices.c over a file of agent
+ * output, for tests/t/t9100-agent-parse.sh. Prints the outcome as
+ * key=value lines (strings JSON-quoted, absent ones as null).
+ */
+
+static const char agent_parse_usage[] =
+	"usage: test-tool agent-parse FORMAT [--model M] [--chunk N | --random SEED]\n"
+	"  [--prices FILE] [--override FILE] [--sandbox-ms N] [--rate USD_PER_HOUR]\n"
+	"  < OUTPUT\n";
+
+struct ap_state {
+	uint64_t fed;
+	uint64_t final_at; /* bytes fed when on_final fired */
+	int final_calls;
+};
+
+static void ap_on_final(void *ctx, const struct agent_outcome *o)
+{
+	struct ap_state *st = ctx;
+
+	(void)o;
+	st->final_calls++;
+	st->final_at = st->fed;
+}
+
+static void ap_str(const char *key, const char *val)
+{
+	char *q = NULL;
+
+	if (val) {
+		cJSON *j = cJSON_CreateString(val);
+
+		q = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	}
+	printf("%s=%s\n", key, q ? q : "null");
+	free(q);
+}
+
+static void ap_tokens(const char *prefix, const struct agent_tokens *t)
+{
+	printf("%s.input=%" PRIu64 "\n%s.output=%" PRIu64 "\n"
+	       "%s.cache_read=%" PRIu64 "\n%s.cache_write=%" PRIu64 "\n"
+	       "%s.cache_write_1h=%" PRIu64 "\n%s.reasoning=%" PRIu64 "\n",
+	       prefix, t->input, prefix, t->output, prefix, t->cache_read,
+	       prefix, t->cache_write, prefix, t->cache_write_1h, prefix,
+	       t->reasoning);
+}
+
+static int ap_load_prices(struct price_table *t, const char *path,
+			  struct strbuf *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret;
+
+	if (strbuf_read_file(&sb, path) < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
+		ret = -1;
+	} else {
+		ret = price_table_parse(t, sb.buf, sb.len, err);
+	}
+	strbuf_release(&sb);
+	return ret;
+}
+
+static int cmd__agent_parse(int argc, const char **argv)
+{
+	struct agent_stream_opts opts = { 0 };
+	struct agent_stream *p = NULL;
+	const struct agent_outcome *o;
+	struct price_table prices = PRICE_TABLE_INIT;
+	struct price_table over = PRICE_TABLE_INIT;
+	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT;
+	struct ap_state st = { 0 };
+	struct cost_input ci = { .usd_per_hour = -1 };
+	struct cost cost;
+	const char *prices_file = NULL, *override_file = NULL;
+	uint64_t chunk = 0, seed = 0;
+	bool random = false;
+	double tokens_usd = 0;
+	int64_t now = 1000;
+	int ret = 1;
+
+	if (argc < 2 || agent_format_from_name(argv[1], &opts.format) < 0)
+		goto usage;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end;
+
+		if (!v)
+			goto usage;
+		i++;
+		errno = 0;
+		if (!strcmp(a, "--model")) {
+			opts.model = v;
+		} else if (!strcmp(a, "--chunk")) {
+			chunk = strtoull(v, &end, 10);
+			if (*end || !chunk)
+				goto usage;
+		} else if (!strcmp(a, "--random")) {
+			seed = strtoull(v, &end, 10);
+			if (*end)
+				goto usage;
+			random = true;
+		} else if (!strcmp(a, "--prices")) {
+			prices_file = v;
+		} else if (!strcmp(a, "--override")) {
+			override_file = v;
+		} else if (!strcmp(a, "--sandbox-ms")) {
+			ci.sandbox_ms = strtoll(v, &end, 10);
+			if (*end)
+				goto usage;
+		} else if (!strcmp(a, "--rate")) {
+			ci.usd_per_hour = strtod(v, &end);
+			if (*end)
+				goto usage;
+		} else {
+			goto usage;
+		}
+	}
+	if (prices_file ? ap_load_prices(&prices, prices_file, &err)
+			: price_table_load_builtin(&prices, &err))
+		goto fail;
+	if (override_file && (ap_load_prices(&over, override_file, &err) ||
+			      price_table_merge(&prices, &over, &err)))
+		goto fail;
+	if (strbuf_read_fd(&in, 0) < 0) {
+		strbuf_addf(&err, "cannot read stdin: %s", strerror(errno));
+		goto fail;
+	}
+
+	opts.on_final = ap_on_final;
+	opts.ctx = &st;
+	p = agent_stream_new(&opts);
+	srand((unsigned)seed);
+	while (st.fed < in.len) {
+		uint64_t n = in.len - st.fed;
+
+		uint64_t max = random ? 1 + (uint64_t)(rand() % 4096) : chunk;
+
+		if (max && n > max)
+			n = max;
+		st.fed += n;
+		agent_stream_feed(p, in.buf + st.fed - n, n, now++);
+	}
+	agent_stream_finish(p, now);
+	o = agent_stream_outcome(p);
+
+	ci.prices = &prices;
+	ci.outcome = o;
+	ci.model = opts.model;
+	cost_decide(&ci, &cost);
+
+	printf("format=%s\n", agent_format_name(o->format));
+	printf("prices_version=%s\n", prices.version);
+	printf("final=%d\n", o->final_seen);
+	printf("final_calls=%d\n", st.final_calls);
+	printf("final_at_byte=%" PRIu64 "\n", st.final_at);
+	printf("outcome=%s\n", agent_result_name(o->result));
+	ap_str("error", o->error);
+	ap_str("warning", o->warning);
+	ap_str("subtype", o->subtype);
+	ap_str("terminal_reason", o->terminal_reason);
+	printf("api_error_status=%d\n", o->api_error_status);
+	printf("retries=%" PRIu64 "\n", o->retries);
+	printf("turns=%" PRIu64 "\n", o->turns);
+	printf("tool_calls=%" PRIu64 "\n", o->tool_calls);
+	printf("model_requests=%" PRIu64 "\n", o->model_requests);
+	ap_str("session_id", o->session_id);
+	ap_str("model", o->model);
+	printf("models=%zu\n", o->nr_models);
+	for (size_t i = 0; i < o->nr_models; i++) {
+		char *pre = xstrfmt("model.%s", o->models[i].model);
+
+		ap_tokens(pre, &o->models[i].tokens);
+		if (o->models[i].has_cost)
+			printf("%s.cost_usd=%.10g\n", pre,
+			       o->models[i].cost_usd);
+		free(pre);
+	}
+	printf("has_tokens=%d\n", o->has_tokens);
+	printf("tokens_partial=%d\n", o->tokens_partial);
+	ap_tokens("tokens", &o->tokens);
+	if (o->has_cost)
+		printf("reported_cost_usd=%.10g\n", o->cost_usd);
+	else
+		printf("reported_cost_usd=null\n");
+	strbuf_reset(&err);
+	if (!price_outcome_tokens_cost(&prices, o, opts.model, &tokens_usd,
+				       &err))
+		printf("tokens_cost_usd=%.10g\n", tokens_usd);
+	else
+		ap_str("tokens_cost_usd_error", err.buf);
+	printf("cost_usd=%.10g\n", cost.usd);
+	printf("cost_source=%s\n", cost.source_name);
+	ap_str("final_text", o->final_text.buf);
+	printf("final_text_len=%zu\n", o->final_text.len);
+	printf("final_text_truncated=%d\n", o->final_text_truncated);
+	printf("last_event_ms=%" PRId64 "\n", o->last_event_ms);
+	printf("last_output_ms=%" PRId64 "\n", o->last_output_ms);
+	printf("events=%" PRIu64 "\n", o->events);
+	printf("ignored_lines=%" PRIu64 "\n", o->ignored_lines);
+	printf("skipped_lines=%" PRIu64 "\n", o->skipped_lines);
+	printf("bad_fields=%" PRIu64 "\n", o->bad_fields);
+	printf("bytes=%" PRIu64 "\n", o->bytes);
+	ret = fflush(stdout) ? 1 : 0;
+	goto out;
+usage:
+	fputs(agent_parse_usage, stderr);
+	ret = 2;
+	goto out;
+fail:
+	fprintf(stderr, "test-tool: %s\n", err.buf);
+	ret = 1;
+out:
+	agent_stream_free(p);
+	price_table_release(&prices);
+	price_table_release(&over);
+	strbuf_release(&in);
+	strbuf_release(&err);
+	return ret;
+}
+
 struct test_cmd {
 	const char *name;
 	int (*fn)(int argc, const char **argv);
@@ -656,6 +885,7 @@ static const struct test_cmd cmds[] = {
 	{ "cgroup-run", cmd__cgroup_run },
 	{ "cgroup-cleanup", cmd__cgroup_cleanup },
 	{ "cgroup-bench", cmd__cgroup_bench },
+	{ "agent-parse", cmd__agent_parse },
 };
 
 int main(int argc, const char **argv)
