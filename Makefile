@@ -4,6 +4,7 @@
 #   make check      tests under ASan+UBSan, scheduler tests under TSan
 #   make demo       set up and run plans/demo.yaml on the local backend
 #   make bench      tests/bench/, against standard tools in the same run
+#   make man        regenerate doc/runner.1 from the commands' --help
 #   make install PREFIX=/usr/local
 
 O ?= build
@@ -33,7 +34,7 @@ endif
 
 LIB_SRC := $(filter-out runner/main.c,$(wildcard runner/*.c))
 LIB_OBJ := $(patsubst runner/%.c,$(O)/obj/%.o,$(LIB_SRC)) \
-	$(O)/obj/migrations-gen.o
+	$(O)/obj/migrations-gen.o $(O)/obj/prices-gen.o
 UNIT_SRC := $(wildcard tests/unit/u-*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(O)/tests/%,$(UNIT_SRC))
 HELPER_SRC := $(wildcard tests/helper/*.c)
@@ -41,7 +42,7 @@ HELPER_BIN := $(patsubst tests/helper/%.c,$(O)/tests/%,$(HELPER_SRC))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
 .PHONY: all build test check check-asan check-tsan demo bench install \
-	deps clean style
+	deps clean style man
 
 all: $(O)/runner
 
@@ -70,6 +71,17 @@ $(O)/gen/migrations-gen.c: FORCE
 FORCE:
 
 $(O)/obj/migrations-gen.o: $(O)/gen/migrations-gen.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+# The price table (runner/prices.h), embedded the same way.
+$(O)/gen/prices-gen.c: FORCE
+	@mkdir -p $(dir $@)
+	@sh tools/embed-file.sh runner_prices_json prices/models.json > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; \
+		echo "embedded prices/models.json"; fi
+
+$(O)/obj/prices-gen.o: $(O)/gen/prices-gen.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
@@ -117,8 +129,18 @@ bench: deps-quiet
 		build-bench/tests/test-tool
 	sh tests/bench/run.sh build-bench/runner
 
+# The man page is generated from the options tables (runner CMD --help)
+# and committed, so a clean clone installs it without running anything;
+# tests/t/t0300-cli-help.sh fails when it is stale.
+man: $(O)/runner
+	sh tools/gen-man.sh $(O)/runner doc/runner.1.in > doc/runner.1.tmp
+	@if cmp -s doc/runner.1.tmp doc/runner.1; then rm doc/runner.1.tmp; \
+	else mv doc/runner.1.tmp doc/runner.1; echo "wrote doc/runner.1"; fi
+
 install: $(O)/runner
 	install -D -m 0755 $(O)/runner $(DESTDIR)$(PREFIX)/bin/runner
+	install -D -m 0644 doc/runner.1 \
+		$(DESTDIR)$(PREFIX)/share/man/man1/runner.1
 
 # The committed style was made with clang-format 14 (Debian 12's); other
 # versions format some constructs differently.

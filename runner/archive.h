@@ -26,7 +26,7 @@ struct strbuf;
  *   - everything under STATE/runs/RUN/ (regular files, directories and
  *     symlinks, never followed; special files are skipped with a warning),
  *   - db.json: the run's database rows (see archive_db_json()),
- *   - SHA256SUMS: every other regular file, in sha256sum's format.
+ *   - SHA256SUMS: one line for every other entry (see below).
  * Two archives of the same run are byte-identical: entries sorted
  * bytewise by path (a directory before its children), every mtime the
  * run's end (or SOURCE_DATE_EPOCH), owner 0/0 without names, modes
@@ -36,6 +36,22 @@ struct strbuf;
  * never calls setlocale(), so libarchive converts nothing: the bytes do
  * not depend on LANG/LC_ALL). The gzip stream is zlib's at level 9: other
  * deflate implementations (zlib-ng) would compress differently.
+ *
+ * SHA256SUMS covers every entry but itself and the top directory, one line
+ * each, in path order:
+ *   HEX  PATH            a regular file: the SHA-256 of its bytes,
+ *   #symlink HEX  PATH   a symlink: the SHA-256 of its target (the bytes
+ *                        readlink() gives, no NUL or newline),
+ *   #dir HEX  PATH       a directory: the SHA-256 of nothing (e3b0c442...),
+ * where "HEX  PATH" is sha256sum's line, PATH escaped as sha256sum does
+ * (archive_sums_add()): a link named a<newline>b has the line
+ * #symlink \HEX  a\nb (a backslash before HEX, and one before 'n').
+ * sha256sum -c skips lines that start with '#' (comments), so on an
+ * extracted archive it checks the regular files and ignores the rest;
+ * runner verify checks all three kinds, a type that differs from its
+ * line's is "modified", and an entry without a line is "extra". Other
+ * lines starting with '#' are comments to both. An archive never holds
+ * hard links, devices, fifos or sockets (verify rejects them).
  *
  * Errors: functions returning int give 0, or -1 with one complete message
  * appended to err; nothing is printed. Not thread-safe in any way that
@@ -72,6 +88,21 @@ int archive_path_check(const char *path, struct strbuf *err);
  */
 void archive_sums_add(struct strbuf *sb, const unsigned char sum[32],
 		      const char *path);
+/*
+ * Append the SHA256SUMS line of one entry to sb (the format above): type
+ * is S_IFREG, S_IFLNK or S_IFDIR, sum the SHA-256 of the file's bytes,
+ * the link's target or nothing.
+ */
+void archive_sums_add_entry(struct strbuf *sb, mode_t type,
+			    const unsigned char sum[32], const char *path);
+/*
+ * Parse one line of SHA256SUMS (without its '\n', len bytes): 0 with
+ * *type S_IFREG, S_IFLNK or S_IFDIR, sum and path set; 1 for a comment
+ * (a line starting with '#' that is not "#symlink " or "#dir "), nothing
+ * set; -1 when malformed, no message.
+ */
+int archive_sums_parse_entry(const char *line, size_t len, mode_t *type,
+			     unsigned char sum[32], struct strbuf *path);
 /*
  * Parse one line (without its '\n', len bytes, no NUL inside) in
  * sha256sum's format, text ("HEX  PATH") or binary ("HEX *PATH"),
@@ -144,14 +175,15 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 		 struct archive_pack_result *res, struct strbuf *err);
 
 struct archive_verify_result {
-	/* Files listed in SHA256SUMS, and those that matched. */
+	/* Regular files listed in SHA256SUMS, and those that matched. */
 	size_t listed;
 	size_t matched;
 	/*
-	 * One line per problem, sorted by path: "modified: PATH",
-	 * "missing: PATH" (listed, absent), "extra: PATH" (a regular file
-	 * not listed, other than SHA256SUMS). PATH relative to the top
-	 * directory, as in SHA256SUMS.
+	 * One line per problem, sorted by path: "modified: PATH" (other
+	 * bytes, another link target, or another type than its line says),
+	 * "missing: PATH" (listed, absent), "extra: PATH" (an entry of any
+	 * type without a line, other than SHA256SUMS). PATH relative to the
+	 * top directory, as in SHA256SUMS.
 	 */
 	struct strvec problems;
 	/*
@@ -160,23 +192,33 @@ struct archive_verify_result {
 	 * path, no SHA256SUMS).
 	 */
 	int io_error;
+	/* Symlinks and directories listed, and those that matched. */
+	size_t links, links_matched;
+	size_t dirs, dirs_matched;
 };
-#define ARCHIVE_VERIFY_RESULT_INIT   \
-	{                            \
-		0, 0, STRVEC_INIT, 0 \
+#define ARCHIVE_VERIFY_RESULT_INIT               \
+	{                                        \
+		0, 0, STRVEC_INIT, 0, 0, 0, 0, 0 \
 	}
 void archive_verify_result_release(struct archive_verify_result *res);
 
 /*
- * Check the .tar.gz at path against the SHA256SUMS it holds, streaming
- * (memory bounded by the number of entries, not their size: at most 4
- * million entries and a 64 MiB SHA256SUMS); nothing is extracted. The content
- * is untrusted: an absolute or ".." path, an entry outside the single
- * top-level directory, a duplicate entry, a hard link or a special file are
- * errors. Returns 0 when the archive was read to the end (res->problems empty
- * means it verified), -1 with a message otherwise. path "-" reads standard
- * input.
+ * Check the .tar.gz at path against the SHA256SUMS it holds, streaming:
+ * each entry's data is hashed block by block as libarchive inflates it,
+ * nothing is buffered or extracted, so memory does not depend on the
+ * size of any entry (a gzip bomb costs time, not memory, and shows as
+ * the entry it is: extra or modified). What is kept is bounded by
+ * ARCHIVE_ENTRIES_MAX entries, ARCHIVE_SUMS_MAX bytes of SHA256SUMS and
+ * as many bytes of entry names; beyond them the archive is refused (and
+ * archive_pack() refuses to write one). The content is untrusted: an
+ * absolute or ".." path, an entry outside the single top-level
+ * directory, a duplicate entry, a hard link, a sparse file or a special
+ * file (device, fifo, socket) are errors naming the entry. Returns 0 when
+ * the archive was read to the end (res->problems empty means it
+ * verified), -1 with a message otherwise. path "-" reads standard input.
  */
+#define ARCHIVE_ENTRIES_MAX (1 << 20)
+#define ARCHIVE_SUMS_MAX (64 << 20)
 int archive_verify(const char *path, struct archive_verify_result *res,
 		   struct strbuf *err);
 

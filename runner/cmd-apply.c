@@ -2,30 +2,50 @@
  * runner apply RUN TASK [--to DIR] [--dry-run]: put a task's pulled-back
  * changes into the workspace (or DIR), all or nothing.
  *
- * First every change is checked against what is on disk: a modified or
- * deleted file must still have the hash the task started from (or already
- * be in the task's end state), an added file must not exist (or already
- * match). Any conflict is named and nothing is touched. Only then are new
- * contents written to temporary files next to their targets and renamed
- * into place, and deletions done. Paths come from the results folder and
- * are checked like anything else read back from a sandbox.
+ * Check. Every change is checked against what is on disk before anything
+ * is touched: a modified or deleted file must still have the hash the task
+ * started from (or already be in the task's end state), an added file must
+ * not exist (or already match). A task may also change what a path is: a
+ * file replaced by a directory (deleted "a", added "a/b") or a directory
+ * tree replaced by a file or a link (deleted "d/...", added "d"). The file
+ * in the way must then be one the task deleted, and the directory in the
+ * way must hold nothing but files the task deleted, each checked as above:
+ * a file the task never saw (ignored, or new since) is a conflict, never
+ * lost. Any conflict is named and nothing is touched.
+ *
+ * Stage. New contents are written to temporary files (.runner-apply-PID-N)
+ * in the deepest existing directory of their target, so that renaming them
+ * in later never crosses a file system and never fails for want of room.
+ *
+ * Commit. What is replaced or deleted is first set aside under a name next
+ * to it (.runner-apply-PID-bak-N), then new contents are renamed in and
+ * missing directories made. Each step is logged; when one fails, the log is
+ * undone backwards and the workspace is left as it was. Only when every
+ * step is done is what was set aside removed.
+ *
+ * Paths come from the results folder and are checked like anything else
+ * read back from a sandbox. No link in the workspace is ever followed: a
+ * path is reached one directory at a time with O_NOFOLLOW, and a link the
+ * task replaced by a directory is removed before the directory is made.
  */
+#define _GNU_SOURCE /* renameat2 */
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
 #include "hash.h"
+#include "opt.h"
 #include "plan.h"
+#include "quote.h"
 #include "runref.h"
 #include "store.h"
 #include "ws.h"
 
 #include <cJSON.h>
+#include <dirent.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
-
-static const char usage[] =
-	"runner apply RUN TASK [--to DIR] [--dry-run] [--state DIR]";
 
 enum kind { ADDED, MODIFIED, DELETED };
 
@@ -35,15 +55,50 @@ struct change {
 	bool link;
 	bool has_new, has_base;
 	unsigned char new_sha[32], base_sha[32];
-	bool noop; /* the target is already in the task's end state */
+	bool noop;     /* the target is already in the task's end state */
+	bool over_dir; /* ADDED where a directory of deleted files is */
+	bool in_dir;   /* DELETED inside such a directory: goes with it */
+	struct strvec subdirs; /* over_dir: that directory's directories */
+	char *stage_dir;       /* staged: in this directory of path */
+	char *tmp;	       /* under this name */
+	bool placed;	       /* renamed into place */
+	char *bak;	       /* set aside next to path under this name */
 };
 
 struct plan_apply {
-	struct change *items;
+	struct change *items; /* sorted by path */
 	size_t nr, alloc;
 	struct strvec conflicts;
 	struct strvec skipped;
 };
+
+/* One step of the commit, and how to take it back. */
+enum undo_op {
+	UNDO_PUT_BACK, /* rename c->bak back to c->path */
+	UNDO_UNLINK,   /* remove path (a file we put there) */
+	UNDO_RMDIR,    /* remove path (a directory we made) */
+};
+
+struct undo {
+	enum undo_op op;
+	const struct change *c;
+	char *path;
+};
+
+struct undo_log {
+	struct undo *v;
+	size_t nr, alloc;
+};
+
+static void log_push(struct undo_log *log, enum undo_op op,
+		     const struct change *c, char *path)
+{
+	ALLOC_GROW(log->v, log->nr + 1, log->alloc);
+	log->v[log->nr].op = op;
+	log->v[log->nr].c = c;
+	log->v[log->nr].path = path;
+	log->nr++;
+}
 
 static bool path_ok(const char *p)
 {
@@ -70,62 +125,307 @@ static int hex_to_sum(const char *hex, unsigned char sum[32])
 	return sha256_parse_hex(hex, sum);
 }
 
-/*
- * State of path under rootfd: 0 absent, 1 present (sum filled: content
- * of a file, or target of a link), -1 unreadable or not a file or link.
- */
-static int current(int rootfd, const char *path, bool *is_link,
-		   unsigned char sum[32])
+static int change_cmp(const void *a, const void *b)
 {
+	const struct change *x = a, *y = b;
+	return strcmp(x->path, y->path);
+}
+
+/* The change at the first len bytes of path, or NULL. */
+static struct change *find(const struct plan_apply *pa, const char *path,
+			   size_t len)
+{
+	struct change key = { .path = xstrndup(path, len) };
+	struct change *hit = pa->nr ? bsearch(&key, pa->items, pa->nr,
+					      sizeof(key), change_cmp)
+				    : NULL;
+	free(key.path);
+	return hit;
+}
+
+static bool is_under(const char *path, const char *dir)
+{
+	size_t len = strlen(dir);
+	return !strncmp(path, dir, len) && path[len] == '/';
+}
+
+/* Does the task put something inside dir (as a directory)? */
+static bool adds_under(const struct plan_apply *pa, const char *dir)
+{
+	for (size_t i = 0; i < pa->nr; i++)
+		if (pa->items[i].kind != DELETED &&
+		    is_under(pa->items[i].path, dir))
+			return true;
+	return false;
+}
+
+/*
+ * Sorted, each path once, and nothing added or modified inside a path
+ * that is added or modified: a file cannot also be a directory. (What is
+ * deleted inside an added path is a directory replaced by a file.)
+ */
+static int validate(struct plan_apply *pa, const char *file,
+		    struct strbuf *err)
+{
+	if (pa->nr)
+		qsort(pa->items, pa->nr, sizeof(*pa->items), change_cmp);
+	for (size_t i = 0; i < pa->nr; i++) {
+		const char *p = pa->items[i].path, *slash;
+		if (i && !strcmp(pa->items[i - 1].path, p)) {
+			strbuf_addf(err, "'%s' lists '%s' twice", file, p);
+			return -1;
+		}
+		if (pa->items[i].kind == DELETED)
+			continue;
+		for (slash = strchr(p, '/'); slash;
+		     slash = strchr(slash + 1, '/')) {
+			const struct change *up =
+				find(pa, p, (size_t)(slash - p));
+			if (up && up->kind != DELETED) {
+				strbuf_addf(err,
+					    "'%s' lists both '%s' and '%s' "
+					    "inside it",
+					    file, up->path, p);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * The directory that holds path under root_fd, reached one component at
+ * a time without following links (ws_open_parent); dir "" is root_fd.
+ */
+static int open_dir(int root_fd, const char *dir)
+{
+	char *probe;
 	const char *base;
-	int pfd = ws_open_parent(rootfd, path, &base, false), fd, ret = -1;
+	int fd;
+
+	if (!*dir)
+		return dup(root_fd);
+	probe = xstrfmt("%s/x", dir);
+	fd = ws_open_parent(root_fd, probe, &base, false);
+	free(probe);
+	return fd;
+}
+
+enum state { ST_ERROR = -1, ST_ABSENT, ST_PRESENT, ST_DIR, ST_BLOCKED };
+
+/*
+ * What is at path under root_fd, never following a link: nothing, a file
+ * or a link (sum: the content's or the target's hash), a directory, or
+ * blocked: a parent is not a directory (a file or a link; *blocked is its
+ * length in path). ST_ERROR: unreadable, or a fifo, socket or device.
+ */
+static enum state state_of(int root_fd, const char *path, bool *is_link,
+			   unsigned char sum[32], size_t *blocked)
+{
+	char *copy = xstrdup(path), *comp = copy, *slash;
+	int fd = dup(root_fd), in;
+	enum state ret = ST_ERROR;
 	struct stat st;
 
-	if (pfd < 0)
-		return errno == ENOENT ? 0 : -1;
-	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		ret = errno == ENOENT ? 0 : -1;
+	while (fd >= 0 && (slash = strchr(comp, '/'))) {
+		int next;
+		*slash = '\0';
+		if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			ret = errno == ENOENT ? ST_ABSENT : ST_ERROR;
+			goto out;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			*blocked = (size_t)(slash - copy);
+			ret = ST_BLOCKED;
+			goto out;
+		}
+		next = openat(fd, comp,
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		close(fd);
+		fd = next;
+		comp = slash + 1;
+	}
+	if (fd < 0)
+		goto out;
+	if (fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		ret = errno == ENOENT ? ST_ABSENT : ST_ERROR;
+	} else if (S_ISDIR(st.st_mode)) {
+		ret = ST_DIR;
 	} else if (S_ISLNK(st.st_mode)) {
 		char buf[PATH_MAX];
-		ssize_t n = readlinkat(pfd, base, buf, sizeof(buf));
+		ssize_t n = readlinkat(fd, comp, buf, sizeof(buf));
 		if (n >= 0) {
 			sha256_buf(buf, (size_t)n, sum);
 			*is_link = true;
-			ret = 1;
+			ret = ST_PRESENT;
 		}
 	} else if (S_ISREG(st.st_mode)) {
-		fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && sha256_fd(fd, sum) == 0) {
+		in = openat(fd, comp,
+			    O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (in >= 0 && sha256_fd(in, sum) == 0) {
 			*is_link = false;
-			ret = 1;
+			ret = ST_PRESENT;
 		}
-		if (fd >= 0)
-			close(fd);
+		if (in >= 0)
+			close(in);
 	}
-	close(pfd);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(copy);
 	return ret;
 }
 
 static void conflict(struct plan_apply *pa, const char *path, const char *why)
 {
-	strvec_pushf(&pa->conflicts, "%s: %s", path, why);
+	char *q = quote_path_dup(path);
+	strvec_pushf(&pa->conflicts, "%s: %s", q, why);
+	free(q);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in directory fd, sorted (fd stays open). */
+static int read_names(int fd, struct strvec *names)
+{
+	int dfd = dup(fd);
+	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+	struct dirent *de;
+
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return -1;
+	}
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			strvec_push(names, de->d_name);
+	closedir(d);
+	if (names->nr)
+		qsort(names->v, names->nr, sizeof(*names->v), name_cmp);
+	return 0;
+}
+
+/*
+ * The directory dir (open as fd) is in the way of c, which the task put
+ * at its place: it may hold only files the task deleted (each checked on
+ * its own) and directories of them, noted in c->subdirs. 0, or -1 with
+ * the conflict named.
+ */
+static int check_doomed(struct plan_apply *pa, int fd, const char *dir,
+			struct change *c)
+{
+	struct strvec names = STRVEC_INIT;
+	int ret = 0;
+
+	if (read_names(fd, &names) < 0) {
+		strvec_pushf(&pa->conflicts, "%s: cannot read '%s': %s",
+			     c->path, dir, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < names.nr && !ret; i++) {
+		char *p = xstrfmt("%s/%s", dir, names.v[i]);
+		struct change *d = find(pa, p, strlen(p));
+		struct stat st;
+		int sub;
+
+		if (fstatat(fd, names.v[i], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			strvec_pushf(&pa->conflicts,
+				     "%s: cannot read '%s': %s", c->path, p,
+				     strerror(errno));
+			ret = -1;
+		} else if (S_ISDIR(st.st_mode)) {
+			sub = openat(fd, names.v[i],
+				     O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					     O_CLOEXEC);
+			strvec_push(&c->subdirs, p);
+			if (sub < 0) {
+				strvec_pushf(&pa->conflicts,
+					     "%s: cannot read '%s': %s",
+					     c->path, p, strerror(errno));
+				ret = -1;
+			} else {
+				ret = check_doomed(pa, sub, p, c);
+				close(sub);
+			}
+		} else if (!d || d->kind != DELETED) {
+			strvec_pushf(&pa->conflicts,
+				     "%s: is a directory in the workspace "
+				     "holding '%s', which the task did not "
+				     "delete",
+				     c->path, p);
+			ret = -1;
+		} else {
+			d->in_dir = true;
+		}
+		free(p);
+	}
+	strvec_clear(&names);
+	return ret;
 }
 
 static void check(struct plan_apply *pa, int rootfd, struct change *c)
 {
 	unsigned char sum[32];
 	bool is_link = false;
-	int have = current(rootfd, c->path, &is_link, sum);
+	size_t blocked = 0;
+	const struct change *up;
+	int fd;
 
-	if (have < 0) {
+	switch (state_of(rootfd, c->path, &is_link, sum, &blocked)) {
+	case ST_ERROR:
 		conflict(pa, c->path,
 			 "is not a plain file or link, or cannot "
 			 "be read");
 		return;
+	case ST_BLOCKED:
+		up = find(pa, c->path, blocked);
+		/* A file the task replaced by a directory: it goes first. */
+		if (c->kind == ADDED && up && up->kind == DELETED)
+			return;
+		/* Already replaced by what the task put there. */
+		if (c->kind == DELETED && up && up->kind != DELETED) {
+			c->noop = true;
+			return;
+		}
+		strvec_pushf(&pa->conflicts,
+			     "%s: '%.*s' is not a directory in the workspace",
+			     c->path, (int)blocked, c->path);
+		return;
+	case ST_DIR:
+		if (c->kind == ADDED) {
+			c->over_dir = true;
+			fd = open_dir(rootfd, c->path);
+			if (fd < 0)
+				conflict(pa, c->path, "cannot be read");
+			else
+				check_doomed(pa, fd, c->path, c);
+			if (fd >= 0)
+				close(fd);
+		} else if (c->kind == DELETED && adds_under(pa, c->path)) {
+			c->noop = true; /* the task's directory is there */
+		} else {
+			conflict(pa, c->path,
+				 "is a directory in the workspace");
+		}
+		return;
+	case ST_ABSENT:
+		if (c->kind == ADDED)
+			return;
+		if (c->kind == DELETED)
+			c->noop = true;
+		else
+			conflict(pa, c->path,
+				 "no longer exists in the "
+				 "workspace");
+		return;
+	case ST_PRESENT:
+		break;
 	}
 	if (c->kind == ADDED) {
-		if (!have)
-			return;
 		if (c->has_new && is_link == c->link &&
 		    !memcmp(sum, c->new_sha, 32))
 			c->noop = true;
@@ -134,15 +434,6 @@ static void check(struct plan_apply *pa, int rootfd, struct change *c)
 				 "exists in the workspace and "
 				 "differs from what the task "
 				 "added");
-		return;
-	}
-	if (!have) {
-		if (c->kind == DELETED)
-			c->noop = true;
-		else
-			conflict(pa, c->path,
-				 "no longer exists in the "
-				 "workspace");
 		return;
 	}
 	if (c->kind == MODIFIED && c->has_new &&
@@ -161,8 +452,8 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 {
 	static const char *const names[] = { "added", "modified", "deleted" };
 	char *path = fs_join(dir, "changes.json");
-	struct strbuf text;
-	cJSON *root = NULL, *ws;
+	struct strbuf text, name = STRBUF_INIT;
+	cJSON *root = NULL;
 	int ret = -1;
 
 	strbuf_init_capped(&text, 512 << 20);
@@ -176,36 +467,41 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 		strbuf_addf(err, "'%s' is not valid JSON", path);
 		goto out;
 	}
-	ws = cJSON_GetObjectItem(root, "workspace");
-	*workspace = cJSON_IsString(ws) ? xstrdup(ws->valuestring) : NULL;
+	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
+	*workspace = NULL;
+	if (!quote_json_get_name(root, "workspace", &name))
+		*workspace = strbuf_detach(&name, NULL);
 	for (int k = 0; k < 3; k++) {
 		const cJSON *e;
 		cJSON_ArrayForEach(e, cJSON_GetObjectItem(root, names[k]))
 		{
-			const cJSON *p = cJSON_GetObjectItem(e, "path");
 			const cJSON *type = cJSON_GetObjectItem(e, "type");
 			const cJSON *pulled = cJSON_GetObjectItem(e, "pulled");
 			const cJSON *note = cJSON_GetObjectItem(e, "note");
 			struct change *c;
 
-			if (!cJSON_IsString(p) || !path_ok(p->valuestring)) {
+			strbuf_reset(&name);
+			if (quote_json_get_name(e, "path", &name) < 0 ||
+			    !path_ok(name.buf)) {
 				strbuf_addf(err, "'%s' lists an unsafe path",
 					    path);
 				goto out;
 			}
 			if (k != DELETED && !cJSON_IsTrue(pulled)) {
-				strvec_pushf(&pa->skipped, "%s (%s)",
-					     p->valuestring,
+				char *q = quote_path_dup(name.buf);
+				strvec_pushf(&pa->skipped, "%s (%s)", q,
 					     cJSON_IsString(note)
 						     ? note->valuestring
 						     : "not pulled back");
+				free(q);
 				continue;
 			}
 			ALLOC_GROW(pa->items, pa->nr + 1, pa->alloc);
 			c = &pa->items[pa->nr++];
 			memset(c, 0, sizeof(*c));
+			strvec_init(&c->subdirs);
 			c->kind = (enum kind)k;
-			c->path = xstrdup(p->valuestring);
+			c->path = xstrdup(name.buf);
 			c->link = cJSON_IsString(type) &&
 				  !strcmp(type->valuestring, "symlink");
 			c->has_new = k != DELETED &&
@@ -219,36 +515,56 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 				c->base_sha);
 		}
 	}
-	ret = 0;
+	ret = validate(pa, path, err);
 out:
 	cJSON_Delete(root);
 	strbuf_release(&text);
+	strbuf_release(&name);
 	free(path);
 	return ret;
 }
 
-/* Write the task's version of c next to its target; returns the temp name. */
-static char *stage(int srcfd, int dstfd, const struct change *c,
-		   struct strbuf *err)
+/*
+ * The deepest directory of path (not path itself) that exists, reached
+ * without following links; *len is its length in path (0: root_fd).
+ */
+static int deepest_dir(int root_fd, const char *path, size_t *len)
 {
-	const char *sbase, *dbase;
+	char *copy = xstrdup(path), *comp = copy, *slash;
+	int fd = dup(root_fd);
+
+	*len = 0;
+	while (fd >= 0 && (slash = strchr(comp, '/'))) {
+		int next;
+		*slash = '\0';
+		next = openat(fd, comp,
+			      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			break;
+		close(fd);
+		fd = next;
+		*len = (size_t)(slash - copy);
+		comp = slash + 1;
+	}
+	free(copy);
+	return fd;
+}
+
+/* Write the task's version of c into a temporary file near its target. */
+static int stage(int srcfd, int dstfd, struct change *c, size_t i,
+		 struct strbuf *err)
+{
+	const char *sbase;
 	int sp = ws_open_parent(srcfd, c->path, &sbase, false);
-	int dp = ws_open_parent(dstfd, c->path, &dbase, true);
-	char *tmp = NULL;
-	int in = -1, out = -1;
+	size_t len;
+	int dp = deepest_dir(dstfd, c->path, &len);
+	int in = -1, out = -1, ret = -1;
+	char *tmp = xstrfmt(".runner-apply-%ld-%zu", (long)getpid(), i);
 
 	if (sp < 0 || dp < 0) {
 		strbuf_addf(err, "cannot reach '%s': %s", c->path,
 			    strerror(errno));
-		goto fail;
-	}
-	tmp = xstrfmt("%s/.%s.runner-apply-%ld", c->path, dbase,
-		      (long)getpid());
-	/* tmp is relative to the parent: keep only its last component. */
-	{
-		char *last = xstrdup(strrchr(tmp, '/') + 1);
-		free(tmp);
-		tmp = last;
+		goto out;
 	}
 	if (c->link) {
 		char buf[PATH_MAX];
@@ -256,7 +572,7 @@ static char *stage(int srcfd, int dstfd, const struct change *c,
 		if (n < 0 || (buf[n] = '\0', symlinkat(buf, dp, tmp) < 0)) {
 			strbuf_addf(err, "cannot stage link '%s': %s", c->path,
 				    strerror(errno));
-			goto fail;
+			goto out;
 		}
 	} else {
 		struct stat st;
@@ -264,44 +580,36 @@ static char *stage(int srcfd, int dstfd, const struct change *c,
 		if (in < 0 || fstat(in, &st) < 0) {
 			strbuf_addf(err, "cannot read the task's '%s': %s",
 				    c->path, strerror(errno));
-			goto fail;
+			goto out;
 		}
 		out = openat(dp, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			     st.st_mode & 0777);
 		if (out < 0) {
 			strbuf_addf(err, "cannot write next to '%s': %s",
 				    c->path, strerror(errno));
-			goto fail;
+			goto out;
 		}
-		for (;;) {
-			char buf[65536];
-			ssize_t n = read(in, buf, sizeof(buf));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0 ||
-			    (n > 0 && fs_write_all(out, buf, (size_t)n) < 0)) {
-				strbuf_addf(err, "cannot copy '%s': %s",
-					    c->path, strerror(errno));
-				unlinkat(dp, tmp, 0);
-				goto fail;
-			}
-			if (!n)
-				break;
+		/* Holes stay holes: a sparse file is applied sparse. */
+		if (fs_copy_sparse(in, out) < 0 || fsync(out) < 0) {
+			strbuf_addf(err, "cannot copy '%s': %s", c->path,
+				    strerror(errno));
+			unlinkat(dp, tmp, 0);
+			goto out;
 		}
-		if (fsync(out) < 0 || close(out) < 0) {
+		if (close(out) < 0) {
 			out = -1;
 			strbuf_addf(err, "cannot write '%s': %s", c->path,
 				    strerror(errno));
 			unlinkat(dp, tmp, 0);
-			goto fail;
+			goto out;
 		}
 		out = -1;
 	}
-	close(in);
-	close(sp);
-	close(dp);
-	return tmp;
-fail:
+	c->stage_dir = xstrndup(c->path, len);
+	c->tmp = tmp;
+	tmp = NULL;
+	ret = 0;
+out:
 	if (in >= 0)
 		close(in);
 	if (out >= 0)
@@ -311,107 +619,371 @@ fail:
 	if (dp >= 0)
 		close(dp);
 	free(tmp);
-	return NULL;
-}
-
-static int apply_all(struct plan_apply *pa, int srcfd, int dstfd,
-		     struct strbuf *err)
-{
-	char **tmps = xcalloc(pa->nr ? pa->nr : 1, sizeof(*tmps));
-	int ret = -1;
-	size_t i;
-
-	/* Stage everything first: a failure here leaves the workspace alone.
-	 */
-	for (i = 0; i < pa->nr; i++) {
-		struct change *c = &pa->items[i];
-		if (c->kind == DELETED || c->noop)
-			continue;
-		if (!(tmps[i] = stage(srcfd, dstfd, c, err)))
-			goto unstage;
-	}
-	for (i = 0; i < pa->nr; i++) {
-		struct change *c = &pa->items[i];
-		const char *base;
-		int dp;
-		if (c->noop)
-			continue;
-		dp = ws_open_parent(dstfd, c->path, &base, false);
-		if (dp < 0 || (c->kind == DELETED ? unlinkat(dp, base, 0)
-						  : renameat(dp, tmps[i], dp,
-							     base)) < 0) {
-			strbuf_addf(err,
-				    "cannot %s '%s': %s; the workspace is "
-				    "partly updated",
-				    c->kind == DELETED ? "delete" : "replace",
-				    c->path, strerror(errno));
-			if (dp >= 0)
-				close(dp);
-			goto out;
-		}
-		free(tmps[i]);
-		tmps[i] = NULL;
-		close(dp);
-	}
-	ret = 0;
-	goto out;
-unstage:
-	for (i = 0; i < pa->nr; i++) {
-		const char *base;
-		int dp;
-		if (!tmps[i])
-			continue;
-		dp = ws_open_parent(dstfd, pa->items[i].path, &base, false);
-		if (dp >= 0) {
-			unlinkat(dp, tmps[i], 0);
-			close(dp);
-		}
-	}
-out:
-	for (i = 0; i < pa->nr; i++)
-		free(tmps[i]);
-	free(tmps);
 	return ret;
 }
 
-int cmd_apply(int argc, char **argv)
+static void unstage(struct plan_apply *pa, int dstfd)
 {
-	static const struct option longopts[] = {
-		{ "to", required_argument, NULL, 't' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
+	for (size_t i = 0; i < pa->nr; i++) {
+		struct change *c = &pa->items[i];
+		int fd;
+		if (!c->tmp || c->placed)
+			continue;
+		fd = open_dir(dstfd, c->stage_dir);
+		if (fd >= 0) {
+			unlinkat(fd, c->tmp, 0);
+			close(fd);
+		}
+	}
+}
+
+static const char *verb(const struct change *c)
+{
+	return c->kind == DELETED ? "delete"
+	       : c->over_dir	  ? "replace the directory"
+				  : "replace";
+}
+
+/*
+ * Rename without replacing: what is at to (put there since the check, or
+ * a name of ours left by an apply killed half way) is never overwritten.
+ * Without RENAME_NOREPLACE, link(2), which never replaces; without links
+ * either (a directory, or such a file system), a look first.
+ */
+static int rename_new(int from_fd, const char *from, int to_fd, const char *to)
+{
+	struct stat st;
+
+	if (renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(from_fd, from, to_fd, to, 0) == 0) {
+		unlinkat(from_fd, from, 0);
+		return 0;
+	}
+	if (errno == EEXIST)
+		return -1;
+	if (fstatat(to_fd, to, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(from_fd, from, to_fd, to);
+}
+
+/* Rename c's path aside, next to it, so that it can be put back. */
+static int set_aside(int rootfd, struct change *c, size_t i,
+		     struct undo_log *log, struct strbuf *err)
+{
+	const char *base;
+	int pfd = ws_open_parent(rootfd, c->path, &base, false);
+
+	c->bak = xstrfmt(".runner-apply-%ld-bak-%zu", (long)getpid(), i);
+	if (pfd < 0 || rename_new(pfd, base, pfd, c->bak) < 0) {
+		strbuf_addf(err, "cannot %s '%s': %s", verb(c), c->path,
+			    strerror(errno));
+		if (pfd >= 0)
+			close(pfd);
+		return -1;
+	}
+	close(pfd);
+	log_push(log, UNDO_PUT_BACK, c, NULL);
+	return 0;
+}
+
+/*
+ * A modified file: the old one is kept as a hard link next to it and the
+ * new one renamed over it, so that the path never goes missing (a rename
+ * aside where links cannot be made).
+ */
+static int replace(int rootfd, struct change *c, size_t i,
+		   struct undo_log *log, struct strbuf *err)
+{
+	const char *base;
+	int pfd = ws_open_parent(rootfd, c->path, &base, false);
+	int sfd = open_dir(rootfd, c->stage_dir);
+	char *dir = fs_dirname(c->path);
+	int ret = -1;
+
+	c->bak = xstrfmt(".runner-apply-%ld-bak-%zu", (long)getpid(), i);
+	if (pfd < 0 || sfd < 0)
+		goto fail;
+	if (linkat(pfd, base, pfd, c->bak, 0) == 0)
+		log_push(log, UNDO_UNLINK, c,
+			 strchr(c->path, '/') ? fs_join(dir, c->bak)
+					      : xstrdup(c->bak));
+	else if (errno != EEXIST && rename_new(pfd, base, pfd, c->bak) == 0)
+		log_push(log, UNDO_PUT_BACK, c, NULL);
+	else
+		goto fail;
+	if (renameat(sfd, c->tmp, pfd, base) < 0)
+		goto fail;
+	c->placed = true;
+	if (log->v[log->nr - 1].op == UNDO_UNLINK) {
+		free(log->v[log->nr - 1].path);
+		log->v[log->nr - 1].path = NULL;
+		log->v[log->nr - 1].op = UNDO_PUT_BACK;
+	}
+	ret = 0;
+	goto out;
+fail:
+	strbuf_addf(err, "cannot replace '%s': %s", c->path, strerror(errno));
+out:
+	if (pfd >= 0)
+		close(pfd);
+	if (sfd >= 0)
+		close(sfd);
+	free(dir);
+	return ret;
+}
+
+/* An added file: its missing directories made, then renamed in. */
+static int add(int rootfd, struct change *c, struct undo_log *log,
+	       struct strbuf *err)
+{
+	size_t len = strlen(c->stage_dir);
+	int fd = open_dir(rootfd, c->stage_dir);
+	int sfd = open_dir(rootfd, c->stage_dir);
+	const char *comp = c->path + (len ? len + 1 : 0), *slash;
+
+	while (fd >= 0 && (slash = strchr(comp, '/'))) {
+		char *name = xstrndup(comp, (size_t)(slash - comp));
+		bool made = mkdirat(fd, name, 0755) == 0;
+		int next = -1;
+		if (made)
+			log_push(log, UNDO_RMDIR, c,
+				 xstrndup(c->path, (size_t)(slash - c->path)));
+		if (made || errno == EEXIST)
+			next = openat(fd, name,
+				      O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					      O_CLOEXEC);
+		free(name);
+		close(fd);
+		fd = next;
+		comp = slash + 1;
+	}
+	if (fd < 0 || sfd < 0 || rename_new(sfd, c->tmp, fd, comp) < 0) {
+		strbuf_addf(err, "cannot add '%s': %s", c->path,
+			    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		if (sfd >= 0)
+			close(sfd);
+		return -1;
+	}
+	c->placed = true;
+	log_push(log, UNDO_UNLINK, c, xstrdup(c->path));
+	close(fd);
+	close(sfd);
+	return 0;
+}
+
+/* Take the log back, last step first. */
+static int undo(struct undo_log *log, int rootfd, struct strbuf *err)
+{
+	int ret = 0;
+
+	for (size_t i = log->nr; i-- > 0;) {
+		const struct undo *u = &log->v[i];
+		const char *path = u->path ? u->path : u->c->path, *base;
+		int pfd = ws_open_parent(rootfd, path, &base, false);
+		int r = -1;
+
+		if (pfd >= 0) {
+			if (u->op == UNDO_PUT_BACK)
+				r = renameat(pfd, u->c->bak, pfd, base);
+			else
+				r = unlinkat(pfd, base,
+					     u->op == UNDO_RMDIR ? AT_REMOVEDIR
+								 : 0);
+			close(pfd);
+		}
+		if (r < 0 && !(u->op != UNDO_PUT_BACK && errno == ENOENT)) {
+			strbuf_addf(err, "%s'%s' could not be put back: %s",
+				    ret ? "; " : "", path, strerror(errno));
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/*
+ * A directory set aside: the files the task deleted from it removed,
+ * then its directories, deepest first. Something else found there (put
+ * there since the check) stays, and the directory with it.
+ */
+static void remove_doomed(const struct plan_apply *pa, int pfd,
+			  const struct change *c)
+{
+	int fd = openat(pfd, c->bak,
+			O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	size_t skip = strlen(c->path) + 1;
+
+	for (size_t i = 0; fd >= 0 && i < pa->nr; i++) {
+		const struct change *d = &pa->items[i];
+		const char *base;
+		int dfd;
+		if (!d->in_dir || !is_under(d->path, c->path))
+			continue;
+		dfd = ws_open_parent(fd, d->path + skip, &base, false);
+		if (dfd >= 0) {
+			unlinkat(dfd, base, 0);
+			close(dfd);
+		}
+	}
+	for (size_t i = c->subdirs.nr; fd >= 0 && i-- > 0;) {
+		const char *base, *rel = c->subdirs.v[i] + skip;
+		int dfd = ws_open_parent(fd, rel, &base, false);
+		if (dfd >= 0) {
+			unlinkat(dfd, base, AT_REMOVEDIR);
+			close(dfd);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	if (unlinkat(pfd, c->bak, AT_REMOVEDIR) < 0)
+		warning("'%s' held more than the task deleted; it is kept as "
+			"'%s' beside it",
+			c->path, c->bak);
+}
+
+/* Done: what was set aside goes. */
+static void remove_aside(const struct plan_apply *pa, int rootfd)
+{
+	for (size_t i = 0; i < pa->nr; i++) {
+		const struct change *c = &pa->items[i];
+		const char *base;
+		int pfd;
+		if (!c->bak)
+			continue;
+		pfd = ws_open_parent(rootfd, c->path, &base, false);
+		if (pfd < 0)
+			continue;
+		if (c->over_dir)
+			remove_doomed(pa, pfd, c);
+		else if (unlinkat(pfd, c->bak, 0) < 0 && errno != ENOENT)
+			warning("cannot remove '%s' beside '%s': %s", c->bak,
+				c->path, strerror(errno));
+		close(pfd);
+	}
+}
+
+/*
+ * Put every staged change in, or none: 0 when every change is in; -1 when
+ * one failed and the workspace is as it was; -2 when it could not even be
+ * put back (err says what is left).
+ */
+static int commit(struct plan_apply *pa, int dstfd, struct strbuf *err)
+{
+	struct undo_log log = { 0 };
+	struct strbuf back = STRBUF_INIT;
+	sigset_t block, old;
+	int ret = -1;
+	size_t i;
+
+	/* A ^C waits until the commit is done or undone. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	/* What is in the way goes aside: directories, deleted files. */
+	for (i = 0; i < pa->nr; i++) {
+		struct change *c = &pa->items[i];
+		if (c->noop ||
+		    !(c->over_dir || (c->kind == DELETED && !c->in_dir)))
+			continue;
+		if (set_aside(dstfd, c, i, &log, err) < 0)
+			goto undo;
+	}
+	for (i = 0; i < pa->nr; i++) {
+		struct change *c = &pa->items[i];
+		if (c->noop || c->kind != MODIFIED)
+			continue;
+		if (replace(dstfd, c, i, &log, err) < 0)
+			goto undo;
+	}
+	for (i = 0; i < pa->nr; i++) {
+		struct change *c = &pa->items[i];
+		if (c->noop || c->kind != ADDED)
+			continue;
+		if (add(dstfd, c, &log, err) < 0)
+			goto undo;
+	}
+	remove_aside(pa, dstfd);
+	ret = 0;
+	goto out;
+undo:
+	if (undo(&log, dstfd, &back) < 0) {
+		strbuf_addf(err,
+			    "; the workspace could not be put back as it "
+			    "was: %s",
+			    back.buf);
+		ret = -2;
+	}
+out:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	for (i = 0; i < log.nr; i++)
+		free(log.v[i].path);
+	free(log.v);
+	strbuf_release(&back);
+	return ret;
+}
+
+/* Stage every change, then commit them: commit()'s return values. */
+static int apply_all(struct plan_apply *pa, int srcfd, int dstfd,
+		     struct strbuf *err)
+{
+	int ret = 0;
+
+	/* A failure while staging leaves the workspace alone. */
+	for (size_t i = 0; i < pa->nr && !ret; i++) {
+		struct change *c = &pa->items[i];
+		if (c->kind != DELETED && !c->noop &&
+		    stage(srcfd, dstfd, c, i, err) < 0)
+			ret = -1;
+	}
+	if (!ret)
+		ret = commit(pa, dstfd, err);
+	unstage(pa, dstfd);
+	return ret;
+}
+
+/* A name from a sandbox is printed quoted (quote.h), as git prints paths. */
+static void print_change(char mark, const char *path)
+{
+	char *q = quote_path_dup(path);
+	printf("%c %s\n", mark, q);
+	free(q);
+}
+
+int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
+{
 	static const char marks[] = { 'A', 'M', 'D' };
 	struct plan_apply pa = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct store *st = NULL;
 	const char *state = NULL, *to = NULL;
 	char *id = NULL, *dir = NULL, *workspace = NULL, *changes = NULL;
+	char *shown = NULL; /* to, as printed */
 	bool dry_run = false;
-	int c, ret, srcfd = -1, dstfd = -1;
+	int ret, srcfd = -1, dstfd = -1;
 	size_t todo = 0;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_STRING(0, "to", "DIR", &to,
+			   "apply to DIR instead of the task's workspace"),
+		OPT_BOOL('n', "dry-run", &dry_run,
+			 "check and list the changes; write nothing"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
 	strvec_init(&pa.conflicts);
 	strvec_init(&pa.skipped);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
-		switch (c) {
-		case 't':
-			to = optarg;
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (argc - optind != 2)
 		return usage_error(usage, "apply takes RUN and TASK");
 	if ((ret = cmd_open_state_read(state, &st)))
@@ -438,6 +1010,7 @@ int cmd_apply(int argc, char **argv)
 		      "--to DIR");
 		goto out;
 	}
+	shown = quote_text_dup(to);
 	changes = fs_join(dir, "changes");
 	srcfd = open(changes, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	dstfd = open(to, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -455,7 +1028,8 @@ int cmd_apply(int argc, char **argv)
 			printf("conflict: %s\n", pa.conflicts.v[i]);
 		fprintf(stderr,
 			"runner: %zu conflict%s; nothing was changed in '%s'\n",
-			pa.conflicts.nr, pa.conflicts.nr == 1 ? "" : "s", to);
+			pa.conflicts.nr, pa.conflicts.nr == 1 ? "" : "s",
+			shown);
 		ret = RUNNER_EXIT_TASK_FAILED;
 		goto out;
 	}
@@ -465,11 +1039,11 @@ int cmd_apply(int argc, char **argv)
 			continue;
 		todo++;
 		if (dry_run)
-			printf("%c %s\n", marks[x->kind], x->path);
+			print_change(marks[x->kind], x->path);
 	}
 	if (dry_run) {
 		printf("dry run: %zu change%s would be applied to '%s'\n",
-		       todo, todo == 1 ? "" : "s", to);
+		       todo, todo == 1 ? "" : "s", shown);
 		ret = RUNNER_EXIT_OK;
 		goto out;
 	}
@@ -480,20 +1054,31 @@ int cmd_apply(int argc, char **argv)
 				goto out;
 			}
 	}
-	if (apply_all(&pa, srcfd, dstfd, &err) < 0) {
+	switch (apply_all(&pa, srcfd, dstfd, &err)) {
+	case 0:
+		break;
+	case -1:
+		error("%s; nothing was changed in '%s'", err.buf, to);
+		goto out;
+	default:
 		error("%s", err.buf);
 		goto out;
 	}
 	for (size_t i = 0; i < pa.nr; i++)
 		if (!pa.items[i].noop)
-			printf("%c %s\n", marks[pa.items[i].kind],
-			       pa.items[i].path);
+			print_change(marks[pa.items[i].kind],
+				     pa.items[i].path);
 	printf("applied %zu change%s to '%s'\n", todo, todo == 1 ? "" : "s",
-	       to);
+	       shown);
 	ret = RUNNER_EXIT_OK;
 out:
-	for (size_t i = 0; i < pa.nr; i++)
+	for (size_t i = 0; i < pa.nr; i++) {
 		free(pa.items[i].path);
+		strvec_clear(&pa.items[i].subdirs);
+		free(pa.items[i].stage_dir);
+		free(pa.items[i].tmp);
+		free(pa.items[i].bak);
+	}
 	free(pa.items);
 	strvec_clear(&pa.conflicts);
 	strvec_clear(&pa.skipped);
@@ -505,6 +1090,7 @@ out:
 	free(dir);
 	free(changes);
 	free(workspace);
+	free(shown);
 	strbuf_release(&err);
 	if (st)
 		store_close(st);

@@ -1,59 +1,36 @@
 #include "runner.h"
 #include "cmd.h"
 #include "archive.h" /* runner's archive API */
+#include "opt.h"
 #include "runref.h"
 #include "store.h"
-
-#include <getopt.h>
-
-static const char usage[] = "runner archive RUN [-o FILE] [--state DIR]";
 
 /*
  * Exit codes: 0 written, 1 refused because the run is still going, 2
  * usage (or a malformed SOURCE_DATE_EPOCH), 4 state or I/O failure.
  */
-int cmd_archive(int argc, char **argv)
+int cmd_archive(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct archive_pack_result res = ARCHIVE_PACK_RESULT_INIT;
 	struct archive_pack_opts opts = { NULL, NULL, NULL };
 	struct strbuf err = STRBUF_INIT;
+	const char *usage = cmd->usage;
 	const char *state = NULL, *out = NULL, *sde;
 	struct store *st = NULL;
 	char *id = NULL, *def = NULL;
 	int64_t epoch;
-	int c, ret;
+	int ret;
+	const struct opt options[] = {
+		OPT_STRING('o', "output", "FILE", &out,
+			   "write to FILE, or - for stdout"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	/* No "+": options may follow RUN. */
-	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (!*optarg)
-				return usage_error(usage, "-o wants a file "
-							  "name");
-			out = optarg;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		case '?':
-			if (optopt)
-				return usage_error(usage,
-						   "option '-%c' needs a "
-						   "value or is unknown",
-						   optopt);
-			/* fallthrough */
-		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
+	if (out && !*out)
+		return usage_error(usage, "-o wants a file name");
 	if (optind == argc)
 		return usage_error(usage, "which run? give its id, a prefix "
 					  "of it, or 'last'");

@@ -1,7 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
-#include "plan.h"
+#include "opt.h"
 #include "recover.h"
 #include "store.h"
 
@@ -84,31 +84,6 @@ void cmd_format_time(int64_t ms, char *buf, size_t size)
 		 tm.tm_min, tm.tm_sec);
 }
 
-int cmd_opt_jobs(const char *usage, const char *arg, int *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(arg, &end, 10);
-	if (errno || *end || v < 1 || v > 1024)
-		return usage_error(usage,
-				   "--jobs wants a number from 1 to 1024, "
-				   "not '%s'",
-				   arg);
-	*out = (int)v;
-	return 0;
-}
-
-int cmd_opt_grace(const char *usage, const char *arg, int64_t *out)
-{
-	if (parse_duration_ms(arg, out) < 0)
-		return usage_error(
-			usage, "--grace wants a duration like 10s, not '%s'",
-			arg);
-	return 0;
-}
-
 int usage_error(const char *usage, const char *fmt, ...)
 {
 	char msg[1024];
@@ -116,6 +91,7 @@ int usage_error(const char *usage, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "runner: %s\nusage: %s\n", msg, usage);
+	fprintf(stderr, "runner: %s\n", msg);
+	opt_print_usage(stderr, usage);
 	return RUNNER_EXIT_USAGE;
 }

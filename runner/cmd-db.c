@@ -1,42 +1,19 @@
 #include "runner.h"
 #include "cmd.h"
+#include "opt.h"
 #include "store.h"
 #include "store-migrate.h"
 #include "timeutil.h"
 
-static const char db_usage[] =
-	"runner db status | migrate [--to V] | rollback [--to V | --steps N]"
-	" [--state DIR]";
-
 struct db_opts {
+	const char *usage;
 	const char *state;
 	const char *sub;
 	int to;	   /* -1: not given */
 	int steps; /* -1: not given */
 };
 
-/*
- * "--name VALUE" or "--name=VALUE" at argv[*i]: 1 with *val set (NULL
- * when VALUE is missing), 0 when argv[*i] is another argument.
- */
-static int match_opt(const char *name, int argc, char **argv, int *i,
-		     const char **val)
-{
-	const char *a = argv[*i];
-	size_t len = strlen(name);
-
-	if (strncmp(a, name, len))
-		return 0;
-	if (a[len] == '=') {
-		*val = a + len + 1;
-		return 1;
-	}
-	if (a[len])
-		return 0;
-	*val = *i + 1 < argc ? argv[++*i] : NULL;
-	return 1;
-}
-
+/* A schema version or a count: digits only. */
 static int parse_count(const char *s, int *out)
 {
 	char *end;
@@ -52,43 +29,50 @@ static int parse_count(const char *s, int *out)
 	return 0;
 }
 
-static int parse_args(int argc, char **argv, struct db_opts *o)
+static int opt_to(const struct opt *o, const char *arg, const char *usage)
 {
-	o->to = o->steps = -1;
-	for (int i = 1; i < argc; i++) {
-		const char *v;
+	if (parse_count(arg, o->value) < 0)
+		return usage_error(usage,
+				   "--to needs a schema version (0, 1, ...), "
+				   "not '%s'",
+				   arg);
+	return 0;
+}
 
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: %s\n", db_usage);
-			return RUNNER_EXIT_OK;
-		} else if (match_opt("--state", argc, argv, &i, &v)) {
-			if (!v || !*v)
-				return usage_error(
-					db_usage, "--state needs a directory");
-			o->state = v;
-		} else if (match_opt("--to", argc, argv, &i, &v)) {
-			if (parse_count(v, &o->to) < 0)
-				return usage_error(db_usage,
-						   "--to needs a schema "
-						   "version (0, 1, ...), not "
-						   "'%s'",
-						   v ? v : "");
-		} else if (match_opt("--steps", argc, argv, &i, &v)) {
-			if (parse_count(v, &o->steps) < 0 || o->steps < 1)
-				return usage_error(db_usage,
-						   "--steps needs a positive "
-						   "number, not '%s'",
-						   v ? v : "");
-		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return usage_error(db_usage, "unknown option '%s'",
-					   argv[i]);
-		} else if (!o->sub) {
-			o->sub = argv[i];
-		} else {
-			return usage_error(
-				db_usage, "unexpected argument '%s'", argv[i]);
-		}
-	}
+static int opt_steps(const struct opt *o, const char *arg, const char *usage)
+{
+	if (parse_count(arg, o->value) < 0 || *(int *)o->value < 1)
+		return usage_error(usage,
+				   "--steps needs a positive number, not '%s'",
+				   arg);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, const struct cmd_entry *cmd,
+		      struct db_opts *o)
+{
+	const char *db_usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_CALLBACK(0, "to", "V", &o->to, opt_to,
+			     "migrate or roll back to schema version V"),
+		OPT_CALLBACK(0, "steps", "N", &o->steps, opt_steps,
+			     "roll back N migrations (default 1)"),
+		OPT_STATE(&o->state),
+		OPT_END(),
+	};
+	int ret;
+
+	o->usage = cmd->usage;
+	o->to = o->steps = -1;
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
+	if (o->state && !*o->state)
+		return usage_error(db_usage, "--state needs a directory");
+	if (optind < argc)
+		o->sub = argv[optind];
+	if (argc - optind > 1)
+		return usage_error(db_usage, "unexpected argument '%s'",
+				   argv[optind + 1]);
 	if (!o->sub)
 		return usage_error(db_usage, "missing subcommand");
 	if (strcmp(o->sub, "status") && strcmp(o->sub, "migrate") &&
@@ -199,7 +183,7 @@ static int db_change(struct store *st, const struct db_opts *o,
 	if (up) {
 		target = o->to >= 0 ? o->to : runner_nr_migrations;
 		if (s->version > target) {
-			ret = usage_error(db_usage,
+			ret = usage_error(o->usage,
 					  "'%s' is at schema version %d, past "
 					  "%d; use 'runner db rollback --to "
 					  "%d'",
@@ -211,14 +195,14 @@ static int db_change(struct store *st, const struct db_opts *o,
 		int steps = o->steps > 0 ? o->steps : 1;
 		target = o->to >= 0 ? o->to : s->version - steps;
 		if (s->version == 0) {
-			ret = usage_error(db_usage,
+			ret = usage_error(o->usage,
 					  "nothing to roll back: '%s' is at "
 					  "schema version 0",
 					  store_path(st));
 			goto out;
 		}
 		if (target < 0) {
-			ret = usage_error(db_usage,
+			ret = usage_error(o->usage,
 					  "cannot roll back %d steps: '%s' is "
 					  "at schema version %d",
 					  steps, store_path(st), s->version);
@@ -226,7 +210,7 @@ static int db_change(struct store *st, const struct db_opts *o,
 		}
 		if (s->version < target) {
 			ret = usage_error(
-				db_usage,
+				o->usage,
 				"'%s' is at schema version %d, below "
 				"%d; use 'runner db migrate --to "
 				"%d'",
@@ -265,14 +249,14 @@ out:
 	return ret;
 }
 
-int cmd_db(int argc, char **argv)
+int cmd_db(int argc, char **argv, const struct cmd_entry *cmd)
 {
 	struct db_opts o = { 0 };
 	struct store *st = NULL;
 	struct store_migrate_status s = STORE_MIGRATE_STATUS_INIT;
 	struct strbuf err = STRBUF_INIT;
 	struct strbuf refusal = STRBUF_INIT;
-	int ret = parse_args(argc, argv, &o);
+	int ret = parse_args(argc, argv, cmd, &o);
 
 	if (ret >= 0)
 		return ret;

@@ -8,15 +8,10 @@
 #include "fs.h"
 #include "recover.h"
 #include "timeutil.h"
+#include "opt.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
-
-#include <getopt.h>
-
-static const char usage[] =
-	"runner exec PLAN [--jobs N] [--backend local|e2b] [--only ID...] "
-	"[--dry-run] [--if-due] [--state DIR] [--quiet|--json] [--grace DUR]";
 
 /*
  * The clock for the scheduling decision: RUNNER_NOW (ISO 8601), a
@@ -164,84 +159,41 @@ out:
 	return ret;
 }
 
-int cmd_exec(int argc, char **argv)
+int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "backend", required_argument, NULL, 'b' },
-		{ "only", required_argument, NULL, 'o' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "if-due", no_argument, NULL, 'd' },
-		{ "state", required_argument, NULL, 's' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct run_opts opts = { .progress = PROGRESS_AUTO };
 	struct strvec only = STRVEC_INIT;
 	struct strbuf errors = STRBUF_INIT;
 	struct plan *plan = NULL;
 	const char *state = NULL, *backend = NULL;
-	int c, ret = RUNNER_EXIT_USAGE;
+	int ret = RUNNER_EXIT_USAGE;
 	bool quiet = false, json = false, if_due = false;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_INT('j', "jobs", "N", &opts.jobs, 1, 1024,
+			"tasks at once, 1-1024 (default: the plan's limit)"),
+		OPT_STRING(0, "backend", "local|e2b", &backend,
+			   "run there, not on the plan's backend"),
+		OPT_LIST(0, "only", "ID[,ID...]", &only,
+			 "run only these tasks, not their dependencies"),
+		OPT_BOOL(0, "dry-run", &opts.dry_run,
+			 "print the tasks and their order; run nothing"),
+		OPT_BOOL(0, "if-due", &if_due,
+			 "run only if a schedule fire time has passed (cron)"),
+		OPT_STATE(&state),
+		OPT_BOOL('q', "quiet", &quiet,
+			 "print only the closing summary"),
+		OPT_BOOL(0, "json", &json,
+			 "print one JSON object per event on stdout"),
+		OPT_DURATION(
+			0, "grace", "DUR", &opts.grace_ms, "10s",
+			"time from TERM to KILL on a signal (default 10s)"),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "j:qh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			if ((ret = cmd_opt_jobs(usage, optarg, &opts.jobs)))
-				goto out;
-			break;
-		case 'b':
-			backend = optarg;
-			break;
-		case 'o': {
-			/* --only a,b and --only a --only b both work. */
-			char *copy = xstrdup(optarg), *p = copy, *comma;
-			do {
-				comma = strchr(p, ',');
-				if (comma)
-					*comma = '\0';
-				if (*p)
-					strvec_push(&only, p);
-				p = comma + 1;
-			} while (comma);
-			free(copy);
-			break;
-		}
-		case 'n':
-			opts.dry_run = true;
-			break;
-		case 'd':
-			if_due = true;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'J':
-			json = true;
-			break;
-		case 'g':
-			if ((ret = cmd_opt_grace(usage, optarg,
-						 &opts.grace_ms)))
-				goto out;
-			break;
-		case 'h':
-			printf("usage: %s\n", usage);
-			ret = RUNNER_EXIT_OK;
-			goto out;
-		default:
-			ret = usage_error(usage, "unknown option '%s'",
-					  argv[optind - 1]);
-			goto out;
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		goto out;
+	ret = RUNNER_EXIT_USAGE;
 	if (optind != argc - 1) {
 		ret = usage_error(usage, optind == argc
 						 ? "exec needs a plan file"

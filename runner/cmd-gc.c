@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "opt.h"
 #include "plan.h"
 #include "recover.h"
 #include "sandbox-e2b.h"
@@ -8,10 +9,6 @@
 #include "timeutil.h"
 
 #include <dirent.h>
-#include <getopt.h>
-
-static const char usage[] =
-	"runner gc [--older-than DUR] [--dry-run] [--state DIR]";
 
 /* The ledger only ever looks back 24 hours; keep two days. */
 #define LEDGER_KEEP_MS (2 * 86400 * 1000LL)
@@ -220,43 +217,24 @@ static int gc_ledger(struct store *st, bool dry_run)
 	return ok ? 0 : -1;
 }
 
-int cmd_gc(int argc, char **argv)
+int cmd_gc(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "older-than", required_argument, NULL, 'o' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *state = NULL;
+	const char *usage = cmd->usage, *state = NULL;
 	struct store *st = NULL;
 	int64_t older = -1;
 	bool dry_run = false;
-	int c, ret, removed = 0, pruned = 0;
+	int ret, removed = 0, pruned = 0;
+	const struct opt options[] = {
+		OPT_DURATION(0, "older-than", "DUR", &older, "30d",
+			     "also prune runs that ended more than DUR ago"),
+		OPT_BOOL('n', "dry-run", &dry_run,
+			 "say what would be removed; remove nothing"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "n", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			if (parse_duration_ms(optarg, &older) < 0)
-				return usage_error(usage,
-						   "--older-than wants a "
-						   "duration like 30d, not "
-						   "'%s'",
-						   optarg);
-			break;
-		case 'n':
-			dry_run = true;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (optind != argc)
 		return usage_error(usage, "unexpected argument '%s'",
 				   argv[optind]);

@@ -1,13 +1,10 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "opt.h"
 #include "report.h"
 #include "runref.h"
 #include "store.h"
-
-#include <getopt.h>
-
-static const char usage[] = "runner report RUN [-o FILE|-] [--state DIR]";
 
 /*
  * Links to the tasks' files are relative when the page sits in the run
@@ -35,40 +32,25 @@ out:
 	return ret;
 }
 
-int cmd_report(int argc, char **argv)
+int cmd_report(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *state = NULL, *out = NULL;
+	const char *usage = cmd->usage, *state = NULL, *out = NULL;
 	struct store *st = NULL;
 	struct strbuf err = STRBUF_INIT;
 	struct strbuf page = STRBUF_INIT;
 	struct report_opts opts = { NULL, NULL, 0 };
 	char *id = NULL, *run_dir = NULL, *run_real = NULL, *path = NULL;
 	char *link_base = NULL;
-	int c, ret;
+	int ret;
+	const struct opt options[] = {
+		OPT_STRING('o', "output", "FILE", &out,
+			   "write to FILE, or - for stdout"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":o:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		case ':':
-			return usage_error(usage, "option '%s' needs a value",
-					   argv[optind - 1]);
-		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (argc - optind != 1)
 		return usage_error(usage, "report takes one RUN (an id, a "
 					  "prefix of one, or 'last')");

@@ -5,12 +5,7 @@
 #include "runref.h"
 #include "sched.h"
 #include "store.h"
-
-#include <getopt.h>
-
-static const char usage[] =
-	"runner resume RUN [--jobs N] [--state DIR] [--quiet|--json] "
-	"[--grace DUR]";
+#include "opt.h"
 
 /*
  * The plan the run was made from, checked to be unchanged: resuming
@@ -63,51 +58,34 @@ out:
 	return ret;
 }
 
-int cmd_resume(int argc, char **argv)
+int cmd_resume(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "state", required_argument, NULL, 's' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "json", no_argument, NULL, 'J' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct run_opts opts = { .progress = PROGRESS_AUTO };
 	struct strbuf err = STRBUF_INIT;
 	struct plan *plan = NULL;
 	struct store *st = NULL;
 	const char *state = NULL;
 	char *id = NULL;
-	int c, ret;
+	int ret;
+	const char *usage = cmd->usage;
+	int progress = PROGRESS_AUTO;
+	const struct opt options[] = {
+		OPT_INT('j', "jobs", "N", &opts.jobs, 1, 1024,
+			"tasks at once, 1-1024 (default: the plan's limit)"),
+		OPT_STATE(&state),
+		OPT_SET_INT('q', "quiet", &progress, PROGRESS_QUIET,
+			    "print only the closing summary"),
+		OPT_SET_INT(0, "json", &progress, PROGRESS_JSON,
+			    "print one JSON object per event on stdout"),
+		OPT_DURATION(
+			0, "grace", "DUR", &opts.grace_ms, "10s",
+			"time from TERM to KILL on a signal (default 10s)"),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "j:q", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			if ((ret = cmd_opt_jobs(usage, optarg, &opts.jobs)))
-				return ret;
-			break;
-		case 's':
-			state = optarg;
-			break;
-		case 'q':
-			opts.progress = PROGRESS_QUIET;
-			break;
-		case 'J':
-			opts.progress = PROGRESS_JSON;
-			break;
-		case 'g':
-			if ((ret = cmd_opt_grace(usage, optarg,
-						 &opts.grace_ms)))
-				return ret;
-			break;
-		default:
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		}
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
+	opts.progress = progress;
 	if (argc - optind != 1)
 		return usage_error(usage, "resume takes one RUN");
 	if ((ret = cmd_open_state(state, &st)))

@@ -1,18 +1,38 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "opt.h"
+#include "patch.h"
+#include "quote.h"
 #include "runref.h"
 #include "store.h"
 
 #include <cJSON.h>
-#include <getopt.h>
-
-static const char usage[] = "runner show RUN [TASK] [--state DIR]";
 
 static const char *col(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
 	return t ? (const char *)t : "";
+}
+
+/*
+ * A column as it may be printed: reasons, warnings and sandbox ids carry
+ * what sandboxes and remote APIs said, so their control characters are
+ * escaped (quote.h). Each call returns the next of a few rotating
+ * buffers, enough for one printf.
+ */
+static const char *safe(sqlite3_stmt *s, int i)
+{
+	static struct strbuf bufs[8];
+	static size_t next;
+	struct strbuf *sb = &bufs[next++ % ARRAY_SIZE(bufs)];
+	const char *t = col(s, i);
+
+	if (!sb->buf)
+		strbuf_init(sb, 0);
+	strbuf_reset(sb);
+	quote_text(sb, t, strlen(t), 0);
+	return sb->buf;
 }
 
 static void print_ms_col(sqlite3_stmt *s, int start, int end, char *buf,
@@ -48,8 +68,8 @@ static int show_run(struct store *st, const char *id)
 	printf("run:      %s\nplan:     %s (%s)\nstatus:   %s\n"
 	       "backend:  %s\nstarted:  %s on %s (pid %d)\nduration: %s\n"
 	       "results:  %s/runs/%s\n\n",
-	       id, col(s, 0), col(s, 1), col(s, 2), col(s, 3), when, col(s, 6),
-	       sqlite3_column_int(s, 7), dur, store_dir(st), id);
+	       id, safe(s, 0), safe(s, 1), safe(s, 2), safe(s, 3), when,
+	       safe(s, 6), sqlite3_column_int(s, 7), dur, store_dir(st), id);
 	sqlite3_finalize(s);
 	s = NULL;
 	if (sqlite3_prepare_v2(db,
@@ -73,9 +93,9 @@ static int show_run(struct store *st, const char *id)
 		else
 			snprintf(exitc, sizeof(exitc), "%d",
 				 sqlite3_column_int(s, 5));
-		printf("%-24s %-10s %-8d %-8s %-4s %-14s %s\n", col(s, 0),
-		       col(s, 1), sqlite3_column_int(s, 2), dur, exitc,
-		       changes, col(s, 9));
+		printf("%-24s %-10s %-8d %-8s %-4s %-14s %s\n", safe(s, 0),
+		       safe(s, 1), sqlite3_column_int(s, 2), dur, exitc,
+		       changes, safe(s, 9));
 	}
 	ret = RUNNER_EXIT_OK;
 	goto out;
@@ -105,12 +125,26 @@ static void print_changes(const char *dir)
 		const cJSON *arr = cJSON_GetObjectItem(root, kinds[k]), *e;
 		cJSON_ArrayForEach(e, arr)
 		{
-			const cJSON *p = cJSON_GetObjectItem(e, "path");
 			const cJSON *note = cJSON_GetObjectItem(e, "note");
-			printf("  %c %s%s%s\n", marks[k],
-			       cJSON_IsString(p) ? p->valuestring : "?",
-			       cJSON_IsString(note) ? "  -- " : "",
-			       cJSON_IsString(note) ? note->valuestring : "");
+			bool unsafe = cJSON_IsTrue(
+				cJSON_GetObjectItem(e, "patch_unsafe_name"));
+			struct strbuf name = STRBUF_INIT, line = STRBUF_INIT;
+
+			/* Names are printed quoted, as git prints paths. */
+			if (quote_json_get_name(e, "path", &name) < 0)
+				strbuf_addstr(&line, "?");
+			else
+				quote_path(&line, name.buf);
+			if (cJSON_IsString(note)) {
+				strbuf_addstr(&line, "  -- ");
+				quote_text(&line, note->valuestring,
+					   strlen(note->valuestring), 0);
+			}
+			if (unsafe)
+				strbuf_addstr(&line, "  -- " PATCH_LEFT_OUT);
+			printf("  %c %s\n", marks[k], line.buf);
+			strbuf_release(&name);
+			strbuf_release(&line);
 		}
 	}
 	cJSON_Delete(root);
@@ -149,13 +183,13 @@ static int show_task(struct store *st, const char *id, const char *task)
 		cmd_format_time(sqlite3_column_int64(s, 2), when,
 				sizeof(when));
 	printf("task:     %s\nrun:      %s\nstatus:   %s%s%s\n", task, id,
-	       col(s, 0), *col(s, 6) ? " -- " : "", col(s, 6));
+	       safe(s, 0), *col(s, 6) ? " -- " : "", safe(s, 6));
 	if (sqlite3_column_type(s, 4) != SQLITE_NULL)
 		printf("exit:     %d\n", sqlite3_column_int(s, 4));
 	printf("attempts: %d\nstarted:  %s\nduration: %s\nsandbox:  %s\n"
 	       "pulled:   %lld bytes\ncost:     $%.4f\nresults:  %s\n",
 	       sqlite3_column_int(s, 1), when, dur,
-	       *col(s, 5) ? col(s, 5) : "-",
+	       *col(s, 5) ? safe(s, 5) : "-",
 	       (long long)sqlite3_column_int64(s, 7),
 	       sqlite3_column_double(s, 8), dir);
 	sqlite3_finalize(s);
@@ -170,7 +204,7 @@ static int show_task(struct store *st, const char *id, const char *task)
 	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
 	while (sqlite3_step(s) == SQLITE_ROW)
 		printf("%s  %s\n",
-		       rows++ ? "        " : "warnings:", col(s, 0));
+		       rows++ ? "        " : "warnings:", safe(s, 0));
 	print_changes(dir);
 	ret = RUNNER_EXIT_OK;
 	goto out;
@@ -182,26 +216,21 @@ out:
 	return ret;
 }
 
-int cmd_show(int argc, char **argv)
+int cmd_show(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	static const struct option longopts[] = {
-		{ "state", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *state = NULL;
 	struct store *st = NULL;
 	struct strbuf err = STRBUF_INIT;
 	char *id = NULL;
-	int c, ret;
+	int ret;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_STATE(&state),
+		OPT_END(),
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 's')
-			return usage_error(usage, "unknown option '%s'",
-					   argv[optind - 1]);
-		state = optarg;
-	}
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
 	if (argc - optind < 1 || argc - optind > 2)
 		return usage_error(usage,
 				   "show takes RUN and optionally TASK");

@@ -2,8 +2,7 @@
 #include "cmd.h"
 #include "plan.h"
 #include "mask.h"
-
-static const char validate_usage[] = "runner validate PLAN...";
+#include "opt.h"
 
 /*
  * Secret values are read from the environment by exec, which warns about
@@ -32,30 +31,19 @@ static void warn_short_secrets(const char *path, const struct plan *plan)
  * Every file is checked, even after one fails, and every error of each is
  * printed: one compiler-style "FILE:LINE:COL: message" line on stderr.
  */
-int cmd_validate(int argc, char **argv)
+int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 {
-	int first = 1, ret = RUNNER_EXIT_OK;
+	const struct opt options[] = { OPT_END() };
+	int first, ret;
 
-	for (; first < argc; first++) {
-		const char *a = argv[first];
-		if (!strcmp(a, "--")) {
-			first++;
-			break;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			printf("usage: %s\n\nCheck each plan and print every "
-			       "error as FILE:LINE:COL: message.\nExit "
-			       "status: 0 all plans are valid, 2 an error "
-			       "or a usage error.\n",
-			       validate_usage);
-			return RUNNER_EXIT_OK;
-		}
-		if (a[0] != '-' || !a[1])
-			break;
-		return usage_error(validate_usage, "unknown option '%s'", a);
-	}
+	/* The first non-option ends the options: the rest are all plans. */
+	ret = opt_parse(argc, argv, cmd, options, OPT_STOP_AT_NON_OPTION);
+	if (ret >= 0)
+		return ret;
+	first = optind;
+	ret = RUNNER_EXIT_OK;
 	if (first >= argc)
-		return usage_error(validate_usage, "no plan given");
+		return usage_error(cmd->usage, "no plan given");
 
 	for (int i = first; i < argc; i++) {
 		struct strbuf errors = STRBUF_INIT;

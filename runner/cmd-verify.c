@@ -1,25 +1,26 @@
 #include "runner.h"
 #include "cmd.h"
 #include "archive.h" /* runner's archive API */
-
-static const char usage[] = "runner verify FILE";
+#include "opt.h"
 
 /*
- * Exit codes: 0 every listed file matches, 1 it does not (or the archive
- * is corrupt, unsafe or has no SHA256SUMS), 2 usage, 4 FILE cannot be
- * read.
+ * Exit codes: 0 every entry matches its SHA256SUMS line (regular files,
+ * symlinks, directories) and none is unlisted, 1 not (or the archive is
+ * corrupt, unsafe or has no SHA256SUMS), 2 usage, 4 FILE cannot be read.
  */
-int cmd_verify(int argc, char **argv)
+int cmd_verify(int argc, char **argv, const struct cmd_entry *cmd)
 {
 	struct archive_verify_result res = ARCHIVE_VERIFY_RESULT_INIT;
 	struct strbuf err = STRBUF_INIT;
-	const char *file;
-	int i = 1, ret;
+	const struct opt options[] = { OPT_END() };
+	const char *usage = cmd->usage, *file;
+	int i, ret;
 
-	if (i < argc && !strcmp(argv[i], "--"))
-		i++;
-	else if (i < argc && argv[i][0] == '-' && argv[i][1])
-		return usage_error(usage, "unknown option '%s'", argv[i]);
+	/* Options only before FILE: what follows it is an extra argument. */
+	ret = opt_parse(argc, argv, cmd, options, OPT_STOP_AT_NON_OPTION);
+	if (ret >= 0)
+		return ret;
+	i = optind;
 	if (i == argc)
 		return usage_error(usage, "which archive?");
 	if (argc - i > 1)
@@ -37,8 +38,10 @@ int cmd_verify(int argc, char **argv)
 			printf("%s\n", res.problems.v[k]);
 		fflush(stdout);
 		error("%s: verification failed: %zu of %zu listed files "
-		      "match (%zu problem%s)",
-		      file, res.matched, res.listed, res.problems.nr,
+		      "match; symlinks %zu of %zu, directories %zu of %zu "
+		      "(%zu problem%s)",
+		      file, res.matched, res.listed, res.links_matched,
+		      res.links, res.dirs_matched, res.dirs, res.problems.nr,
 		      res.problems.nr == 1 ? "" : "s");
 		ret = RUNNER_EXIT_TASK_FAILED;
 		goto out;

@@ -6,8 +6,9 @@
 
 /*
  * Subcommands. Each lives in its own cmd-NAME.c and is listed in
- * main.c's table. argv[0] is the subcommand name. The return value is the
- * process exit code.
+ * main.c's cmd_table[] with its usage. argv[0] is the subcommand name;
+ * cmd is the command's own entry, whose usage and help its option
+ * parsing prints (opt.h). The return value is the process exit code.
  */
 enum runner_exit {
 	RUNNER_EXIT_OK = 0,	     /* every task succeeded */
@@ -17,19 +18,33 @@ enum runner_exit {
 	RUNNER_EXIT_RUNTIME = 4,     /* state store, backend, I/O */
 };
 
-int cmd_exec(int argc, char **argv);
-int cmd_validate(int argc, char **argv);
-int cmd_resume(int argc, char **argv);
-int cmd_runs(int argc, char **argv);
-int cmd_show(int argc, char **argv);
-int cmd_logs(int argc, char **argv);
-int cmd_apply(int argc, char **argv);
-int cmd_archive(int argc, char **argv);
-int cmd_report(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-int cmd_next(int argc, char **argv);
-int cmd_db(int argc, char **argv);
-int cmd_gc(int argc, char **argv);
+struct cmd_entry {
+	const char *name; /* "exec" */
+	int (*fn)(int argc, char **argv, const struct cmd_entry *cmd);
+	const char *summary; /* one line, for "runner --help" */
+	/*
+	 * The synopsis, "runner exec PLAN [--jobs N] ...", printed after
+	 * "usage: " by usage errors and --help; a newline marks where a long
+	 * one wraps.
+	 */
+	const char *usage;
+	/* What the command does, for --help and the man page; may be NULL. */
+	const char *help;
+};
+
+int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_resume(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_runs(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_show(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_logs(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_archive(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_report(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_verify(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_next(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_db(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_gc(int argc, char **argv, const struct cmd_entry *cmd);
 
 struct store;
 
@@ -56,13 +71,9 @@ void cmd_format_ms(int64_t ms, char *buf, size_t size);
 void cmd_format_time(int64_t ms, char *buf, size_t size);
 
 /*
- * The values of --jobs (1-1024) and --grace (a duration), shared by exec
- * and resume: 0 with *out set, or a usage error's exit code.
+ * Print "runner: MESSAGE" and "usage: USAGE" (opt_print_usage()) on
+ * stderr and return RUNNER_EXIT_USAGE.
  */
-int cmd_opt_jobs(const char *usage, const char *arg, int *out);
-int cmd_opt_grace(const char *usage, const char *arg, int64_t *out);
-
-/* Print "runner: usage: ..." and return RUNNER_EXIT_USAGE. */
 int usage_error(const char *usage, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -1,9 +1,16 @@
 #include "runner.h"
+#include "quote.h"
 
+/*
+ * One line on stderr. Messages embed what sandboxes said (file names,
+ * errors from a remote API): their control characters are escaped
+ * (quote.h), so a message cannot rewrite the terminal.
+ */
 static void vreport(const char *prefix, const char *fmt, va_list ap,
 		    const char *suffix)
 {
 	char line[4096];
+	struct strbuf out = STRBUF_INIT;
 	size_t n;
 	int k;
 
@@ -17,11 +24,14 @@ static void vreport(const char *prefix, const char *fmt, va_list ap,
 		k = snprintf(line + n, sizeof(line) - n, ": %s", suffix);
 		n += k < 0 ? 0 : (size_t)k;
 	}
-	if (n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	if (write(2, line, n) < 0)
-		return;
+	if (n > sizeof(line) - 1)
+		n = sizeof(line) - 1;
+	quote_text(&out, line, n, 0);
+	strbuf_addch(&out, '\n');
+	if (write(2, out.buf, out.len) < 0) {
+		/* stderr is gone: there is nowhere left to say so */
+	}
+	strbuf_release(&out);
 }
 
 void die_code(int code, const char *fmt, ...)

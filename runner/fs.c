@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE, copy_file_range */
 #include "runner.h"
 #include "fs.h"
 
@@ -180,6 +181,135 @@ int fs_write_atomic_flags(const char *path, const void *data, size_t len,
 out:
 	free(tmp);
 	return ret;
+}
+
+/*
+ * The next stretch of data at or after pos: [*data, *end). No data left:
+ * both are the file's size. A file system without SEEK_DATA: everything
+ * from pos is data, to the end of the file whatever it is (*end = -1).
+ */
+static int next_data(int fd, off_t pos, off_t *data, off_t *end)
+{
+	off_t d = lseek(fd, pos, SEEK_DATA), h;
+
+	if (d < 0 && errno == ENXIO) {
+		off_t size = lseek(fd, 0, SEEK_END);
+		if (size < 0)
+			return -1;
+		*data = *end = size > pos ? size : pos;
+		return 0;
+	}
+	if (d < 0 && (errno == EINVAL || errno == EOPNOTSUPP)) {
+		*data = pos;
+		*end = -1;
+		return 0;
+	}
+	if (d < 0)
+		return -1;
+	h = lseek(fd, d, SEEK_HOLE);
+	if (h < 0 && errno != ENXIO)
+		return -1;
+	*data = d;
+	*end = h < 0 ? d : h; /* ENXIO: it shrank under us */
+	return 0;
+}
+
+int fs_read_sparse(int fd, fs_data_fn on_data, fs_hole_fn on_hole, void *ctx)
+{
+	char buf[65536];
+	off_t pos = 0, data, end;
+
+	for (;;) {
+		if (next_data(fd, pos, &data, &end) < 0)
+			return -1;
+		if (data > pos && on_hole(ctx, (uint64_t)(data - pos)) < 0)
+			return -1;
+		pos = data;
+		if (pos == end)
+			return 0;
+		while (end < 0 || pos < end) {
+			size_t want = sizeof(buf);
+			ssize_t n;
+			if (end >= 0 && (uint64_t)(end - pos) < want)
+				want = (size_t)(end - pos);
+			n = pread(fd, buf, want, pos);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (!n)
+				return 0; /* the end, sooner than SEEK_HOLE
+					     said */
+			if (on_data(ctx, buf, (size_t)n) < 0)
+				return -1;
+			pos += n;
+		}
+	}
+}
+
+static int pwrite_all(int fd, const char *p, size_t len, off_t at)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		at += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int fs_copy_sparse(int in, int out)
+{
+	bool kernel = true;
+	off_t pos = 0, data, end;
+
+	for (;;) {
+		if (next_data(in, pos, &data, &end) < 0)
+			return -1;
+		pos = data;
+		if (pos == end)
+			break;
+		while (end < 0 || pos < end) {
+			size_t want = (size_t)1 << 30;
+			ssize_t n;
+			if (end >= 0 && (uint64_t)(end - pos) < want)
+				want = (size_t)(end - pos);
+			if (kernel) {
+				off_t from = pos, to = pos;
+				n = copy_file_range(in, &from, out, &to, want,
+						    0);
+				if (n < 0 &&
+				    (errno == EXDEV || errno == ENOSYS ||
+				     errno == EINVAL || errno == EOPNOTSUPP)) {
+					kernel = false;
+					continue;
+				}
+			} else {
+				char buf[65536];
+				n = pread(in, buf,
+					  want < sizeof(buf) ? want
+							     : sizeof(buf),
+					  pos);
+				if (n > 0 &&
+				    pwrite_all(out, buf, (size_t)n, pos) < 0)
+					return -1;
+			}
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -1;
+			if (!n)
+				goto done;
+			pos += n;
+		}
+	}
+done:
+	/* The hole at the end, if any, is only a length. */
+	return ftruncate(out, pos);
 }
 
 char *fs_join(const char *a, const char *b)

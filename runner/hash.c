@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "hash.h"
+#include "fs.h"
 
 #include <openssl/evp.h>
 
@@ -38,27 +39,37 @@ void sha256_buf(const void *data, size_t len, unsigned char out[32])
 	sha256_final(c, out);
 }
 
+void sha256_update_zeros(struct sha256_ctx *c, uint64_t len)
+{
+	static const unsigned char zeros[65536];
+
+	while (len) {
+		size_t n = len < sizeof(zeros) ? (size_t)len : sizeof(zeros);
+		sha256_update(c, zeros, n);
+		len -= n;
+	}
+}
+
+static int hash_data(void *ctx, const void *buf, size_t len)
+{
+	sha256_update(ctx, buf, len);
+	return 0;
+}
+
+static int hash_hole(void *ctx, uint64_t len)
+{
+	sha256_update_zeros(ctx, len);
+	return 0;
+}
+
 int sha256_fd(int fd, unsigned char out[32])
 {
 	struct sha256_ctx *c = sha256_new();
-	char buf[65536];
+	int ret = fs_read_sparse(fd, hash_data, hash_hole, c), saved = errno;
 
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0) {
-			int saved = errno;
-			if (saved == EINTR)
-				continue;
-			sha256_final(c, out);
-			errno = saved;
-			return -1;
-		}
-		if (!n)
-			break;
-		sha256_update(c, buf, (size_t)n);
-	}
 	sha256_final(c, out);
-	return 0;
+	errno = saved;
+	return ret;
 }
 
 void sha256_hex(const unsigned char sum[32], char hex[65])

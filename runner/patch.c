@@ -3,6 +3,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "proc.h"
+#include "quote.h"
 #include "ws.h"
 
 #include <fcntl.h>
@@ -44,6 +45,36 @@ static void note(struct patch_out *po, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+bool patch_name_ok(const char *path)
+{
+	size_t len = strlen(path);
+
+	if (!len || path[len - 1] == ' ')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+/*
+ * A name in a ---/+++ line. GNU patch ends an unquoted name at the first
+ * white space unless a tab follows it, so a name with a space gets a tab
+ * after it (as git does).
+ */
+static char *label(const char *prefix, const char *path)
+{
+	return xstrfmt("%s%s%s", prefix, path, strchr(path, ' ') ? "\t" : "");
+}
+
+/* "# NAME: what" with the name quoted: one line, whatever the name. */
+static void note_name(struct patch_out *po, const char *path, const char *what)
+{
+	char *q = quote_path_dup(path);
+	note(po, "# %s: %s\n", q, what);
+	free(q);
+}
+
 /* The workspace file still is what the snapshot saw. */
 static bool base_intact(const char *path, const unsigned char base[32])
 {
@@ -65,9 +96,10 @@ static bool looks_text(const char *buf, size_t len)
  * An added or deleted file's hunk needs no diff(1): every line is '+'
  * (or '-'). Written here, it costs no process per file.
  */
-static int whole_file(struct patch_out *po, const char *label,
+static int whole_file(struct patch_out *po, const char *path_of,
 		      const char *path, bool added, struct strbuf *err)
 {
+	char *lb = label(added ? "b/" : "a/", path_of);
 	struct strbuf text;
 	size_t lines = 0;
 	const char *p;
@@ -80,16 +112,17 @@ static int whole_file(struct patch_out *po, const char *label,
 				    strerror(errno));
 			ret = -1;
 		} else {
-			note(po, "# %s: too large to show\n", label);
+			note_name(po, path_of, "too large to show");
 		}
 		goto out;
 	}
 	if (!text.len)
 		goto out;
 	if (!looks_text(text.buf, text.len)) {
+		/* diff's notice: patch skips it, no tab wanted. */
 		note(po, "Binary files %s%s and %s%s differ\n",
-		     added ? "" : "a/", added ? "/dev/null" : label,
-		     added ? "b/" : "", added ? label : "/dev/null");
+		     added ? "" : "a/", added ? "/dev/null" : path_of,
+		     added ? "b/" : "", added ? path_of : "/dev/null");
 		goto out;
 	}
 	for (p = text.buf; p < text.buf + text.len; p++)
@@ -98,9 +131,9 @@ static int whole_file(struct patch_out *po, const char *label,
 	if (text.buf[text.len - 1] != '\n')
 		lines++;
 	if (added)
-		note(po, "--- /dev/null\n+++ b/%s\n@@ -0,0 +1", label);
+		note(po, "--- /dev/null\n+++ %s\n@@ -0,0 +1", lb);
 	else
-		note(po, "--- a/%s\n+++ /dev/null\n@@ -1", label);
+		note(po, "--- %s\n+++ /dev/null\n@@ -1", lb);
 	if (lines != 1)
 		note(po, ",%zu", lines);
 	note(po, added ? " @@\n" : " +0,0 @@\n");
@@ -117,16 +150,17 @@ static int whole_file(struct patch_out *po, const char *label,
 	}
 out:
 	strbuf_release(&text);
+	free(lb);
 	return ret;
 }
 
-static int diff_one(struct patch_out *po, const char *label, const char *old,
+static int diff_one(struct patch_out *po, const char *path_of, const char *old,
 		    const char *new, struct strbuf *err)
 {
 	struct proc p;
 	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
 	struct proc_result r;
-	char *la = xstrfmt("a/%s", label), *lb = xstrfmt("b/%s", label);
+	char *la = label("a/", path_of), *lb = label("b/", path_of);
 	int ret = 0;
 
 	proc_init(&p);
@@ -149,13 +183,20 @@ static int diff_one(struct patch_out *po, const char *label, const char *old,
 	o.ctx = po;
 	if (proc_start(&p, err) < 0 || proc_run(&p, &o, &r, err) < 0)
 		ret = -1;
-	else if (r.exit_code > 1)
-		note(po, "# %s: diff failed (status %d)\n", label,
-		     r.exit_code);
+	else if (r.exit_code > 1) {
+		char *what = xstrfmt("diff failed (status %d)", r.exit_code);
+		note_name(po, path_of, what);
+		free(what);
+	}
 	proc_release(&p);
 	free(la);
 	free(lb);
 	return ret;
+}
+
+bool patch_wanted(const struct ws_change *x)
+{
+	return x->type == WS_FILE && (x->kind == 'D' || x->pulled);
 }
 
 int patch_write(const struct ws_changes *c, const char *workspace,
@@ -172,27 +213,46 @@ int patch_write(const struct ws_changes *c, const char *workspace,
 			    strerror(errno));
 		return -1;
 	}
+	/* Said first: a reader of the patch sees what it does not hold. */
+	for (size_t i = 0; i < c->nr && !po.capped; i++)
+		if (patch_wanted(&c->items[i]) &&
+		    !patch_name_ok(c->items[i].path))
+			note_name(&po, c->items[i].path, PATCH_LEFT_OUT);
 	for (size_t i = 0; i < c->nr && !ret && !po.capped; i++) {
 		const struct ws_change *x = &c->items[i];
 		char *old = NULL, *new = NULL;
 
-		if (x->type != WS_FILE || (x->kind != 'D' && !x->pulled))
+		if (!patch_wanted(x) || !patch_name_ok(x->path))
 			continue;
 		if (x->kind == 'M' && ++diffs > PATCH_MAX_DIFFS) {
-			note(&po,
-			     "# %s: not diffed (more than %d modified "
-			     "files)\n",
-			     x->path, PATCH_MAX_DIFFS);
+			char *what = xstrfmt("not diffed (more than %d "
+					     "modified files)",
+					     PATCH_MAX_DIFFS);
+			note_name(&po, x->path, what);
+			free(what);
 			continue;
 		}
 		if (x->kind != 'A') {
+			struct stat st;
 			old = fs_join(workspace, x->path);
+			/*
+			 * Past the patch's own cap it would only be cut: do
+			 * not hash and diff(1) a 2 GiB file to say so.
+			 */
+			if ((x->kind == 'M' && x->size > PATCH_MAX) ||
+			    (!stat(old, &st) &&
+			     (uint64_t)st.st_size > PATCH_MAX)) {
+				note(&po, "# %s: too large to show\n",
+				     x->path);
+				free(old);
+				continue;
+			}
 			if (!x->has_base ||
 			    !base_intact(old, x->base_sha256)) {
-				note(&po,
-				     "# %s: the workspace file changed "
-				     "since the task started; not diffed\n",
-				     x->path);
+				note_name(&po, x->path,
+					  "the workspace file changed "
+					  "since the task started; not "
+					  "diffed");
 				free(old);
 				continue;
 			}

@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "progress.h"
+#include "quote.h"
 #include "timeutil.h"
 
 #include <cJSON.h>
@@ -49,7 +50,7 @@ void progress_event(struct progress *p, const char *kind, const char *task,
 		if (status)
 			cJSON_AddStringToObject(o, "status", status);
 		if (message)
-			cJSON_AddStringToObject(o, "message", message);
+			quote_json_add_text(o, "message", message);
 		text = cJSON_PrintUnformatted(o);
 		printf("%s\n", text);
 		fflush(stdout);
@@ -58,10 +59,22 @@ void progress_event(struct progress *p, const char *kind, const char *task,
 		return;
 	}
 	clear_line(p);
-	if (task)
-		printf("%.8s %-14s %s\n", when + 11, task, message);
-	else
-		printf("%.8s %s\n", when + 11, message);
+	/*
+	 * A message may carry what a sandbox said (a reason, a name): its
+	 * ESC or CR must not reach the terminal, above all not under the
+	 * live line, which it could rewrite or hide.
+	 */
+	{
+		char *m = quote_text_dup(message ? message : "");
+		if (task) {
+			char *t = quote_text_dup(task);
+			printf("%.8s %-14s %s\n", when + 11, t, m);
+			free(t);
+		} else {
+			printf("%.8s %s\n", when + 11, m);
+		}
+		free(m);
+	}
 	fflush(stdout);
 }
 

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "quote.h"
 #include "report.h"
 #include "store.h"
 #include "timeutil.h"
@@ -86,6 +87,13 @@ static const char *status_class(const char *s)
 
 void report_escape(struct strbuf *sb, const char *s)
 {
+	struct strbuf fixed = STRBUF_INIT;
+
+	/* The page is UTF-8: a name that is not gets U+FFFD (quote.h). */
+	if (s && !quote_utf8_valid(s, strlen(s))) {
+		quote_utf8_fix(&fixed, s);
+		s = fixed.buf;
+	}
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		switch (c) {
@@ -111,6 +119,7 @@ void report_escape(struct strbuf *sb, const char *s)
 				strbuf_addch(sb, c);
 		}
 	}
+	strbuf_release(&fixed);
 }
 
 /*

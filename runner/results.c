@@ -5,6 +5,8 @@
 #include "ws.h"
 #include "fs.h"
 #include "hash.h"
+#include "patch.h"
+#include "quote.h"
 #include "timeutil.h"
 
 #include <cJSON.h>
@@ -20,10 +22,11 @@ static void add_time(cJSON *obj, const char *key, int64_t ms)
 	cJSON_AddStringToObject(obj, key, buf);
 }
 
+/* Free text that may carry what a sandbox said: always valid UTF-8. */
 static void add_str_or_null(cJSON *obj, const char *key, const char *s)
 {
 	if (s)
-		cJSON_AddStringToObject(obj, key, s);
+		quote_json_add_text(obj, key, s);
 	else
 		cJSON_AddNullToObject(obj, key);
 }
@@ -99,8 +102,7 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 	}
 	arr = cJSON_AddArrayToObject(o, "warnings");
 	for (size_t i = 0; i < t->warnings.nr; i++)
-		cJSON_AddItemToArray(arr,
-				     cJSON_CreateString(t->warnings.v[i]));
+		cJSON_AddItemToArray(arr, quote_json_text(t->warnings.v[i]));
 	ch = cJSON_AddObjectToObject(o, "changes");
 	cJSON_AddNumberToObject(ch, "added", (double)t->nr_added);
 	cJSON_AddNumberToObject(ch, "modified", (double)t->nr_modified);
@@ -125,6 +127,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	cJSON *o = cJSON_CreateObject();
 	cJSON *lists[3];
 	static const char *const names[3] = { "added", "modified", "deleted" };
+	struct strbuf left_out = STRBUF_INIT;
+	size_t nr_left_out = 0;
 	char *path;
 	int ret;
 
@@ -137,7 +141,7 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 		char hex[65];
 		int which = x->kind == 'A' ? 0 : x->kind == 'M' ? 1 : 2;
 
-		cJSON_AddStringToObject(e, "path", x->path);
+		quote_json_add_name(e, "path", x->path);
 		cJSON_AddStringToObject(e, "type",
 					x->type == WS_LINK  ? "symlink"
 					: x->type == WS_DIR ? "directory"
@@ -154,7 +158,15 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 		if (which != 2)
 			cJSON_AddBoolToObject(e, "pulled", x->pulled);
 		if (x->note)
-			cJSON_AddStringToObject(e, "note", x->note);
+			quote_json_add_text(e, "note", x->note);
+		if (patch_wanted(x) && !patch_name_ok(x->path)) {
+			cJSON_AddBoolToObject(e, "patch_unsafe_name", true);
+			if (nr_left_out++ < 10) {
+				strbuf_addstr(&left_out,
+					      nr_left_out > 1 ? ", " : "");
+				quote_path(&left_out, x->path);
+			}
+		}
 		cJSON_AddItemToArray(lists[which], e);
 		if (which == 0)
 			t->nr_added++;
@@ -172,8 +184,21 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			     "more than %d changes: the list "
 			     "was cut there",
 			     WS_MAX_CHANGES);
+	if (nr_left_out) {
+		/* In result.json, `runner show`, and on screen as it runs. */
+		char *msg = xstrfmt("changes.patch leaves out %zu file%s "
+				    "whose name cannot be written into a "
+				    "diff (runner apply takes them): %s%s",
+				    nr_left_out, nr_left_out == 1 ? "" : "s",
+				    left_out.buf,
+				    nr_left_out > 10 ? ", ..." : "");
+		strvec_push(&t->warnings, msg);
+		run_notice(t->run, "%s: warning: %s", t->task->id, msg);
+		free(msg);
+	}
+	strbuf_release(&left_out);
 	/* Where `runner apply` puts the changes by default. */
-	cJSON_AddStringToObject(o, "workspace", t->task->workspace);
+	quote_json_add_name(o, "workspace", t->task->workspace);
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
 		cJSON_Delete(o);
 		return -1;
@@ -196,13 +221,13 @@ int results_write_run(const struct run *run, const char *status, int exit_code,
 
 	cJSON_AddStringToObject(o, "run_id", run->id);
 	cJSON_AddStringToObject(o, "plan", run->plan->name);
-	cJSON_AddStringToObject(o, "plan_path", run->plan->path);
+	quote_json_add_name(o, "plan_path", run->plan->path);
 	cJSON_AddStringToObject(o, "status", status);
 	cJSON_AddBoolToObject(o, "interrupted",
 			      atomic_load(&run->cancel) != 0);
 	cJSON_AddNumberToObject(o, "exit_code", exit_code);
 	cJSON_AddStringToObject(o, "backend", run->backend->name);
-	cJSON_AddStringToObject(o, "host", run->host);
+	quote_json_add_text(o, "host", run->host);
 	add_time(o, "started_at", run->started_at);
 	add_time(o, "ended_at", run->ended_at);
 	if (run->ended_at)

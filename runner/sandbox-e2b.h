@@ -37,7 +37,8 @@ struct strvec;
  *   RUNNER_E2B_KILL_WAIT        after SIGKILL, how long to wait for the
  *                      end of the task before killing the sandbox (10s)
  *   RUNNER_E2B_USER             the Linux user tasks run as ("user")
- * Durations are "500ms", "30s", "5m", "1h" or plain seconds.
+ * Durations are written as in a plan ("500ms", "30s", "5m", "1h",
+ * "1h30m") or as plain seconds ("90").
  *
  * check() needs E2B_API_KEY and makes one API call (GET /v2/sandboxes
  * ?limit=1) so that a wrong key or an unreachable API stops a run before

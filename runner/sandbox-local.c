@@ -761,6 +761,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	push_pair(&args, "--tmpfs", "/tmp");
 	push_pair(&args, "--bind", ws_src);
 	push_pair(&args, "/workspace", NULL);
+	/* bwrap's root is a tmpfs the task owns: only /tmp, /workspace. */
+	push_pair(&args, "--remount-ro", "/");
 	push_pair(&args, "--chdir", "/workspace");
 	push_pair(&args, "--clearenv", NULL);
 	for (const char *const *e = cmd->env; e && *e; e++) {

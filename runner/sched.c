@@ -28,6 +28,8 @@
 #include "mask.h"
 #include "pool.h"
 #include "progress.h"
+#include "quote.h"
+#include "rand.h"
 #include "record.h"
 #include "recover.h"
 #include "results.h"
@@ -117,14 +119,9 @@ static char *new_run_id(void)
 	int64_t now = time_now_ms();
 	time_t t = (time_t)(now / 1000);
 	struct tm tm;
-	unsigned char rnd[2] = { 0 };
-	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	unsigned char rnd[2];
 
-	if (fd >= 0) {
-		if (read(fd, rnd, sizeof(rnd)) != (ssize_t)sizeof(rnd))
-			rnd[0] = (unsigned char)getpid();
-		close(fd);
-	}
+	rand_bytes(rnd, sizeof(rnd));
 	gmtime_r(&t, &tm);
 	return xstrfmt("%04d%02d%02d-%02d%02d%02d-%02x%02x", tm.tm_year + 1900,
 		       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
@@ -1073,8 +1070,11 @@ static void print_summary(const struct run *run, int json, int exit_code)
 		if (t->nr_added + t->nr_modified + t->nr_deleted)
 			fprintf(f, " %zu added, %zu modified, %zu deleted",
 				t->nr_added, t->nr_modified, t->nr_deleted);
-		if (t->reason)
-			fprintf(f, " (%s)", t->reason);
+		if (t->reason) {
+			char *r = quote_text_dup(t->reason);
+			fprintf(f, " (%s)", r);
+			free(r);
+		}
 		fputc('\n', f);
 	}
 	if (omitted)

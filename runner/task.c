@@ -13,6 +13,7 @@
 #include "fs.h"
 #include "results.h"
 #include "patch.h"
+#include "quote.h"
 #include "timeutil.h"
 #include "pool.h"
 #include "record.h"
@@ -392,9 +393,13 @@ out:
 				     err.buf);
 	}
 	a->ended_at = time_now_ms();
-	if (a->reason && !a->never_went)
+	if (a->reason && !a->never_went) {
+		/* Our line in the log stays one line, whatever it quotes. */
+		char *r = quote_text_dup(a->reason);
 		log_line(out, "[runner: attempt %d %s: %s]\n", a->n,
-			 task_status_name(a->status), a->reason);
+			 task_status_name(a->status), r);
+		free(r);
+	}
 	free(stdin_path);
 	free(changes_dir);
 	strvec_clear(&argv);
@@ -450,9 +455,11 @@ void task_execute(void *arg)
 fail:
 	attempt_fail(a, TASK_FAILED, err.buf);
 	a->ended_at = time_now_ms();
-	if (out.fd >= 0)
-		log_line(&out, "[runner: attempt %d failed: %s]\n", a->n,
-			 err.buf);
+	if (out.fd >= 0) {
+		char *r = quote_text_dup(err.buf);
+		log_line(&out, "[runner: attempt %d failed: %s]\n", a->n, r);
+		free(r);
+	}
 out:
 	if (out.fd >= 0) {
 		if (out.truncated)

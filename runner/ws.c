@@ -1,4 +1,3 @@
-#define _GNU_SOURCE /* copy_file_range */
 #include "runner.h"
 #include "ws.h"
 #include "ws-ignore.h"
@@ -138,12 +137,61 @@ static void filter_load_gitignore(struct walk_filter *f, int dirfd,
 	if (fd < 0)
 		return;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		strbuf_init_capped(&sb, 100 << 20); /* git's own limit */
+		strbuf_init_capped(&sb, WS_GITIGNORE_MAX);
 		if (strbuf_read_fd(&sb, fd) == 0)
 			ignore_add_text(f->gitignore, base, sb.buf, sb.len);
 		strbuf_release(&sb);
 	}
 	close(fd);
+}
+
+/*
+ * The pull-back filter: the walk filter without exclude patterns and
+ * with .git always dropped, plus the pull patterns.
+ */
+struct ws_pull_filter {
+	struct walk_filter walk;
+	struct ignore *pull; /* NULL: everything */
+};
+
+struct ws_pull_filter *ws_pull_filter_new(const struct ws_pull_opts *opts)
+{
+	struct ws_pull_filter *f = xcalloc(1, sizeof(*f));
+
+	filter_init(&f->walk, NULL, false);
+	if (opts && opts->pull && opts->pull->nr) {
+		f->pull = ignore_new();
+		for (size_t i = 0; i < opts->pull->nr; i++)
+			ignore_add_pattern(f->pull, opts->pull->v[i]);
+	}
+	return f;
+}
+
+void ws_pull_filter_free(struct ws_pull_filter *f)
+{
+	if (!f)
+		return;
+	filter_release(&f->walk);
+	ignore_free(f->pull);
+	free(f);
+}
+
+void ws_pull_filter_add_gitignore(struct ws_pull_filter *f, const char *dir,
+				  const char *text, size_t len)
+{
+	if (len <= WS_GITIGNORE_MAX)
+		ignore_add_text(f->walk.gitignore, dir, text, len);
+}
+
+bool ws_pull_filter_drops(const struct ws_pull_filter *f, const char *path,
+			  const char *name, bool is_dir)
+{
+	return filter_drops(&f->walk, path, name, is_dir);
+}
+
+bool ws_pull_filter_wants(const struct ws_pull_filter *f, const char *path)
+{
+	return !f->pull || ignore_path_excluded(f->pull, path, false) == 1;
 }
 
 static char *child_path(const char *dir, const char *name)
@@ -359,39 +407,6 @@ int ws_snapshot_stats(const char *root, const struct ws_snapshot_opts *opts,
 	return 0;
 }
 
-/* Copy src_fd's bytes to dst_fd, in kernel where it can. */
-static int copy_fd(int src, int dst, uint64_t size)
-{
-	uint64_t left = size;
-	while (left > 0) {
-		ssize_t n = copy_file_range(
-			src, NULL, dst, NULL,
-			left > (1u << 30) ? (1u << 30) : (size_t)left, 0);
-		if (n < 0 && (errno == EXDEV || errno == ENOSYS ||
-			      errno == EINVAL || errno == EOPNOTSUPP))
-			break;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0; /* shrank under us */
-		left -= (uint64_t)n;
-	}
-	if (left == 0)
-		return 0;
-	for (;;) {
-		char buf[65536];
-		ssize_t n = read(src, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			return 0;
-		if (fs_write_all(dst, buf, (size_t)n) < 0)
-			return -1;
-	}
-}
-
 /*
  * The copy is checked against the manifest as it is made: a source file
  * whose type, size or mtime moved since the snapshot (someone edited the
@@ -498,7 +513,7 @@ int ws_copy_tree_ex(const struct ws_manifest *m, const char *src_root,
 			out = open(dst,
 				   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 				   e->mode & 0777);
-			if (out < 0 || copy_fd(in, out, e->size) < 0 ||
+			if (out < 0 || fs_copy_sparse(in, out) < 0 ||
 			    fchmod(out, e->mode & 0777) < 0) {
 				strbuf_addf(err,
 					    "cannot copy '%s' to '%s': %s",
@@ -585,6 +600,24 @@ void ws_changes_sort(struct ws_changes *c)
 		qsort(c->items, c->nr, sizeof(*c->items), change_cmp);
 }
 
+bool ws_path_valid(const char *path)
+{
+	const char *c = path;
+
+	if (!*path || *path == '/')
+		return false;
+	while (*c) {
+		size_t n = strcspn(c, "/");
+		if (!n || (n == 1 && c[0] == '.') ||
+		    (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c == '/' && !*++c)
+			return false;
+	}
+	return true;
+}
+
 /*
  * True when a link stored at path with this target would resolve inside
  * the workspace, judged lexically (we never resolve it).
@@ -619,8 +652,7 @@ bool ws_link_stays_inside(const char *path, const char *target)
 struct diff_ctx {
 	const struct ws_manifest *base;
 	const struct ws_pull_opts *opts;
-	struct walk_filter filter;
-	struct ignore *pull; /* NULL: everything */
+	struct ws_pull_filter *filter;
 	unsigned char *seen; /* per base entry */
 	struct ws_changes *out;
 	int dest_fd;
@@ -690,6 +722,19 @@ int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len)
 	return 0;
 }
 
+int ws_pulled_skip(struct ws_pulled *f, uint64_t len)
+{
+	if (len > (uint64_t)INT64_MAX - f->size) {
+		errno = EFBIG;
+		return -1;
+	}
+	sha256_update_zeros(f->sha, len);
+	if (lseek(f->fd, (off_t)len, SEEK_CUR) < 0)
+		return -1;
+	f->size += len;
+	return 0;
+}
+
 void ws_pulled_discard(struct ws_pulled *f)
 {
 	if (f->fd >= 0) {
@@ -703,13 +748,17 @@ void ws_pulled_discard(struct ws_pulled *f)
 int ws_pulled_finish(struct ws_pulled *f, bool executable,
 		     unsigned char sha256[32])
 {
-	int fd = f->fd;
+	int fd = f->fd, ret;
 
 	fchmod(fd, executable ? 0755 : 0644);
 	sha256_final(f->sha, sha256);
 	f->sha = NULL;
 	f->fd = -1;
-	return close(fd);
+	/* A hole at the end was only skipped over: give the file its size. */
+	ret = ftruncate(fd, (off_t)f->size);
+	if (close(fd) < 0)
+		ret = -1;
+	return ret;
 }
 
 void ws_pulled_release(struct ws_pulled *f)
@@ -726,10 +775,47 @@ void ws_pulled_release(struct ws_pulled *f)
 	f->fd = f->pfd = -1;
 }
 
+/* One file being pulled: its data and holes count against pull_limit. */
+struct pull_ctx {
+	struct diff_ctx *d;
+	struct ws_pulled *f;
+	bool over; /* it grew past pull_limit while we read it */
+};
+
+static bool pull_fits(struct pull_ctx *p, uint64_t len)
+{
+	const struct ws_pull_opts *o = p->d->opts;
+	if (o->pull_limit && p->d->out->bytes_pulled + len > o->pull_limit) {
+		p->over = true;
+		errno = EFBIG;
+		return false;
+	}
+	p->d->out->bytes_pulled += len;
+	return true;
+}
+
+static int pull_data(void *ctx, const void *buf, size_t len)
+{
+	struct pull_ctx *p = ctx;
+	if (!pull_fits(p, len))
+		return -1;
+	return ws_pulled_write(p->f, buf, len);
+}
+
+static int pull_hole(void *ctx, uint64_t len)
+{
+	struct pull_ctx *p = ctx;
+	if (!pull_fits(p, len))
+		return -1;
+	return ws_pulled_skip(p->f, len);
+}
+
 static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		     struct ws_change *ch)
 {
 	struct ws_pulled f = WS_PULLED_INIT;
+	struct pull_ctx p = { .d = d, .f = &f };
+	uint64_t before = d->out->bytes_pulled;
 	int in = -1, ret = 0;
 	struct stat st;
 
@@ -749,26 +835,16 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 	}
 	if (dest_fd(d) < 0 || ws_pulled_open(&f, d->dest_fd, ch->path) < 0)
 		goto fail;
-	for (;;) {
-		char buf[65536];
-		ssize_t n = read(in, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
+	/* Holes stay holes: a sparse file comes back as small as it is. */
+	if (fs_read_sparse(in, pull_data, pull_hole, &p) < 0) {
+		if (!p.over)
 			goto fail;
-		if (n == 0)
-			break;
-		if (d->opts->pull_limit &&
-		    d->out->bytes_pulled + (uint64_t)n > d->opts->pull_limit) {
-			/* It grew while we read it: refuse, keep nothing. */
-			ws_pulled_discard(&f);
-			ch->note = xstrdup("over pull_limit");
-			d->out->nr_refused++;
-			goto out;
-		}
-		if (ws_pulled_write(&f, buf, (size_t)n) < 0)
-			goto fail;
-		d->out->bytes_pulled += (uint64_t)n;
+		/* It grew while we read it: refuse, keep nothing. */
+		ws_pulled_discard(&f);
+		d->out->bytes_pulled = before;
+		ch->note = xstrdup("over pull_limit");
+		d->out->nr_refused++;
+		goto out;
 	}
 	if (ws_pulled_finish(&f, st.st_mode & 0111, ch->sha256) < 0)
 		goto fail;
@@ -816,11 +892,6 @@ static int pull_link(struct diff_ctx *d, const char *target,
 	/* Only a link that will be kept needs changes/ to exist. */
 	int fd = ws_link_stays_inside(ch->path, target) ? dest_fd(d) : -1;
 	return ws_put_link(fd, target, ch, d->out, d->err);
-}
-
-static bool wants_pull(struct diff_ctx *d, const char *path)
-{
-	return !d->pull || ignore_path_excluded(d->pull, path, false) == 1;
 }
 
 /* Same inode and ctime as right after the copy: the task never touched it. */
@@ -877,7 +948,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		ws_change_set_base(ch, e);
 		ch->size = (uint64_t)tlen;
 		sha256_buf(target, (size_t)tlen, ch->sha256);
-		if (!wants_pull(d, path))
+		if (!ws_pull_filter_wants(d->filter, path))
 			return 0;
 		return pull_link(d, target, ch);
 	}
@@ -912,7 +983,7 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
 	ws_change_set_base(ch, e);
 	ch->size = (uint64_t)st->st_size;
-	if (!wants_pull(d, path)) {
+	if (!ws_pull_filter_wants(d->filter, path)) {
 		ch->note = xstrdup("not matched by pull");
 		return 0;
 	}
@@ -924,7 +995,7 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 	struct strvec names = STRVEC_INIT;
 	int ret = 0;
 
-	filter_load_gitignore(&d->filter, dirfd, dir);
+	filter_load_gitignore(&d->filter->walk, dirfd, dir);
 	if (read_names(dirfd, &names) < 0) {
 		strbuf_addf(d->err, "cannot read sandbox directory '%s': %s",
 			    *dir ? dir : ".", strerror(errno));
@@ -942,8 +1013,8 @@ static int diff_dir(struct diff_ctx *d, int dirfd, const char *dir)
 		 */
 		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    (!ws_manifest_find(d->base, path) &&
-		     filter_drops(&d->filter, path, name,
-				  S_ISDIR(st.st_mode)))) {
+		     ws_pull_filter_drops(d->filter, path, name,
+					  S_ISDIR(st.st_mode)))) {
 			free(path);
 			continue;
 		}
@@ -980,12 +1051,7 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			      .err = err };
 	int tree_fd = -1, ret = -1;
 
-	filter_init(&d.filter, NULL, false);
-	if (opts->pull && opts->pull->nr) {
-		d.pull = ignore_new();
-		for (size_t i = 0; i < opts->pull->nr; i++)
-			ignore_add_pattern(d.pull, opts->pull->v[i]);
-	}
+	d.filter = ws_pull_filter_new(opts);
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tree_fd < 0) {
@@ -1017,7 +1083,6 @@ out:
 	if (d.dest_fd >= 0)
 		close(d.dest_fd);
 	free(d.seen);
-	ignore_free(d.pull);
-	filter_release(&d.filter);
+	ws_pull_filter_free(d.filter);
 	return ret;
 }

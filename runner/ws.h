@@ -157,6 +157,12 @@ void ws_change_set_base(struct ws_change *ch, const struct ws_entry *e);
 /* Sort by path, as ws_diff leaves them. */
 void ws_changes_sort(struct ws_changes *c);
 /*
+ * Is path what struct ws_entry holds: relative, '/'-separated, with no
+ * empty, "." or ".." component and no leading or trailing '/'? The
+ * check for every path read from a sandbox before it names a file.
+ */
+bool ws_path_valid(const char *path);
+/*
  * Would a link at path (relative) with this target resolve inside the
  * workspace? Judged lexically; the link is never followed.
  */
@@ -167,6 +173,37 @@ bool ws_link_stays_inside(const char *path, const char *target);
  * go into a sandbox and never come back from one, in every backend.
  */
 struct ignore *ws_credentials_new(void);
+
+/* The largest .gitignore read, in bytes (git's own limit); bigger: none. */
+#define WS_GITIGNORE_MAX ((size_t)100 << 20)
+
+/*
+ * What comes back from a sandbox, in every backend: ws_diff() walks a
+ * local tree with this filter, a remote backend walks its listing with
+ * it. An entry the manifest has is always compared; a new one is left out
+ * when ws_pull_filter_drops() says so (a directory named .git, whatever
+ * include_git says; a file that carries credentials; what the .gitignore
+ * files of the sandbox's tree, fed in as the walk reaches them, ignore).
+ * The plan's exclude patterns only choose what goes in. A changed file
+ * or link is copied back when ws_pull_filter_wants() it (opts->pull).
+ * One filter serves one walk in one thread; free it with
+ * ws_pull_filter_free().
+ */
+struct ws_pull_filter;
+struct ws_pull_filter *ws_pull_filter_new(const struct ws_pull_opts *opts);
+void ws_pull_filter_free(struct ws_pull_filter *f);
+/*
+ * Add the .gitignore of directory dir ("" for the top) with its text
+ * (borrowed); one over WS_GITIGNORE_MAX is skipped, as ws_diff() skips
+ * such a file. Call it before the walk looks at dir's entries.
+ */
+void ws_pull_filter_add_gitignore(struct ws_pull_filter *f, const char *dir,
+				  const char *text, size_t len);
+/* Leave out the new entry at path (name: its last component)? */
+bool ws_pull_filter_drops(const struct ws_pull_filter *f, const char *path,
+			  const char *name, bool is_dir);
+/* Copy back the changed file or link at path? */
+bool ws_pull_filter_wants(const struct ws_pull_filter *f, const char *path);
 /*
  * Open the directory that holds path under root_fd, one component at a
  * time, never following a link, creating missing ones when create is
@@ -197,9 +234,11 @@ struct ws_pulled {
 
 int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path);
 int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len);
+/* A hole of len bytes: hashed as zeros, left unwritten (sparse). */
+int ws_pulled_skip(struct ws_pulled *f, uint64_t len);
 /* Refused: close and remove what was written. */
 void ws_pulled_discard(struct ws_pulled *f);
-/* Done: mode 0755 or 0644, its SHA-256 into sha256, closed. */
+/* Done: mode 0755 or 0644, its size and SHA-256 into sha256, closed. */
 int ws_pulled_finish(struct ws_pulled *f, bool executable,
 		     unsigned char sha256[32]);
 /* Close whatever is still open (after a failure, or always: harmless). */

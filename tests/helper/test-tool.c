@@ -12,10 +12,22 @@
 #include "fs.h"
 #include "netproxy.h"
 #include "proc.h"
+#include "cgroup.h"
+#include "plan.h"
+#include "timeutil.h"
+#include "agent-stream.h"
+#include "prices.h"
+
+#include <cJSON.h>
 
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/time.h>
+#include <linux/sched.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 
 /* sandbox-run: one task through the local backend, create to destroy. */
 
@@ -239,6 +251,627 @@ out:
 	ws_changes_release(&changes);
 	ws_manifest_release(&m);
 	strvec_clear(&env);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * cgroup-probe, cgroup-run, cgroup-cleanup, cgroup-bench: the cgroup
+ * module (runner/cgroup.h) on this host's real cgroups.
+ */
+
+struct cg_opts {
+	enum cgroup_mode want;
+	unsigned flags;
+	struct cgroup_limits lim;
+	int64_t timeout_ms;
+	const char *name;
+	long count;
+	bool clone3; /* v2: start the child by CLONE_INTO_CGROUP */
+};
+
+/* Parse the options all cgroup-* share; returns the index after them. */
+static int cg_parse_opts(int argc, const char **argv, struct cg_opts *o)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end;
+
+		if (!strcmp(a, "--")) {
+			i++;
+			break;
+		} else if (!strcmp(a, "--v2-bare")) {
+			o->flags |= CGROUP_PROBE_V2_BARE;
+			continue;
+		} else if (!strcmp(a, "--no-freezer")) {
+			o->flags |= CGROUP_PROBE_NO_FREEZER;
+			continue;
+		} else if (!strcmp(a, "--clone3")) {
+			o->clone3 = true;
+			continue;
+		} else if (a[0] != '-') {
+			break;
+		}
+		if (!v)
+			return -1;
+		i++;
+		if (!strcmp(a, "--mode")) {
+			if (!strcmp(v, "v1"))
+				o->want = CGROUP_V1;
+			else if (!strcmp(v, "v2"))
+				o->want = CGROUP_V2;
+			else if (!strcmp(v, "auto"))
+				o->want = CGROUP_NONE;
+			else
+				return -1;
+		} else if (!strcmp(a, "--memory")) {
+			if (parse_size(v, &o->lim.memory) < 0)
+				return -1;
+		} else if (!strcmp(a, "--pids")) {
+			o->lim.pids = strtoull(v, &end, 10);
+			if (*end || !*v)
+				return -1;
+		} else if (!strcmp(a, "--cpus")) {
+			if (cgroup_parse_cpus(v, &o->lim.cpus) < 0)
+				return -1;
+		} else if (!strcmp(a, "--timeout")) {
+			if (parse_duration_ms(v, &o->timeout_ms) < 0)
+				return -1;
+		} else if (!strcmp(a, "--name")) {
+			o->name = v;
+		} else if (!strcmp(a, "--count")) {
+			o->count = strtol(v, &end, 10);
+			if (*end || o->count <= 0)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return i;
+}
+
+static const char cgroup_usage_text[] =
+	"usage: test-tool cgroup-probe|cgroup-cleanup [--mode v1|v2|auto]\n"
+	"         [--v2-bare] [--no-freezer] [--memory SIZE] [--pids N]"
+	" [--cpus N]\n"
+	"   or: test-tool cgroup-run [those options] [--timeout DUR]"
+	" [--name NAME] [--clone3] -- CMD...\n"
+	"   or: test-tool cgroup-bench [those options] [--clone3] --count N\n";
+
+static int cg_setup(const struct cg_opts *o, struct cgroup_host *h,
+		    struct strbuf *err)
+{
+	if (cgroup_probe(h, o->want, o->flags) == CGROUP_NONE) {
+		strbuf_addstr(err, h->reason.buf);
+		return -1;
+	}
+	return cgroup_host_prepare(h, err);
+}
+
+static int cmd__cgroup_probe(int argc, const char **argv)
+{
+	struct cg_opts o = { 0 };
+	struct cgroup_host h = CGROUP_HOST_INIT;
+	struct strbuf note = STRBUF_INIT;
+	static const char *const modes[] = { "none", "v1", "v2" };
+	int ret;
+
+	if (cg_parse_opts(argc, argv, &o) != argc) {
+		fputs(cgroup_usage_text, stderr);
+		return 2;
+	}
+	cgroup_probe(&h, o.want, o.flags);
+	printf("mode=%s\nreason=%s\n", modes[h.mode], h.reason.buf);
+	for (size_t i = 0; i < h.nr_hier; i++)
+		printf("dir=%s\n", h.hier[i].dir);
+	cgroup_note(&h, &o.lim, &note);
+	if (note.len)
+		printf("note=%s\n", note.buf);
+	ret = h.mode == CGROUP_NONE ? 1 : 0;
+	strbuf_release(&note);
+	cgroup_host_release(&h);
+	return ret;
+}
+
+static int cmd__cgroup_cleanup(int argc, const char **argv)
+{
+	struct cg_opts o = { 0 };
+	struct cgroup_host h = CGROUP_HOST_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int removed = 0, ret = 0;
+
+	if (cg_parse_opts(argc, argv, &o) != argc) {
+		fputs(cgroup_usage_text, stderr);
+		return 2;
+	}
+	if (cgroup_probe(&h, o.want, o.flags) == CGROUP_NONE) {
+		fprintf(stderr, "test-tool: %s\n", h.reason.buf);
+		ret = 1;
+	} else if (cgroup_cleanup_stale(&h, &removed, &err) < 0) {
+		fprintf(stderr, "test-tool: %s\n", err.buf);
+		ret = 1;
+	}
+	printf("removed=%d\n", removed);
+	strbuf_release(&err);
+	cgroup_host_release(&h);
+	return ret;
+}
+
+static int64_t cg_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Fork a child that joins cg and execs argv, or with argv NULL writes
+ * how long the join took (int64_t us) to time_fd and exits 0. With
+ * clone3, the child starts in cg (v2's CLONE_INTO_CGROUP) and joins
+ * nothing.
+ */
+static pid_t cg_spawn(const struct cgroup *cg, const char **argv, int time_fd,
+		      bool clone3)
+{
+	const int *fds;
+	size_t nr = cgroup_procs_fds(cg, &fds);
+	int64_t t0;
+	pid_t pid;
+
+	if (clone3) {
+		struct clone_args ca = {
+			.flags = CLONE_INTO_CGROUP,
+			.exit_signal = SIGCHLD,
+			.cgroup = (uint64_t)cgroup_dir_fd(cg),
+		};
+		if (cgroup_dir_fd(cg) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		nr = 0;
+	} else {
+		pid = fork();
+	}
+	if (pid)
+		return pid;
+	t0 = cg_now_us();
+	if (cgroup_join_fds(fds, nr) < 0) {
+		fprintf(stderr, "test-tool: cannot join the cgroup: %s\n",
+			strerror(errno));
+		_exit(126);
+	}
+	if (!argv) {
+		t0 = cg_now_us() - t0;
+		_exit(write(time_fd, &t0, sizeof(t0)) == sizeof(t0) ? 0 : 1);
+	}
+	execvp(argv[0], (char *const *)argv);
+	fprintf(stderr, "test-tool: cannot run '%s': %s\n", argv[0],
+		strerror(errno));
+	_exit(127);
+}
+
+static int cmd__cgroup_run(int argc, const char **argv)
+{
+	struct cg_opts o = { .name = "task" };
+	struct cgroup_host h = CGROUP_HOST_INIT;
+	struct cgroup *cg = NULL;
+	struct cgroup_usage u;
+	struct strbuf err = STRBUF_INIT, why = STRBUF_INIT;
+	int64_t start, deadline = 0;
+	int status = 0, ret = 1, idx, sig;
+	bool exited = false, timed_out = false, oom;
+	pid_t pid;
+
+	idx = cg_parse_opts(argc, argv, &o);
+	if (idx < 0 || idx >= argc) {
+		fputs(cgroup_usage_text, stderr);
+		return 2;
+	}
+	if (cg_setup(&o, &h, &err) < 0)
+		goto fail;
+	/* a fork bomb must not run because pids is silently not enforced */
+	cgroup_note(&h, &o.lim, &why);
+	if (why.len) {
+		strbuf_addf(&err, "not enforced here: %s", why.buf);
+		goto fail;
+	}
+	if (cgroup_create(&h, o.name, &o.lim, &cg, &err) < 0)
+		goto fail;
+	printf("tool_pid=%ld\n", (long)getpid());
+	for (size_t i = 0; i < h.nr_hier; i++)
+		printf("run_dir=%s/%s\n", h.hier[i].dir, h.run_name);
+	for (size_t i = 0; i < cgroup_nr_dirs(cg); i++)
+		printf("dir=%s\n", cgroup_dir(cg, i));
+	fflush(stdout);
+
+	/*
+	 * Orphans of the command come to us, not to the host's pid 1, and
+	 * are reaped here: a killed fork bomb leaves no zombies behind.
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	start = time_mono_ms();
+	if (o.timeout_ms)
+		deadline = start + o.timeout_ms;
+	pid = cg_spawn(cg, argv + idx, -1, o.clone3);
+	if (pid < 0) {
+		strbuf_addf(&err, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	/*
+	 * Wait for the child; with --timeout also for everything it left
+	 * in the cgroup (a fork bomb whose first process returned at once),
+	 * until the cgroup is empty or the time is up.
+	 */
+	for (;;) {
+		pid_t w;
+		int st;
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			if (w == pid) {
+				exited = true;
+				status = st;
+			}
+		if (exited && (!deadline || cgroup_nr_procs(cg, &err) == 0))
+			break;
+		if (deadline && time_mono_ms() >= deadline) {
+			timed_out = true;
+			break;
+		}
+		time_sleep_ms(10);
+	}
+	if (cgroup_kill(cg, &err) < 0)
+		goto fail;
+	if (!exited && waitpid(pid, &status, 0) == pid)
+		exited = true;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	if (cgroup_read_usage(cg, &u, &err) < 0)
+		goto fail;
+	sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	oom = cgroup_usage_oom(&u, sig);
+	printf("exit=%d signal=%d timed_out=%d wall_ms=%" PRId64 "\n",
+	       WIFEXITED(status) ? WEXITSTATUS(status) : -1, sig, timed_out,
+	       time_mono_ms() - start);
+	printf("oom=%d oom_kills=%" PRIu64 " memory_peak=%" PRIu64
+	       " memory_hits=%" PRIu64 "\n",
+	       oom, u.oom_kills, u.memory_peak, u.memory_hits);
+	printf("cpu_usec=%" PRIu64 " pids_peak=%" PRIu64 " pids_hits=%" PRIu64
+	       "\n",
+	       u.cpu_usec, u.pids_peak, u.pids_hits);
+	if (oom) {
+		cgroup_oom_reason(&o.lim, &why);
+		printf("reason=%s\n", why.buf);
+	}
+	if (cgroup_remove(cg, &err) < 0)
+		goto fail;
+	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "test-tool: %s\n", err.buf);
+	if (cg) {
+		strbuf_reset(&err);
+		if (cgroup_remove(cg, &err) < 0)
+			fprintf(stderr, "test-tool: %s\n", err.buf);
+	}
+out:
+	fflush(stdout);
+	cgroup_free(cg);
+	cgroup_host_release(&h);
+	strbuf_release(&err);
+	strbuf_release(&why);
+	return ret;
+}
+
+/*
+ * cgroup-bench --count N: per task, create + a child that joins and
+ * exits + remove, against the same fork+wait without a cgroup.
+ */
+static int cmd__cgroup_bench(int argc, const char **argv)
+{
+	struct cg_opts o = { .count = 1000 };
+	struct cgroup_host h = CGROUP_HOST_INIT;
+	struct strbuf err = STRBUF_INIT;
+	int64_t t_create = 0, t_join = 0, t_remove = 0, t_fork = 0, t0, dt;
+	int64_t t_join_only = 0, t_probe;
+	size_t nr_dirs = 0;
+	int ret = 1, status, tfd[2] = { -1, -1 };
+
+	if (cg_parse_opts(argc, argv, &o) != argc) {
+		fputs(cgroup_usage_text, stderr);
+		return 2;
+	}
+	if (!o.lim.memory && !o.lim.pids && !o.lim.cpus)
+		o.lim = (struct cgroup_limits){ 1 << 30, 1024, 1000 };
+	if (pipe(tfd) < 0) {
+		strbuf_addf(&err, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	t0 = cg_now_us();
+	if (cg_setup(&o, &h, &err) < 0)
+		goto fail;
+	t_probe = cg_now_us() - t0;
+	for (long i = 0; i < o.count; i++) {
+		struct cgroup *cg;
+		char name[32];
+		pid_t pid;
+
+		snprintf(name, sizeof(name), "b%ld", i);
+		t0 = cg_now_us();
+		if (cgroup_create(&h, name, &o.lim, &cg, &err) < 0)
+			goto fail;
+		t_create += cg_now_us() - t0;
+		nr_dirs = cgroup_nr_dirs(cg);
+		t0 = cg_now_us();
+		pid = cg_spawn(cg, NULL, tfd[1], o.clone3);
+		if (pid < 0 || waitpid(pid, &status, 0) != pid || status ||
+		    read(tfd[0], &dt, sizeof(dt)) != sizeof(dt)) {
+			strbuf_addstr(&err, "the child failed");
+			cgroup_remove(cg, &err);
+			cgroup_free(cg);
+			goto fail;
+		}
+		t_join += cg_now_us() - t0;
+		t_join_only += dt;
+		t0 = cg_now_us();
+		if (cgroup_remove(cg, &err) < 0) {
+			cgroup_free(cg);
+			goto fail;
+		}
+		cgroup_free(cg);
+		t_remove += cg_now_us() - t0;
+
+		t0 = cg_now_us();
+		pid = fork();
+		if (!pid)
+			_exit(0);
+		waitpid(pid, &status, 0);
+		t_fork += cg_now_us() - t0;
+	}
+	printf("probe_prepare_us=%" PRId64 "\n", t_probe);
+	printf("dirs_per_task=%zu tasks=%ld create_us=%" PRId64
+	       " join_us=%" PRId64 " remove_us=%" PRId64
+	       " fork_join_wait_us=%" PRId64 " plain_fork_wait_us=%" PRId64
+	       "\n",
+	       nr_dirs, o.count, t_create / o.count, t_join_only / o.count,
+	       t_remove / o.count, t_join / o.count, t_fork / o.count);
+	ret = 0;
+	goto out;
+fail:
+	fprintf(stderr, "test-tool: %s\n", err.buf);
+out:
+	if (tfd[0] >= 0) {
+		close(tfd[0]);
+		close(tfd[1]);
+	}
+	cgroup_host_release(&h);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * agent-parse: runner/agent-stream.c and prices.c over a file of agent
+ * output, for tests/t/t9100-agent-parse.sh. Prints the outcome as
+ * key=value lines (strings JSON-quoted, absent ones as null).
+ */
+
+static const char agent_parse_usage[] =
+	"usage: test-tool agent-parse FORMAT [--model M] [--chunk N | --random SEED]\n"
+	"  [--prices FILE] [--override FILE] [--sandbox-ms N] [--rate USD_PER_HOUR]\n"
+	"  < OUTPUT\n";
+
+struct ap_state {
+	uint64_t fed;
+	uint64_t final_at; /* bytes fed when on_final fired */
+	int final_calls;
+};
+
+static void ap_on_final(void *ctx, const struct agent_outcome *o)
+{
+	struct ap_state *st = ctx;
+
+	(void)o;
+	st->final_calls++;
+	st->final_at = st->fed;
+}
+
+static void ap_str(const char *key, const char *val)
+{
+	char *q = NULL;
+
+	if (val) {
+		cJSON *j = cJSON_CreateString(val);
+
+		q = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+	}
+	printf("%s=%s\n", key, q ? q : "null");
+	free(q);
+}
+
+static void ap_tokens(const char *prefix, const struct agent_tokens *t)
+{
+	printf("%s.input=%" PRIu64 "\n%s.output=%" PRIu64 "\n"
+	       "%s.cache_read=%" PRIu64 "\n%s.cache_write=%" PRIu64 "\n"
+	       "%s.cache_write_1h=%" PRIu64 "\n%s.reasoning=%" PRIu64 "\n",
+	       prefix, t->input, prefix, t->output, prefix, t->cache_read,
+	       prefix, t->cache_write, prefix, t->cache_write_1h, prefix,
+	       t->reasoning);
+}
+
+static int ap_load_prices(struct price_table *t, const char *path,
+			  struct strbuf *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int ret;
+
+	if (strbuf_read_file(&sb, path) < 0) {
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
+		ret = -1;
+	} else {
+		ret = price_table_parse(t, sb.buf, sb.len, err);
+	}
+	strbuf_release(&sb);
+	return ret;
+}
+
+static int cmd__agent_parse(int argc, const char **argv)
+{
+	struct agent_stream_opts opts = { 0 };
+	struct agent_stream *p = NULL;
+	const struct agent_outcome *o;
+	struct price_table prices = PRICE_TABLE_INIT;
+	struct price_table over = PRICE_TABLE_INIT;
+	struct strbuf in = STRBUF_INIT, err = STRBUF_INIT;
+	struct ap_state st = { 0 };
+	struct cost_input ci = { .usd_per_hour = -1 };
+	struct cost cost;
+	const char *prices_file = NULL, *override_file = NULL;
+	uint64_t chunk = 0, seed = 0;
+	bool random = false;
+	double tokens_usd = 0;
+	int64_t now = 1000;
+	int ret = 1;
+
+	if (argc < 2 || agent_format_from_name(argv[1], &opts.format) < 0)
+		goto usage;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		char *end;
+
+		if (!v)
+			goto usage;
+		i++;
+		errno = 0;
+		if (!strcmp(a, "--model")) {
+			opts.model = v;
+		} else if (!strcmp(a, "--chunk")) {
+			chunk = strtoull(v, &end, 10);
+			if (*end || !chunk)
+				goto usage;
+		} else if (!strcmp(a, "--random")) {
+			seed = strtoull(v, &end, 10);
+			if (*end)
+				goto usage;
+			random = true;
+		} else if (!strcmp(a, "--prices")) {
+			prices_file = v;
+		} else if (!strcmp(a, "--override")) {
+			override_file = v;
+		} else if (!strcmp(a, "--sandbox-ms")) {
+			ci.sandbox_ms = strtoll(v, &end, 10);
+			if (*end)
+				goto usage;
+		} else if (!strcmp(a, "--rate")) {
+			ci.usd_per_hour = strtod(v, &end);
+			if (*end)
+				goto usage;
+		} else {
+			goto usage;
+		}
+	}
+	if (prices_file ? ap_load_prices(&prices, prices_file, &err)
+			: price_table_load_builtin(&prices, &err))
+		goto fail;
+	if (override_file && (ap_load_prices(&over, override_file, &err) ||
+			      price_table_merge(&prices, &over, &err)))
+		goto fail;
+	if (strbuf_read_fd(&in, 0) < 0) {
+		strbuf_addf(&err, "cannot read stdin: %s", strerror(errno));
+		goto fail;
+	}
+
+	opts.on_final = ap_on_final;
+	opts.ctx = &st;
+	p = agent_stream_new(&opts);
+	srand((unsigned)seed);
+	while (st.fed < in.len) {
+		uint64_t n = in.len - st.fed;
+
+		uint64_t max = random ? 1 + (uint64_t)(rand() % 4096) : chunk;
+
+		if (max && n > max)
+			n = max;
+		st.fed += n;
+		agent_stream_feed(p, in.buf + st.fed - n, n, now++);
+	}
+	agent_stream_finish(p, now);
+	o = agent_stream_outcome(p);
+
+	ci.prices = &prices;
+	ci.outcome = o;
+	ci.model = opts.model;
+	cost_decide(&ci, &cost);
+
+	printf("format=%s\n", agent_format_name(o->format));
+	printf("prices_version=%s\n", prices.version);
+	printf("final=%d\n", o->final_seen);
+	printf("final_calls=%d\n", st.final_calls);
+	printf("final_at_byte=%" PRIu64 "\n", st.final_at);
+	printf("outcome=%s\n", agent_result_name(o->result));
+	ap_str("error", o->error);
+	ap_str("warning", o->warning);
+	ap_str("subtype", o->subtype);
+	ap_str("terminal_reason", o->terminal_reason);
+	printf("api_error_status=%d\n", o->api_error_status);
+	printf("retries=%" PRIu64 "\n", o->retries);
+	printf("turns=%" PRIu64 "\n", o->turns);
+	printf("tool_calls=%" PRIu64 "\n", o->tool_calls);
+	printf("model_requests=%" PRIu64 "\n", o->model_requests);
+	ap_str("session_id", o->session_id);
+	ap_str("model", o->model);
+	printf("models=%zu\n", o->nr_models);
+	for (size_t i = 0; i < o->nr_models; i++) {
+		char *pre = xstrfmt("model.%s", o->models[i].model);
+
+		ap_tokens(pre, &o->models[i].tokens);
+		if (o->models[i].has_cost)
+			printf("%s.cost_usd=%.10g\n", pre,
+			       o->models[i].cost_usd);
+		free(pre);
+	}
+	printf("has_tokens=%d\n", o->has_tokens);
+	printf("tokens_partial=%d\n", o->tokens_partial);
+	ap_tokens("tokens", &o->tokens);
+	if (o->has_cost)
+		printf("reported_cost_usd=%.10g\n", o->cost_usd);
+	else
+		printf("reported_cost_usd=null\n");
+	strbuf_reset(&err);
+	if (!price_outcome_tokens_cost(&prices, o, opts.model, &tokens_usd,
+				       &err))
+		printf("tokens_cost_usd=%.10g\n", tokens_usd);
+	else
+		ap_str("tokens_cost_usd_error", err.buf);
+	printf("cost_usd=%.10g\n", cost.usd);
+	printf("cost_source=%s\n", cost.source_name);
+	ap_str("final_text", o->final_text.buf);
+	printf("final_text_len=%zu\n", o->final_text.len);
+	printf("final_text_truncated=%d\n", o->final_text_truncated);
+	printf("last_event_ms=%" PRId64 "\n", o->last_event_ms);
+	printf("last_output_ms=%" PRId64 "\n", o->last_output_ms);
+	printf("events=%" PRIu64 "\n", o->events);
+	printf("ignored_lines=%" PRIu64 "\n", o->ignored_lines);
+	printf("skipped_lines=%" PRIu64 "\n", o->skipped_lines);
+	printf("bad_fields=%" PRIu64 "\n", o->bad_fields);
+	printf("bytes=%" PRIu64 "\n", o->bytes);
+	ret = fflush(stdout) ? 1 : 0;
+	goto out;
+usage:
+	fputs(agent_parse_usage, stderr);
+	ret = 2;
+	goto out;
+fail:
+	fprintf(stderr, "test-tool: %s\n", err.buf);
+	ret = 1;
+out:
+	agent_stream_free(p);
+	price_table_release(&prices);
+	price_table_release(&over);
+	strbuf_release(&in);
 	strbuf_release(&err);
 	return ret;
 }
@@ -559,6 +1192,11 @@ struct test_cmd {
 
 static const struct test_cmd cmds[] = {
 	{ "sandbox-run", cmd__sandbox_run },
+	{ "cgroup-probe", cmd__cgroup_probe },
+	{ "cgroup-run", cmd__cgroup_run },
+	{ "cgroup-cleanup", cmd__cgroup_cleanup },
+	{ "cgroup-bench", cmd__cgroup_bench },
+	{ "agent-parse", cmd__agent_parse },
 	{ "netproxy-run", cmd__netproxy_run },
 	{ NETPROXY_HELPER, cmd__netproxy_helper },
 };

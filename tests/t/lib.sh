@@ -114,9 +114,13 @@ test_done() {
 
 # Prerequisites: BWRAP (bubblewrap works here), GIT, PYTHON3, PARALLEL,
 # ZONEINFO (python3 with the IANA zones, for a reference of cron's DST),
-# ROOT_MOUNT (root, and may mount in a mount namespace of its own).
+# ROOT_MOUNT (root, and may mount in a mount namespace of its own),
+# CLAUDE, CODEX (the real agent CLIs run from /usr/bin, which a sandbox
+# sees; tools/deps.sh installs them), CGROUP (a writable cgroup:
+# `test-tool cgroup-probe` says why not); A,B: both.
 test_have_prereq() {
 	case "$1" in
+	*,*) test_have_prereq "${1%%,*}" && test_have_prereq "${1#*,}" ;;
 	BWRAP) command -v bwrap >/dev/null &&
 		bwrap --unshare-all --ro-bind / / true 2>/dev/null ;;
 	GIT) command -v git >/dev/null ;;
@@ -125,6 +129,9 @@ test_have_prereq() {
 zoneinfo.ZoneInfo(\"Europe/Berlin\")" 2>/dev/null ;;
 	NOT_ROOT) [ "$(id -u)" -ne 0 ] ;;
 	ROOT_MOUNT) [ "$(id -u)" -eq 0 ] && unshare -m true 2>/dev/null ;;
+	CLAUDE) /usr/bin/claude --version >/dev/null 2>&1 ;;
+	CODEX) /usr/bin/codex --version >/dev/null 2>&1 ;;
+	CGROUP) "$TEST_TOOL" cgroup-probe >/dev/null 2>&1 ;;
 	*) command -v "$(echo "$1" | tr 'A-Z' 'a-z')" >/dev/null ;;
 	esac
 }

@@ -5,9 +5,9 @@
 
 # make_ws DIR: a small workspace with a few files.
 make_ws() {
-	mkdir -p "$1/src"
-	echo "hello" > "$1/a.txt"
-	echo "keep" > "$1/src/b.txt"
+	mkdir -p "$1/src" &&
+	echo "hello" > "$1/a.txt" &&
+	echo "keep" > "$1/src/b.txt" &&
 	echo "gone soon" > "$1/old.txt"
 }
 
@@ -119,9 +119,10 @@ max_overlap() {
 test_expect_success 'concurrency caps the tasks running at once; --jobs overrides it' '
 	mkdir ws &&
 	{
-	printf "version: 1\nname: conc\nbackend: {isolation: none}\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n"
+	printf "version: 1\nname: conc\nbackend: {isolation: none}\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n" &&
 	for i in 1 2 3 4 5 6; do
-		printf "  - id: t%s\n    run: echo \$(date +%%s%%N) start >> $TRASH/log; sleep 0.4; echo \$(date +%%s%%N) end >> $TRASH/log\n" $i
+		printf "  - id: t%s\n    run: echo \$(date +%%s%%N) start >> $TRASH/log; sleep 0.4; echo \$(date +%%s%%N) end >> $TRASH/log\n" $i ||
+		return 1
 	done
 	} >plan.yaml &&
 	"$RUNNER" exec plan.yaml --state st >out &&
@@ -219,8 +220,9 @@ test_expect_success 'an ambiguous run prefix is refused, naming the candidates' 
 test_expect_success 'logs --follow streams a running task until it ends' '
 	mkdir ws &&
 	printf "version: 1\nname: fol\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: echo one; sleep 1; echo two\n" >plan.yaml &&
-	{ "$RUNNER" exec plan.yaml --state st >out & pid=$!; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10; do test -f st/runs/*/tasks/t/output.log && break; sleep 0.2; done &&
+	{ "$RUNNER" exec plan.yaml --state st >out & } &&
+	pid=$! &&
+	test_wait_for 10 "test -f st/runs/*/tasks/t/output.log" &&
 	runner logs last t --follow --state st >log &&
 	wait $pid &&
 	printf "one\ntwo\n" >expect && test_cmp expect log
@@ -263,8 +265,7 @@ test_expect_success 'an unreadable workspace fails the task with a clear reason'
 	mkdir st && chmod 777 st . && chmod 755 "$TRASH_ROOT" &&
 	printf "version: 1\nname: unr\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >plan.yaml &&
 	chmod 644 plan.yaml &&
-	set +e; as_user "$RUNNER" exec plan.yaml --state st >out 2>&1; rc=$?; set -e &&
-	test $rc = 1 &&
+	test_expect_code 1 as_user "$RUNNER" exec plan.yaml --state st >out 2>&1 &&
 	grep -q "cannot open directory .secret.: Permission denied" st/runs/*/tasks/t/result.json
 '
 
@@ -273,7 +274,7 @@ test_expect_success 'bubblewrap missing: a clear error naming the package, exit 
 	printf "version: 1\nname: nobw\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: \"true\"\n" >plan.yaml &&
 	test_expect_code 4 env PATH=/nonexistent "$RUNNER" exec plan.yaml --state st 2>err &&
 	test_grep "bubblewrap" err && test_grep "make deps" err &&
-	! test -d st/runs || test -z "$(ls st/runs)"
+	{ ! test -d st/runs || test -z "$(ls st/runs)"; }
 '
 
 test_expect_success 'an unreadable file in the workspace fails the task, naming it' '
@@ -347,17 +348,17 @@ test_expect_success 'the snapshot line comes before any task starts' '
 test_expect_success 'a big run lists only what did not succeed' '
 	mkdir ws &&
 	{
-		printf "version: 1\nname: big\nbackend: {isolation: none}\n"
-		printf "limits: {concurrency: 8}\ndefaults: {workspace: ws}\ntasks:\n"
-		i=0
+		printf "version: 1\nname: big\nbackend: {isolation: none}\n" &&
+		printf "limits: {concurrency: 8}\ndefaults: {workspace: ws}\ntasks:\n" &&
+		i=0 &&
 		while [ $i -lt 60 ]; do
-			printf "  - id: ok%d\n    run: \"true\"\n" $i
-			i=$((i + 1))
-		done
-		i=0
+			printf "  - id: ok%d\n    run: \"true\"\n" $i &&
+			i=$((i + 1)) || return 1
+		done &&
+		i=0 &&
 		while [ $i -lt 25 ]; do
-			printf "  - id: bad%d\n    run: exit 4\n" $i
-			i=$((i + 1))
+			printf "  - id: bad%d\n    run: exit 4\n" $i &&
+			i=$((i + 1)) || return 1
 		done
 	} >plan.yaml &&
 	test_expect_code 1 runner exec plan.yaml --quiet --state st >out &&

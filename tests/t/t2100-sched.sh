@@ -5,13 +5,41 @@
 
 # plan NAME [LIMITS] then task lines on stdin (already indented).
 plan() {
-	printf "version: 1\nname: %s\nbackend: {isolation: none}\n" "$1"
-	[ -z "${2:-}" ] || printf "limits: %s\n" "$2"
-	printf "defaults: {workspace: ws}\ntasks:\n"
+	printf "version: 1\nname: %s\nbackend: {isolation: none}\n" "$1" &&
+	{ [ -z "${2:-}" ] || printf "limits: %s\n" "$2"; } &&
+	printf "defaults: {workspace: ws}\ntasks:\n" &&
 	cat
 }
 
 q() { sqlite3 st/runner.db "$1"; }
+
+# run_going N: st has N runs, and the newest has a task past "queued"
+# (its sandboxes are being set up).
+run_going() {
+	test "$(q "select count(*) from runs" 2>/dev/null)" = "$1" &&
+	test "$(q "select count(*) from tasks where status <> 'queued' and
+		run_id = (select id from runs order by started_at desc limit 1)" \
+		2>/dev/null)" -gt 0
+}
+
+# live_procs_of_runs: how many live processes carry the RUNNER_RUN_ID of
+# one of st's runs (bwrap and every process of a task do); other test
+# runs on the machine do not count.
+live_procs_of_runs() {
+	q "select id from runs" | sed "s/^/RUNNER_RUN_ID=/" >run-ids &&
+	n=0 &&
+	for e in /proc/[0-9]*/environ; do
+		{ tr "\0" "\n" <"$e"; } 2>/dev/null |
+			grep -qxF -f run-ids || continue
+		n=$((n + 1))
+	done &&
+	echo $n
+}
+
+# has_status ID STATUS: task ID in st's database has STATUS now.
+has_status() {
+	test "$(q "select status from tasks where id = \"$1\"" 2>/dev/null)" = "$2"
+}
 
 test_expect_success 'per_hour with on_limit skip: starts past the cap are skipped with the reason' '
 	mkdir ws &&
@@ -50,13 +78,26 @@ test_expect_success 'caps are shared by every plan and run of a state' '
 
 test_expect_success 'two runner processes at once never exceed a cap' '
 	mkdir ws &&
-	{
-	for i in 1 2 3 4 5 6 7 8; do printf "  - id: t%s\n    run: \"true\"\n" $i; done
-	} >tasks &&
+	for i in 1 2 3 4 5 6 7 8; do
+		printf "  - id: t%s\n    run: \"true\"\n" $i || return 1
+	done >tasks &&
 	plan race "{per_hour: 5, on_limit: skip, concurrency: 4}" <tasks >p.yaml &&
 	runner db migrate --state st >/dev/null &&
-	for k in 1 2 3 4; do (runner exec p.yaml --state st --quiet >out$k 2>&1; echo $? >rc$k) & done &&
+	for k in 1 2 3 4; do
+		{ (
+			rc=0 &&
+			{ runner exec p.yaml --state st --quiet >out$k 2>&1 ||
+			  rc=$?; } &&
+			echo $rc >rc$k
+		) & } || return 1
+	done &&
 	wait &&
+	for k in 1 2 3 4; do
+		case "$(cat rc$k)" in
+		0|1) ;;
+		*) echo "runner $k exited $(cat rc$k):" && cat out$k && false ;;
+		esac || return 1
+	done &&
 	test "$(q "select count(*) from starts")" = 5 &&
 	test "$(q "select count(*) from tasks where status=\"succeeded\"")" = 5 &&
 	test "$(q "select count(*) from tasks where status=\"skipped\"")" = 27
@@ -178,11 +219,11 @@ test_expect_success BWRAP 'a daemon forked by a task does not outlive it' '
 test_expect_success BWRAP 'SIGTERM mid-run: running tasks cancelled, partial output kept, exit 3, nothing left' '
 	mkdir ws &&
 	printf "version: 1\nname: term\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n  - id: a\n    run: echo partial; sleep 7777\n  - id: b\n    run: trap \"\" TERM; sleep 7778\n  - id: c\n    run: \"true\"\n" >p.yaml &&
-	{ "$RUNNER" exec p.yaml --state st --grace 1s >out 2>&1 & pid=$!; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q partial st/runs/*/tasks/a/output.log 2>/dev/null && break; sleep 0.2; done &&
+	{ "$RUNNER" exec p.yaml --state st --grace 1s >out 2>&1 & } &&
+	pid=$! &&
+	test_wait_for 10 "grep -q partial st/runs/*/tasks/a/output.log 2>/dev/null" &&
 	kill -TERM $pid &&
-	set +e; wait $pid; rc=$?; set -e &&
-	test $rc = 3 &&
+	test_expect_code 3 wait $pid &&
 	test "$(q "select group_concat(status) from tasks")" = "cancelled,cancelled,cancelled" &&
 	grep -q partial st/runs/*/tasks/a/output.log &&
 	grep -q "\"interrupted\":\s*true" st/runs/*/run.json &&
@@ -194,12 +235,12 @@ test_expect_success BWRAP 'SIGTERM mid-run: running tasks cancelled, partial out
 test_expect_success BWRAP 'a second signal kills at once' '
 	mkdir ws &&
 	printf "version: 1\nname: term2\ndefaults: {workspace: ws}\ntasks:\n  - id: b\n    run: trap \"\" TERM; echo up; sleep 7779\n" >p.yaml &&
-	{ "$RUNNER" exec p.yaml --state st --grace 60s >out 2>&1 & pid=$!; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q up st/runs/*/tasks/b/output.log 2>/dev/null && break; sleep 0.2; done &&
+	{ "$RUNNER" exec p.yaml --state st --grace 60s >out 2>&1 & } &&
+	pid=$! &&
+	test_wait_for 10 "grep -q up st/runs/*/tasks/b/output.log 2>/dev/null" &&
 	start=$(date +%s) &&
 	kill -TERM $pid && sleep 0.5 && kill -INT $pid &&
-	set +e; wait $pid; rc=$?; set -e &&
-	test $rc = 3 &&
+	test_expect_code 3 wait $pid &&
 	test $(( $(date +%s) - start )) -le 5 &&
 	! pgrep -f "sleep 7779"
 '
@@ -207,10 +248,11 @@ test_expect_success BWRAP 'a second signal kills at once' '
 test_expect_success BWRAP 'SIGKILL mid-run: the next runner marks it lost and cleans up; resume finishes it' '
 	mkdir ws &&
 	printf "version: 1\nname: crash\nlimits: {concurrency: 2}\ndefaults: {workspace: ws}\ntasks:\n  - id: quick\n    run: echo quick\n  - id: slow\n    run: echo slow-start; sleep 3; echo slow-end\n  - id: after\n    depends_on: [slow]\n    run: echo after\n" >p.yaml &&
-	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & pid=$!; } &&
-	for i in 1 2 3 4 5 6 7 8 9 10; do grep -q slow-start st/runs/*/tasks/slow/output.log 2>/dev/null && break; sleep 0.2; done &&
+	{ "$RUNNER" exec p.yaml --state st >out 2>&1 & } &&
+	pid=$! &&
+	test_wait_for 10 "grep -q slow-start st/runs/*/tasks/slow/output.log 2>/dev/null" &&
 	kill -KILL $pid &&
-	set +e; wait $pid; set -e &&
+	test_expect_code 137 wait $pid &&
 	test "$(q "select status from tasks where id=\"slow\"")" = running &&
 	runner runs --state st >runs &&
 	test_grep lost runs &&
@@ -235,8 +277,12 @@ test_expect_success 'another process holding the state lock only delays starts' 
 	  - id: b
 	    run: "true"
 	EOF
-	( runner exec p.yaml --quiet --state st >out 2>err; echo $? >rc ) &
-	while ! test -s st/runner.db; do sleep 0.1; done &&
+	{ (
+		rc=0 &&
+		{ runner exec p.yaml --quiet --state st >out 2>err || rc=$?; } &&
+		echo $rc >rc
+	) & } &&
+	test_wait_for 10 "test -s st/runner.db" &&
 	sleep 0.5 &&
 	python3 -c "
 import sqlite3, time
@@ -244,7 +290,7 @@ c = sqlite3.connect(\"st/runner.db\", isolation_level=None, timeout=20)
 c.execute(\"BEGIN IMMEDIATE\"); time.sleep(11); c.execute(\"COMMIT\")
 " &&
 	wait &&
-	test "$(cat rc)" = 0 &&
+	{ test "$(cat rc)" = 0 || { cat rc out err; false; }; } &&
 	test "$(q "select group_concat(status) from tasks")" = "succeeded,succeeded" &&
 	test "$(q "select status from runs")" = succeeded
 '
@@ -291,10 +337,11 @@ test_expect_success 'isolation none: after a SIGKILL of the runner, the next com
 	  - id: long
 	    run: sleep 1032
 	EOF
-	{ runner exec p.yaml --quiet --state st >out 2>&1 & } &&
-	while ! pgrep -f "sleep 1032" >/dev/null; do sleep 0.1; done &&
-	pkill -KILL -f "runner exec p.yaml" &&
-	while pgrep -f "runner exec p.yaml" >/dev/null; do sleep 0.1; done &&
+	{ "$RUNNER" exec p.yaml --quiet --state st >out 2>&1 & } &&
+	pid=$! &&
+	test_wait_for 10 "pgrep -f \"sleep 1032\" >/dev/null" &&
+	kill -KILL $pid &&
+	test_expect_code 137 wait $pid &&
 	pgrep -f "sleep 1032" >/dev/null &&
 	runner runs --state st >runs &&
 	sleep 0.2 &&
@@ -306,24 +353,28 @@ test_expect_success 'isolation none: after a SIGKILL of the runner, the next com
 test_expect_success BWRAP 'runners killed while sandboxes are being set up leave nothing behind' '
 	mkdir ws &&
 	{
-		printf "version: 1\nname: churn\nlimits: {concurrency: 8}\n"
-		printf "defaults: {workspace: ws}\ntasks:\n"
-		for i in $(seq 40); do printf "  - id: t%d\n    run: \"true\"\n" $i; done
+		printf "version: 1\nname: churn\nlimits: {concurrency: 8}\n" &&
+		printf "defaults: {workspace: ws}\ntasks:\n" &&
+		for i in $(seq 40); do
+			printf "  - id: t%d\n    run: sleep 1\n" $i || return 1
+		done
 	} >p.yaml &&
-	before=$(pgrep -fc "bwrap --args" || :) &&
 	for k in $(seq 15); do
-		"$RUNNER" exec p.yaml --quiet --state st >/dev/null 2>&1 &
+		{ "$RUNNER" exec p.yaml --quiet --state st >/dev/null 2>&1 & } &&
 		pid=$! &&
+		test_wait_for 30 "run_going $k" &&
 		sleep 0.0$(( (k % 9) + 1 )) &&
 		kill -KILL $pid &&
-		wait $pid || :
+		{ test_expect_code 137 wait $pid 2>/dev/null; } &&
+		ls st/sandboxes >>killed || return 1
 	done &&
+	# Some kills left sandboxes behind for the next command.
+	test -s killed &&
 	runner runs --state st >runs &&
 	sleep 0.3 &&
 	ls st/sandboxes >left && test ! -s left &&
 	test "$(q "select count(*) from runs where status = \"running\"")" = 0 &&
-	after=$(pgrep -fc "bwrap --args" || :) &&
-	test "$after" -le "$before"
+	test "$(live_procs_of_runs)" = 0
 '
 
 test_expect_success 'a retry stopped by a cap: the task stays failed, with both reasons' '
@@ -348,12 +399,10 @@ test_expect_success BWRAP 'a prepared task cancelled before its go has no attemp
 	printf "version: 1\nname: pw\nlimits: {concurrency: 1}\ndefaults: {workspace: ws}\ntasks:\n  - id: long\n    run: sleep 3\n  - id: q\n    run: echo attempt \$RUNNER_ATTEMPT\n" >p.yaml &&
 	{ "$RUNNER" exec p.yaml --quiet --state st >out 2>&1 & } &&
 	pid=$! &&
-	while ! grep -q "^long|running" <<-EOF
-	$(q "select id || \"|\" || status from tasks" 2>/dev/null)
-	EOF
-	do sleep 0.1; done &&
+	test_wait_for 10 "has_status long running" &&
 	sleep 0.5 &&
-	kill -INT $pid && wait $pid || :
+	kill -INT $pid &&
+	test_expect_code 3 wait $pid &&
 	test "$(q "select attempts from tasks where id = \"q\"")" = 0 &&
 	test "$(q "select count(*) from attempts where task_id = \"q\"")" = 0 &&
 	runner resume last --quiet --state st >out2 &&

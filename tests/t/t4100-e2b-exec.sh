@@ -37,6 +37,28 @@ test_expect_success 'a wrong key stops the run at once with a message about E2B_
 	! grep -q e2b_0000deadbeef err
 '
 
+test_expect_success BWRAP 'RUNNER_E2B_* durations: plain seconds and the plan forms; a bad one stops the run' '
+	mkdir ws &&
+	printf "version: 1\nname: d\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: echo hi >out.txt\n" >p.yaml &&
+	RUNNER_E2B_KEEPALIVE=90 RUNNER_E2B_TTL_MARGIN=1m30s \
+		RUNNER_E2B_KILL_WAIT=2500ms runner exec p.yaml --state st >out 2>&1 &&
+	test "$(cat st/runs/*/tasks/t/changes/out.txt)" = hi &&
+	for bad in 30x 1.5s 5s1h -1 1h+ ms; do
+		test_expect_code 4 env RUNNER_E2B_KEEPALIVE=$bad \
+			"$RUNNER" exec p.yaml --state st2 2>err &&
+		test_grep "RUNNER_E2B_KEEPALIVE: invalid duration .$bad." err || return 1
+	done &&
+	curl -sf -X POST "$URL/_reset" >/dev/null &&
+	set_faults "[{\"route\": \"POST /sandboxes\", \"kind\": \"hang\"}]" &&
+	start=$(date +%s%N) &&
+	RUNNER_E2B_REQUEST_TIMEOUT=2 test_expect_code 1 \
+		"$RUNNER" exec p.yaml --state st3 >out 2>&1 &&
+	ms=$((($(date +%s%N) - start) / 1000000)) &&
+	test_grep "RUNNER_E2B_REQUEST_TIMEOUT" st3/runs/*/tasks/t/result.json &&
+	test "$ms" -ge 2000 && test "$ms" -lt 6000 &&
+	test "$(alive)" = 0
+'
+
 test_expect_success BWRAP 'a runner killed mid-run: gc marks the run lost and kills its sandbox' '
 	mkdir ws &&
 	printf "version: 1\nname: crash\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: slow\n    run: echo up; sleep 300\n" >p.yaml &&

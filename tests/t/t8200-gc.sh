@@ -14,7 +14,7 @@ test_expect_success 'gc removes sandbox roots whose run is over, keeps a going o
 	setup &&
 	old=$(q "select id from runs order by started_at limit 1") &&
 	mkdir -p "st/sandboxes/$old-t-1-abcdef/workspace" &&
-	{ sleep 60 & spid=$!; } &&
+	{ sleep 60 & } && spid=$! &&
 	now=$(date +%s%3N) &&
 	q "insert into runs (id, plan_name, plan_path, plan_sha256, backend, status, started_at, host, pid) values (\"29990101-000000-beef\", \"g\", \"p.yaml\", \"x\", \"local\", \"running\", $now, \"$(hostname)\", $spid)" &&
 	mkdir -p st/sandboxes/29990101-000000-beef-t-1-abcdef &&
@@ -30,7 +30,7 @@ test_expect_success 'gc --older-than prunes old runs (folders and rows), never a
 	old=$(q "select id from runs order by started_at limit 1") &&
 	new=$(q "select id from runs order by started_at desc limit 1") &&
 	q "update runs set started_at = started_at - 40*86400000, ended_at = ended_at - 40*86400000 where id = \"$old\"" &&
-	{ sleep 60 & spid=$!; } &&
+	{ sleep 60 & } && spid=$! &&
 	now=$(date +%s%3N) &&
 	q "insert into runs (id, plan_name, plan_path, plan_sha256, backend, status, started_at, host, pid) values (\"20000101-000000-beef\", \"g\", \"p.yaml\", \"x\", \"local\", \"running\", $now, \"$(hostname)\", $spid)" &&
 	runner gc --older-than 30d --dry-run --state st >out &&
@@ -46,7 +46,7 @@ test_expect_success 'gc --older-than prunes old runs (folders and rows), never a
 	test "$(q "select count(*) from attempts where run_id=\"$old\"")" = 0 &&
 	test "$(q "select count(*) from events where run_id=\"$old\"")" = 0 &&
 	test "$(q "select status from runs where id=\"20000101-000000-beef\"")" = running &&
-	{ sleep 60 & spid=$!; } &&
+	{ sleep 60 & } && spid=$! &&
 	q "update runs set started_at = $(date +%s%3N), pid = $spid where id = \"20000101-000000-beef\"" &&
 	runner gc --older-than 0s --state st >out &&
 	kill $spid &&

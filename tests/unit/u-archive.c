@@ -175,6 +175,61 @@ static void test_sums(void)
 	strbuf_release(&path);
 }
 
+/* The lines of links and directories: prefixes, escapes, comments. */
+static void test_sums_entries(void)
+{
+	static const struct {
+		mode_t type;
+		const char *path;
+		const char *prefix;
+	} t[] = {
+		{ S_IFREG, "plain.txt", "" },
+		{ S_IFLNK, "tasks/t/link", "#symlink " },
+		{ S_IFDIR, "tasks/t", "#dir " },
+		{ S_IFLNK, "odd\nname\\", "#symlink \\" },
+		{ S_IFDIR, "new\nline", "#dir \\" },
+	};
+	static const char *const comments[] = {
+		"#", "# made by runner", "#symlinkx", "#dirt  x", "#SYMLINK x",
+	};
+	static const char *const bad[] = {
+		"#symlink ",
+		"#symlink abc  x",
+		"#dir  x",
+		"#symlink  ",
+	};
+	unsigned char sum[32], got[32];
+	struct strbuf sb = STRBUF_INIT, path = STRBUF_INIT;
+	mode_t type;
+
+	sha256_buf("target", 6, sum);
+	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+		const char *want = t[i].path;
+		strbuf_reset(&sb);
+		archive_sums_add_entry(&sb, t[i].type, sum, want);
+		ok(!strncmp(sb.buf, t[i].prefix, strlen(t[i].prefix)) &&
+			   !memchr(sb.buf, '\n', sb.len - 1),
+		   "entry line %zu starts '%s', one line", i, t[i].prefix);
+		type = 0;
+		ok(!archive_sums_parse_entry(sb.buf, sb.len - 1, &type, got,
+					     &path) &&
+			   type == t[i].type && !strcmp(path.buf, want) &&
+			   !memcmp(got, sum, 32),
+		   "entry line %zu round trips", i);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(comments); i++)
+		is_int(archive_sums_parse_entry(comments[i],
+						strlen(comments[i]), &type,
+						got, &path),
+		       1, "'%s' is a comment", comments[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ok(archive_sums_parse_entry(bad[i], strlen(bad[i]), &type, got,
+					    &path) < 0,
+		   "'%s' is malformed", bad[i]);
+	strbuf_release(&sb);
+	strbuf_release(&path);
+}
+
 static void test_epoch(void)
 {
 	static const struct {
@@ -271,6 +326,9 @@ static void test_pack_verify(const char *tmp)
 	f = fs_join(dir, "run.sh");
 	write_file(f, "#!/bin/sh\n", 0700);
 	free(f);
+	f = fs_join(dir, "log-link");
+	ok(!symlink("output.log", f), "a symlink in the run folder");
+	free(f);
 
 	ok(!archive_db_json(st, "r1", &db1, &err) &&
 		   !archive_db_json(st, "r1", &db2, &err) &&
@@ -310,6 +368,9 @@ static void test_pack_verify(const char *tmp)
 	ok(!archive_verify(out1, &vr, &err) && !vr.problems.nr &&
 		   vr.listed == 3 && vr.matched == 3,
 	   "verify: 3 files OK %s", err.buf);
+	ok(vr.links == 1 && vr.links_matched == 1 && vr.dirs == 2 &&
+		   vr.dirs_matched == 2,
+	   "verify: 1 symlink and 2 directories listed and matched");
 	archive_verify_result_release(&vr);
 
 	store_exec(st, "UPDATE runs SET status = 'running'", &err);
@@ -341,7 +402,7 @@ struct hostile {
 	const char *name;
 	int type;
 	const char *hardlink;
-	const char *data;
+	const char *data; /* a symlink's target for AE_IFLNK */
 };
 
 static void write_hostile(const char *path, const struct hostile *h,
@@ -361,6 +422,11 @@ static void write_hostile(const char *path, const struct hostile *h,
 		archive_entry_set_perm(e, 0644);
 		if (h[i].hardlink)
 			archive_entry_set_hardlink(e, h[i].hardlink);
+		if (h[i].type == AE_IFLNK) {
+			archive_entry_set_symlink(e, h[i].data);
+			archive_write_header(a, e);
+			continue;
+		}
 		if (h[i].data)
 			archive_entry_set_size(e,
 					       (la_int64_t)strlen(h[i].data));
@@ -382,11 +448,15 @@ static void test_hostile(const char *tmp)
 		{ { { "top/", AE_IFDIR, NULL, NULL },
 		    { "top/SHA256SUMS", AE_IFREG, NULL, "" },
 		    { "top/link", AE_IFREG, "top/SHA256SUMS", NULL } },
-		  "is a hard link" },
+		  "is a hard link to 'top/SHA256SUMS'" },
 		{ { { "top/", AE_IFDIR, NULL, NULL },
 		    { "top/SHA256SUMS", AE_IFREG, NULL, "" },
 		    { "top/fifo", AE_IFIFO, NULL, NULL } },
-		  "is a special file" },
+		  "entry 'top/fifo' is a special file (a fifo)" },
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL, "" },
+		    { "top/null", AE_IFCHR, NULL, NULL } },
+		  "entry 'top/null' is a special file (a character device)" },
 		{ { { "top/", AE_IFDIR, NULL, NULL },
 		    { "top/SHA256SUMS", AE_IFREG, NULL, "" },
 		    { "top/a/../../x", AE_IFREG, NULL, "x" } },
@@ -420,6 +490,46 @@ static void test_hostile(const char *tmp)
 		    { "top/x", AE_IFREG, NULL, "abc" } },
 		  NULL },
 	};
+	/* Entries whose line is missing or says another type or target. */
+	static const struct {
+		struct hostile h[3];
+		const char *want;
+	} p[] = {
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL, "" },
+		    { "top/evil", AE_IFLNK, NULL, "/etc/passwd" } },
+		  "extra: evil" },
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL, "" },
+		    { "top/d", AE_IFDIR, NULL, NULL } },
+		  "extra: d" },
+		/* sha256("abc"), as a link's target and as a file's bytes. */
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL,
+		      "#symlink ba7816bf8f01cfea414140de5dae2223b00361a396177a"
+		      "9cb410ff61f20015ad  x\n" },
+		    { "top/x", AE_IFLNK, NULL, "/etc/shadow" } },
+		  "modified: x" },
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL,
+		      "#symlink ba7816bf8f01cfea414140de5dae2223b00361a396177a"
+		      "9cb410ff61f20015ad  x\n" },
+		    { "top/x", AE_IFREG, NULL, "abc" } },
+		  "modified: x" },
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL,
+		      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff"
+		      "61f20015ad  x\n" },
+		    { "top/x", AE_IFLNK, NULL, "abc" } },
+		  "modified: x" },
+		{ { { "top/", AE_IFDIR, NULL, NULL },
+		    { "top/SHA256SUMS", AE_IFREG, NULL,
+		      "# a comment\n"
+		      "#symlink ba7816bf8f01cfea414140de5dae2223b00361a396177a"
+		      "9cb410ff61f20015ad  x\n" },
+		    { "top/x", AE_IFLNK, NULL, "abc" } },
+		  NULL },
+	};
 	char *path = fs_join(tmp, "h.tar.gz");
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
@@ -438,8 +548,95 @@ static void test_hostile(const char *tmp)
 		archive_verify_result_release(&vr);
 		strbuf_release(&err);
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(p); i++) {
+		struct archive_verify_result vr = ARCHIVE_VERIFY_RESULT_INIT;
+		struct strbuf err = STRBUF_INIT;
+		int r;
+		unlink(path);
+		write_hostile(path, p[i].h, 3);
+		r = archive_verify(path, &vr, &err);
+		if (p[i].want)
+			ok(!r && vr.problems.nr == 1 &&
+				   !strcmp(vr.problems.v[0], p[i].want),
+			   "problem %zu: %s %s", i, p[i].want, err.buf);
+		else
+			ok(!r && !vr.problems.nr && vr.links_matched == 1,
+			   "a link and its line match %s", err.buf);
+		archive_verify_result_release(&vr);
+		strbuf_release(&err);
+	}
 	free(path);
 }
+
+/*
+ * Members of several MiB, of random and of repeated bytes, written with
+ * libarchive and listed right: they verify, and memory does not grow with
+ * them (they are hashed as they are inflated, not kept).
+ */
+static void test_big_members(const char *tmp)
+{
+	static const size_t sizes[] = { 65535, 65536, 65537, 3 << 20,
+					(9 << 20) + 7 };
+	struct archive_verify_result vr = ARCHIVE_VERIFY_RESULT_INIT;
+	struct strbuf err = STRBUF_INIT, sums = STRBUF_INIT;
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	char *path = fs_join(tmp, "big.tar.gz");
+	size_t max = (9 << 20) + 7;
+	unsigned char *buf = xmalloc(max), sum[32];
+	uint32_t x = 12345;
+	int r;
+
+	for (size_t i = 0; i < max; i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (unsigned char)(x >> 24);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "r%zu", i);
+		sha256_buf(buf, sizes[i], sum);
+		archive_sums_add(&sums, sum, name);
+	}
+	archive_write_add_filter_gzip(a);
+	archive_write_set_format_pax_restricted(a);
+	if (archive_write_open_filename(a, path) != ARCHIVE_OK)
+		exit(1);
+	archive_entry_set_pathname(e, "top/");
+	archive_entry_set_filetype(e, AE_IFDIR);
+	archive_entry_set_perm(e, 0755);
+	archive_write_header(a, e);
+	archive_entry_clear(e);
+	archive_entry_set_pathname(e, "top/SHA256SUMS");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, (la_int64_t)sums.len);
+	archive_write_header(a, e);
+	archive_write_data(a, sums.buf, sums.len);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "top/r%zu", i);
+		archive_entry_clear(e);
+		archive_entry_set_pathname(e, name);
+		archive_entry_set_filetype(e, AE_IFREG);
+		archive_entry_set_perm(e, 0644);
+		archive_entry_set_size(e, (la_int64_t)sizes[i]);
+		archive_write_header(a, e);
+		archive_write_data(a, buf, sizes[i]);
+	}
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	r = archive_verify(path, &vr, &err);
+	ok(!r && !vr.problems.nr && vr.matched == ARRAY_SIZE(sizes),
+	   "members of 64 KiB +-1, 3 MiB and 9 MiB verify %s%s", err.buf,
+	   vr.problems.nr ? vr.problems.v[0] : "");
+	archive_verify_result_release(&vr);
+	strbuf_release(&err);
+	strbuf_release(&sums);
+	free(buf);
+	free(path);
+}
+
 
 int main(void)
 {
@@ -450,9 +647,11 @@ int main(void)
 	test_perm();
 	test_path_check();
 	test_sums();
+	test_sums_entries();
 	test_epoch();
 	test_pack_verify(tmp);
 	test_hostile(tmp);
+	test_big_members(tmp);
 	if (fs_rm_rf(tmp, &err) < 0)
 		printf("# %s\n", err.buf);
 	strbuf_release(&err);

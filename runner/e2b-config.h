@@ -1,0 +1,43 @@
+#ifndef E2B_CONFIG_H
+#define E2B_CONFIG_H
+
+#include <stdint.h>
+
+#include "http.h"
+
+struct strbuf;
+
+/*
+ * The e2b backend's configuration, read from the environment (the
+ * variables, their defaults and the duration syntax are listed in
+ * sandbox-e2b.h). Every field is filled by e2b_conf_load(); durations are
+ * in milliseconds.
+ */
+struct e2b_conf {
+	char *api_url;	   /* control plane, no trailing '/' */
+	char *api_key;	   /* a secret: never logged */
+	char *domain;	   /* for envd URLs */
+	char *sandbox_url; /* E2B_SANDBOX_URL, or NULL */
+	char *user;	   /* the Linux user tasks run as */
+	struct http_config http;
+	int64_t transfer_timeout_ms;
+	int64_t health_timeout_ms;
+	int64_t keepalive_ms; /* at least 1 s */
+	int64_t ttl_margin_ms;
+	int64_t max_ttl_ms; /* at least 1 s */
+	int64_t kill_wait_ms;
+};
+
+/*
+ * Fill c (any previous contents are overwritten, not freed) from the
+ * environment. Returns 0, or -1 with a message naming the variable at
+ * fault (E2B_API_KEY missing, a URL that is not http(s), a bad duration
+ * or number), leaving c empty. Reads getenv(), so call it while no other
+ * thread changes the environment; otherwise thread-safe.
+ */
+int e2b_conf_load(struct e2b_conf *c, struct strbuf *err);
+
+/* Free what c holds and zero it; an empty c is fine. */
+void e2b_conf_release(struct e2b_conf *c);
+
+#endif

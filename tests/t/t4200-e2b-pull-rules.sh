@@ -1,0 +1,117 @@
+#!/bin/sh
+# What comes back from a sandbox follows one set of rules on every
+# backend (ws.c's pull-back filter): the same plan, run through the CLI
+# on the local backend and on e2b (against the loopback E2B server), must
+# give the same change list and the same pulled-back files.
+. ./lib.sh
+. ./lib-e2b.sh
+
+# The change list of task t of the one run in state dir $1, one line per
+# change: kind, path, type, size, sha256, pulled, note.
+changes() {
+	python3 -c '
+import glob, json, sys
+f, = glob.glob(sys.argv[1] + "/runs/*/tasks/t/changes.json")
+d = json.load(open(f))
+for kind in ("added", "modified", "deleted"):
+    for c in d[kind]:
+        print(kind[0].upper(), c["path"], c["type"], c.get("size"),
+              c.get("sha256"), c.get("pulled"), c.get("note", "-"))
+print("bytes_pulled", d["bytes_pulled"], "truncated", d["truncated"])
+' "$1"
+}
+
+# Run p.yaml on both backends and compare what came back.
+run_both() {
+	runner exec p.yaml --backend local --state st-local >out-local 2>&1 &&
+	runner exec p.yaml --backend e2b --state st-e2b >out-e2b 2>&1 &&
+	changes st-local >local.txt &&
+	changes st-e2b >e2b.txt &&
+	test_cmp local.txt e2b.txt &&
+	diff -r --no-dereference st-local/runs/*/tasks/t/changes \
+		st-e2b/runs/*/tasks/t/changes
+}
+
+# A .gitignore of about 2 MiB: $2 generated lines, then the rules in $3.
+big_gitignore() {
+	awk -v n="$2" 'BEGIN { for (i = 0; i < n; i++)
+		printf "vendor/generated/module-%06d/build-output-cache/\n", i }' >"$1" &&
+	printf "%s\n" "$3" >>"$1"
+}
+
+test_expect_success BWRAP 'a .gitignore over 1 MiB filters the pull-back on e2b as on local' '
+	mkdir -p ws/src &&
+	big_gitignore ws/.gitignore 40000 "*.o" &&
+	test "$(wc -c <ws/.gitignore)" -gt 2000000 &&
+	for i in $(seq 1 200); do
+		head -c 8192 /dev/urandom | od -An -tx1 >ws/src/f$i.c || return 1
+	done &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: big-ignore
+	defaults: {workspace: ws}
+	tasks:
+	  - id: t
+	    run: |
+	      set -e
+	      for f in src/*.c; do cp "$f" "${f%.c}.o"; done
+	      echo changed >>src/f1.c
+	      mkdir gen
+	      big() { awk "BEGIN { for (i = 0; i < 40000; i++) printf \"stale-artifact-%06d/of/a/generated/tree/\\n\", i }"; }
+	      { big; echo "*.tmp"; } >gen/.gitignore
+	      cat src/*.c >gen/blob.tmp
+	      echo kept >gen/kept.txt
+	EOF
+	run_both &&
+	test_grep "^M src/f1.c " e2b.txt &&
+	test_grep "^A gen/.gitignore " e2b.txt &&
+	test_grep "^A gen/kept.txt " e2b.txt &&
+	test_grep -v "\.o \|\.tmp " e2b.txt
+'
+
+test_expect_success BWRAP 'pull, exclude, include_git and the credential list: the same change list on both backends' '
+	mkdir -p ws/.git/refs/heads ws/lib ws/docs ws/logs &&
+	echo "ref: refs/heads/main" >ws/.git/HEAD &&
+	echo 0123abcd >ws/.git/refs/heads/main &&
+	for i in $(seq 1 300); do
+		head -c 4096 /dev/urandom | od -An -tx1 >ws/lib/m$i.txt || return 1
+	done &&
+	head -c 4000000 /dev/urandom >ws/docs/manual.bin &&
+	echo old >ws/logs/run.log &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: rules
+	defaults:
+	  workspace: ws
+	  include_git: true
+	  exclude: ["logs/", "*.bak"]
+	  pull: ["lib/**", ".git/**", "*.bak", "logs/", "new/", ".env*", "id_rsa"]
+	tasks:
+	  - id: t
+	    run: |
+	      set -e
+	      echo abcd0123 >.git/refs/heads/main
+	      echo x >.git/ORIG_HEAD
+	      for i in $(seq 1 50); do echo edit >>lib/m$i.txt; done
+	      rm lib/m300.txt
+	      mkdir -p new/deep sub/.git
+	      mv docs/manual.bin new/deep/data.bin
+	      echo cfg >sub/.git/config
+	      echo b >lib/m1.bak
+	      mkdir logs && echo l >logs/new.log
+	      echo SECRET=1 >.env.local
+	      echo key >id_rsa
+	      echo not-pulled >top.txt
+	EOF
+	run_both &&
+	test_grep "^M .git/refs/heads/main " e2b.txt &&
+	test_grep "^A .git/ORIG_HEAD " e2b.txt &&
+	test_grep "^A new/deep/data.bin file 4000000 .* True -$" e2b.txt &&
+	test_grep "^A top.txt .* False not matched by pull$" e2b.txt &&
+	test_grep "^D docs/manual.bin " e2b.txt &&
+	test_grep "^D lib/m300.txt " e2b.txt &&
+	test "$(grep -c "^M lib/m" e2b.txt)" = 50 &&
+	test_grep -v "sub/.git\|\.env\|id_rsa" e2b.txt
+'
+
+test_done
