@@ -50,10 +50,6 @@ int cmd_open_state_read(const char *state, struct store **st);
  * read-only, or crash recovery could not write).
  */
 void cmd_warn_disk_full(const struct store *st);
-/* Format a duration in ms as "1m05s" / "3.2s" into buf. */
-void cmd_format_ms(int64_t ms, char *buf, size_t size);
-/* Format ms since the epoch as "2026-11-22 02:44:00Z" into buf. */
-void cmd_format_time(int64_t ms, char *buf, size_t size);
 
 /*
  * The values of --jobs (1-1024) and --grace (a duration), shared by exec

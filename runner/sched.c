@@ -866,7 +866,7 @@ static void finish(struct sched *s, struct task_run *t)
 	db_check(s, record_task_done(s->run->store, t, &err), &err);
 	if (results_write_task(t, &err) < 0)
 		db_check(s, -1, &err);
-	cmd_format_ms(t->ended_at - t->started_at, dur, sizeof(dur));
+	time_format_elapsed(t->ended_at - t->started_at, dur, sizeof(dur));
 	strbuf_addf(&msg, "%s in %s", task_status_name(t->status), dur);
 	if (t->nr_attempts > 1)
 		strbuf_addf(&msg, " after %zu attempts", t->nr_attempts);
@@ -1043,7 +1043,7 @@ static void print_summary(const struct run *run, int json, int exit_code)
 
 	for (size_t i = 0; i < run->nr_tasks; i++)
 		by[run->tasks[i].status]++;
-	cmd_format_ms(run->ended_at - run->started_at, dur, sizeof(dur));
+	time_format_elapsed(run->ended_at - run->started_at, dur, sizeof(dur));
 	fprintf(f, "\nrun %s (%s): ", run->id, run->plan->name);
 	for (int st = TASK_SUCCEEDED, first = 1; st <= TASK_LOST; st++) {
 		if (!by[st])
