@@ -1281,7 +1281,13 @@ int sched_run(struct plan *plan, const struct run_opts *opts)
 		s.prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
 	if (s.prewarm < 0)
 		s.prewarm = 0;
-	s.pool = pool_new(run.concurrency + s.prewarm);
+	s.pool = pool_new(run.concurrency + s.prewarm, &err);
+	if (!s.pool) {
+		/* As when it died here: the next runner marks the run lost. */
+		restore_signals(&old_int, &old_term);
+		error("%s", err.buf);
+		goto out;
+	}
 	run.pool = s.pool;
 	main_loop(&s);
 	pool_free(s.pool);
