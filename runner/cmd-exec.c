@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
+#include "cmd-progress.h"
 #include "plan.h"
 #include "sched.h"
 #include "store.h"
@@ -287,7 +288,7 @@ int cmd_exec(int argc, char **argv)
 		if (ret != -1)
 			goto out;
 	}
-	ret = sched_run(plan, &opts);
+	ret = cmd_run_plan(plan, &opts);
 out:
 	plan_free(plan);
 	strvec_clear(&only);

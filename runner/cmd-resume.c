@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
+#include "cmd-progress.h"
 #include "hash.h"
 #include "plan.h"
 #include "runref.h"
@@ -124,7 +125,7 @@ int cmd_resume(int argc, char **argv)
 		goto out;
 	opts.state_dir = store_resolve_dir(state);
 	opts.resume_id = id;
-	ret = sched_run(plan, &opts);
+	ret = cmd_run_plan(plan, &opts);
 out:
 	if (st)
 		store_close(st);

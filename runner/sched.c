@@ -14,13 +14,17 @@
  * whose worker runs task_execute() (task.c) and gives it back through the
  * completion queue; only then does the scheduler read its results and
  * record them. The main loop wakes at least every 200 ms to notice
- * signals, print worker notices and redraw the progress line.
+ * signals, pass worker notices on and tick the observer's live line.
  *
  * Everything about that hand-over is private to this file: the run's
  * data model (run.h) holds no locks. Each task has a struct sched_task
  * beside it (same index) with its phase and its go/exited handshake;
  * the worker reaches the scheduler only through the struct task_hooks
  * it is given (task.h), which this file implements.
+ *
+ * It prints nothing: what it has to say while it runs goes to the
+ * caller's struct sched_observer, what came of the run into its struct
+ * sched_outcome (sched.h); the CLI shows them (cmd-progress.c).
  *
  * Signals: the handler only sets sched->cancel (first) or
  * sched->kill_now (second). Workers watch both through their sandbox's
@@ -32,13 +36,12 @@
 #include "snap.h"
 #include "task.h"
 #include "caps.h"
-#include "cmd.h"
+#include "exitcode.h"
 #include "fs.h"
 #include "hash.h"
 #include "mask.h"
+#include "plan.h"
 #include "pool.h"
-#include "progress.h"
-#include "quote.h"
 #include "record.h"
 #include "recover.h"
 #include "results.h"
@@ -82,7 +85,7 @@ struct sched {
 	struct run *run;
 	struct sched_task *tasks; /* one per run->tasks[i], same index */
 	struct store *store;	  /* main thread only */
-	struct progress *progress;
+	const struct sched_observer *obs; /* never NULL */
 	struct pool *pool; /* woken when a task's process exits */
 
 	/* Set by the signal handler, read by everyone. */
@@ -92,7 +95,7 @@ struct sched {
 	/* The go/exited handshake of prepared tasks (struct sched_task). */
 	pthread_mutex_t go_lock;
 
-	/* Worker notices for the progress display. */
+	/* Worker notices for the observer. */
 	pthread_mutex_t notice_lock;
 	struct strvec notices; /* guarded by notice_lock */
 
@@ -378,14 +381,22 @@ static void record_only(struct sched *s, const struct task_run *t,
 	strbuf_release(&err);
 }
 
-/* An event: into the database, and shown (both masked). */
+/* Tell the observer (event lines, --json). */
+static void tell(struct sched *s, const char *kind, const char *task,
+		 const char *status, const char *message)
+{
+	if (s->obs->event)
+		s->obs->event(s->obs->ctx, kind, task, status, message);
+}
+
+/* An event: into the database, and told (both masked). */
 static void event(struct sched *s, const struct task_run *t, const char *level,
 		  const char *kind, const char *message)
 {
 	char *masked = mask_string(s->run->mask, message);
 	record_only(s, t, level, kind, message);
-	progress_event(s->progress, kind, t ? t->task->id : NULL,
-		       t ? task_status_name(t->status) : NULL, masked);
+	tell(s, kind, t ? t->task->id : NULL,
+	     t ? task_status_name(t->status) : NULL, masked);
 	free(masked);
 }
 
@@ -478,9 +489,9 @@ static void db_down(struct sched *s)
 	if (s->db_down_since)
 		return;
 	s->db_down_since = time_mono_ms();
-	progress_event(s->progress, "notice", NULL, NULL,
-		       "the state database is locked by another process; "
-		       "waiting to start more tasks");
+	tell(s, "notice", NULL, NULL,
+	     "the state database is locked by another process; "
+	     "waiting to start more tasks");
 }
 
 enum gate { GATE_GO, GATE_WAIT, GATE_SKIPPED };
@@ -725,8 +736,8 @@ static void batch_end(struct sched *s)
 		if (of(s, t)->phase != PHASE_GO)
 			continue;
 		msg = started_message(of(s, t));
-		progress_event(s->progress, "task_started", t->task->id,
-			       task_status_name(t->status), msg);
+		tell(s, "task_started", t->task->id,
+		     task_status_name(t->status), msg);
 		free(msg);
 	}
 	s->nr_go = 0;
@@ -982,13 +993,13 @@ static void drain_notices(struct sched *s)
 	pthread_mutex_unlock(&s->notice_lock);
 	for (size_t i = 0; i < notes.nr; i++) {
 		char *masked = mask_string(s->run->mask, notes.v[i]);
-		progress_event(s->progress, "notice", NULL, NULL, masked);
+		tell(s, "notice", NULL, NULL, masked);
 		free(masked);
 	}
 	strvec_clear(&notes);
 }
 
-static void counts(const struct sched *s, struct progress_counts *c)
+static void counts(const struct sched *s, struct sched_counts *c)
 {
 	const struct run *run = s->run;
 	memset(c, 0, sizeof(*c));
@@ -1009,7 +1020,7 @@ static void counts(const struct sched *s, struct progress_counts *c)
 
 static void main_loop(struct sched *s)
 {
-	struct progress_counts c;
+	struct sched_counts c;
 	bool announced_cancel = false;
 	struct sched_task *done = NULL;
 	int64_t drawn_at = 0;
@@ -1032,105 +1043,25 @@ static void main_loop(struct sched *s)
 		drain_notices(s);
 		if (atomic_load(&s->cancel) && !announced_cancel) {
 			announced_cancel = true;
-			progress_event(s->progress, "notice", NULL, NULL,
-				       "interrupted: stopping running tasks "
-				       "(signal again to kill at once)");
+			tell(s, "notice", NULL, NULL,
+			     "interrupted: stopping running tasks "
+			     "(signal again to kill at once)");
 		}
 		/* Ten redraws a second are plenty for a human. */
-		if (progress_is_live(s->progress) &&
-		    time_mono_ms() - drawn_at >= 100) {
+		if (s->obs->tick && time_mono_ms() - drawn_at >= 100) {
 			drawn_at = time_mono_ms();
 			counts(s, &c);
 			if (s->cap_wait_until > time_now_ms()) {
 				c.next_slot_ms = s->cap_wait_until;
 				c.cap_which = s->cap_which;
 			}
-			progress_tick(s->progress, &c,
-				      time_now_ms() - s->run->started_at);
+			s->obs->tick(s->obs->ctx, &c,
+				     time_now_ms() - s->run->started_at);
 		}
 	}
 	drain_notices(s);
-	progress_end(s->progress);
-}
-
-/* Runs with more tasks than this get a shorter summary. */
-#define SUMMARY_ALL_TASKS 20
-
-static void print_summary(const struct run *run, int json, int exit_code)
-{
-	size_t by[TASK_LOST + 1] = { 0 }, listed = 0, omitted = 0;
-	char dur[32];
-	FILE *f = json ? stderr : stdout;
-
-	for (size_t i = 0; i < run->nr_tasks; i++)
-		by[run->tasks[i].status]++;
-	time_format_elapsed(run->ended_at - run->started_at, dur, sizeof(dur));
-	fprintf(f, "\nrun %s (%s): ", run->id, run->plan->name);
-	for (int st = TASK_SUCCEEDED, first = 1; st <= TASK_LOST; st++) {
-		if (!by[st])
-			continue;
-		fprintf(f, "%s%zu %s", first ? "" : ", ", by[st],
-			task_status_name((enum task_status)st));
-		first = 0;
-	}
-	if (!run->nr_tasks)
-		fprintf(f, "no tasks");
-	fprintf(f, " in %s\n", dur);
-	for (size_t i = 0; i < run->nr_tasks; i++) {
-		const struct task_run *t = &run->tasks[i];
-		/*
-		 * A big run lists only what did not succeed, and not all of
-		 * that: `runner show` has every task.
-		 */
-		if (run->nr_tasks > SUMMARY_ALL_TASKS) {
-			if (t->status == TASK_SUCCEEDED)
-				continue;
-			if (++listed > SUMMARY_ALL_TASKS) {
-				omitted++;
-				continue;
-			}
-		}
-		fprintf(f, "  %-10s %-24s", task_status_name(t->status),
-			t->task->id);
-		if (t->nr_added + t->nr_modified + t->nr_deleted)
-			fprintf(f, " %zu added, %zu modified, %zu deleted",
-				t->nr_added, t->nr_modified, t->nr_deleted);
-		if (t->reason) {
-			char *r = quote_text_dup(t->reason);
-			fprintf(f, " (%s)", r);
-			free(r);
-		}
-		fputc('\n', f);
-	}
-	if (omitted)
-		fprintf(f, "  ... and %zu more that did not succeed\n",
-			omitted);
-	if (run->nr_tasks > SUMMARY_ALL_TASKS)
-		fprintf(f, "every task: runner show %s\n", run->id);
-	fprintf(f, "results: %s\n", run->dir);
-	if (exit_code == RUNNER_EXIT_TASK_FAILED)
-		fprintf(f, "see a task's output with: runner logs %s TASK\n",
-			run->id);
-	fflush(f);
-}
-
-static void dry_run(const struct run *run)
-{
-	printf("plan %s: %zu task%s, concurrency %d, backend %s\n",
-	       run->plan->name, run->nr_tasks, run->nr_tasks == 1 ? "" : "s",
-	       run->concurrency, run->backend->name);
-	for (size_t i = 0; i < run->nr_tasks; i++) {
-		const struct task_run *t = &run->tasks[i];
-		char lim[32];
-		format_duration(t->task->timeout_ms, lim, sizeof(lim));
-		printf("  %s: %s%s (timeout %s, workspace %s)\n", t->task->id,
-		       t->task->run ? "run " : "agent ",
-		       t->task->run ? t->task->run : t->task->agent, lim,
-		       t->task->workspace);
-		for (size_t d = 0; d < t->nr_deps; d++)
-			printf("    after %s\n",
-			       run->tasks[t->deps[d]].task->id);
-	}
+	if (s->obs->end)
+		s->obs->end(s->obs->ctx);
 }
 
 /*
@@ -1185,180 +1116,270 @@ out:
 	return ret;
 }
 
-int sched_run(struct plan *plan, const struct run_opts *opts)
+static void warn(struct sched *s, const char *msg)
 {
+	if (s->obs->warning)
+		s->obs->warning(s->obs->ctx, msg);
+}
+
+/* The run could not start (or its tasks could not): say why. */
+static void not_started(struct sched_outcome *out, int exit_code, bool lines,
+			const char *why)
+{
+	out->result = SCHED_NOT_STARTED;
+	out->exit_code = exit_code;
+	out->error_lines = lines;
+	free(out->error);
+	out->error = xstrdup(why);
+}
+
+static void run_init(struct run *run, struct plan *plan,
+		     const struct run_opts *opts)
+{
+	memset(run, 0, sizeof(*run));
+	run->plan = plan;
+	run->state_dir = opts->state_dir;
+	run->id = opts->resume_id ? xstrdup(opts->resume_id) : new_run_id();
+	run->dir = xstrfmt("%s/runs/%s", opts->state_dir, run->id);
+	run->concurrency = opts->jobs > 0 ? opts->jobs : plan->concurrency;
+	if (run->concurrency < 1)
+		run->concurrency = 1;
+	run->grace_ms = opts->grace_ms > 0 ? opts->grace_ms : 10000;
+	run->pid = (long)getpid();
+	if (gethostname(run->host, sizeof(run->host) - 1) < 0)
+		snprintf(run->host, sizeof(run->host), "unknown");
+	strvec_init(&run->secret_values);
+	run->backend = sandbox_backend_for(plan->backend);
+	run_add_tasks(run, opts->only);
+}
+
+/*
+ * Everything before the run's first event: the secrets, the backend's
+ * check, the state, the snapshots, the run's rows. 0, or -1 with the
+ * outcome saying why the run cannot start.
+ */
+static int prepare(struct sched *s, const struct run_opts *opts,
+		   struct sched_outcome *out)
+{
+	struct run *run = s->run;
 	struct strvec secret_warnings = STRVEC_INIT;
-	struct run run;
-	struct sched s = { .run = &run,
-			   .db_err = STRBUF_INIT,
-			   .db_down_err = STRBUF_INIT };
 	struct strbuf err = STRBUF_INIT;
-	struct sigaction old_int, old_term;
 	struct sandbox_config probe = { 0 };
 	char sha[65];
-	int exit_code = RUNNER_EXIT_RUNTIME;
-	const char *status = "error";
+	int ret = -1, code = RUNNER_EXIT_RUNTIME;
+	bool lines = false;
 
-	memset(&run, 0, sizeof(run));
-	run.plan = plan;
-	run.state_dir = opts->state_dir;
-	run.id = opts->resume_id ? xstrdup(opts->resume_id) : new_run_id();
-	run.dir = xstrfmt("%s/runs/%s", opts->state_dir, run.id);
-	run.concurrency = opts->jobs > 0 ? opts->jobs : plan->concurrency;
-	if (run.concurrency < 1)
-		run.concurrency = 1;
-	run.grace_ms = opts->grace_ms > 0 ? opts->grace_ms : 10000;
-	run.pid = (long)getpid();
-	if (gethostname(run.host, sizeof(run.host) - 1) < 0)
-		snprintf(run.host, sizeof(run.host), "unknown");
-	strvec_init(&run.secret_values);
-	strvec_init(&s.notices);
-	pthread_mutex_init(&s.notice_lock, NULL);
-	pthread_mutex_init(&s.go_lock, NULL);
-	run.backend = sandbox_backend_for(plan->backend);
-	run_add_tasks(&run, opts->only);
-	sched_tasks_init(&s);
-
-	if (!run.backend) {
-		error("backend '%s' is not available in this build",
-		      plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
-		goto out;
-	}
-	if (opts->dry_run) {
-		dry_run(&run);
-		exit_code = RUNNER_EXIT_OK;
-		goto out;
-	}
-	if (collect_secrets(&run, &secret_warnings, &err) < 0) {
-		error("%s", err.buf);
-		exit_code = RUNNER_EXIT_USAGE;
+	if (collect_secrets(run, &secret_warnings, &err) < 0) {
+		code = RUNNER_EXIT_USAGE;
 		goto out;
 	}
 	for (size_t i = 0; i < secret_warnings.nr; i++)
-		warning("%s", secret_warnings.v[i]);
-	run.mask = mask_new(&run.secret_values);
+		warn(s, secret_warnings.v[i]);
+	run->mask = mask_new(&run->secret_values);
 	probe.state_dir = opts->state_dir;
-	probe.isolation = plan->isolation;
-	probe.network = plan->network;
-	if (run.backend->check && run.backend->check(&probe, &err) < 0) {
-		error("%s", err.buf);
+	probe.isolation = run->plan->isolation;
+	probe.network = run->plan->network;
+	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
-	}
-	if (store_open(opts->state_dir, STORE_MIGRATE, &s.store, &err) < 0) {
-		error("%s", err.buf);
+	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)
 		goto out;
-	}
-	if (recover_lost_runs(s.store, &err) < 0) {
-		warning("%s", err.buf);
+	if (recover_lost_runs(s->store, &err) < 0) {
+		warn(s, err.buf);
 		strbuf_reset(&err);
 	}
 	/* No worker yet: the snapshots' lines go straight into the queue. */
-	switch (snap_prepare(&run, s.store, &s.notices, &err)) {
+	switch (snap_prepare(run, s->store, &s->notices, &err)) {
 	case 0:
 		break;
 	case 1:
-		fprintf(stderr, "runner: %s\n", err.buf);
-		exit_code = RUNNER_EXIT_USAGE;
+		code = RUNNER_EXIT_USAGE;
+		lines = true;
 		goto out;
 	default:
-		error("%s", err.buf);
 		goto out;
 	}
 	if (opts->resume_id) {
-		if (resume_prepare(&s, &err) < 0) {
-			error("%s", err.buf);
+		if (resume_prepare(s, &err) < 0)
 			goto out;
-		}
 	} else {
-		if (fs_mkdir_p(run.dir, 0755, &err) < 0 ||
-		    copy_plan(&run, sha, &err) < 0) {
-			error("%s", err.buf);
+		if (fs_mkdir_p(run->dir, 0755, &err) < 0 ||
+		    copy_plan(run, sha, &err) < 0)
 			goto out;
-		}
-		run.started_at = time_now_ms();
-		if (record_run_start(s.store, &run, sha, &err) < 0) {
-			error("%s", err.buf);
+		run->started_at = time_now_ms();
+		if (record_run_start(s->store, run, sha, &err) < 0)
 			goto out;
-		}
 	}
-	s.progress = progress_new(opts->progress, run.id);
-	event(&s, NULL, "info", "run_started",
-	      opts->resume_id ? "run resumed" : "run started");
-	{
-		char *msg = xstrfmt("run %s: %s%zu task%s of plan '%s', "
-				    "concurrency %d",
-				    run.id,
-				    opts->resume_id ? "resuming, " : "",
-				    run.nr_tasks, run.nr_tasks == 1 ? "" : "s",
-				    plan->name, run.concurrency);
-		progress_event(s.progress, "notice", NULL, NULL, msg);
-		free(msg);
-	}
+	ret = 0;
+out:
+	if (ret < 0)
+		not_started(out, code, lines, err.buf);
+	strvec_clear(&secret_warnings);
+	strbuf_release(&err);
+	return ret;
+}
 
-	install_signals(&s, &old_int, &old_term);
+static void announce(struct sched *s, const struct run_opts *opts)
+{
+	const struct run *run = s->run;
+	char *msg;
+
+	if (s->obs->begin)
+		s->obs->begin(s->obs->ctx, run->id);
+	event(s, NULL, "info", "run_started",
+	      opts->resume_id ? "run resumed" : "run started");
+	msg = xstrfmt("run %s: %s%zu task%s of plan '%s', concurrency %d",
+		      run->id, opts->resume_id ? "resuming, " : "",
+		      run->nr_tasks, run->nr_tasks == 1 ? "" : "s",
+		      run->plan->name, run->concurrency);
+	tell(s, "notice", NULL, NULL, msg);
+	free(msg);
+}
+
+/* The tasks, to the end: 0, or -1 with err when no worker can start. */
+static int run_tasks(struct sched *s, struct strbuf *err)
+{
+	struct sigaction old_int, old_term;
+	int ret = -1;
+
+	install_signals(s, &old_int, &old_term);
 	/*
 	 * Preparing a sandbox is mostly waiting on the kernel (namespaces,
 	 * mounts), so several are prepared at once to keep the slots fed.
 	 */
-	s.prewarm = run.concurrency * PREWARM_FACTOR;
+	s->prewarm = s->run->concurrency * PREWARM_FACTOR;
 	if (getenv("RUNNER_PREWARM"))
-		s.prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
-	if (s.prewarm < 0)
-		s.prewarm = 0;
-	s.pool = pool_new(run.concurrency + s.prewarm, &err);
-	if (!s.pool) {
-		/* As when it died here: the next runner marks the run lost. */
-		restore_signals(&old_int, &old_term);
-		error("%s", err.buf);
-		goto out;
+		s->prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
+	if (s->prewarm < 0)
+		s->prewarm = 0;
+	s->pool = pool_new(s->run->concurrency + s->prewarm, err);
+	if (s->pool) {
+		main_loop(s);
+		pool_free(s->pool);
+		s->pool = NULL;
+		ret = 0;
 	}
-	main_loop(&s);
-	pool_free(s.pool);
 	restore_signals(&old_int, &old_term);
+	return ret;
+}
 
-	run.ended_at = time_now_ms();
-	exit_code = RUNNER_EXIT_OK;
-	status = "succeeded";
-	for (size_t i = 0; i < run.nr_tasks; i++)
-		if (run.tasks[i].status != TASK_SUCCEEDED) {
+/* The run's status and exit code, recorded, and its last event. */
+static void end_run(struct sched *s, struct sched_outcome *out)
+{
+	struct run *run = s->run;
+	struct strbuf err = STRBUF_INIT;
+	bool interrupted = atomic_load(&s->cancel) != 0;
+	int exit_code = RUNNER_EXIT_OK;
+	const char *status = "succeeded";
+	char *msg;
+
+	run->ended_at = time_now_ms();
+	for (size_t i = 0; i < run->nr_tasks; i++)
+		if (run->tasks[i].status != TASK_SUCCEEDED) {
 			exit_code = RUNNER_EXIT_TASK_FAILED;
 			status = "failed";
 		}
-	if (atomic_load(&s.cancel)) {
+	if (interrupted) {
 		exit_code = RUNNER_EXIT_INTERRUPTED;
 		status = "interrupted";
 	}
 	/* Records failing outrank a task failing. */
-	if (s.db_failed && exit_code != RUNNER_EXIT_INTERRUPTED)
+	if (s->db_failed && exit_code != RUNNER_EXIT_INTERRUPTED)
 		exit_code = RUNNER_EXIT_RUNTIME;
-	db_check(&s, record_run_end(s.store, &run, status, exit_code, &err),
+	db_check(s, record_run_end(s->store, run, status, exit_code, &err),
 		 &err);
-	{
-		char *msg = xstrfmt("finished: %s", status);
-		event(&s, NULL, exit_code ? "warn" : "info", "run_finished",
-		      msg);
-		free(msg);
-	}
-	if (results_write_run(&run, status, exit_code,
-			      atomic_load(&s.cancel) != 0, &err) < 0)
-		db_check(&s, -1, &err);
-	print_summary(&run, opts->progress == PROGRESS_JSON, exit_code);
-	if (s.db_failed) {
-		error("%s; this run's records may be incomplete: fix that, "
-		      "then `runner resume %s` runs what is not recorded as "
-		      "succeeded",
-		      s.db_err.buf, run.id);
+	msg = xstrfmt("finished: %s", status);
+	event(s, NULL, exit_code ? "warn" : "info", "run_finished", msg);
+	free(msg);
+	if (results_write_run(run, status, exit_code, interrupted, &err) < 0)
+		db_check(s, -1, &err);
+
+	out->result = SCHED_RAN;
+	out->status = status;
+	out->recorded_exit_code = exit_code;
+	out->exit_code = exit_code;
+	/* Recording the run's end may have failed just now. */
+	if (s->db_failed) {
+		out->records_error = xstrdup(s->db_err.buf);
 		if (exit_code != RUNNER_EXIT_INTERRUPTED)
-			exit_code = RUNNER_EXIT_RUNTIME;
+			out->exit_code = RUNNER_EXIT_RUNTIME;
 	}
-out:
-	progress_free(s.progress);
+	out->run_id = xstrdup(run->id);
+	out->results_dir = xstrdup(run->dir);
+	out->started_at = run->started_at;
+	out->ended_at = run->ended_at;
+	strbuf_release(&err);
+}
+
+/* The tasks as they stand, into the outcome. */
+static void outcome_tasks(const struct run *run, struct sched_outcome *out)
+{
+	out->concurrency = run->concurrency;
+	out->backend = run->backend->name;
+	out->nr_tasks = run->nr_tasks;
+	out->tasks = xcalloc(run->nr_tasks ? run->nr_tasks : 1,
+			     sizeof(*out->tasks));
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		const struct task_run *t = &run->tasks[i];
+		struct sched_task_outcome *o = &out->tasks[i];
+		o->task = t->task;
+		o->status = t->status;
+		o->reason = t->reason ? xstrdup(t->reason) : NULL;
+		o->nr_added = t->nr_added;
+		o->nr_modified = t->nr_modified;
+		o->nr_deleted = t->nr_deleted;
+		o->deps =
+			xcalloc(t->nr_deps ? t->nr_deps : 1, sizeof(*o->deps));
+		memcpy(o->deps, t->deps, t->nr_deps * sizeof(*o->deps));
+		o->nr_deps = t->nr_deps;
+		out->by_status[t->status]++;
+	}
+}
+
+void sched_run(struct plan *plan, const struct run_opts *opts,
+	       const struct sched_observer *obs, struct sched_outcome *out)
+{
+	static const struct sched_observer no_observer;
+	struct run run;
+	struct sched s = { .run = &run,
+			   .obs = obs ? obs : &no_observer,
+			   .db_err = STRBUF_INIT,
+			   .db_down_err = STRBUF_INIT };
+	struct strbuf err = STRBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	out->exit_code = RUNNER_EXIT_RUNTIME;
+	run_init(&run, plan, opts);
+	strvec_init(&s.notices);
+	pthread_mutex_init(&s.notice_lock, NULL);
+	pthread_mutex_init(&s.go_lock, NULL);
+	sched_tasks_init(&s);
+
+	if (!run.backend) {
+		strbuf_addf(
+			&err, "backend '%s' is not available in this build",
+			plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
+		not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
+	} else if (opts->dry_run) {
+		out->result = SCHED_DRY_RUN;
+		out->exit_code = RUNNER_EXIT_OK;
+		outcome_tasks(&run, out);
+	} else if (prepare(&s, opts, out) == 0) {
+		announce(&s, opts);
+		if (run_tasks(&s, &err) < 0) {
+			/* As when it died here: the next runner marks it lost.
+			 */
+			not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
+		} else {
+			end_run(&s, out);
+			outcome_tasks(&run, out);
+		}
+	}
+
 	if (s.store)
 		store_close(s.store);
 	sched_tasks_release(&s);
 	snap_release(&run);
 	run_release(&run);
-	strvec_clear(&secret_warnings);
 	strvec_clear(&s.notices);
 	pthread_mutex_destroy(&s.notice_lock);
 	pthread_mutex_destroy(&s.go_lock);
@@ -1368,5 +1389,18 @@ out:
 	free(s.to_go);
 	free(s.active);
 	strbuf_release(&s.db_down_err);
-	return exit_code;
+}
+
+void sched_outcome_release(struct sched_outcome *out)
+{
+	for (size_t i = 0; i < out->nr_tasks; i++) {
+		free(out->tasks[i].reason);
+		free(out->tasks[i].deps);
+	}
+	free(out->tasks);
+	free(out->error);
+	free(out->run_id);
+	free(out->results_dir);
+	free(out->records_error);
+	memset(out, 0, sizeof(*out));
 }
