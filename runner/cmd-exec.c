@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
+#include "cmd-progress.h"
 #include "plan.h"
 #include "sched.h"
 #include "store.h"
@@ -239,7 +240,7 @@ int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd)
 		if (ret != -1)
 			goto out;
 	}
-	ret = sched_run(plan, &opts);
+	ret = cmd_run_plan(plan, &opts);
 out:
 	plan_free(plan);
 	strvec_clear(&only);
