@@ -9,7 +9,7 @@
 #include "fs.h"
 #include "recover.h"
 #include "timeutil.h"
-#include "opt.h"
+#include "cmd-opt.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -6,7 +6,7 @@
 #include "runref.h"
 #include "sched.h"
 #include "store.h"
-#include "opt.h"
+#include "cmd-opt.h"
 
 /*
  * The plan the run was made from, checked to be unchanged: resuming

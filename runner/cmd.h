@@ -10,7 +10,7 @@
  * Subcommands. Each lives in its own cmd-NAME.c and is listed in
  * main.c's cmd_table[] with its usage. argv[0] is the subcommand name;
  * cmd is the command's own entry, whose usage and help its option
- * parsing prints (opt.h). The return value is the process exit code.
+ * parsing prints (cmd-opt.h). The return value is the process exit code.
  */
 struct cmd_entry {
 	const char *name; /* "exec" */
