@@ -42,7 +42,7 @@ HELPER_BIN := $(patsubst tests/helper/%.c,$(O)/tests/%,$(HELPER_SRC))
 MIGRATIONS := $(sort $(wildcard migrations/*.sql))
 
 .PHONY: all build test check check-asan check-tsan demo bench install \
-	deps clean style man
+	deps clean style man print-cflags
 
 all: $(O)/runner
 
@@ -147,6 +147,11 @@ install: $(O)/runner
 CLANG_FORMAT ?= clang-format-14
 style:
 	$(CLANG_FORMAT) --dry-run --Werror runner/*.c runner/*.h
+
+# The flags a file of runner/ compiles with (t0200 compiles each header
+# on its own with them).
+print-cflags:
+	@echo $(filter-out -MMD -MP,$(CFLAGS_ALL))
 
 clean:
 	rm -rf build build-asan build-tsan build-bench

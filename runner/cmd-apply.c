@@ -33,7 +33,7 @@
 #include "cmd.h"
 #include "fs.h"
 #include "hash.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "plan.h"
 #include "quote.h"
 #include "runref.h"

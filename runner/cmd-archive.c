@@ -1,7 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "archive.h" /* runner's archive API */
-#include "opt.h"
+#include "cmd-opt.h"
 #include "runref.h"
 #include "store.h"
 

@@ -1,11 +1,9 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "recover.h"
 #include "store.h"
-
-#include <time.h>
 
 static int open_state(const char *state, enum store_open_mode mode,
 		      struct store **st)
@@ -56,32 +54,6 @@ void cmd_warn_disk_full(const struct store *st)
 		"it is (runs whose runner died are marked lost once there is "
 		"space)",
 		store_dir(st));
-}
-
-void cmd_format_ms(int64_t ms, char *buf, size_t size)
-{
-	if (ms < 0)
-		snprintf(buf, size, "-");
-	else if (ms < 1000)
-		snprintf(buf, size, "%" PRId64 "ms", ms);
-	else if (ms < 60000)
-		snprintf(buf, size, "%.1fs", (double)ms / 1000);
-	else if (ms < 3600000)
-		snprintf(buf, size, "%" PRId64 "m%02" PRId64 "s", ms / 60000,
-			 ms / 1000 % 60);
-	else
-		snprintf(buf, size, "%" PRId64 "h%02" PRId64 "m", ms / 3600000,
-			 ms / 60000 % 60);
-}
-
-void cmd_format_time(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	snprintf(buf, size, "%04d-%02d-%02d %02d:%02d:%02dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec);
 }
 
 int usage_error(const char *usage, const char *fmt, ...)

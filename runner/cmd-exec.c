@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
+#include "cmd-progress.h"
 #include "plan.h"
 #include "sched.h"
 #include "store.h"
@@ -8,7 +9,7 @@
 #include "fs.h"
 #include "recover.h"
 #include "timeutil.h"
-#include "opt.h"
+#include "cmd-opt.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -239,7 +240,7 @@ int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd)
 		if (ret != -1)
 			goto out;
 	}
-	ret = sched_run(plan, &opts);
+	ret = cmd_run_plan(plan, &opts);
 out:
 	plan_free(plan);
 	strvec_clear(&only);

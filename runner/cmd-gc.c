@@ -1,7 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "plan.h"
 #include "recover.h"
 #include "sandbox-e2b.h"

@@ -1,7 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "quote.h"
 #include "runref.h"
 #include "store.h"

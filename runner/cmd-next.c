@@ -1,7 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "cron.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "plan.h"
 
 /* N from "-n N", "-nN" or "--count=N": a count a person would ask for. */

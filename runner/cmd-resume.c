@@ -1,11 +1,12 @@
 #include "runner.h"
 #include "cmd.h"
+#include "cmd-progress.h"
 #include "hash.h"
 #include "plan.h"
 #include "runref.h"
 #include "sched.h"
 #include "store.h"
-#include "opt.h"
+#include "cmd-opt.h"
 
 /*
  * The plan the run was made from, checked to be unchanged: resuming
@@ -102,7 +103,7 @@ int cmd_resume(int argc, char **argv, const struct cmd_entry *cmd)
 		goto out;
 	opts.state_dir = store_resolve_dir(state);
 	opts.resume_id = id;
-	ret = sched_run(plan, &opts);
+	ret = cmd_run_plan(plan, &opts);
 out:
 	if (st)
 		store_close(st);

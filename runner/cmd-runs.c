@@ -1,8 +1,9 @@
 #include "runner.h"
 #include "cmd.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "quote.h"
 #include "store.h"
+#include "timeutil.h"
 
 int cmd_runs(int argc, char **argv, const struct cmd_entry *cmd)
 {
@@ -46,12 +47,12 @@ int cmd_runs(int argc, char **argv, const struct cmd_entry *cmd)
 			printf("%-22s %-20s %-11s %-21s %-8s %s\n", "RUN",
 			       "PLAN", "STATUS", "STARTED", "DURATION",
 			       "OK/TASKS");
-		cmd_format_time(start, when, sizeof(when));
+		time_human_utc(start, when, sizeof(when));
 		if (sqlite3_column_type(s, 4) == SQLITE_NULL)
 			snprintf(dur, sizeof(dur), "-");
 		else
-			cmd_format_ms(sqlite3_column_int64(s, 4) - start, dur,
-				      sizeof(dur));
+			time_format_elapsed(sqlite3_column_int64(s, 4) - start,
+					    dur, sizeof(dur));
 		/* Nothing here is a sandbox's, but the terminal is guarded. */
 		id = quote_text_dup((const char *)sqlite3_column_text(s, 0));
 		plan = quote_text_dup((const char *)sqlite3_column_text(s, 1));

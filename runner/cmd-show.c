@@ -1,11 +1,12 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "patch.h"
 #include "quote.h"
 #include "runref.h"
 #include "store.h"
+#include "timeutil.h"
 
 #include <cJSON.h>
 
@@ -42,9 +43,9 @@ static void print_ms_col(sqlite3_stmt *s, int start, int end, char *buf,
 	    sqlite3_column_type(s, end) == SQLITE_NULL)
 		snprintf(buf, n, "-");
 	else
-		cmd_format_ms(sqlite3_column_int64(s, end) -
-				      sqlite3_column_int64(s, start),
-			      buf, n);
+		time_format_elapsed(sqlite3_column_int64(s, end) -
+					    sqlite3_column_int64(s, start),
+				    buf, n);
 }
 
 static int show_run(struct store *st, const char *id)
@@ -63,7 +64,7 @@ static int show_run(struct store *st, const char *id)
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(s) != SQLITE_ROW)
 		goto sqlfail;
-	cmd_format_time(sqlite3_column_int64(s, 4), when, sizeof(when));
+	time_human_utc(sqlite3_column_int64(s, 4), when, sizeof(when));
 	print_ms_col(s, 4, 5, dur, sizeof(dur));
 	printf("run:      %s\nplan:     %s (%s)\nstatus:   %s\n"
 	       "backend:  %s\nstarted:  %s on %s (pid %d)\nduration: %s\n"
@@ -180,8 +181,7 @@ static int show_task(struct store *st, const char *id, const char *task)
 	if (sqlite3_column_type(s, 2) == SQLITE_NULL)
 		snprintf(when, sizeof(when), "-");
 	else
-		cmd_format_time(sqlite3_column_int64(s, 2), when,
-				sizeof(when));
+		time_human_utc(sqlite3_column_int64(s, 2), when, sizeof(when));
 	printf("task:     %s\nrun:      %s\nstatus:   %s%s%s\n", task, id,
 	       safe(s, 0), *col(s, 6) ? " -- " : "", safe(s, 6));
 	if (sqlite3_column_type(s, 4) != SQLITE_NULL)

@@ -2,7 +2,7 @@
 #include "cmd.h"
 #include "plan.h"
 #include "mask.h"
-#include "opt.h"
+#include "cmd-opt.h"
 
 /*
  * Secret values are read from the environment by exec, which warns about

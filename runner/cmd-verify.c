@@ -1,7 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "archive.h" /* runner's archive API */
-#include "opt.h"
+#include "cmd-opt.h"
 
 /*
  * Exit codes: 0 every entry matches its SHA256SUMS line (regular files,

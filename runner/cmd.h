@@ -4,20 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exitcode.h"
+
 /*
  * Subcommands. Each lives in its own cmd-NAME.c and is listed in
  * main.c's cmd_table[] with its usage. argv[0] is the subcommand name;
  * cmd is the command's own entry, whose usage and help its option
- * parsing prints (opt.h). The return value is the process exit code.
+ * parsing prints (cmd-opt.h). The return value is the process exit code.
  */
-enum runner_exit {
-	RUNNER_EXIT_OK = 0,	     /* every task succeeded */
-	RUNNER_EXIT_TASK_FAILED = 1, /* some task did not succeed */
-	RUNNER_EXIT_USAGE = 2,	     /* usage error or invalid plan */
-	RUNNER_EXIT_INTERRUPTED = 3, /* signal, or cancelled */
-	RUNNER_EXIT_RUNTIME = 4,     /* state store, backend, I/O */
-};
-
 struct cmd_entry {
 	const char *name; /* "exec" */
 	int (*fn)(int argc, char **argv, const struct cmd_entry *cmd);
@@ -65,10 +59,6 @@ int cmd_open_state_read(const char *state, struct store **st);
  * read-only, or crash recovery could not write).
  */
 void cmd_warn_disk_full(const struct store *st);
-/* Format a duration in ms as "1m05s" / "3.2s" into buf. */
-void cmd_format_ms(int64_t ms, char *buf, size_t size);
-/* Format ms since the epoch as "2026-11-22 02:44:00Z" into buf. */
-void cmd_format_time(int64_t ms, char *buf, size_t size);
 
 /*
  * Print "runner: MESSAGE" and "usage: USAGE" (opt_print_usage()) on

@@ -229,7 +229,7 @@ int e2b_api_create(struct sandbox *sb, const struct sandbox_config *cfg,
 
 	*domain = NULL;
 	http_response_init(&res);
-	if (e2b_api_call(&sb->api, "POST", "/sandboxes", body, &res, err) < 0)
+	if (e2b_api_call(sb->api, "POST", "/sandboxes", body, &res, err) < 0)
 		goto out;
 	j = cJSON_ParseWithLength(res.body.buf, res.body.len);
 	id = json_str(j, "sandboxID");
@@ -261,7 +261,7 @@ int e2b_api_alive(struct sandbox *sb, struct strbuf *err)
 	http_response_init(&res);
 	strbuf_addstr(&path, "/sandboxes/");
 	http_urlencode(&path, sb->id);
-	if (e2b_api_call(&sb->api, "GET", path.buf, NULL, &res, err) == 0)
+	if (e2b_api_call(sb->api, "GET", path.buf, NULL, &res, err) == 0)
 		ret = 1;
 	else
 		ret = res.status == 404 ? 0 : -1;
@@ -293,7 +293,7 @@ int e2b_api_extend(struct sandbox *sb, int64_t need_ms, struct strbuf *err)
 	strbuf_addstr(&path, "/sandboxes/");
 	http_urlencode(&path, sb->id);
 	strbuf_addstr(&path, "/timeout");
-	if (e2b_api_call(&sb->api, "POST", path.buf, body, &res, &e) == 0) {
+	if (e2b_api_call(sb->api, "POST", path.buf, body, &res, &e) == 0) {
 		sb->ttl_end = now + secs * 1000;
 	} else if (res.status == 404) {
 		sb->dead = true;

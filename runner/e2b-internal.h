@@ -5,8 +5,9 @@
 #include <stdint.h>
 
 #include "e2b-config.h"
-#include "e2b-api.h"
 #include "strvec.h"
+
+struct e2b_api;
 
 /*
  * The state of one e2b sandbox, shared by the backend's modules (the
@@ -25,11 +26,11 @@
 
 struct sandbox {
 	struct e2b_conf conf;
-	struct e2b_api api; /* the control plane's connection */
-	char *id;	    /* E2B's sandboxID; NULL until create answers */
-	char *token;	    /* envd access token, or NULL */
-	char *envd_version; /* "0.0.0" when E2B did not say */
-	char *envd_url;	    /* no trailing '/' */
+	struct e2b_api *api; /* the control plane's connection */
+	char *id;	     /* E2B's sandboxID; NULL until create answers */
+	char *token;	     /* envd access token, or NULL */
+	char *envd_version;  /* "0.0.0" when E2B did not say */
+	char *envd_url;	     /* no trailing '/' */
 	struct http_client *envd;   /* unary calls, uploads, downloads */
 	struct http_client *stream; /* the process stream */
 	int64_t created;	    /* mono ms of the create call */

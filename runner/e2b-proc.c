@@ -233,7 +233,7 @@ static void rproc_kill_sandbox(struct rproc *p, int64_t now)
 {
 	struct strbuf e = STRBUF_INIT;
 
-	if (e2b_api_kill(&p->sb->api, p->sb->id, &e) == 0) {
+	if (e2b_api_kill(p->sb->api, p->sb->id, &e) == 0) {
 		p->sb->dead = true;
 		p->killed_sandbox = true;
 	} else {

@@ -88,29 +88,34 @@ static void *worker_main(void *data)
 	return NULL;
 }
 
-struct pool *pool_new(int nr_threads)
+struct pool *pool_new(int nr_threads, struct strbuf *err)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	sigset_t all, old;
+	int rc = 0;
 
 	if (nr_threads < 1)
 		BUG("pool_new: %d threads", nr_threads);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);
 	pthread_cond_init(&p->finished, NULL);
-	p->nr_threads = nr_threads;
 	p->threads = xcalloc((size_t)nr_threads, sizeof(*p->threads));
 	/* Signals are the main thread's business: workers block them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (int i = 0; i < nr_threads; i++) {
-		int err = pthread_create(&p->threads[i], NULL, worker_main, p);
-		if (err) {
-			errno = err;
-			die_errno("cannot start worker thread");
-		}
+	while (p->nr_threads < nr_threads && !rc) {
+		rc = pthread_create(&p->threads[p->nr_threads], NULL,
+				    worker_main, p);
+		if (!rc)
+			p->nr_threads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		strbuf_addf(err, "cannot start worker thread: %s",
+			    strerror(rc));
+		pool_free(p); /* stops and joins the ones that started */
+		return NULL;
+	}
 	return p;
 }
 

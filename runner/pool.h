@@ -13,8 +13,14 @@
  */
 struct pool;
 
-/* Start nr_threads workers (>= 1). */
-struct pool *pool_new(int nr_threads);
+struct strbuf;
+
+/*
+ * Start nr_threads workers (>= 1). NULL, with the reason in err, when
+ * the system will not start them all; the ones already started are
+ * stopped again, so nothing is left behind.
+ */
+struct pool *pool_new(int nr_threads, struct strbuf *err);
 /*
  * Queue fn(arg). Never blocks: the queue is unbounded, so the caller
  * decides how much to put in flight (the scheduler submits at most

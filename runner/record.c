@@ -1,6 +1,6 @@
 #include "runner.h"
 #include "record.h"
-#include "sched.h"
+#include "run.h"
 #include "sandbox.h"
 #include "store.h"
 #include "timeutil.h"
@@ -309,9 +309,7 @@ int record_load_tasks(struct store *st, struct run *run, struct strbuf *err)
 		int status;
 		if (!t)
 			continue;
-		ALLOC_GROW(t->attempts, t->nr_attempts + 1, t->alloc_attempts);
-		a = &t->attempts[t->nr_attempts++];
-		memset(a, 0, sizeof(*a));
+		a = task_run_add_attempt(t);
 		a->n = sqlite3_column_int(s, 1);
 		status = task_status_parse(
 			(const char *)sqlite3_column_text(s, 2));

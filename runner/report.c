@@ -1,5 +1,4 @@
 #include "runner.h"
-#include "cmd.h"
 #include "fs.h"
 #include "quote.h"
 #include "report.h"
@@ -218,17 +217,6 @@ void report_format_tick(int64_t ms, int64_t step, char *buf, size_t size)
 	else
 		snprintf(buf, size, "%" PRId64 "d%02" PRId64 "h", h / 24,
 			 h % 24);
-}
-
-/* UTC ISO 8601 to the second: "2026-11-22T02:44:00Z". */
-static void iso_utc(int64_t ms, char *buf, size_t size)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec);
 }
 
 /* ---- loading ---- */
@@ -685,22 +673,22 @@ static void render_summary(struct strbuf *sb, const struct rep_run *r,
 			    r->exit_code);
 	strbuf_addstr(sb, "</dd></div>");
 	dt(sb, "Duration", NULL);
-	cmd_format_ms((r->has_end ? r->end : r->now) - r->start, buf,
-		      sizeof(buf));
+	time_format_elapsed((r->has_end ? r->end : r->now) - r->start, buf,
+			    sizeof(buf));
 	strbuf_addstr(sb, buf);
 	if (!r->has_end)
 		strbuf_addstr(sb, " so far");
 	strbuf_addstr(sb, "</dd></div>");
 	dt(sb, "Started", NULL);
-	iso_utc(r->start, buf, sizeof(buf));
+	time_iso8601_utc_s(r->start, buf, sizeof(buf));
 	strbuf_addstr(sb, buf);
 	strbuf_addstr(sb, "</dd></div>");
 	dt(sb, "Ended", NULL);
 	if (r->has_end) {
-		iso_utc(r->end, buf, sizeof(buf));
+		time_iso8601_utc_s(r->end, buf, sizeof(buf));
 		strbuf_addstr(sb, buf);
 	} else {
-		iso_utc(r->now, buf, sizeof(buf));
+		time_iso8601_utc_s(r->now, buf, sizeof(buf));
 		strbuf_addf(sb, "not yet (as of %s)", buf);
 	}
 	strbuf_addstr(sb, "</dd></div>");
@@ -800,7 +788,7 @@ static void render_bands(struct strbuf *sb, const struct rep_run *r,
 		const struct rep_band *b = &r->bands[i];
 		double x0 = xpos(p, b->start), x1 = xpos(p, b->end);
 		char dur[32];
-		cmd_format_ms(b->end - b->start, dur, sizeof(dur));
+		time_format_elapsed(b->end - b->start, dur, sizeof(dur));
 		if (x1 - x0 < MIN_BAR_W)
 			x1 = x0 + MIN_BAR_W;
 		strbuf_addf(sb, "<g class=\"cap\"><title>cap wait, %s: ", dur);
@@ -821,8 +809,8 @@ static void attempt_title(struct strbuf *sb, const struct rep_task *t,
 			  const struct rep_attempt *a, int64_t end)
 {
 	char dur[32], when[40];
-	cmd_format_ms(end - a->start, dur, sizeof(dur));
-	iso_utc(a->start, when, sizeof(when));
+	time_format_elapsed(end - a->start, dur, sizeof(dur));
+	time_iso8601_utc_s(a->start, when, sizeof(when));
 	strbuf_addstr(sb, "<title>");
 	report_escape(sb, t->id);
 	strbuf_addf(sb, " attempt %d: ", a->n);
@@ -908,7 +896,7 @@ static void render_row(struct strbuf *sb, const struct rep_run *r,
 			/* The retry backoff: from the previous end to here. */
 			int64_t pend = attempt_end(r, &t->att[j - 1]);
 			double px = xpos(p, pend);
-			cmd_format_ms(a->start - pend, dur, sizeof(dur));
+			time_format_elapsed(a->start - pend, dur, sizeof(dur));
 			strbuf_addf(sb,
 				    "<line class=\"gap\" x1=\"%.1f\" "
 				    "y1=\"%d\" x2=\"%.1f\" y2=\"%d\"><title>"
@@ -926,7 +914,7 @@ static void render_row(struct strbuf *sb, const struct rep_run *r,
 			    a->n, x0, y + (ROW_H - BAR_H) / 2, w, BAR_H);
 		attempt_title(sb, t, a, end);
 		strbuf_addstr(sb, "</rect>");
-		cmd_format_ms(end - a->start, dur, sizeof(dur));
+		time_format_elapsed(end - a->start, dur, sizeof(dur));
 		if (w >= 9.0 * (double)strlen(dur))
 			strbuf_addf(sb,
 				    "<text class=\"in%s\" x=\"%.1f\" y=\"%d\" "
@@ -951,7 +939,7 @@ static void render_timeline(struct strbuf *sb, const struct rep_run *r)
 	strbuf_addstr(sb, "<span><i class=\"sw cap\"></i>cap wait</span>"
 			  "<span><i class=\"sw gap\"></i>wait before a retry"
 			  "</span></div>\n");
-	iso_utc(r->t0, when, sizeof(when));
+	time_iso8601_utc_s(r->t0, when, sizeof(when));
 	strbuf_addf(sb,
 		    "<div class=\"axis-note\">Time since %s (UTC). One bar "
 		    "per attempt; hover for details.</div>\n",
@@ -1049,7 +1037,8 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 		strbuf_addstr(sb, "</td><td>");
 		badge(sb, t->status);
 		if (t->has_start && t->has_end)
-			cmd_format_ms(t->end - t->start, dur, sizeof(dur));
+			time_format_elapsed(t->end - t->start, dur,
+					    sizeof(dur));
 		else
 			snprintf(dur, sizeof(dur), "&mdash;");
 		strbuf_addf(sb,

@@ -1,6 +1,6 @@
 #include "runner.h"
 #include "results.h"
-#include "sched.h"
+#include "run.h"
 #include "sandbox.h"
 #include "ws.h"
 #include "fs.h"
@@ -122,7 +122,7 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 }
 
 int results_write_changes(struct task_run *t, const struct ws_changes *c,
-			  struct strbuf *err)
+			  struct strvec *notices, struct strbuf *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *lists[3];
@@ -193,7 +193,7 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 				    left_out.buf,
 				    nr_left_out > 10 ? ", ..." : "");
 		strvec_push(&t->warnings, msg);
-		run_notice(t->run, "%s: warning: %s", t->task->id, msg);
+		strvec_pushf(notices, "%s: warning: %s", t->task->id, msg);
 		free(msg);
 	}
 	strbuf_release(&left_out);
@@ -210,7 +210,7 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 }
 
 int results_write_run(const struct run *run, const char *status, int exit_code,
-		      struct strbuf *err)
+		      bool interrupted, struct strbuf *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *counts, *tasks;
@@ -223,8 +223,7 @@ int results_write_run(const struct run *run, const char *status, int exit_code,
 	cJSON_AddStringToObject(o, "plan", run->plan->name);
 	quote_json_add_name(o, "plan_path", run->plan->path);
 	cJSON_AddStringToObject(o, "status", status);
-	cJSON_AddBoolToObject(o, "interrupted",
-			      atomic_load(&run->cancel) != 0);
+	cJSON_AddBoolToObject(o, "interrupted", interrupted);
 	cJSON_AddNumberToObject(o, "exit_code", exit_code);
 	cJSON_AddStringToObject(o, "backend", run->backend->name);
 	quote_json_add_text(o, "host", run->host);

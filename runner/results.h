@@ -1,7 +1,10 @@
 #ifndef RESULTS_H
 #define RESULTS_H
 
+#include <stdbool.h>
+
 struct strbuf;
+struct strvec;
 struct task_run;
 struct run;
 struct ws_changes;
@@ -14,11 +17,19 @@ struct ws_changes;
 
 /* runs/RUN/tasks/ID/result.json. Reads only t (safe on a worker). */
 int results_write_task(const struct task_run *t, struct strbuf *err);
-/* runs/RUN/tasks/ID/changes.json; fills t's change counters. */
+/*
+ * runs/RUN/tasks/ID/changes.json; fills t's change counters and adds
+ * to its warnings. A warning that should also be shown while the run
+ * goes is appended to notices as a display line. Reads and writes only
+ * t (safe on the worker that holds it).
+ */
 int results_write_changes(struct task_run *t, const struct ws_changes *c,
-			  struct strbuf *err);
-/* runs/RUN/run.json, with status and exit code as decided by sched. */
+			  struct strvec *notices, struct strbuf *err);
+/*
+ * runs/RUN/run.json, with the status and exit code as decided by sched,
+ * and whether a signal interrupted the run.
+ */
 int results_write_run(const struct run *run, const char *status, int exit_code,
-		      struct strbuf *err);
+		      bool interrupted, struct strbuf *err);
 
 #endif

@@ -44,7 +44,10 @@ static void sandbox_free(struct sandbox *sb)
 {
 	if (!sb)
 		return;
-	e2b_api_release(&sb->api);
+	if (sb->api) {
+		e2b_api_release(sb->api);
+		free(sb->api);
+	}
 	http_client_free(sb->envd);
 	http_client_free(sb->stream);
 	free(sb->id);
@@ -66,7 +69,8 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	*out = NULL;
 	if (e2b_conf_load(&sb->conf, err) < 0)
 		goto out;
-	e2b_api_init(&sb->api, &sb->conf);
+	sb->api = xcalloc(1, sizeof(*sb->api));
+	e2b_api_init(sb->api, &sb->conf);
 	sb->envd = http_client_new(&sb->conf.http);
 	sb->stream = http_client_new(&sb->conf.http);
 
@@ -86,7 +90,7 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 fail:
 	if (sb->id) {
 		struct strbuf e = STRBUF_INIT;
-		if (e2b_api_kill(&sb->api, sb->id, &e) < 0)
+		if (e2b_api_kill(sb->api, sb->id, &e) < 0)
 			strbuf_addf(err, "; %s", e.buf);
 		strbuf_release(&e);
 	}
@@ -210,7 +214,7 @@ static int e2b_destroy(struct sandbox *sb, struct strbuf *err)
 
 	if (!sb)
 		return 0;
-	if (sb->id && e2b_api_kill(&sb->api, sb->id, err) < 0) {
+	if (sb->id && e2b_api_kill(sb->api, sb->id, err) < 0) {
 		int64_t left = (sb->ttl_end - time_mono_ms()) / 1000;
 		if (left > 0)
 			strbuf_addf(err,

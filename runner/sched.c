@@ -14,21 +14,34 @@
  * whose worker runs task_execute() (task.c) and gives it back through the
  * completion queue; only then does the scheduler read its results and
  * record them. The main loop wakes at least every 200 ms to notice
- * signals, print worker notices and redraw the progress line.
+ * signals, pass worker notices on and tick the observer's live line.
  *
- * Signals: the handler only sets run->cancel (first) or run->kill_now
- * (second). Workers watch both through their sandbox's exec loop.
+ * Everything about that hand-over is private to this file: the run's
+ * data model (run.h) holds no locks. Each task has a struct sched_task
+ * beside it (same index) with its phase and its go/exited handshake;
+ * the worker reaches the scheduler only through the struct task_hooks
+ * it is given (task.h), which this file implements.
+ *
+ * It prints nothing: what it has to say while it runs goes to the
+ * caller's struct sched_observer, what came of the run into its struct
+ * sched_outcome (sched.h); the CLI shows them (cmd-progress.c).
+ *
+ * Signals: the handler only sets sched->cancel (first) or
+ * sched->kill_now (second). Workers watch both through their sandbox's
+ * exec loop (task_hooks.cancel and .kill_now).
  */
 #include "runner.h"
 #include "sched.h"
+#include "run.h"
+#include "snap.h"
+#include "task.h"
 #include "caps.h"
-#include "cmd.h"
+#include "exitcode.h"
 #include "fs.h"
 #include "hash.h"
 #include "mask.h"
+#include "plan.h"
 #include "pool.h"
-#include "progress.h"
-#include "quote.h"
 #include "rand.h"
 #include "record.h"
 #include "recover.h"
@@ -39,68 +52,105 @@
 #include "ws.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-
-static const char *const status_names[] = {
-	[TASK_QUEUED] = "queued",	[TASK_RUNNING] = "running",
-	[TASK_SUCCEEDED] = "succeeded", [TASK_FAILED] = "failed",
-	[TASK_TIMED_OUT] = "timed_out", [TASK_CANCELLED] = "cancelled",
-	[TASK_SKIPPED] = "skipped",	[TASK_LOST] = "lost",
-};
-
-const char *task_status_name(enum task_status s)
-{
-	if ((size_t)s >= ARRAY_SIZE(status_names))
-		BUG("bad task status %d", (int)s);
-	return status_names[s];
-}
-
-int task_status_parse(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(status_names); i++)
-		if (!strcmp(status_names[i], name))
-			return (int)i;
-	return -1;
-}
+#include <stdatomic.h>
 
 static bool is_final(enum task_status s)
 {
 	return s != TASK_QUEUED && s != TASK_RUNNING;
 }
 
-void run_notice(struct run *run, const char *fmt, ...)
-{
-	struct strbuf sb = STRBUF_INIT;
-	va_list ap;
-	va_start(ap, fmt);
-	strbuf_vaddf(&sb, fmt, ap);
-	va_end(ap);
-	pthread_mutex_lock(&run->notice_lock);
-	strvec_push_nodup(&run->notices, strbuf_detach(&sb, NULL));
-	pthread_mutex_unlock(&run->notice_lock);
-}
+/*
+ * The scheduler's side of one task (sched->tasks[i] beside run->tasks[i]):
+ * where it is in the hand-over to its worker. phase, attempt_no,
+ * not_before and first_attempt are the main thread's. go (set by the
+ * scheduler) and exited (set by the worker) are guarded by
+ * sched->go_lock; go_cond is signalled when go is set (one per task, so
+ * a go wakes only its own worker; a cancel is polled for).
+ */
+struct sched_task {
+	struct sched *s;
+	struct task_run *t;
+	enum { PHASE_IDLE, PHASE_PREP, PHASE_GO } phase;
+	int attempt_no;	      /* the number of the attempt in flight */
+	int64_t not_before;   /* retry backoff: not before (ms) */
+	size_t first_attempt; /* attempts made before this session */
+	bool go;
+	bool exited;
+	pthread_cond_t go_cond;
+	struct task_hooks hooks; /* what its worker calls, ctx = this */
+};
+
+struct sched {
+	struct run *run;
+	struct sched_task *tasks; /* one per run->tasks[i], same index */
+	struct store *store;	  /* main thread only */
+	const struct sched_observer *obs; /* never NULL */
+	struct pool *pool; /* woken when a task's process exits */
+
+	/* Set by the signal handler, read by everyone. */
+	atomic_int cancel;   /* first signal: stop starting, TERM */
+	atomic_int kill_now; /* second signal: KILL at once */
+
+	/* The go/exited handshake of prepared tasks (struct sched_task). */
+	pthread_mutex_t go_lock;
+
+	/* Worker notices for the observer. */
+	pthread_mutex_t notice_lock;
+	struct strvec notices; /* guarded by notice_lock */
+
+	int running;		/* tasks handed to the pool */
+	int prewarm;		/* tasks prepared ahead of a free slot */
+	int64_t cap_wait_until; /* on_limit wait: no start before this */
+	const char *cap_which;	/* the cap we wait for */
+	bool cap_failed;	/* on_limit fail fired */
+	int db_failed;
+	struct strbuf db_err;
+	/*
+	 * One transaction per turn of the main loop; what the turn decided
+	 * reaches the workers only once it is committed, so a task never
+	 * starts (nor takes a cap slot) unrecorded.
+	 */
+	bool in_turn; /* inside a turn of the main loop */
+	bool in_batch;
+	bool batch_failed;     /* this turn could not open its transaction */
+	int64_t db_down_since; /* starts unrecordable since (mono ms), or 0 */
+	struct strbuf db_down_err;
+	struct task_run **to_submit, **to_go;
+	size_t nr_submit, alloc_submit, nr_go, alloc_go;
+	/*
+	 * The tasks handed to the pool and not collected yet, in plan order
+	 * (at most concurrency + prewarm), and the first task that is not
+	 * final: a turn of the loop looks at these, not at every task, so a
+	 * plan of 10,000 tasks costs no more per turn than one of ten.
+	 */
+	struct task_run **active;
+	size_t nr_active, alloc_active;
+	size_t first_open;
+};
 
 /* The run being executed, for the signal handler. */
-static struct run *volatile signal_run;
+static struct sched *volatile signal_sched;
 
 static void on_signal(int sig)
 {
-	struct run *run = signal_run;
+	struct sched *s = signal_sched;
 	(void)sig;
-	if (!run)
+	if (!s)
 		return;
-	if (atomic_exchange(&run->cancel, 1))
-		atomic_store(&run->kill_now, 1);
+	if (atomic_exchange(&s->cancel, 1))
+		atomic_store(&s->kill_now, 1);
 }
 
-static void install_signals(struct run *run, struct sigaction *old_int,
+static void install_signals(struct sched *s, struct sigaction *old_int,
 			    struct sigaction *old_term)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	signal_run = run;
+	signal_sched = s;
 	sigaction(SIGINT, &sa, old_int);
 	sigaction(SIGTERM, &sa, old_term);
 }
@@ -110,7 +160,7 @@ static void restore_signals(const struct sigaction *old_int,
 {
 	sigaction(SIGINT, old_int, NULL);
 	sigaction(SIGTERM, old_term, NULL);
-	signal_run = NULL;
+	signal_sched = NULL;
 }
 
 /* "20261122-024400-3f9a": sortable by time, unique enough with the tail. */
@@ -128,70 +178,83 @@ static char *new_run_id(void)
 		       tm.tm_sec, rnd[0], rnd[1]);
 }
 
-static bool selected(const struct run_opts *opts, const char *id)
+static struct sched_task *of(struct sched *s, const struct task_run *t)
 {
-	if (!opts->only || !opts->only->nr)
-		return true;
-	return strvec_find(opts->only, id) >= 0;
+	return &s->tasks[t->index];
 }
 
-/*
- * Build the task_runs of the selected tasks, resolving dependencies to
- * indices. Dependencies outside the selection are dropped (--only runs
- * exactly what it names).
- */
-static void build_tasks(struct run *run, const struct run_opts *opts)
+/* task_hooks.wait_go: block until the scheduler's go, or a cancel. */
+static int hook_wait_go(void *ctx)
 {
-	const struct plan *plan = run->plan;
-	size_t n = 0;
+	struct sched_task *x = ctx;
+	struct sched *s = x->s;
+	bool go;
 
-	run->tasks = xcalloc(plan->nr_tasks ? plan->nr_tasks : 1,
-			     sizeof(*run->tasks));
-	for (size_t i = 0; i < plan->nr_tasks; i++) {
-		struct task_run *t;
-		if (!selected(opts, plan->tasks[i].id))
-			continue;
-		t = &run->tasks[n];
-		t->task = &plan->tasks[i];
-		t->run = run;
-		t->index = n++;
-		t->status = TASK_QUEUED;
-		t->exit_code = -1;
-		strvec_init(&t->warnings);
-		t->dir = xstrfmt("%s/tasks/%s", run->dir, t->task->id);
-		pthread_cond_init(&t->go_cond, NULL);
-	}
-	run->nr_tasks = n;
-	for (size_t i = 0; i < n; i++) {
-		struct task_run *t = &run->tasks[i];
-		const struct strvec *deps = &t->task->depends_on;
-		t->deps = xcalloc(deps->nr ? deps->nr : 1, sizeof(*t->deps));
-		for (size_t d = 0; d < deps->nr; d++)
-			for (size_t j = 0; j < n; j++)
-				if (!strcmp(run->tasks[j].task->id,
-					    deps->v[d]))
-					t->deps[t->nr_deps++] = j;
-	}
-}
-
-static void free_tasks(struct run *run)
-{
-	for (size_t i = 0; i < run->nr_tasks; i++) {
-		struct task_run *t = &run->tasks[i];
-		for (size_t a = 0; a < t->nr_attempts; a++) {
-			free(t->attempts[a].reason);
-			free(t->attempts[a].sandbox_id);
+	pthread_mutex_lock(&s->go_lock);
+	while (!x->go && !atomic_load(&s->cancel)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 100 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
 		}
-		free(t->attempts);
-		free(t->deps);
-		free(t->dir);
-		free(t->reason);
-		free(t->snap_error);
-		strvec_clear(&t->warnings);
-		pthread_cond_destroy(&t->go_cond);
-		task_release(t);
+		pthread_cond_timedwait(&x->go_cond, &s->go_lock, &ts);
 	}
-	free(run->tasks);
+	go = x->go;
+	pthread_mutex_unlock(&s->go_lock);
+	return go;
+}
+
+/* task_hooks.exited: the task's slot can go to the next one. */
+static void hook_exited(void *ctx)
+{
+	struct sched_task *x = ctx;
+	pthread_mutex_lock(&x->s->go_lock);
+	x->exited = true;
+	pthread_mutex_unlock(&x->s->go_lock);
+	pool_wake(x->s->pool);
+}
+
+/* task_hooks.notice: queued for the main loop, which shows it masked. */
+static void hook_notice(void *ctx, const char *line)
+{
+	struct sched_task *x = ctx;
+	pthread_mutex_lock(&x->s->notice_lock);
+	strvec_push(&x->s->notices, line);
+	pthread_mutex_unlock(&x->s->notice_lock);
+}
+
+/* The pool's job: one attempt of the task, on a worker. */
+static void run_job(void *arg)
+{
+	struct sched_task *x = arg;
+	task_execute(x->t, &x->hooks);
+}
+
+static void sched_tasks_init(struct sched *s)
+{
+	s->tasks = xcalloc(s->run->nr_tasks ? s->run->nr_tasks : 1,
+			   sizeof(*s->tasks));
+	for (size_t i = 0; i < s->run->nr_tasks; i++) {
+		struct sched_task *x = &s->tasks[i];
+		x->s = s;
+		x->t = &s->run->tasks[i];
+		pthread_cond_init(&x->go_cond, NULL);
+		x->hooks.wait_go = hook_wait_go;
+		x->hooks.exited = hook_exited;
+		x->hooks.notice = hook_notice;
+		x->hooks.ctx = x;
+		x->hooks.cancel = &s->cancel;
+		x->hooks.kill_now = &s->kill_now;
+	}
+}
+
+static void sched_tasks_release(struct sched *s)
+{
+	for (size_t i = 0; s->tasks && i < s->run->nr_tasks; i++)
+		pthread_cond_destroy(&s->tasks[i].go_cond);
+	free(s->tasks);
 }
 
 /*
@@ -265,40 +328,6 @@ static int copy_plan(struct run *run, char *sha_hex, struct strbuf *err)
 	return ret;
 }
 
-struct sched {
-	struct run *run;
-	struct progress *progress;
-	struct pool *pool;
-	int running;		/* tasks handed to the pool */
-	int prewarm;		/* tasks prepared ahead of a free slot */
-	int64_t cap_wait_until; /* on_limit wait: no start before this */
-	const char *cap_which;	/* the cap we wait for */
-	bool cap_failed;	/* on_limit fail fired */
-	int db_failed;
-	struct strbuf db_err;
-	/*
-	 * One transaction per turn of the main loop; what the turn decided
-	 * reaches the workers only once it is committed, so a task never
-	 * starts (nor takes a cap slot) unrecorded.
-	 */
-	bool in_turn; /* inside a turn of the main loop */
-	bool in_batch;
-	bool batch_failed;     /* this turn could not open its transaction */
-	int64_t db_down_since; /* starts unrecordable since (mono ms), or 0 */
-	struct strbuf db_down_err;
-	struct task_run **to_submit, **to_go;
-	size_t nr_submit, alloc_submit, nr_go, alloc_go;
-	/*
-	 * The tasks handed to the pool and not collected yet, in plan order
-	 * (at most concurrency + prewarm), and the first task that is not
-	 * final: a turn of the loop looks at these, not at every task, so a
-	 * plan of 10,000 tasks costs no more per turn than one of ten.
-	 */
-	struct task_run **active;
-	size_t nr_active, alloc_active;
-	size_t first_open;
-};
-
 /* Database trouble must not stop tasks that are running: note it once. */
 static void db_check(struct sched *s, int rc, struct strbuf *err)
 {
@@ -321,7 +350,7 @@ static bool batch_need(struct sched *s)
 
 	if (!s->in_turn || s->in_batch || s->batch_failed)
 		return s->in_batch;
-	if (store_begin(s->run->store, &err) == 0) {
+	if (store_begin(s->store, &err) == 0) {
 		s->in_batch = true;
 	} else {
 		s->batch_failed = true;
@@ -341,28 +370,35 @@ static void record_only(struct sched *s, const struct task_run *t,
 
 	batch_need(s);
 	db_check(s,
-		 record_event(s->run->store, s->run->id,
-			      t ? t->task->id : NULL, level, kind, masked,
-			      NULL, &err),
+		 record_event(s->store, s->run->id, t ? t->task->id : NULL,
+			      level, kind, masked, NULL, &err),
 		 &err);
 	free(masked);
 	strbuf_release(&err);
 }
 
-/* An event: into the database, and shown (both masked). */
+/* Tell the observer (event lines, --json). */
+static void tell(struct sched *s, const char *kind, const char *task,
+		 const char *status, const char *message)
+{
+	if (s->obs->event)
+		s->obs->event(s->obs->ctx, kind, task, status, message);
+}
+
+/* An event: into the database, and told (both masked). */
 static void event(struct sched *s, const struct task_run *t, const char *level,
 		  const char *kind, const char *message)
 {
 	char *masked = mask_string(s->run->mask, message);
 	record_only(s, t, level, kind, message);
-	progress_event(s->progress, kind, t ? t->task->id : NULL,
-		       t ? task_status_name(t->status) : NULL, masked);
+	tell(s, kind, t ? t->task->id : NULL,
+	     t ? task_status_name(t->status) : NULL, masked);
 	free(masked);
 }
 
-static char *started_message(const struct task_run *t)
+static char *started_message(const struct sched_task *x)
 {
-	return t->attempt_no > 1 ? xstrfmt("attempt %d started", t->attempt_no)
+	return x->attempt_no > 1 ? xstrfmt("attempt %d started", x->attempt_no)
 				 : xstrdup("started");
 }
 
@@ -392,7 +428,7 @@ static void finish_skipped(struct sched *s, struct task_run *t,
 	t->reason = reason;
 	if (!t->ended_at)
 		t->ended_at = time_now_ms();
-	db_check(s, record_task_done(s->run->store, t, &err), &err);
+	db_check(s, record_task_done(s->store, t, &err), &err);
 	if (results_write_task(t, &err) < 0)
 		db_check(s, -1, &err);
 	event(s, t, "info",
@@ -426,7 +462,6 @@ static void skip_all_queued(struct sched *s, const char *reason)
 		struct task_run *t = &s->run->tasks[i];
 		if (t->status != TASK_QUEUED)
 			continue;
-		task_release(t);
 		finish_skipped(s, t, TASK_SKIPPED, xstrdup(reason));
 	}
 }
@@ -443,16 +478,16 @@ static void skip_all_queued(struct sched *s, const char *reason)
 static void db_down(struct sched *s)
 {
 	/* Only another process's lock may go away by itself. */
-	if (!store_last_busy(s->run->store)) {
+	if (!store_last_busy(s->store)) {
 		s->db_down_since = time_mono_ms() - DB_DOWN_GIVE_UP_MS - 1;
 		return;
 	}
 	if (s->db_down_since)
 		return;
 	s->db_down_since = time_mono_ms();
-	progress_event(s->progress, "notice", NULL, NULL,
-		       "the state database is locked by another process; "
-		       "waiting to start more tasks");
+	tell(s, "notice", NULL, NULL,
+	     "the state database is locked by another process; "
+	     "waiting to start more tasks");
 }
 
 enum gate { GATE_GO, GATE_WAIT, GATE_SKIPPED };
@@ -483,7 +518,6 @@ static enum gate gate(struct sched *s, struct task_run *t)
 				       "committed)",
 				       attempt_estimate(t), plan->budget_usd,
 				       committed_cost(run)));
-		task_release(t);
 		return GATE_SKIPPED;
 	}
 	if (now < s->cap_wait_until)
@@ -492,7 +526,7 @@ static enum gate gate(struct sched *s, struct task_run *t)
 		db_down(s);
 		return GATE_WAIT;
 	}
-	v = caps_try_start(run->store, &c, now, run->id, t->task->id, &next,
+	v = caps_try_start(s->store, &c, now, run->id, t->task->id, &next,
 			   &which, &err);
 	if (v < 0) {
 		db_check(s, -1, &err);
@@ -534,7 +568,6 @@ static enum gate gate(struct sched *s, struct task_run *t)
 			plan->on_limit == PLAN_ON_LIMIT_FAIL
 				? "; on_limit: fail stopped the run"
 				: "");
-		task_release(t);
 		finish_skipped(s, t, TASK_SKIPPED, xstrdup(reason));
 		if (plan->on_limit == PLAN_ON_LIMIT_FAIL) {
 			s->cap_failed = true;
@@ -567,32 +600,32 @@ static bool ready_deps(const struct run *run, const struct task_run *t)
 static int slots_in_use(struct sched *s)
 {
 	int n = 0;
-	pthread_mutex_lock(&s->run->go_lock);
+	pthread_mutex_lock(&s->go_lock);
 	for (size_t i = 0; i < s->nr_active; i++) {
-		const struct task_run *t = s->active[i];
-		if (t->phase == PHASE_GO && !t->exited)
+		const struct sched_task *x = of(s, s->active[i]);
+		if (x->phase == PHASE_GO && !x->exited)
 			n++;
 	}
-	pthread_mutex_unlock(&s->run->go_lock);
+	pthread_mutex_unlock(&s->go_lock);
 	return n;
 }
 
 /* Give a prepared task its slot: from now on it runs. */
 static void grant(struct sched *s, struct task_run *t)
 {
+	struct sched_task *x = of(s, t);
 	struct strbuf err = STRBUF_INIT;
 	char *msg;
 
 	batch_need(s);
-	t->phase = PHASE_GO;
+	x->phase = PHASE_GO;
 	if (!t->started_at)
 		t->started_at = time_now_ms();
-	db_check(s,
-		 record_attempt_start(s->run->store, t, t->attempt_no, &err),
+	db_check(s, record_attempt_start(s->store, t, x->attempt_no, &err),
 		 &err);
 	strbuf_release(&err);
 	/* Shown when it does go: see batch_end(). */
-	msg = started_message(t);
+	msg = started_message(x);
 	record_only(s, t, "info", "task_started", msg);
 	free(msg);
 	ALLOC_GROW(s->to_go, s->nr_go + 1, s->alloc_go);
@@ -602,16 +635,17 @@ static void grant(struct sched *s, struct task_run *t)
 /* Hand the task to a worker, which prepares its sandbox. */
 static void submit(struct sched *s, struct task_run *t)
 {
+	struct sched_task *x = of(s, t);
 	struct strbuf err = STRBUF_INIT;
 
 	t->status = TASK_RUNNING;
-	t->phase = PHASE_PREP;
-	t->attempt_no = (int)t->nr_attempts + 1;
-	pthread_mutex_lock(&s->run->go_lock);
-	t->go = false;
-	t->exited = false;
-	pthread_mutex_unlock(&s->run->go_lock);
-	db_check(s, record_task(s->run->store, t, &err), &err);
+	x->phase = PHASE_PREP;
+	x->attempt_no = (int)t->nr_attempts + 1;
+	pthread_mutex_lock(&s->go_lock);
+	x->go = false;
+	x->exited = false;
+	pthread_mutex_unlock(&s->go_lock);
+	db_check(s, record_task(s->store, t, &err), &err);
 	strbuf_release(&err);
 	s->running++;
 	ALLOC_GROW(s->to_submit, s->nr_submit + 1, s->alloc_submit);
@@ -646,10 +680,10 @@ static void deactivate(struct sched *s, const struct task_run *t)
 static void unsubmit(struct sched *s, struct task_run *t)
 {
 	t->status = TASK_QUEUED;
-	t->phase = PHASE_IDLE;
+	of(s, t)->phase = PHASE_IDLE;
 	if (!t->nr_attempts)
 		t->started_at = 0;
-	t->not_before = time_now_ms() + 1000;
+	of(s, t)->not_before = time_now_ms() + 1000;
 	s->running--;
 	deactivate(s, t);
 }
@@ -664,7 +698,7 @@ static void batch_end(struct sched *s)
 	struct strbuf err = STRBUF_INIT;
 	bool recorded = !s->batch_failed;
 
-	if (s->in_batch && store_commit(s->run->store, &err) < 0) {
+	if (s->in_batch && store_commit(s->store, &err) < 0) {
 		recorded = false;
 		strbuf_reset(&s->db_down_err);
 		strbuf_add(&s->db_down_err, err.buf, err.len);
@@ -676,30 +710,30 @@ static void batch_end(struct sched *s)
 	strbuf_release(&err);
 	for (size_t i = 0; i < s->nr_submit; i++) {
 		if (recorded)
-			pool_submit(s->pool, task_execute, s->to_submit[i]);
+			pool_submit(s->pool, run_job, of(s, s->to_submit[i]));
 		else
 			unsubmit(s, s->to_submit[i]);
 	}
 	if (s->nr_submit && !recorded)
 		db_down(s);
 	s->nr_submit = 0;
-	pthread_mutex_lock(&s->run->go_lock);
+	pthread_mutex_lock(&s->go_lock);
 	for (size_t i = 0; i < s->nr_go; i++) {
-		struct task_run *t = s->to_go[i];
-		if (t->phase != PHASE_GO)
+		struct sched_task *x = of(s, s->to_go[i]);
+		if (x->phase != PHASE_GO)
 			continue; /* unsubmitted above */
-		t->go = true;
-		pthread_cond_signal(&t->go_cond);
+		x->go = true;
+		pthread_cond_signal(&x->go_cond);
 	}
-	pthread_mutex_unlock(&s->run->go_lock);
+	pthread_mutex_unlock(&s->go_lock);
 	for (size_t i = 0; i < s->nr_go; i++) {
 		struct task_run *t = s->to_go[i];
 		char *msg;
-		if (t->phase != PHASE_GO)
+		if (of(s, t)->phase != PHASE_GO)
 			continue;
-		msg = started_message(t);
-		progress_event(s->progress, "task_started", t->task->id,
-			       task_status_name(t->status), msg);
+		msg = started_message(of(s, t));
+		tell(s, "task_started", t->task->id,
+		     task_status_name(t->status), msg);
 		free(msg);
 	}
 	s->nr_go = 0;
@@ -716,7 +750,7 @@ static void batch_end(struct sched *s)
 static bool dispatch(struct sched *s)
 {
 	struct run *run = s->run;
-	bool queued = false, cancel = atomic_load(&run->cancel);
+	bool queued = false, cancel = atomic_load(&s->cancel);
 	int in_use = slots_in_use(s), preparing = 0;
 	int64_t now = time_now_ms();
 
@@ -731,7 +765,7 @@ static bool dispatch(struct sched *s)
 
 	for (size_t i = 0; i < s->nr_active; i++) {
 		struct task_run *t = s->active[i];
-		if (t->phase != PHASE_PREP)
+		if (of(s, t)->phase != PHASE_PREP)
 			continue;
 		if (!cancel && in_use < run->concurrency) {
 			grant(s, t);
@@ -752,7 +786,6 @@ static bool dispatch(struct sched *s)
 		if (t->status != TASK_QUEUED)
 			continue;
 		if (cancel) {
-			task_release(t);
 			finish_skipped(
 				s, t, TASK_CANCELLED,
 				xstrdup(t->nr_attempts
@@ -771,7 +804,7 @@ static bool dispatch(struct sched *s)
 			queued = true;
 			break;
 		}
-		if (t->not_before > now) {
+		if (of(s, t)->not_before > now) {
 			queued = true;
 			continue;
 		}
@@ -836,12 +869,12 @@ static int64_t backoff_ms(const struct task_run *t)
 	return (int64_t)((double)base * jitter);
 }
 
-static bool retryable(const struct task_run *t)
+static bool retryable(struct sched *s, const struct task_run *t)
 {
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
-	return !t->no_retry && !atomic_load(&t->run->cancel) &&
+	return !atomic_load(&s->cancel) &&
 	       (a->status == TASK_FAILED || a->status == TASK_TIMED_OUT) &&
-	       t->nr_attempts - t->first_attempt <
+	       t->nr_attempts - of(s, t)->first_attempt <
 		       (size_t)t->task->retries + 1;
 }
 
@@ -858,11 +891,10 @@ static void finish(struct sched *s, struct task_run *t)
 	free(t->reason);
 	t->reason = a->reason ? xstrdup(a->reason) : NULL;
 	t->ended_at = a->ended_at;
-	task_release(t);
-	db_check(s, record_task_done(s->run->store, t, &err), &err);
+	db_check(s, record_task_done(s->store, t, &err), &err);
 	if (results_write_task(t, &err) < 0)
 		db_check(s, -1, &err);
-	cmd_format_ms(t->ended_at - t->started_at, dur, sizeof(dur));
+	time_format_elapsed(t->ended_at - t->started_at, dur, sizeof(dur));
 	strbuf_addf(&msg, "%s in %s", task_status_name(t->status), dur);
 	if (t->nr_attempts > 1)
 		strbuf_addf(&msg, " after %zu attempts", t->nr_attempts);
@@ -875,7 +907,7 @@ static void finish(struct sched *s, struct task_run *t)
 	      "task_finished", msg.buf);
 	for (size_t i = 0; i < t->warnings.nr; i++)
 		db_check(s,
-			 record_event(s->run->store, s->run->id, t->task->id,
+			 record_event(s->store, s->run->id, t->task->id,
 				      "warn", "warning", t->warnings.v[i],
 				      NULL, &err),
 			 &err);
@@ -902,23 +934,22 @@ static void mask_task(const struct mask *m, struct task_run *t)
 
 static void collect(struct sched *s, struct task_run *t)
 {
+	struct sched_task *x = of(s, t);
 	struct strbuf err = STRBUF_INIT;
 	const struct attempt_rec *a = &t->attempts[t->nr_attempts - 1];
-	bool granted = t->phase == PHASE_GO;
+	bool granted = x->phase == PHASE_GO;
 
 	batch_need(s);
 	s->running--;
 	deactivate(s, t);
-	t->phase = PHASE_IDLE;
+	x->phase = PHASE_IDLE;
 	mask_task(s->run->mask, t);
 	if (a->never_went && !granted) {
 		/*
 		 * Its sandbox was ready, it never had its go: no attempt to
 		 * count or record (a resume starts again at this number).
 		 */
-		struct attempt_rec *last = &t->attempts[--t->nr_attempts];
-		free(last->reason);
-		free(last->sandbox_id);
+		task_run_drop_attempt(t);
 		finish_skipped(s, t, TASK_CANCELLED,
 			       xstrdup(t->nr_attempts
 					       ? "run interrupted before the "
@@ -930,18 +961,18 @@ static void collect(struct sched *s, struct task_run *t)
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
 		       s->run->plan->cost_per_hour_usd;
-	if (!retryable(t)) {
+	if (!retryable(s, t)) {
 		finish(s, t);
 		return;
 	}
 	t->status = TASK_QUEUED;
-	t->not_before = time_now_ms() + backoff_ms(t);
-	db_check(s, record_task_done(s->run->store, t, &err), &err);
+	x->not_before = time_now_ms() + backoff_ms(t);
+	db_check(s, record_task_done(s->store, t, &err), &err);
 	{
 		char *msg = xstrfmt("attempt %d %s (%s); retrying in %.1fs",
 				    a->n, task_status_name(a->status),
 				    a->reason ? a->reason : "no reason",
-				    (double)(t->not_before - time_now_ms()) /
+				    (double)(x->not_before - time_now_ms()) /
 					    1000);
 		event(s, t, "warn", "task_retry", msg);
 		free(msg);
@@ -952,26 +983,27 @@ static void collect(struct sched *s, struct task_run *t)
 static void drain_notices(struct sched *s)
 {
 	struct strvec notes;
-	pthread_mutex_lock(&s->run->notice_lock);
-	notes = s->run->notices;
-	strvec_init(&s->run->notices);
-	pthread_mutex_unlock(&s->run->notice_lock);
+	pthread_mutex_lock(&s->notice_lock);
+	notes = s->notices;
+	strvec_init(&s->notices);
+	pthread_mutex_unlock(&s->notice_lock);
 	for (size_t i = 0; i < notes.nr; i++) {
 		char *masked = mask_string(s->run->mask, notes.v[i]);
-		progress_event(s->progress, "notice", NULL, NULL, masked);
+		tell(s, "notice", NULL, NULL, masked);
 		free(masked);
 	}
 	strvec_clear(&notes);
 }
 
-static void counts(const struct run *run, struct progress_counts *c)
+static void counts(const struct sched *s, struct sched_counts *c)
 {
+	const struct run *run = s->run;
 	memset(c, 0, sizeof(*c));
 	c->total = (int)run->nr_tasks;
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		enum task_status st = run->tasks[i].status;
 		if (st == TASK_QUEUED ||
-		    (st == TASK_RUNNING && run->tasks[i].phase == PHASE_PREP))
+		    (st == TASK_RUNNING && s->tasks[i].phase == PHASE_PREP))
 			c->queued++;
 		else if (st == TASK_RUNNING)
 			c->running++;
@@ -984,9 +1016,9 @@ static void counts(const struct run *run, struct progress_counts *c)
 
 static void main_loop(struct sched *s)
 {
-	struct progress_counts c;
+	struct sched_counts c;
 	bool announced_cancel = false;
-	struct task_run *t = NULL;
+	struct sched_task *done = NULL;
 	int64_t drawn_at = 0;
 
 	drain_notices(s); /* the snapshots' come before any start */
@@ -994,131 +1026,52 @@ static void main_loop(struct sched *s)
 		bool queued;
 
 		s->in_turn = true;
-		while (t) {
-			collect(s, t);
-			t = pool_next_done(s->pool, 0);
+		while (done) {
+			collect(s, done->t);
+			done = pool_next_done(s->pool, 0);
 		}
 		queued = dispatch(s);
 		batch_end(s);
 		s->in_turn = false;
 		if (!queued && s->running == 0)
 			break;
-		t = pool_next_done(s->pool, 200);
+		done = pool_next_done(s->pool, 200);
 		drain_notices(s);
-		if (atomic_load(&s->run->cancel) && !announced_cancel) {
+		if (atomic_load(&s->cancel) && !announced_cancel) {
 			announced_cancel = true;
-			progress_event(s->progress, "notice", NULL, NULL,
-				       "interrupted: stopping running tasks "
-				       "(signal again to kill at once)");
+			tell(s, "notice", NULL, NULL,
+			     "interrupted: stopping running tasks "
+			     "(signal again to kill at once)");
 		}
 		/* Ten redraws a second are plenty for a human. */
-		if (progress_is_live(s->progress) &&
-		    time_mono_ms() - drawn_at >= 100) {
+		if (s->obs->tick && time_mono_ms() - drawn_at >= 100) {
 			drawn_at = time_mono_ms();
-			counts(s->run, &c);
+			counts(s, &c);
 			if (s->cap_wait_until > time_now_ms()) {
 				c.next_slot_ms = s->cap_wait_until;
 				c.cap_which = s->cap_which;
 			}
-			progress_tick(s->progress, &c,
-				      time_now_ms() - s->run->started_at);
+			s->obs->tick(s->obs->ctx, &c,
+				     time_now_ms() - s->run->started_at);
 		}
 	}
 	drain_notices(s);
-	progress_end(s->progress);
-}
-
-/* Runs with more tasks than this get a shorter summary. */
-#define SUMMARY_ALL_TASKS 20
-
-static void print_summary(const struct run *run, int json, int exit_code)
-{
-	size_t by[TASK_LOST + 1] = { 0 }, listed = 0, omitted = 0;
-	char dur[32];
-	FILE *f = json ? stderr : stdout;
-
-	for (size_t i = 0; i < run->nr_tasks; i++)
-		by[run->tasks[i].status]++;
-	cmd_format_ms(run->ended_at - run->started_at, dur, sizeof(dur));
-	fprintf(f, "\nrun %s (%s): ", run->id, run->plan->name);
-	for (int st = TASK_SUCCEEDED, first = 1; st <= TASK_LOST; st++) {
-		if (!by[st])
-			continue;
-		fprintf(f, "%s%zu %s", first ? "" : ", ", by[st],
-			task_status_name((enum task_status)st));
-		first = 0;
-	}
-	if (!run->nr_tasks)
-		fprintf(f, "no tasks");
-	fprintf(f, " in %s\n", dur);
-	for (size_t i = 0; i < run->nr_tasks; i++) {
-		const struct task_run *t = &run->tasks[i];
-		/*
-		 * A big run lists only what did not succeed, and not all of
-		 * that: `runner show` has every task.
-		 */
-		if (run->nr_tasks > SUMMARY_ALL_TASKS) {
-			if (t->status == TASK_SUCCEEDED)
-				continue;
-			if (++listed > SUMMARY_ALL_TASKS) {
-				omitted++;
-				continue;
-			}
-		}
-		fprintf(f, "  %-10s %-24s", task_status_name(t->status),
-			t->task->id);
-		if (t->nr_added + t->nr_modified + t->nr_deleted)
-			fprintf(f, " %zu added, %zu modified, %zu deleted",
-				t->nr_added, t->nr_modified, t->nr_deleted);
-		if (t->reason) {
-			char *r = quote_text_dup(t->reason);
-			fprintf(f, " (%s)", r);
-			free(r);
-		}
-		fputc('\n', f);
-	}
-	if (omitted)
-		fprintf(f, "  ... and %zu more that did not succeed\n",
-			omitted);
-	if (run->nr_tasks > SUMMARY_ALL_TASKS)
-		fprintf(f, "every task: runner show %s\n", run->id);
-	fprintf(f, "results: %s\n", run->dir);
-	if (exit_code == RUNNER_EXIT_TASK_FAILED)
-		fprintf(f, "see a task's output with: runner logs %s TASK\n",
-			run->id);
-	fflush(f);
-}
-
-static void dry_run(const struct run *run)
-{
-	printf("plan %s: %zu task%s, concurrency %d, backend %s\n",
-	       run->plan->name, run->nr_tasks, run->nr_tasks == 1 ? "" : "s",
-	       run->concurrency, run->backend->name);
-	for (size_t i = 0; i < run->nr_tasks; i++) {
-		const struct task_run *t = &run->tasks[i];
-		char lim[32];
-		format_duration(t->task->timeout_ms, lim, sizeof(lim));
-		printf("  %s: %s%s (timeout %s, workspace %s)\n", t->task->id,
-		       t->task->run ? "run " : "agent ",
-		       t->task->run ? t->task->run : t->task->agent, lim,
-		       t->task->workspace);
-		for (size_t d = 0; d < t->nr_deps; d++)
-			printf("    after %s\n",
-			       run->tasks[t->deps[d]].task->id);
-	}
+	if (s->obs->end)
+		s->obs->end(s->obs->ctx);
 }
 
 /*
  * Take over an existing run: its rows say what succeeded already; the
  * rest is queued again, keeping its attempt history so numbering goes on.
  */
-static int resume_prepare(struct run *run, struct strbuf *err)
+static int resume_prepare(struct sched *sc, struct strbuf *err)
 {
+	struct run *run = sc->run;
 	sqlite3_stmt *s = NULL;
 	const char *status;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(store_db(run->store),
+	if (sqlite3_prepare_v2(store_db(sc->store),
 			       "SELECT status, started_at, pid, host FROM runs"
 			       " WHERE id = ?1",
 			       -1, &s, NULL) != SQLITE_OK ||
@@ -1137,11 +1090,11 @@ static int resume_prepare(struct run *run, struct strbuf *err)
 		goto out;
 	}
 	run->started_at = sqlite3_column_int64(s, 1);
-	if (record_load_tasks(run->store, run, err) < 0)
+	if (record_load_tasks(sc->store, run, err) < 0)
 		goto out;
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		struct task_run *t = &run->tasks[i];
-		t->first_attempt = t->nr_attempts;
+		sc->tasks[i].first_attempt = t->nr_attempts;
 		if (t->status == TASK_SUCCEEDED)
 			continue;
 		t->status = TASK_QUEUED;
@@ -1151,7 +1104,7 @@ static int resume_prepare(struct run *run, struct strbuf *err)
 		t->reason = NULL;
 	}
 	if (fs_mkdir_p(run->dir, 0755, err) < 0 ||
-	    record_run_resume(run->store, run, err) < 0)
+	    record_run_resume(sc->store, run, err) < 0)
 		goto out;
 	ret = 0;
 out:
@@ -1159,183 +1112,291 @@ out:
 	return ret;
 }
 
-int sched_run(struct plan *plan, const struct run_opts *opts)
+static void warn(struct sched *s, const char *msg)
 {
+	if (s->obs->warning)
+		s->obs->warning(s->obs->ctx, msg);
+}
+
+/* The run could not start (or its tasks could not): say why. */
+static void not_started(struct sched_outcome *out, int exit_code, bool lines,
+			const char *why)
+{
+	out->result = SCHED_NOT_STARTED;
+	out->exit_code = exit_code;
+	out->error_lines = lines;
+	free(out->error);
+	out->error = xstrdup(why);
+}
+
+static void run_init(struct run *run, struct plan *plan,
+		     const struct run_opts *opts)
+{
+	memset(run, 0, sizeof(*run));
+	run->plan = plan;
+	run->state_dir = opts->state_dir;
+	run->id = opts->resume_id ? xstrdup(opts->resume_id) : new_run_id();
+	run->dir = xstrfmt("%s/runs/%s", opts->state_dir, run->id);
+	run->concurrency = opts->jobs > 0 ? opts->jobs : plan->concurrency;
+	if (run->concurrency < 1)
+		run->concurrency = 1;
+	run->grace_ms = opts->grace_ms > 0 ? opts->grace_ms : 10000;
+	run->pid = (long)getpid();
+	if (gethostname(run->host, sizeof(run->host) - 1) < 0)
+		snprintf(run->host, sizeof(run->host), "unknown");
+	strvec_init(&run->secret_values);
+	run->backend = sandbox_backend_for(plan->backend);
+	run_add_tasks(run, opts->only);
+}
+
+/*
+ * Everything before the run's first event: the secrets, the backend's
+ * check, the state, the snapshots, the run's rows. 0, or -1 with the
+ * outcome saying why the run cannot start.
+ */
+static int prepare(struct sched *s, const struct run_opts *opts,
+		   struct sched_outcome *out)
+{
+	struct run *run = s->run;
 	struct strvec secret_warnings = STRVEC_INIT;
-	struct run run;
-	struct sched s = { .run = &run,
-			   .db_err = STRBUF_INIT,
-			   .db_down_err = STRBUF_INIT };
 	struct strbuf err = STRBUF_INIT;
-	struct sigaction old_int, old_term;
 	struct sandbox_config probe = { 0 };
 	char sha[65];
-	int exit_code = RUNNER_EXIT_RUNTIME;
-	const char *status = "error";
+	int ret = -1, code = RUNNER_EXIT_RUNTIME;
+	bool lines = false;
 
-	memset(&run, 0, sizeof(run));
-	run.plan = plan;
-	run.state_dir = opts->state_dir;
-	run.id = opts->resume_id ? xstrdup(opts->resume_id) : new_run_id();
-	run.dir = xstrfmt("%s/runs/%s", opts->state_dir, run.id);
-	run.concurrency = opts->jobs > 0 ? opts->jobs : plan->concurrency;
-	if (run.concurrency < 1)
-		run.concurrency = 1;
-	run.grace_ms = opts->grace_ms > 0 ? opts->grace_ms : 10000;
-	run.pid = (long)getpid();
-	if (gethostname(run.host, sizeof(run.host) - 1) < 0)
-		snprintf(run.host, sizeof(run.host), "unknown");
-	strvec_init(&run.secret_values);
-	strvec_init(&run.notices);
-	pthread_mutex_init(&run.notice_lock, NULL);
-	pthread_mutex_init(&run.go_lock, NULL);
-	run.backend = sandbox_backend_for(plan->backend);
-	build_tasks(&run, opts);
-
-	if (!run.backend) {
-		error("backend '%s' is not available in this build",
-		      plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
-		goto out;
-	}
-	if (opts->dry_run) {
-		dry_run(&run);
-		exit_code = RUNNER_EXIT_OK;
-		goto out;
-	}
-	if (collect_secrets(&run, &secret_warnings, &err) < 0) {
-		error("%s", err.buf);
-		exit_code = RUNNER_EXIT_USAGE;
+	if (collect_secrets(run, &secret_warnings, &err) < 0) {
+		code = RUNNER_EXIT_USAGE;
 		goto out;
 	}
 	for (size_t i = 0; i < secret_warnings.nr; i++)
-		warning("%s", secret_warnings.v[i]);
-	run.mask = mask_new(&run.secret_values);
+		warn(s, secret_warnings.v[i]);
+	run->mask = mask_new(&run->secret_values);
 	probe.state_dir = opts->state_dir;
-	probe.isolation = plan->isolation;
-	probe.network = plan->network;
-	if (run.backend->check && run.backend->check(&probe, &err) < 0) {
-		error("%s", err.buf);
+	probe.isolation = run->plan->isolation;
+	probe.network = run->plan->network;
+	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
-	}
-	if (store_open(opts->state_dir, STORE_MIGRATE, &run.store, &err) < 0) {
-		error("%s", err.buf);
+	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)
 		goto out;
-	}
-	if (recover_lost_runs(run.store, &err) < 0) {
-		warning("%s", err.buf);
+	if (recover_lost_runs(s->store, &err) < 0) {
+		warn(s, err.buf);
 		strbuf_reset(&err);
 	}
-	switch (snap_prepare(&run, &err)) {
+	/* No worker yet: the snapshots' lines go straight into the queue. */
+	switch (snap_prepare(run, s->store, &s->notices, &err)) {
 	case 0:
 		break;
 	case 1:
-		fprintf(stderr, "runner: %s\n", err.buf);
-		exit_code = RUNNER_EXIT_USAGE;
+		code = RUNNER_EXIT_USAGE;
+		lines = true;
 		goto out;
 	default:
-		error("%s", err.buf);
 		goto out;
 	}
 	if (opts->resume_id) {
-		if (resume_prepare(&run, &err) < 0) {
-			error("%s", err.buf);
+		if (resume_prepare(s, &err) < 0)
 			goto out;
-		}
 	} else {
-		if (fs_mkdir_p(run.dir, 0755, &err) < 0 ||
-		    copy_plan(&run, sha, &err) < 0) {
-			error("%s", err.buf);
+		if (fs_mkdir_p(run->dir, 0755, &err) < 0 ||
+		    copy_plan(run, sha, &err) < 0)
 			goto out;
-		}
-		run.started_at = time_now_ms();
-		if (record_run_start(run.store, &run, sha, &err) < 0) {
-			error("%s", err.buf);
+		run->started_at = time_now_ms();
+		if (record_run_start(s->store, run, sha, &err) < 0)
 			goto out;
-		}
 	}
-	s.progress = progress_new(opts->progress, run.id);
-	event(&s, NULL, "info", "run_started",
-	      opts->resume_id ? "run resumed" : "run started");
-	{
-		char *msg = xstrfmt("run %s: %s%zu task%s of plan '%s', "
-				    "concurrency %d",
-				    run.id,
-				    opts->resume_id ? "resuming, " : "",
-				    run.nr_tasks, run.nr_tasks == 1 ? "" : "s",
-				    plan->name, run.concurrency);
-		progress_event(s.progress, "notice", NULL, NULL, msg);
-		free(msg);
-	}
+	ret = 0;
+out:
+	if (ret < 0)
+		not_started(out, code, lines, err.buf);
+	strvec_clear(&secret_warnings);
+	strbuf_release(&err);
+	return ret;
+}
 
-	install_signals(&run, &old_int, &old_term);
+static void announce(struct sched *s, const struct run_opts *opts)
+{
+	const struct run *run = s->run;
+	char *msg;
+
+	if (s->obs->begin)
+		s->obs->begin(s->obs->ctx, run->id);
+	event(s, NULL, "info", "run_started",
+	      opts->resume_id ? "run resumed" : "run started");
+	msg = xstrfmt("run %s: %s%zu task%s of plan '%s', concurrency %d",
+		      run->id, opts->resume_id ? "resuming, " : "",
+		      run->nr_tasks, run->nr_tasks == 1 ? "" : "s",
+		      run->plan->name, run->concurrency);
+	tell(s, "notice", NULL, NULL, msg);
+	free(msg);
+}
+
+/* The tasks, to the end: 0, or -1 with err when no worker can start. */
+static int run_tasks(struct sched *s, struct strbuf *err)
+{
+	struct sigaction old_int, old_term;
+	int ret = -1;
+
+	install_signals(s, &old_int, &old_term);
 	/*
 	 * Preparing a sandbox is mostly waiting on the kernel (namespaces,
 	 * mounts), so several are prepared at once to keep the slots fed.
 	 */
-	s.prewarm = run.concurrency * PREWARM_FACTOR;
+	s->prewarm = s->run->concurrency * PREWARM_FACTOR;
 	if (getenv("RUNNER_PREWARM"))
-		s.prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
-	if (s.prewarm < 0)
-		s.prewarm = 0;
-	s.pool = pool_new(run.concurrency + s.prewarm);
-	run.pool = s.pool;
-	main_loop(&s);
-	pool_free(s.pool);
+		s->prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
+	if (s->prewarm < 0)
+		s->prewarm = 0;
+	s->pool = pool_new(s->run->concurrency + s->prewarm, err);
+	if (s->pool) {
+		main_loop(s);
+		pool_free(s->pool);
+		s->pool = NULL;
+		ret = 0;
+	}
 	restore_signals(&old_int, &old_term);
+	return ret;
+}
 
-	run.ended_at = time_now_ms();
-	exit_code = RUNNER_EXIT_OK;
-	status = "succeeded";
-	for (size_t i = 0; i < run.nr_tasks; i++)
-		if (run.tasks[i].status != TASK_SUCCEEDED) {
+/* The run's status and exit code, recorded, and its last event. */
+static void end_run(struct sched *s, struct sched_outcome *out)
+{
+	struct run *run = s->run;
+	struct strbuf err = STRBUF_INIT;
+	bool interrupted = atomic_load(&s->cancel) != 0;
+	int exit_code = RUNNER_EXIT_OK;
+	const char *status = "succeeded";
+	char *msg;
+
+	run->ended_at = time_now_ms();
+	for (size_t i = 0; i < run->nr_tasks; i++)
+		if (run->tasks[i].status != TASK_SUCCEEDED) {
 			exit_code = RUNNER_EXIT_TASK_FAILED;
 			status = "failed";
 		}
-	if (atomic_load(&run.cancel)) {
+	if (interrupted) {
 		exit_code = RUNNER_EXIT_INTERRUPTED;
 		status = "interrupted";
 	}
 	/* Records failing outrank a task failing. */
-	if (s.db_failed && exit_code != RUNNER_EXIT_INTERRUPTED)
+	if (s->db_failed && exit_code != RUNNER_EXIT_INTERRUPTED)
 		exit_code = RUNNER_EXIT_RUNTIME;
-	db_check(&s, record_run_end(run.store, &run, status, exit_code, &err),
+	db_check(s, record_run_end(s->store, run, status, exit_code, &err),
 		 &err);
-	{
-		char *msg = xstrfmt("finished: %s", status);
-		event(&s, NULL, exit_code ? "warn" : "info", "run_finished",
-		      msg);
-		free(msg);
-	}
-	if (results_write_run(&run, status, exit_code, &err) < 0)
-		db_check(&s, -1, &err);
-	print_summary(&run, opts->progress == PROGRESS_JSON, exit_code);
-	if (s.db_failed) {
-		error("%s; this run's records may be incomplete: fix that, "
-		      "then `runner resume %s` runs what is not recorded as "
-		      "succeeded",
-		      s.db_err.buf, run.id);
+	msg = xstrfmt("finished: %s", status);
+	event(s, NULL, exit_code ? "warn" : "info", "run_finished", msg);
+	free(msg);
+	if (results_write_run(run, status, exit_code, interrupted, &err) < 0)
+		db_check(s, -1, &err);
+
+	out->result = SCHED_RAN;
+	out->status = status;
+	out->recorded_exit_code = exit_code;
+	out->exit_code = exit_code;
+	/* Recording the run's end may have failed just now. */
+	if (s->db_failed) {
+		out->records_error = xstrdup(s->db_err.buf);
 		if (exit_code != RUNNER_EXIT_INTERRUPTED)
-			exit_code = RUNNER_EXIT_RUNTIME;
+			out->exit_code = RUNNER_EXIT_RUNTIME;
 	}
-out:
-	progress_free(s.progress);
-	if (run.store)
-		store_close(run.store);
-	free_tasks(&run);
+	out->run_id = xstrdup(run->id);
+	out->results_dir = xstrdup(run->dir);
+	out->started_at = run->started_at;
+	out->ended_at = run->ended_at;
+	strbuf_release(&err);
+}
+
+/* The tasks as they stand, into the outcome. */
+static void outcome_tasks(const struct run *run, struct sched_outcome *out)
+{
+	out->concurrency = run->concurrency;
+	out->backend = run->backend->name;
+	out->nr_tasks = run->nr_tasks;
+	out->tasks = xcalloc(run->nr_tasks ? run->nr_tasks : 1,
+			     sizeof(*out->tasks));
+	for (size_t i = 0; i < run->nr_tasks; i++) {
+		const struct task_run *t = &run->tasks[i];
+		struct sched_task_outcome *o = &out->tasks[i];
+		o->task = t->task;
+		o->status = t->status;
+		o->reason = t->reason ? xstrdup(t->reason) : NULL;
+		o->nr_added = t->nr_added;
+		o->nr_modified = t->nr_modified;
+		o->nr_deleted = t->nr_deleted;
+		o->deps =
+			xcalloc(t->nr_deps ? t->nr_deps : 1, sizeof(*o->deps));
+		memcpy(o->deps, t->deps, t->nr_deps * sizeof(*o->deps));
+		o->nr_deps = t->nr_deps;
+		out->by_status[t->status]++;
+	}
+}
+
+void sched_run(struct plan *plan, const struct run_opts *opts,
+	       const struct sched_observer *obs, struct sched_outcome *out)
+{
+	static const struct sched_observer no_observer;
+	struct run run;
+	struct sched s = { .run = &run,
+			   .obs = obs ? obs : &no_observer,
+			   .db_err = STRBUF_INIT,
+			   .db_down_err = STRBUF_INIT };
+	struct strbuf err = STRBUF_INIT;
+
+	memset(out, 0, sizeof(*out));
+	out->exit_code = RUNNER_EXIT_RUNTIME;
+	run_init(&run, plan, opts);
+	strvec_init(&s.notices);
+	pthread_mutex_init(&s.notice_lock, NULL);
+	pthread_mutex_init(&s.go_lock, NULL);
+	sched_tasks_init(&s);
+
+	if (!run.backend) {
+		strbuf_addf(
+			&err, "backend '%s' is not available in this build",
+			plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
+		not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
+	} else if (opts->dry_run) {
+		out->result = SCHED_DRY_RUN;
+		out->exit_code = RUNNER_EXIT_OK;
+		outcome_tasks(&run, out);
+	} else if (prepare(&s, opts, out) == 0) {
+		announce(&s, opts);
+		if (run_tasks(&s, &err) < 0) {
+			/* As when it died here: the next runner marks it lost.
+			 */
+			not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
+		} else {
+			end_run(&s, out);
+			outcome_tasks(&run, out);
+		}
+	}
+
+	if (s.store)
+		store_close(s.store);
+	sched_tasks_release(&s);
 	snap_release(&run);
-	strvec_clear(&run.secret_values);
-	strvec_clear(&secret_warnings);
-	mask_free(run.mask);
-	strvec_clear(&run.notices);
-	pthread_mutex_destroy(&run.notice_lock);
-	pthread_mutex_destroy(&run.go_lock);
-	free(run.id);
-	free(run.dir);
+	run_release(&run);
+	strvec_clear(&s.notices);
+	pthread_mutex_destroy(&s.notice_lock);
+	pthread_mutex_destroy(&s.go_lock);
 	strbuf_release(&err);
 	strbuf_release(&s.db_err);
 	free(s.to_submit);
 	free(s.to_go);
 	free(s.active);
 	strbuf_release(&s.db_down_err);
-	return exit_code;
+}
+
+void sched_outcome_release(struct sched_outcome *out)
+{
+	for (size_t i = 0; i < out->nr_tasks; i++) {
+		free(out->tasks[i].reason);
+		free(out->tasks[i].deps);
+	}
+	free(out->tasks);
+	free(out->error);
+	free(out->run_id);
+	free(out->results_dir);
+	free(out->records_error);
+	memset(out, 0, sizeof(*out));
 }

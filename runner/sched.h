@@ -1,90 +1,22 @@
 #ifndef SCHED_H
 #define SCHED_H
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "plan.h"
-#include "strvec.h"
+#include "run.h"
 
-struct store;
-struct sandbox_backend;
-struct progress;
-struct ws_manifest;
-struct run_snap;
+struct plan;
+struct plan_task;
+struct strvec;
 
 /*
- * A run of a plan: the scheduler (sched.c) owns it and every task_run in
- * it. Workers (task.c) borrow one task_run at a time and read the run's
- * immutable fields; the fields they may write are marked.
+ * The scheduler (sched.c, see its DESIGN comment): runs a plan's tasks
+ * to completion and records them. It prints nothing. What it has to say
+ * while the run goes reaches an observer; what came of the run is its
+ * outcome. The CLI shows both (cmd-progress.c).
  */
-
-enum task_status {
-	TASK_QUEUED,
-	TASK_RUNNING,
-	TASK_SUCCEEDED,
-	TASK_FAILED,
-	TASK_TIMED_OUT,
-	TASK_CANCELLED,
-	TASK_SKIPPED,
-	TASK_LOST,
-};
-
-const char *task_status_name(enum task_status s);
-/* -1 for an unknown name. */
-int task_status_parse(const char *name);
-
-struct attempt_rec {
-	int n; /* 1, 2, ... */
-	enum task_status status;
-	int exit_code; /* -1 when none */
-	char *reason;  /* NULL or why it did not succeed */
-	char *sandbox_id;
-	int64_t started_at, ended_at; /* ms since the epoch */
-	bool never_went; /* prepared, then cancelled before its go */
-};
-
-struct task_run {
-	const struct plan_task *task; /* borrowed from run->plan */
-	struct run *run;
-	size_t index;
-	size_t *deps; /* indices into run->tasks */
-	size_t nr_deps;
-	char *dir; /* results folder runs/RUN/tasks/ID */
-
-	/* Written by the worker while it owns the task, else by sched. */
-	const struct ws_manifest *manifest; /* the run's snapshot: borrowed */
-	char *snap_error;     /* why there is no snapshot, or NULL */
-	bool no_retry;	      /* a failure retrying cannot fix */
-	int64_t not_before;   /* retry backoff: not before (ms) */
-	size_t first_attempt; /* attempts made before this session */
-
-	/*
-	 * Prepared ahead: the worker makes the sandbox while the task waits
-	 * for a slot. phase and attempt_no are the scheduler's; go (set by
-	 * the scheduler) and exited (set by the worker) are guarded by
-	 * run->go_lock; go_cond is signalled when go is set (one per task,
-	 * so a go wakes only its own worker; a cancel is polled for).
-	 */
-	enum { PHASE_IDLE, PHASE_PREP, PHASE_GO } phase;
-	int attempt_no; /* the number of the attempt in flight */
-	bool go;
-	bool exited;
-	pthread_cond_t go_cond;
-	enum task_status status;
-	char *reason;
-	int exit_code;
-	struct attempt_rec *attempts;
-	size_t nr_attempts, alloc_attempts;
-	int64_t started_at, ended_at;
-	struct strvec warnings;
-	size_t nr_warnings_masked; /* warnings[0..this) are masked */
-	size_t nr_added, nr_modified, nr_deleted, nr_refused;
-	uint64_t bytes_pulled;
-	double cost_usd; /* main thread only (the budget reads it) */
-};
 
 enum progress_mode { PROGRESS_AUTO, PROGRESS_QUIET, PROGRESS_JSON };
 
@@ -93,73 +25,108 @@ struct run_opts {
 	int jobs;		   /* 0: the plan's concurrency */
 	const struct strvec *only; /* task ids to run; NULL/empty: all */
 	bool dry_run;
+	/* How the caller shows the run; the scheduler does not read it. */
 	enum progress_mode progress;
 	int64_t grace_ms;      /* TERM -> KILL, default 10 s */
 	const char *resume_id; /* continue this run instead */
 };
 
-struct run {
-	char *id;
-	char *dir; /* state/runs/ID */
-	const char *state_dir;
-	struct plan *plan; /* borrowed */
-	const struct sandbox_backend *backend;
-	struct store *store; /* main thread only */
-	int concurrency;
-	int64_t grace_ms;
-	char host[256];
-	long pid;
-	int64_t started_at, ended_at;
-	struct strvec secret_values; /* every secret value, for masking */
-	struct mask *mask; /* of secret_values: whole strings, shared, const */
-
-	struct task_run *tasks;
-	size_t nr_tasks;
-
-	/* Workspace snapshots, one per distinct workspace and filter. */
-	struct run_snap *snaps;
-	size_t nr_snaps;
-
-	/* Set by the signal handler, read by everyone. */
-	atomic_int cancel;   /* first signal: stop starting, TERM */
-	atomic_int kill_now; /* second signal: KILL at once */
-
-	/* The go/exited handshake of prepared tasks. */
-	pthread_mutex_t go_lock;
-	struct pool *pool; /* wake it when a task's process exits */
-
-	/* Worker notices for the progress display. */
-	pthread_mutex_t notice_lock;
-	struct strvec notices; /* guarded by notice_lock */
+/* Where the run is, for a live line. */
+struct sched_counts {
+	int done, running, queued, failed;
+	int total;
+	int64_t next_slot_ms;  /* waiting for a cap slot until then, or 0 */
+	const char *cap_which; /* "per_hour" / "per_day" */
 };
 
 /*
- * Run plan to completion and return the exit code (enum runner_exit).
- * Prints progress and a closing summary; errors of the runner itself go
- * to stderr as one line.
+ * What the scheduler reports while it works, in this order, on the
+ * calling thread. Any function may be NULL; ctx is passed to each.
  */
-int sched_run(struct plan *plan, const struct run_opts *opts);
+struct sched_observer {
+	/*
+	 * Before the run starts: a warning of the runner's own (a secret too
+	 * short to mask well, crash recovery that failed).
+	 */
+	void (*warning)(void *ctx, const char *msg);
+	/* The run has its id and its records; events follow. */
+	void (*begin)(void *ctx, const char *run_id);
+	/*
+	 * kind: "run_started", "task_started", "task_retry",
+	 * "task_finished", "task_skipped", "cap_wait", "notice" or
+	 * "run_finished"; task (its id) and status (its task_status_name)
+	 * are NULL for the run's own events. What may quote a task or a
+	 * backend is masked already.
+	 */
+	void (*event)(void *ctx, const char *kind, const char *task,
+		      const char *status, const char *message);
+	/* At most ten times a second while tasks are going. */
+	void (*tick)(void *ctx, const struct sched_counts *c,
+		     int64_t elapsed_ms);
+	/* The tasks are done; the run's last records and event follow. */
+	void (*end)(void *ctx);
+	void *ctx;
+};
+
+enum sched_result {
+	SCHED_NOT_STARTED, /* the run could not start: error says why */
+	SCHED_DRY_RUN,	   /* opts->dry_run: what would run; nothing ran */
+	SCHED_RAN,	   /* the run went: the tasks say how */
+};
+
+/* One task of the outcome, in plan order. */
+struct sched_task_outcome {
+	const struct plan_task *task; /* borrowed from the plan */
+	enum task_status status;
+	char *reason; /* NULL, or why it did not succeed */
+	size_t nr_added, nr_modified, nr_deleted;
+	size_t *deps; /* indices into the outcome's tasks */
+	size_t nr_deps;
+};
 
 /*
- * The worker's job: one attempt of a task (task.c): snapshot (first
- * attempt), sandbox, run, pull back, destroy. Appends an attempt_rec;
- * the scheduler decides what happens next.
+ * What came of sched_run(). Owns its strings and arrays (release with
+ * sched_outcome_release); borrows from the plan, which must outlive it.
  */
-void task_execute(void *task_run);
-/* Free what task_execute keeps between attempts (main thread). */
-void task_release(struct task_run *t);
+struct sched_outcome {
+	enum sched_result result;
+	int exit_code; /* the process's (enum runner_exit) */
+
+	/*
+	 * SCHED_NOT_STARTED: one line for "runner: ", or with error_lines
+	 * several lines to print as they are (the secret scan's findings).
+	 */
+	char *error;
+	bool error_lines;
+
+	/* SCHED_DRY_RUN and SCHED_RAN. */
+	int concurrency;
+	const char *backend; /* its name (static) */
+	struct sched_task_outcome *tasks;
+	size_t nr_tasks;
+
+	/* SCHED_RAN. */
+	char *run_id;
+	char *results_dir;  /* state/runs/ID */
+	const char *status; /* "succeeded", "failed" or "interrupted" */
+	/*
+	 * The exit code in the database and run.json: exit_code is 4 over
+	 * it when recording the run's end failed.
+	 */
+	int recorded_exit_code;
+	int64_t started_at, ended_at;
+	size_t by_status[TASK_STATUS_NR];
+	/* The first record that failed (the records may be incomplete). */
+	char *records_error;
+};
 
 /*
- * Snapshot every workspace the run's tasks use (snap.c), on the main
- * thread before anything starts: hashes through the state's cache, and
- * the secret scan. Returns 0, 1 when secret_scan: block found credentials
- * (the findings are printed, the run must not start), or -1 with err.
+ * Run plan to completion (or only plan it, with opts->dry_run), telling
+ * obs (may be NULL) as it goes, and fill *out, which the caller then
+ * releases. Handles SIGINT and SIGTERM while the tasks run.
  */
-int snap_prepare(struct run *run, struct strbuf *err);
-void snap_release(struct run *run);
-
-/* Queue a line for the progress display (thread-safe). */
-void run_notice(struct run *run, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void sched_run(struct plan *plan, const struct run_opts *opts,
+	       const struct sched_observer *obs, struct sched_outcome *out);
+void sched_outcome_release(struct sched_outcome *out);
 
 #endif

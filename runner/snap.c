@@ -5,8 +5,10 @@
  * and scanned for credentials once.
  */
 #include "runner.h"
-#include "sched.h"
+#include "run.h"
+#include "snap.h"
 #include "hashcache.h"
+#include "plan.h"
 #include "store.h"
 #include "ws.h"
 #include "ws-secrets.h"
@@ -46,7 +48,7 @@ static struct run_snap *snap_for(struct run *run, const struct plan_task *pt)
 	return NULL;
 }
 
-static void take(struct run *run, struct run_snap *sn)
+static void take(struct store *st, struct run_snap *sn)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct hashcache *hc = NULL;
@@ -56,7 +58,7 @@ static void take(struct run *run, struct run_snap *sn)
 		.findings = sn->scan ? &sn->findings : NULL,
 	};
 
-	if (hashcache_load(run->store, sn->key->workspace, &hc, &err) < 0) {
+	if (hashcache_load(st, sn->key->workspace, &hc, &err) < 0) {
 		/* A broken cache costs time, not correctness. */
 		strbuf_reset(&err);
 		hc = hashcache_new_empty(sn->key->workspace);
@@ -67,14 +69,15 @@ static void take(struct run *run, struct run_snap *sn)
 		sn->error = strbuf_detach(&err, NULL);
 	} else {
 		sn->ok = true;
-		if (hashcache_save(run->store, hc, &err) < 0)
+		if (hashcache_save(st, hc, &err) < 0)
 			strbuf_reset(&err);
 	}
 	hashcache_free(hc);
 	strbuf_release(&err);
 }
 
-int snap_prepare(struct run *run, struct strbuf *err)
+int snap_prepare(struct run *run, struct store *st, struct strvec *notices,
+		 struct strbuf *err)
 {
 	size_t alloc = 0;
 	int blocked = 0;
@@ -93,18 +96,18 @@ int snap_prepare(struct run *run, struct strbuf *err)
 	}
 	for (size_t i = 0; i < run->nr_snaps; i++) {
 		const struct run_snap *sn = &run->snaps[i];
-		take(run, &run->snaps[i]);
+		take(st, &run->snaps[i]);
 		if (sn->ok)
-			run_notice(run,
-				   "snapshot of %s: %" PRIu64
-				   " files, %.1f MB;"
-				   " hashed %" PRIu64 " files (%.1f MB), "
-				   "scanned %" PRIu64,
-				   sn->key->workspace, sn->stats.files,
-				   (double)sn->stats.bytes / 1e6,
-				   sn->stats.hashed_files,
-				   (double)sn->stats.hashed_bytes / 1e6,
-				   sn->stats.scanned_files);
+			strvec_pushf(notices,
+				     "snapshot of %s: %" PRIu64
+				     " files, %.1f MB;"
+				     " hashed %" PRIu64 " files (%.1f MB), "
+				     "scanned %" PRIu64,
+				     sn->key->workspace, sn->stats.files,
+				     (double)sn->stats.bytes / 1e6,
+				     sn->stats.hashed_files,
+				     (double)sn->stats.hashed_bytes / 1e6,
+				     sn->stats.scanned_files);
 	}
 	for (size_t i = 0; i < run->nr_tasks; i++) {
 		struct task_run *t = &run->tasks[i];

@@ -2,6 +2,7 @@
 #define STORE_MIGRATE_H
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "migrations.h"

@@ -2,6 +2,7 @@
 #define STORE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 
 struct strbuf;
 

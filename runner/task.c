@@ -6,7 +6,8 @@
  * writes only its own task_run and files under its task's folder.
  */
 #include "runner.h"
-#include "sched.h"
+#include "run.h"
+#include "task.h"
 #include "sandbox.h"
 #include "ws.h"
 #include "mask.h"
@@ -15,7 +16,6 @@
 #include "patch.h"
 #include "quote.h"
 #include "timeutil.h"
-#include "pool.h"
 #include "record.h"
 
 #include <fcntl.h>
@@ -25,6 +25,7 @@
 
 struct output_ctx {
 	struct task_run *t;
+	const struct task_hooks *hooks;
 	bool went; /* wait_go said go: the task did start */
 	int fd;
 	struct mask *mask;
@@ -106,7 +107,7 @@ static void on_warn(void *ctx, int64_t elapsed_ms)
 {
 	struct output_ctx *o = ctx;
 	char dur[32], lim[32];
-	char *msg;
+	char *msg, *line;
 	int64_t mark = elapsed_ms;
 
 	/* It fires a few ms late: say the mark the plan set. */
@@ -117,7 +118,9 @@ static void on_warn(void *ctx, int64_t elapsed_ms)
 	format_duration(o->t->task->timeout_ms, lim, sizeof(lim));
 	msg = xstrfmt("still running after %s (timeout %s)", dur, lim);
 	strvec_push(&o->t->warnings, msg);
-	run_notice(o->t->run, "%s: warning: %s", o->t->task->id, msg);
+	line = xstrfmt("%s: warning: %s", o->t->task->id, msg);
+	o->hooks->notice(o->hooks->ctx, line);
+	free(line);
 	free(msg);
 }
 
@@ -186,12 +189,7 @@ static int build_argv(const struct task_run *t, struct strvec *argv,
 
 static struct attempt_rec *new_attempt(struct task_run *t)
 {
-	struct attempt_rec *a;
-	ALLOC_GROW(t->attempts, t->nr_attempts + 1, t->alloc_attempts);
-	a = &t->attempts[t->nr_attempts++];
-	memset(a, 0, sizeof(*a));
-	a->n = (int)t->nr_attempts;
-	a->exit_code = -1;
+	struct attempt_rec *a = task_run_add_attempt(t);
 	a->started_at = time_now_ms();
 	return a;
 }
@@ -241,22 +239,8 @@ static int wait_go(void *ctx)
 {
 	struct output_ctx *o = ctx;
 	struct task_run *t = o->t;
-	struct run *run = t->run;
-	bool go;
+	bool go = o->hooks->wait_go(o->hooks->ctx);
 
-	pthread_mutex_lock(&run->go_lock);
-	while (!t->go && !atomic_load(&run->cancel)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 100 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&t->go_cond, &run->go_lock, &ts);
-	}
-	go = t->go;
-	pthread_mutex_unlock(&run->go_lock);
 	o->went = go;
 	if (go)
 		t->attempts[t->nr_attempts - 1].started_at = time_now_ms();
@@ -264,12 +248,9 @@ static int wait_go(void *ctx)
 }
 
 /* The task's process is gone: its slot can go to the next one. */
-static void mark_exited(struct task_run *t)
+static void mark_exited(const struct output_ctx *o)
 {
-	pthread_mutex_lock(&t->run->go_lock);
-	t->exited = true;
-	pthread_mutex_unlock(&t->run->go_lock);
-	pool_wake(t->run->pool);
+	o->hooks->exited(o->hooks->ctx);
 }
 
 static void log_line(struct output_ctx *o, const char *fmt, ...)
@@ -364,15 +345,15 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.grace_ms = t->run->grace_ms;
 	cmd.on_output = on_output;
 	cmd.on_warn = on_warn;
-	cmd.cancel = &t->run->cancel;
-	cmd.kill_now = &t->run->kill_now;
+	cmd.cancel = out->hooks->cancel;
+	cmd.kill_now = out->hooks->kill_now;
 	cmd.wait_go = wait_go;
 	cmd.ctx = out;
 	if (be->exec(sb, &cmd, &st, &err) < 0) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
-	mark_exited(t);
+	mark_exited(out);
 	output_flush(out);
 	status_from_exec(a, &st, t, out->went);
 	/* Partial work of a timed-out or failed task still comes back. */
@@ -385,7 +366,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 				     err.buf);
 	}
 out:
-	mark_exited(t);
+	mark_exited(out);
 	if (sb) {
 		strbuf_reset(&err);
 		if (be->destroy(sb, &err) < 0)
@@ -407,13 +388,15 @@ out:
 	strbuf_release(&err);
 }
 
-void task_execute(void *arg)
+void task_execute(struct task_run *t, const struct task_hooks *hooks)
 {
-	struct task_run *t = arg;
 	const struct plan_task *pt = t->task;
 	struct ws_changes changes = { 0 };
-	struct output_ctx out = { .t = t, .fd = -1, .limit = pt->log_limit };
+	struct output_ctx out = {
+		.t = t, .hooks = hooks, .fd = -1, .limit = pt->log_limit
+	};
 	struct strbuf err = STRBUF_INIT;
+	struct strvec notices = STRVEC_INIT;
 	char *log_path = fs_join(t->dir, "output.log");
 	struct attempt_rec *a = new_attempt(t);
 
@@ -438,8 +421,10 @@ void task_execute(void *arg)
 		BUG("task '%s' dispatched without a snapshot", pt->id);
 	run_attempt(t, t->manifest, &out, a, &changes);
 	strbuf_reset(&err);
-	if (results_write_changes(t, &changes, &err) < 0)
+	if (results_write_changes(t, &changes, &notices, &err) < 0)
 		strvec_pushf(&t->warnings, "%s", err.buf);
+	for (size_t i = 0; i < notices.nr; i++)
+		hooks->notice(hooks->ctx, notices.v[i]);
 	strbuf_reset(&err);
 	if (changes.nr) {
 		char *changes_dir = fs_join(t->dir, "changes");
@@ -470,14 +455,8 @@ out:
 		close(out.fd);
 	}
 	ws_changes_release(&changes);
+	strvec_clear(&notices);
 	mask_free(out.mask);
 	strbuf_release(&err);
 	free(log_path);
-}
-
-void task_release(struct task_run *t)
-{
-	/* Nothing is kept between attempts any more: the run owns snapshots.
-	 */
-	(void)t;
 }

@@ -2,7 +2,7 @@
 # Write the man page runner.1 on stdout from its source doc/runner.1.in
 # and the help of the binary itself: each command's usage, description and
 # options, as "runner CMD --help" prints them from the command's option
-# table (runner/opt.c), go where @COMMANDS@ is; the version replaces
+# table (runner/cmd-opt.c), go where @COMMANDS@ is; the version replaces
 # @VERSION@. So the page cannot drift from the options: "make man" runs
 # this, and tests/t/t0300-cli-help.sh checks the committed doc/runner.1
 # against a fresh run.

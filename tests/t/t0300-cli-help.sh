@@ -1,5 +1,5 @@
 #!/bin/sh
-# Every command's options go through one parser (runner/opt.c): -h and
+# Every command's options go through one parser (runner/cmd-opt.c): -h and
 # --help on every command print its usage, its description and a line per
 # option; unknown options, missing values and values given to flags are
 # usage errors (exit 2) in one format; "runner help CMD" is "CMD --help";

@@ -1,6 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "tap.h"
 
 /*

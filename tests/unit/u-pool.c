@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 
 static atomic_int running, peak;
 
@@ -28,7 +29,8 @@ static void work(void *arg)
 
 static void test_bounded(void)
 {
-	struct pool *p = pool_new(3);
+	struct strbuf err = STRBUF_INIT;
+	struct pool *p = pool_new(3, &err);
 	struct job jobs[12];
 	int collected = 0, sum = 0;
 
@@ -50,11 +52,13 @@ static void test_bounded(void)
 	ok(atomic_load(&peak) >= 2, "jobs do run in parallel");
 	is_int(pool_in_flight(p), 0, "nothing left in flight");
 	pool_free(p);
+	strbuf_release(&err);
 }
 
 static void test_timeout_and_wake(void)
 {
-	struct pool *p = pool_new(1);
+	struct strbuf err = STRBUF_INIT;
+	struct pool *p = pool_new(1, &err);
 	int64_t t0 = time_mono_ms();
 	ok(pool_next_done(p, 50) == NULL, "time-out returns NULL");
 	ok(time_mono_ms() - t0 >= 45, "and waits about as long as asked");
@@ -62,11 +66,52 @@ static void test_timeout_and_wake(void)
 	ok(pool_next_done(p, 5000) == NULL, "a wake returns NULL at once");
 	ok(time_mono_ms() - t0 < 2000, "without waiting for the time-out");
 	pool_free(p);
+	strbuf_release(&err);
+}
+
+/*
+ * Threads that cannot start: with the address space capped, the stacks
+ * of 64 workers (8 MiB each) do not fit. pool_new says so, as an error
+ * for its caller; it does not exit. Skipped under the sanitizers, which
+ * reserve far more address space than any cap this could set.
+ */
+static void test_threads_refused(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip("sanitizer build: the address space cannot be capped");
+#else
+	struct strbuf err = STRBUF_INIT;
+	struct rlimit old, cap;
+	struct pool *p;
+	unsigned long pages = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f || fscanf(f, "%lu", &pages) != 1 ||
+	    getrlimit(RLIMIT_AS, &old) < 0) {
+		skip("no /proc/self/statm or RLIMIT_AS");
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	cap = old;
+	cap.rlim_cur = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) +
+		       (64 << 20);
+	setrlimit(RLIMIT_AS, &cap);
+	p = pool_new(64, &err);
+	setrlimit(RLIMIT_AS, &old);
+	ok(p == NULL, "pool_new fails when its threads cannot start");
+	ok(strstr(err.buf, "cannot start worker thread: ") == err.buf,
+	   "and says why: %s", err.buf);
+	pool_free(p);
+	strbuf_release(&err);
+#endif
 }
 
 int main(void)
 {
 	test_bounded();
 	test_timeout_and_wake();
+	test_threads_refused();
 	return done_testing();
 }

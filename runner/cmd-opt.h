@@ -1,5 +1,5 @@
-#ifndef OPT_H
-#define OPT_H
+#ifndef CMD_OPT_H
+#define CMD_OPT_H
 
 /*
  * Option parsing for every command: one table of options per command,

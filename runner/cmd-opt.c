@@ -1,5 +1,5 @@
 #include "runner.h"
-#include "opt.h"
+#include "cmd-opt.h"
 #include "cmd.h"
 #include "plan.h"
 

@@ -1,0 +1,201 @@
+#!/bin/sh
+# The layering of runner/ (STYLE.md "Errors", sched.c's DESIGN comment):
+# the CLI (main.c and cmd-*.c) sits on top of the core (every other
+# module). The core never reaches up into it (cmd.h), never prints
+# (modules report into struct strbuf *err, an outcome or an observer),
+# no two modules include each other in a circle, and every header
+# compiles on its own. Read from the source, so it needs no build.
+. "$(dirname "$0")/lib.sh"
+
+cat >"$TRASH_ROOT/layering.py" <<'PY'
+import os, re, subprocess, sys
+
+mode, top = sys.argv[1], sys.argv[2]
+src = os.path.join(top, 'runner')
+files = sorted(f for f in os.listdir(src) if f.endswith(('.c', '.h')))
+
+
+def cli(f):
+    return f in ('main.c', 'cmd.h') or f.startswith('cmd-')
+
+
+def read(f):
+    with open(os.path.join(src, f), errors='replace') as fh:
+        return fh.read()
+
+
+def code_only(text):
+    """Comments and string literals blanked, line numbers kept."""
+    out = re.sub(r'/\*.*?\*/|//[^\n]*|"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'',
+                 lambda m: '""' if m.group(0)[0] == '"' else
+                 re.sub(r'[^\n]', ' ', m.group(0)), text, flags=re.S)
+    return out.split('\n')
+
+
+bad = []
+if mode == 'cmd-h':
+    for f in files:
+        if cli(f):
+            continue
+        for n, line in enumerate(read(f).split('\n'), 1):
+            if re.match(r'\s*#\s*include\s+"cmd\.h"', line):
+                bad.append('%s:%d: %s' % (f, n, line.strip()))
+
+elif mode == 'prints':
+    # Output goes through main.c, cmd-*.c and error.c (die, error,
+    # warning) only. Allowed elsewhere, each for its reason:
+    allow = [
+        # Running out of memory is fatal (STYLE.md "Errors"): xmalloc's
+        # message is one write(2) that allocates nothing, and the other
+        # allocators that fail (cJSON, curl's lists) die the same way.
+        ('xalloc.c', r'\bwrite\(2, msg,'),
+        (None, r'\bdie\("[^"]*out of memory'),
+        # curl_global_init() runs once under pthread_once(), with no
+        # caller to hand an error to; it fails only when libcurl cannot
+        # allocate or load its TLS library, when nothing can go on.
+        ('http.c', r'\bdie\("cannot initialise libcurl"\)'),
+        # The archive's own bytes go to standard output when the caller
+        # names "-" as the file (runner archive -o -; signify's xopen).
+        ('archive.c', r'\bSTDOUT_FILENO\b'),
+    ]
+    calls = [
+        r'\b(printf|vprintf|puts|putchar|perror)\s*\(',
+        r'\b(fprintf|vfprintf|dprintf)\s*\(\s*(stdout|stderr|1|2|'
+        r'STDOUT_FILENO|STDERR_FILENO)\b',
+        r'\b(fputs|fputc|putc|fwrite)\s*\([^;]*\b(stdout|stderr)\s*\)',
+        r'\bwrite\s*\(\s*(1|2|STDOUT_FILENO|STDERR_FILENO)\s*,',
+        r'(^|[^\w.>])(error|warning|die|die_errno|die_code|usage_error)'
+        r'\s*\(',
+        # Any other way to the standard streams (FILE *f = stderr).
+        r'\b(stdout|stderr|STDOUT_FILENO|STDERR_FILENO)\b',
+    ]
+    for f in files:
+        if cli(f) or f in ('error.c', 'error.h'):
+            continue
+        raw = read(f).split('\n')
+        for n, line in enumerate(code_only(read(f)), 1):
+            if not any(re.search(c, line) for c in calls):
+                continue
+            if any((w is None or w == f) and re.search(r, raw[n - 1])
+                   for w, r in allow):
+                continue
+            bad.append('%s:%d: %s' % (f, n, raw[n - 1].strip()))
+
+elif mode == 'cycles':
+    # A module is x.c with x.h. runner.h is left out: it is the prelude
+    # every .c includes first (STYLE.md, git's git-compat-util.h), the
+    # system headers and the base helpers (xalloc, strbuf, strvec,
+    # error), not a module; counting it would put those helpers in a
+    # circle with everything by that rule alone.
+    mod = lambda f: f.rsplit('.', 1)[0]
+    have = set(mod(f) for f in files if f.endswith('.h'))
+    edges = {}
+    for f in files:
+        for line in read(f).split('\n'):
+            m = re.match(r'\s*#\s*include\s+"([^"]+)\.h"', line)
+            if m and m.group(1) in have and m.group(1) != mod(f) \
+                    and m.group(1) != 'runner' and mod(f) != 'runner':
+                edges.setdefault(mod(f), set()).add(m.group(1))
+    # Tarjan's strongly connected components, iteratively.
+    index, low, stack, on, sccs = {}, {}, [], set(), []
+    for root in sorted(set(mod(f) for f in files)):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges.get(root, ()))))]
+        index[root] = low[root] = len(index)
+        stack.append(root); on.add(root)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w); on.add(w)
+                    work.append((w, iter(sorted(edges.get(w, ())))))
+                elif w in on:
+                    low[v] = min(low[v], index[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop(); on.discard(w); comp.append(w)
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    sccs.append(sorted(comp))
+    for comp in sccs:
+        inside = ['%s -> %s' % (a, b) for a in comp
+                  for b in sorted(edges.get(a, ())) if b in comp]
+        bad.append('cycle: %s (%s)' % (' <-> '.join(comp), ', '.join(inside)))
+
+elif mode == 'headers':
+    cc = os.environ.get('CC', 'cc')
+    flags = sys.argv[3].split()
+    tmp = sys.argv[4]
+    for f in files:
+        if not f.endswith('.h'):
+            continue
+        t = os.path.join(tmp, 'only-' + f[:-2] + '.c')
+        with open(t, 'w') as fh:
+            fh.write('#include "%s"\n' % f)
+        # The flags name runner/ relative to the top, as make does.
+        r = subprocess.run([cc] + flags + ['-fsyntax-only', t], cwd=top,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           universal_newlines=True)
+        if r.returncode:
+            first = [l for l in r.stdout.split('\n') if 'error' in l][:1]
+            bad.append('%s does not compile alone: %s'
+                       % (f, first[0].strip() if first else r.stdout))
+
+for b in bad:
+    print(b)
+sys.exit(1 if bad else 0)
+PY
+
+test_expect_success 'only main.c and cmd-*.c include cmd.h' '
+	python3 "$TRASH_ROOT/layering.py" cmd-h "$RUNNER_TOP"
+'
+
+test_expect_success 'only main.c, cmd-*.c and error.c print' '
+	python3 "$TRASH_ROOT/layering.py" prints "$RUNNER_TOP"
+'
+
+test_expect_success 'no include cycles among the modules of runner/' '
+	python3 "$TRASH_ROOT/layering.py" cycles "$RUNNER_TOP"
+'
+
+test_expect_success 'every header in runner/ compiles on its own' '
+	flags=$(make -s --no-print-directory -C "$RUNNER_TOP" \
+		O="$RUNNER_BUILD" print-cflags) &&
+	test -n "$flags" &&
+	python3 "$TRASH_ROOT/layering.py" headers "$RUNNER_TOP" "$flags" "$TRASH"
+'
+
+test_expect_success 'the checks see what they look for' '
+	mkdir -p fake/runner &&
+	printf "#include \"runner.h\"\n#include \"cmd.h\"\n" >fake/runner/a.c &&
+	printf "#include \"b.h\"\nstruct a { int x; };\n" >fake/runner/a.h &&
+	printf "#include \"a.h\"\nstatic void f(void)\n{\n\tprintf(\"x\");\n\tfputs(s, stderr);\n\twarning(\"w\");\n\tdie(\"out of memory\");\n\t/* error(x) */\n\tobs->error(ctx);\n\tFILE *f = json ? stderr : out;\n}\n" >fake/runner/b.c &&
+	printf "#include \"a.h\"\nsize_t n;\n" >fake/runner/b.h &&
+	: >fake/runner/cmd.h &&
+	test_must_fail python3 "$TRASH_ROOT/layering.py" cmd-h fake >out &&
+	test_grep "^a.c:2: #include \"cmd.h\"" out &&
+	test_must_fail python3 "$TRASH_ROOT/layering.py" prints fake >out &&
+	test_grep "^b.c:4: " out &&
+	test_grep "^b.c:5: " out &&
+	test_grep "^b.c:6: " out &&
+	test_grep -v "^b.c:7: " out &&
+	test_grep -v "^b.c:8: " out &&
+	test_grep -v "^b.c:9: " out &&
+	test_grep "^b.c:10: " out &&
+	test_must_fail python3 "$TRASH_ROOT/layering.py" cycles fake >out &&
+	test_grep "cycle: a <-> b" out &&
+	test_must_fail python3 "$TRASH_ROOT/layering.py" headers fake \
+		"-std=c11 -iquote runner" "$TRASH" >out &&
+	test_grep "^b.h does not compile alone" out
+'
+
+test_done
