@@ -125,7 +125,8 @@ demo: deps-quiet $(O)/runner
 	sh tools/demo.sh $(O)/runner
 
 bench: deps-quiet
-	$(MAKE) O=build-bench OPT='-O2' build-bench/runner
+	$(MAKE) O=build-bench OPT='-O2' build-bench/runner \
+		build-bench/tests/test-tool
 	sh tests/bench/run.sh build-bench/runner
 
 # The man page is generated from the options tables (runner CMD --help)

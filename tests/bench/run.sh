@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench: runner against standard tools, in the same run, on this
 # machine. Prints one "name value unit" line per figure, ratios included.
-#   sh tests/bench/run.sh build-bench/runner [sched|sync|all]
+#   sh tests/bench/run.sh build-bench/runner [sched|e2b|sync|netproxy|all]
 set -eu
 RUNNER=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 what=${2:-all}
@@ -137,4 +137,8 @@ if [ "$what" = all ] || [ "$what" = sync ]; then
 	echo "sync_20k_files_pulled_per_run $(( pulled / 2 )) files"
 	h=$("$RUNNER" exec sp/plan.yaml --state st3-1 | sed -n "s/.*hashed \([0-9]*\) files.*/\1/p")
 	echo "sync_20k_third_run_files_hashed $h files"
+fi
+
+if [ "$what" = all ] || [ "$what" = netproxy ]; then
+	sh "$here/netproxy.sh" "$(dirname "$RUNNER")"
 fi
