@@ -8,7 +8,11 @@
 #     between them, at any depth (top level, if/then/else, loops,
 #     subshells, { } groups, case arms);
 #   - a loop whose body does not end in "|| return N" / "|| exit N"
-#     (a failure in any iteration but the last would be lost).
+#     (a failure in any iteration but the last would be lost), or
+#     that is piped into another command;
+#   - what hides a status without breaking the chain: a pipeline whose
+#     left side is the program under test (runner, test-tool, ...),
+#     'wait' without a pid, 'local/export x=$(cmd)'.
 # "&" is a break too; start a background job as "{ cmd & } &&".
 # A { } or ( ) group right after || is a failure handler
 # ("|| { echo why; exit 1; }") and is not linted inside.
@@ -269,6 +273,13 @@ function is_closer(k) {
 	    tval[k] == "else" || tval[k] == "elif"
 }
 
+function is_reserved(w) {
+	return w == "if" || w == "then" || w == "else" || w == "elif" ||
+	    w == "fi" || w == "do" || w == "done" || w == "for" ||
+	    w == "while" || w == "until" || w == "case" || w == "esac" ||
+	    w == "{" || w == "}" || w == "!" || w == "in"
+}
+
 function is_sep(k) {
 	return ttype[k] == "NL" ||
 	    (ttype[k] == "OP" && (tval[k] == ";" || tval[k] == "&"))
@@ -285,7 +296,7 @@ function problem(line, msg) {
 # Walk the tokens; a separator (newline, ";" or "&") between two
 # commands must sit next to a reserved word or operator that makes it
 # part of a compound command.
-function check(    k, p, q, pattern, ncase, cmdpos) {
+function check(    k, p, q, pattern, ncase, cmdpos, first, firstline) {
 	pattern = 0
 	ncase = 0
 	nloop = 0
@@ -327,6 +338,18 @@ function check(    k, p, q, pattern, ncase, cmdpos) {
 			}
 			continue
 		}
+		if (ttype[k] == "W" && cmdpos && !is_reserved(tval[k])) {
+			first = tval[k]
+			firstline = tline[k]
+			if (first == "wait" && (k == ntok || ttype[k + 1] != "W"))
+				problem(tline[k], "'wait' without a pid " \
+				    "returns 0 whatever the job did: " \
+				    "wait $pid")
+		}
+		if (ttype[k] == "W" && (first == "local" || first == "export" ||
+		    first == "readonly") && tval[k] ~ /=["]?[$][(]/)
+			problem(tline[k], "'" first " x=$(cmd)' hides " \
+			    "cmd's failure: assign first, then " first)
 		if (ttype[k] == "W") {
 			if (cmdpos && tval[k] == "case") {
 				casestate[++ncase] = 1
@@ -340,6 +363,11 @@ function check(    k, p, q, pattern, ncase, cmdpos) {
 				loopline[++nloop] = tline[k]
 				cmdpos = 0
 			} else if (cmdpos && tval[k] == "done") {
+				if (k < ntok && ttype[k + 1] == "OP" &&
+				    tval[k + 1] == "|")
+					problem(tline[k], "a loop piped into " \
+					    "another command loses its " \
+					    "failures: write to a file first")
 				check_loop_end(k)
 				nloop--
 				cmdpos = 0
@@ -356,6 +384,13 @@ function check(    k, p, q, pattern, ncase, cmdpos) {
 			pattern = 1
 			continue
 		}
+		if (ttype[k] == "OP" && tval[k] == "|" && first ~ \
+		    /^("?[$]RUNNER"?|"?[$]TEST_TOOL"?|runner|test_expect_code|test_must_fail|test-tool)$/)
+			problem(firstline, "a pipeline hides the exit status " \
+			    "of '" first "': write its output to a file, " \
+			    "then read that")
+		if (ttype[k] == "OP" || is_sep(k))
+			first = ""
 		if (is_sep(k)) {
 			if (k > 1 && is_sep(k - 1)) {
 				cmdpos = 1
@@ -416,8 +451,8 @@ function check_loop_end(k,    p, q, r) {
 			r = q + 1
 			while (r < ntok && ttype[r] == "NL")
 				r++
-			if (tval[r] == "return" || tval[r] == "exit" ||
-			    tval[r] == "break" || tval[r] == "{" ||
+			if (((tval[r] == "return" || tval[r] == "exit") &&
+			    tval[r + 1] != "0") || tval[r] == "{" ||
 			    tval[r] == "(")
 				return
 		}

@@ -186,6 +186,14 @@ test_grep() {
 	fi
 }
 
+# test_wait_jobs: wait for every background job of the body. wait without
+# a pid returns 0 whatever the jobs did, so each job must record its own
+# exit status (e.g. "rc=0 && { cmd || rc=$?; } && echo $rc >rcN") for the
+# body to check; the chain lint refuses a bare "wait".
+test_wait_jobs() {
+	wait
+}
+
 # test_wait_for SECONDS 'command': poll (every 0.1 s) until the command
 # succeeds; fails, saying what it waited for, when SECONDS pass first.
 test_wait_for() {

@@ -111,6 +111,46 @@ test_expect_success 'a loop must pass a failure on with || return 1' '
 	test_grep "^not ok 2 - loop with return$" c.tap
 '
 
+test_expect_success 'what hides a status inside a chain is refused too' '
+	cat >child.sh <<-\EOF &&
+	test_expect_success "bare wait" "
+		{ false & } &&
+		wait
+	"
+	test_expect_success "runner piped" "
+		runner --version | grep -q runner
+	"
+	test_expect_success "loop piped" "
+		for i in 1 2
+		do
+			false || return 1
+		done | sort
+	"
+	test_expect_success "return 0 ends a loop" "
+		for i in 1 2
+		do
+			false || return 0
+		done
+	"
+	test_expect_success "export x=\$(cmd)" "
+		export X=\$(false) &&
+		true
+	"
+	test_expect_success "waiting for jobs that record their status" "
+		{ (rc=0 && { false || rc=\$?; } && echo \$rc >rc) & } &&
+		test_wait_jobs &&
+		test \"\$(cat rc)\" = 1
+	"
+	EOF
+	child c &&
+	test "$(grep -c "^not ok .* # BUG: broken &&-chain" c.tap)" = 5 &&
+	test_grep "wait. without a pid" c.tap &&
+	test_grep "pipeline hides the exit status of .runner." c.tap &&
+	test_grep "loop piped into another command" c.tap &&
+	test_grep "export x=\$(cmd). hides" c.tap &&
+	test_grep "^ok 6 - waiting for jobs that record their status$" c.tap
+'
+
 test_expect_success 'chained bodies with here-documents, quotes and groups lint clean' '
 	cat >child.sh <<-\EOF &&
 	test_expect_success "clean" "

@@ -79,7 +79,8 @@ test_expect_success '--help has a line per option, and no other option lines' '
 			exit 1; } || return 1
 	done &&
 	for cmd in $COMMANDS; do
-		runner $cmd --help | sed -n "/^options:$/,\$p" |
+		runner $cmd --help >help &&
+		sed -n "/^options:$/,\$p" help |
 			awk "/^  .*--/ { n++ } END { print n + 0 }" >count &&
 		want=$(echo "$OPTIONS" | awk -v c=$cmd "\$1 == c { n++ } END { print n + 0 }") &&
 		echo $((want + 1)) >expect &&
@@ -225,7 +226,8 @@ test_expect_success 'the man page has every option of every command, in its sect
 		sed -n "/^\.SS $cmd\$/,/^\.S[SH] /p" "$man" |
 			sed -e "s/\\\\-/-/g" -e "s/\\\\f[BIR]//g" >section &&
 		head -n 2 section | grep "^runner $cmd" >/dev/null &&
-		runner $cmd --help | sed -n "/^options:$/,\$p" |
+		runner $cmd --help >help &&
+		sed -n "/^options:$/,\$p" help |
 			sed -n "s/^  *\(-., \)*\(--[a-z-]*\).*/\2/p" >longs &&
 		test -s longs &&
 		while read -r long; do

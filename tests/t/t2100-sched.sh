@@ -91,7 +91,7 @@ test_expect_success 'two runner processes at once never exceed a cap' '
 			echo $rc >rc$k
 		) & } || return 1
 	done &&
-	wait &&
+	test_wait_jobs &&
 	for k in 1 2 3 4; do
 		case "$(cat rc$k)" in
 		0|1) ;;
@@ -289,7 +289,7 @@ import sqlite3, time
 c = sqlite3.connect(\"st/runner.db\", isolation_level=None, timeout=20)
 c.execute(\"BEGIN IMMEDIATE\"); time.sleep(11); c.execute(\"COMMIT\")
 " &&
-	wait &&
+	test_wait_jobs &&
 	{ test "$(cat rc)" = 0 || { cat rc out err; false; }; } &&
 	test "$(q "select group_concat(status) from tasks")" = "succeeded,succeeded" &&
 	test "$(q "select status from runs")" = succeeded

@@ -178,6 +178,7 @@ test_expect_success CGROUP 'after a SIGKILL of the tool, the cleanup removes wha
 	test_wait_for 10 "test \"\$(marked $tag=1)\" = 3" &&
 	# a live runner next to it, whose cgroups must stay
 	{ "$TEST_TOOL" cgroup-run -- sleep 5 >live.out 2>&1 & } &&
+	live_pid=$! &&
 	test_wait_for 10 "grep -q ^dir= live.out" &&
 	kill -9 "$(field tool_pid)" &&
 	for d in $(sed -n "s/^dir=//p" out); do
@@ -191,7 +192,7 @@ test_expect_success CGROUP 'after a SIGKILL of the tool, the cleanup removes wha
 	for d in $(sed -n "s/^dir=//p" live.out); do
 		test -d "$d" || { echo "live cgroup removed: $d"; exit 1; }
 	done &&
-	wait &&
+	test_expect_code 0 wait $live_pid &&
 	test_grep "^exit=0 " live.out &&
 	mv live.out out &&
 	nothing_left

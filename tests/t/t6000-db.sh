@@ -474,7 +474,7 @@ test_expect_success 'processes migrating one fresh state at once' '
 			 echo $rc >rc.$i) &
 		} || return 1
 	done &&
-	wait &&
+	test_wait_jobs &&
 	for i in 1 2 3 4 5 6; do
 		test "$(cat rc.$i)" = 0 ||
 		{ cat err.$i; false; } || return 1

@@ -228,9 +228,10 @@ test_expect_success 'a running run: its open attempt ends now' '
 	mkdir ws &&
 	printf "version: 1\nname: live\nbackend: {isolation: none}\ndefaults: {workspace: ws}\ntasks:\n  - id: long\n    run: sleep 3\n" >plan.yaml &&
 	{ "$RUNNER" exec plan.yaml --state st >exec.out 2>&1 & } &&
+	pid=$! &&
 	test_wait_for 10 "attempts_are 1" &&
 	runner report last -o r.html --state st >/dev/null &&
-	wait &&
+	test_expect_code 0 wait $pid &&
 	grep -q "class=\"bar st-running\" data-task=\"long\"" r.html &&
 	grep -q "not yet (as of " r.html &&
 	grep -q "so far" r.html

@@ -99,9 +99,14 @@ test_expect_success 'two --if-due runners started in the same minute run the pla
 	mkplan &&
 	due 2026-05-01T12:00:00+02:00 >out &&
 	for k in 1 2 3 4; do
-		{ due 2026-05-02T02:30:30+02:00 >out$k 2>&1 & } || return 1
+		{ (
+			rc=0 &&
+			{ due 2026-05-02T02:30:30+02:00 >out$k 2>&1 || rc=$?; } &&
+			echo $rc >rc$k
+		) & } || return 1
 	done &&
-	wait &&
+	test_wait_jobs &&
+	test "$(cat rc1 rc2 rc3 rc4)" = "$(printf "0\n0\n0\n0")" &&
 	test "$(nruns)" = 1 &&
 	test "$(grep -l "is due" out? | wc -l)" = 1 &&
 	test "$(grep -l "not due" out? | wc -l)" = 3
