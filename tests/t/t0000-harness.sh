@@ -161,7 +161,7 @@ test_expect_success 'chained bodies with here-documents, quotes and groups lint 
 		x=\$(printf \"%s\" \"a;b\" | sed \"s/)/(/\") &&
 		test \"\$x\" = \"a;b\" &&
 		{ sleep 0 & } &&
-		wait &&
+		wait \$! &&
 		test -f f || { echo \"no f\"; exit 1; } &&
 		case \$x in
 		a*) : ;;
