@@ -59,6 +59,8 @@ static int diff_link(struct pull_ctx *d, const struct e2b_entry *r,
 	ws_change_set_base(ch, e);
 	ch->size = strlen(r->link);
 	sha256_buf(r->link, ch->size, ch->sha256);
+	if (ws_pull_filter_refuse_name(d->filter, ch, r->link, d->out))
+		return 0;
 	if (!ws_pull_filter_wants(d->filter, r->path))
 		return 0;
 	return ws_put_link(d->dest_fd, r->link, ch, d->out, d->err);
@@ -84,6 +86,8 @@ static int diff_entry(struct pull_ctx *d, const struct e2b_entry *r)
 	if (r->type != 'f') {
 		ch = ws_changes_add(d->out, r->path, e ? 'M' : 'A', WS_FILE);
 		ws_change_set_base(ch, e);
+		if (ws_pull_filter_refuse_name(d->filter, ch, NULL, d->out))
+			return 0;
 		ch->note = xstrfmt("%s refused", e2b_tree_type_name(r->type));
 		d->out->nr_refused++;
 		return 0;
@@ -94,6 +98,8 @@ static int diff_entry(struct pull_ctx *d, const struct e2b_entry *r)
 	ch = ws_changes_add(d->out, r->path, e ? 'M' : 'A', WS_FILE);
 	ws_change_set_base(ch, e);
 	ch->size = r->size;
+	if (ws_pull_filter_refuse_name(d->filter, ch, NULL, d->out))
+		return 0;
 	if (!ws_pull_filter_wants(d->filter, r->path)) {
 		ch->note = xstrdup("not matched by pull");
 		return 0;
@@ -209,7 +215,7 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 	struct ws_pulled f = WS_PULLED_INIT;
 	int ret = 0;
 
-	if (ws_pulled_open(&f, d->dest_fd, ch->path) < 0)
+	if (ws_pulled_open(&f, d->dest_fd, ch->path, d->opts->secrets) < 0)
 		goto fail;
 	for (;;) {
 		char buf[65536];
@@ -226,8 +232,14 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 				ret = -1;
 			goto out;
 		}
-		if (ws_pulled_write(&f, buf, (size_t)n) < 0)
-			goto fail;
+		if (ws_pulled_write(&f, buf, (size_t)n) < 0) {
+			if (!f.secret)
+				goto fail;
+			/* As ws_diff: a refused file's bytes do not count. */
+			d->out->bytes_pulled -= f.size;
+			ws_pulled_refuse_secret(&f, ch, d->out);
+			goto out;
+		}
 		d->out->bytes_pulled += (uint64_t)n;
 	}
 	ch->size = f.size;

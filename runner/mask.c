@@ -5,8 +5,10 @@
 struct form {
 	char *s;
 	size_t len;
-	uint32_t key;  /* its first 4 bytes, when it has 4 */
-	uint32_t next; /* the next form in its hash bucket, or NONE */
+	uint32_t key;	/* its first 4 bytes, when it has 4 */
+	uint32_t next;	/* the next form in its hash bucket, or NONE */
+	uint32_t value; /* the index of the value it is a form of */
+	bool scan; /* looked for in files: from MASK_MIN_PART characters */
 };
 
 #define NONE UINT32_MAX
@@ -25,6 +27,11 @@ struct mask {
 	unsigned bits;
 	size_t nr_short; /* forms[nr - nr_short .. nr) are under 4 bytes */
 	size_t longest;
+	size_t longest_scan; /* the longest form with scan set */
+	char **names;	     /* of the values, or NULL (mask_new) */
+	size_t nr_values;
+	uint32_t cur;  /* the value whose forms are being added */
+	bool cur_long; /* it has MASK_MIN_PART characters or more */
 	/* The stream: pending.buf[off..len) is held back. */
 	struct strbuf pending;
 	size_t off;
@@ -40,6 +47,8 @@ static void add_form(struct mask *m, const char *s, size_t len)
 	f = &m->forms[m->nr++];
 	f->s = xstrndup(s, len);
 	f->len = len;
+	f->value = m->cur;
+	f->scan = m->cur_long;
 }
 
 /* s as a JSON string's contents; with slash, "/" is "\/" too. */
@@ -125,8 +134,10 @@ static void add_lines(struct mask *m, const char *v, size_t len)
 			a++;
 		while (b > a && blank(v[b - 1]))
 			b--;
-		if (b - a >= MASK_MIN_PART && b - a < len)
+		if (b - a >= MASK_MIN_PART && b - a < len) {
+			m->cur_long = true;
 			add_with_json(m, v + a, b - a);
+		}
 		i = next;
 	}
 }
@@ -166,6 +177,10 @@ static void index_forms(struct mask *m)
 		qsort(m->forms, m->nr, sizeof(*m->forms), form_cmp);
 	for (size_t i = 0; i < m->nr; i++) {
 		if (kept && !form_cmp(&m->forms[kept - 1], &m->forms[i])) {
+			if (m->forms[i].scan && !m->forms[kept - 1].scan) {
+				m->forms[kept - 1].scan = true;
+				m->forms[kept - 1].value = m->forms[i].value;
+			}
 			free(m->forms[i].s);
 			continue;
 		}
@@ -175,6 +190,9 @@ static void index_forms(struct mask *m)
 	if (m->nr >= NONE)
 		BUG("%zu secret forms to mask", m->nr);
 	m->longest = m->nr ? m->forms[0].len : 0;
+	for (size_t i = 0; i < m->nr && !m->longest_scan; i++)
+		if (m->forms[i].scan)
+			m->longest_scan = m->forms[i].len;
 	for (m->bits = 6; (1u << m->bits) < 2 * m->nr && m->bits < 30;)
 		m->bits++;
 	nr_heads = (size_t)1 << m->bits;
@@ -198,20 +216,40 @@ static void index_forms(struct mask *m)
 	}
 }
 
-struct mask *mask_new(const struct strvec *values)
+struct mask *mask_new_named(const struct strvec *values,
+			    const struct strvec *names)
 {
 	struct mask *m = xcalloc(1, sizeof(*m));
+	size_t nr = values ? values->nr : 0;
+
+	if (names && names->nr != nr)
+		BUG("%zu names for %zu secret values", names->nr, nr);
+	if (nr >= NONE)
+		BUG("%zu secret values", nr);
 	strbuf_init(&m->pending, 0);
-	for (size_t i = 0; values && i < values->nr; i++) {
+	m->nr_values = nr;
+	if (names) {
+		m->names = xcalloc(nr ? nr : 1, sizeof(*m->names));
+		for (size_t i = 0; i < nr; i++)
+			m->names[i] = xstrdup(names->v[i]);
+	}
+	for (size_t i = 0; i < nr; i++) {
 		const char *v = values->v[i];
 		size_t len = strlen(v);
 		if (!len)
 			continue;
+		m->cur = (uint32_t)i;
+		m->cur_long = len >= MASK_MIN_VALUE;
 		add_with_json(m, v, len);
 		add_lines(m, v, len);
 	}
 	index_forms(m);
 	return m;
+}
+
+struct mask *mask_new(const struct strvec *values)
+{
+	return mask_new_named(values, NULL);
 }
 
 void mask_free(struct mask *m)
@@ -222,6 +260,9 @@ void mask_free(struct mask *m)
 		free(m->forms[i].s);
 	free(m->forms);
 	free(m->heads);
+	for (size_t i = 0; m->names && i < m->nr_values; i++)
+		free(m->names[i]);
+	free(m->names);
 	strbuf_release(&m->pending);
 	free(m);
 }
@@ -247,6 +288,114 @@ static size_t match_at(const struct mask *m, const char *s, size_t n)
 			return f->len;
 	}
 	return 0;
+}
+
+/* A form looked for in files that starts at s (n bytes), or NULL. */
+static const struct form *scan_at(const struct mask *m, const char *s,
+				  size_t n)
+{
+	uint32_t key;
+
+	/* Every such form has MASK_MIN_PART (>= 4) bytes: it is hashed. */
+	if (n < MASK_MIN_PART ||
+	    !(m->pair[pair_index(s) >> 3] & (1u << (pair_index(s) & 7))))
+		return NULL;
+	key = load4(s);
+	for (uint32_t i = m->heads[bucket(m, key)]; i != NONE;
+	     i = m->forms[i].next) {
+		const struct form *f = &m->forms[i];
+		if (f->scan && f->key == key && f->len <= n &&
+		    !memcmp(f->s + 4, s + 4, f->len - 4))
+			return f;
+	}
+	return NULL;
+}
+
+static const char *name_of(const struct mask *m, const struct form *f)
+{
+	return m->names ? m->names[f->value] : "(unnamed)";
+}
+
+/* The first form that starts in buf[0..starts) and ends by buf[n]. */
+static const struct form *scan_span(const struct mask *m, const char *buf,
+				    size_t n, size_t starts)
+{
+	for (size_t i = 0; i < starts; i++) {
+		const struct form *f = scan_at(m, buf + i, n - i);
+		if (f)
+			return f;
+	}
+	return NULL;
+}
+
+const char *mask_find(const struct mask *m, const void *buf, size_t len)
+{
+	const struct form *f;
+	if (!m || !m->longest_scan)
+		return NULL;
+	f = scan_span(m, buf, len, len);
+	return f ? name_of(m, f) : NULL;
+}
+
+struct mask_scan {
+	const struct mask *m;
+	struct strbuf tail; /* the stream's last (longest form - 1) bytes */
+	size_t keep;
+};
+
+struct mask_scan *mask_scan_new(const struct mask *m)
+{
+	struct mask_scan *s = xcalloc(1, sizeof(*s));
+	s->m = m;
+	s->keep = m && m->longest_scan ? m->longest_scan - 1 : 0;
+	strbuf_init(&s->tail, 0);
+	return s;
+}
+
+void mask_scan_free(struct mask_scan *s)
+{
+	if (!s)
+		return;
+	strbuf_release(&s->tail);
+	free(s);
+}
+
+void mask_scan_break(struct mask_scan *s)
+{
+	strbuf_setlen(&s->tail, 0);
+}
+
+const char *mask_scan_feed(struct mask_scan *s, const void *data, size_t len)
+{
+	const char *buf = data;
+	const struct form *f = NULL;
+	size_t old = s->tail.len;
+
+	if (!s->keep || !len)
+		return NULL;
+	/* A form that starts in the tail and ends in buf. */
+	if (old) {
+		strbuf_add(&s->tail, buf, len < s->keep ? len : s->keep);
+		f = scan_span(s->m, s->tail.buf, s->tail.len, old);
+		strbuf_setlen(&s->tail, old);
+	}
+	/* One that starts and ends in buf; one that goes on is the tail's. */
+	if (!f)
+		f = scan_span(s->m, buf, len, len);
+	if (f)
+		return name_of(s->m, f);
+	if (len >= s->keep) {
+		strbuf_setlen(&s->tail, 0);
+		strbuf_add(&s->tail, buf + len - s->keep, s->keep);
+	} else {
+		strbuf_add(&s->tail, buf, len);
+		if (s->tail.len > s->keep) {
+			size_t drop = s->tail.len - s->keep;
+			memmove(s->tail.buf, s->tail.buf + drop, s->keep);
+			strbuf_setlen(&s->tail, s->keep);
+		}
+	}
+	return NULL;
 }
 
 /*

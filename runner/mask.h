@@ -40,6 +40,9 @@ struct mask;
 
 /* Copies the non-empty values; a mask with no values passes data through. */
 struct mask *mask_new(const struct strvec *values);
+/* The same, names->v[i] naming values->v[i] for mask_find (copied). */
+struct mask *mask_new_named(const struct strvec *values,
+			    const struct strvec *names);
 void mask_free(struct mask *m);
 /*
  * Append the masked form of data to out. With final, nothing is held
@@ -55,6 +58,30 @@ void mask_in_place(const struct mask *m, char **s);
 size_t mask_held(const struct mask *m);
 /* How many forms are looked for (for tests). */
 size_t mask_nr_forms(const struct mask *m);
+
+/*
+ * Finding secrets in files (what a sandbox sends back): the name of a
+ * secret that data holds in one of the forms above, or NULL. Only forms
+ * of values and lines of MASK_MIN_PART characters or more are looked
+ * for: a short value would refuse every file that happens to hold the
+ * same few characters. A mask made by mask_new() names every secret
+ * "(unnamed)". These only read m, so threads may share one mask (not
+ * one struct mask_scan).
+ */
+const char *mask_find(const struct mask *m, const void *buf, size_t len);
+/*
+ * The same over a stream in chunks: a form split across chunks is found
+ * in the chunk that completes it. The scanner keeps the stream's last
+ * (longest form - 1) bytes and copies at most that many more per chunk;
+ * nothing is held back, so there is no final flush. m may be NULL (finds
+ * nothing) and must outlive the scanner.
+ */
+struct mask_scan;
+struct mask_scan *mask_scan_new(const struct mask *m);
+const char *mask_scan_feed(struct mask_scan *s, const void *buf, size_t len);
+/* The stream has a gap (a hole of zeros: no form has a NUL byte). */
+void mask_scan_break(struct mask_scan *s);
+void mask_scan_free(struct mask_scan *s);
 
 /*
  * Why a secret's value is a poor one to mask, or NULL: empty (nothing is

@@ -127,8 +127,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	cJSON *o = cJSON_CreateObject();
 	cJSON *lists[3];
 	static const char *const names[3] = { "added", "modified", "deleted" };
-	struct strbuf left_out = STRBUF_INIT;
-	size_t nr_left_out = 0;
+	struct strbuf left_out = STRBUF_INIT, secret = STRBUF_INIT;
+	size_t nr_left_out = 0, nr_secret = 0;
 	char *path;
 	int ret;
 
@@ -159,6 +159,11 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			cJSON_AddBoolToObject(e, "pulled", x->pulled);
 		if (x->note)
 			quote_json_add_text(e, "note", x->note);
+		if (x->secret && nr_secret++ < 10) {
+			strbuf_addstr(&secret, nr_secret > 1 ? "; " : "");
+			quote_path(&secret, x->path);
+			strbuf_addf(&secret, " (%s)", x->note);
+		}
 		if (patch_wanted(x) && !patch_name_ok(x->path)) {
 			cJSON_AddBoolToObject(e, "patch_unsafe_name", true);
 			if (nr_left_out++ < 10) {
@@ -196,7 +201,19 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 		strvec_pushf(notices, "%s: warning: %s", t->task->id, msg);
 		free(msg);
 	}
+	if (nr_secret) {
+		/* Names only: paths and notes hold "***", never a value. */
+		char *msg = xstrfmt("%zu file%s not pulled back, as %s the "
+				    "value of a secret: %s%s",
+				    nr_secret, nr_secret == 1 ? "" : "s",
+				    nr_secret == 1 ? "it holds" : "they hold",
+				    secret.buf, nr_secret > 10 ? "; ..." : "");
+		strvec_push(&t->warnings, msg);
+		strvec_pushf(notices, "%s: warning: %s", t->task->id, msg);
+		free(msg);
+	}
 	strbuf_release(&left_out);
+	strbuf_release(&secret);
 	/* Where `runner apply` puts the changes by default. */
 	quote_json_add_name(o, "workspace", t->task->workspace);
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {

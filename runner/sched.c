@@ -258,12 +258,13 @@ static void sched_tasks_release(struct sched *s)
 }
 
 /*
- * Secret values for masking; -1 (with err) if one is not set. A value
+ * Secret values for masking, and in value_names the name of each (the
+ * first to have it); -1 (with err) if one is not set. A value
  * too short to mask well is said once in warnings, and in the warnings of
  * every task that takes it (by name, never by value).
  */
-static int collect_secrets(struct run *run, struct strvec *warnings,
-			   struct strbuf *err)
+static int collect_secrets(struct run *run, struct strvec *value_names,
+			   struct strvec *warnings, struct strbuf *err)
 {
 	struct strvec said = STRVEC_INIT;
 	int ret = 0;
@@ -297,8 +298,10 @@ static int collect_secrets(struct run *run, struct strvec *warnings,
 				ret = -1;
 				continue;
 			}
-			if (*v && strvec_find(&run->secret_values, v) < 0)
+			if (*v && strvec_find(&run->secret_values, v) < 0) {
 				strvec_push(&run->secret_values, v);
+				strvec_push(value_names, names->v[j]);
+			}
 		}
 	}
 	strvec_clear(&said);
@@ -1158,20 +1161,21 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 		   struct sched_outcome *out)
 {
 	struct run *run = s->run;
-	struct strvec secret_warnings = STRVEC_INIT;
+	struct strvec secret_warnings = STRVEC_INIT,
+		      secret_names = STRVEC_INIT;
 	struct strbuf err = STRBUF_INIT;
 	struct sandbox_config probe = { 0 };
 	char sha[65];
 	int ret = -1, code = RUNNER_EXIT_RUNTIME;
 	bool lines = false;
 
-	if (collect_secrets(run, &secret_warnings, &err) < 0) {
+	if (collect_secrets(run, &secret_names, &secret_warnings, &err) < 0) {
 		code = RUNNER_EXIT_USAGE;
 		goto out;
 	}
 	for (size_t i = 0; i < secret_warnings.nr; i++)
 		warn(s, secret_warnings.v[i]);
-	run->mask = mask_new(&run->secret_values);
+	run->mask = mask_new_named(&run->secret_values, &secret_names);
 	probe.state_dir = opts->state_dir;
 	probe.isolation = run->plan->isolation;
 	probe.network = run->plan->network;
@@ -1210,6 +1214,7 @@ out:
 	if (ret < 0)
 		not_started(out, code, lines, err.buf);
 	strvec_clear(&secret_warnings);
+	strvec_clear(&secret_names);
 	strbuf_release(&err);
 	return ret;
 }

@@ -309,7 +309,9 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	char *changes_dir = fs_join(t->dir, "changes");
 	struct ws_pull_opts popts = { .pull = &pt->pull,
 				      .pull_limit = pt->pull_limit,
-				      .dest = changes_dir };
+				      .dest = changes_dir,
+				      .exclude = &pt->exclude,
+				      .secrets = t->run->mask };
 	struct sandbox_cmd cmd = { 0 };
 
 	/* What an earlier attempt brought back is not this one's. */

@@ -48,9 +48,10 @@ struct strbuf;
  *    .gitignore: a '!' line in a .gitignore cannot bring back what
  *    `exclude` removes (while a '!' entry in `exclude` can still undo an
  *    earlier `exclude` entry).
- *  - `pull` uses one matcher of its entries; a changed file comes back
- *    when ignore_path_excluded() == 1 for it, so "src/" pulls everything
- *    below src/ and "**" pulls everything.
+ *  - `pull` uses one matcher per entry (without its '!'); the last entry
+ *    whose ignore_path_excluded() == 1 for a changed file decides (ws.c),
+ *    so "src/" pulls everything below src/, "**" pulls everything and a
+ *    later "!.claude/" takes .claude/ back out.
  *
  * Thread safety: building a matcher (ignore_add_*) needs exclusive access;
  * ignore_match and ignore_path_excluded only read it, so any number of

@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "hashcache.h"
+#include "mask.h"
 #include "ws-secrets.h"
 
 #include <dirent.h>
@@ -146,23 +147,53 @@ static void filter_load_gitignore(struct walk_filter *f, int dirfd,
 }
 
 /*
- * The pull-back filter: the walk filter without exclude patterns and
- * with .git always dropped, plus the pull patterns.
+ * One pull entry: a matcher of the pattern without its '!', and whether
+ * it had one. Each is its own matcher because the entries decide in
+ * order, the last one that matches a path or a directory above it
+ * winning (gitignore's rule, where a file inside a matched directory
+ * cannot be taken back, would make "!.claude/" after "**" a no-op).
+ */
+struct pull_rule {
+	struct ignore *ig;
+	bool negated;
+};
+
+/*
+ * The pull-back filter: the walk filter with the plan's exclude patterns
+ * and with .git always dropped, plus the pull rules and the secrets.
  */
 struct ws_pull_filter {
 	struct walk_filter walk;
-	struct ignore *pull; /* NULL: everything */
+	struct pull_rule *pull; /* NULL: everything */
+	size_t nr_pull;
+	const struct mask *secrets;
 };
 
 struct ws_pull_filter *ws_pull_filter_new(const struct ws_pull_opts *opts)
 {
 	struct ws_pull_filter *f = xcalloc(1, sizeof(*f));
 
-	filter_init(&f->walk, NULL, false);
+	filter_init(&f->walk, opts ? opts->exclude : NULL, false);
+	f->secrets = opts ? opts->secrets : NULL;
 	if (opts && opts->pull && opts->pull->nr) {
-		f->pull = ignore_new();
-		for (size_t i = 0; i < opts->pull->nr; i++)
-			ignore_add_pattern(f->pull, opts->pull->v[i]);
+		f->nr_pull = opts->pull->nr;
+		f->pull = xcalloc(f->nr_pull, sizeof(*f->pull));
+		for (size_t i = 0; i < f->nr_pull; i++) {
+			const char *p = opts->pull->v[i];
+			struct pull_rule *r = &f->pull[i];
+			r->ig = ignore_new();
+			r->negated = *p == '!';
+			if (!r->negated) {
+				ignore_add_pattern(r->ig, p);
+			} else if (p[1] == '#') {
+				/* "!#x" is x's negation, not a comment. */
+				char *esc = xstrfmt("\\%s", p + 1);
+				ignore_add_pattern(r->ig, esc);
+				free(esc);
+			} else {
+				ignore_add_pattern(r->ig, p + 1);
+			}
+		}
 	}
 	return f;
 }
@@ -172,7 +203,9 @@ void ws_pull_filter_free(struct ws_pull_filter *f)
 	if (!f)
 		return;
 	filter_release(&f->walk);
-	ignore_free(f->pull);
+	for (size_t i = 0; i < f->nr_pull; i++)
+		ignore_free(f->pull[i].ig);
+	free(f->pull);
 	free(f);
 }
 
@@ -191,7 +224,42 @@ bool ws_pull_filter_drops(const struct ws_pull_filter *f, const char *path,
 
 bool ws_pull_filter_wants(const struct ws_pull_filter *f, const char *path)
 {
-	return !f->pull || ignore_path_excluded(f->pull, path, false) == 1;
+	if (!f->pull)
+		return true;
+	for (size_t i = f->nr_pull; i-- > 0;)
+		if (ignore_path_excluded(f->pull[i].ig, path, false) == 1)
+			return !f->pull[i].negated;
+	return false;
+}
+
+bool ws_pull_filter_refuse_name(const struct ws_pull_filter *f,
+				struct ws_change *ch, const char *link,
+				struct ws_changes *out)
+{
+	const char *in_name =
+		mask_find(f->secrets, ch->path, strlen(ch->path));
+	const char *in_link =
+		link && !in_name ? mask_find(f->secrets, link, strlen(link))
+				 : NULL;
+	char *masked;
+
+	if (!in_name && !in_link)
+		return false;
+	if (in_name) {
+		/* "***" for the value keeps every component a name. */
+		masked = mask_string(f->secrets, ch->path);
+		free(ch->path);
+		ch->path = ws_path_valid(masked) ? masked : xstrdup("***");
+		if (ch->path != masked)
+			free(masked);
+	}
+	free(ch->note);
+	ch->note = xstrfmt("its %s contains the value of secret %s",
+			   in_name ? "name" : "target",
+			   in_name ? in_name : in_link);
+	ch->secret = true;
+	out->nr_refused++;
+	return true;
 }
 
 static char *child_path(const char *dir, const char *name)
@@ -698,8 +766,11 @@ static int dest_fd(struct diff_ctx *d)
 	return d->dest_fd;
 }
 
-int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path)
+int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path,
+		   const struct mask *secrets)
 {
+	f->secret = NULL;
+	f->scan = secrets ? mask_scan_new(secrets) : NULL;
 	f->pfd = ws_open_parent(dest_fd, path, &f->base, true);
 	if (f->pfd < 0)
 		return -1;
@@ -715,6 +786,11 @@ int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path)
 
 int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len)
 {
+	/* Looked at before a byte of it reaches the results. */
+	if (f->scan && (f->secret = mask_scan_feed(f->scan, buf, len))) {
+		errno = EACCES;
+		return -1;
+	}
 	sha256_update(f->sha, buf, len);
 	if (fs_write_all(f->fd, buf, len) < 0)
 		return -1;
@@ -729,10 +805,25 @@ int ws_pulled_skip(struct ws_pulled *f, uint64_t len)
 		return -1;
 	}
 	sha256_update_zeros(f->sha, len);
+	if (f->scan && len)
+		mask_scan_break(f->scan);
 	if (lseek(f->fd, (off_t)len, SEEK_CUR) < 0)
 		return -1;
 	f->size += len;
 	return 0;
+}
+
+bool ws_pulled_refuse_secret(struct ws_pulled *f, struct ws_change *ch,
+			     struct ws_changes *out)
+{
+	if (!f->secret)
+		return false;
+	ws_pulled_discard(f);
+	free(ch->note);
+	ch->note = xstrfmt("contains the value of secret %s", f->secret);
+	ch->secret = true;
+	out->nr_refused++;
+	return true;
 }
 
 void ws_pulled_discard(struct ws_pulled *f)
@@ -773,6 +864,8 @@ void ws_pulled_release(struct ws_pulled *f)
 	if (f->pfd >= 0)
 		close(f->pfd);
 	f->fd = f->pfd = -1;
+	mask_scan_free(f->scan);
+	f->scan = NULL;
 }
 
 /* One file being pulled: its data and holes count against pull_limit. */
@@ -833,10 +926,15 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 		d->out->nr_refused++;
 		goto out;
 	}
-	if (dest_fd(d) < 0 || ws_pulled_open(&f, d->dest_fd, ch->path) < 0)
+	if (dest_fd(d) < 0 ||
+	    ws_pulled_open(&f, d->dest_fd, ch->path, d->opts->secrets) < 0)
 		goto fail;
 	/* Holes stay holes: a sparse file comes back as small as it is. */
 	if (fs_read_sparse(in, pull_data, pull_hole, &p) < 0) {
+		if (ws_pulled_refuse_secret(&f, ch, d->out)) {
+			d->out->bytes_pulled = before;
+			goto out;
+		}
 		if (!p.over)
 			goto fail;
 		/* It grew while we read it: refuse, keep nothing. */
@@ -948,6 +1046,8 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 		ws_change_set_base(ch, e);
 		ch->size = (uint64_t)tlen;
 		sha256_buf(target, (size_t)tlen, ch->sha256);
+		if (ws_pull_filter_refuse_name(d->filter, ch, target, d->out))
+			return 0;
 		if (!ws_pull_filter_wants(d->filter, path))
 			return 0;
 		return pull_link(d, target, ch);
@@ -960,6 +1060,8 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 							   : "special file";
 		ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
 		ws_change_set_base(ch, e);
+		if (ws_pull_filter_refuse_name(d->filter, ch, NULL, d->out))
+			return 0;
 		ch->note = xstrfmt("%s refused", what);
 		d->out->nr_refused++;
 		return 0;
@@ -983,6 +1085,8 @@ static int diff_entry(struct diff_ctx *d, int dirfd, const char *name,
 	ch = ws_changes_add(d->out, path, e ? 'M' : 'A', WS_FILE);
 	ws_change_set_base(ch, e);
 	ch->size = (uint64_t)st->st_size;
+	if (ws_pull_filter_refuse_name(d->filter, ch, NULL, d->out))
+		return 0;
 	if (!ws_pull_filter_wants(d->filter, path)) {
 		ch->note = xstrdup("not matched by pull");
 		return 0;

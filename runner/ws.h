@@ -10,6 +10,8 @@
 
 struct strbuf;
 struct ignore;
+struct mask;
+struct mask_scan;
 struct sha256_ctx;
 
 /*
@@ -119,7 +121,8 @@ struct ws_change {
 	bool pulled;   /* copied into changes/ */
 	bool has_base; /* M and D: base_sha256 is the snapshot's */
 	unsigned char base_sha256[32];
-	char *note; /* why not pulled, or NULL */
+	char *note;  /* why not pulled, or NULL */
+	bool secret; /* refused: it holds a secret's value (note names it) */
 };
 
 /*
@@ -132,7 +135,7 @@ struct ws_changes {
 	struct ws_change *items; /* sorted by path */
 	size_t nr, alloc;
 	uint64_t bytes_pulled;
-	size_t nr_refused; /* specials, escapes, over the limit */
+	size_t nr_refused; /* specials, escapes, over the limit, secrets */
 	bool truncated;	   /* more than WS_MAX_CHANGES: the rest dropped */
 };
 
@@ -141,6 +144,13 @@ struct ws_pull_opts {
 	uint64_t pull_limit;	   /* bytes; 0 = none */
 	const char *dest;	   /* changes/ directory to create and fill */
 	const struct ws_stamps *stamps; /* from ws_copy_tree_ex, or NULL */
+	/* The plan's exclude: what never went in never comes back either. */
+	const struct strvec *exclude;
+	/*
+	 * The run's secrets (mask_new_named, read only): a file, name or link
+	 * target that holds one never comes back. NULL: none.
+	 */
+	const struct mask *secrets;
 };
 
 void ws_changes_release(struct ws_changes *c);
@@ -182,10 +192,14 @@ struct ignore *ws_credentials_new(void);
  * local tree with this filter, a remote backend walks its listing with
  * it. An entry the manifest has is always compared; a new one is left out
  * when ws_pull_filter_drops() says so (a directory named .git, whatever
- * include_git says; a file that carries credentials; what the .gitignore
- * files of the sandbox's tree, fed in as the walk reaches them, ignore).
- * The plan's exclude patterns only choose what goes in. A changed file
- * or link is copied back when ws_pull_filter_wants() it (opts->pull).
+ * include_git says; a file that carries credentials; what the plan's
+ * exclude patterns (opts->exclude) and the .gitignore files of the
+ * sandbox's tree, fed in as the walk reaches them, ignore). A changed
+ * file or link is copied back when ws_pull_filter_wants() it
+ * (opts->pull: the last entry that matches the path or a directory above
+ * it decides, so ["**", "!.claude/"] wants all but .claude/). A change
+ * whose name or link target holds a secret's value is refused
+ * (ws_pull_filter_refuse_name), before anything else is decided about it.
  * One filter serves one walk in one thread; free it with
  * ws_pull_filter_free().
  */
@@ -205,6 +219,15 @@ bool ws_pull_filter_drops(const struct ws_pull_filter *f, const char *path,
 /* Copy back the changed file or link at path? */
 bool ws_pull_filter_wants(const struct ws_pull_filter *f, const char *path);
 /*
+ * Refuse ch (just added, A or M) when its path, or link (its target, or
+ * NULL), holds a secret's value: the path in ch is masked ("***" where
+ * the value was), the note names the secret, out counts it. True when
+ * refused: the caller then records nothing more about it.
+ */
+bool ws_pull_filter_refuse_name(const struct ws_pull_filter *f,
+				struct ws_change *ch, const char *link,
+				struct ws_changes *out);
+/*
  * Open the directory that holds path under root_fd, one component at a
  * time, never following a link, creating missing ones when create is
  * set. Returns a directory fd and points *base at the last component, or
@@ -218,22 +241,36 @@ int ws_open_parent(int root_fd, const char *path, const char **base,
  * which is hostile: created new (O_EXCL, no link followed, its parents
  * opened by ws_open_parent()), hashed as it is written, removed if
  * the caller refuses it half way. Every backend's pull writes through it;
- * each reads its own source and applies its own limits. Functions return
- * -1 with errno on failure.
+ * each reads its own source and applies its own limits. The data is
+ * scanned for the secrets given to ws_pulled_open() before it is written:
+ * a write that would put one into the results fails instead, with
+ * secret set (ws_pulled_refuse_secret()). Functions return -1 with errno
+ * on failure.
  */
 struct ws_pulled {
 	int pfd, fd;
 	const char *base; /* in the path given to ws_pulled_open() */
 	struct sha256_ctx *sha;
 	uint64_t size; /* bytes written */
+	struct mask_scan *scan;
+	const char *secret; /* the name of the secret found, or NULL */
 };
-#define WS_PULLED_INIT                \
-	{                             \
-		-1, -1, NULL, NULL, 0 \
+#define WS_PULLED_INIT                            \
+	{                                         \
+		-1, -1, NULL, NULL, 0, NULL, NULL \
 	}
 
-int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path);
+/* secrets: the run's (ws_pull_opts), or NULL. */
+int ws_pulled_open(struct ws_pulled *f, int dest_fd, const char *path,
+		   const struct mask *secrets);
 int ws_pulled_write(struct ws_pulled *f, const void *buf, size_t len);
+/*
+ * After a failed ws_pulled_write(): when it failed because the data holds
+ * a secret, discard the file, note it on ch (naming the secret, never its
+ * value), count it in out and return true.
+ */
+bool ws_pulled_refuse_secret(struct ws_pulled *f, struct ws_change *ch,
+			     struct ws_changes *out);
 /* A hole of len bytes: hashed as zeros, left unwritten (sparse). */
 int ws_pulled_skip(struct ws_pulled *f, uint64_t len);
 /* Refused: close and remove what was written. */

@@ -312,6 +312,130 @@ static void test_problems(void)
 	   "the value is not said");
 }
 
+/* Feed data in chunks of the given size; the name found, or NULL. */
+static const char *scan_chunks(const struct mask *m, const char *data,
+			       size_t n, size_t chunk)
+{
+	struct mask_scan *sc = mask_scan_new(m);
+	const char *found = NULL;
+	for (size_t i = 0; i < n && !found; i += chunk)
+		found = mask_scan_feed(sc, data + i,
+				       n - i < chunk ? n - i : chunk);
+	mask_scan_free(sc);
+	return found;
+}
+
+/* 256 KiB of filler that holds no form, with what at offset at. */
+static void filler_with(struct strbuf *sb, const char *what, size_t at)
+{
+	strbuf_reset(sb);
+	for (size_t i = 0; i < 256 * 1024; i++)
+		strbuf_addch(sb, "0123456789 .,;:\n"[i % 16]);
+	if (what)
+		memcpy(sb->buf + at, what, strlen(what));
+}
+
+static void test_find(void)
+{
+	struct strvec values = STRVEC_INIT, names = STRVEC_INIT;
+	char *pem = fake_pem(7), *line = line_of(pem, 11), *json;
+	const char *api = "sk-ant-api03-Zx9Qw/Er\"ty-Uiop";
+	struct strbuf sb = STRBUF_INIT;
+	struct mask *m;
+	struct mask_scan *sc;
+	int bad = 0, split_bad = 0;
+
+	strvec_push(&values, api);
+	strvec_push(&names, "ANTHROPIC_API_KEY");
+	strvec_push(&values, pem);
+	strvec_push(&names, "PEM_KEY");
+	strvec_push(&values, "pin1234");
+	strvec_push(&names, "SHORT_PIN");
+	m = mask_new_named(&values, &names);
+
+	is_str(mask_find(m, api, strlen(api)), "ANTHROPIC_API_KEY",
+	       "the whole value is found, by its name");
+	is_str(mask_find(m, line, strlen(line)), "PEM_KEY",
+	       "a line of a multi-line value is found");
+	json = json_of(api, false);
+	is_str(mask_find(m, json, strlen(json)), "ANTHROPIC_API_KEY",
+	       "the JSON-escaped value is found");
+	free(json);
+	json = json_of(api, true);
+	is_str(mask_find(m, json, strlen(json)), "ANTHROPIC_API_KEY",
+	       "and with \\/ for /");
+	free(json);
+	json = json_of(pem, false);
+	is_str(mask_find(m, json, strlen(json)), "PEM_KEY",
+	       "the JSON-escaped PEM");
+	free(json);
+	ok(!mask_find(m, api, 7) && !mask_find(m, api + 3, 7),
+	   "7 characters of a value are not");
+	ok(!mask_find(m, "x pin1234 y", 11),
+	   "a value under 8 characters is not looked for in files");
+	{
+		char *masked = mask_string(m, "x pin1234 y");
+		is_str(masked, "x *** y", "(while output still masks it)");
+		free(masked);
+	}
+	ok(!mask_find(m, line, strlen(line) - 1),
+	   "a line cut short is not found");
+
+	/*
+	 * The line ending at each place from 64 KiB on: found in the first
+	 * chunk only when it is whole there.
+	 */
+	for (size_t cut = 0; cut <= strlen(line); cut++) {
+		size_t at = 65536 - cut;
+		bool first, second;
+		filler_with(&sb, line, at);
+		sc = mask_scan_new(m);
+		first = mask_scan_feed(sc, sb.buf, 65536) != NULL;
+		second = !first && mask_scan_feed(sc, sb.buf + 65536,
+						  sb.len - 65536) != NULL;
+		if (cut == strlen(line) ? !first : !second)
+			split_bad++;
+		mask_scan_free(sc);
+	}
+	ok(!split_bad, "found in the chunk that completes it, at %zu splits",
+	   strlen(line) + 1);
+	/* Small chunks: the tail spans several of them. */
+	filler_with(&sb, api, 100000);
+	for (size_t chunk = 1; chunk <= 40; chunk++)
+		if (!scan_chunks(m, sb.buf, 100100, chunk))
+			bad++;
+	filler_with(&sb, NULL, 0);
+	for (size_t chunk = 1; chunk <= 40; chunk += 13)
+		if (scan_chunks(m, sb.buf, sb.len, chunk))
+			bad++;
+	ok(!bad, "chunks of 1 to 40 bytes: found where it is, only there");
+
+	/* A hole (zeros) between the halves: no value holds a NUL. */
+	sc = mask_scan_new(m);
+	ok(!mask_scan_feed(sc, api, 10), "half a value: nothing yet");
+	mask_scan_break(sc);
+	ok(!mask_scan_feed(sc, api + 10, strlen(api) - 10),
+	   "the other half after a hole is not the value");
+	mask_scan_free(sc);
+
+	ok(!mask_find(NULL, api, strlen(api)), "no mask finds nothing");
+	sc = mask_scan_new(NULL);
+	ok(!mask_scan_feed(sc, api, strlen(api)), "nor does its scanner");
+	mask_scan_free(sc);
+	mask_free(m);
+
+	m = mask_new(&values);
+	is_str(mask_find(m, line, strlen(line)), "(unnamed)",
+	       "mask_new: found, unnamed");
+	mask_free(m);
+
+	strbuf_release(&sb);
+	strvec_clear(&values);
+	strvec_clear(&names);
+	free(pem);
+	free(line);
+}
+
 int main(void)
 {
 	struct strvec secrets = STRVEC_INIT;
@@ -349,5 +473,6 @@ int main(void)
 	test_many_lines();
 	test_bounded();
 	test_problems();
+	test_find();
 	return done_testing();
 }
