@@ -25,13 +25,16 @@
  * the end would leave the exit status unknown. The wrapper runs the task
  * as its child and writes its status to STATUSFILE (atomically) before
  * it exits itself, so once envd no longer knows the wrapper, the file
- * says how the task ended. The task keeps the wrapper's stdin (fd 3: a
- * background job's stdin would be /dev/null) and, where env(1) can say
- * so, the default INT and QUIT actions a background job loses. TERM is
- * passed on to the task; the task's pid goes to STATUSFILE.pid for a
- * KILL, which cannot be passed on (rproc_kill_task kills the task before
- * the wrapper). 128+N means signal N, as for any shell. Without
- * env --default-signal (coreutils 8.31) the task ignores INT and QUIT.
+ * says how the task ended. 128+N means signal N, as for any shell.
+ *
+ * The task keeps the wrapper's stdin (fd 3: a background job's stdin
+ * would be /dev/null) and, where env(1) can say so (coreutils 8.31),
+ * the default INT and QUIT actions a background job loses. TERM is
+ * passed on to the task. A wait cut short by that trap returns 128+15
+ * too: the loop waits again while the task lives; if the shell reaped it
+ * meanwhile, a second wait reports its status (127 when there is none to
+ * report). The task's pid goes to STATUSFILE.pid for a KILL, which the
+ * wrapper cannot pass on: rproc_kill_task kills the task before it.
  */
 #define WRAP                                                        \
 	"f=$1; shift\n"                                             \
@@ -47,7 +50,11 @@
 	"trap 'kill -TERM \"$c\" 2>/dev/null' TERM\n"               \
 	"while :; do\n"                                             \
 	"  wait \"$c\"; r=$?\n"                                     \
-	"  kill -0 \"$c\" 2>/dev/null || break\n"                   \
+	"  [ \"$r\" -gt 128 ] || break\n"                           \
+	"  kill -0 \"$c\" 2>/dev/null && continue\n"                \
+	"  wait \"$c\"; w=$?\n"                                     \
+	"  [ \"$w\" -eq 127 ] || r=$w\n"                            \
+	"  break\n"                                                 \
 	"done\n"                                                    \
 	"echo \"$r\" >\"$f.tmp\" && mv -f \"$f.tmp\" \"$f\"\n"      \
 	"exit \"$r\"\n"

@@ -131,6 +131,23 @@ assert count(\"POST\", \"/process.Process/SendSignal\", 200) >= 1
 assert d[\"counts\"][\"killed\"] == 1, d[\"counts\"]"
 '
 
+# Not visible through exec (a timed-out task's exit code is not kept),
+# so through the backend as the scheduler drives it (tests/helper).
+e2b_test 'a task that traps the timeout TERM ends with its own status, every time' '
+	mkdir ws &&
+	echo x >ws/x &&
+	for i in 1 2 3 4 5 6; do
+		{ "$E2B_TOOL" run --workspace ws --changes ch$i --timeout 1s \
+			"trap \"exit 5\" TERM; sleep 5 & wait" >out$i 2>&1 & } ||
+			return 1
+	done &&
+	wait &&
+	for i in 1 2 3 4 5 6; do
+		test_grep "^status: exit=5 signal=0 timed_out=1 " out$i ||
+			return 1
+	done
+'
+
 e2b_test 'after a KILL nothing of the task runs on (the wrapper is not all)' '
 	write_plan 1s "trap \"\" TERM
 echo marker
