@@ -63,11 +63,16 @@ int e2b_api_list(struct e2b_api *api, const char *filter, struct strvec *ids,
  * e2b_api_create: POST /sandboxes for cfg with a lifetime of ttl_ms
  * (rounded up to seconds), then, as soon as the id is known, the
  * cfg->on_created hook. Sets sb->id, created, ttl_end, token and
- * envd_version ("0.0.0" when not said), and *domain to the domain the
- * answer named (NULL if none; the caller frees it). Every string of the
- * answer is checked to be a plain token before it is used. -1 with a
- * message on failure: when sb->id is set by then, the sandbox exists and
- * the caller must kill it.
+ * envd_version ("0.0.0" when not said), and *domain to the domain the answer
+ * named (NULL if none; the caller frees it). Every string of the answer is
+ * checked to be a plain token before it is used. -1 with a message on
+ * failure: when sb->id is set by then, the sandbox exists and the caller
+ * must kill it.
+ *
+ * A create answered with a 5xx may still have made a sandbox: before
+ * each retry, after the last failure, and once more after a success that
+ * followed one, the attempt's sandboxes (by the runner_run, runner_task
+ * and runner_attempt metadata) other than the one answered are killed.
  */
 int e2b_api_create(struct sandbox *sb, const struct sandbox_config *cfg,
 		   int64_t ttl_ms, char **domain, struct strbuf *err);
@@ -87,5 +92,13 @@ int e2b_api_alive(struct sandbox *sb, struct strbuf *err);
  * also sets sb->dead.
  */
 int e2b_api_extend(struct sandbox *sb, int64_t need_ms, struct strbuf *err);
+
+/*
+ * Why sb is gone, into err: "e2b ended the sandbox at its maximum
+ * lifetime (1h) WHAT ..." when it was as old as that, else "sandbox ID
+ * died WHAT (N s after it was created)" ("is gone" when what is NULL).
+ */
+void e2b_api_gone(const struct sandbox *sb, const char *what,
+		  struct strbuf *err);
 
 #endif

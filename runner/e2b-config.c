@@ -124,6 +124,8 @@ static int load_durations(struct e2b_conf *c, struct strbuf *err)
 		{ "RUNNER_E2B_KEEPALIVE", 30000, &c->keepalive_ms },
 		{ "RUNNER_E2B_TTL_MARGIN", 5 * 60000, &c->ttl_margin_ms },
 		{ "RUNNER_E2B_MAX_TTL", 3600000, &c->max_ttl_ms },
+		{ "RUNNER_E2B_MAX_LIFETIME", E2B_DEFAULT_MAX_LIFETIME_MS,
+		  &c->max_lifetime_ms },
 		{ "RUNNER_E2B_KILL_WAIT", 10000, &c->kill_wait_ms },
 	};
 
@@ -171,5 +173,17 @@ int e2b_conf_load(struct e2b_conf *c, struct strbuf *err)
 		c->keepalive_ms = 1000;
 	if (c->max_ttl_ms < 1000)
 		c->max_ttl_ms = 1000;
+	if (c->max_lifetime_ms < 1000)
+		c->max_lifetime_ms = 1000;
+	return 0;
+}
+
+int e2b_conf_max_lifetime(int64_t *ms, struct strbuf *err)
+{
+	if (env_duration("RUNNER_E2B_MAX_LIFETIME",
+			 E2B_DEFAULT_MAX_LIFETIME_MS, ms, err) < 0)
+		return -1;
+	if (*ms < 1000)
+		*ms = 1000;
 	return 0;
 }

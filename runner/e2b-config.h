@@ -24,7 +24,8 @@ struct e2b_conf {
 	int64_t health_timeout_ms;
 	int64_t keepalive_ms; /* at least 1 s */
 	int64_t ttl_margin_ms;
-	int64_t max_ttl_ms; /* at least 1 s */
+	int64_t max_ttl_ms;	 /* at least 1 s */
+	int64_t max_lifetime_ms; /* at least 1 s */
 	int64_t kill_wait_ms;
 };
 
@@ -39,5 +40,19 @@ int e2b_conf_load(struct e2b_conf *c, struct strbuf *err);
 
 /* Free what c holds and zero it; an empty c is fine. */
 void e2b_conf_release(struct e2b_conf *c);
+
+/*
+ * E2B ends every sandbox at its plan's maximum lifetime, whatever TTL was
+ * asked for: 1 h on Hobby, 24 h on Pro. RUNNER_E2B_MAX_LIFETIME says
+ * which (default the shorter); a plan's backend.max_lifetime overrides
+ * it for that plan.
+ */
+#define E2B_DEFAULT_MAX_LIFETIME_MS (3600 * (int64_t)1000)
+
+/*
+ * RUNNER_E2B_MAX_LIFETIME alone, for `runner validate`: 0 with *ms set
+ * (the default when unset), or -1 with a message for a bad value.
+ */
+int e2b_conf_max_lifetime(int64_t *ms, struct strbuf *err);
 
 #endif

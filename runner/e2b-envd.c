@@ -236,6 +236,41 @@ int e2b_envd_download(struct sandbox *sb, const char *path, int fd,
 	return ret;
 }
 
+int e2b_envd_read(struct sandbox *sb, const char *path, struct strbuf *out,
+		  size_t max, struct strbuf *err)
+{
+	struct http_request req = HTTP_REQUEST_INIT;
+	struct http_response res;
+	struct strvec h = STRVEC_INIT;
+	struct strbuf url = STRBUF_INIT, herr = STRBUF_INIT;
+	int ret = 0;
+
+	http_response_init(&res);
+	e2b_envd_headers(sb, NULL, NULL, &h);
+	files_url(sb, path, "root", &url);
+	req.method = "GET";
+	req.url = url.buf;
+	req.headers = h.v;
+	req.max_body = max;
+	req.idempotent = true;
+	req.what = "download (GET /files)";
+	if (http_do(sb->envd, &req, &res, &herr) < 0) {
+		if (res.status == 404) {
+			ret = 1;
+		} else {
+			e2b_envd_fail(sb, &res, herr.buf, err);
+			ret = -1;
+		}
+	} else {
+		strbuf_add(out, res.body.buf, res.body.len);
+	}
+	strvec_clear(&h);
+	strbuf_release(&url);
+	strbuf_release(&herr);
+	http_response_release(&res);
+	return ret;
+}
+
 int e2b_envd_wait_health(struct sandbox *sb, struct strbuf *err)
 {
 	struct http_request req = HTTP_REQUEST_INIT;

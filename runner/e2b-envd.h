@@ -73,6 +73,14 @@ int e2b_envd_download(struct sandbox *sb, const char *path, int fd,
 		      uint64_t max, bool *too_big, struct strbuf *err);
 
 /*
+ * Read the small file path (as root) into out, at most max bytes (a
+ * bigger one fails): 0, 1 when there is no such file (404), or -1 with a
+ * message.
+ */
+int e2b_envd_read(struct sandbox *sb, const char *path, struct strbuf *out,
+		  size_t max, struct strbuf *err);
+
+/*
  * Poll GET /health until envd answers, backing off from 50 ms to 1 s,
  * for RUNNER_E2B_HEALTH_TIMEOUT at most. 0 or -1 with a message.
  */

@@ -35,6 +35,7 @@ struct sandbox {
 	struct http_client *stream; /* the process stream */
 	int64_t created;	    /* mono ms of the create call */
 	int64_t ttl_end;	    /* mono ms when E2B would end it */
+	int64_t lifetime_ms;	    /* E2B's cap on its whole life */
 	int64_t last_extend_try;    /* mono ms */
 	bool dead;		    /* known to be gone */
 	bool octet_upload;	    /* envd >= 0.5.7 takes a raw body */

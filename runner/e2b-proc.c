@@ -19,13 +19,68 @@
 #define START "process.Process/Start"
 #define CONNECT "process.Process/Connect"
 
+/*
+ * A task runs under this wrapper (sh -c WRAP sh STATUSFILE ARGV...), for
+ * envd forgets a process the moment it ends: a stream that broke near
+ * the end would leave the exit status unknown. The wrapper runs the task
+ * as its child and writes its status to STATUSFILE (atomically) before
+ * it exits itself, so once envd no longer knows the wrapper, the file
+ * says how the task ended. 128+N means signal N, as for any shell.
+ *
+ * The task keeps the wrapper's stdin (fd 3: a background job's stdin
+ * would be /dev/null) and, where env(1) can say so (coreutils 8.31),
+ * the default INT and QUIT actions a background job loses. TERM is
+ * passed on to the task. A wait cut short by that trap returns 128+15
+ * too: the loop waits again while the task lives; if the shell reaped it
+ * meanwhile, a second wait reports its status (127 when there is none to
+ * report). The task's pid goes to STATUSFILE.pid for a KILL, which the
+ * wrapper cannot pass on: rproc_kill_task kills the task before it.
+ */
+#define WRAP                                                        \
+	"f=$1; shift\n"                                             \
+	"exec 3<&0\n"                                               \
+	"if env --default-signal=INT,QUIT true 2>/dev/null; then\n" \
+	"  env --default-signal=INT,QUIT -- \"$@\" 0<&3 3<&- &\n"   \
+	"else\n"                                                    \
+	"  \"$@\" 0<&3 3<&- &\n"                                    \
+	"fi\n"                                                      \
+	"c=$!\n"                                                    \
+	"exec 3<&-\n"                                               \
+	"echo \"$c\" >\"$f.pid\"\n"                                 \
+	"trap 'kill -TERM \"$c\" 2>/dev/null' TERM\n"               \
+	"while :; do\n"                                             \
+	"  wait \"$c\"; r=$?\n"                                     \
+	"  [ \"$r\" -gt 128 ] || break\n"                           \
+	"  kill -0 \"$c\" 2>/dev/null && continue\n"                \
+	"  wait \"$c\"; w=$?\n"                                     \
+	"  [ \"$w\" -eq 127 ] || r=$w\n"                            \
+	"  break\n"                                                 \
+	"done\n"                                                    \
+	"echo \"$r\" >\"$f.tmp\" && mv -f \"$f.tmp\" \"$f\"\n"      \
+	"exit \"$r\"\n"
+
+/* Before a KILL of the wrapper: the task it runs, by the pid it wrote. */
+#define REAP_SCRIPT                                                      \
+	"p=$(cat \"$1\" 2>/dev/null) && kill -KILL \"$p\" 2>/dev/null\n" \
+	"exit 0\n"
+
+static int proc_script(struct sandbox *sb, struct http_client *client,
+		       const char *what, const char *script,
+		       const char *const *args, struct strbuf *out,
+		       struct strbuf *err);
+
 enum rproc_phase { PHASE_RUNNING, PHASE_TERM, PHASE_KILL };
 
 /* One remote process being run and followed. */
 struct rproc {
 	struct sandbox *sb;
 	const struct e2b_proc_spec *spec;
+	struct http_client *client; /* the stream's: sb->stream, or own */
 	char tag[40];
+	bool wrapped;		 /* a task, under WRAP */
+	char status_path[64];	 /* WRAP's STATUSFILE */
+	const char *pending_sig; /* asked for before the pid was known */
+	bool connecting;	 /* the stream is a Connect */
 	/* the request, reused by every (re)attach */
 	struct strvec hdrs;
 	struct strbuf url, body, herr;
@@ -190,15 +245,57 @@ static int rproc_on_data(void *ctx, const char *buf, size_t len)
 	return p->out_failed && !p->spec->cmd;
 }
 
+/*
+ * A KILL cannot be passed on by the wrapper, and killing the wrapper
+ * leaves the task running: kill the task first, as root, by the pid the
+ * wrapper wrote, over a connection of its own (this one holds the
+ * stream). The wrapper then ends with the task's status (137); the KILL
+ * that follows is for a wrapper that is stuck, or for a task that has
+ * not written its pid yet. Best effort: the sandbox's destruction ends
+ * whatever is left.
+ */
+static void rproc_kill_task(struct rproc *p)
+{
+	struct http_client *c = http_client_new(&p->sb->conf.http);
+	struct strbuf out = STRBUF_INIT, e = STRBUF_INIT;
+	char pidfile[80];
+	const char *args[2] = { pidfile, NULL };
+
+	snprintf(pidfile, sizeof(pidfile), "%s.pid", p->status_path);
+	strbuf_init_capped(&out, 4096);
+	proc_script(p->sb, c, "while killing the task", REAP_SCRIPT, args,
+		    &out, &e);
+	strbuf_release(&out);
+	strbuf_release(&e);
+	http_client_free(c);
+}
+
+/*
+ * SendSignal by the pid of the start event: envd's lookup by tag stops
+ * at the first tagged process whose tag differs (service.go getProcess),
+ * so a tag may not find ours. Before the pid is known the signal waits
+ * (rproc_tick sends it).
+ */
 static void rproc_signal(struct rproc *p, const char *sig)
 {
 	struct http_response res;
 	struct strbuf e = STRBUF_INIT;
-	cJSON *j = cJSON_CreateObject();
-	cJSON *sel = cJSON_AddObjectToObject(j, "process");
+	cJSON *j, *sel;
 	char *s;
 
-	cJSON_AddStringToObject(sel, "tag", p->tag);
+	if (p->ended)
+		return;
+	if (!p->started) {
+		if (!p->pending_sig ||
+		    strcmp(p->pending_sig, "SIGNAL_SIGKILL"))
+			p->pending_sig = sig;
+		return;
+	}
+	if (p->wrapped && !strcmp(sig, "SIGNAL_SIGKILL"))
+		rproc_kill_task(p);
+	j = cJSON_CreateObject();
+	sel = cJSON_AddObjectToObject(j, "process");
+	cJSON_AddNumberToObject(sel, "pid", p->pid);
 	cJSON_AddStringToObject(j, "signal", sig);
 	s = cJSON_PrintUnformatted(j);
 	http_response_init(&res);
@@ -307,6 +404,11 @@ static void rproc_tick(struct rproc *p)
 	struct strbuf e = STRBUF_INIT;
 
 	rproc_control(p);
+	if (p->pending_sig && p->started) {
+		const char *sig = p->pending_sig;
+		p->pending_sig = NULL;
+		rproc_signal(p, sig);
+	}
 	if (now - p->last_ttl_check >= 250) {
 		p->last_ttl_check = now;
 		e2b_api_extend(p->sb, rproc_need_ms(p), &e);
@@ -335,7 +437,16 @@ static char *start_body(const struct rproc *p)
 	cJSON *envs = cJSON_AddObjectToObject(proc, "envs");
 	char *out;
 
-	cJSON_AddStringToObject(proc, "cmd", s->argv[0]);
+	if (p->wrapped) {
+		cJSON_AddStringToObject(proc, "cmd", "/bin/sh");
+		cJSON_AddItemToArray(args, cJSON_CreateString("-c"));
+		cJSON_AddItemToArray(args, cJSON_CreateString(WRAP));
+		cJSON_AddItemToArray(args, cJSON_CreateString("sh"));
+		cJSON_AddItemToArray(args, cJSON_CreateString(p->status_path));
+		cJSON_AddItemToArray(args, cJSON_CreateString(s->argv[0]));
+	} else {
+		cJSON_AddStringToObject(proc, "cmd", s->argv[0]);
+	}
 	for (size_t i = 1; s->argv[i]; i++)
 		cJSON_AddItemToArray(args, cJSON_CreateString(s->argv[i]));
 	for (size_t i = 0; s->env && s->env[i]; i++) {
@@ -361,7 +472,7 @@ static char *connect_body(const struct rproc *p)
 	cJSON *j = cJSON_CreateObject();
 	cJSON *sel = cJSON_AddObjectToObject(j, "process");
 	char *out;
-	cJSON_AddStringToObject(sel, "tag", p->tag);
+	cJSON_AddNumberToObject(sel, "pid", p->pid);
 	out = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 	return out;
@@ -411,6 +522,7 @@ static void rproc_init(struct rproc *p, struct sandbox *sb,
 	memset(p, 0, sizeof(*p));
 	p->sb = sb;
 	p->spec = spec;
+	p->client = spec->client ? spec->client : sb->stream;
 	strvec_init(&p->hdrs);
 	strbuf_init(&p->url, 0);
 	strbuf_init(&p->body, 0);
@@ -422,6 +534,9 @@ static void rproc_init(struct rproc *p, struct sandbox *sb,
 	strbuf_init(&p->bad_msg, 0);
 	memcpy(p->tag, "runner-", 7);
 	rand_hex(p->tag + 7, 12);
+	p->wrapped = spec->cmd != NULL;
+	snprintf(p->status_path, sizeof(p->status_path),
+		 "/tmp/.runner-%s.exit", p->tag + 7);
 }
 
 /*
@@ -433,7 +548,7 @@ static void rproc_finish(struct rproc *p, int ret)
 	struct sandbox *sb = p->sb;
 
 	if (p->streaming)
-		http_abort(sb->stream);
+		http_abort(p->client);
 	if (ret < 0 && p->started && !p->ended && !p->killed_sandbox &&
 	    !sb->dead)
 		rproc_signal(p, "SIGNAL_SIGKILL");
@@ -499,8 +614,9 @@ static int rproc_open(struct rproc *p, const char *method, char *json,
 	p->req.what = method;
 	/* Start twice would run the command twice; Connect only follows. */
 	p->req.idempotent = !strcmp(method, CONNECT);
+	p->connecting = p->req.idempotent;
 	strbuf_reset(&p->herr);
-	if (http_start(sb->stream, &p->req, &p->res, &p->herr) < 0) {
+	if (http_start(p->client, &p->req, &p->res, &p->herr) < 0) {
 		e2b_envd_fail(sb, &p->res, p->herr.buf, err);
 		return -1;
 	}
@@ -534,6 +650,104 @@ static bool stream_dropped(int r, const struct http_response *res)
 }
 
 /*
+ * The stream broke before the start event: find the process by its tag
+ * in process.Process/List (which, unlike a lookup by tag, sees every
+ * process). 1 found (pid and started set), 0 not there, -1 error.
+ */
+static int rproc_lookup(struct rproc *p, struct strbuf *err)
+{
+	struct http_response res;
+	cJSON *j, *it;
+	int ret = 0;
+
+	http_response_init(&res);
+	if (e2b_envd_unary(p->sb, "process.Process/List", "{}", 0, &res, err) <
+	    0) {
+		http_response_release(&res);
+		return -1;
+	}
+	j = cJSON_ParseWithLength(res.body.buf, res.body.len);
+	cJSON_ArrayForEach(it,
+			   cJSON_GetObjectItemCaseSensitive(j, "processes"))
+	{
+		const cJSON *pid = cJSON_GetObjectItemCaseSensitive(it, "pid");
+		const char *tag = json_str(it, "tag");
+		if (tag && !strcmp(tag, p->tag) && cJSON_IsNumber(pid) &&
+		    pid->valuedouble > 0) {
+			p->pid = (uint32_t)pid->valuedouble;
+			p->started = true;
+			ret = 1;
+			break;
+		}
+	}
+	cJSON_Delete(j);
+	http_response_release(&res);
+	return ret;
+}
+
+/*
+ * envd no longer knows the process (it forgets one the moment it ends):
+ * the wrapper's status file says how the task ended. No file means the
+ * wrapper was killed before it could write one (our KILL, envd's
+ * deadline): killed. 0 with p->ended set, or -1 with a message.
+ */
+static int rproc_gone(struct rproc *p, struct strbuf *err)
+{
+	struct sandbox *sb = p->sb;
+	struct strbuf buf = STRBUF_INIT;
+	char *end;
+	long code;
+	int r;
+
+	if (!p->wrapped) {
+		strbuf_addf(err,
+			    "sandbox %s: lost '%s': it ended while its "
+			    "stream was broken",
+			    sb->id, p->spec->argv[0]);
+		return -1;
+	}
+	r = e2b_envd_read(sb, p->status_path, &buf, 64, &p->herr);
+	if (r < 0) {
+		strbuf_reset(&p->herr);
+		if (e2b_api_alive(sb, &p->herr) == 0)
+			e2b_api_gone(sb, p->spec->what, err);
+		else
+			strbuf_addf(err,
+				    "sandbox %s: '%s' ended while its stream "
+				    "was broken, and its exit status cannot "
+				    "be read",
+				    sb->id, p->spec->argv[0]);
+		strbuf_release(&buf);
+		return -1;
+	}
+	if (r == 1 && !p->started) {
+		strbuf_addf(err,
+			    "sandbox %s: the stream of '%s' broke before it "
+			    "started, and envd does not know it",
+			    sb->id, p->spec->argv[0]);
+		strbuf_release(&buf);
+		return -1;
+	}
+	p->ended = true;
+	p->started = true;
+	free(p->status_text);
+	p->status_text = NULL;
+	errno = 0;
+	code = r ? -1 : strtol(buf.buf, &end, 10);
+	if (!r && !errno && end != buf.buf && (*end == '\n' || !*end) &&
+	    code >= 0 && code <= 255) {
+		p->exited = true;
+		p->exit_code = (int)code;
+	} else {
+		p->exited = false;
+		p->exit_code = -1;
+		p->status_text = xstrdup("signal: killed");
+	}
+	strbuf_release(&buf);
+	return 0;
+}
+
+/*
  * The stream ended (r: what http_poll returned, 0 or -1). 0 when the
  * process ended, 1 when the stream broke and may be followed again, -1
  * with a message when there is nothing to follow.
@@ -561,14 +775,20 @@ static int rproc_stream_end(struct rproc *p, int r, struct strbuf *err)
 	}
 	if (p->ended)
 		return 0;
-	if (r < 0 && !p->started && p->res.fail == HTTP_FAIL_STATUS &&
+	if (r < 0 && !p->started && !p->connecting &&
+	    p->res.fail == HTTP_FAIL_STATUS &&
 	    e2b_api_alive(sb, &p->herr) != 0) {
 		/* Start itself was refused: nothing to reattach to. */
 		e2b_envd_fail(sb, &p->res, p->herr.buf, err);
 		return -1;
 	}
-	if (p->eos && p->eos_code && strcmp(p->eos_code, "unavailable"))
-		return rproc_eos_error(p, err);
+	if (p->eos && p->eos_code) {
+		/* Reattached to a process that is over. */
+		if (p->connecting && !strcmp(p->eos_code, "not_found"))
+			return rproc_gone(p, err);
+		if (strcmp(p->eos_code, "unavailable"))
+			return rproc_eos_error(p, err);
+	}
 	if (!stream_dropped(r, &p->res) && r < 0) {
 		e2b_envd_fail(sb, &p->res, p->herr.buf, err);
 		return -1;
@@ -576,12 +796,25 @@ static int rproc_stream_end(struct rproc *p, int r, struct strbuf *err)
 	/* The stream broke without an end: is the sandbox alive? */
 	strbuf_reset(&p->herr);
 	if (e2b_api_alive(sb, &p->herr) == 0) {
-		/* Its age helps to spot an E2B plan's lifetime cap. */
+		e2b_api_gone(sb, spec->what, err);
+		return -1;
+	}
+	if (!p->started) {
+		int found = rproc_lookup(p, err);
+		if (found < 0)
+			return -1;
+		if (!found && p->wrapped)
+			return rproc_gone(p, err);
+	}
+	/*
+	 * Plumbing's output is what it is run for, and envd does not replay
+	 * what was written while no stream was open.
+	 */
+	if (!spec->cmd) {
 		strbuf_addf(err,
-			    "sandbox %s died %s (%" PRId64 " s after it was "
-			    "created)",
-			    sb->id, spec->what,
-			    (time_mono_ms() - sb->created) / 1000);
+			    "sandbox %s: the stream of '%s' broke %s; what "
+			    "it wrote meanwhile is lost",
+			    sb->id, spec->argv[0], spec->what);
 		return -1;
 	}
 	if (++p->attach > REATTACH_MAX) {
@@ -594,7 +827,7 @@ static int rproc_stream_end(struct rproc *p, int r, struct strbuf *err)
 	return 1;
 }
 
-/* Wait a little (the clock keeps running), then Connect by tag. */
+/* Wait a little (the clock keeps running), then Connect by pid. */
 static int rproc_reattach(struct rproc *p, struct strbuf *err)
 {
 	if (p->spec->cmd && p->started) {
@@ -625,7 +858,7 @@ static int rproc_follow(struct rproc *p, struct strbuf *err)
 	const struct e2b_proc_spec *spec = p->spec;
 
 	for (;;) {
-		int r = http_poll(p->sb->stream, 100, &p->herr);
+		int r = http_poll(p->client, 100, &p->herr);
 
 		rproc_tick(p);
 		if (p->killed_sandbox)
@@ -704,6 +937,14 @@ int e2b_proc_script(struct sandbox *sb, const char *what, const char *script,
 		    const char *const *args, struct strbuf *out,
 		    struct strbuf *err)
 {
+	return proc_script(sb, NULL, what, script, args, out, err);
+}
+
+static int proc_script(struct sandbox *sb, struct http_client *client,
+		       const char *what, const char *script,
+		       const char *const *args, struct strbuf *out,
+		       struct strbuf *err)
+{
 	struct strvec argv = STRVEC_INIT;
 	struct strbuf errout;
 	struct sandbox_status st;
@@ -720,6 +961,7 @@ int e2b_proc_script(struct sandbox *sb, const char *what, const char *script,
 	spec.user = "root";
 	spec.argv = argv.v;
 	spec.cwd = "/";
+	spec.client = client;
 	spec.what = what;
 	spec.timeout_ms = sb->conf.transfer_timeout_ms;
 	spec.out = out;

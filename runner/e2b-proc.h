@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+struct http_client;
 struct sandbox;
 struct sandbox_cmd;
 struct sandbox_status;
@@ -12,9 +13,16 @@ struct strbuf;
  * Processes in an e2b sandbox over envd's Connect RPC
  * (../shared/e2b-spec/PROTOCOL.md "process"): process.Process/Start,
  * streamed as enveloped JSON on the sandbox's stream client; a stream
- * that breaks is followed again with process.Process/Connect by the
- * process's tag, unless the control plane says the sandbox is gone;
- * signals go out with process.Process/SendSignal.
+ * that breaks is followed again with process.Process/Connect by the pid
+ * of the start event (envd's lookup by tag can miss), unless the control
+ * plane says the sandbox is gone; signals go out with
+ * process.Process/SendSignal, by pid too.
+ *
+ * envd forgets a process the moment it ends, so a task runs under a
+ * small sh wrapper that writes its exit status to a file in the sandbox:
+ * when a reattach finds nothing, that file says how the task ended (no
+ * file: it was killed). Plumbing is not wrapped: its output is what it
+ * is run for, so a broken stream fails it.
  *
  * We keep the task's clock, as proc.c does for local tasks: warnings,
  * the timeout (TERM, grace, KILL), cancellation, and, when even KILL is
@@ -39,7 +47,9 @@ struct e2b_proc_spec {
 	 * errout instead.
 	 */
 	const struct sandbox_cmd *cmd;
-	int64_t timeout_ms;    /* plumbing: hard limit (0: none) */
+	int64_t timeout_ms; /* plumbing: hard limit (0: none) */
+	/* The connection for the stream; NULL: the sandbox's stream one. */
+	struct http_client *client;
 	struct strbuf *out;    /* plumbing: stdout; its cap fails the run */
 	struct strbuf *errout; /* plumbing: stderr; cut at its cap */
 };

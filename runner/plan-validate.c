@@ -2,6 +2,7 @@
 #include "plan-yaml.h"
 #include "cron.h"
 #include "fs.h"
+#include "e2b-config.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -966,8 +967,9 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 
 static void parse_backend(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "type", "isolation", "network",
-					    "memory", "template" };
+	static const char *const keys[] = { "type",	"isolation",
+					    "network",	"memory",
+					    "template", "max_lifetime" };
 	static const char *const types[] = { "local", "e2b" };
 	static const char *const isolation[] = { "sandbox", "none" };
 	static const struct scope sc = { "backend: ", "", "backend." };
@@ -1003,6 +1005,58 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 			plan->template_id = xstrdup(s);
 		}
 	}
+	n = plan_node_get(map, "max_lifetime", NULL);
+	if (n &&
+	    want_duration(c, &sc, "max_lifetime", n, &plan->max_lifetime_ms) &&
+	    plan->max_lifetime_ms < 1000) {
+		value_error(c, &sc, "max_lifetime", n, "must be at least 1s");
+		plan->max_lifetime_ms = 0;
+	}
+}
+
+/*
+ * e2b: E2B ends a sandbox at its plan's maximum lifetime whatever TTL is
+ * asked for, so a task whose timeout is longer cannot run to its end:
+ * refuse it here rather than let E2B kill it (e2b-config.h).
+ */
+static void check_e2b_lifetime(struct ctx *c, const struct plan_node *root)
+{
+	struct plan *plan = c->plan;
+	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
+	struct plan_loc at = bn ? bn->loc : root->loc;
+	struct strbuf err = STRBUF_INIT;
+	int64_t life = plan->max_lifetime_ms;
+	const char *from = "backend.max_lifetime";
+	char lb[32], tb[32];
+
+	if (plan->backend != PLAN_BACKEND_E2B)
+		return;
+	if (!life) {
+		from = "RUNNER_E2B_MAX_LIFETIME";
+		if (e2b_conf_max_lifetime(&life, &err) < 0) {
+			plan_diag_add(c->diag, at, "%s", err.buf);
+			strbuf_release(&err);
+			return;
+		}
+	}
+	format_duration(life, lb, sizeof(lb));
+	for (size_t i = 0; i < plan->nr_tasks; i++) {
+		const struct plan_task *t = &plan->tasks[i];
+		if (t->timeout_ms <= life)
+			continue;
+		/* A matrix expands one mapping: say it once. */
+		if (i && t->loc.line == plan->tasks[i - 1].loc.line &&
+		    t->loc.col == plan->tasks[i - 1].loc.col &&
+		    plan->tasks[i - 1].timeout_ms > life)
+			continue;
+		format_duration(t->timeout_ms, tb, sizeof(tb));
+		plan_diag_add(c->diag, t->loc,
+			      "task '%s': timeout %s is longer than an E2B "
+			      "sandbox may live (%s, from %s; E2B's limit is "
+			      "1h on Hobby, 24h on Pro)",
+			      t->id, tb, lb, from);
+	}
+	strbuf_release(&err);
 }
 
 static void parse_limits(struct ctx *c, const struct plan_node *root)
@@ -2113,6 +2167,7 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_limits(c, root);
 	parse_agents(c, root);
 	parse_tasks(c, root);
+	check_e2b_lifetime(c, root);
 }
 
 static int read_plan(const char *path, struct strbuf *buf,

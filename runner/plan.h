@@ -94,6 +94,7 @@ struct plan {
 	bool network;			/* default false */
 	uint64_t memory;		/* bytes; 0 = no limit */
 	char *template_id;		/* e2b; default "base" */
+	int64_t max_lifetime_ms;	/* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
 
 	int concurrency;	     /* default 4 */
 	int per_hour;		     /* 0 = no cap */

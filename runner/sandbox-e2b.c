@@ -74,10 +74,26 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	sb->envd = http_client_new(&sb->conf.http);
 	sb->stream = http_client_new(&sb->conf.http);
 
+	sb->lifetime_ms = cfg->max_lifetime_ms > 0 ? cfg->max_lifetime_ms
+						   : sb->conf.max_lifetime_ms;
+	if (cfg->timeout_ms > sb->lifetime_ms) {
+		char tb[32], lb[32];
+		format_duration(cfg->timeout_ms, tb, sizeof(tb));
+		format_duration(sb->lifetime_ms, lb, sizeof(lb));
+		strbuf_addf(err,
+			    "the task's timeout (%s) is longer than E2B lets "
+			    "a sandbox live (%s: RUNNER_E2B_MAX_LIFETIME or "
+			    "backend.max_lifetime; 1h on Hobby, 24h on Pro)",
+			    tb, lb);
+		goto fail;
+	}
 	ttl_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms + sb->conf.ttl_margin_ms
 				     : sb->conf.max_ttl_ms;
 	if (ttl_ms > sb->conf.max_ttl_ms)
 		ttl_ms = sb->conf.max_ttl_ms;
+	/* E2B refuses a TTL longer than the lifetime its plan allows. */
+	if (ttl_ms > sb->lifetime_ms)
+		ttl_ms = sb->lifetime_ms;
 	if (e2b_api_create(sb, cfg, ttl_ms, &domain, err) < 0)
 		goto fail;
 	e2b_envd_init(sb, domain);
@@ -197,10 +213,8 @@ static int e2b_pull_changes(struct sandbox *sb, const struct ws_manifest *base,
 			    struct ws_changes *out, struct strbuf *err)
 {
 	if (sb->dead) {
-		strbuf_addf(err,
-			    "sandbox %s is gone: changes cannot be "
-			    "pulled",
-			    sb->id);
+		e2b_api_gone(sb, NULL, err);
+		strbuf_addstr(err, ": changes cannot be pulled");
 		return -1;
 	}
 	if (e2b_api_extend(sb, 0, err) < 0)

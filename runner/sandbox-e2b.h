@@ -34,6 +34,14 @@ struct strvec;
  *                      download must fit in (5m)
  *   RUNNER_E2B_MAX_TTL          longest lifetime asked for at once (1h,
  *                      the Hobby plan's limit); longer tasks extend it
+ *   RUNNER_E2B_MAX_LIFETIME     how long E2B lets a sandbox live at all,
+ *                      whatever is asked (the account's plan: 1h
+ *                      Hobby, the default, 24h Pro); a plan's
+ *                      backend.max_lifetime overrides it. A task whose
+ *                      timeout is longer is refused (by `runner
+ *                      validate` when the plan says e2b, else by
+ *                      create()), and a sandbox that dies that old is
+ *                      said to have been ended at its lifetime
  *   RUNNER_E2B_KILL_WAIT        after SIGKILL, how long to wait for the
  *                      end of the task before killing the sandbox (10s)
  *   RUNNER_E2B_USER             the Linux user tasks run as ("user")
@@ -50,7 +58,15 @@ struct strvec;
  *
  * Output: when a command stream breaks and is reattached, output the task
  * wrote meanwhile is lost (envd does not replay it); a line saying so is
- * passed to on_output.
+ * passed to on_output. The exit status is not lost: the task runs under
+ * a wrapper that keeps it in a file in the sandbox (e2b-proc.h).
+ *
+ * Signals: TERM goes to the task's top process, as envd's SendSignal
+ * does; KILL kills that process first (a helper, as root, by the pid the
+ * wrapper wrote), then the wrapper.
+ *
+ * A create answered with a 5xx may have made a sandbox anyway: those of
+ * the attempt (found by their metadata) are killed before the retry.
  */
 extern const struct sandbox_backend sandbox_e2b;
 

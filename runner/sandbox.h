@@ -34,6 +34,7 @@ struct sandbox_config {
 	bool network;
 	uint64_t memory;	 /* bytes, 0 = unlimited */
 	const char *template_id; /* e2b */
+	int64_t max_lifetime_ms; /* e2b: the plan's; 0 = the backend's */
 	int64_t timeout_ms;	 /* the task's hard limit */
 	/*
 	 * Remote backends call this as soon as they have the sandbox's id

@@ -23,6 +23,12 @@ chromium"
 # not an error: the tests that need the CLIs then say they skip, and why.
 CLAUDE_CODE_VERSION=2.1.332
 CODEX_VERSION=0.171.0
+# The official E2B JavaScript SDK, which tests/t/t4300-e2b-sdk.sh drives
+# against the loopback E2B server (tests/e2b-server) to keep that server
+# honest; into /usr/lib/node_modules/e2b (a library: no binary). The test
+# skips without it. RUNNER_NO_E2B_SDK=1 skips it.
+E2B_SDK_VERSION=2.51.0
+E2B_SDK_DIR=/usr/lib/node_modules/e2b
 quiet=false
 [ "${1:-}" = --quiet ] && quiet=true
 SUDO=""
@@ -64,6 +70,26 @@ install_agents() {
 		"of the real agents will skip" >&2
 }
 
+e2b_sdk_present() {
+	[ -f "$E2B_SDK_DIR/package.json" ] &&
+		node -e 'process.exit(require(process.argv[1]).version ===
+			process.argv[2] ? 0 : 1)' "$E2B_SDK_DIR/package.json" \
+			"$E2B_SDK_VERSION" 2>/dev/null
+}
+
+install_e2b_sdk() {
+	if ! command -v npm >/dev/null; then
+		echo "deps: warning: no npm; the E2B SDK is not installed" >&2
+		return 0
+	fi
+	echo "deps: installing e2b@$E2B_SDK_VERSION (npm, under /usr)"
+	cache=$(mktemp -d)
+	$SUDO npm install -g --prefix /usr --no-fund --no-audit \
+		--loglevel=error --cache "$cache" "e2b@$E2B_SDK_VERSION" ||
+		echo "deps: warning: npm install e2b failed; t4300 will skip" >&2
+	rm -rf "$cache"
+}
+
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
@@ -80,4 +106,7 @@ if [ "${RUNNER_NO_AGENTS:-}" != 1 ] && ! agents_present; then
 	install_agents
 elif [ -z "$missing" ] && ! $quiet; then
 	echo "deps: all packages present"
+fi
+if [ "${RUNNER_NO_E2B_SDK:-}" != 1 ] && ! e2b_sdk_present; then
+	install_e2b_sdk
 fi

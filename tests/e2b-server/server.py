@@ -5,30 +5,46 @@ Python 3 standard library only. It follows ../../shared/e2b-spec
 (openapi.yml, envd.yaml, process.proto; PROTOCOL.md summarises them):
 
 control plane (X-API-Key checked, 401 otherwise)
-    POST /sandboxes, GET /sandboxes/{id}, DELETE /sandboxes/{id},
-    GET /v2/sandboxes (metadata filter, limit, nextToken / X-Next-Token),
-    POST /sandboxes/{id}/timeout, /refreshes, /connect, GET /health
+    POST /sandboxes and /v2/sandboxes (the SDK's), GET /sandboxes/{id},
+    DELETE /sandboxes/{id}, GET /v2/sandboxes (the metadata filter
+    decoded as the API does: parse_metadata_filter; limit, nextToken /
+    X-Next-Token), POST /sandboxes/{id}/timeout, /refreshes, /connect
+    (also /v2/sandboxes/{id}/connect), GET /health. A sandbox never
+    lives past its start plus the plan's maximum lifetime
+    (--max-lifetime, default 24 h): a create asking more gets 400
+    "Timeout cannot be greater than N hours", an extension is cut to it,
+    and one asked after it gets 400 "Max instance length exceeded"
 envd (chosen by the E2b-Sandbox-Id header, as with E2B_SANDBOX_URL, so
 one port serves every sandbox; E2b-Sandbox-Port must be 49983;
 X-Access-Token checked for secure sandboxes)
-    GET /health, GET /files, POST /files (octet-stream or multipart),
+    GET /health, GET /files, POST /files (octet-stream or multipart, by
+    Content-Length or chunked, answering the absolute paths written),
     Connect-RPC (JSON codec) process.Process/Start and Connect (server
     streams: 5-byte envelopes, end-of-stream frame), SendSignal,
     SendInput, CloseStdin, List; filesystem.Filesystem/Stat, MakeDir,
-    Remove, ListDir
+    Remove, ListDir. As envd does, a process is forgotten the moment it
+    ends (Connect, SendSignal: not_found), and a lookup by tag stops at
+    the first tagged process whose tag differs (service.go getProcess)
 test-only
     GET /_state              live sandboxes, the request log, the faults
     POST /_faults            {"faults": [...]} replaces the fault list
-    POST /_reset             kill every sandbox, clear log and faults
-    POST /_config            {"envd_version": "0.5.0", "page_max": 2}
+    POST /_reset             kill every sandbox, clear log, faults, counts
+    POST /_config            {"envd_version": "0.5.0", "page_max": 2,
+                             "exit_retention": 30 (seconds an ended
+                             process's end is kept for Connect, as envd
+                             0.6.13 does; default 0, as older envd),
+                             "max_lifetime": 4 (seconds)}
 
-Sandboxes: each is a temporary directory with workspace/, tmp/ and home/.
-Commands run under bubblewrap with the host's system directories
-read-only and those three bound at /workspace, /tmp and /home/user, so
-paths inside the sandbox are the real E2B ones (no rewriting). Users
+Sandboxes: each is a temporary directory with workspace/, tmp/, home/
+and root/. Commands run under bubblewrap with the host's system
+directories read-only and those four bound at /workspace, /tmp,
+/home/user and /root, so paths inside the sandbox are the real E2B ones
+(no rewriting); a command's default cwd is its user's home. Users
 "root" and "user" are both accepted and both run as the server's uid.
 Commands run in their own process group, killed as a group. A sandbox
-dies at its timeout (end time), on DELETE, or by a "die" fault.
+dies at its timeout (end time), at its maximum lifetime, on DELETE, or
+by a "die" fault. tests/e2b-sdk/sdk-check.mjs drives the official SDK
+against this server: what it does must keep passing.
 
 Faults (POST /_faults, or --faults / E2B_FAKE_FAULTS at start): a list
 of objects, each with
@@ -51,6 +67,12 @@ of objects, each with
                        hostile download, for instance)
             plant      process.Process/Start: before the process starts,
                        write `content` ("") to the sandbox path `path`
+            spawn      process.Process/Start: first start `cmd` ("sleep
+                       600") tagged `tag` ("squatter"), which then
+                       shadows later tags from a lookup by tag
+            delay      answer normally, but after `seconds` (1)
+            created    POST /sandboxes: make the sandbox, then answer
+                       `status` (500) as if it had failed
     count   how many matching requests it applies to (1; -1 = forever)
     match   optional: only requests whose body contains this text
             (not for POST /files)
@@ -80,7 +102,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ENVD_PORT = "49983"
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-END_KEEP_S = 30
 SIGNAMES = {
     1: "hangup", 2: "interrupt", 3: "quit", 4: "illegal instruction",
     6: "aborted", 7: "bus error", 8: "floating point exception",
@@ -95,17 +116,25 @@ CONNECT_HTTP = {
 
 
 class State:
-    def __init__(self, root, api_key, envd_version, max_timeout):
+    def __init__(self, root, api_key, envd_version, max_lifetime):
         self.root = root
         self.api_key = api_key
         self.envd_version = envd_version
-        self.max_timeout = max_timeout
+        # The team's plan limit (MaxLengthHours): the longest TTL a
+        # create may ask for, and the longest a sandbox lives from its
+        # start, whatever /timeout, /refreshes or /connect ask.
+        self.max_lifetime = max_lifetime
+        self.default_max_lifetime = max_lifetime
         self.lock = threading.Lock()
         self.sandboxes = {}
         self.faults = []
         self.log = []
         self.counts = {"created": 0, "killed": 0, "expired": 0, "died": 0}
         self.page_max = 100
+        # How long an ended process's end event is kept for a late
+        # Connect: envd before 0.6.13 forgets a process the moment it
+        # exits (0 here); 0.6.13's live-upgrade work keeps it 30 s.
+        self.exit_retention = 0.0
         self.default_envd_version = envd_version
         self.stopping = threading.Event()
 
@@ -139,6 +168,39 @@ def route_matches(route, method, path):
     if rp.endswith("*"):
         return path.startswith(rp[:-1])
     return path == rp
+
+
+def query_unescape(s):
+    """Go's url.QueryUnescape: '+' is a space, a bad %-escape an error."""
+    i = 0
+    while True:
+        i = s.find("%", i)
+        if i < 0:
+            break
+        if len(s) < i + 3 or any(c not in "0123456789abcdefABCDEF"
+                                 for c in s[i + 1:i + 3]):
+            raise ValueError("invalid URL escape %r" % s[i:i + 3])
+        i += 3
+    return urllib.parse.unquote_plus(s, errors="surrogateescape")
+
+
+def parse_metadata_filter(q):
+    """The metadata filter of GET /v2/sandboxes as the API reads it
+    (infra packages/api/internal/utils/sandboxes_list.go parseFilters):
+    the query parameter, already decoded once with the URL, is unescaped
+    again as a whole, split at '&' and '=' (exactly one per pair), and
+    each key and value is unescaped once more. The SDK encodes to match:
+    encodeURIComponent on each key and value, URLSearchParams over the
+    pairs, then the URL's own encoding."""
+    if q is None:
+        return {}
+    out = {}
+    for pair in query_unescape(q).split("&"):
+        kv = pair.split("=")
+        if len(kv) != 2:
+            raise ValueError("invalid key value pair in query")
+        out[query_unescape(kv[0])] = query_unescape(kv[1])
+    return out
 
 
 def iso(t):
@@ -186,6 +248,7 @@ class Proc:
             for q in self.subs:
                 q.put(("end", end))
             self.subs = []
+        self.sbx.forget(self)
 
     def cut_streams(self):
         with self.lock:
@@ -239,11 +302,13 @@ class Sandbox:
         self.started = time.time()
         self.end = self.started + body["timeout"]
         self.dir = tempfile.mkdtemp(prefix="sbx-", dir=state.root)
-        for d in ("workspace", "tmp", "home"):
+        for d in ("workspace", "tmp", "home", "root"):
             os.mkdir(os.path.join(self.dir, d), 0o755)
         os.chmod(os.path.join(self.dir, "tmp"), 0o1777)
+        os.chmod(os.path.join(self.dir, "root"), 0o700)
         self.lock = threading.Lock()
-        self.procs = {}
+        self.procs = {}       # the live ones, as envd's map
+        self.terminated = {}  # pid -> (proc, until): exit_retention
         self.next_pid = 400
         self.alive = True
 
@@ -271,17 +336,24 @@ class Sandbox:
             d["allowInternetAccess"] = self.allow_net
         return d
 
-    def host_path(self, p, user):
-        if not p:
-            return None
+    @staticmethod
+    def abs_path(p, user):
+        """A path in the sandbox, relative ones against the user's home
+        (envd's permissions.ExpandAndResolve), normalised."""
         if not p.startswith("/"):
             home = "/root" if user == "root" else "/home/user"
             p = home + "/" + p
         p = posixpath.normpath(p)
         if p.startswith("//"):
             p = p[1:]
+        return p
+
+    def host_path(self, p, user):
+        if not p:
+            return None
+        p = self.abs_path(p, user)
         for prefix, sub in (("/workspace", "workspace"), ("/tmp", "tmp"),
-                            ("/home/user", "home")):
+                            ("/home/user", "home"), ("/root", "root")):
             if p == prefix or p.startswith(prefix + "/"):
                 return os.path.join(self.dir, sub) + p[len(prefix):]
         return None
@@ -309,6 +381,7 @@ class Sandbox:
               "--bind", os.path.join(self.dir, "tmp"), "/tmp",
               "--bind", os.path.join(self.dir, "workspace"), "/workspace",
               "--bind", os.path.join(self.dir, "home"), "/home/user",
+              "--bind", os.path.join(self.dir, "root"), "/root",
               "--chdir", cwd, "--"]
         return a
 
@@ -337,14 +410,46 @@ class Sandbox:
         proc.status_fd = rfd
         return proc
 
+    def forget(self, proc):
+        """envd's start.go: `defer s.processes.Delete(pid); proc.Wait()`:
+        an ended process is gone for Connect, SendSignal and List."""
+        with self.lock:
+            if self.procs.get(proc.pid) is proc:
+                del self.procs[proc.pid]
+            ret = self.state.exit_retention
+            if ret > 0:
+                self.terminated[proc.pid] = (proc, time.time() + ret)
+
     def find(self, selector):
+        """envd's service.go getProcess. By tag it ranges over the
+        processes and stops at the first tagged one whose tag differs
+        (the Range callback returns false there), so a tag is found only
+        if no other tagged process comes first; we range in pid order."""
         with self.lock:
             if "pid" in selector:
-                return self.procs.get(int(selector["pid"]))
+                try:
+                    return self.procs.get(int(selector["pid"]))
+                except (TypeError, ValueError):
+                    return None
             if "tag" in selector:
-                for p in self.procs.values():
-                    if p.tag == selector["tag"]:
-                        return p
+                for pid in sorted(self.procs):
+                    p = self.procs[pid]
+                    if not p.tag:
+                        continue
+                    return p if p.tag == selector["tag"] else None
+        return None
+
+    def find_ended(self, selector):
+        """A retained end (exit_retention > 0), by pid or first tag."""
+        now = time.time()
+        with self.lock:
+            for pid, (p, until) in sorted(self.terminated.items()):
+                if until < now:
+                    continue
+                if "pid" in selector and str(pid) == str(selector["pid"]):
+                    return p
+                if "tag" in selector and p.tag == selector["tag"]:
+                    return p
         return None
 
     def kill(self):
@@ -405,13 +510,17 @@ def run_process(proc, deadline_ms):
         # as envd would when we sent that signal.
         if rc > 128 and rc - 128 in proc.signalled:
             rc = -(rc - 128)
+        # envd: Error is cmd.Wait()'s error (set unless it exited 0),
+        # ExitCode, Exited and Status from the ProcessState.
         if rc >= 0:
             end = {"exited": True, "status": "exit status %d" % rc}
             if rc:
                 end["exitCode"] = rc  # proto3 JSON omits zero values
+                end["error"] = end["status"]
         else:
             end = {"exitCode": -1,
                    "status": "signal: " + SIGNAMES.get(-rc, str(-rc))}
+            end["error"] = end["status"]
         proc.finish(end)
     threading.Thread(target=waiter, daemon=True).start()
 
@@ -501,6 +610,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, raw=base64.b64decode(f.get("body_b64", "")),
                       ctype="application/octet-stream")
             return True
+        if kind == "delay":
+            # Answer, but only after `seconds` (a slow reattach).
+            time.sleep(float(f.get("seconds", 1)))
+            return False
         if kind == "hang":
             self.state.stopping.wait(float(f.get("seconds", 3600)))
             self.close_connection = True
@@ -529,7 +642,10 @@ class Handler(BaseHTTPRequestHandler):
                 self.state.log.append({
                     "method": method, "path": path, "status": self.status,
                     "start": t0, "end": time.time(),
-                    "sandbox": self.headers.get("E2b-Sandbox-Id")})
+                    "sandbox": self.headers.get("E2b-Sandbox-Id"),
+                    "chunked": self.headers.get(
+                        "Transfer-Encoding", "").lower() == "chunked",
+                    "agent": self.headers.get("User-Agent", "")})
                 del self.state.log[:-20000]
 
     def do_GET(self):
@@ -570,6 +686,10 @@ class Handler(BaseHTTPRequestHandler):
                     st.envd_version = body["envd_version"]
                 if "page_max" in body:
                     st.page_max = int(body["page_max"])
+                if "exit_retention" in body:
+                    st.exit_retention = float(body["exit_retention"])
+                if "max_lifetime" in body:
+                    st.max_lifetime = float(body["max_lifetime"])
             self.send(200, {"ok": True})
         elif method == "POST" and path == "/_reset":
             self.read_body()
@@ -580,6 +700,9 @@ class Handler(BaseHTTPRequestHandler):
                 st.log = []
                 st.envd_version = st.default_envd_version
                 st.page_max = 100
+                st.exit_retention = 0.0
+                st.max_lifetime = st.default_max_lifetime
+                st.counts = dict.fromkeys(st.counts, 0)
             for s in sbs:
                 s.kill()
             self.send(200, {"ok": True})
@@ -600,9 +723,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.headers.get("X-API-Key") != st.api_key:
             self.error(401, "Invalid API key")
             return
+        # SDK 2.x creates at /v2/sandboxes and connects at
+        # /v2/sandboxes/{id}/connect: the same operations.
+        if path.startswith("/v2/sandboxes/") and path.endswith("/connect"):
+            path = path[3:]
         parts = path.strip("/").split("/")
-        if method == "POST" and path == "/sandboxes":
-            self.api_create(body)
+        if method == "POST" and path in ("/sandboxes", "/v2/sandboxes"):
+            self.api_create(body, f)
         elif method == "GET" and path == "/v2/sandboxes":
             self.api_list()
         elif len(parts) >= 2 and parts[0] == "sandboxes":
@@ -629,7 +756,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.error(404, "not found")
 
-    def api_create(self, body):
+    def api_create(self, body, fault=None):
         st = self.state
         try:
             req = json.loads(body or b"{}")
@@ -643,15 +770,24 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(timeout, int) or timeout <= 0:
             self.error(400, "Timeout must be greater than 0")
             return
-        if timeout > st.max_timeout:
-            self.error(400, "Timeout cannot be greater than %d hours" %
-                       (st.max_timeout // 3600))
+        if timeout > st.max_lifetime:
+            lim = st.max_lifetime
+            self.error(400, "Timeout cannot be greater than %s" %
+                       ("%d hours" % (lim // 3600) if lim % 3600 == 0
+                        else "%g seconds" % lim))
             return
         req["timeout"] = timeout
         sbx = Sandbox(st, req)
         with st.lock:
             st.sandboxes[sbx.id] = sbx
             st.counts["created"] += 1
+        if fault and fault.get("kind") == "created":
+            # Made, but the answer is lost: what a 5xx after the
+            # orchestrator placed the sandbox looks like to a client.
+            st_ = int(fault.get("status", 500))
+            self.send(st_, {"code": st_, "message": fault.get(
+                "message", "injected fault after create")})
+            return
         self.send(201, sbx.info(None))
 
     def api_extend(self, sbx, what, body):
@@ -666,20 +802,30 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(n, int) or n <= 0:
             self.error(400, "%s must be a positive integer" % key)
             return
-        n = min(n, self.state.max_timeout)
+        # orchestrator/keep_alive.go KeepAliveFor: never past the start
+        # plus the plan's maximum lifetime; past it already, a 400.
+        life = self.state.max_lifetime
+        if now - sbx.started > life:
+            self.error(400, "Max instance length exceeded")
+            return
+        end = now + min(n, life - (now - sbx.started))
         if what == "timeout":
-            sbx.end = now + n
+            sbx.end = end
             self.send(204)
         elif what == "refreshes":
-            sbx.end = max(sbx.end, now + n)
+            sbx.end = max(sbx.end, end)
             self.send(204)
         else:
-            sbx.end = max(sbx.end, now + n)
+            sbx.end = max(sbx.end, end)
             self.send(200, sbx.info(None))
 
     def api_list(self):
         st = self.state
-        want = urllib.parse.parse_qsl(self.query.get("metadata", ""))
+        try:
+            want = parse_metadata_filter(self.query.get("metadata"))
+        except ValueError as e:
+            self.error(400, "Error parsing metadata: %s" % e)
+            return
         try:
             limit = int(self.query.get("limit", "100"))
         except ValueError:
@@ -691,7 +837,7 @@ class Handler(BaseHTTPRequestHandler):
             sbs = sorted((s for s in st.sandboxes.values() if s.alive),
                          key=lambda s: s.id)
         sbs = [s for s in sbs
-               if all(s.metadata.get(k) == v for k, v in want)]
+               if all(s.metadata.get(k) == v for k, v in want.items())]
         after = self.query.get("nextToken")
         if after:
             sbs = [s for s in sbs if s.id > after]
@@ -817,28 +963,54 @@ class Handler(BaseHTTPRequestHandler):
                     break
                 self.wfile.write(chunk)
 
-    def read_slow(self, n, f, out):
-        rate = float(f.get("rate", 65536)) if f and \
-            f.get("kind") == "slow" else 0
-        left = n
+    def body_chunks(self):
+        """The request body in pieces: by Content-Length, or chunked
+        (Transfer-Encoding: chunked, as fetch() sends a FormData or a
+        stream). Raises ConnectionResetError on a short body."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            while True:
+                line = self.rfile.readline(1024)
+                if not line.endswith(b"\n"):
+                    raise ConnectionResetError("short chunked body")
+                try:
+                    n = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise ConnectionResetError("bad chunk size")
+                if n == 0:
+                    while self.rfile.readline(1024) not in (b"\r\n", b"\n",
+                                                            b""):
+                        pass
+                    return
+                while n > 0:
+                    chunk = self.rfile.read(min(n, 65536))
+                    if not chunk:
+                        raise ConnectionResetError("short chunked body")
+                    n -= len(chunk)
+                    yield chunk
+                self.rfile.readline(16)
+        left = int(self.headers.get("Content-Length") or 0)
         while left > 0:
-            step = min(left, 4096 if rate else 65536)
-            chunk = self.rfile.read(step)
+            chunk = self.rfile.read(min(left, 65536))
             if not chunk:
                 raise ConnectionResetError("short body")
-            out.write(chunk)
             left -= len(chunk)
-            if rate:
-                time.sleep(len(chunk) / rate)
+            yield chunk
+
+    def read_slow(self, f, out):
+        """Copy the body to out, at `rate` bytes/s under a slow fault."""
+        rate = float(f.get("rate", 65536)) if f and \
+            f.get("kind") == "slow" else 0
+        for chunk in self.body_chunks():
+            while chunk:
+                piece, chunk = (chunk[:4096], chunk[4096:]) if rate else \
+                    (chunk, b"")
+                out.write(piece)
+                if rate:
+                    time.sleep(len(piece) / rate)
 
     def files_post(self, sbx, f):
         user = self.files_user()
         ctype = self.headers.get("Content-Type", "")
-        n = int(self.headers.get("Content-Length") or -1)
-        if n < 0:
-            self.close_connection = True
-            self.error(411, "Content-Length required")
-            return
         if user is None:
             self.close_connection = True
             self.error(401, "error looking up user")
@@ -852,12 +1024,12 @@ class Handler(BaseHTTPRequestHandler):
                 return
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             with open(dest, "wb") as out:
-                self.read_slow(n, f, out)
-            written.append(self.query.get("path"))
+                self.read_slow(f, out)
+            written.append(sbx.abs_path(self.query.get("path"), user))
         elif ctype.startswith("multipart/form-data"):
             import io
             buf = io.BytesIO()
-            self.read_slow(n, f, buf)
+            self.read_slow(f, buf)
             parts = parse_multipart(ctype, buf.getvalue())
             if parts is None:
                 self.error(400, "bad multipart body")
@@ -875,7 +1047,7 @@ class Handler(BaseHTTPRequestHandler):
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with open(dest, "wb") as out:
                     out.write(data)
-                written.append(target)
+                written.append(sbx.abs_path(target, user))
         else:
             self.close_connection = True
             self.error(400, "unsupported Content-Type")
@@ -918,6 +1090,12 @@ class Handler(BaseHTTPRequestHandler):
                 start_err = ("invalid_argument",
                              "cwd '%s' does not exist" % cwd)
             else:
+                if fault and fault.get("kind") == "spawn":
+                    other = sbx.start_process(
+                        {"cmd": "/bin/sh", "args": ["-c", fault.get(
+                            "cmd", "sleep 600")]},
+                        fault.get("tag", "squatter"), False, user, 0)
+                    run_process(other, 0)
                 if fault and fault.get("kind") == "plant":
                     hp = sbx.host_path(fault.get("path", ""), "root")
                     if hp:
@@ -934,12 +1112,19 @@ class Handler(BaseHTTPRequestHandler):
                 q = proc.subscribe()
                 run_process(proc, deadline)
         else:
-            proc = sbx.find((req.get("process") or {}))
-            if proc is None or (proc.ended_at and
-                                time.time() - proc.ended_at > END_KEEP_S):
-                start_err = ("not_found", "process not found")
-            else:
+            sel = req.get("process") or {}
+            proc = sbx.find(sel)
+            if proc is not None:
                 q = proc.subscribe()
+            else:
+                proc = sbx.find_ended(sel)
+                if proc is None:
+                    start_err = ("not_found", "process with %s not found" %
+                                 ("pid %s" % sel["pid"] if "pid" in sel
+                                  else "tag %s" % sel.get("tag")))
+                else:
+                    q = queue.Queue()
+                    q.put(("end", proc.end))
         self.send_response(200)
         self.send_header("Content-Type", "application/connect+json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -1141,14 +1326,16 @@ def main():
     ap.add_argument("--root")
     ap.add_argument("--faults", default=os.environ.get("E2B_FAKE_FAULTS"))
     ap.add_argument("--envd-version", default="0.6.13")
-    ap.add_argument("--max-timeout", type=int, default=86400)
+    ap.add_argument("--max-lifetime", type=float, default=86400,
+                    help="the plan's maximum sandbox lifetime, seconds "
+                    "(Pro: 86400, Hobby: 3600)")
     args = ap.parse_args()
 
     if not shutil.which("bwrap"):
         sys.exit("server.py: bwrap (bubblewrap) is required")
     own_root = args.root is None
     root = args.root or tempfile.mkdtemp(prefix="fake-e2b-")
-    state = State(root, args.api_key, args.envd_version, args.max_timeout)
+    state = State(root, args.api_key, args.envd_version, args.max_lifetime)
     if args.faults:
         state.faults = json.loads(args.faults).get("faults", [])
     Handler.state = state

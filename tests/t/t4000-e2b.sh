@@ -537,7 +537,10 @@ print(base64.b64encode(buf.getvalue()).decode())" >b64 &&
 e2b_test 'SIGKILL not confirmed: the sandbox itself is killed' '
 	make_ws ws &&
 	set_faults "[{\"route\": \"POST /process.Process/SendSignal\",
-		\"kind\": \"status\", \"status\": 400, \"count\": -1}]" &&
+		\"kind\": \"status\", \"status\": 400, \"count\": -1},
+		{\"route\": \"POST /process.Process/Start\",
+		\"kind\": \"status\", \"status\": 400, \"count\": -1,
+		\"match\": \"kill -KILL\"}]" &&
 	RUNNER_E2B_KILL_WAIT=1s test_must_fail e2b run --workspace ws \
 		--changes ch --timeout 1s --grace 500ms "sleep 30" >out 2>err &&
 	test_grep "^status: exit=-1 signal=9 timed_out=1 " out &&
