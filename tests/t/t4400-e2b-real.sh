@@ -141,7 +141,7 @@ e2b_test 'a task that traps the timeout TERM ends with its own status, every tim
 			"trap \"exit 5\" TERM; sleep 5 & wait" >out$i 2>&1 & } ||
 			return 1
 	done &&
-	wait &&
+	test_wait_jobs &&
 	for i in 1 2 3 4 5 6; do
 		test_grep "^status: exit=5 signal=0 timed_out=1 " out$i ||
 			return 1
