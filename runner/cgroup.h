@@ -66,12 +66,9 @@
  * which proc.c's child does anyway) and covers only v2, so the write
  * stays the fallback (ENOSYS, E2BIG, v1).
  *
- * The change proc.c needs (not made here): in struct proc
- *	const int *cgroup_fds; size_t nr_cgroup_fds;
- * and first thing in child_run(), before unshare and the uid drop,
- *	if (cgroup_join_fds(p->cgroup_fds, p->nr_cgroup_fds) < 0)
- *		child_die(cs->err_fd, CHILD_CGROUP);
- * with "cannot join the task's cgroup: %s" as the message.
+ * proc.c does this: struct proc's cgroup_fds are written first thing in
+ * the child, before setsid, the rlimits and the uid drop, and a failure
+ * reads "cannot join the task's cgroup: ...".
  *
  * Killing (cgroup_kill): v2 writes cgroup.kill (Linux 5.14); v1 freezes
  * the group (freezer), SIGKILLs every member and thaws it, so no process

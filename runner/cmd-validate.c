@@ -3,6 +3,7 @@
 #include "plan.h"
 #include "mask.h"
 #include "cmd-opt.h"
+#include "sandbox.h"
 
 /*
  * Secret values are read from the environment by exec, which warns about
@@ -25,6 +26,24 @@ static void warn_short_secrets(const char *path, const struct plan *plan)
 		}
 	}
 	strvec_clear(&said);
+}
+
+/* memory, pids, cpus that this host would not enforce as asked. */
+static void warn_limits(const char *path, const struct plan *plan)
+{
+	const struct sandbox_backend *be = sandbox_backend_for(plan->backend);
+	struct sandbox_config cfg = { .isolation = plan->isolation,
+				      .network = plan->network,
+				      .memory = plan->memory,
+				      .pids = plan->pids,
+				      .cpus = plan->cpus };
+	struct strbuf note = STRBUF_INIT;
+
+	if (be && be->limits_note)
+		be->limits_note(&cfg, &note);
+	if (note.len)
+		warning("%s: %s", path, note.buf);
+	strbuf_release(&note);
 }
 
 /*
@@ -56,6 +75,7 @@ int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 			printf("%s: ok (%zu task%s)\n", argv[i],
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
 			warn_short_secrets(argv[i], plan);
+			warn_limits(argv[i], plan);
 		}
 		plan_free(plan);
 		strbuf_release(&errors);

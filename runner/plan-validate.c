@@ -3,6 +3,7 @@
 #include "cron.h"
 #include "fs.h"
 #include "e2b-config.h"
+#include "cgroup.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -965,10 +966,38 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 	strbuf_release(&err);
 }
 
+/* backend: memory, pids, cpus (the local backend's cgroup limits). */
+static void parse_backend_limits(struct ctx *c, const struct scope *sc,
+				 const struct plan_node *map)
+{
+	struct plan *plan = c->plan;
+	const struct plan_node *n;
+	int pids;
+
+	n = plan_node_get(map, "memory", NULL);
+	if (n && want_size(c, sc, "memory", n, &plan->memory) &&
+	    plan->memory && plan->memory < PLAN_MIN_MEMORY) {
+		value_error(c, sc, "memory", n,
+			    "must be at least 4M (or 0 for no limit)");
+		plan->memory = 0;
+	}
+	n = plan_node_get(map, "pids", NULL);
+	if (n && want_int(c, sc, "pids", n, 1, 4194304, &pids))
+		plan->pids = (uint64_t)pids;
+	n = plan_node_get(map, "cpus", NULL);
+	if (n && ((!is_scalar(n, PLAN_SCALAR_INT) &&
+		   !is_scalar(n, PLAN_SCALAR_FLOAT)) ||
+		  cgroup_parse_cpus(n->str, &plan->cpus) < 0))
+		expected(c, sc, "cpus", n,
+			 "a number of CPUs above 0 like 0.5 or 2 (at most 3 "
+			 "decimals)");
+}
+
 static void parse_backend(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = { "type",	"isolation",
 					    "network",	"memory",
+					    "pids",	"cpus",
 					    "template", "max_lifetime" };
 	static const char *const types[] = { "local", "e2b" };
 	static const char *const isolation[] = { "sandbox", "none" };
@@ -992,9 +1021,7 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 	n = plan_node_get(map, "network", NULL);
 	if (n)
 		want_bool(c, &sc, "network", n, &plan->network);
-	n = plan_node_get(map, "memory", NULL);
-	if (n)
-		want_size(c, &sc, "memory", n, &plan->memory);
+	parse_backend_limits(c, &sc, map);
 	n = plan_node_get(map, "template", NULL);
 	if (n && want_str(c, &sc, "template", n, &s)) {
 		if (!*s) {

@@ -38,6 +38,9 @@ enum plan_secret_scan {
 enum plan_missed { PLAN_MISSED_RUN_ONCE, PLAN_MISSED_SKIP };
 enum plan_overlap { PLAN_OVERLAP_FORBID, PLAN_OVERLAP_WAIT };
 
+/* Less than this cannot even start a shell in a cgroup. */
+#define PLAN_MIN_MEMORY ((uint64_t)4 << 20)
+
 struct plan_env {
 	char *name;
 	char *value;
@@ -93,6 +96,8 @@ struct plan {
 	enum plan_isolation isolation;	/* default sandbox */
 	bool network;			/* default false */
 	uint64_t memory;		/* bytes; 0 = no limit */
+	uint64_t pids;			/* processes at once; 0 = default */
+	uint32_t cpus;			/* milli-CPUs; 0 = no quota */
 	char *template_id;		/* e2b; default "base" */
 	int64_t max_lifetime_ms;	/* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
 

@@ -35,6 +35,7 @@
 #include "proc.h"
 #include "fs.h"
 #include "timeutil.h"
+#include "cgroup.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -61,7 +62,8 @@
 #endif
 
 enum child_step {
-	CHILD_DUP2 = 1,
+	CHILD_CGROUP = 1,
+	CHILD_DUP2,
 	CHILD_SETSID,
 	CHILD_FDS,
 	CHILD_RLIMIT,
@@ -86,8 +88,8 @@ struct child_setup {
 	char *const *argv;
 	char *const *envp;
 	int in_fd, out_fd, err_fd;
-	struct rlimit as, core;
-	bool set_as, set_core;
+	struct rlimit as, core, nproc;
+	bool set_as, set_core, set_nproc;
 	int max_fd; /* for the close-on-exec fallback loop */
 	pid_t parent;
 };
@@ -200,6 +202,14 @@ static void child_run(const struct proc *p, const struct child_setup *cs)
 		}
 	}
 
+	/*
+	 * The cgroup first: nothing this child runs, and nothing it
+	 * starts, may run outside the task's limits even for an instant.
+	 * One write(2) per hierarchy (cgroup_join_fds).
+	 */
+	if (p->nr_cgroup_fds &&
+	    cgroup_join_fds(p->cgroup_fds, p->nr_cgroup_fds) < 0)
+		child_die(cs->err_fd, CHILD_CGROUP);
 	if (setsid() < 0)
 		child_die(cs->err_fd, CHILD_SETSID);
 	if (dup2(cs->in_fd, 0) < 0 || dup2(cs->out_fd, 1) < 0 ||
@@ -213,6 +223,8 @@ static void child_run(const struct proc *p, const struct child_setup *cs)
 	if (cs->set_core && setrlimit(RLIMIT_CORE, &cs->core) < 0)
 		child_die(cs->err_fd, CHILD_RLIMIT);
 	if (cs->set_as && setrlimit(RLIMIT_AS, &cs->as) < 0)
+		child_die(cs->err_fd, CHILD_RLIMIT);
+	if (cs->set_nproc && setrlimit(RLIMIT_NPROC, &cs->nproc) < 0)
 		child_die(cs->err_fd, CHILD_RLIMIT);
 
 	if (p->bind_src) {
@@ -312,6 +324,9 @@ static void child_err_msg(const struct proc *p, const char *exe,
 	case CHILD_CHDIR:
 		strbuf_addf(err, "cannot change to directory '%s': %s", p->dir,
 			    why);
+		break;
+	case CHILD_CGROUP:
+		strbuf_addf(err, "cannot join the task's cgroup: %s", why);
 		break;
 	case CHILD_RLIMIT:
 		strbuf_addf(err, "cannot set resource limits: %s", why);
@@ -428,6 +443,13 @@ int proc_start(struct proc *p, struct strbuf *err)
 			want = lim.rlim_max;
 		cs.set_as = true;
 		cs.as.rlim_cur = cs.as.rlim_max = want;
+	}
+	if (p->rlimit_nproc && !getrlimit(RLIMIT_NPROC, &lim)) {
+		rlim_t want = (rlim_t)p->rlimit_nproc;
+		if (lim.rlim_max != RLIM_INFINITY && lim.rlim_max < want)
+			want = lim.rlim_max;
+		cs.set_nproc = true;
+		cs.nproc.rlim_cur = cs.nproc.rlim_max = want;
 	}
 
 	sigfillset(&all);

@@ -34,7 +34,8 @@ struct strbuf;
  *   - no file descriptor but 0, 1, 2 and keep_fds (everything we open is
  *     O_CLOEXEC, so a child started by another thread cannot keep our
  *     pipes open either);
- *   - optionally rlimits, a uid/gid drop and a bind mount (below).
+ *   - optionally a cgroup (joined first), rlimits, a uid/gid drop and a
+ *     bind mount (below).
  * Between fork and exec the child makes only async-signal-safe calls. If
  * anything there fails (chdir, exec, setuid...), the child reports the
  * step and errno to the parent over an O_CLOEXEC pipe and proc_start()
@@ -64,6 +65,7 @@ struct proc {
 	const char *dir;	/* working directory; NULL: inherit */
 	const char *stdin_path; /* NULL: /dev/null */
 	uint64_t rlimit_as;	/* RLIMIT_AS in bytes; 0: leave as is */
+	uint64_t rlimit_nproc;	/* RLIMIT_NPROC; 0: leave as is */
 	bool no_core;		/* RLIMIT_CORE 0 */
 	bool die_with_parent;	/* PR_SET_PDEATHSIG SIGKILL (see above) */
 	bool drop_privs;	/* setgroups(0), setgid(gid), setuid(uid) */
@@ -77,6 +79,13 @@ struct proc {
 	 */
 	const char *bind_src;
 	const char *bind_dst;
+	/*
+	 * cgroup.procs files (open for writing, cgroup.h) the child writes
+	 * itself into first of all, before anything else it does: every
+	 * process it starts is then born inside the cgroup.
+	 */
+	const int *cgroup_fds;
+	size_t nr_cgroup_fds;
 	/* Descriptors the child inherits under the same numbers. */
 	int keep_fds[PROC_MAX_KEEP_FDS];
 	size_t nr_keep_fds;

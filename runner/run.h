@@ -63,6 +63,10 @@ struct attempt_rec {
 	char *sandbox_id;
 	int64_t started_at, ended_at; /* ms since the epoch */
 	bool never_went; /* prepared, then cancelled before its go */
+	/* From the attempt's cgroup; usage_known false where none. */
+	bool usage_known;
+	uint64_t memory_peak; /* bytes */
+	uint64_t cpu_ms;
 };
 
 struct task_run {

@@ -32,8 +32,12 @@
  * broken, fork failure, the sandbox could not be set up) and also when
  * cmd->on_output failed: the task is then killed, *st still filled in.
  *
- * memory is RLIMIT_AS, set on bwrap and inherited by every process of the
- * task: a per-process address-space limit, not a total for the sandbox.
+ * memory, pids and cpus hold for the whole task: every attempt has a
+ * cgroup that bwrap (or the plain child) joins before it execs, so all
+ * the task's processes are born in it (sandbox-local-limits.h); its
+ * /tmp is a tmpfs of at most memory: bytes, whose pages count against
+ * the same limit. Only on a host without a writable cgroup do they fall
+ * back to rlimits (RLIMIT_AS per process), and the run says so.
  *
  * Killing: SIGTERM goes to every process of the sandbox's pid namespace
  * (found by comparing /proc/PID/ns/pid with a descriptor we hold on the
@@ -57,6 +61,7 @@
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
+#include "sandbox-local-limits.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -84,7 +89,7 @@ struct sandbox {
 	char *id;   /* "local-NAME" */
 	enum plan_isolation isolation;
 	bool network;
-	uint64_t memory;
+	struct local_limits_want limits;
 	bool drop;		 /* we are root: run bwrap as nobody */
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
 };
@@ -233,7 +238,7 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	*out = NULL;
 	sb->isolation = cfg->isolation;
 	sb->network = cfg->network;
-	sb->memory = cfg->memory;
+	local_limits_from_config(cfg, &sb->limits);
 	sb->drop = want_drop(cfg->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
 	if (fs_mkdir_p(dir, 0711, err) < 0)
@@ -758,6 +763,11 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		push_resolv_conf(&args);
 	push_pair(&args, "--proc", "/proc");
 	push_pair(&args, "--dev", "/dev");
+	if (sb->limits.memory) {
+		/* Its pages are charged to the task's cgroup as well. */
+		snprintf(num, sizeof(num), "%" PRIu64, sb->limits.memory);
+		push_pair(&args, "--size", num);
+	}
 	push_pair(&args, "--tmpfs", "/tmp");
 	push_pair(&args, "--bind", ws_src);
 	push_pair(&args, "/workspace", NULL);
@@ -838,6 +848,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
 	struct proc_result r;
 	struct exec_ctx ec;
+	struct local_limits *ll = NULL;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
 	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
 	int ret = -1;
@@ -881,7 +892,9 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		prepare_plain(sb, cmd, &p);
 	}
 	p.stdin_path = cmd->stdin_path;
-	p.rlimit_as = sb->memory;
+	if (local_limits_start(&sb->limits, strrchr(sb->root, '/') + 1, &p,
+			       &ll, err) < 0)
+		goto out;
 	p.no_core = true;
 	p.die_with_parent = true;
 	if (proc_start(&p, err) < 0)
@@ -977,6 +990,14 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	ret = 0;
 out:
 	proc_release(&p);
+	if (ll) {
+		struct strbuf warn = STRBUF_INIT;
+
+		local_limits_finish(ll, st, &warn);
+		if (warn.len)
+			snprintf(st->note, sizeof(st->note), "%s", warn.buf);
+		strbuf_release(&warn);
+	}
 	if (args_fd >= 0)
 		close(args_fd);
 	for (int i = 0; i < 2; i++) {
@@ -1023,6 +1044,7 @@ const struct sandbox_backend sandbox_local = {
 	.put_tree = local_put_tree,
 	.exec = local_exec,
 	.pull_changes = local_pull_changes,
+	.limits_note = local_limits_note,
 	.destroy = local_destroy,
 };
 

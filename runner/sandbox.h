@@ -33,6 +33,8 @@ struct sandbox_config {
 	enum plan_isolation isolation;
 	bool network;
 	uint64_t memory;	 /* bytes, 0 = unlimited */
+	uint64_t pids;		 /* processes at once; 0 = the default */
+	uint32_t cpus;		 /* milli-CPUs; 0 = no quota */
 	const char *template_id; /* e2b */
 	int64_t max_lifetime_ms; /* e2b: the plan's; 0 = the backend's */
 	int64_t timeout_ms;	 /* the task's hard limit */
@@ -84,6 +86,14 @@ struct sandbox_status {
 	bool timed_out;
 	bool cancelled;
 	int64_t duration_ms;
+	/* The memory limit ended it ("out of memory (memory: 2G)"). */
+	bool oom;
+	/* What the attempt used, where the backend can tell (a cgroup). */
+	bool usage_known;
+	uint64_t memory_peak; /* bytes */
+	uint64_t cpu_ms;      /* user + system, every process */
+	/* What went wrong that did not stop the attempt; "" when nothing. */
+	char note[256];
 };
 
 struct sandbox_backend {
@@ -109,6 +119,14 @@ struct sandbox_backend {
 	int (*pull_changes)(struct sandbox *sb, const struct ws_manifest *base,
 			    const struct ws_pull_opts *opts,
 			    struct ws_changes *out, struct strbuf *err);
+	/*
+	 * Optional. Append, "; "-separated, each limit of cfg (memory,
+	 * pids, cpus) this host cannot enforce as the plan means it and
+	 * what is done instead; nothing when all hold. For the run's one
+	 * warning and `runner validate`.
+	 */
+	void (*limits_note)(const struct sandbox_config *cfg,
+			    struct strbuf *out);
 	/* Tear down and free; returns -1 (with err) if anything remains. */
 	int (*destroy)(struct sandbox *sb, struct strbuf *err);
 };

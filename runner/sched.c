@@ -1152,6 +1152,19 @@ static void run_init(struct run *run, struct plan *plan,
 	run_add_tasks(run, opts->only);
 }
 
+/* The limits that do not hold here as the plan means them: said once. */
+static void limits_note(struct sched *s, const struct run *run,
+			const struct sandbox_config *cfg)
+{
+	struct strbuf note = STRBUF_INIT;
+
+	if (run->backend->limits_note)
+		run->backend->limits_note(cfg, &note);
+	if (note.len)
+		warn(s, note.buf);
+	strbuf_release(&note);
+}
+
 /*
  * Everything before the run's first event: the secrets, the backend's
  * check, the state, the snapshots, the run's rows. 0, or -1 with the
@@ -1179,8 +1192,12 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 	probe.state_dir = opts->state_dir;
 	probe.isolation = run->plan->isolation;
 	probe.network = run->plan->network;
+	probe.memory = run->plan->memory;
+	probe.pids = run->plan->pids;
+	probe.cpus = run->plan->cpus;
 	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
+	limits_note(s, run, &probe);
 	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)
 		goto out;
 	if (recover_lost_runs(s->store, &err) < 0) {

@@ -219,6 +219,14 @@ static void status_from_exec(struct attempt_rec *a,
 		r = xstrfmt("timed out after %s", lim);
 		attempt_fail(a, TASK_TIMED_OUT, r);
 		free(r);
+	} else if (st->oom) {
+		/* The kill the memory limit made, in the plan's words. */
+		char *r;
+		format_size(t->run->plan->memory, lim, sizeof(lim));
+		r = xstrfmt("out of memory (memory: %s)", lim);
+		a->exit_code = st->exit_code;
+		attempt_fail(a, TASK_FAILED, r);
+		free(r);
 	} else if (st->term_signal) {
 		char *r = xstrfmt("killed by signal %d", st->term_signal);
 		attempt_fail(a, TASK_FAILED, r);
@@ -296,6 +304,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		.isolation = plan->isolation,
 		.network = plan->network,
 		.memory = plan->memory,
+		.pids = plan->pids,
+		.cpus = plan->cpus,
 		.template_id = plan->template_id,
 		.max_lifetime_ms = plan->max_lifetime_ms,
 		.timeout_ms = pt->timeout_ms,
@@ -359,6 +369,11 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	mark_exited(out);
 	output_flush(out);
 	status_from_exec(a, &st, t, out->went);
+	a->usage_known = st.usage_known;
+	a->memory_peak = st.memory_peak;
+	a->cpu_ms = st.cpu_ms;
+	if (st.note[0])
+		strvec_pushf(&t->warnings, "%s", st.note);
 	/* Partial work of a timed-out or failed task still comes back. */
 	ws_changes_release(changes);
 	if (be->pull_changes(sb, m, &popts, changes, &err) < 0) {

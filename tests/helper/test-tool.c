@@ -218,9 +218,11 @@ static int cmd__sandbox_run(int argc, const char **argv)
 	}
 	getrusage(RUSAGE_SELF, &ru);
 	fprintf(stderr, "exit=%d signal=%d timed_out=%d cancelled=%d "
-		"duration_ms=%" PRId64 " maxrss_kb=%ld\n", st.exit_code,
+		"duration_ms=%" PRId64 " maxrss_kb=%ld oom=%d usage=%d "
+		"memory_peak=%" PRIu64 " cpu_ms=%" PRIu64 "\n", st.exit_code,
 		st.term_signal, st.timed_out, st.cancelled, st.duration_ms,
-		ru.ru_maxrss);
+		ru.ru_maxrss, st.oom, st.usage_known, st.memory_peak,
+		st.cpu_ms);
 
 	if (changes_dir) {
 		struct ws_pull_opts po = { .dest = changes_dir };

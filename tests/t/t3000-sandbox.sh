@@ -246,14 +246,27 @@ test_expect_success $BWRAP_PY 'network on: host loopback is reachable' '
 	test_cmp expect out
 '
 
-test_expect_success $BWRAP_PY 'a memory limit stops a big allocation' '
+test_expect_success $BWRAP_PY,CGROUP 'a memory limit kills a big allocation (cgroup)' '
 	sbx "python3 -c \"x = bytearray(200 * 1024 * 1024); print(len(x))\"" &&
 	expect_status exit=0 &&
 	sbx --memory 64M \
 		"python3 -c \"x = bytearray(200 * 1024 * 1024); print(len(x))\"" &&
-	expect_status exit=1 &&
-	test_grep MemoryError out &&
+	expect_status signal=9 &&
+	expect_status oom=1 &&
+	expect_status usage=1 &&
 	sbx --memory 64M "ulimit -v; ulimit -c" &&
+	printf "unlimited\n0\n" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success $BWRAP_PY 'without a cgroup a memory limit is an address-space rlimit' '
+	RUNNER_CGROUP=none sbx --memory 64M \
+		"python3 -c \"x = bytearray(200 * 1024 * 1024); print(len(x))\"" &&
+	expect_status exit=1 &&
+	expect_status oom=0 &&
+	expect_status usage=0 &&
+	test_grep MemoryError out &&
+	RUNNER_CGROUP=none sbx --memory 64M "ulimit -v; ulimit -c" &&
 	printf "65536\n0\n" >expect &&
 	test_cmp expect out
 '
