@@ -4,6 +4,7 @@
 #include "cmd-opt.h"
 #include "patch.h"
 #include "quote.h"
+#include "report.h"
 #include "runref.h"
 #include "store.h"
 #include "timeutil.h"
@@ -154,6 +155,33 @@ out:
 	free(path);
 }
 
+/* Each measured attempt's peak memory and CPU time (from its cgroup). */
+static int print_usage(sqlite3 *db, const char *id, const char *task)
+{
+	sqlite3_stmt *s = NULL;
+	int rows = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT attempt, memory_peak, cpu_ms FROM"
+			       " attempts WHERE run_id = ?1 AND task_id = ?2"
+			       " AND cpu_ms IS NOT NULL ORDER BY attempt",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		char use[64];
+		report_format_usage((uint64_t)sqlite3_column_int64(s, 1),
+				    (uint64_t)sqlite3_column_int64(s, 2), use,
+				    sizeof(use));
+		printf("%s  attempt %d: %s\n",
+		       rows++ ? "        " : "usage:  ",
+		       sqlite3_column_int(s, 0), use);
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
 static int show_task(struct store *st, const char *id, const char *task)
 {
 	sqlite3 *db = store_db(st);
@@ -194,6 +222,8 @@ static int show_task(struct store *st, const char *id, const char *task)
 	       sqlite3_column_double(s, 8), dir);
 	sqlite3_finalize(s);
 	s = NULL;
+	if (print_usage(db, id, task) < 0)
+		goto sqlfail;
 	if (sqlite3_prepare_v2(db,
 			       "SELECT message FROM events WHERE run_id = ?1"
 			       " AND task_id = ?2 AND kind = 'warning'"

@@ -128,14 +128,30 @@ int record_task(struct store *st, const struct task_run *t, struct strbuf *err)
 	return 0;
 }
 
+/* memory_peak and cpu_ms at ?n and ?n+1: NULL where not measured. */
+static void bind_usage(sqlite3_stmt *s, int n, const struct attempt_rec *a)
+{
+	if (!a->usage_known) {
+		sqlite3_bind_null(s, n);
+		sqlite3_bind_null(s, n + 1);
+		return;
+	}
+	if (a->memory_peak)
+		sqlite3_bind_int64(s, n, (sqlite3_int64)a->memory_peak);
+	else
+		sqlite3_bind_null(s, n);
+	sqlite3_bind_int64(s, n + 1, (sqlite3_int64)a->cpu_ms);
+}
+
 int record_task_done(struct store *st, const struct task_run *t,
 		     struct strbuf *err)
 {
 	static const char sql[] =
 		"INSERT OR REPLACE INTO attempts (run_id, task_id, attempt,"
 		" status, exit_code, reason, backend, sandbox_id, host, pid,"
-		" started_at, ended_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+		" started_at, ended_at, memory_peak, cpu_ms)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14)";
 	sqlite3 *db = store_db(st);
 
 	if (store_begin(st, err) < 0)
@@ -164,6 +180,7 @@ int record_task_done(struct store *st, const struct task_run *t,
 		sqlite3_bind_int64(s, 10, t->run->pid);
 		sqlite3_bind_int64(s, 11, a->started_at);
 		bind_ms_or_null(s, 12, a->ended_at);
+		bind_usage(s, 13, a);
 		if (step_done(s) < 0)
 			goto fail;
 	}
@@ -297,7 +314,8 @@ int record_load_tasks(struct store *st, struct run *run, struct strbuf *err)
 	sqlite3_finalize(s);
 	if (prepare(db,
 		    "SELECT task_id, attempt, status, exit_code, reason,"
-		    " sandbox_id, started_at, ended_at FROM attempts WHERE"
+		    " sandbox_id, started_at, ended_at, memory_peak, cpu_ms"
+		    " FROM attempts WHERE"
 		    " run_id = ?1 ORDER BY task_id, attempt",
 		    &s) < 0)
 		goto fail;
@@ -321,6 +339,9 @@ int record_load_tasks(struct store *st, struct run *run, struct strbuf *err)
 		a->sandbox_id = col_dup(s, 5);
 		a->started_at = col_ms(s, 6);
 		a->ended_at = col_ms(s, 7);
+		a->usage_known = sqlite3_column_type(s, 9) != SQLITE_NULL;
+		a->memory_peak = (uint64_t)sqlite3_column_int64(s, 8);
+		a->cpu_ms = (uint64_t)sqlite3_column_int64(s, 9);
 	}
 	sqlite3_finalize(s);
 	return 0;

@@ -32,6 +32,8 @@ struct rep_attempt {
 	bool has_exit, has_end;
 	int exit_code;
 	int64_t start, end;
+	bool has_usage; /* memory_peak and cpu_ms from the cgroup */
+	uint64_t memory_peak, cpu_ms;
 };
 
 struct rep_task {
@@ -352,8 +354,8 @@ static int load_attempts(struct store *st, struct rep_run *r,
 
 	if (prepare(st,
 		    "SELECT a.task_id, a.attempt, a.status, a.exit_code,"
-		    " a.reason, a.sandbox_id, a.started_at, a.ended_at"
-		    " FROM attempts a JOIN tasks t ON t.run_id = a.run_id"
+		    " a.reason, a.sandbox_id, a.started_at, a.ended_at,"
+		    " a.memory_peak, a.cpu_ms FROM attempts a JOIN tasks t ON t.run_id = a.run_id"
 		    " AND t.id = a.task_id WHERE a.run_id = ?1"
 		    " ORDER BY t.seq, t.id, a.attempt",
 		    r->id, &s, err) < 0)
@@ -376,6 +378,9 @@ static int load_attempts(struct store *st, struct rep_run *r,
 		a->start = sqlite3_column_int64(s, 6);
 		a->has_end = !col_null(s, 7);
 		a->end = sqlite3_column_int64(s, 7);
+		a->has_usage = !col_null(s, 9);
+		a->memory_peak = (uint64_t)sqlite3_column_int64(s, 8);
+		a->cpu_ms = (uint64_t)sqlite3_column_int64(s, 9);
 	}
 	ret = step_done(st, s, rc, err);
 out:
@@ -805,6 +810,41 @@ static void render_bands(struct strbuf *sb, const struct rep_run *r,
 	}
 }
 
+void report_format_usage(uint64_t memory_peak, uint64_t cpu_ms, char *buf,
+			 size_t size)
+{
+	char mem[32];
+
+	if (!memory_peak)
+		snprintf(mem, sizeof(mem), "not measured");
+	else if (memory_peak < (1u << 20))
+		snprintf(mem, sizeof(mem), "%.1f KiB",
+			 (double)memory_peak / 1024);
+	else if (memory_peak < (1u << 30))
+		snprintf(mem, sizeof(mem), "%.1f MiB",
+			 (double)memory_peak / (1u << 20));
+	else
+		snprintf(mem, sizeof(mem), "%.2f GiB",
+			 (double)memory_peak / (1u << 30));
+	snprintf(buf, size, "peak memory %s, CPU %.2f s", mem,
+		 (double)cpu_ms / 1000);
+}
+
+/* The last attempt's peak memory and CPU time, as its reason is. */
+static void usage_cell(struct strbuf *sb, const struct rep_task *t)
+{
+	const struct rep_attempt *a = t->nr_att ? &t->att[t->nr_att - 1]
+						: NULL;
+	char use[64];
+
+	if (!a || !a->has_usage) {
+		strbuf_addstr(sb, "<td class=\"none\">&mdash;</td>");
+		return;
+	}
+	report_format_usage(a->memory_peak, a->cpu_ms, use, sizeof(use));
+	strbuf_addf(sb, "<td>%s</td>", use);
+}
+
 static void attempt_title(struct strbuf *sb, const struct rep_task *t,
 			  const struct rep_attempt *a, int64_t end)
 {
@@ -822,6 +862,12 @@ static void attempt_title(struct strbuf *sb, const struct rep_task *t,
 	if (a->reason && *a->reason) {
 		strbuf_addstr(sb, "\n");
 		report_escape(sb, a->reason);
+	}
+	if (a->has_usage) {
+		char use[64];
+		report_format_usage(a->memory_peak, a->cpu_ms, use,
+				    sizeof(use));
+		strbuf_addf(sb, "\n%s", use);
 	}
 	if (a->sandbox && *a->sandbox) {
 		strbuf_addstr(sb, "\nsandbox ");
@@ -1022,7 +1068,8 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 		      "<h2>Tasks</h2>\n<div class=\"card\" style=\"overflow-x:"
 		      "auto\"><table><thead><tr><th>Task</th><th>Status</th>"
 		      "<th class=\"num\">Attempts</th><th class=\"num\">"
-		      "Duration</th><th class=\"num\">Exit</th><th>Changes"
+		      "Duration</th><th class=\"num\">Exit</th><th>Usage"
+		      "</th><th>Changes"
 		      "</th><th>Warnings</th><th>Reason</th><th>Files</th>"
 		      "</tr></thead>\n<tbody>\n");
 	for (size_t i = 0; i < r->nr_tasks; i++) {
@@ -1051,6 +1098,7 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 		else
 			strbuf_addstr(sb, "<td class=\"num none\">&mdash;"
 					  "</td>");
+		usage_cell(sb, t);
 		changes_cell(sb, t);
 		strbuf_addstr(sb, "<td class=\"warn\">");
 		for (size_t w = 0; w < t->warnings.nr; w++) {

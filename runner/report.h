@@ -100,4 +100,11 @@ int64_t report_tick_step(int64_t span_ms, int max_ticks);
  */
 void report_format_tick(int64_t ms, int64_t step, char *buf, size_t size);
 
+/*
+ * An attempt's usage the way show and the report write it: "peak memory
+ * 63.9 MiB, CPU 1.25 s". buf >= 64 bytes.
+ */
+void report_format_usage(uint64_t memory_peak, uint64_t cpu_ms, char *buf,
+			 size_t size);
+
 #endif

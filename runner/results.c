@@ -54,6 +54,20 @@ static int write_json(const char *path, cJSON *obj, struct strbuf *err)
 	return ret;
 }
 
+/* memory_peak and cpu_ms: null where the backend measured nothing. */
+static void add_usage(cJSON *ao, const struct attempt_rec *a)
+{
+	if (a->usage_known && a->memory_peak)
+		cJSON_AddNumberToObject(ao, "memory_peak",
+					(double)a->memory_peak);
+	else
+		cJSON_AddNullToObject(ao, "memory_peak");
+	if (a->usage_known)
+		cJSON_AddNumberToObject(ao, "cpu_ms", (double)a->cpu_ms);
+	else
+		cJSON_AddNullToObject(ao, "cpu_ms");
+}
+
 int results_write_task(const struct task_run *t, struct strbuf *err)
 {
 	const struct plan_task *pt = t->task;
@@ -98,6 +112,7 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 		add_str_or_null(ao, "sandbox_id", a->sandbox_id);
 		add_time(ao, "started_at", a->started_at);
 		add_time(ao, "ended_at", a->ended_at);
+		add_usage(ao, a);
 		cJSON_AddItemToArray(arr, ao);
 	}
 	arr = cJSON_AddArrayToObject(o, "warnings");

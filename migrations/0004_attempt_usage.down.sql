@@ -1,0 +1,2 @@
+ALTER TABLE attempts DROP COLUMN cpu_ms;
+ALTER TABLE attempts DROP COLUMN memory_peak;
