@@ -291,8 +291,9 @@ static void add_corrupt(struct strbuf *err, const struct store *st,
 	if (bak)
 		strbuf_addf(err, "restore it from '%s' or ", bak);
 	else
-		strbuf_addf(err, "no backup of it is in '%s'; restore it from "
-				 "one of your own or ",
+		strbuf_addf(err,
+			    "no backup of it is in '%s'; restore it from "
+			    "one of your own or ",
 			    st->dir);
 	strbuf_addstr(err, "move it aside to start a new state");
 	free(bak);
