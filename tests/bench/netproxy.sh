@@ -108,7 +108,7 @@ exec_plan dl "curl -fsS -o /dev/null -w '%{time_total}' $url/blob"
 viaexec=""
 for i in 1 2 3; do
 	rm -rf st-dl
-	"$runner" exec dl.yaml --state st-dl --quiet
+	"$runner" exec dl.yaml --state st-dl --quiet >/dev/null
 	viaexec="$viaexec $(exec_log dl)"
 done
 e=$(best $viaexec)
