@@ -27,7 +27,7 @@ os.rename("port.tmp", "port")
 srv.serve_forever()
 ' & } &&
 	echo $! >>pids &&
-	trap 'kill $(cat "$TRASH/pids") 2>/dev/null; true' EXIT &&
+	trap 'kill $(cat "$TRASH/pids") 2>/dev/null || :' EXIT &&
 	test_wait_for 10 "test -s port" &&
 	HTTP_PORT=$(cat port)
 }
@@ -50,7 +50,7 @@ while True:
     c.close()
 ' & } &&
 	echo $! >>pids &&
-	trap 'kill $(cat "$TRASH/pids") 2>/dev/null; true' EXIT &&
+	trap 'kill $(cat "$TRASH/pids") 2>/dev/null || :' EXIT &&
 	test_wait_for 10 "test -s gport" &&
 	GREET_PORT=$(cat gport)
 }
@@ -281,14 +281,14 @@ except OSError:
 open("closed", "w").write("closed\n")
 ' & } &&
 	echo $! >>pids &&
-	trap 'kill $(cat "$TRASH/pids") 2>/dev/null; true' EXIT &&
+	trap 'kill $(cat "$TRASH/pids") 2>/dev/null || :' EXIT &&
 	test_wait_for 10 "test -s hport" &&
 	HOLD_PORT=$(cat hport)
 }
 
 test_expect_success $NET 'every connection of the task closes when it ends (here by its timeout)' '
 	hold_server &&
-	net_plan "[127.0.0.1:$HOLD_PORT]" 3s &&
+	net_plan "[127.0.0.1:$HOLD_PORT]" 10s &&
 	cat >ws/probe.sh <<-EOF &&
 	curl -sS -m 60 -p -o /dev/null telnet://127.0.0.1:$HOLD_PORT </dev/null
 	EOF
@@ -319,7 +319,6 @@ test_expect_success $NET_CLAUDE 'the real Claude Code reaches its listed model s
 	  type: local
 	  isolation: sandbox
 	  network: [127.0.0.1:$PORT]
-	  memory: 4G
 	defaults:
 	  workspace: ws
 	  timeout: 3m
@@ -347,6 +346,7 @@ test_expect_success $NET_CLAUDE 'the real Claude Code reaches its listed model s
 	test_grep "blocked: unlisted.example:443, 1 time" blocked &&
 	test_grep "blocked: 127.0.0.1:$GREET_PORT, 1 time" blocked &&
 	test_grep -v "127.0.0.1:$PORT" blocked &&
+	kill $(cat pids) &&
 	runner show --state st "$(run_id)" probe >show &&
 	test_grep "^network:  blocked: 127.0.0.1:$unlisted, 1 time$" show
 '
