@@ -1007,9 +1007,10 @@ static void parse_network(struct ctx *c, const struct scope *sc,
 					   &err) < 0)
 			value_error(c, sc, "network", e, "%s", err.buf);
 		else if (plan->backend == PLAN_BACKEND_E2B &&
-			 e2b_conf_allow_out(&plan->network_allow.rules
-						     [plan->network_allow.nr - 1],
-					    &out, &err) < 0)
+			 e2b_conf_allow_out(
+				 &plan->network_allow
+					  .rules[plan->network_allow.nr - 1],
+				 &out, &err) < 0)
 			value_error(c, sc, "network", e, "on e2b: %s",
 				    err.buf);
 	}

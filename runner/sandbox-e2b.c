@@ -255,7 +255,8 @@ static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 	int ret = 0;
 
 	/* Before the key: a plan written for local, run with --backend e2b. */
-	if (cfg->net_allow && e2b_conf_check_allowlist(cfg->net_allow, &e) < 0) {
+	if (cfg->net_allow &&
+	    e2b_conf_check_allowlist(cfg->net_allow, &e) < 0) {
 		strbuf_addf(err, "backend.network on e2b: %s", e.buf);
 		strbuf_release(&e);
 		return -1;
