@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "store.h"
+#include "store-internal.h"
 #include "store-migrate.h"
 #include "fs.h"
 #include "timeutil.h"
@@ -580,6 +581,37 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 		return -1;
 	}
 	return 0;
+}
+
+char *store_col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+int64_t store_col_ms(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL
+		       ? 0
+		       : sqlite3_column_int64(s, i);
+}
+
+void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int store_snapshot_begin(struct store *st, struct strbuf *err)
+{
+	return store_exec(st, "BEGIN", err);
+}
+
+int store_snapshot_end(struct store *st, struct strbuf *err)
+{
+	return store_exec(st, "COMMIT", err);
 }
 
 static bool is_busy(sqlite3 *db)

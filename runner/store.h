@@ -105,6 +105,13 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
  * only the outermost commit writes anything.
  */
 int store_begin(struct store *st, struct strbuf *err);
+/*
+ * BEGIN (deferred) / COMMIT, for a reader that wants its reads to see
+ * one snapshot of the database (archive's db.json); store_rollback()
+ * ends it early. -1 with the SQLite message in err.
+ */
+int store_snapshot_begin(struct store *st, struct strbuf *err);
+int store_snapshot_end(struct store *st, struct strbuf *err);
 int store_commit(struct store *st, struct strbuf *err);
 void store_rollback(struct store *st);
 /*
