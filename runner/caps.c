@@ -16,8 +16,8 @@ static int window_full(struct store *st, const char *key, int64_t window_ms,
 		       struct strbuf *err)
 {
 	int64_t at;
-	int full = store_caps_nth_start(st, key, now_ms - window_ms,
-					limit - 1, &at, err);
+	int full = store_caps_nth_start(st, key, now_ms - window_ms, limit - 1,
+					&at, err);
 
 	if (full == 1)
 		*frees_at = at + window_ms;
@@ -73,7 +73,8 @@ int caps_count(struct store *st, const char *key, int64_t window_ms,
 	       int64_t now_ms, int *out, struct strbuf *err)
 {
 	struct strbuf msg = STRBUF_INIT;
-	int ret = store_caps_count_since(st, key, now_ms - window_ms, out, &msg);
+	int ret =
+		store_caps_count_since(st, key, now_ms - window_ms, out, &msg);
 
 	if (ret < 0)
 		strbuf_addf(err, "cannot read the caps ledger: %s", msg.buf);

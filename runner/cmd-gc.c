@@ -115,10 +115,11 @@ static int gc_runs(struct store *st, int64_t cutoff, bool dry_run, int *pruned)
 		char *dir = xstrfmt("%s/runs/%s", store_dir(st), ids.v[i]);
 		printf("%s run %s\n", dry_run ? "would prune" : "pruned",
 		       ids.v[i]);
-		if (!dry_run && (fs_rm_rf(dir, &err) < 0 ||
-				 recover_remove_sandboxes(
-					 store_dir(st), ids.v[i], &err) < 0 ||
-				 store_gc_delete_run(st, ids.v[i], &err) < 0)) {
+		if (!dry_run &&
+		    (fs_rm_rf(dir, &err) < 0 ||
+		     recover_remove_sandboxes(store_dir(st), ids.v[i], &err) <
+			     0 ||
+		     store_gc_delete_run(st, ids.v[i], &err) < 0)) {
 			error("%s", err.buf);
 			strbuf_reset(&err);
 			ret = -1;

@@ -141,13 +141,13 @@ out:
 	free(path);
 }
 
-static int print_warning(const char *task_id, const char *message,
-			 void *data)
+static int print_warning(const char *task_id, const char *message, void *data)
 {
 	int *rows = data;
 
 	(void)task_id;
-	printf("%s  %s\n", (*rows)++ ? "        " : "warnings:", safe(message));
+	printf("%s  %s\n",
+	       (*rows)++ ? "        " : "warnings:", safe(message));
 	return 0;
 }
 

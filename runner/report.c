@@ -339,7 +339,8 @@ static int add_attempt(const struct store_attempt *row, void *data)
 static int add_warning(const char *task_id, const char *message, void *data)
 {
 	struct walk *w = data;
-	struct rep_task *t = task_id ? find_task(w->r, &w->cur, task_id) : NULL;
+	struct rep_task *t = task_id ? find_task(w->r, &w->cur, task_id)
+				     : NULL;
 
 	if (t)
 		strvec_push(&t->warnings, message);

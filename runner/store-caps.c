@@ -62,8 +62,8 @@ int store_caps_add_start(struct store *st, const char *key, int64_t at_ms,
 	return 0;
 }
 
-int store_caps_count_since(struct store *st, const char *key,
-			   int64_t since_ms, int *out, struct strbuf *err)
+int store_caps_count_since(struct store *st, const char *key, int64_t since_ms,
+			   int *out, struct strbuf *err)
 {
 	sqlite3_stmt *s = NULL;
 

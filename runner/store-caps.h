@@ -26,8 +26,8 @@ int store_caps_add_start(struct store *st, const char *key, int64_t at_ms,
 			 const char *run_id, const char *task_id,
 			 struct strbuf *err);
 /* The number of starts of key after since_ms. */
-int store_caps_count_since(struct store *st, const char *key,
-			   int64_t since_ms, int *out, struct strbuf *err);
+int store_caps_count_since(struct store *st, const char *key, int64_t since_ms,
+			   int *out, struct strbuf *err);
 /* Forget the starts before before_ms (of every key). */
 int store_caps_trim(struct store *st, int64_t before_ms, struct strbuf *err);
 

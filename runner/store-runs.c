@@ -2,13 +2,13 @@
 #include "store-runs.h"
 #include "store-internal.h"
 
-#define RUN_COLS                                                          \
-	"id, plan_name, plan_path, plan_sha256, backend, status, host,"   \
+#define RUN_COLS                                                        \
+	"id, plan_name, plan_path, plan_sha256, backend, status, host," \
 	" started_at, ended_at, exit_code, pid, tasks_total"
 
 #define TASK_COLS                                                          \
 	"id, status, reason, sandbox_id, exit_code, attempts, started_at," \
-	" ended_at, files_added, files_modified, files_deleted,"            \
+	" ended_at, files_added, files_modified, files_deleted,"           \
 	" bytes_pulled, cost_usd"
 
 static bool is_null(sqlite3_stmt *s, int i)
@@ -145,8 +145,8 @@ static int push_id(sqlite3_stmt *s, void *ids)
 	return 0;
 }
 
-int store_runs_match(struct store *st, const char *prefix,
-		     struct strvec *ids, struct strbuf *err)
+int store_runs_match(struct store *st, const char *prefix, struct strvec *ids,
+		     struct strbuf *err)
 {
 	sqlite3_stmt *s;
 
@@ -351,7 +351,7 @@ static int warning_row(sqlite3_stmt *s, void *ctx)
 	struct cb *cb = ctx;
 
 	return cb->fn.warning((const char *)sqlite3_column_text(s, 0),
-		  text_or_empty(s, 1), cb->data);
+			      text_or_empty(s, 1), cb->data);
 }
 
 int store_runs_warnings(struct store *st, const char *run_id,
@@ -388,7 +388,8 @@ static int cap_wait_row(sqlite3_stmt *s, void *ctx)
 	struct cb *cb = ctx;
 
 	return cb->fn.cap_wait(sqlite3_column_int64(s, 0), text_or_empty(s, 1),
-		  is_null(s, 2) ? -1 : sqlite3_column_int64(s, 2), cb->data);
+			       is_null(s, 2) ? -1 : sqlite3_column_int64(s, 2),
+			       cb->data);
 }
 
 int store_runs_cap_waits(struct store *st, const char *run_id,

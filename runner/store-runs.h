@@ -65,8 +65,8 @@ int store_runs_get(struct store *st, const char *id, struct store_run *out,
  * The ids of runs, into ids: the newest one when prefix is NULL, else
  * the run of that id first, then up to 5 more whose ids start with it.
  */
-int store_runs_match(struct store *st, const char *prefix,
-		     struct strvec *ids, struct strbuf *err);
+int store_runs_match(struct store *st, const char *prefix, struct strvec *ids,
+		     struct strbuf *err);
 
 /* The newest run of the plan still going, or NULL (also unreadable). */
 char *store_runs_going(struct store *st, const char *plan_name);
@@ -140,7 +140,7 @@ struct store_value {
 	enum store_value_type type;
 	int64_t i;
 	double f;
-	const char *text;	    /* TEXT: NUL-terminated */
+	const char *text;	   /* TEXT: NUL-terminated */
 	const unsigned char *blob; /* BLOB: len bytes */
 	size_t len;
 };

@@ -583,6 +583,26 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 	return 0;
 }
 
+int store_schema_status(struct store *st, struct store_migrate_status *out,
+			struct strbuf *err)
+{
+	return store_migrate_status_read(st->db, st->path, out, err);
+}
+
+int store_schema_up(struct store *st, int target,
+		    struct store_migrate_result *res, struct strbuf *err)
+{
+	return store_migrate_up(st->db, st->path, runner_migrations,
+				runner_nr_migrations, target, res, err);
+}
+
+int store_schema_down(struct store *st, int target,
+		      struct store_migrate_result *res, struct strbuf *err)
+{
+	return store_migrate_down(st->db, st->path, runner_migrations,
+				  runner_nr_migrations, target, res, err);
+}
+
 char *store_col_dup(sqlite3_stmt *s, int i)
 {
 	const unsigned char *t = sqlite3_column_text(s, i);
