@@ -60,6 +60,37 @@ static int print_task_row(const struct store_task *t, void *data)
 	return 0;
 }
 
+/*
+ * What the network proxy refused (network_blocked events): of the task,
+ * or with task NULL of every task of the run, prefixed by its id.
+ */
+struct blocked {
+	const char *task;
+	int rows;
+};
+
+static int print_blocked_row(const char *task_id, const char *message,
+			     void *data)
+{
+	struct blocked *b = data;
+	const char *head = b->rows++ ? "        " : "network:";
+
+	if (b->task)
+		printf("%s  %s\n", head, safe(message));
+	else
+		printf("%s%s  %s: %s\n", b->rows == 1 ? "\n" : "", head,
+		       safe(task_id), safe(message));
+	return 0;
+}
+
+static int print_blocked(struct store *st, const char *id, const char *task,
+			 struct strbuf *err)
+{
+	struct blocked b = { task, 0 };
+
+	return store_runs_blocked(st, id, task, print_blocked_row, &b, err);
+}
+
 static int show_run(struct store *st, const char *id)
 {
 	struct store_run r;
@@ -82,7 +113,8 @@ static int show_run(struct store *st, const char *id)
 	       store_dir(st), id);
 	printf("%-24s %-10s %-8s %-8s %-4s %-14s %s\n", "TASK", "STATUS",
 	       "ATTEMPTS", "DURATION", "EXIT", "CHANGES", "REASON");
-	if (store_runs_tasks(st, id, print_task_row, NULL, &err) < 0)
+	if (store_runs_tasks(st, id, print_task_row, NULL, &err) < 0 ||
+	    print_blocked(st, id, NULL, &err) < 0)
 		goto sqlfail;
 	ret = RUNNER_EXIT_OK;
 	goto out;
@@ -184,7 +216,9 @@ static int show_task(struct store *st, const char *id, const char *task)
 	       t.attempts, when, dur,
 	       t.sandbox_id && *t.sandbox_id ? safe(t.sandbox_id) : "-",
 	       (long long)t.bytes_pulled, t.cost_usd, dir);
-	if (store_runs_warnings(st, id, task, print_warning, &rows, &err) < 0)
+	if (store_runs_warnings(st, id, task, print_warning, &rows, &err) <
+		    0 ||
+	    print_blocked(st, id, task, &err) < 0)
 		goto sqlfail;
 	print_changes(dir);
 	ret = RUNNER_EXIT_OK;

@@ -336,6 +336,7 @@ static int add_attempt(const struct store_attempt *row, void *data)
 	return 0;
 }
 
+/* Warnings, and what the network proxy refused (network_blocked). */
 static int add_warning(const char *task_id, const char *message, void *data)
 {
 	struct walk *w = data;

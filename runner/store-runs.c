@@ -374,12 +374,34 @@ int store_runs_warnings(struct store *st, const char *run_id,
 	} else if (prepare(st,
 			   "SELECT e.task_id, e.message FROM events e"
 			   " JOIN tasks t ON t.run_id = e.run_id AND"
-			   " t.id = e.task_id WHERE e.run_id = ?1 AND"
-			   " e.kind = 'warning' ORDER BY t.seq, t.id, e.id",
+			   " t.id = e.task_id WHERE e.run_id = ?1"
+			   " AND e.kind IN ('warning', 'network_blocked')"
+			   " ORDER BY t.seq, t.id, e.id",
 			   &s, err) < 0) {
 		return -1;
 	}
 	sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
+	return walk(st, s, warning_row, &cb, err);
+}
+
+int store_runs_blocked(struct store *st, const char *run_id,
+		       const char *task_id,
+		       int (*fn)(const char *task_id, const char *message,
+				 void *data),
+		       void *data, struct strbuf *err)
+{
+	struct cb cb = { .fn.warning = fn, .data = data };
+	sqlite3_stmt *s;
+
+	if (prepare(st,
+		    "SELECT task_id, message FROM events"
+		    " WHERE run_id = ?1 AND kind = 'network_blocked'"
+		    " AND (?2 IS NULL OR task_id = ?2) ORDER BY id",
+		    &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
+	if (task_id)
+		sqlite3_bind_text(s, 2, task_id, -1, SQLITE_TRANSIENT);
 	return walk(st, s, warning_row, &cb, err);
 }
 

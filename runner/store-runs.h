@@ -97,14 +97,24 @@ int store_runs_attempts(struct store *st, const char *run_id,
 
 /*
  * The warnings (events of kind warning) of task_id in the order they
- * came, or, when task_id is NULL, of every task of the run in plan
- * order. message is never NULL.
+ * came, or, when task_id is NULL, the warnings and what the network proxy
+ * refused (network_blocked) of every task of the run, in plan order:
+ * what the report lists under each task. message is never NULL.
  */
 int store_runs_warnings(struct store *st, const char *run_id,
 			const char *task_id,
 			int (*fn)(const char *task_id, const char *message,
 				  void *data),
 			void *data, struct strbuf *err);
+/*
+ * What the network proxy refused (network_blocked events) for task_id,
+ * or with task_id NULL for the whole run, in the order they came.
+ */
+int store_runs_blocked(struct store *st, const char *run_id,
+		       const char *task_id,
+		       int (*fn)(const char *task_id, const char *message,
+				 void *data),
+		       void *data, struct strbuf *err);
 
 /*
  * The run's cap waits (cap_wait events) by time: when, what it said
