@@ -31,6 +31,7 @@ void plan_free(struct plan *plan)
 	free(plan->cron);
 	free(plan->timezone);
 	free(plan->template_id);
+	netproxy_allowlist_release(&plan->network_allow);
 	for (size_t i = 0; i < plan->nr_agents; i++) {
 		free(plan->agents[i].name);
 		strvec_clear(&plan->agents[i].command);

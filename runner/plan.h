@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "netproxy.h"
 #include "strvec.h"
 
 struct strbuf;
@@ -92,9 +93,17 @@ struct plan {
 	enum plan_backend_type backend; /* default local */
 	enum plan_isolation isolation;	/* default sandbox */
 	bool network;			/* default false */
-	uint64_t memory;		/* bytes; 0 = no limit */
-	char *template_id;		/* e2b; default "base" */
-	int64_t max_lifetime_ms;	/* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
+	/*
+	 * network: [host:port, ...]: the task keeps no network of its own
+	 * and reaches these through the run's proxy (netproxy.h); empty
+	 * otherwise. network_loc: where network: was written (validate
+	 * warns about true).
+	 */
+	struct netproxy_allowlist network_allow;
+	struct plan_loc network_loc;
+	uint64_t memory;	 /* bytes; 0 = no limit */
+	char *template_id;	 /* e2b; default "base" */
+	int64_t max_lifetime_ms; /* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
 
 	int concurrency;	     /* default 4 */
 	int per_hour;		     /* 0 = no cap */
