@@ -481,6 +481,21 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 			    path, WS_MAX_CHANGES);
 		goto out;
 	}
+	/*
+	 * Changes the results had no room for are listed but not there:
+	 * unlike a change left out by the plan's rules (pull:, pull_limit,
+	 * a secret), their absence is an accident, and the rest is not the
+	 * task's result.
+	 */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(root, "incomplete"))) {
+		strbuf_addf(err,
+			    "'%s' lists changes that could not be written into "
+			    "the results (see their notes); apply takes all of "
+			    "a task's changes or none, so it cannot take "
+			    "these: nothing was changed",
+			    path);
+		goto out;
+	}
 	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
 	*workspace = NULL;
 	if (!quote_json_get_name(root, "workspace", &name))
