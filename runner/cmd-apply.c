@@ -488,12 +488,13 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 	 * task's result.
 	 */
 	if (cJSON_IsTrue(cJSON_GetObjectItem(root, "incomplete"))) {
-		strbuf_addf(err,
-			    "'%s' lists changes that could not be written into "
-			    "the results (see their notes); apply takes all of "
-			    "a task's changes or none, so it cannot take "
-			    "these: nothing was changed",
-			    path);
+		strbuf_addf(
+			err,
+			"'%s' lists changes that could not be written into "
+			"the results (see their notes); apply takes all of "
+			"a task's changes or none, so it cannot take "
+			"these: nothing was changed",
+			path);
 		goto out;
 	}
 	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
