@@ -68,6 +68,14 @@ static const struct cmd_entry cmd_table[] = {
 	  "Write one self-contained HTML page of a run: summary, timeline, "
 	  "tasks.\nIt goes to report.html in the run's folder unless -o "
 	  "says otherwise." },
+	{ "review", cmd_review, "review a run's tasks: flags, diffs, conflicts",
+	  "runner review [RUN] [--no-diff] [--state DIR]",
+	  "Show every task of RUN (default: the last run) in one place: "
+	  "status and\nreason, the agent's summary, cost and tokens, flags "
+	  "(large-deletion,\noutside-area, refused, secret, no-tests, "
+	  "conflict), the files it changed\nand their diffs; then a matrix "
+	  "of the tasks that changed the same files,\nand whether their "
+	  "changes overlap." },
 	{ "verify", cmd_verify, "check an archive against its SHA256SUMS",
 	  "runner verify FILE",
 	  "Check an archive made by 'runner archive': every file, symlink and "
