@@ -1155,13 +1155,15 @@ static int apply_every(struct store *st, const char *id, const char *to,
 		if (rc == RUNNER_EXIT_OK)
 			applied++;
 		else if (rc == RUNNER_EXIT_TASK_FAILED)
-			strvec_pushf(&back, "%s: conflicts in the workspace "
-					    "(listed above); nothing of it "
-					    "was applied",
+			strvec_pushf(&back,
+				     "%s: conflicts in the workspace "
+				     "(listed above); nothing of it "
+				     "was applied",
 				     q);
 		else
-			strvec_pushf(&back, "%s: could not be applied (see "
-					    "above); nothing of it was applied",
+			strvec_pushf(&back,
+				     "%s: could not be applied (see "
+				     "above); nothing of it was applied",
 				     q);
 		free(q);
 	}

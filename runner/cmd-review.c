@@ -36,8 +36,7 @@ static void put_path(const char *s)
 }
 
 /* Each line of s after indent, escaped; at most max lines. */
-static void put_lines(const char *indent, const char *s, size_t len,
-		      long max)
+static void put_lines(const char *indent, const char *s, size_t len, long max)
 {
 	struct strbuf sb = STRBUF_INIT;
 	long n = 0, more = 0;
@@ -185,8 +184,8 @@ static void put_task(const struct review *r, size_t i, bool diffs)
 static void put_conflicts(const struct review *r)
 {
 	bool *in = xcalloc(r->nr_tasks ? r->nr_tasks : 1, sizeof(*in));
-	size_t n = 0, *idx = xcalloc(r->nr_tasks ? r->nr_tasks : 1,
-				     sizeof(*idx));
+	size_t n = 0,
+	       *idx = xcalloc(r->nr_tasks ? r->nr_tasks : 1, sizeof(*idx));
 
 	for (size_t i = 0; i < r->nr_conflicts; i++)
 		in[r->conflicts[i].a] = in[r->conflicts[i].b] = true;
@@ -220,7 +219,8 @@ static void put_conflicts(const struct review *r)
 						&r->conflicts[k];
 					if ((x->a == idx[row] &&
 					     x->b == idx[c]) ||
-					    (x->b == idx[row] && x->a == idx[c]))
+					    (x->b == idx[row] &&
+					     x->a == idx[c]))
 						cell = " =";
 				}
 			printf(" %s", cell);

@@ -72,7 +72,8 @@ static const struct cmd_entry cmd_table[] = {
 	  "Write one self-contained HTML page of a run: summary, timeline, "
 	  "tasks.\nIt goes to report.html in the run's folder unless -o "
 	  "says otherwise." },
-	{ "review", cmd_review, "review a run's tasks: flags, diffs, conflicts",
+	{ "review", cmd_review,
+	  "review a run's tasks: flags, diffs, conflicts",
 	  "runner review [RUN] [--no-diff] [--state DIR]",
 	  "Show every task of RUN (default: the last run) in one place: "
 	  "status and\nreason, the agent's summary, cost and tokens, flags "

@@ -47,11 +47,11 @@ static bool word_in(const char *w, const char *const *list)
 bool review_runs_tests(const char *cmd, char **what)
 {
 	static const char *const runners[] = {
-		"pytest", "ctest",  "prove",  "tox",	 "nox",	     "jest",
-		"vitest", "mocha",  "rspec",  "phpunit", "unittest", NULL,
+		"pytest", "ctest", "prove", "tox",     "nox",	   "jest",
+		"vitest", "mocha", "rspec", "phpunit", "unittest", NULL,
 	};
 	static const char *const tools[] = {
-		"make", "ninja", "go",	   "cargo",  "npm", "yarn", "pnpm",
+		"make", "ninja",  "go",	    "cargo", "npm", "yarn", "pnpm",
 		"mvn",	"gradle", "dotnet", "mix",   "run", NULL,
 	};
 	static const char *const targets[] = { "test", "tests", "check",
@@ -163,8 +163,8 @@ static struct review_file *find_file(const struct review_task *t,
 				     const char *path)
 {
 	struct review_file key = { .path = (char *)path };
-	return t->nr_files ? bsearch(&key, t->files, t->nr_files,
-				     sizeof(key), file_cmp)
+	return t->nr_files ? bsearch(&key, t->files, t->nr_files, sizeof(key),
+				     file_cmp)
 			   : NULL;
 }
 
@@ -216,11 +216,14 @@ static int load_changes(struct review_task *t, const char *dir)
 			f->pulled = k == 2 || cJSON_IsTrue(pulled);
 			hex_copy(f->base, e, "base_sha256");
 			hex_copy(f->sha, e, "sha256");
-			/* Left out by pull: patterns is a choice, not a refusal. */
-			f->refused = !f->pulled &&
-				     !(f->note &&
-				       !strcmp(f->note, "not matched by pull"));
-			/* Older results have no "secret" key: the note says. */
+			/* Left out by pull: patterns is a choice, not a
+			 * refusal. */
+			f->refused =
+				!f->pulled &&
+				!(f->note &&
+				  !strcmp(f->note, "not matched by pull"));
+			/* Older results have no "secret" key: the note says.
+			 */
 			f->secret = cJSON_IsTrue(secret) ||
 				    (f->refused && f->note &&
 				     strstr(f->note, "value of secret"));
@@ -324,7 +327,8 @@ static void line_about(struct review_task *t, const char *s, size_t len)
 					f->patch_note =
 						xstrndup(s + n, len - n);
 				hit = true;
-			} else if (k >= 2 && n == len && !memcmp(s, forms[k], n)) {
+			} else if (k >= 2 && n == len &&
+				   !memcmp(s, forms[k], n)) {
 				f->binary = hit = true;
 			}
 		}
@@ -363,8 +367,10 @@ static void load_patch(struct review_task *t, const char *dir)
 		if (len > 4 && !strncmp(s, "--- ", 4) &&
 		    (save = pos, s2 = next_line(&text, &pos, &len2)) &&
 		    len2 > 4 && !strncmp(s2, "+++ ", 4)) {
-			bool added = len == 13 && !strncmp(s, "--- /dev/null", 13);
-			name = added ? label_name(s2, len2) : label_name(s, len);
+			bool added = len == 13 &&
+				     !strncmp(s, "--- /dev/null", 13);
+			name = added ? label_name(s2, len2)
+				     : label_name(s, len);
 			f = find_file(t, name);
 			free(name);
 			kept = 0;
@@ -454,10 +460,10 @@ static void stream_tests(struct review_task *t, const char *dir)
 		{
 			const char *name = cJSON_GetStringValue(
 				cJSON_GetObjectItem(c, "name"));
-			const char *cmd = cJSON_GetStringValue(
-				cJSON_GetObjectItem(cJSON_GetObjectItem(c,
-									"input"),
-						    "command"));
+			const char *cmd =
+				cJSON_GetStringValue(cJSON_GetObjectItem(
+					cJSON_GetObjectItem(c, "input"),
+					"command"));
 			if (!t->tests && name && !strcmp(name, "Bash") && cmd)
 				review_runs_tests(cmd, &t->tests);
 		}
@@ -566,12 +572,13 @@ static void judge(struct review_conflict *c, const struct review_file *x,
 	long at0, at1;
 
 	c->overlap = true;
-	if (x->kind == y->kind && (x->kind == 'D' || (*x->sha &&
-						      !strcmp(x->sha, y->sha)))) {
+	if (x->kind == y->kind &&
+	    (x->kind == 'D' || (*x->sha && !strcmp(x->sha, y->sha)))) {
 		c->same = true;
 		c->overlap = false;
-		c->why = xstrdup(x->kind == 'D' ? "both delete it"
-						: "both leave the same content");
+		c->why = xstrdup(x->kind == 'D'
+					 ? "both delete it"
+					 : "both leave the same content");
 	} else if (x->kind == 'A' && y->kind == 'A') {
 		c->why = xstrdup("both add it");
 	} else if (x->kind == 'D' || y->kind == 'D') {
@@ -696,8 +703,8 @@ int review_load(struct store *st, const char *run_id, struct review *r,
 		struct review_task *t = &r->tasks[i];
 		char *dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st),
 				    run_id, t->id);
-		const struct plan_task *pt =
-			plan ? plan_find_task(plan, t->id) : NULL;
+		const struct plan_task *pt = plan ? plan_find_task(plan, t->id)
+						  : NULL;
 
 		load_result(t, dir);
 		load_changes(t, dir);

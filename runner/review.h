@@ -84,15 +84,15 @@ struct review_file {
 	char *path; /* exact */
 	char *type; /* "file", "symlink", "directory" */
 	bool pulled, refused, secret, outside, binary;
-	char *note;		    /* why not pulled back, or NULL */
-	char *patch_note;	    /* the patch's comment on it, or NULL */
-	char base[65], sha[65];	    /* hex, "" when unknown */
+	char *note;		/* why not pulled back, or NULL */
+	char *patch_note;	/* the patch's comment on it, or NULL */
+	char base[65], sha[65]; /* hex, "" when unknown */
 	long long size;
-	long ins, del;		    /* lines, from the patch */
-	bool in_patch;		    /* the patch has a section for it */
-	struct strbuf diff;	    /* its section, REVIEW_DIFF_LINES at most */
-	long diff_cut;		    /* lines of it not kept */
-	struct review_hunk *hunks;  /* in patch order */
+	long ins, del;		   /* lines, from the patch */
+	bool in_patch;		   /* the patch has a section for it */
+	struct strbuf diff;	   /* its section, REVIEW_DIFF_LINES at most */
+	long diff_cut;		   /* lines of it not kept */
+	struct review_hunk *hunks; /* in patch order */
 	size_t nr_hunks, alloc_hunks;
 };
 
@@ -102,9 +102,9 @@ struct review_task {
 	char *cost_source; /* result.json's, or NULL */
 	bool has_tokens;
 	long long tok_in, tok_out, tok_cache_read, tok_cache_write;
-	char *summary; /* the agent's final text, or NULL */
-	char *model;   /* the agent's model, or NULL */
-	bool has_changes; /* changes.json was read */
+	char *summary;		   /* the agent's final text, or NULL */
+	char *model;		   /* the agent's model, or NULL */
+	bool has_changes;	   /* changes.json was read */
 	struct review_file *files; /* sorted by path */
 	size_t nr_files, alloc_files;
 	size_t nr_added, nr_modified, nr_deleted, nr_refused;
