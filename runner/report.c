@@ -1336,9 +1336,10 @@ static void render_review(struct strbuf *sb, const struct review *rv)
 			  "diff. <code>runner review</code> shows the same "
 			  "in a terminal; <code>runner apply RUN --all</code> "
 			  "applies what does not conflict.</div>\n");
+	/* What cannot go in together first: it decides what to read. */
+	review_matrix(sb, rv);
 	for (size_t i = 0; i < rv->nr_tasks; i++)
 		review_task_card(sb, &rv->tasks[i]);
-	review_matrix(sb, rv);
 }
 
 static void render(struct strbuf *sb, const struct rep_run *r,
