@@ -159,6 +159,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			cJSON_AddBoolToObject(e, "pulled", x->pulled);
 		if (x->note)
 			quote_json_add_text(e, "note", x->note);
+		if (x->secret)
+			cJSON_AddBoolToObject(e, "secret", true);
 		if (x->secret && nr_secret++ < 10) {
 			strbuf_addstr(&secret, nr_secret > 1 ? "; " : "");
 			quote_path(&secret, x->path);
