@@ -335,10 +335,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
-	build_env(t, a->n,
-		  plan->isolation == PLAN_ISOLATION_NONE ? "/tmp"
-							 : "/workspace",
-		  &env);
+	build_env(t, a->n, be->home(sb), &env);
 	cmd.argv = argv.v;
 	cmd.env = env.v;
 	cmd.stdin_path = stdin_path;
