@@ -21,6 +21,27 @@ static void task_release(struct plan_task *t)
 	strvec_clear(&t->matrix);
 }
 
+void plan_agent_release(struct plan_agent *a)
+{
+	free(a->name);
+	strvec_clear(&a->command);
+	strvec_clear(&a->args);
+	for (size_t i = 0; i < a->nr_env; i++) {
+		free(a->env[i].name);
+		free(a->env[i].value);
+	}
+	free(a->env);
+	strvec_clear(&a->state);
+	free(a->model);
+	free(a->model_arg);
+	free(a->max_turns_arg);
+	free(a->max_cost_arg);
+	memset(a, 0, sizeof(*a));
+	strvec_init(&a->command);
+	strvec_init(&a->args);
+	strvec_init(&a->state);
+}
+
 void plan_free(struct plan *plan)
 {
 	if (!plan)
@@ -31,10 +52,8 @@ void plan_free(struct plan *plan)
 	free(plan->cron);
 	free(plan->timezone);
 	free(plan->template_id);
-	for (size_t i = 0; i < plan->nr_agents; i++) {
-		free(plan->agents[i].name);
-		strvec_clear(&plan->agents[i].command);
-	}
+	for (size_t i = 0; i < plan->nr_agents; i++)
+		plan_agent_release(&plan->agents[i]);
 	free(plan->agents);
 	for (size_t i = 0; i < plan->nr_tasks; i++)
 		task_release(&plan->tasks[i]);

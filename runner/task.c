@@ -149,9 +149,21 @@ static void build_env(const struct task_run *t, int attempt, const char *home,
 	strvec_pushf(env, "RUNNER_ATTEMPT=%d", attempt);
 }
 
-/* argv for the task, and the prompt file fed to stdin, if any. */
-static int build_argv(const struct task_run *t, struct strvec *argv,
-		      char **stdin_path, struct strbuf *err)
+/*
+ * A prompt the agent reads from a file: a shell in the sandbox writes
+ * its stdin (the prompt) to a file in the sandbox's HOME, outside the
+ * workspace, and runs the agent with that path as its last argument.
+ */
+#define PROMPT_FILE_SCRIPT \
+	"umask 077 && cat >\"$0\" && exec \"$@\" \"$0\" </dev/null"
+
+/*
+ * argv for the task, and the prompt file fed to stdin, if any. home is
+ * the sandbox's HOME (sandbox.h).
+ */
+static int build_argv(const struct task_run *t, const char *home,
+		      struct strvec *argv, char **stdin_path,
+		      struct strbuf *err)
 {
 	const struct plan_task *pt = t->task;
 	const struct plan_agent *agent;
@@ -166,24 +178,28 @@ static int build_argv(const struct task_run *t, struct strvec *argv,
 	agent = plan_find_agent(t->run->plan, pt->agent);
 	if (!agent)
 		BUG("unknown agent '%s' passed validation", pt->agent);
-	for (size_t i = 0; i < agent->command.nr; i++)
-		strvec_push(argv, agent->command.v[i]);
+	if (agent->prompt == PLAN_PROMPT_FILE) {
+		strvec_push(argv, "/bin/sh");
+		strvec_push(argv, "-c");
+		strvec_push(argv, PROMPT_FILE_SCRIPT);
+		strvec_pushf(argv, "%s/.runner-prompt.md", home);
+	}
+	strvec_pushv(argv, agent->command.v);
+	strvec_pushv(argv, agent->args.v);
+	if (agent->model && agent->model_arg) {
+		strvec_push(argv, agent->model_arg);
+		strvec_push(argv, agent->model);
+	}
 	if (agent->prompt == PLAN_PROMPT_ARG) {
 		strvec_push(argv, pt->prompt ? pt->prompt : "");
 		return 0;
 	}
-	/*
-	 * stdin and file modes both read the prompt from a file we write
-	 * next to the results; "file" names it as /dev/stdin, which works in
-	 * every backend without putting anything into the workspace.
-	 */
+	/* stdin and file modes both get the prompt on stdin. */
 	*stdin_path = fs_join(t->dir, "prompt.txt");
 	if (fs_write_atomic(*stdin_path, pt->prompt ? pt->prompt : "",
 			    pt->prompt ? strlen(pt->prompt) : 0, 0600,
 			    err) < 0)
 		return -1;
-	if (agent->prompt == PLAN_PROMPT_FILE)
-		strvec_push(argv, "/dev/stdin");
 	return 0;
 }
 
@@ -322,11 +338,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		free(patch);
 	}
 	if (fs_rm_rf(changes_dir, &err) < 0 ||
-	    build_argv(t, &argv, &stdin_path, &err) < 0) {
-		attempt_fail(a, TASK_FAILED, err.buf);
-		goto out;
-	}
-	if (be->create(&cfg, &sb, &err) < 0) {
+	    be->create(&cfg, &sb, &err) < 0 ||
+	    build_argv(t, be->home(sb), &argv, &stdin_path, &err) < 0) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}

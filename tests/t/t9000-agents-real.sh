@@ -458,4 +458,62 @@ test_expect_success CODEX 'runner exec: the real codex in a network: true sandbo
 '
 show_added codex
 
+# runner_agent ID AGENT [AGENTS-BLOCK]: like runner_smoke, the task an
+# agent: AGENT task with the built-in profile (changed by AGENTS-BLOCK,
+# whose leading tabs go).
+runner_agent() {
+	sed "s/^	*//" >plan.yaml <<-EOF &&
+	version: 1
+	name: agents-builtin
+	backend:
+	  type: local
+	  network: true
+	  memory: 2G
+	defaults:
+	  workspace: ws
+	  timeout: 2m
+	  secrets: [ANTHROPIC_API_KEY, OPENAI_API_KEY]
+	  env:
+	    ANTHROPIC_BASE_URL: http://127.0.0.1:$PORT
+	${3:-}
+	tasks:
+	  - id: $1
+	    agent: $2
+	    prompt: Fix the greeting in hello.txt and add new.txt.
+	EOF
+	ANTHROPIC_API_KEY=sk-ant-test-key-0123456789 \
+		OPENAI_API_KEY=sk-test-key-0123456789 \
+		runner exec plan.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	res=st/runs/$run/tasks/$1 &&
+	python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert [m[\"path\"] for m in c[\"modified\"]] == [\"hello.txt\"], c
+assert [a[\"path\"] for a in c[\"added\"]] == [\"new.txt\"], c
+" $res/changes.json &&
+	printf "hello there\nline two\n" >expect &&
+	test_cmp expect $res/changes/hello.txt
+}
+
+test_expect_success CLAUDE 'runner exec: agent: claude, the built-in profile; its state stays in its HOME' '
+	workspace &&
+	start_server anthropic claude-edit.json &&
+	runner_agent fix claude &&
+	check claude-result $res/output.log >result &&
+	test_grep "^subtype=\"success\"$" result &&
+	test_grep "Fix the greeting in hello.txt" requests.jsonl
+'
+
+test_expect_success CODEX 'runner exec: agent: codex, the built-in profile with the provider in args' '
+	workspace &&
+	start_server openai codex-edit.json &&
+	runner_agent fix codex "agents:
+	  codex:
+	    model: gpt-5.5
+	    args: [-c, model_provider=scripted, -c, \"model_providers.scripted={name=\\\"scripted\\\",base_url=\\\"http://127.0.0.1:$PORT/v1\\\",wire_api=\\\"responses\\\",env_key=\\\"OPENAI_API_KEY\\\"}\"]" &&
+	check codex-events $res/output.log >events &&
+	test_grep "^turn.completed " events
+'
+
 test_done
