@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "e2b-config.h"
 #include "cgroup.h"
+#include "prices.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -2356,6 +2357,74 @@ out:
 }
 
 /*
+ * prices: {MODEL: {input_per_mtok: 3, output_per_mtok: 15, ...}}: USD
+ * per million tokens over the built-in table (prices.h); a model the
+ * table does not have needs input and output.
+ */
+static void parse_prices(struct ctx *c, const struct plan_node *root)
+{
+	static const char *const keys[] = {
+		"input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
+		"cache_write_per_mtok", "cache_write_1h_per_mtok"
+	};
+	const struct plan_node *map =
+		section(c, "prices", root,
+			"a mapping of model names to their prices", NULL);
+	struct price_table *t, base = PRICE_TABLE_INIT;
+	struct strbuf e0 = STRBUF_INIT;
+
+	if (!map)
+		return;
+	t = xcalloc(1, sizeof(*t));
+	t->version = xstrdup("plan");
+	if (price_table_load_builtin(&base, &e0) < 0)
+		BUG("the built-in price table does not load: %s", e0.buf);
+	for (size_t i = 0; i < map->nr; i++) {
+		const struct plan_node *key = map->pairs[i].key;
+		const struct plan_node *m = map->pairs[i].value;
+		struct model_price p = { .model = key->str };
+		double *slot[] = { &p.input_per_mtok, &p.output_per_mtok,
+				   &p.cache_read_per_mtok,
+				   &p.cache_write_per_mtok,
+				   &p.cache_write_1h_per_mtok };
+		struct strbuf where = STRBUF_INIT, e = STRBUF_INIT;
+		struct scope sc;
+		bool okay = true;
+
+		strbuf_addf(&where, "prices: model '%s': ", key->str);
+		sc.where = sc.vprefix = where.buf;
+		sc.kprefix = "";
+		if (m->type != PLAN_NODE_MAP) {
+			expected(c, &sc, "", m, "a mapping of prices");
+			strbuf_release(&where);
+			continue;
+		}
+		check_keys(c, &sc, m, keys, ARRAY_SIZE(keys));
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+			const struct plan_node *v =
+				plan_node_get(m, keys[k], NULL);
+			*slot[k] = PRICE_UNSET;
+			if (v && !want_number(c, &sc, keys[k], v, slot[k]))
+				okay = false;
+		}
+		/* As exec will merge it: onto the built-in table. */
+		if (okay && price_table_set(&base, &p, &e) < 0) {
+			plan_diag_add(c->diag, key->loc, "%s%s", where.buf,
+				      e.buf);
+		} else if (okay) {
+			ALLOC_GROW(t->items, t->nr + 1, t->alloc);
+			t->items[t->nr] = p;
+			t->items[t->nr++].model = xstrdup(key->str);
+		}
+		strbuf_release(&e);
+		strbuf_release(&where);
+	}
+	price_table_release(&base);
+	strbuf_release(&e0);
+	c->plan->prices = t;
+}
+
+/*
  * An agent crashes below its memory floor (Bun and V8 reserve a lot of
  * address space up front): say so now, not as a SIGILL at 2 am.
  */
@@ -2396,7 +2465,7 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = { "version", "name",	 "schedule",
 					    "backend", "limits", "defaults",
-					    "agents",  "tasks" };
+					    "agents",  "tasks",	 "prices" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;
@@ -2450,6 +2519,7 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_backend(c, root);
 	parse_limits(c, root);
 	parse_agents(c, root);
+	parse_prices(c, root);
 	parse_tasks(c, root);
 	check_agent_memory(c, root);
 	check_e2b_lifetime(c, root);

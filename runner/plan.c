@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "plan.h"
+#include "prices.h"
 
 static void task_release(struct plan_task *t)
 {
@@ -55,6 +56,9 @@ void plan_free(struct plan *plan)
 	for (size_t i = 0; i < plan->nr_agents; i++)
 		plan_agent_release(&plan->agents[i]);
 	free(plan->agents);
+	if (plan->prices)
+		price_table_release(plan->prices);
+	free(plan->prices);
 	for (size_t i = 0; i < plan->nr_tasks; i++)
 		task_release(&plan->tasks[i]);
 	free(plan->tasks);

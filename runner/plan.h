@@ -9,6 +9,7 @@
 #include "strvec.h"
 
 struct strbuf;
+struct price_table;
 
 /*
  * The plan model: what a YAML plan says, typed, with defaults applied and
@@ -122,6 +123,8 @@ struct plan {
 	enum plan_on_limit on_limit; /* default wait */
 	double budget_usd;	     /* 0 = no budget */
 	double cost_per_hour_usd;    /* default 0 */
+	/* prices: model prices over prices/models.json; NULL: none */
+	struct price_table *prices;
 
 	struct plan_agent *agents;
 	size_t nr_agents;

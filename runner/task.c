@@ -17,6 +17,9 @@
 #include "quote.h"
 #include "timeutil.h"
 #include "record.h"
+#include "agent-stream.h"
+#include "agent-outcome.h"
+#include "prices.h"
 
 #include <fcntl.h>
 
@@ -29,6 +32,7 @@ struct output_ctx {
 	bool went; /* wait_go said go: the task did start */
 	int fd;
 	struct mask *mask;
+	struct agent_stream *agent; /* the attempt's parser, or NULL */
 	uint64_t written;
 	uint64_t limit;
 	bool truncated;
@@ -89,6 +93,9 @@ static int on_output(void *ctx, const char *buf, size_t len)
 {
 	struct output_ctx *o = ctx;
 	struct strbuf masked = STRBUF_INIT;
+	/* Raw: what it keeps is masked when it is recorded. */
+	if (o->agent)
+		agent_stream_feed(o->agent, buf, len, time_mono_ms());
 	mask_feed(o->mask, buf, len, false, &masked);
 	write_log(o, masked.buf, masked.len);
 	strbuf_release(&masked);
@@ -288,6 +295,31 @@ static void log_line(struct output_ctx *o, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/*
+ * What the attempt cost (prices.h, cost_decide): the agent's report,
+ * else its tokens at the run's prices, else its time at the plan's rate.
+ */
+static void attempt_cost(const struct task_run *t, struct attempt_rec *a,
+			 const struct agent_outcome *o,
+			 const struct plan_agent *agent)
+{
+	const struct plan *plan = t->run->plan;
+	struct cost_input in = {
+		.prices = t->run->prices,
+		.outcome = o,
+		.model = agent ? agent->model : NULL,
+		.sandbox_ms = a->never_went ? 0 : a->ended_at - a->started_at,
+		.usd_per_hour = plan->cost_per_hour_usd > 0
+					? plan->cost_per_hour_usd
+					: -1,
+	};
+	struct cost c;
+
+	cost_decide(&in, &c);
+	a->cost_usd = c.usd;
+	a->cost_source = c.source_name;
+}
+
 /* Record a remote sandbox's id before it is used (for `runner gc`). */
 static int on_created(void *ctx, const struct sandbox_config *cfg,
 		      const char *sandbox_id, struct strbuf *err)
@@ -330,7 +362,14 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 				      .exclude = &pt->exclude,
 				      .secrets = t->run->mask };
 	struct sandbox_cmd cmd = { 0 };
+	const struct plan_agent *agent =
+		pt->agent ? plan_find_agent(plan, pt->agent) : NULL;
 
+	if (agent && agent->output != AGENT_FORMAT_NONE) {
+		struct agent_stream_opts so = { .format = agent->output,
+						.model = agent->model };
+		out->agent = agent_stream_new(&so);
+	}
 	/* What an earlier attempt brought back is not this one's. */
 	{
 		char *patch = fs_join(t->dir, "changes.patch");
@@ -369,6 +408,12 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	mark_exited(out);
 	output_flush(out);
 	status_from_exec(a, &st, t, out->went);
+	if (out->agent) {
+		agent_stream_finish(out->agent, time_mono_ms());
+		a->agent = attempt_agent_from(agent_stream_outcome(out->agent),
+					      t->run->mask);
+		attempt_agent_judge(a);
+	}
 	/* Partial work of a timed-out or failed task still comes back. */
 	ws_changes_release(changes);
 	if (be->pull_changes(sb, m, &popts, changes, &err) < 0) {
@@ -387,6 +432,9 @@ out:
 				     err.buf);
 	}
 	a->ended_at = time_now_ms();
+	attempt_cost(t, a,
+		     out->agent ? agent_stream_outcome(out->agent) : NULL,
+		     agent);
 	if (a->reason && !a->never_went) {
 		/* Our line in the log stays one line, whatever it quotes. */
 		char *r = quote_text_dup(a->reason);
@@ -394,6 +442,8 @@ out:
 			 task_status_name(a->status), r);
 		free(r);
 	}
+	agent_stream_free(out->agent);
+	out->agent = NULL;
 	free(stdin_path);
 	free(changes_dir);
 	strvec_clear(&argv);

@@ -196,4 +196,102 @@ test_expect_success 'an unknown agent: the built-ins are named' '
 	test_grep "missing required key .command. (only claude and codex are built in)" err
 '
 
+# replay NAME: bin/claude (or codex) prints the real CLI's captured output
+# tests/fixtures/agents/NAME.out and exits as it did (NAME.meta).
+replay() {
+	mkdir -p bin &&
+	code=$(sed -n "s/^exit: //p" "$FIXTURES/agents/$1.meta") &&
+	prog=${2:-claude} &&
+	printf "#!/bin/sh\ncat >/dev/null\ncat '%s'\nexit %s\n" \
+		"$FIXTURES/agents/$1.out" "$code" >bin/$prog &&
+	chmod +x bin/$prog
+}
+
+# json FILE EXPR: print the Python expression EXPR over the JSON in FILE
+# (as j).
+json() {
+	python3 -c "import json, sys; j = json.load(open(sys.argv[1])); print($2)" "$1"
+}
+
+test_expect_success 'the outcome of a claude run: result.json, db, show, report, --json' '
+	mkdir ws && replay claude-edit &&
+	plan plan.yaml "" "    agent: claude" &&
+	runner exec plan.yaml --state st --json >events 2>err &&
+	result_of &&
+	test "$(json $res/result.json "j[\"agent\"][\"result\"], j[\"agent\"][\"turns\"], j[\"agent\"][\"format\"]")" = "success 5 claude-stream-json" &&
+	test "$(json $res/result.json "j[\"agent\"][\"tokens\"][\"cache_read\"], j[\"agent\"][\"tokens\"][\"cache_write\"]")" = "5000 1000" &&
+	test "$(json $res/result.json "j[\"agent\"][\"final_text\"]")" = "All done: hello.txt edited, new.txt created." &&
+	sid=$(json $res/result.json "j[\"agent\"][\"session_id\"]") &&
+	test ${#sid} -eq 36 &&
+	test "$(json $res/result.json "j[\"cost_source\"]")" = agent &&
+	cost=$(json $res/result.json "j[\"cost_usd\"]") &&
+	test "$cost" = "$(json $res/result.json "j[\"agent\"][\"cost_usd\"]")" &&
+	python3 -c "assert float(\"$cost\") > 0" &&
+	test "$(sqlite3 st/runner.db "select result, turns, session_id, cost_source from agent_outcomes")" = "success|5|$sid|agent" &&
+	test "$(sqlite3 st/runner.db "select cost_usd = $cost from tasks")" = 1 &&
+	runner show $run t --state st >show &&
+	test_grep "^agent:    claude-stream-json: success, 5 turns" show &&
+	test_grep "^cost by:  agent" show &&
+	test_grep "^final:    All done" show &&
+	runner report $run --state st -o report.html &&
+	test_grep "agent: success, 5 turns" report.html &&
+	grep "\"event\":\"agent_outcome\"" events >ev &&
+	test "$(json ev "j[\"data\"][\"result\"], j[\"data\"][\"cost_source\"], j[\"task_id\"]")" = "success agent t"
+'
+
+test_expect_success 'an agent that reports an error fails with its own reason' '
+	mkdir ws && replay claude-500 &&
+	plan plan.yaml "" "    agent: claude" &&
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	test "$(json $res/result.json "j[\"status\"], j[\"agent\"][\"result\"]")" = "failed error" &&
+	json $res/result.json "j[\"reason\"]" >reason &&
+	test_grep "^API Error: 500 Internal server error" reason &&
+	test_grep "API Error: 500" out &&
+	test_grep -v "exited with status" reason
+'
+
+test_expect_success 'max turns: "Reached maximum number of turns", even with exit 0' '
+	mkdir ws && replay claude-max-turns &&
+	sed -i "s/^exit 1$/exit 0/" bin/claude &&
+	plan plan.yaml "" "    agent: claude" &&
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	test "$(json $res/result.json "j[\"reason\"], j[\"agent\"][\"result\"]")" = "Reached maximum number of turns (2) max_turns" &&
+	test "$(sqlite3 st/runner.db "select reason from attempts")" = "Reached maximum number of turns (2)"
+'
+
+test_expect_success 'codex: turn.failed is the reason; tokens priced by the table' '
+	mkdir ws && replay codex-500 codex &&
+	plan plan.yaml "" "    agent: codex" &&
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	test "$(json $res/result.json "j[\"agent\"][\"format\"], j[\"agent\"][\"result\"]")" = "codex-jsonl error" &&
+	json $res/result.json "j[\"reason\"]" >reason &&
+	test_grep "experiencing high demand" reason &&
+	rm -rf st && replay codex-edit codex &&
+	plan plan.yaml "agents: {codex: {model: gpt-5.5}}" "    agent: codex" &&
+	runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	test "$(json $res/result.json "j[\"agent\"][\"result\"], j[\"cost_source\"]")" = "success tokens" &&
+	python3 -c "assert $(json $res/result.json "j[\"cost_usd\"]") > 0"
+'
+
+test_expect_success 'a secret the agent prints does not reach result.json or the db' '
+	mkdir ws && mkdir -p bin &&
+	cat >bin/claude <<-\EOF &&
+	#!/bin/sh
+	cat >/dev/null
+	printf "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"num_turns\":1,\"result\":\"API Error: key %s refused\",\"session_id\":\"s\"}\n" "$MY_KEY"
+	exit 1
+	EOF
+	chmod +x bin/claude &&
+	plan plan.yaml "" "    agent: claude
+	    secrets: [MY_KEY]" &&
+	MY_KEY=sk-very-secret-value-123456 test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	! grep -r "sk-very-secret-value-123456" st/runs st/runner.db &&
+	test_grep "API Error: key" $res/result.json
+'
+
 test_done
