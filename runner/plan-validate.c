@@ -427,15 +427,18 @@ enum tkey {
 	TK_SECRET_SCAN,
 	TK_LOG_LIMIT,
 	TK_PULL_LIMIT,
+	TK_MAX_TURNS,
+	TK_MAX_COST_USD,
 	TK_NR
 };
 
 static const char *const task_keys[TK_NR] = {
-	"id",	       "run",	    "agent",	     "prompt",
-	"depends_on",  "matrix",    "workspace",     "timeout",
-	"warn_at",     "retries",   "retry_backoff", "env",
-	"secrets",     "exclude",   "pull",	     "include_git",
-	"secret_scan", "log_limit", "pull_limit",
+	"id",		"run",	     "agent",	      "prompt",
+	"depends_on",	"matrix",    "workspace",     "timeout",
+	"warn_at",	"retries",   "retry_backoff", "env",
+	"secrets",	"exclude",   "pull",	      "include_git",
+	"secret_scan",	"log_limit", "pull_limit",    "max_turns",
+	"max_cost_usd",
 };
 
 /* Keys that only make sense on one task: never in defaults. */
@@ -462,6 +465,8 @@ struct settings {
 	char *workspace; /* absolute */
 	int64_t timeout, retry_backoff;
 	int retries;
+	int max_turns;
+	double max_cost_usd;
 	int64_t *warn_at; /* sorted */
 	const struct plan_node **warn_node;
 	size_t nr_warn;
@@ -796,6 +801,10 @@ static bool parse_setting(struct ctx *c, const struct scope *sc, enum tkey k,
 		return parse_warn_at(c, sc, v, s);
 	case TK_RETRIES:
 		return want_int(c, sc, key, v, 0, 100, &s->retries);
+	case TK_MAX_TURNS:
+		return want_int(c, sc, key, v, 1, 100000, &s->max_turns);
+	case TK_MAX_COST_USD:
+		return want_number(c, sc, key, v, &s->max_cost_usd);
 	case TK_RETRY_BACKOFF:
 		return want_duration(c, sc, key, v, &s->retry_backoff);
 	case TK_ENV:
@@ -1787,6 +1796,10 @@ static void build_task(struct ctx *c, struct tasks *ts,
 	}
 	f = from(ts, src, TK_RETRIES);
 	t->retries = f ? f->retries : 0;
+	f = from(ts, src, TK_MAX_TURNS);
+	t->max_turns = f ? f->max_turns : 0;
+	f = from(ts, src, TK_MAX_COST_USD);
+	t->max_cost_usd = f ? f->max_cost_usd : 0;
 	f = from(ts, src, TK_RETRY_BACKOFF);
 	t->retry_backoff_ms = f ? f->retry_backoff : 10000;
 	/*

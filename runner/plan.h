@@ -82,6 +82,8 @@ struct plan_task {
 	int64_t *warn_at_ms; /* ascending; nr_warn_at entries */
 	size_t nr_warn_at;
 	int retries;		  /* default 0 */
+	int max_turns;		  /* agent: its turn limit; 0 = none */
+	double max_cost_usd;	  /* agent: its cost limit; 0 = none */
 	int64_t retry_backoff_ms; /* default 10s */
 	struct plan_env *env;	  /* in file order, names unique */
 	size_t nr_env;

@@ -33,6 +33,10 @@ struct output_ctx {
 	int fd;
 	struct mask *mask;
 	struct agent_stream *agent; /* the attempt's parser, or NULL */
+	int max_turns;		    /* to enforce from the stream; 0: none */
+	double max_cost_usd;	    /* likewise */
+	const char *model;	    /* the plan's, to price tokens */
+	char *over_limit;	    /* why on_output stopped the task */
 	uint64_t written;
 	uint64_t limit;
 	bool truncated;
@@ -89,17 +93,55 @@ static void add_truncated_warning(struct task_run *t)
 	free(msg);
 }
 
-static int on_output(void *ctx, const char *buf, size_t len)
+static void on_output_write(struct output_ctx *o, const char *buf, size_t len)
 {
-	struct output_ctx *o = ctx;
 	struct strbuf masked = STRBUF_INIT;
-	/* Raw: what it keeps is masked when it is recorded. */
-	if (o->agent)
-		agent_stream_feed(o->agent, buf, len, time_mono_ms());
 	mask_feed(o->mask, buf, len, false, &masked);
 	write_log(o, masked.buf, masked.len);
 	strbuf_release(&masked);
+}
+
+/*
+ * A task's max_turns and max_cost_usd, for an agent that has no option
+ * for them: read off its stream; -1 (and o->over_limit) once passed.
+ */
+static int check_limits(struct output_ctx *o)
+{
+	const struct agent_outcome *oc = agent_stream_outcome(o->agent);
+	double usd = 0;
+
+	if (o->max_turns && oc->turns > (uint64_t)o->max_turns) {
+		o->over_limit = xstrfmt("max_turns: the agent passed %d turns",
+					o->max_turns);
+		return -1;
+	}
+	if (o->max_cost_usd > 0) {
+		struct strbuf err = STRBUF_INIT;
+		if (oc->has_cost)
+			usd = oc->cost_usd;
+		else if (oc->has_tokens && o->t->run->prices)
+			price_outcome_tokens_cost(o->t->run->prices, oc,
+						  o->model, &usd, &err);
+		strbuf_release(&err);
+		if (usd > o->max_cost_usd) {
+			o->over_limit = xstrfmt("max_cost_usd: the agent "
+						"spent $%.4f, over $%.4f",
+						usd, o->max_cost_usd);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+static int on_output(void *ctx, const char *buf, size_t len)
+{
+	struct output_ctx *o = ctx;
+
+	/* Raw: what it keeps is masked when it is recorded. */
+	if (o->agent)
+		agent_stream_feed(o->agent, buf, len, time_mono_ms());
+	on_output_write(o, buf, len);
+	return o->agent && !o->over_limit && check_limits(o) < 0 ? -1 : 0;
 }
 
 static void output_flush(struct output_ctx *o)
@@ -196,6 +238,15 @@ static int build_argv(const struct task_run *t, const char *home,
 	if (agent->model && agent->model_arg) {
 		strvec_push(argv, agent->model_arg);
 		strvec_push(argv, agent->model);
+	}
+	/* Limits the agent keeps itself; on_output keeps the others. */
+	if (pt->max_turns && agent->max_turns_arg) {
+		strvec_push(argv, agent->max_turns_arg);
+		strvec_pushf(argv, "%d", pt->max_turns);
+	}
+	if (pt->max_cost_usd > 0 && agent->max_cost_arg) {
+		strvec_push(argv, agent->max_cost_arg);
+		strvec_pushf(argv, "%.6g", pt->max_cost_usd);
 	}
 	if (agent->prompt == PLAN_PROMPT_ARG) {
 		strvec_push(argv, pt->prompt ? pt->prompt : "");
@@ -369,6 +420,9 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		struct agent_stream_opts so = { .format = agent->output,
 						.model = agent->model };
 		out->agent = agent_stream_new(&so);
+		out->max_turns = agent->max_turns_arg ? 0 : pt->max_turns;
+		out->max_cost_usd = agent->max_cost_arg ? 0 : pt->max_cost_usd;
+		out->model = agent->model;
 	}
 	/* What an earlier attempt brought back is not this one's. */
 	{
@@ -401,7 +455,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.kill_now = out->hooks->kill_now;
 	cmd.wait_go = wait_go;
 	cmd.ctx = out;
-	if (be->exec(sb, &cmd, &st, &err) < 0) {
+	if (be->exec(sb, &cmd, &st, &err) < 0 && !out->over_limit) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
@@ -414,6 +468,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 					      t->run->mask);
 		attempt_agent_judge(a);
 	}
+	if (out->over_limit)
+		attempt_fail(a, TASK_FAILED, out->over_limit);
 	/* Partial work of a timed-out or failed task still comes back. */
 	ws_changes_release(changes);
 	if (be->pull_changes(sb, m, &popts, changes, &err) < 0) {
@@ -444,6 +500,8 @@ out:
 	}
 	agent_stream_free(out->agent);
 	out->agent = NULL;
+	free(out->over_limit);
+	out->over_limit = NULL;
 	free(stdin_path);
 	free(changes_dir);
 	strvec_clear(&argv);

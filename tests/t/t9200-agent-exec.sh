@@ -294,4 +294,55 @@ test_expect_success 'a secret the agent prints does not reach result.json or the
 	test_grep "API Error: key" $res/result.json
 '
 
+test_expect_success 'max_turns and max_cost_usd reach claude as its own options' '
+	mkdir ws && fake_agent claude &&
+	plan plan.yaml "" "    agent: claude
+	    max_turns: 3
+	    max_cost_usd: 0.5" &&
+	runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	grep "^arg=" $res/output.log | tail -4 >actual &&
+	printf "arg=--max-turns\narg=3\narg=--max-budget-usd\narg=0.5\n" >expect &&
+	test_cmp expect actual
+'
+
+test_expect_success 'max_cost_usd of an agent without such an option: runner ends it' '
+	mkdir ws && replay codex-edit codex &&
+	plan plan.yaml "agents: {codex: {model: gpt-5.5}}" "    agent: codex
+	    max_cost_usd: 0.000001" &&
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	json $res/result.json "j[\"reason\"]" >reason &&
+	test_grep "^max_cost_usd: the agent spent \$0\.0[0-9]*, over \$0\.0000$" reason
+'
+
+test_expect_success 'budget_usd counts what the agent reported' '
+	mkdir ws && replay claude-edit &&
+	plan plan.yaml "limits: {budget_usd: 0.05, concurrency: 1}" "    agent: claude
+	  - id: second
+	    agent: claude
+	    prompt: again
+	    depends_on: [t]" &&
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	test "$(sqlite3 st/runner.db "select id, status from tasks order by seq")" = "t|succeeded
+second|skipped" &&
+	sqlite3 st/runner.db "select reason from tasks where id = \"second\"" >reason &&
+	test_grep "budget" reason &&
+	test_grep "0\.0676" reason
+'
+
+test_expect_success 'prices: the plan prices a model the table does not know' '
+	mkdir ws && replay codex-edit codex &&
+	plan plan.yaml "agents: {codex: {model: my-model}}
+	prices:
+	  my-model: {input_per_mtok: 1000, output_per_mtok: 1000}" "    agent: codex" &&
+	runner exec plan.yaml --state st >out 2>err &&
+	result_of &&
+	test "$(json $res/result.json "j[\"cost_source\"]")" = tokens &&
+	python3 -c "assert $(json $res/result.json "j[\"cost_usd\"]") > 1" &&
+	printf "version: 1\nname: p\nprices: {other: {output_per_mtok: 1}}\ntasks: []\n" >bad.yaml &&
+	test_expect_code 2 runner validate bad.yaml 2>err &&
+	test_grep "prices: model .other.:" err
+'
+
 test_done
