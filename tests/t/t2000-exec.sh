@@ -378,6 +378,26 @@ test_expect_success 'the demo plan validates and runs from a clean state' '
 '
 
 
+test_expect_success BWRAP 'the demo runs; fake-claude reports like Claude Code, its state stays home' '
+	cp -r "$RUNNER_TOP/plans" "$RUNNER_TOP/examples" . &&
+	runner exec plans/demo.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	for t in readme-usage contributing; do
+		python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = r[\"agent\"]
+assert a[\"result\"] == \"success\" and a[\"turns\"] == 2, a
+assert r[\"cost_source\"] == \"agent\" and r[\"cost_usd\"] > 0, r
+assert len(a[\"session_id\"]) == 36 and a[\"tokens\"][\"input\"] == 2400, a
+c = json.load(open(sys.argv[2]))
+names = [x[\"path\"] for k in (\"added\", \"modified\") for x in c[k]]
+assert not [n for n in names if \".claude\" in n], names
+" st/runs/$run/tasks/$t/result.json st/runs/$run/tasks/$t/changes.json ||
+		return 1
+	done
+'
+
 test_expect_success BWRAP 'HOME is private, outside the workspace; nothing written there comes back' '
 	make_ws ws &&
 	cat >plan.yaml <<-\EOF &&
