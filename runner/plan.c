@@ -218,3 +218,16 @@ bool plan_id_valid(const char *s)
 	}
 	return len >= 1 && len <= 64;
 }
+
+const struct plan_agent *plan_agent_offline(const struct plan *plan,
+					    const struct plan_task *t)
+{
+	const struct plan_agent *a = t->agent ? plan_find_agent(plan, t->agent)
+					      : NULL;
+
+	if (!a || !a->needs_network || plan->network ||
+	    plan->isolation != PLAN_ISOLATION_SANDBOX ||
+	    plan->backend != PLAN_BACKEND_LOCAL)
+		return NULL;
+	return a;
+}

@@ -142,6 +142,13 @@ struct plan {
  */
 int plan_load(const char *path, struct plan **out, struct strbuf *errors);
 void plan_free(struct plan *plan);
+/*
+ * The agent of task t when it needs its API and the plan's sandbox has
+ * no network (isolation sandbox, network false): it would retry for
+ * minutes, then fail. NULL otherwise.
+ */
+const struct plan_agent *plan_agent_offline(const struct plan *plan,
+					    const struct plan_task *t);
 /* Free what a points to (not a), leaving it empty (zeroed, strvecs init). */
 void plan_agent_release(struct plan_agent *a);
 

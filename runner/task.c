@@ -424,6 +424,16 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		out->max_cost_usd = agent->max_cost_arg ? 0 : pt->max_cost_usd;
 		out->model = agent->model;
 	}
+	if (plan_agent_offline(plan, pt)) {
+		/* Not minutes of retries against a closed network. */
+		char *r = xstrfmt("agent '%s' needs the network to reach its "
+				  "API, but backend.network is false (set "
+				  "backend.network: true)",
+				  agent->name);
+		attempt_fail(a, TASK_FAILED, r);
+		free(r);
+		goto out;
+	}
 	/* What an earlier attempt brought back is not this one's. */
 	{
 		char *patch = fs_join(t->dir, "changes.patch");

@@ -345,4 +345,29 @@ test_expect_success 'prices: the plan prices a model the table does not know' '
 	test_grep "prices: model .other.:" err
 '
 
+test_expect_success BWRAP 'network off: an agent task fails at once naming backend.network; validate warns' '
+	mkdir ws &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: offline
+	defaults: {workspace: ws}
+	agents:
+	  claude: {command: [/bin/sh, -c, "echo started; sleep 30"]}
+	tasks:
+	  - {id: t, agent: claude, prompt: p}
+	EOF
+	runner validate plan.yaml >out 2>err &&
+	test_grep "agent .claude. (task .t.) needs the network to reach its API, but backend.network is false" err &&
+	start=$(date +%s) &&
+	test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	test $(($(date +%s) - start)) -lt 10 &&
+	result_of &&
+	json $res/result.json "j[\"reason\"]" >reason &&
+	test_grep "needs the network to reach its API, but backend.network is false" reason &&
+	test_grep -v "^started$" $res/output.log &&
+	sed -i "s/^name: offline$/name: offline\nbackend: {network: true}/" plan.yaml &&
+	runner validate plan.yaml >out 2>err &&
+	test_grep -v "backend.network" err
+'
+
 test_done
