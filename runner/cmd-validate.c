@@ -47,6 +47,20 @@ static void warn_offline_agents(const char *path, const struct plan *plan)
 }
 
 /*
+ * network: true under bubblewrap is the host's network namespace: the
+ * internet and every service listening on the host's loopback.
+ */
+static void warn_host_network(const char *path, const struct plan *plan)
+{
+	if (!plan->network || plan->backend != PLAN_BACKEND_LOCAL)
+		return;
+	warning("%s:%u:%u: backend.network: true gives the tasks the host's "
+		"network, its loopback services included (list what they "
+		"need instead: network: [api.example.org:443])",
+		path, plan->network_loc.line, plan->network_loc.col);
+}
+
+/*
  * Every file is checked, even after one fails, and every error of each is
  * printed: one compiler-style "FILE:LINE:COL: message" line on stderr.
  */
@@ -76,6 +90,7 @@ int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
 			warn_short_secrets(argv[i], plan);
 			warn_offline_agents(argv[i], plan);
+			warn_host_network(argv[i], plan);
 		}
 		plan_free(plan);
 		strbuf_release(&errors);

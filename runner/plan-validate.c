@@ -5,6 +5,7 @@
 #include "e2b-config.h"
 #include "cgroup.h"
 #include "prices.h"
+#include "netproxy.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -976,6 +977,57 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 	strbuf_release(&err);
 }
 
+/*
+ * backend.network: false, true (the host's network), or a list of
+ * destinations the task may reach through the run's proxy (netproxy.h),
+ * each checked where it is written. Needs type and isolation parsed: the
+ * proxy serves only a bubblewrap sandbox of the local backend.
+ */
+static void parse_network(struct ctx *c, const struct scope *sc,
+			  const struct plan_node *n)
+{
+	struct plan *plan = c->plan;
+	struct strbuf err = STRBUF_INIT;
+
+	plan->network_loc = n->loc;
+	if (n->type != PLAN_NODE_SEQ) {
+		if (!is_scalar(n, PLAN_SCALAR_BOOL))
+			expected(c, sc, "network", n,
+				 "true, false or a list of host:port");
+		else
+			want_bool(c, sc, "network", n, &plan->network);
+		return;
+	}
+	if (!n->nr) {
+		value_error(c, sc, "network", n,
+			    "an empty list allows nothing (write false)");
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (!is_scalar(e, PLAN_SCALAR_STR)) {
+			expected_hint(c, sc, "network", e,
+				      "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(&plan->network_allow, e->str,
+					   &err) < 0)
+			value_error(c, sc, "network", e, "%s", err.buf);
+	}
+	strbuf_release(&err);
+	if (plan->backend != PLAN_BACKEND_LOCAL)
+		value_error(c, sc, "network", n,
+			    "a list of destinations needs the local backend "
+			    "(e2b takes true or false)");
+	else if (plan->isolation != PLAN_ISOLATION_SANDBOX)
+		value_error(c, sc, "network", n,
+			    "a list of destinations needs isolation: sandbox "
+			    "(with isolation: none the task has the host's "
+			    "network)");
+}
+
 static void parse_backend(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = { "type",	"isolation",
@@ -1000,9 +1052,6 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 	n = plan_node_get(map, "isolation", NULL);
 	if (n && want_enum(c, &sc, "isolation", n, isolation, 2, &e))
 		plan->isolation = (enum plan_isolation)e;
-	n = plan_node_get(map, "network", NULL);
-	if (n)
-		want_bool(c, &sc, "network", n, &plan->network);
 	n = plan_node_get(map, "memory", NULL);
 	if (n)
 		want_size(c, &sc, "memory", n, &plan->memory);
@@ -1023,6 +1072,9 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 		value_error(c, &sc, "max_lifetime", n, "must be at least 1s");
 		plan->max_lifetime_ms = 0;
 	}
+	n = plan_node_get(map, "network", NULL);
+	if (n)
+		parse_network(c, &sc, n);
 }
 
 /*

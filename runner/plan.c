@@ -53,6 +53,7 @@ void plan_free(struct plan *plan)
 	free(plan->cron);
 	free(plan->timezone);
 	free(plan->template_id);
+	netproxy_allowlist_release(&plan->network_allow);
 	for (size_t i = 0; i < plan->nr_agents; i++)
 		plan_agent_release(&plan->agents[i]);
 	free(plan->agents);
@@ -225,7 +226,9 @@ const struct plan_agent *plan_agent_offline(const struct plan *plan,
 	const struct plan_agent *a = t->agent ? plan_find_agent(plan, t->agent)
 					      : NULL;
 
+	/* An allowlist is the agent's to get right (its API listed). */
 	if (!a || !a->needs_network || plan->network ||
+	    plan->network_allow.nr ||
 	    plan->isolation != PLAN_ISOLATION_SANDBOX ||
 	    plan->backend != PLAN_BACKEND_LOCAL)
 		return NULL;

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "agent-stream.h"
+#include "netproxy.h"
 #include "strvec.h"
 
 struct strbuf;
@@ -115,9 +116,17 @@ struct plan {
 	enum plan_backend_type backend; /* default local */
 	enum plan_isolation isolation;	/* default sandbox */
 	bool network;			/* default false */
-	uint64_t memory;		/* bytes; 0 = no limit */
-	char *template_id;		/* e2b; default "base" */
-	int64_t max_lifetime_ms;	/* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
+	/*
+	 * network: [host:port, ...]: the task keeps no network of its own
+	 * and reaches these through the run's proxy (netproxy.h); empty
+	 * otherwise. network_loc: where network: was written (validate
+	 * warns about true).
+	 */
+	struct netproxy_allowlist network_allow;
+	struct plan_loc network_loc;
+	uint64_t memory;	 /* bytes; 0 = no limit */
+	char *template_id;	 /* e2b; default "base" */
+	int64_t max_lifetime_ms; /* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
 
 	int concurrency;	     /* default 4 */
 	int per_hour;		     /* 0 = no cap */
@@ -144,8 +153,8 @@ int plan_load(const char *path, struct plan **out, struct strbuf *errors);
 void plan_free(struct plan *plan);
 /*
  * The agent of task t when it needs its API and the plan's sandbox has
- * no network (isolation sandbox, network false): it would retry for
- * minutes, then fail. NULL otherwise.
+ * no network at all (local, isolation sandbox, network false and no
+ * allowlist): it would retry for minutes, then fail. NULL otherwise.
  */
 const struct plan_agent *plan_agent_offline(const struct plan *plan,
 					    const struct plan_task *t);

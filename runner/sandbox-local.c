@@ -59,6 +59,7 @@
 #include "runner.h"
 #include "sandbox.h"
 #include "sandbox-e2b.h"
+#include "netproxy.h"
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
@@ -92,6 +93,8 @@ struct sandbox {
 	char *home_dir; /* the host folder behind it, or NULL (a tmpfs) */
 	enum plan_isolation isolation;
 	bool network;
+	struct netproxy *netproxy; /* borrowed: network: [allowlist] */
+	const struct netproxy_allowlist *net_allow;
 	uint64_t memory;
 	bool drop;		 /* we are root: run bwrap as nobody */
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
@@ -243,6 +246,10 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	*out = NULL;
 	sb->isolation = cfg->isolation;
 	sb->network = cfg->network;
+	if (cfg->isolation == PLAN_ISOLATION_SANDBOX && cfg->netproxy) {
+		sb->netproxy = cfg->netproxy;
+		sb->net_allow = cfg->net_allow;
+	}
 	sb->memory = cfg->memory;
 	sb->drop = want_drop(cfg->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
@@ -736,10 +743,79 @@ static int pipe_above_stdio(int fds[2])
 	return 0;
 }
 
+/*
+ * network: [allowlist]. The proxy's variables come after the task's, so
+ * that a NO_PROXY of the plan cannot send loopback past the proxy (where
+ * the empty namespace would fail it silently instead of its being
+ * refused and reported).
+ */
+static void push_netproxy_env(struct strbuf *args)
+{
+	struct strvec env = STRVEC_INIT;
+
+	netproxy_sandbox_env(&env);
+	for (size_t i = 0; i < env.nr; i++) {
+		const char *eq = strchr(env.v[i], '=');
+		char *name;
+
+		if (!eq)
+			continue;
+		name = xstrndup(env.v[i], (size_t)(eq - env.v[i]));
+		push_pair(args, "--setenv", name);
+		push_pair(args, eq + 1, NULL);
+		free(name);
+	}
+	strvec_clear(&env);
+}
+
+/*
+ * The helper runs first in the sandbox (from its descriptor of our own
+ * binary), hands the proxy its listener and execs the task's command.
+ */
+static void push_netproxy_helper(struct proc *p,
+				 const struct netproxy_sandbox *nps)
+{
+	netproxy_sandbox_argv(nps, &p->args);
+	p->keep_fds[p->nr_keep_fds++] = nps->exe_fd;
+	p->keep_fds[p->nr_keep_fds++] = nps->inner_fd;
+}
+
+/*
+ * Before bwrap starts: the helper's descriptors, and the task attached
+ * to the run's proxy (its listener arrives once the helper runs).
+ */
+static int start_netproxy(struct sandbox *sb, struct netproxy_sandbox *nps,
+			  struct netproxy_task **npt, struct strbuf *err)
+{
+	if (netproxy_sandbox_prepare(nps, NULL, err) < 0)
+		return -1;
+	*npt = netproxy_attach(sb->netproxy, sb->net_allow, nps->outer_fd,
+			       err);
+	nps->outer_fd = -1;
+	return *npt ? 0 : -1;
+}
+
+/*
+ * The task has ended (or never started): its listener and every
+ * connection of it are closed here; what the proxy did goes to report.
+ */
+static void stop_netproxy(struct netproxy_sandbox *nps,
+			  struct netproxy_task *npt,
+			  struct netproxy_report *report)
+{
+	struct netproxy_report ignored = NETPROXY_REPORT_INIT;
+
+	if (npt)
+		netproxy_detach(npt, report ? report : &ignored);
+	netproxy_report_release(&ignored);
+	netproxy_sandbox_release(nps);
+}
+
 /* Fill p (and open *args_fd, *status) to run cmd under bwrap. */
 static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			 struct proc *p, int *args_fd, int status[2],
-			 int block_fd, struct strbuf *err)
+			 int block_fd, const struct netproxy_sandbox *nps,
+			 struct strbuf *err)
 {
 	struct strbuf args = STRBUF_INIT;
 	char *bwrap = find_bwrap();
@@ -810,6 +886,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		push_pair(&args, eq + 1, NULL);
 		free(name);
 	}
+	if (nps)
+		push_netproxy_env(&args);
 	snprintf(num, sizeof(num), "%d", status[1]);
 	push_pair(&args, "--json-status-fd", num);
 	if (block_fd >= 0) {
@@ -832,6 +910,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	strvec_push(&p->args, "--args");
 	strvec_pushf(&p->args, "%d", *args_fd);
 	strvec_push(&p->args, "--");
+	if (nps)
+		push_netproxy_helper(p, nps);
 	strvec_pushv(&p->args, cmd->argv);
 	p->keep_fds[p->nr_keep_fds++] = *args_fd;
 	p->keep_fds[p->nr_keep_fds++] = status[1];
@@ -872,8 +952,11 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
 	struct proc_result r;
 	struct exec_ctx ec;
+	struct netproxy_sandbox nps = NETPROXY_SANDBOX_INIT;
+	struct netproxy_task *npt = NULL;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
 	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
+	bool proxied = bwrap && sb->netproxy;
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -907,9 +990,11 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		ret = 0;
 		goto out;
 	}
+	if (proxied && start_netproxy(sb, &nps, &npt, err) < 0)
+		goto out;
 	if (bwrap) {
 		if (prepare_bwrap(sb, cmd, &p, &args_fd, status, gate[0],
-				  err) < 0)
+				  proxied ? &nps : NULL, err) < 0)
 			goto out;
 	} else {
 		prepare_plain(sb, cmd, &p);
@@ -920,6 +1005,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	p.die_with_parent = true;
 	if (proc_start(&p, err) < 0)
 		goto out;
+	/* The sandbox's ends are bwrap's now (an EOF tells the proxy). */
+	netproxy_sandbox_started(&nps);
 	/* The child has its copies; ours would keep the status pipe open. */
 	if (args_fd >= 0) {
 		close(args_fd);
@@ -1011,6 +1098,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	ret = 0;
 out:
 	proc_release(&p);
+	if (proxied)
+		stop_netproxy(&nps, npt, cmd->net_report);
 	if (args_fd >= 0)
 		close(args_fd);
 	for (int i = 0; i < 2; i++) {

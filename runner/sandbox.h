@@ -8,6 +8,9 @@
 
 #include "plan.h"
 
+struct netproxy;
+struct netproxy_allowlist;
+struct netproxy_report;
 struct strbuf;
 struct ws_manifest;
 struct ws_pull_opts;
@@ -32,6 +35,14 @@ struct sandbox_config {
 	const char *state_dir; /* local roots go in state_dir/sandboxes/ */
 	enum plan_isolation isolation;
 	bool network;
+	/*
+	 * network: [allowlist] (local backend, bubblewrap): the run's proxy
+	 * and the list; the sandbox keeps its empty network namespace and
+	 * reaches the listed destinations through the proxy only. NULL:
+	 * no proxy. Borrowed for the sandbox's life.
+	 */
+	struct netproxy *netproxy;
+	const struct netproxy_allowlist *net_allow;
 	uint64_t memory;	 /* bytes, 0 = unlimited */
 	const char *template_id; /* e2b */
 	int64_t max_lifetime_ms; /* e2b: the plan's; 0 = the backend's */
@@ -76,6 +87,13 @@ struct sandbox_cmd {
 	 */
 	int (*wait_go)(void *ctx);
 	void *ctx;
+	/*
+	 * With a proxy (sandbox_config.netproxy): filled by exec with what
+	 * the proxy did for the task (refusals, counts), to be released by
+	 * the caller, who initialised it (NETPROXY_REPORT_INIT). NULL: not
+	 * wanted.
+	 */
+	struct netproxy_report *net_report;
 };
 
 struct sandbox_status {

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "store-agent.h"
 #include "store.h"
+#include "store-internal.h"
 #include "run.h"
 #include "plan.h"
 

@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "store.h"
+#include "store-internal.h"
 #include "store-migrate.h"
 #include "fs.h"
 #include "timeutil.h"
@@ -275,6 +276,30 @@ static void add_lost_database(struct strbuf *err, const char *dir,
 	free(bak);
 }
 
+/*
+ * The database is damaged: name the copy to restore from only when one
+ * exists (a first migration makes none), so the advice can be followed.
+ */
+static void add_corrupt(struct strbuf *err, const struct store *st,
+			const char *why)
+{
+	char *bak = newest_backup(st->dir);
+
+	strbuf_addf(err,
+		    "state database '%s' is not a SQLite database or is "
+		    "corrupt (%s); ",
+		    st->path, why);
+	if (bak)
+		strbuf_addf(err, "restore it from '%s' or ", bak);
+	else
+		strbuf_addf(err,
+			    "no backup of it is in '%s'; restore it from "
+			    "one of your own or ",
+			    st->dir);
+	strbuf_addstr(err, "move it aside to start a new state");
+	free(bak);
+}
+
 int store_check_db(const char *state_dir, struct strbuf *err)
 {
 	char *path = fs_join(state_dir, "runner.db");
@@ -478,13 +503,7 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 		strbuf_addf(err, "cannot open state database '%s': %s",
 			    st->path, msg.buf);
 	} else if (corrupt_reason(st->db, msg.buf)) {
-		strbuf_addf(err,
-			    "state database '%s' is not a SQLite database or "
-			    "is corrupt (%s); restore it from a "
-			    "runner.db.bak-* copy in '%s' or move it aside to "
-			    "start a new state",
-			    st->path, corrupt_reason(st->db, msg.buf),
-			    st->dir);
+		add_corrupt(err, st, corrupt_reason(st->db, msg.buf));
 	} else if (rc == FAIL_MIGRATE) {
 		/* A migration that ran out of space says which one. */
 		strbuf_addf(err,
@@ -580,6 +599,57 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
 		return -1;
 	}
 	return 0;
+}
+
+int store_schema_status(struct store *st, struct store_migrate_status *out,
+			struct strbuf *err)
+{
+	return store_migrate_status_read(st->db, st->path, out, err);
+}
+
+int store_schema_up(struct store *st, int target,
+		    struct store_migrate_result *res, struct strbuf *err)
+{
+	return store_migrate_up(st->db, st->path, runner_migrations,
+				runner_nr_migrations, target, res, err);
+}
+
+int store_schema_down(struct store *st, int target,
+		      struct store_migrate_result *res, struct strbuf *err)
+{
+	return store_migrate_down(st->db, st->path, runner_migrations,
+				  runner_nr_migrations, target, res, err);
+}
+
+char *store_col_dup(sqlite3_stmt *s, int i)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	return t ? xstrdup((const char *)t) : NULL;
+}
+
+int64_t store_col_ms(sqlite3_stmt *s, int i)
+{
+	return sqlite3_column_type(s, i) == SQLITE_NULL
+		       ? 0
+		       : sqlite3_column_int64(s, i);
+}
+
+void store_bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(s, i);
+}
+
+int store_snapshot_begin(struct store *st, struct strbuf *err)
+{
+	return store_exec(st, "BEGIN", err);
+}
+
+int store_snapshot_end(struct store *st, struct strbuf *err)
+{
+	return store_exec(st, "COMMIT", err);
 }
 
 static bool is_busy(sqlite3 *db)

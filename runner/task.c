@@ -9,6 +9,7 @@
 #include "run.h"
 #include "task.h"
 #include "sandbox.h"
+#include "netproxy.h"
 #include "ws.h"
 #include "mask.h"
 #include "fs.h"
@@ -379,6 +380,33 @@ static int on_created(void *ctx, const struct sandbox_config *cfg,
 				      sandbox_id, err);
 }
 
+/*
+ * network: [allowlist]: each destination the proxy refused becomes an
+ * event of the task (the scheduler records them); a sandbox that never
+ * handed the proxy its listener had no network at all: a warning.
+ */
+static void take_network_report(struct task_run *t,
+				const struct attempt_rec *a,
+				struct netproxy_report *net)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < net->nr; i++) {
+		strbuf_reset(&sb);
+		netproxy_refusal_format(&net->refusals[i], &sb);
+		strvec_push(&t->blocked, sb.buf);
+	}
+	if (net->refusals_dropped)
+		strvec_pushf(&t->blocked,
+			     "blocked: %" PRIu64 " more refusals (past %d "
+			     "destinations)",
+			     net->refusals_dropped, NETPROXY_MAX_REFUSALS);
+	if (net->error && !a->never_went && a->status != TASK_CANCELLED)
+		strvec_pushf(&t->warnings, "network: %s", net->error);
+	netproxy_report_release(net);
+	strbuf_release(&sb);
+}
+
 /* One attempt: a fresh sandbox from create to destroy. */
 static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 			struct output_ctx *out, struct attempt_rec *a,
@@ -398,6 +426,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		.template_id = plan->template_id,
 		.max_lifetime_ms = plan->max_lifetime_ms,
 		.timeout_ms = pt->timeout_ms,
+		.netproxy = t->run->netproxy,
+		.net_allow = &plan->network_allow,
 		.on_created = on_created,
 		.on_created_ctx = t,
 	};
@@ -415,6 +445,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	struct sandbox_cmd cmd = { 0 };
 	const struct plan_agent *agent =
 		pt->agent ? plan_find_agent(plan, pt->agent) : NULL;
+	struct netproxy_report net = NETPROXY_REPORT_INIT;
 
 	if (agent && agent->output != AGENT_FORMAT_NONE) {
 		struct agent_stream_opts so = { .format = agent->output,
@@ -465,6 +496,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.kill_now = out->hooks->kill_now;
 	cmd.wait_go = wait_go;
 	cmd.ctx = out;
+	if (t->run->netproxy)
+		cmd.net_report = &net;
 	if (be->exec(sb, &cmd, &st, &err) < 0 && !out->over_limit) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
@@ -491,6 +524,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	}
 out:
 	mark_exited(out);
+	take_network_report(t, a, &net);
 	if (sb) {
 		strbuf_reset(&err);
 		if (be->destroy(sb, &err) < 0)
