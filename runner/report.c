@@ -2,7 +2,10 @@
 #include "fs.h"
 #include "quote.h"
 #include "report.h"
+#include "agent-outcome.h"
 #include "review.h"
+#include "run.h"
+#include "store-agent.h"
 #include "store.h"
 #include "store-runs.h"
 #include "timeutil.h"
@@ -45,6 +48,7 @@ struct rep_task {
 	struct rep_attempt *att;
 	size_t nr_att, alloc_att;
 	struct strvec warnings;
+	char *agent; /* what its agent said, one line, or NULL */
 };
 
 /* A wait for a cap window: from the cap_wait event to the next start. */
@@ -307,6 +311,31 @@ static int add_task(const struct store_task *row, void *data)
 	return 0;
 }
 
+/* Each agent task's last word (store-agent.h). */
+static int load_agents(struct store *st, struct rep_run *r, struct strbuf *err)
+{
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct rep_task *t = &r->tasks[i];
+		struct store_agent_row row;
+		struct strbuf sb = STRBUF_INIT;
+		int rc = store_agent_get(st, r->id, t->id, &row, err);
+
+		if (rc < 0)
+			return -1;
+		if (!rc)
+			continue;
+		strbuf_addf(&sb, "agent: ");
+		attempt_agent_summary(row.agent, &sb);
+		if (row.agent->error)
+			strbuf_addf(&sb, "; its error: %s", row.agent->error);
+		strbuf_addf(&sb, "; cost $%.4f by %s", row.cost_usd,
+			    row.cost_source ? row.cost_source : "none");
+		t->agent = strbuf_detach(&sb, NULL);
+		store_agent_row_release(&row);
+	}
+	return 0;
+}
+
 /* Walks in task order, so find_task() mostly looks once. */
 struct walk {
 	struct rep_run *r;
@@ -407,6 +436,7 @@ static void rep_run_release(struct rep_run *r)
 		free(t->id);
 		free(t->status);
 		free(t->reason);
+		free(t->agent);
 		strvec_clear(&t->warnings);
 	}
 	free(r->tasks);
@@ -1041,8 +1071,13 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 		strbuf_addstr(sb, "</td><td class=\"reason\">");
 		if (t->reason && *t->reason)
 			report_escape(sb, t->reason);
-		else
+		else if (!t->agent)
 			strbuf_addstr(sb, none);
+		if (t->agent) {
+			strbuf_addstr(sb, "<div class=\"agent\">");
+			escape_cut(sb, t->agent, 400);
+			strbuf_addstr(sb, "</div>");
+		}
 		strbuf_addstr(sb, "</td><td class=\"files\">");
 		any = file_link(sb, opts, t->id, "output.log", "log", false);
 		any |= file_link(sb, opts, t->id, "changes.patch", "patch",
@@ -1391,6 +1426,7 @@ int report_build(struct store *st, const char *run_id,
 	r.id = run_id;
 	r.now = opts->now_ms ? opts->now_ms : time_now_ms();
 	if (load_run(st, &r, err) < 0 || load_rows(st, &r, err) < 0 ||
+	    load_agents(st, &r, err) < 0 ||
 	    review_load(st, run_id, &rv, err) < 0)
 		goto out;
 	window(&r);
