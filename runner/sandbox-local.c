@@ -32,6 +32,11 @@
  * broken, fork failure, the sandbox could not be set up) and also when
  * cmd->on_output failed: the task is then killed, *st still filled in.
  *
+ * HOME is a folder of the sandbox's own, outside the workspace: a tmpfs
+ * at /home/runner under bubblewrap; with isolation none, ROOT.home next
+ * to the sandbox root (its name starts with the run id, as the root's
+ * does, so that recovery and gc remove it with the root).
+ *
  * memory, pids and cpus hold for the whole task: every attempt has a
  * cgroup that bwrap (or the plain child) joins before it execs, so all
  * the task's processes are born in it (sandbox-local-limits.h); its
@@ -58,6 +63,7 @@
 #include "runner.h"
 #include "sandbox.h"
 #include "sandbox-e2b.h"
+#include "netproxy.h"
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
@@ -73,6 +79,7 @@
 #define SANDBOX_UID ((uid_t)65534)
 #define SANDBOX_GID ((gid_t)65534)
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define SANDBOX_HOME "/home/runner"
 #define BWRAP_MISSING                                                      \
 	"bubblewrap (bwrap) is not installed; install the Debian package " \
 	"'bubblewrap' (make deps) or set backend.isolation: none"
@@ -84,11 +91,15 @@
 	"backend.isolation: none"
 
 struct sandbox {
-	char *root; /* absolute: state_dir/sandboxes/NAME */
-	char *ws;   /* the workspace: root itself */
-	char *id;   /* "local-NAME" */
+	char *root;	/* absolute: state_dir/sandboxes/NAME */
+	char *ws;	/* the workspace: root itself */
+	char *id;	/* "local-NAME" */
+	char *home;	/* the task's HOME, as the task sees it */
+	char *home_dir; /* the host folder behind it, or NULL (a tmpfs) */
 	enum plan_isolation isolation;
 	bool network;
+	struct netproxy *netproxy; /* borrowed: network: [allowlist] */
+	const struct netproxy_allowlist *net_allow;
 	struct local_limits_want limits;
 	bool drop;		 /* we are root: run bwrap as nobody */
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
@@ -222,6 +233,8 @@ static void sandbox_free(struct sandbox *sb)
 	free(sb->root);
 	free(sb->ws);
 	free(sb->id);
+	free(sb->home);
+	free(sb->home_dir);
 	ws_stamps_release(&sb->stamps);
 	free(sb);
 }
@@ -238,6 +251,10 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	*out = NULL;
 	sb->isolation = cfg->isolation;
 	sb->network = cfg->network;
+	if (cfg->isolation == PLAN_ISOLATION_SANDBOX && cfg->netproxy) {
+		sb->netproxy = cfg->netproxy;
+		sb->net_allow = cfg->net_allow;
+	}
 	local_limits_from_config(cfg, &sb->limits);
 	sb->drop = want_drop(cfg->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
@@ -270,12 +287,27 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 			    sb->ws, strerror(errno));
 		goto out;
 	}
+	if (sb->isolation == PLAN_ISOLATION_SANDBOX) {
+		sb->home = xstrdup(SANDBOX_HOME);
+	} else {
+		sb->home_dir = xstrfmt("%s.home", sb->root);
+		if (mkdir(sb->home_dir, 0700) < 0) {
+			strbuf_addf(err, "cannot create '%s': %s",
+				    sb->home_dir, strerror(errno));
+			free(sb->home_dir);
+			sb->home_dir = NULL;
+			goto out;
+		}
+		sb->home = xstrdup(sb->home_dir);
+	}
 	*out = sb;
 	sb = NULL;
 	ret = 0;
 out:
 	if (sb && made) {
 		struct strbuf ignored = STRBUF_INIT;
+		if (sb->home_dir)
+			fs_rm_rf(sb->home_dir, &ignored);
 		fs_rm_rf(made, &ignored);
 		strbuf_release(&ignored);
 	}
@@ -289,6 +321,11 @@ out:
 static const char *local_id(const struct sandbox *sb)
 {
 	return sb->id;
+}
+
+static const char *local_home(const struct sandbox *sb)
+{
+	return sb->home;
 }
 
 static int local_put_tree(struct sandbox *sb, const struct ws_manifest *m,
@@ -711,10 +748,79 @@ static int pipe_above_stdio(int fds[2])
 	return 0;
 }
 
+/*
+ * network: [allowlist]. The proxy's variables come after the task's, so
+ * that a NO_PROXY of the plan cannot send loopback past the proxy (where
+ * the empty namespace would fail it silently instead of its being
+ * refused and reported).
+ */
+static void push_netproxy_env(struct strbuf *args)
+{
+	struct strvec env = STRVEC_INIT;
+
+	netproxy_sandbox_env(&env);
+	for (size_t i = 0; i < env.nr; i++) {
+		const char *eq = strchr(env.v[i], '=');
+		char *name;
+
+		if (!eq)
+			continue;
+		name = xstrndup(env.v[i], (size_t)(eq - env.v[i]));
+		push_pair(args, "--setenv", name);
+		push_pair(args, eq + 1, NULL);
+		free(name);
+	}
+	strvec_clear(&env);
+}
+
+/*
+ * The helper runs first in the sandbox (from its descriptor of our own
+ * binary), hands the proxy its listener and execs the task's command.
+ */
+static void push_netproxy_helper(struct proc *p,
+				 const struct netproxy_sandbox *nps)
+{
+	netproxy_sandbox_argv(nps, &p->args);
+	p->keep_fds[p->nr_keep_fds++] = nps->exe_fd;
+	p->keep_fds[p->nr_keep_fds++] = nps->inner_fd;
+}
+
+/*
+ * Before bwrap starts: the helper's descriptors, and the task attached
+ * to the run's proxy (its listener arrives once the helper runs).
+ */
+static int start_netproxy(struct sandbox *sb, struct netproxy_sandbox *nps,
+			  struct netproxy_task **npt, struct strbuf *err)
+{
+	if (netproxy_sandbox_prepare(nps, NULL, err) < 0)
+		return -1;
+	*npt = netproxy_attach(sb->netproxy, sb->net_allow, nps->outer_fd,
+			       err);
+	nps->outer_fd = -1;
+	return *npt ? 0 : -1;
+}
+
+/*
+ * The task has ended (or never started): its listener and every
+ * connection of it are closed here; what the proxy did goes to report.
+ */
+static void stop_netproxy(struct netproxy_sandbox *nps,
+			  struct netproxy_task *npt,
+			  struct netproxy_report *report)
+{
+	struct netproxy_report ignored = NETPROXY_REPORT_INIT;
+
+	if (npt)
+		netproxy_detach(npt, report ? report : &ignored);
+	netproxy_report_release(&ignored);
+	netproxy_sandbox_release(nps);
+}
+
 /* Fill p (and open *args_fd, *status) to run cmd under bwrap. */
 static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			 struct proc *p, int *args_fd, int status[2],
-			 int block_fd, struct strbuf *err)
+			 int block_fd, const struct netproxy_sandbox *nps,
+			 struct strbuf *err)
 {
 	struct strbuf args = STRBUF_INIT;
 	char *bwrap = find_bwrap();
@@ -763,15 +869,23 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		push_resolv_conf(&args);
 	push_pair(&args, "--proc", "/proc");
 	push_pair(&args, "--dev", "/dev");
-	if (sb->limits.memory) {
-		/* Its pages are charged to the task's cgroup as well. */
-		snprintf(num, sizeof(num), "%" PRIu64, sb->limits.memory);
+	/*
+	 * Both tmpfs at most memory: bytes (--size holds for the next
+	 * --tmpfs only); their pages are charged to the task's cgroup too.
+	 */
+	snprintf(num, sizeof(num), "%" PRIu64, sb->limits.memory);
+	if (sb->limits.memory)
 		push_pair(&args, "--size", num);
-	}
 	push_pair(&args, "--tmpfs", "/tmp");
+	if (sb->limits.memory)
+		push_pair(&args, "--size", num);
+	push_pair(&args, "--tmpfs", SANDBOX_HOME);
 	push_pair(&args, "--bind", ws_src);
 	push_pair(&args, "/workspace", NULL);
-	/* bwrap's root is a tmpfs the task owns: only /tmp, /workspace. */
+	/*
+	 * bwrap's root is a tmpfs the task owns: only /tmp, HOME and
+	 * /workspace.
+	 */
 	push_pair(&args, "--remount-ro", "/");
 	push_pair(&args, "--chdir", "/workspace");
 	push_pair(&args, "--clearenv", NULL);
@@ -786,6 +900,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		push_pair(&args, eq + 1, NULL);
 		free(name);
 	}
+	if (nps)
+		push_netproxy_env(&args);
 	snprintf(num, sizeof(num), "%d", status[1]);
 	push_pair(&args, "--json-status-fd", num);
 	if (block_fd >= 0) {
@@ -808,6 +924,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	strvec_push(&p->args, "--args");
 	strvec_pushf(&p->args, "%d", *args_fd);
 	strvec_push(&p->args, "--");
+	if (nps)
+		push_netproxy_helper(p, nps);
 	strvec_pushv(&p->args, cmd->argv);
 	p->keep_fds[p->nr_keep_fds++] = *args_fd;
 	p->keep_fds[p->nr_keep_fds++] = status[1];
@@ -849,8 +967,11 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct proc_result r;
 	struct exec_ctx ec;
 	struct local_limits *ll = NULL;
+	struct netproxy_sandbox nps = NETPROXY_SANDBOX_INIT;
+	struct netproxy_task *npt = NULL;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
 	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
+	bool proxied = bwrap && sb->netproxy;
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -884,9 +1005,11 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		ret = 0;
 		goto out;
 	}
+	if (proxied && start_netproxy(sb, &nps, &npt, err) < 0)
+		goto out;
 	if (bwrap) {
 		if (prepare_bwrap(sb, cmd, &p, &args_fd, status, gate[0],
-				  err) < 0)
+				  proxied ? &nps : NULL, err) < 0)
 			goto out;
 	} else {
 		prepare_plain(sb, cmd, &p);
@@ -899,6 +1022,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	p.die_with_parent = true;
 	if (proc_start(&p, err) < 0)
 		goto out;
+	/* The sandbox's ends are bwrap's now (an EOF tells the proxy). */
+	netproxy_sandbox_started(&nps);
 	/* The child has its copies; ours would keep the status pipe open. */
 	if (args_fd >= 0) {
 		close(args_fd);
@@ -990,6 +1115,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	ret = 0;
 out:
 	proc_release(&p);
+	if (proxied)
+		stop_netproxy(&nps, npt, cmd->net_report);
 	if (ll) {
 		struct strbuf warn = STRBUF_INIT;
 
@@ -1032,6 +1159,8 @@ static int local_destroy(struct sandbox *sb, struct strbuf *err)
 		return 0;
 	if (sb->root && fs_rm_rf(sb->root, err) < 0)
 		ret = -1;
+	if (sb->home_dir && fs_rm_rf(sb->home_dir, err) < 0)
+		ret = -1;
 	sandbox_free(sb);
 	return ret;
 }
@@ -1041,6 +1170,7 @@ const struct sandbox_backend sandbox_local = {
 	.check = local_check,
 	.create = local_create,
 	.id = local_id,
+	.home = local_home,
 	.put_tree = local_put_tree,
 	.exec = local_exec,
 	.pull_changes = local_pull_changes,

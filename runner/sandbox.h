@@ -8,6 +8,9 @@
 
 #include "plan.h"
 
+struct netproxy;
+struct netproxy_allowlist;
+struct netproxy_report;
 struct strbuf;
 struct ws_manifest;
 struct ws_pull_opts;
@@ -32,6 +35,14 @@ struct sandbox_config {
 	const char *state_dir; /* local roots go in state_dir/sandboxes/ */
 	enum plan_isolation isolation;
 	bool network;
+	/*
+	 * network: [allowlist] (local backend, bubblewrap): the run's proxy
+	 * and the list; the sandbox keeps its empty network namespace and
+	 * reaches the listed destinations through the proxy only. NULL:
+	 * no proxy. Borrowed for the sandbox's life.
+	 */
+	struct netproxy *netproxy;
+	const struct netproxy_allowlist *net_allow;
 	uint64_t memory;	 /* bytes, 0 = unlimited */
 	uint64_t pids;		 /* processes at once; 0 = the default */
 	uint32_t cpus;		 /* milli-CPUs; 0 = no quota */
@@ -78,6 +89,13 @@ struct sandbox_cmd {
 	 */
 	int (*wait_go)(void *ctx);
 	void *ctx;
+	/*
+	 * With a proxy (sandbox_config.netproxy): filled by exec with what
+	 * the proxy did for the task (refusals, counts), to be released by
+	 * the caller, who initialised it (NETPROXY_REPORT_INIT). NULL: not
+	 * wanted.
+	 */
+	struct netproxy_report *net_report;
 };
 
 struct sandbox_status {
@@ -107,6 +125,13 @@ struct sandbox_backend {
 		      struct strbuf *err);
 	/* Stable id, for the database and results ("local-<...>"). */
 	const char *(*id)(const struct sandbox *sb);
+	/*
+	 * The task's HOME, as a path in the sandbox: a writable folder of
+	 * its own, outside the workspace, gone with destroy, so that what
+	 * an agent keeps there (its state, its transcript) never comes back
+	 * as a change. Valid until destroy.
+	 */
+	const char *(*home)(const struct sandbox *sb);
 	int (*put_tree)(struct sandbox *sb, const struct ws_manifest *m,
 			const char *src_root, struct strbuf *err);
 	/*

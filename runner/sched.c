@@ -32,6 +32,8 @@
  */
 #include "runner.h"
 #include "sched.h"
+#include "prices.h"
+#include "agent-outcome.h"
 #include "run.h"
 #include "snap.h"
 #include "task.h"
@@ -40,6 +42,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "mask.h"
+#include "netproxy.h"
 #include "plan.h"
 #include "pool.h"
 #include "rand.h"
@@ -48,10 +51,12 @@
 #include "results.h"
 #include "sandbox.h"
 #include "store.h"
+#include "store-runs.h"
 #include "timeutil.h"
 #include "ws.h"
 
 #include <fcntl.h>
+#include <cJSON.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -881,6 +886,42 @@ static bool retryable(struct sched *s, const struct task_run *t)
 		       (size_t)t->task->retries + 1;
 }
 
+/*
+ * What the agent said, as an event: a line for people, the whole report
+ * as data for --json and the database (masked when it was kept).
+ */
+static void agent_event(struct sched *s, const struct task_run *t,
+			const struct attempt_rec *a)
+{
+	struct strbuf msg = STRBUF_INIT, err = STRBUF_INIT;
+	cJSON *data = attempt_agent_json(a->agent);
+	char *text;
+
+	cJSON_AddNumberToObject(data, "task_cost_usd", t->cost_usd);
+	cJSON_AddStringToObject(data, "cost_source",
+				t->cost_source ? t->cost_source : "none");
+	text = cJSON_PrintUnformatted(data);
+	strbuf_addf(&msg, "agent %s: ", a->agent->format);
+	attempt_agent_summary(a->agent, &msg);
+	strbuf_addf(&msg, "; cost $%.4f (%s)", t->cost_usd,
+		    t->cost_source ? t->cost_source : "none");
+	batch_need(s);
+	db_check(s,
+		 record_event(s->store, s->run->id, t->task->id, "info",
+			      "agent_outcome", msg.buf, text, &err),
+		 &err);
+	if (s->obs->event_data)
+		s->obs->event_data(s->obs->ctx, "agent_outcome", t->task->id,
+				   task_status_name(t->status), msg.buf, text);
+	else
+		tell(s, "agent_outcome", t->task->id,
+		     task_status_name(t->status), msg.buf);
+	cJSON_free(text);
+	cJSON_Delete(data);
+	strbuf_release(&msg);
+	strbuf_release(&err);
+}
+
 /* The task is done for good: record it, write result.json, tell. */
 static void finish(struct sched *s, struct task_run *t)
 {
@@ -908,6 +949,8 @@ static void finish(struct sched *s, struct task_run *t)
 			    t->nr_added, t->nr_modified, t->nr_deleted);
 	event(s, t, t->status == TASK_SUCCEEDED ? "info" : "warn",
 	      "task_finished", msg.buf);
+	if (a->agent)
+		agent_event(s, t, a);
 	for (size_t i = 0; i < t->warnings.nr; i++)
 		db_check(s,
 			 record_event(s->store, s->run->id, t->task->id,
@@ -935,6 +978,18 @@ static void mask_task(const struct mask *m, struct task_run *t)
 	t->nr_warnings_masked = t->warnings.nr;
 }
 
+/*
+ * What the network proxy refused for the attempt just collected: one
+ * event per destination (kind network_blocked), told as well.
+ */
+static void record_blocked(struct sched *s, struct task_run *t)
+{
+	for (; t->nr_blocked_recorded < t->blocked.nr;
+	     t->nr_blocked_recorded++)
+		event(s, t, "warn", "network_blocked",
+		      t->blocked.v[t->nr_blocked_recorded]);
+}
+
 static void collect(struct sched *s, struct task_run *t)
 {
 	struct sched_task *x = of(s, t);
@@ -947,6 +1002,7 @@ static void collect(struct sched *s, struct task_run *t)
 	deactivate(s, t);
 	x->phase = PHASE_IDLE;
 	mask_task(s->run->mask, t);
+	record_blocked(s, t);
 	if (a->never_went && !granted) {
 		/*
 		 * Its sandbox was ready, it never had its go: no attempt to
@@ -962,8 +1018,8 @@ static void collect(struct sched *s, struct task_run *t)
 		return;
 	}
 	/* Here, not in the worker: the budget check reads it meanwhile. */
-	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
-		       s->run->plan->cost_per_hour_usd;
+	t->cost_usd += a->cost_usd;
+	t->cost_source = a->cost_source;
 	if (!retryable(s, t)) {
 		finish(s, t);
 		return;
@@ -1070,29 +1126,23 @@ static void main_loop(struct sched *s)
 static int resume_prepare(struct sched *sc, struct strbuf *err)
 {
 	struct run *run = sc->run;
-	sqlite3_stmt *s = NULL;
-	const char *status;
+	struct store_run row;
+	struct strbuf msg = STRBUF_INIT;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(store_db(sc->store),
-			       "SELECT status, started_at, pid, host FROM runs"
-			       " WHERE id = ?1",
-			       -1, &s, NULL) != SQLITE_OK ||
-	    (sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT),
-	     sqlite3_step(s)) != SQLITE_ROW) {
+	if (store_runs_get(sc->store, run->id, &row, &msg) != 1) {
 		strbuf_addf(err, "no run '%s' in this state", run->id);
 		goto out;
 	}
-	status = (const char *)sqlite3_column_text(s, 0);
-	if (!strcmp(status, "running")) {
+	if (row.status && !strcmp(row.status, "running")) {
 		strbuf_addf(err,
 			    "run %s is still going (pid %lld on %s); "
 			    "resume it when it has stopped",
-			    run->id, (long long)sqlite3_column_int64(s, 2),
-			    sqlite3_column_text(s, 3));
+			    run->id, (long long)row.pid,
+			    row.host ? row.host : "(null)");
 		goto out;
 	}
-	run->started_at = sqlite3_column_int64(s, 1);
+	run->started_at = row.started_at;
 	if (record_load_tasks(sc->store, run, err) < 0)
 		goto out;
 	for (size_t i = 0; i < run->nr_tasks; i++) {
@@ -1111,7 +1161,8 @@ static int resume_prepare(struct sched *sc, struct strbuf *err)
 		goto out;
 	ret = 0;
 out:
-	sqlite3_finalize(s);
+	store_run_release(&row);
+	strbuf_release(&msg);
 	return ret;
 }
 
@@ -1189,12 +1240,18 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 	for (size_t i = 0; i < secret_warnings.nr; i++)
 		warn(s, secret_warnings.v[i]);
 	run->mask = mask_new_named(&run->secret_values, &secret_names);
+	run->prices = xcalloc(1, sizeof(*run->prices));
+	if (price_table_load_builtin(run->prices, &err) < 0 ||
+	    (run->plan->prices &&
+	     price_table_merge(run->prices, run->plan->prices, &err) < 0))
+		goto out;
 	probe.state_dir = opts->state_dir;
 	probe.isolation = run->plan->isolation;
 	probe.network = run->plan->network;
 	probe.memory = run->plan->memory;
 	probe.pids = run->plan->pids;
 	probe.cpus = run->plan->cpus;
+	probe.net_allow = &run->plan->network_allow;
 	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
 	limits_note(s, run, &probe);
@@ -1253,6 +1310,27 @@ static void announce(struct sched *s, const struct run_opts *opts)
 	free(msg);
 }
 
+/*
+ * network: [allowlist]: one proxy for the run, serving every task (each
+ * attaches for its sandbox's life); none otherwise.
+ */
+static int start_netproxy(struct run *run, struct strbuf *err)
+{
+	const struct plan *plan = run->plan;
+	struct netproxy_opts opts = { 0 };
+	struct strbuf why = STRBUF_INIT;
+
+	if (!plan->network_allow.nr || plan->backend != PLAN_BACKEND_LOCAL ||
+	    plan->isolation != PLAN_ISOLATION_SANDBOX)
+		return 0;
+	run->netproxy = netproxy_new(&opts, &why);
+	if (!run->netproxy)
+		strbuf_addf(err, "cannot start the network proxy: %s",
+			    why.buf);
+	strbuf_release(&why);
+	return run->netproxy ? 0 : -1;
+}
+
 /* The tasks, to the end: 0, or -1 with err when no worker can start. */
 static int run_tasks(struct sched *s, struct strbuf *err)
 {
@@ -1269,6 +1347,8 @@ static int run_tasks(struct sched *s, struct strbuf *err)
 		s->prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
 	if (s->prewarm < 0)
 		s->prewarm = 0;
+	if (start_netproxy(s->run, err) < 0)
+		goto out;
 	s->pool = pool_new(s->run->concurrency + s->prewarm, err);
 	if (s->pool) {
 		main_loop(s);
@@ -1276,6 +1356,10 @@ static int run_tasks(struct sched *s, struct strbuf *err)
 		s->pool = NULL;
 		ret = 0;
 	}
+	/* No worker left: every task has detached from it. */
+	netproxy_free(s->run->netproxy);
+	s->run->netproxy = NULL;
+out:
 	restore_signals(&old_int, &old_term);
 	return ret;
 }

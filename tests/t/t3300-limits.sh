@@ -129,15 +129,50 @@ test_expect_success CGROUP,BWRAP,PYTHON3 'allocating past memory: is killed: "ou
 	test_grep "peak memory 12[0-9]\.[0-9] MiB" report.html
 '
 
-test_expect_success CGROUP,BWRAP 'writing 1 GiB to /tmp under memory: 256M is stopped' '
+test_expect_success CGROUP,BWRAP,PYTHON3 'an agent the memory limit kills reads "out of memory (memory: 128M)", whatever it said' '
+	# gone: the agent itself is killed before its result line; said: a
+	# tool of it is killed, and the agent reports an error of its own.
+	mkdir -p ws &&
+	cat >ws/gone.sh <<-\EOF &&
+	echo "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s\"}"
+	exec python3 -c "x = bytearray(512 << 20)"
+	EOF
+	cat >ws/said.sh <<-\EOF &&
+	echo "{\"type\":\"system\",\"subtype\":\"init\",\"session_id\":\"s\"}"
+	python3 -c "x = bytearray(512 << 20)"
+	echo "{\"type\":\"result\",\"subtype\":\"success\",\"is_error\":true,\"num_turns\":1,\"result\":\"the tool crashed\",\"session_id\":\"s\"}"
+	exit 1
+	EOF
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: limits-agent
+	backend: {memory: 128M}
+	defaults: {workspace: ws, timeout: 2m}
+	agents:
+	  gone: {command: [/bin/sh, /workspace/gone.sh], output: stream-json}
+	  said: {command: [/bin/sh, /workspace/said.sh], output: stream-json}
+	tasks:
+	  - {id: gone, agent: gone, prompt: go}
+	  - {id: said, agent: said, prompt: go}
+	EOF
+	test_expect_code 1 runner exec --state st plan.yaml >out 2>err &&
+	test "$(attempt gone reason)" = "out of memory (memory: 128M)" &&
+	test "$(attempt said reason)" = "out of memory (memory: 128M)" &&
+	runner show --state st last said >show &&
+	test_grep "^status:   failed -- out of memory (memory: 128M)$" show &&
+	test_grep "^agent error: the tool crashed$" show
+'
+
+test_expect_success CGROUP,BWRAP 'writing 1 GiB to /tmp under memory: 256M is stopped; HOME is as small' '
 	plan "memory: 256M" "- id: fill
-  run: dd if=/dev/zero of=/tmp/fill bs=1M count=1024 2>/dev/null; echo dd=\$?; stat -c size=%s /tmp/fill" &&
+  run: dd if=/dev/zero of=/tmp/fill bs=1M count=1024 2>/dev/null; echo dd=\$?; stat -c size=%s /tmp/fill; echo home=\$(df -B1 --output=size \"\$HOME\" | tail -n 1)" &&
 	runner exec --state st plan.yaml >out 2>err &&
 	log=$(echo st/runs/*/tasks/fill/output.log) &&
 	cat "$log" &&
 	test_must_fail grep "^dd=0$" "$log" &&
 	size=$(sed -n "s/^size=//p" "$log") &&
 	between "$size" 0 $((256 << 20)) &&
+	test "$(sed -n "s/^home= *//p" "$log")" = $((256 << 20)) &&
 	between "$(attempt fill memory_peak)" 0 $((256 << 20))
 '
 

@@ -3,6 +3,8 @@
 #include "run.h"
 #include "sandbox.h"
 #include "store.h"
+#include "store-agent.h"
+#include "store-internal.h"
 #include "timeutil.h"
 
 static int fail(sqlite3 *db, struct strbuf *err, const char *what)
@@ -183,6 +185,10 @@ int record_task_done(struct store *st, const struct task_run *t,
 		bind_usage(s, 13, a);
 		if (step_done(s) < 0)
 			goto fail;
+	}
+	if (store_agent_put(st, t, err) < 0) {
+		store_rollback(st);
+		return -1;
 	}
 	return store_commit(st, err);
 fail:
