@@ -1190,8 +1190,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		} else {
 			st->exit_code = ec.exit_code;
 		}
-	} else if (r.timed_out || r.cancelled || r.output_failed ||
-		   r.term_signal) {
+	} else if (r.timed_out || r.cancelled || r.stopped ||
+		   r.output_failed || r.term_signal) {
 		/* We (or someone) killed bwrap before it could report. */
 		st->term_signal = r.term_signal ? r.term_signal : SIGKILL;
 	} else {
