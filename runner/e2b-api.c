@@ -3,6 +3,7 @@
 #include "e2b-internal.h"
 #include "http.h"
 #include "plan.h"
+#include "e2b-config.h"
 #include "sandbox.h"
 #include "timeutil.h"
 
@@ -249,18 +250,19 @@ static void attempt_metadata(const struct sandbox_config *cfg,
 
 static char *create_body(const struct sandbox_config *cfg, int64_t ttl_s)
 {
+	const struct sandbox_e2b_config *ec = sandbox_e2b_config_of(cfg);
 	cJSON *j = cJSON_CreateObject();
 	cJSON *md;
 	struct strvec kv = STRVEC_INIT;
 	char *out;
 
 	cJSON_AddStringToObject(j, "templateID",
-				cfg->template_id && *cfg->template_id
-					? cfg->template_id
+				ec->template_id && *ec->template_id
+					? ec->template_id
 					: "base");
 	cJSON_AddNumberToObject(j, "timeout", (double)ttl_s);
 	cJSON_AddBoolToObject(j, "secure", true);
-	cJSON_AddBoolToObject(j, "allow_internet_access", cfg->network);
+	cJSON_AddBoolToObject(j, "allow_internet_access", ec->network);
 	cJSON_AddBoolToObject(j, "autoPause", false);
 	md = cJSON_AddObjectToObject(j, "metadata");
 	attempt_metadata(cfg, &kv);

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "e2b-config.h"
 #include "plan.h"
+#include "sandbox.h"
 
 /*
  * A duration from the environment: the plan's grammar (plan.h's
@@ -186,4 +187,14 @@ int e2b_conf_max_lifetime(int64_t *ms, struct strbuf *err)
 	if (*ms < 1000)
 		*ms = 1000;
 	return 0;
+}
+
+static const struct sandbox_e2b_config e2b_defaults = {
+	.template_id = (char *)"base",
+};
+
+const struct sandbox_e2b_config *
+sandbox_e2b_config_of(const struct sandbox_config *cfg)
+{
+	return cfg->backend_config ? cfg->backend_config : &e2b_defaults;
 }

@@ -1,11 +1,27 @@
 #ifndef E2B_CONFIG_H
 #define E2B_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http.h"
 
 struct strbuf;
+struct sandbox_config;
+
+/*
+ * A plan's backend: keys for e2b (sandbox-e2b.c parses them), the
+ * backend_config of a struct sandbox_config.
+ */
+struct sandbox_e2b_config {
+	char *template_id;	 /* template; default "base" */
+	bool network;		 /* network: allow_internet_access */
+	int64_t max_lifetime_ms; /* max_lifetime; 0: RUNNER_E2B_MAX_LIFETIME */
+};
+
+/* cfg's, or the defaults when it has none. */
+const struct sandbox_e2b_config *
+sandbox_e2b_config_of(const struct sandbox_config *cfg);
 
 /*
  * The e2b backend's configuration, read from the environment (the

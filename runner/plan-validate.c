@@ -2,7 +2,8 @@
 #include "plan-yaml.h"
 #include "cron.h"
 #include "fs.h"
-#include "e2b-config.h"
+#include "plan-backend.h"
+#include "sandbox.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -965,98 +966,199 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 	strbuf_release(&err);
 }
 
-static void parse_backend(struct ctx *c, const struct plan_node *root)
-{
-	static const char *const keys[] = { "type",	"isolation",
-					    "network",	"memory",
-					    "template", "max_lifetime" };
-	static const char *const types[] = { "local", "e2b" };
-	static const char *const isolation[] = { "sandbox", "none" };
-	static const struct scope sc = { "backend: ", "", "backend." };
-	const struct plan_node *map =
-		section(c, "backend", root, "a mapping", NULL);
-	const struct plan_node *n;
-	struct plan *plan = c->plan;
-	const char *s;
-	int e;
+/* The backend's keys (plan-backend.h), for the backends' parse_config */
 
-	if (!map)
-		return;
-	check_keys(c, &sc, map, keys, ARRAY_SIZE(keys));
-	n = plan_node_get(map, "type", NULL);
-	if (n && want_enum(c, &sc, "type", n, types, 2, &e))
-		plan->backend = (enum plan_backend_type)e;
-	n = plan_node_get(map, "isolation", NULL);
-	if (n && want_enum(c, &sc, "isolation", n, isolation, 2, &e))
-		plan->isolation = (enum plan_isolation)e;
-	n = plan_node_get(map, "network", NULL);
-	if (n)
-		want_bool(c, &sc, "network", n, &plan->network);
-	n = plan_node_get(map, "memory", NULL);
-	if (n)
-		want_size(c, &sc, "memory", n, &plan->memory);
-	n = plan_node_get(map, "template", NULL);
-	if (n && want_str(c, &sc, "template", n, &s)) {
-		if (!*s) {
-			value_error(c, &sc, "template", n,
-				    "must not be empty");
-		} else {
-			free(plan->template_id);
-			plan->template_id = xstrdup(s);
-		}
-	}
-	n = plan_node_get(map, "max_lifetime", NULL);
-	if (n &&
-	    want_duration(c, &sc, "max_lifetime", n, &plan->max_lifetime_ms) &&
-	    plan->max_lifetime_ms < 1000) {
-		value_error(c, &sc, "max_lifetime", n, "must be at least 1s");
-		plan->max_lifetime_ms = 0;
-	}
+static const struct scope backend_scope = { "backend: ", "", "backend." };
+
+const struct plan_node *plan_keys_get(const struct plan_keys *k,
+				      const char *key)
+{
+	return k->map ? plan_node_get(k->map, key, NULL) : NULL;
 }
 
-/*
- * e2b: E2B ends a sandbox at its plan's maximum lifetime whatever TTL is
- * asked for, so a task whose timeout is longer cannot run to its end:
- * refuse it here rather than let E2B kill it (e2b-config.h).
- */
-static void check_e2b_lifetime(struct ctx *c, const struct plan_node *root)
+bool plan_keys_str(const struct plan_keys *k, const char *key,
+		   const char **out)
 {
-	struct plan *plan = c->plan;
-	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
-	struct plan_loc at = bn ? bn->loc : root->loc;
-	struct strbuf err = STRBUF_INIT;
-	int64_t life = plan->max_lifetime_ms;
-	const char *from = "backend.max_lifetime";
-	char lb[32], tb[32];
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_str(&c, &backend_scope, key, n, out);
+}
 
-	if (plan->backend != PLAN_BACKEND_E2B)
+bool plan_keys_bool(const struct plan_keys *k, const char *key, bool *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_bool(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_size(const struct plan_keys *k, const char *key, uint64_t *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_size(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_duration(const struct plan_keys *k, const char *key,
+			int64_t *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_duration(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_enum(const struct plan_keys *k, const char *key,
+		    const char *const *names, size_t nr, int *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_enum(&c, &backend_scope, key, n, names, nr, out);
+}
+
+void plan_keys_error(const struct plan_keys *k, const char *key,
+		     const char *fmt, ...)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	if (!n)
+		BUG("plan_keys_error: '%s' is not set", key);
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	value_error(&c, &backend_scope, key, n, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+void plan_keys_error_at(const struct plan_keys *k, struct plan_loc loc,
+			const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	plan_diag_add(k->diag, loc, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+/* Keep be's config of k if be is the plan's type, else drop it. */
+static void backend_config(struct plan *plan, const struct sandbox_backend *be,
+			   const struct plan_keys *k)
+{
+	void *config = NULL;
+
+	be->parse_config(k, &config);
+	if (strcmp(be->name, plan->backend.type)) {
+		be->free_config(config);
 		return;
-	if (!life) {
-		from = "RUNNER_E2B_MAX_LIFETIME";
-		if (e2b_conf_max_lifetime(&life, &err) < 0) {
-			plan_diag_add(c->diag, at, "%s", err.buf);
-			strbuf_release(&err);
-			return;
+	}
+	if (plan->backend.config)
+		plan->backend.free_config(plan->backend.config);
+	plan->backend.config = config;
+	plan->backend.free_config = be->free_config;
+}
+
+static void parse_backend(struct ctx *c, const struct plan_node *root)
+{
+	const struct plan_node *map =
+		section(c, "backend", root, "a mapping", NULL);
+	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
+	struct plan *plan = c->plan;
+	struct strvec keys = STRVEC_INIT, types = STRVEC_INIT;
+	struct plan_keys k = { NULL, bn ? bn->loc : root->loc, c->diag };
+	int e;
+
+	strvec_push(&keys, "type");
+	for (size_t i = 0; i < sandbox_backend_count(); i++) {
+		const struct sandbox_backend *be = sandbox_backend_at(i);
+		strvec_push(&types, be->name);
+		for (size_t j = 0; be->config_keys && be->config_keys[j];
+		     j++) {
+			size_t have = 0;
+			while (have < keys.nr &&
+			       strcmp(keys.v[have], be->config_keys[j]))
+				have++;
+			if (have == keys.nr)
+				strvec_push(&keys, be->config_keys[j]);
 		}
 	}
-	format_duration(life, lb, sizeof(lb));
-	for (size_t i = 0; i < plan->nr_tasks; i++) {
-		const struct plan_task *t = &plan->tasks[i];
-		if (t->timeout_ms <= life)
-			continue;
-		/* A matrix expands one mapping: say it once. */
-		if (i && t->loc.line == plan->tasks[i - 1].loc.line &&
-		    t->loc.col == plan->tasks[i - 1].loc.col &&
-		    plan->tasks[i - 1].timeout_ms > life)
-			continue;
-		format_duration(t->timeout_ms, tb, sizeof(tb));
-		plan_diag_add(c->diag, t->loc,
-			      "task '%s': timeout %s is longer than an E2B "
-			      "sandbox may live (%s, from %s; E2B's limit is "
-			      "1h on Hobby, 24h on Pro)",
-			      t->id, tb, lb, from);
+	if (map) {
+		const struct plan_node *n;
+		check_keys(c, &backend_scope, map, keys.v, keys.nr);
+		n = plan_node_get(map, "type", NULL);
+		if (n && want_enum(c, &backend_scope, "type", n, types.v,
+				   types.nr, &e)) {
+			free(plan->backend.type);
+			plan->backend.type = xstrdup(types.v[e]);
+		}
+		plan->backend.keys = xcalloc(1, sizeof(*plan->backend.keys));
+		plan->backend.keys->root =
+			plan_node_copy(map, plan->backend.keys);
+		k.map = plan->backend.keys->root;
 	}
-	strbuf_release(&err);
+	/* Every backend checks its keys: --backend may switch later. */
+	for (size_t i = 0; i < sandbox_backend_count(); i++)
+		backend_config(plan, sandbox_backend_at(i), &k);
+	strvec_clear(&keys);
+	strvec_clear(&types);
+}
+
+/* What the plan's backend checks against the whole plan, tasks and all. */
+static void check_backend(struct ctx *c, const struct plan_node *root)
+{
+	struct plan *plan = c->plan;
+	const struct sandbox_backend *be =
+		sandbox_backend_find(plan->backend.type);
+	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
+	struct plan_keys k = { plan->backend.keys ? plan->backend.keys->root
+						  : NULL,
+			       bn ? bn->loc : root->loc, c->diag };
+
+	if (be && be->check_plan)
+		be->check_plan(plan->backend.config, plan, &k);
+}
+
+void plan_backend_release(struct plan_backend *b)
+{
+	free(b->type);
+	if (b->keys) {
+		plan_doc_release(b->keys);
+		free(b->keys);
+	}
+	if (b->config)
+		b->free_config(b->config);
+	memset(b, 0, sizeof(*b));
+}
+
+int plan_use_backend(struct plan *plan, const char *name,
+		     struct strbuf *errors)
+{
+	const struct sandbox_backend *be = sandbox_backend_find(name);
+	struct plan_diag diag = PLAN_DIAG_INIT;
+	struct plan_loc top = { 1, 1 };
+	struct plan_keys k = { plan->backend.keys ? plan->backend.keys->root
+						  : NULL,
+			       top, &diag };
+	int ret = 0;
+
+	if (!be) {
+		strbuf_addf(errors, "unknown backend '%s' (", name);
+		sandbox_backend_names(errors, ", ", " or ");
+		strbuf_addch(errors, ')');
+		return -1;
+	}
+	free(plan->backend.type);
+	plan->backend.type = xstrdup(be->name);
+	backend_config(plan, be, &k);
+	if (diag.nr) {
+		plan_diag_flush(&diag, plan->path, errors);
+		ret = -1;
+	}
+	plan_diag_release(&diag);
+	return ret;
 }
 
 static void parse_limits(struct ctx *c, const struct plan_node *root)
@@ -2167,7 +2269,7 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_limits(c, root);
 	parse_agents(c, root);
 	parse_tasks(c, root);
-	check_e2b_lifetime(c, root);
+	check_backend(c, root);
 }
 
 static int read_plan(const char *path, struct strbuf *buf,
@@ -2249,7 +2351,8 @@ int plan_load(const char *path, struct plan **out, struct strbuf *errors)
 	}
 	plan->version = 1;
 	plan->timezone = xstrdup("UTC");
-	plan->template_id = xstrdup("base");
+	/* The first backend is the default (sandbox.h). */
+	plan->backend.type = xstrdup(sandbox_backend_at(0)->name);
 	plan->concurrency = 4;
 	c.diag = &diag;
 	c.plan = plan;

@@ -30,7 +30,7 @@ void plan_free(struct plan *plan)
 	free(plan->name);
 	free(plan->cron);
 	free(plan->timezone);
-	free(plan->template_id);
+	plan_backend_release(&plan->backend);
 	for (size_t i = 0; i < plan->nr_agents; i++) {
 		free(plan->agents[i].name);
 		strvec_clear(&plan->agents[i].command);

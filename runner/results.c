@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "plan.h"
 #include "results.h"
 #include "run.h"
 #include "sandbox.h"

@@ -34,6 +34,7 @@
 #include "e2b-pull.h"
 #include "e2b-tree.h"
 #include "http.h"
+#include "plan-backend.h"
 #include "rand.h"
 #include "timeutil.h"
 
@@ -74,8 +75,9 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	sb->envd = http_client_new(&sb->conf.http);
 	sb->stream = http_client_new(&sb->conf.http);
 
-	sb->lifetime_ms = cfg->max_lifetime_ms > 0 ? cfg->max_lifetime_ms
-						   : sb->conf.max_lifetime_ms;
+	sb->lifetime_ms = sandbox_e2b_config_of(cfg)->max_lifetime_ms > 0
+				  ? sandbox_e2b_config_of(cfg)->max_lifetime_ms
+				  : sb->conf.max_lifetime_ms;
 	if (cfg->timeout_ms > sb->lifetime_ms) {
 		char tb[32], lb[32];
 		format_duration(cfg->timeout_ms, tb, sizeof(tb));
@@ -281,15 +283,162 @@ static const char *e2b_id(const struct sandbox *sb)
 	return sb->id;
 }
 
+static const char *e2b_workdir(const struct sandbox *sb)
+{
+	(void)sb;
+	return "/workspace";
+}
+
+static const char *e2b_home(const struct sandbox *sb)
+{
+	(void)sb;
+	return "/workspace";
+}
+
+/* Configuration */
+
+static const char *const e2b_keys[] = { "network", "template", "max_lifetime",
+					NULL };
+
+static void e2b_parse_config(const struct plan_keys *k, void **config)
+{
+	struct sandbox_e2b_config *ec = xcalloc(1, sizeof(*ec));
+	const char *s;
+
+	plan_keys_bool(k, "network", &ec->network);
+	if (plan_keys_str(k, "template", &s)) {
+		if (!*s)
+			plan_keys_error(k, "template", "must not be empty");
+		else
+			ec->template_id = xstrdup(s);
+	}
+	if (!ec->template_id)
+		ec->template_id = xstrdup("base");
+	if (plan_keys_duration(k, "max_lifetime", &ec->max_lifetime_ms) &&
+	    ec->max_lifetime_ms < 1000) {
+		plan_keys_error(k, "max_lifetime", "must be at least 1s");
+		ec->max_lifetime_ms = 0;
+	}
+	*config = ec;
+}
+
+static void e2b_free_config(void *config)
+{
+	struct sandbox_e2b_config *ec = config;
+	if (!ec)
+		return;
+	free(ec->template_id);
+	free(ec);
+}
+
+/*
+ * E2B ends a sandbox at its plan's maximum lifetime whatever TTL is
+ * asked for, so a task whose timeout is longer cannot run to its end:
+ * refuse it when the plan is read rather than let E2B kill it
+ * (e2b-config.h).
+ */
+static void e2b_check_plan(const void *config, const struct plan *plan,
+			   const struct plan_keys *k)
+{
+	const struct sandbox_e2b_config *ec = config;
+	struct strbuf err = STRBUF_INIT;
+	int64_t life = ec->max_lifetime_ms;
+	const char *from = "backend.max_lifetime";
+	char lb[32], tb[32];
+
+	if (!life) {
+		from = "RUNNER_E2B_MAX_LIFETIME";
+		if (e2b_conf_max_lifetime(&life, &err) < 0) {
+			plan_keys_error_at(k, k->at, "%s", err.buf);
+			strbuf_release(&err);
+			return;
+		}
+	}
+	format_duration(life, lb, sizeof(lb));
+	for (size_t i = 0; i < plan->nr_tasks; i++) {
+		const struct plan_task *t = &plan->tasks[i];
+		if (t->timeout_ms <= life)
+			continue;
+		/* A matrix expands one mapping: say it once. */
+		if (i && t->loc.line == plan->tasks[i - 1].loc.line &&
+		    t->loc.col == plan->tasks[i - 1].loc.col &&
+		    plan->tasks[i - 1].timeout_ms > life)
+			continue;
+		format_duration(t->timeout_ms, tb, sizeof(tb));
+		plan_keys_error_at(k, t->loc,
+				   "task '%s': timeout %s is longer than an "
+				   "E2B sandbox may live (%s, from %s; E2B's "
+				   "limit is 1h on Hobby, 24h on Pro)",
+				   t->id, tb, lb, from);
+	}
+	strbuf_release(&err);
+}
+
+/*
+ * Leftovers: sandboxes of the team whose runner_run metadata names a run
+ * (gc then keeps those of this state's runs). Never offline, and nothing
+ * without an API key.
+ */
+static int e2b_list_leftovers(const char *state_dir, const char *run_id,
+			      unsigned flags, struct sandbox_leftovers *out,
+			      struct strbuf *err)
+{
+	struct strvec ids = STRVEC_INIT, runs = STRVEC_INIT;
+	struct strbuf e = STRBUF_INIT, what = STRBUF_INIT;
+	char *filter = run_id ? xstrfmt("runner_run=%s", run_id) : NULL;
+	int ret = 0;
+
+	(void)state_dir;
+	if ((flags & SANDBOX_LEFTOVERS_OFFLINE) || !getenv("E2B_API_KEY"))
+		goto out;
+	if (sandbox_e2b_list(filter ? filter : "", &ids, &runs, &e) < 0) {
+		strbuf_addf(err, "cannot list E2B sandboxes: %s", e.buf);
+		ret = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < ids.nr; i++) {
+		if (!*runs.v[i])
+			continue;
+		strbuf_reset(&what);
+		strbuf_addf(&what, "e2b sandbox %s (run %s)", ids.v[i],
+			    runs.v[i]);
+		sandbox_leftovers_add(out, ids.v[i], runs.v[i], what.buf,
+				      true);
+	}
+out:
+	strvec_clear(&ids);
+	strvec_clear(&runs);
+	strbuf_release(&e);
+	strbuf_release(&what);
+	free(filter);
+	return ret;
+}
+
+static int e2b_kill_leftover(const char *state_dir,
+			     const struct sandbox_leftover *l,
+			     struct strbuf *err)
+{
+	(void)state_dir;
+	return sandbox_e2b_kill(l->id, err);
+}
+
 const struct sandbox_backend sandbox_e2b = {
 	.name = "e2b",
+	.config_keys = e2b_keys,
+	.parse_config = e2b_parse_config,
+	.free_config = e2b_free_config,
+	.check_plan = e2b_check_plan,
 	.check = e2b_check,
 	.create = e2b_create,
 	.id = e2b_id,
+	.workdir = e2b_workdir,
+	.home = e2b_home,
 	.put_tree = e2b_put_tree,
 	.exec = e2b_exec,
 	.pull_changes = e2b_pull_changes,
 	.destroy = e2b_destroy,
+	.list_leftovers = e2b_list_leftovers,
+	.kill_leftover = e2b_kill_leftover,
 };
 
 /* ---- gc helpers ---- */

@@ -52,8 +52,8 @@
  */
 #define _GNU_SOURCE
 #include "runner.h"
-#include "sandbox.h"
-#include "sandbox-e2b.h"
+#include "sandbox-local.h"
+#include "plan-backend.h"
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
@@ -82,16 +82,24 @@ struct sandbox {
 	char *root; /* absolute: state_dir/sandboxes/NAME */
 	char *ws;   /* the workspace: root itself */
 	char *id;   /* "local-NAME" */
-	enum plan_isolation isolation;
+	enum local_isolation isolation;
 	bool network;
 	uint64_t memory;
 	bool drop;		 /* we are root: run bwrap as nobody */
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
 };
 
-static bool want_drop(enum plan_isolation iso)
+static const struct sandbox_local_config local_defaults;
+
+static const struct sandbox_local_config *
+local_config(const struct sandbox_config *cfg)
 {
-	return iso == PLAN_ISOLATION_SANDBOX && geteuid() == 0;
+	return cfg->backend_config ? cfg->backend_config : &local_defaults;
+}
+
+static bool want_drop(enum local_isolation iso)
+{
+	return iso == LOCAL_ISOLATION_SANDBOX && geteuid() == 0;
 }
 
 static char *find_bwrap(void)
@@ -144,7 +152,7 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	char *bwrap = NULL;
 	int ret = -1;
 
-	if (cfg->isolation == PLAN_ISOLATION_NONE)
+	if (local_config(cfg)->isolation == LOCAL_ISOLATION_NONE)
 		return 0;
 	strbuf_init_capped(&out, 4096);
 	bwrap = find_bwrap();
@@ -160,7 +168,7 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	strvec_push(&p.env, "PATH=" DEFAULT_PATH);
 	p.dir = "/";
 	p.die_with_parent = true;
-	if (want_drop(cfg->isolation)) {
+	if (want_drop(local_config(cfg)->isolation)) {
 		p.drop_privs = true;
 		p.uid = SANDBOX_UID;
 		p.gid = SANDBOX_GID;
@@ -231,10 +239,10 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	int ret = -1;
 
 	*out = NULL;
-	sb->isolation = cfg->isolation;
-	sb->network = cfg->network;
-	sb->memory = cfg->memory;
-	sb->drop = want_drop(cfg->isolation);
+	sb->isolation = local_config(cfg)->isolation;
+	sb->network = local_config(cfg)->network;
+	sb->memory = local_config(cfg)->memory;
+	sb->drop = want_drop(sb->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
 	if (fs_mkdir_p(dir, 0711, err) < 0)
 		goto out;
@@ -839,7 +847,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct proc_result r;
 	struct exec_ctx ec;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
-	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
+	bool bwrap = sb->isolation == LOCAL_ISOLATION_SANDBOX;
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -1015,24 +1023,129 @@ static int local_destroy(struct sandbox *sb, struct strbuf *err)
 	return ret;
 }
 
+static const char *local_workdir(const struct sandbox *sb)
+{
+	return sb->isolation == LOCAL_ISOLATION_NONE ? sb->ws : "/workspace";
+}
+
+static const char *local_home(const struct sandbox *sb)
+{
+	return sb->isolation == LOCAL_ISOLATION_NONE ? "/tmp" : "/workspace";
+}
+
+/* Configuration */
+
+static const char *const local_keys[] = { "isolation", "network", "memory",
+					  NULL };
+
+static void local_parse_config(const struct plan_keys *k, void **config)
+{
+	static const char *const isolation[] = { "sandbox", "none" };
+	struct sandbox_local_config *lc = xcalloc(1, sizeof(*lc));
+	int e;
+
+	if (plan_keys_enum(k, "isolation", isolation, ARRAY_SIZE(isolation),
+			   &e))
+		lc->isolation = (enum local_isolation)e;
+	plan_keys_bool(k, "network", &lc->network);
+	plan_keys_size(k, "memory", &lc->memory);
+	*config = lc;
+}
+
+static void local_free_config(void *config)
+{
+	free(config);
+}
+
+/*
+ * Leftovers: the roots under STATE/sandboxes/, named RUN-TASK-ATTEMPT-
+ * XXXXXX (the run id is 20 characters: 8-6-4 digits), and for a dead
+ * runner's run what still carries its RUNNER_RUN_ID (a task that
+ * isolation none left to itself, a sandbox whose first process never got
+ * bwrap's --die-with-parent).
+ */
+enum { LEFT_ROOT, LEFT_PROCESSES };
+
+static int local_list_leftovers(const char *state_dir, const char *run_id,
+				unsigned flags, struct sandbox_leftovers *out,
+				struct strbuf *err)
+{
+	char *dir = fs_join(state_dir, "sandboxes");
+	size_t len = run_id ? strlen(run_id) : 0;
+	struct strbuf what = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	(void)err;
+	if (run_id && (flags & SANDBOX_LEFTOVERS_PROCESSES)) {
+		strbuf_addf(&what, "processes of run %s", run_id);
+		sandbox_leftovers_add(out, run_id, run_id, what.buf, true)
+			->kind = LEFT_PROCESSES;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		const char *name = de->d_name;
+		char run[64];
+		struct sandbox_leftover *l;
+		if (run_id) {
+			if (strncmp(name, run_id, len) || name[len] != '-')
+				continue;
+			snprintf(run, sizeof(run), "%s", run_id);
+		} else {
+			if (name[0] == '.' || strlen(name) < 21 ||
+			    name[20] != '-')
+				continue;
+			snprintf(run, sizeof(run), "%.20s", name);
+		}
+		strbuf_reset(&what);
+		strbuf_addf(&what, "sandbox %s", name);
+		l = sandbox_leftovers_add(out, name, run, what.buf, false);
+		l->kind = LEFT_ROOT;
+		l->in_state = true;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	strbuf_release(&what);
+	return 0;
+}
+
+static int local_kill_leftover(const char *state_dir,
+			       const struct sandbox_leftover *l,
+			       struct strbuf *err)
+{
+	char *dir, *path;
+	int ret;
+
+	if (l->kind == LEFT_PROCESSES) {
+		char *tag = xstrfmt("RUNNER_RUN_ID=%s", l->run_id);
+		const char *tags[] = { tag, NULL };
+		proc_kill_tagged(tags, SIGKILL);
+		free(tag);
+		return 0;
+	}
+	dir = fs_join(state_dir, "sandboxes");
+	path = fs_join(dir, l->id);
+	free(dir);
+	ret = fs_rm_rf(path, err);
+	free(path);
+	return ret;
+}
+
 const struct sandbox_backend sandbox_local = {
 	.name = "local",
+	.config_keys = local_keys,
+	.parse_config = local_parse_config,
+	.free_config = local_free_config,
 	.check = local_check,
 	.create = local_create,
 	.id = local_id,
+	.workdir = local_workdir,
+	.home = local_home,
 	.put_tree = local_put_tree,
 	.exec = local_exec,
 	.pull_changes = local_pull_changes,
 	.destroy = local_destroy,
+	.list_leftovers = local_list_leftovers,
+	.kill_leftover = local_kill_leftover,
 };
-
-const struct sandbox_backend *sandbox_backend_for(enum plan_backend_type t)
-{
-	switch (t) {
-	case PLAN_BACKEND_LOCAL:
-		return &sandbox_local;
-	case PLAN_BACKEND_E2B:
-		return &sandbox_e2b;
-	}
-	return NULL;
-}

@@ -1148,7 +1148,7 @@ static void run_init(struct run *run, struct plan *plan,
 	if (gethostname(run->host, sizeof(run->host) - 1) < 0)
 		snprintf(run->host, sizeof(run->host), "unknown");
 	strvec_init(&run->secret_values);
-	run->backend = sandbox_backend_for(plan->backend);
+	run->backend = sandbox_backend_find(plan->backend.type);
 	run_add_tasks(run, opts->only);
 }
 
@@ -1177,8 +1177,7 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 		warn(s, secret_warnings.v[i]);
 	run->mask = mask_new_named(&run->secret_values, &secret_names);
 	probe.state_dir = opts->state_dir;
-	probe.isolation = run->plan->isolation;
-	probe.network = run->plan->network;
+	probe.backend_config = run->plan->backend.config;
 	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
 	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)
@@ -1356,9 +1355,9 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 	sched_tasks_init(&s);
 
 	if (!run.backend) {
-		strbuf_addf(
-			&err, "backend '%s' is not available in this build",
-			plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
+		strbuf_addf(&err,
+			    "backend '%s' is not available in this build",
+			    plan->backend.type);
 		not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
 	} else if (opts->dry_run) {
 		out->result = SCHED_DRY_RUN;

@@ -1,0 +1,24 @@
+#ifndef SANDBOX_LOCAL_H
+#define SANDBOX_LOCAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sandbox.h"
+
+/*
+ * The local backend (sandbox-local.c): a folder of the state's per
+ * sandbox, the task under bubblewrap or as a plain child process.
+ */
+extern const struct sandbox_backend sandbox_local;
+
+enum local_isolation { LOCAL_ISOLATION_SANDBOX, LOCAL_ISOLATION_NONE };
+
+/* Its backend: keys (isolation, network, memory), sandbox_config's. */
+struct sandbox_local_config {
+	enum local_isolation isolation; /* default sandbox */
+	bool network;			/* default false */
+	uint64_t memory;		/* bytes; 0 = no limit */
+};
+
+#endif
