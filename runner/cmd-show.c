@@ -48,6 +48,37 @@ static void print_ms_col(sqlite3_stmt *s, int start, int end, char *buf,
 				    buf, n);
 }
 
+/*
+ * What the network proxy refused (network_blocked events): of the task,
+ * or with task NULL of every task of the run, prefixed by its id.
+ */
+static int print_blocked(sqlite3 *db, const char *id, const char *task)
+{
+	sqlite3_stmt *s = NULL;
+	int rows = 0;
+
+	if (sqlite3_prepare_v2(db,
+			       "SELECT task_id, message FROM events"
+			       " WHERE run_id = ?1 AND kind = 'network_blocked'"
+			       " AND (?2 IS NULL OR task_id = ?2) ORDER BY id",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	if (task)
+		sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *head = rows++ ? "        " : "network:";
+
+		if (task)
+			printf("%s  %s\n", head, safe(s, 1));
+		else
+			printf("%s%s  %s: %s\n", rows == 1 ? "\n" : "", head,
+			       safe(s, 0), safe(s, 1));
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
 static int show_run(struct store *st, const char *id)
 {
 	sqlite3 *db = store_db(st);
@@ -98,6 +129,10 @@ static int show_run(struct store *st, const char *id)
 		       safe(s, 1), sqlite3_column_int(s, 2), dur, exitc,
 		       changes, safe(s, 9));
 	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (print_blocked(db, id, NULL) < 0)
+		goto sqlfail;
 	ret = RUNNER_EXIT_OK;
 	goto out;
 sqlfail:
@@ -205,6 +240,10 @@ static int show_task(struct store *st, const char *id, const char *task)
 	while (sqlite3_step(s) == SQLITE_ROW)
 		printf("%s  %s\n",
 		       rows++ ? "        " : "warnings:", safe(s, 0));
+	sqlite3_finalize(s);
+	s = NULL;
+	if (print_blocked(db, id, task) < 0)
+		goto sqlfail;
 	print_changes(dir);
 	ret = RUNNER_EXIT_OK;
 	goto out;

@@ -3,6 +3,7 @@
 #include "plan.h"
 #include "mask.h"
 #include "cmd-opt.h"
+#include "sandbox.h"
 
 /*
  * Secret values are read from the environment by exec, which warns about
@@ -24,6 +25,20 @@ static void warn_short_secrets(const char *path, const struct plan *plan)
 				names->v[j], why);
 		}
 	}
+	strvec_clear(&said);
+}
+
+/* What the plan's backend says about its settings (network: true). */
+static void warn_backend(const char *path, const struct plan *plan)
+{
+	const struct sandbox_backend *be =
+		sandbox_backend_find(plan->backend.type);
+	struct strvec said = STRVEC_INIT;
+
+	if (be && be->warn_config)
+		be->warn_config(plan->backend.config, path, &said);
+	for (size_t i = 0; i < said.nr; i++)
+		warning("%s", said.v[i]);
 	strvec_clear(&said);
 }
 
@@ -56,6 +71,7 @@ int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 			printf("%s: ok (%zu task%s)\n", argv[i],
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
 			warn_short_secrets(argv[i], plan);
+			warn_backend(argv[i], plan);
 		}
 		plan_free(plan);
 		strbuf_release(&errors);

@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "cmd.h"
+#include "netproxy.h"
 #include "sandbox.h"
 
 #include <fcntl.h>
@@ -174,12 +175,29 @@ static void check_fds(void)
 	}
 }
 
+/*
+ * The first process in a sandbox with network: [allowlist]: hands the
+ * proxy its listener and execs the task (netproxy.h). Before SIGPIPE is
+ * ignored: an ignored signal stays ignored across exec, in the task.
+ */
+static int netproxy_helper(int argc, char **argv)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	netproxy_helper_main(argc, (const char **)argv, &err);
+	fprintf(stderr, "runner: %s\n", err.buf);
+	strbuf_release(&err);
+	return 127;
+}
+
 int main(int argc, char **argv)
 {
 	const struct cmd_entry *cmd = NULL;
 	int ret;
 
 	check_fds();
+	if (argc >= 2 && !strcmp(argv[1], NETPROXY_HELPER))
+		return netproxy_helper(argc - 1, argv + 1);
 	signal(SIGPIPE, SIG_IGN);
 	set_exec_usage();
 

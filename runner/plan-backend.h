@@ -17,6 +17,7 @@ struct plan_keys {
 	const struct plan_node *map; /* backend:, or NULL when absent */
 	struct plan_loc at;	     /* of backend:, or of the plan */
 	struct plan_diag *diag;
+	bool chosen; /* the plan's type is the parsing backend */
 };
 
 /* The value of key, or NULL when the plan does not set it. */
@@ -37,6 +38,14 @@ bool plan_keys_duration(const struct plan_keys *k, const char *key,
 bool plan_keys_enum(const struct plan_keys *k, const char *key,
 		    const char *const *names, size_t nr, int *out);
 
+/* "backend.KEY: expected <what>, found <n>" at n (a node of key's value). */
+void plan_keys_expected(const struct plan_keys *k, const char *key,
+			const struct plan_node *n, const char *what,
+			bool hint);
+/* "backend.KEY: <message>" at n (a node of key's value). */
+void plan_keys_error_node(const struct plan_keys *k, const char *key,
+			  const struct plan_node *n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* "backend.KEY: <message>" at key's value (which must be set). */
 void plan_keys_error(const struct plan_keys *k, const char *key,
 		     const char *fmt, ...)

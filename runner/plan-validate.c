@@ -1031,6 +1031,27 @@ void plan_keys_error(const struct plan_keys *k, const char *key,
 	strbuf_release(&sb);
 }
 
+void plan_keys_expected(const struct plan_keys *k, const char *key,
+			const struct plan_node *n, const char *what, bool hint)
+{
+	struct ctx c = { .diag = k->diag };
+	expected_hint(&c, &backend_scope, key, n, what, hint);
+}
+
+void plan_keys_error_node(const struct plan_keys *k, const char *key,
+			  const struct plan_node *n, const char *fmt, ...)
+{
+	struct ctx c = { .diag = k->diag };
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	value_error(&c, &backend_scope, key, n, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
 void plan_keys_error_at(const struct plan_keys *k, struct plan_loc loc,
 			const char *fmt, ...)
 {
@@ -1044,13 +1065,19 @@ void plan_keys_error_at(const struct plan_keys *k, struct plan_loc loc,
 	strbuf_release(&sb);
 }
 
-/* Keep be's config of k if be is the plan's type, else drop it. */
+/*
+ * Keep be's config of k if be is the plan's type, else drop it. Only
+ * the type the plan says (not one --backend picks later, chosen false)
+ * hears what concerns the plan's own type.
+ */
 static void backend_config(struct plan *plan, const struct sandbox_backend *be,
-			   const struct plan_keys *k)
+			   const struct plan_keys *k, bool chosen)
 {
+	struct plan_keys mine = *k;
 	void *config = NULL;
 
-	be->parse_config(k, &config);
+	mine.chosen = chosen && !strcmp(be->name, plan->backend.type);
+	be->parse_config(&mine, &config);
 	if (strcmp(be->name, plan->backend.type)) {
 		be->free_config(config);
 		return;
@@ -1068,7 +1095,8 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
 	struct plan *plan = c->plan;
 	struct strvec keys = STRVEC_INIT, types = STRVEC_INIT;
-	struct plan_keys k = { NULL, bn ? bn->loc : root->loc, c->diag };
+	struct plan_keys k = { NULL, bn ? bn->loc : root->loc, c->diag,
+			       false };
 	int e;
 
 	strvec_push(&keys, "type");
@@ -1101,7 +1129,7 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 	}
 	/* Every backend checks its keys: --backend may switch later. */
 	for (size_t i = 0; i < sandbox_backend_count(); i++)
-		backend_config(plan, sandbox_backend_at(i), &k);
+		backend_config(plan, sandbox_backend_at(i), &k, true);
 	strvec_clear(&keys);
 	strvec_clear(&types);
 }
@@ -1115,7 +1143,7 @@ static void check_backend(struct ctx *c, const struct plan_node *root)
 	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
 	struct plan_keys k = { plan->backend.keys ? plan->backend.keys->root
 						  : NULL,
-			       bn ? bn->loc : root->loc, c->diag };
+			       bn ? bn->loc : root->loc, c->diag, true };
 
 	if (be && be->check_plan)
 		be->check_plan(plan->backend.config, plan, &k);
@@ -1141,7 +1169,7 @@ int plan_use_backend(struct plan *plan, const char *name,
 	struct plan_loc top = { 1, 1 };
 	struct plan_keys k = { plan->backend.keys ? plan->backend.keys->root
 						  : NULL,
-			       top, &diag };
+			       top, &diag, false };
 	int ret = 0;
 
 	if (!be) {
@@ -1152,7 +1180,7 @@ int plan_use_backend(struct plan *plan, const char *name,
 	}
 	free(plan->backend.type);
 	plan->backend.type = xstrdup(be->name);
-	backend_config(plan, be, &k);
+	backend_config(plan, be, &k, false);
 	if (diag.nr) {
 		plan_diag_flush(&diag, plan->path, errors);
 		ret = -1;

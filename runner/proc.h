@@ -54,7 +54,7 @@ struct strbuf;
  * proc_run() waits for its own child by pid.
  */
 
-#define PROC_MAX_KEEP_FDS 4
+#define PROC_MAX_KEEP_FDS 8
 
 struct proc {
 	/* Filled in by the caller before proc_start(). */

@@ -383,6 +383,7 @@ out:
 	return ret;
 }
 
+/* Warnings, and what the network proxy refused (network_blocked). */
 static int load_warnings(struct store *st, struct rep_run *r,
 			 struct strbuf *err)
 {
@@ -393,7 +394,8 @@ static int load_warnings(struct store *st, struct rep_run *r,
 	if (prepare(st,
 		    "SELECT e.task_id, e.message FROM events e"
 		    " JOIN tasks t ON t.run_id = e.run_id AND t.id = e.task_id"
-		    " WHERE e.run_id = ?1 AND e.kind = 'warning'"
+		    " WHERE e.run_id = ?1"
+		    " AND e.kind IN ('warning', 'network_blocked')"
 		    " ORDER BY t.seq, t.id, e.id",
 		    r->id, &s, err) < 0)
 		goto out;

@@ -54,6 +54,7 @@ void run_add_tasks(struct run *run, const struct strvec *only)
 		t->status = TASK_QUEUED;
 		t->exit_code = -1;
 		strvec_init(&t->warnings);
+		strvec_init(&t->blocked);
 		t->dir = xstrfmt("%s/tasks/%s", run->dir, t->task->id);
 	}
 	run->nr_tasks = n;
@@ -104,6 +105,7 @@ void run_release(struct run *run)
 		free(t->reason);
 		free(t->snap_error);
 		strvec_clear(&t->warnings);
+		strvec_clear(&t->blocked);
 	}
 	free(run->tasks);
 	run->tasks = NULL;

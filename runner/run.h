@@ -8,6 +8,7 @@
 #include "strvec.h"
 
 struct mask;
+struct netproxy;
 struct plan;
 struct plan_task;
 struct run_snap;
@@ -89,6 +90,13 @@ struct task_run {
 	size_t nr_attempts, alloc_attempts;
 	struct strvec warnings;
 	size_t nr_warnings_masked; /* main thread: warnings[0..this) masked */
+	/*
+	 * network: [allowlist]: what the proxy refused, one event text per
+	 * destination and attempt ("blocked: example.org:443, 3 times").
+	 * The main thread records blocked[nr_blocked_recorded..] as events.
+	 */
+	struct strvec blocked;
+	size_t nr_blocked_recorded;
 	size_t nr_added, nr_modified, nr_deleted, nr_refused;
 	uint64_t bytes_pulled;
 };
@@ -106,6 +114,12 @@ struct run {
 	long pid;
 	struct strvec secret_values; /* every secret value, for masking */
 	struct mask *mask; /* of secret_values: whole strings, shared, const */
+	/*
+	 * The run's network proxy (netproxy.h) when the plan has network:
+	 * [allowlist], else NULL; started before the first task and stopped
+	 * after the last, by the scheduler.
+	 */
+	struct netproxy *netproxy;
 
 	/* Main thread. */
 	int64_t started_at, ended_at;

@@ -303,9 +303,16 @@ static const char *const e2b_keys[] = { "network", "template", "max_lifetime",
 static void e2b_parse_config(const struct plan_keys *k, void **config)
 {
 	struct sandbox_e2b_config *ec = xcalloc(1, sizeof(*ec));
+	const struct plan_node *n = plan_keys_get(k, "network");
 	const char *s;
 
-	plan_keys_bool(k, "network", &ec->network);
+	/* Other shapes of network: are the local backend's to judge. */
+	if (n && n->type == PLAN_NODE_SCALAR && n->kind == PLAN_SCALAR_BOOL)
+		plan_keys_bool(k, "network", &ec->network);
+	else if (n && n->type == PLAN_NODE_SEQ && n->nr && k->chosen)
+		plan_keys_error(k, "network",
+				"a list of destinations needs the local "
+				"backend (e2b takes true or false)");
 	if (plan_keys_str(k, "template", &s)) {
 		if (!*s)
 			plan_keys_error(k, "template", "must not be empty");

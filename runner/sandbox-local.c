@@ -53,6 +53,7 @@
 #define _GNU_SOURCE
 #include "runner.h"
 #include "sandbox-local.h"
+#include "netproxy.h"
 #include "plan-backend.h"
 #include "proc.h"
 #include "ws.h"
@@ -84,6 +85,8 @@ struct sandbox {
 	char *id;   /* "local-NAME" */
 	enum local_isolation isolation;
 	bool network;
+	struct netproxy *netproxy; /* borrowed: network: [allowlist] */
+	const struct netproxy_allowlist *net_allow;
 	uint64_t memory;
 	bool drop;		 /* we are root: run bwrap as nobody */
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
@@ -241,6 +244,10 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	*out = NULL;
 	sb->isolation = local_config(cfg)->isolation;
 	sb->network = local_config(cfg)->network;
+	if (sb->isolation == LOCAL_ISOLATION_SANDBOX && cfg->netproxy) {
+		sb->netproxy = cfg->netproxy;
+		sb->net_allow = &local_config(cfg)->network_allow;
+	}
 	sb->memory = local_config(cfg)->memory;
 	sb->drop = want_drop(sb->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
@@ -714,10 +721,79 @@ static int pipe_above_stdio(int fds[2])
 	return 0;
 }
 
+/*
+ * network: [allowlist]. The proxy's variables come after the task's, so
+ * that a NO_PROXY of the plan cannot send loopback past the proxy (where
+ * the empty namespace would fail it silently instead of its being
+ * refused and reported).
+ */
+static void push_netproxy_env(struct strbuf *args)
+{
+	struct strvec env = STRVEC_INIT;
+
+	netproxy_sandbox_env(&env);
+	for (size_t i = 0; i < env.nr; i++) {
+		const char *eq = strchr(env.v[i], '=');
+		char *name;
+
+		if (!eq)
+			continue;
+		name = xstrndup(env.v[i], (size_t)(eq - env.v[i]));
+		push_pair(args, "--setenv", name);
+		push_pair(args, eq + 1, NULL);
+		free(name);
+	}
+	strvec_clear(&env);
+}
+
+/*
+ * The helper runs first in the sandbox (from its descriptor of our own
+ * binary), hands the proxy its listener and execs the task's command.
+ */
+static void push_netproxy_helper(struct proc *p,
+				 const struct netproxy_sandbox *nps)
+{
+	netproxy_sandbox_argv(nps, &p->args);
+	p->keep_fds[p->nr_keep_fds++] = nps->exe_fd;
+	p->keep_fds[p->nr_keep_fds++] = nps->inner_fd;
+}
+
+/*
+ * Before bwrap starts: the helper's descriptors, and the task attached
+ * to the run's proxy (its listener arrives once the helper runs).
+ */
+static int start_netproxy(struct sandbox *sb, struct netproxy_sandbox *nps,
+			  struct netproxy_task **npt, struct strbuf *err)
+{
+	if (netproxy_sandbox_prepare(nps, NULL, err) < 0)
+		return -1;
+	*npt = netproxy_attach(sb->netproxy, sb->net_allow, nps->outer_fd,
+			       err);
+	nps->outer_fd = -1;
+	return *npt ? 0 : -1;
+}
+
+/*
+ * The task has ended (or never started): its listener and every
+ * connection of it are closed here; what the proxy did goes to report.
+ */
+static void stop_netproxy(struct netproxy_sandbox *nps,
+			  struct netproxy_task *npt,
+			  struct netproxy_report *report)
+{
+	struct netproxy_report ignored = NETPROXY_REPORT_INIT;
+
+	if (npt)
+		netproxy_detach(npt, report ? report : &ignored);
+	netproxy_report_release(&ignored);
+	netproxy_sandbox_release(nps);
+}
+
 /* Fill p (and open *args_fd, *status) to run cmd under bwrap. */
 static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 			 struct proc *p, int *args_fd, int status[2],
-			 int block_fd, struct strbuf *err)
+			 int block_fd, const struct netproxy_sandbox *nps,
+			 struct strbuf *err)
 {
 	struct strbuf args = STRBUF_INIT;
 	char *bwrap = find_bwrap();
@@ -784,6 +860,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		push_pair(&args, eq + 1, NULL);
 		free(name);
 	}
+	if (nps)
+		push_netproxy_env(&args);
 	snprintf(num, sizeof(num), "%d", status[1]);
 	push_pair(&args, "--json-status-fd", num);
 	if (block_fd >= 0) {
@@ -806,6 +884,8 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	strvec_push(&p->args, "--args");
 	strvec_pushf(&p->args, "%d", *args_fd);
 	strvec_push(&p->args, "--");
+	if (nps)
+		push_netproxy_helper(p, nps);
 	strvec_pushv(&p->args, cmd->argv);
 	p->keep_fds[p->nr_keep_fds++] = *args_fd;
 	p->keep_fds[p->nr_keep_fds++] = status[1];
@@ -846,8 +926,11 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct proc_run_opts o = PROC_RUN_OPTS_INIT;
 	struct proc_result r;
 	struct exec_ctx ec;
+	struct netproxy_sandbox nps = NETPROXY_SANDBOX_INIT;
+	struct netproxy_task *npt = NULL;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
 	bool bwrap = sb->isolation == LOCAL_ISOLATION_SANDBOX;
+	bool proxied = bwrap && sb->netproxy;
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
@@ -881,9 +964,11 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		ret = 0;
 		goto out;
 	}
+	if (proxied && start_netproxy(sb, &nps, &npt, err) < 0)
+		goto out;
 	if (bwrap) {
 		if (prepare_bwrap(sb, cmd, &p, &args_fd, status, gate[0],
-				  err) < 0)
+				  proxied ? &nps : NULL, err) < 0)
 			goto out;
 	} else {
 		prepare_plain(sb, cmd, &p);
@@ -894,6 +979,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	p.die_with_parent = true;
 	if (proc_start(&p, err) < 0)
 		goto out;
+	/* The sandbox's ends are bwrap's now (an EOF tells the proxy). */
+	netproxy_sandbox_started(&nps);
 	/* The child has its copies; ours would keep the status pipe open. */
 	if (args_fd >= 0) {
 		close(args_fd);
@@ -985,6 +1072,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	ret = 0;
 out:
 	proc_release(&p);
+	if (proxied)
+		stop_netproxy(&nps, npt, cmd->net_report);
 	if (args_fd >= 0)
 		close(args_fd);
 	for (int i = 0; i < 2; i++) {
@@ -1038,6 +1127,57 @@ static const char *local_home(const struct sandbox *sb)
 static const char *const local_keys[] = { "isolation", "network", "memory",
 					  NULL };
 
+/*
+ * network: false, true (the host's network), or a list of destinations
+ * the task may reach through the run's proxy (netproxy.h), each checked
+ * where it is written. Needs isolation parsed: the proxy serves only a
+ * bubblewrap sandbox.
+ */
+static void local_parse_network(const struct plan_keys *k,
+				struct sandbox_local_config *lc)
+{
+	const struct plan_node *n = plan_keys_get(k, "network");
+	struct strbuf err = STRBUF_INIT;
+
+	if (!n)
+		return;
+	lc->network_loc = n->loc;
+	if (n->type != PLAN_NODE_SEQ) {
+		if (n->type != PLAN_NODE_SCALAR || n->kind != PLAN_SCALAR_BOOL)
+			plan_keys_expected(
+				k, "network", n,
+				"true, false or a list of host:port", false);
+		else
+			plan_keys_bool(k, "network", &lc->network);
+		return;
+	}
+	if (!n->nr) {
+		plan_keys_error(k, "network",
+				"an empty list allows nothing (write false)");
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (e->type != PLAN_NODE_SCALAR ||
+		    e->kind != PLAN_SCALAR_STR) {
+			plan_keys_expected(k, "network", e,
+					   "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(&lc->network_allow, e->str, &err) <
+		    0)
+			plan_keys_error_node(k, "network", e, "%s", err.buf);
+	}
+	strbuf_release(&err);
+	if (k->chosen && lc->isolation != LOCAL_ISOLATION_SANDBOX)
+		plan_keys_error(k, "network",
+				"a list of destinations needs isolation: "
+				"sandbox (with isolation: none the task has "
+				"the host's network)");
+}
+
 static void local_parse_config(const struct plan_keys *k, void **config)
 {
 	static const char *const isolation[] = { "sandbox", "none" };
@@ -1047,14 +1187,44 @@ static void local_parse_config(const struct plan_keys *k, void **config)
 	if (plan_keys_enum(k, "isolation", isolation, ARRAY_SIZE(isolation),
 			   &e))
 		lc->isolation = (enum local_isolation)e;
-	plan_keys_bool(k, "network", &lc->network);
 	plan_keys_size(k, "memory", &lc->memory);
+	local_parse_network(k, lc);
 	*config = lc;
 }
 
 static void local_free_config(void *config)
 {
-	free(config);
+	struct sandbox_local_config *lc = config;
+	if (!lc)
+		return;
+	netproxy_allowlist_release(&lc->network_allow);
+	free(lc);
+}
+
+/* network: true under bubblewrap is the host's network namespace. */
+static void local_warn_config(const void *config, const char *path,
+			      struct strvec *out)
+{
+	const struct sandbox_local_config *lc = config;
+
+	if (lc->network)
+		strvec_pushf(out,
+			     "%s:%u:%u: backend.network: true gives the tasks "
+			     "the host's network, its loopback services "
+			     "included (list what they need instead: network: "
+			     "[api.example.org:443])",
+			     path, lc->network_loc.line, lc->network_loc.col);
+}
+
+/* The proxy serves only a bubblewrap sandbox. */
+static const struct netproxy_allowlist *
+local_proxy_allowlist(const void *config)
+{
+	const struct sandbox_local_config *lc = config;
+
+	return lc->network_allow.nr && lc->isolation == LOCAL_ISOLATION_SANDBOX
+		       ? &lc->network_allow
+		       : NULL;
 }
 
 /*
@@ -1137,6 +1307,8 @@ const struct sandbox_backend sandbox_local = {
 	.config_keys = local_keys,
 	.parse_config = local_parse_config,
 	.free_config = local_free_config,
+	.warn_config = local_warn_config,
+	.proxy_allowlist = local_proxy_allowlist,
 	.check = local_check,
 	.create = local_create,
 	.id = local_id,

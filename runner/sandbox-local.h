@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "netproxy.h"
+#include "plan.h"
 #include "sandbox.h"
 
 /*
@@ -17,8 +19,16 @@ enum local_isolation { LOCAL_ISOLATION_SANDBOX, LOCAL_ISOLATION_NONE };
 /* Its backend: keys (isolation, network, memory), sandbox_config's. */
 struct sandbox_local_config {
 	enum local_isolation isolation; /* default sandbox */
-	bool network;			/* default false */
-	uint64_t memory;		/* bytes; 0 = no limit */
+	bool network;			/* network: true; default false */
+	/*
+	 * network: [host:port, ...]: the task keeps no network of its own
+	 * and reaches these through the run's proxy (netproxy.h); empty
+	 * otherwise. network_loc: where network: was written (validate
+	 * warns about true).
+	 */
+	struct netproxy_allowlist network_allow;
+	struct plan_loc network_loc;
+	uint64_t memory; /* bytes; 0 = no limit */
 };
 
 #endif

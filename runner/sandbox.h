@@ -6,7 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct netproxy;
+struct netproxy_allowlist;
+struct netproxy_report;
 struct strbuf;
+struct strvec;
 struct ws_manifest;
 struct ws_pull_opts;
 struct ws_changes;
@@ -34,6 +38,11 @@ struct sandbox_config {
 	 */
 	const void *backend_config;
 	int64_t timeout_ms; /* the task's hard limit */
+	/*
+	 * The run's network proxy when the backend asked for one
+	 * (proxy_allowlist); NULL: none. Borrowed for the sandbox's life.
+	 */
+	struct netproxy *netproxy;
 	/*
 	 * Remote backends call this as soon as they have the sandbox's id
 	 * and before they use it, so that the id is recorded (for `runner
@@ -74,6 +83,13 @@ struct sandbox_cmd {
 	 */
 	int (*wait_go)(void *ctx);
 	void *ctx;
+	/*
+	 * With a proxy (sandbox_config.netproxy): filled by exec with what
+	 * the proxy did for the task (refusals, counts), to be released by
+	 * the caller, who initialised it (NETPROXY_REPORT_INIT). NULL: not
+	 * wanted.
+	 */
+	struct netproxy_report *net_report;
 };
 
 struct sandbox_status {
@@ -154,7 +170,9 @@ struct sandbox_backend {
 	 * through the plan_keys helpers. Every backend's parse_config sees
 	 * every plan, whatever its type, so that `--backend` can switch
 	 * after loading; each reads only its own keys, and a shared key's
-	 * identical message is said once.
+	 * identical message is said once. What concerns only the plan's own
+	 * type (a value this backend cannot take) it reports when
+	 * k->chosen.
 	 */
 	void (*parse_config)(const struct plan_keys *k, void **config);
 	void (*free_config)(void *config);
@@ -164,6 +182,19 @@ struct sandbox_backend {
 	 */
 	void (*check_plan)(const void *config, const struct plan *plan,
 			   const struct plan_keys *k);
+	/*
+	 * Optional: `runner validate`'s warnings about a valid config, each
+	 * "PATH:LINE:COL: message" appended to out (path is the plan's).
+	 */
+	void (*warn_config)(const void *config, const char *path,
+			    struct strvec *out);
+	/*
+	 * Optional: the destinations a task may reach through a network
+	 * proxy (netproxy.h), when config wants one: the scheduler starts
+	 * one for the run and passes it in sandbox_config.netproxy. NULL:
+	 * no proxy.
+	 */
+	const struct netproxy_allowlist *(*proxy_allowlist)(const void *config);
 
 	/*
 	 * Check that the backend can work at all (bwrap installed, user

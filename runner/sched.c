@@ -40,6 +40,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "mask.h"
+#include "netproxy.h"
 #include "plan.h"
 #include "pool.h"
 #include "rand.h"
@@ -935,6 +936,18 @@ static void mask_task(const struct mask *m, struct task_run *t)
 	t->nr_warnings_masked = t->warnings.nr;
 }
 
+/*
+ * What the network proxy refused for the attempt just collected: one
+ * event per destination (kind network_blocked), told as well.
+ */
+static void record_blocked(struct sched *s, struct task_run *t)
+{
+	for (; t->nr_blocked_recorded < t->blocked.nr;
+	     t->nr_blocked_recorded++)
+		event(s, t, "warn", "network_blocked",
+		      t->blocked.v[t->nr_blocked_recorded]);
+}
+
 static void collect(struct sched *s, struct task_run *t)
 {
 	struct sched_task *x = of(s, t);
@@ -947,6 +960,7 @@ static void collect(struct sched *s, struct task_run *t)
 	deactivate(s, t);
 	x->phase = PHASE_IDLE;
 	mask_task(s->run->mask, t);
+	record_blocked(s, t);
 	if (a->never_went && !granted) {
 		/*
 		 * Its sandbox was ready, it never had its go: no attempt to
@@ -1235,6 +1249,27 @@ static void announce(struct sched *s, const struct run_opts *opts)
 	free(msg);
 }
 
+/*
+ * network: [allowlist]: one proxy for the run, serving every task (each
+ * attaches for its sandbox's life); none otherwise.
+ */
+static int start_netproxy(struct run *run, struct strbuf *err)
+{
+	const struct sandbox_backend *be = run->backend;
+	struct netproxy_opts opts = { 0 };
+	struct strbuf why = STRBUF_INIT;
+
+	if (!be->proxy_allowlist ||
+	    !be->proxy_allowlist(run->plan->backend.config))
+		return 0;
+	run->netproxy = netproxy_new(&opts, &why);
+	if (!run->netproxy)
+		strbuf_addf(err, "cannot start the network proxy: %s",
+			    why.buf);
+	strbuf_release(&why);
+	return run->netproxy ? 0 : -1;
+}
+
 /* The tasks, to the end: 0, or -1 with err when no worker can start. */
 static int run_tasks(struct sched *s, struct strbuf *err)
 {
@@ -1251,6 +1286,8 @@ static int run_tasks(struct sched *s, struct strbuf *err)
 		s->prewarm = (int)strtol(getenv("RUNNER_PREWARM"), NULL, 10);
 	if (s->prewarm < 0)
 		s->prewarm = 0;
+	if (start_netproxy(s->run, err) < 0)
+		goto out;
 	s->pool = pool_new(s->run->concurrency + s->prewarm, err);
 	if (s->pool) {
 		main_loop(s);
@@ -1258,6 +1295,10 @@ static int run_tasks(struct sched *s, struct strbuf *err)
 		s->pool = NULL;
 		ret = 0;
 	}
+	/* No worker left: every task has detached from it. */
+	netproxy_free(s->run->netproxy);
+	s->run->netproxy = NULL;
+out:
 	restore_signals(&old_int, &old_term);
 	return ret;
 }

@@ -53,10 +53,11 @@ struct sched_observer {
 	void (*begin)(void *ctx, const char *run_id);
 	/*
 	 * kind: "run_started", "task_started", "task_retry",
-	 * "task_finished", "task_skipped", "cap_wait", "notice" or
-	 * "run_finished"; task (its id) and status (its task_status_name)
-	 * are NULL for the run's own events. What may quote a task or a
-	 * backend is masked already.
+	 * "task_finished", "task_skipped", "cap_wait", "network_blocked"
+	 * (what the network proxy refused for an attempt: "blocked:
+	 * example.org:443, 3 times"), "notice" or "run_finished"; task (its
+	 * id) and status (its task_status_name) are NULL for the run's own
+	 * events. What may quote a task or a backend is masked already.
 	 */
 	void (*event)(void *ctx, const char *kind, const char *task,
 		      const char *status, const char *message);

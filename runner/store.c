@@ -275,6 +275,30 @@ static void add_lost_database(struct strbuf *err, const char *dir,
 	free(bak);
 }
 
+/*
+ * The database is damaged: name the copy to restore from only when one
+ * exists (a first migration makes none), so the advice can be followed.
+ */
+static void add_corrupt(struct strbuf *err, const struct store *st,
+			const char *why)
+{
+	char *bak = newest_backup(st->dir);
+
+	strbuf_addf(err,
+		    "state database '%s' is not a SQLite database or is "
+		    "corrupt (%s); ",
+		    st->path, why);
+	if (bak)
+		strbuf_addf(err, "restore it from '%s' or ", bak);
+	else
+		strbuf_addf(err,
+			    "no backup of it is in '%s'; restore it from "
+			    "one of your own or ",
+			    st->dir);
+	strbuf_addstr(err, "move it aside to start a new state");
+	free(bak);
+}
+
 int store_check_db(const char *state_dir, struct strbuf *err)
 {
 	char *path = fs_join(state_dir, "runner.db");
@@ -478,13 +502,7 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 		strbuf_addf(err, "cannot open state database '%s': %s",
 			    st->path, msg.buf);
 	} else if (corrupt_reason(st->db, msg.buf)) {
-		strbuf_addf(err,
-			    "state database '%s' is not a SQLite database or "
-			    "is corrupt (%s); restore it from a "
-			    "runner.db.bak-* copy in '%s' or move it aside to "
-			    "start a new state",
-			    st->path, corrupt_reason(st->db, msg.buf),
-			    st->dir);
+		add_corrupt(err, st, corrupt_reason(st->db, msg.buf));
 	} else if (rc == FAIL_MIGRATE) {
 		/* A migration that ran out of space says which one. */
 		strbuf_addf(err,

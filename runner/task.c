@@ -10,6 +10,7 @@
 #include "run.h"
 #include "task.h"
 #include "sandbox.h"
+#include "netproxy.h"
 #include "ws.h"
 #include "mask.h"
 #include "fs.h"
@@ -281,6 +282,33 @@ static int on_created(void *ctx, const struct sandbox_config *cfg,
 				      sandbox_id, err);
 }
 
+/*
+ * network: [allowlist]: each destination the proxy refused becomes an
+ * event of the task (the scheduler records them); a sandbox that never
+ * handed the proxy its listener had no network at all: a warning.
+ */
+static void take_network_report(struct task_run *t,
+				const struct attempt_rec *a,
+				struct netproxy_report *net)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (size_t i = 0; i < net->nr; i++) {
+		strbuf_reset(&sb);
+		netproxy_refusal_format(&net->refusals[i], &sb);
+		strvec_push(&t->blocked, sb.buf);
+	}
+	if (net->refusals_dropped)
+		strvec_pushf(&t->blocked,
+			     "blocked: %" PRIu64 " more refusals (past %d "
+			     "destinations)",
+			     net->refusals_dropped, NETPROXY_MAX_REFUSALS);
+	if (net->error && !a->never_went && a->status != TASK_CANCELLED)
+		strvec_pushf(&t->warnings, "network: %s", net->error);
+	netproxy_report_release(net);
+	strbuf_release(&sb);
+}
+
 /* One attempt: a fresh sandbox from create to destroy. */
 static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 			struct output_ctx *out, struct attempt_rec *a,
@@ -296,6 +324,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		.state_dir = t->run->state_dir,
 		.backend_config = plan->backend.config,
 		.timeout_ms = pt->timeout_ms,
+		.netproxy = t->run->netproxy,
 		.on_created = on_created,
 		.on_created_ctx = t,
 	};
@@ -311,6 +340,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 				      .exclude = &pt->exclude,
 				      .secrets = t->run->mask };
 	struct sandbox_cmd cmd = { 0 };
+	struct netproxy_report net = NETPROXY_REPORT_INIT;
 
 	/* What an earlier attempt brought back is not this one's. */
 	{
@@ -346,6 +376,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.kill_now = out->hooks->kill_now;
 	cmd.wait_go = wait_go;
 	cmd.ctx = out;
+	if (t->run->netproxy)
+		cmd.net_report = &net;
 	if (be->exec(sb, &cmd, &st, &err) < 0) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
@@ -364,6 +396,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	}
 out:
 	mark_exited(out);
+	take_network_report(t, a, &net);
 	if (sb) {
 		strbuf_reset(&err);
 		if (be->destroy(sb, &err) < 0)

@@ -7,7 +7,10 @@
 #     directly and by curl in a sandbox through the proxy (best of 3
 #     each, curl's own transfer time), and their ratio;
 #   - the proxy's process peak RSS with 1 connection and with 50
-#     concurrent ones (each reading slowly, so every buffer is full).
+#     concurrent ones (each reading slowly, so every buffer is full);
+#   - the same through `runner exec` (BUILD_DIR/runner), a task with
+#     network: [127.0.0.1:PORT]: the download's time against the direct
+#     one, and runner's own peak RSS with 1 and 50 connections.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$top/build}" && pwd)
@@ -89,3 +92,41 @@ echo "netproxy_1_conn_peak_rss $(rss one) KiB"
 echo "netproxy_50_conns_peak_rss $(rss fifty) KiB"
 echo "netproxy_50_conns_peak_connections $(sed -n 's/.* peak=\([0-9]*\).*/\1/p' fifty) conns"
 echo "netproxy_50_conns_rss_per_conn $(awk -v a="$(rss fifty)" -v b="$(rss one)" 'BEGIN { printf "%.0f", (a - b) / 49 }') KiB"
+
+runner=$build/runner
+[ -x "$runner" ] || exit 0
+# exec_plan NAME SCRIPT: NAME.yaml, one task running SCRIPT in ws-NAME
+# with the loopback server listed.
+exec_plan() {
+	mkdir -p "ws-$1"
+	printf '%s\n' "$2" >"ws-$1/job.sh"
+	printf 'version: 1\nname: %s\nbackend:\n  network: [127.0.0.1:%s]\n' "$1" "$port" >"$1.yaml"
+	printf 'defaults:\n  workspace: ws-%s\n  timeout: 5m\ntasks:\n  - id: job\n    run: sh job.sh\n' "$1" >>"$1.yaml"
+}
+exec_log() { cat "st-$1"/runs/*/tasks/job/output.log; }
+exec_plan dl "curl -fsS -o /dev/null -w '%{time_total}' $url/blob"
+viaexec=""
+for i in 1 2 3; do
+	rm -rf st-dl
+	"$runner" exec dl.yaml --state st-dl --quiet >/dev/null
+	viaexec="$viaexec $(exec_log dl)"
+done
+e=$(best $viaexec)
+echo "netproxy_exec_200mb_through_proxy $e s"
+echo "netproxy_exec_200mb_proxy_rate $(awk -v t="$e" 'BEGIN { printf "%.0f", 200 / t }') MB/s"
+echo "netproxy_exec_200mb_ratio_proxy_over_direct $(ratio "$e" "$d") x"
+exec_plan one "curl -fsS --limit-rate 5M -o /dev/null $url/blob20"
+exec_plan fifty "i=0
+while [ \$i -lt 50 ]; do
+	curl -fsS --limit-rate 5M -o /dev/null $url/blob20 &
+	i=\$((i + 1))
+done
+wait"
+r1=$(python3 "$top/tests/bench/measure.py" "$runner" exec one.yaml --state st-one --quiet)
+r50=$(python3 "$top/tests/bench/measure.py" "$runner" exec fifty.yaml --state st-fifty --quiet)
+rss1=$(echo "$r1" | cut -d" " -f2)
+rss50=$(echo "$r50" | cut -d" " -f2)
+echo "netproxy_exec_1_conn_runner_peak_rss $rss1 KiB"
+echo "netproxy_exec_50_conns_runner_peak_rss $rss50 KiB"
+echo "netproxy_exec_50_conns_wall $(echo "$r50" | cut -d" " -f1) s"
+echo "netproxy_exec_50_conns_rss_per_conn $(awk -v a="$rss50" -v b="$rss1" 'BEGIN { printf "%.0f", (a - b) / 49 }') KiB"

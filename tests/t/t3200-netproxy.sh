@@ -272,12 +272,17 @@ test_expect_success $NETPROXY 'under a low descriptor limit the proxy caps its c
 test_expect_success $NP_CLAUDE 'Claude Code reaches a listed loopback model server; its other requests are refused' '
 	serve_loopback &&
 	greeter=$SERVER_PID gport=$PORT &&
+	cat >scenario.json <<-EOF &&
+	{"turns": [
+	  {"tool": "Bash",
+	   "input": {"command": "curl -sS -m 5 http://127.0.0.1:1/; curl -sS -m 5 https://unlisted.example/; curl -sS -m 5 -p telnet://127.0.0.1:$gport </dev/null; echo probes-done",
+	             "description": "Probe the network"}},
+	  {"text": "FAKE-MODEL-DONE"}
+	]}
+	EOF
 	rm -f port &&
-	{ FAKE_TOOL_CMD="curl -sS -m 5 http://127.0.0.1:1/
-		curl -sS -m 5 https://unlisted.example/
-		curl -sS -m 5 -p telnet://127.0.0.1:$gport </dev/null
-		echo probes-done" \
-		python3 "$RUNNER_TOP/tests/fake-anthropic/server.py" & } &&
+	{ python3 "$RUNNER_TOP/tests/model-server/anthropic.py" scenario.json \
+		--port-file port --log requests.jsonl --max-seconds 300 & } &&
 	SERVER_PID=$! &&
 	test_wait_for 10 "test -s port" &&
 	PORT=$(cat port) &&
@@ -295,10 +300,12 @@ test_expect_success $NP_CLAUDE 'Claude Code reaches a listed loopback model serv
 	test_grep "\"is_error\":false" out &&
 	test "$(stat forwarded)" -ge 2 &&
 	# the tool ran, and saw the proxy refuse each probe
-	test_grep "probes-done" requests.log &&
-	test_grep "127.0.0.1:1 is not in the task" requests.log &&
-	test_grep "CONNECT tunnel failed, response 403" requests.log &&
-	test_grep -v hello-from-host requests.log &&
+	python3 "$RUNNER_TOP/tests/model-server/check.py" tool-results \
+		requests.jsonl >tools &&
+	test_grep "probes-done" tools &&
+	test_grep "127.0.0.1:1 is not in the task" tools &&
+	test_grep "CONNECT tunnel failed, response 403" tools &&
+	test_grep -v hello-from-host tools &&
 	test_grep "^event blocked: 127.0.0.1:1, 1 time" err &&
 	test_grep "^event blocked: unlisted.example:443, 1 time" err &&
 	test_grep "^event blocked: 127.0.0.1:$gport, 1 time" err

@@ -391,7 +391,7 @@ test_expect_success 'a corrupt database is refused and left alone' '
 	mkdir s &&
 	head -c 10000 /dev/urandom >s/runner.db &&
 	cp s/runner.db before &&
-	msg="runner: state database '"'s/runner.db'"' is not a SQLite database or is corrupt (file is not a database); restore it from a runner.db.bak-* copy in '"'s'"' or move it aside to start a new state" &&
+	msg="runner: state database '"'s/runner.db'"' is not a SQLite database or is corrupt (file is not a database); no backup of it is in '"'s'"'; restore it from one of your own or move it aside to start a new state" &&
 	echo "$msg" >expect &&
 	for cmd in status migrate rollback; do
 		test_expect_code 4 runner db $cmd --state s 2>err &&
@@ -399,6 +399,17 @@ test_expect_success 'a corrupt database is refused and left alone' '
 	done &&
 	cmp before s/runner.db &&
 	test_must_fail test -e s/runner.db-wal
+'
+
+test_expect_success 'a corrupt database: the advice names the newest backup there is' '
+	mkdir s &&
+	runner db migrate --state s &&
+	cp s/runner.db s/runner.db.bak-1 &&
+	cp s/runner.db s/runner.db.bak-2 &&
+	touch -d "2026-01-01 00:00" s/runner.db.bak-2 &&
+	head -c 10000 /dev/urandom >s/runner.db &&
+	test_expect_code 4 runner runs --state s 2>err &&
+	test_grep "corrupt (file is not a database); restore it from '"'s/runner.db.bak-1'"' or move it aside" err
 '
 
 test_expect_success 'a state directory that cannot be created' '

@@ -674,9 +674,9 @@ static void test_open_errors(void)
 	       "a file of random bytes is refused");
 	strbuf_addf(&want,
 		    "state database '%s' is not a SQLite database or is "
-		    "corrupt (file is not a database); restore it from a "
-		    "runner.db.bak-* copy in '%s' or move it aside to start a "
-		    "new state",
+		    "corrupt (file is not a database); no backup of it is in "
+		    "'%s'; restore it from one of your own or move it aside "
+		    "to start a new state",
 		    db, dir);
 	is_str(err.buf, want.buf, "with the corrupt-database message");
 	strbuf_read_file(&after, db);
