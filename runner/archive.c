@@ -5,6 +5,7 @@
 #include "hash.h"
 #include "quote.h"
 #include "store.h"
+#include "store-runs.h"
 
 #include <cJSON.h>
 #include <dirent.h>
@@ -228,29 +229,25 @@ static int cmp_col(const void *a, const void *b)
 				((const struct col_order *)b)->name);
 }
 
-static cJSON *column_json(sqlite3_stmt *s, int i)
+static cJSON *column_json(const struct store_value *v)
 {
 	char num[32];
 
-	switch (sqlite3_column_type(s, i)) {
-	case SQLITE_INTEGER:
+	switch (v->type) {
+	case STORE_VALUE_INT:
 		/* Raw, not a double: times and sizes stay exact. */
-		snprintf(num, sizeof(num), "%" PRId64,
-			 (int64_t)sqlite3_column_int64(s, i));
+		snprintf(num, sizeof(num), "%" PRId64, v->i);
 		return cJSON_CreateRaw(num);
-	case SQLITE_FLOAT:
-		return cJSON_CreateNumber(sqlite3_column_double(s, i));
-	case SQLITE_TEXT:
+	case STORE_VALUE_FLOAT:
+		return cJSON_CreateNumber(v->f);
+	case STORE_VALUE_TEXT:
 		/* Valid UTF-8 always; row_json adds the exact bytes. */
-		return quote_json_text(
-			(const char *)sqlite3_column_text(s, i));
-	case SQLITE_BLOB: {
-		const unsigned char *b = sqlite3_column_blob(s, i);
-		int n = sqlite3_column_bytes(s, i);
+		return quote_json_text(v->text);
+	case STORE_VALUE_BLOB: {
 		struct strbuf hex = STRBUF_INIT;
 		cJSON *j;
-		for (int k = 0; k < n; k++)
-			strbuf_addf(&hex, "%02x", b[k]);
+		for (size_t k = 0; k < v->len; k++)
+			strbuf_addf(&hex, "%02x", v->blob[k]);
 		j = cJSON_CreateString(hex.buf);
 		strbuf_release(&hex);
 		return j;
@@ -260,23 +257,23 @@ static cJSON *column_json(sqlite3_stmt *s, int i)
 	}
 }
 
-/* The current row of s as an object with its keys sorted. */
-static cJSON *row_json(sqlite3_stmt *s)
+/* A row as an object with its keys sorted. */
+static cJSON *row_json(const struct store_value *v, int n)
 {
-	int n = sqlite3_column_count(s);
 	struct col_order *cols = xcalloc((size_t)n + 1, sizeof(*cols));
 	cJSON *o = cJSON_CreateObject();
 
 	for (int i = 0; i < n; i++) {
-		cols[i].name = sqlite3_column_name(s, i);
+		cols[i].name = v[i].name;
 		cols[i].idx = i;
 	}
 	qsort(cols, (size_t)n, sizeof(*cols), cmp_col);
 	for (int i = 0; o && i < n; i++) {
-		cJSON *v = column_json(s, cols[i].idx);
+		const struct store_value *c = &v[cols[i].idx];
+		cJSON *j = column_json(c);
 		const char *text;
-		if (!v || !cJSON_AddItemToObject(o, cols[i].name, v)) {
-			cJSON_Delete(v);
+		if (!j || !cJSON_AddItemToObject(o, cols[i].name, j)) {
+			cJSON_Delete(j);
 			cJSON_Delete(o);
 			o = NULL;
 			break;
@@ -285,10 +282,7 @@ static cJSON *row_json(sqlite3_stmt *s)
 		 * Text that is not UTF-8 (a message quoting a file name):
 		 * NAME_b64 next to it holds the bytes (schema/, quote.h).
 		 */
-		text = sqlite3_column_type(s, cols[i].idx) == SQLITE_TEXT
-			       ? (const char *)sqlite3_column_text(s,
-								   cols[i].idx)
-			       : NULL;
+		text = c->type == STORE_VALUE_TEXT ? c->text : NULL;
 		if (text && !quote_utf8_valid(text, strlen(text))) {
 			cJSON_DeleteItemFromObjectCaseSensitive(o,
 								cols[i].name);
@@ -299,57 +293,65 @@ static cJSON *row_json(sqlite3_stmt *s)
 	return o;
 }
 
+/* The rows of one part of db.json: an array, or the first row alone. */
+struct rows {
+	int one, nr;
+	cJSON *arr, *row;
+};
+
+/* 1 when out of memory. */
+static int add_row(const struct store_value *cols, int n, void *data)
+{
+	struct rows *r = data;
+	cJSON *row;
+
+	r->nr++;
+	if (r->one) {
+		if (r->row)
+			return 0;
+		return !(r->row = row_json(cols, n));
+	}
+	if (!(row = row_json(cols, n)))
+		return 1;
+	if (!cJSON_AddItemToArray(r->arr, row)) {
+		cJSON_Delete(row);
+		return 1;
+	}
+	return 0;
+}
+
 /*
- * Add the rows of sql (bound to run_id) to parent under key: as an array,
+ * Add the rows of which (of run_id) to parent under key: as an array,
  * or as one object when one is set (exactly one row wanted).
  */
 static int add_rows(struct store *st, cJSON *parent, const char *key,
-		    const char *sql, const char *run_id, int one,
+		    enum store_rows which, const char *run_id, int one,
 		    struct strbuf *err)
 {
-	sqlite3_stmt *s = NULL;
-	cJSON *arr = NULL, *row = NULL;
-	int rc, nr = 0, ret = -1;
+	struct rows r = { one, 0, NULL, NULL };
+	int rc, ret = -1;
 
-	if (store_prepare(st, sql, &s, err) < 0)
-		goto out;
-	if (run_id)
-		sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
-	if (!one && !(arr = cJSON_CreateArray()))
+	if (!one && !(r.arr = cJSON_CreateArray()))
 		goto oom;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		nr++;
-		if (one) {
-			if (row)
-				continue;
-			if (!(row = row_json(s)))
-				goto oom;
-			continue;
-		}
-		if (!(row = row_json(s)) || !cJSON_AddItemToArray(arr, row))
-			goto oom;
-		row = NULL;
-	}
-	if (rc != SQLITE_DONE) {
-		strbuf_addf(err, "cannot read the %s of run %s: %s", key,
-			    run_id, sqlite3_errmsg(store_db(st)));
+	rc = store_runs_rows(st, which, run_id, add_row, &r, err);
+	if (rc > 0)
+		goto oom;
+	if (rc < 0)
 		goto out;
-	}
-	if (one && nr != 1) {
+	if (one && r.nr != 1) {
 		strbuf_addf(err, "no run '%s' in the database", run_id);
 		goto out;
 	}
-	if (!cJSON_AddItemToObject(parent, key, one ? row : arr))
+	if (!cJSON_AddItemToObject(parent, key, one ? r.row : r.arr))
 		goto oom;
-	row = arr = NULL;
+	r.row = r.arr = NULL;
 	ret = 0;
 	goto out;
 oom:
 	strbuf_addf(err, "out of memory building db.json");
 out:
-	cJSON_Delete(row);
-	cJSON_Delete(arr);
-	sqlite3_finalize(s);
+	cJSON_Delete(r.row);
+	cJSON_Delete(r.arr);
 	return ret;
 }
 
@@ -358,23 +360,17 @@ int archive_db_json(struct store *st, const char *run_id, struct strbuf *out,
 {
 	/* Keys in bytewise order: cJSON prints them as added. */
 	static const struct {
-		const char *key, *sql;
+		const char *key;
+		int rows; /* an enum store_rows, or -1 */
 		int one;
 	} parts[] = {
-		{ "attempts",
-		  "SELECT * FROM attempts WHERE run_id = ?1"
-		  " ORDER BY task_id, attempt",
-		  0 },
-		{ "events",
-		  "SELECT * FROM events WHERE run_id = ?1 ORDER BY id", 0 },
-		{ "run", "SELECT * FROM runs WHERE id = ?1", 1 },
-		{ "schema_version", NULL, 0 },
-		{ "tasks",
-		  "SELECT * FROM tasks WHERE run_id = ?1 ORDER BY seq, id",
-		  0 },
+		{ "attempts", STORE_ROWS_ATTEMPTS, 0 },
+		{ "events", STORE_ROWS_EVENTS, 0 },
+		{ "run", STORE_ROWS_RUN, 1 },
+		{ "schema_version", -1, 0 },
+		{ "tasks", STORE_ROWS_TASKS, 0 },
 	};
 	cJSON *root = cJSON_CreateObject();
-	sqlite3_stmt *s = NULL;
 	char *text = NULL;
 	int ret = -1;
 
@@ -383,26 +379,17 @@ int archive_db_json(struct store *st, const char *run_id, struct strbuf *out,
 	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
 		cJSON *v;
 		char num[32];
-		if (parts[i].sql) {
-			if (add_rows(st, root, parts[i].key, parts[i].sql,
-				     run_id, parts[i].one, err) < 0)
+		int64_t version;
+		if (parts[i].rows >= 0) {
+			if (add_rows(st, root, parts[i].key,
+				     (enum store_rows)parts[i].rows, run_id,
+				     parts[i].one, err) < 0)
 				goto out;
 			continue;
 		}
-		if (store_prepare(st,
-				  "SELECT coalesce(max(version), 0)"
-				  " FROM schema_migrations",
-				  &s, err) < 0)
+		if (store_schema_version(st, &version, err) < 0)
 			goto out;
-		if (sqlite3_step(s) != SQLITE_ROW) {
-			strbuf_addf(err, "cannot read the schema version: %s",
-				    sqlite3_errmsg(store_db(st)));
-			goto out;
-		}
-		snprintf(num, sizeof(num), "%" PRId64,
-			 (int64_t)sqlite3_column_int64(s, 0));
-		sqlite3_finalize(s);
-		s = NULL;
+		snprintf(num, sizeof(num), "%" PRId64, version);
 		v = cJSON_CreateRaw(num);
 		if (!v || !cJSON_AddItemToObject(root, parts[i].key, v)) {
 			cJSON_Delete(v);
@@ -418,7 +405,6 @@ int archive_db_json(struct store *st, const char *run_id, struct strbuf *out,
 oom:
 	strbuf_addstr(err, "out of memory building db.json");
 out:
-	sqlite3_finalize(s);
 	cJSON_free(text);
 	cJSON_Delete(root);
 	return ret;
@@ -843,19 +829,13 @@ static int out_finish(const char *out, struct out *o, char **tmp,
 static int read_run(struct store *st, const char *run_id, int64_t *end_ms,
 		    int *running, struct strbuf *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct strbuf msg = STRBUF_INIT;
+	struct store_run r;
 	int ret = -1;
 
-	if (store_prepare(st,
-			  "SELECT status, coalesce(ended_at, started_at)"
-			  " FROM runs WHERE id = ?1",
-			  &s, err) < 0)
-		return -1;
-	sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
-	switch (sqlite3_step(s)) {
-	case SQLITE_ROW:
-		if (!strcmp((const char *)sqlite3_column_text(s, 0),
-			    "running")) {
+	switch (store_runs_get(st, run_id, &r, &msg)) {
+	case 1:
+		if (!strcmp(r.status ? r.status : "", "running")) {
 			strbuf_addf(err,
 				    "run %s is still going; archive it when "
 				    "it has finished",
@@ -863,17 +843,17 @@ static int read_run(struct store *st, const char *run_id, int64_t *end_ms,
 			*running = 1;
 			break;
 		}
-		*end_ms = sqlite3_column_int64(s, 1);
+		*end_ms = r.has_end ? r.ended_at : r.started_at;
 		ret = 0;
 		break;
-	case SQLITE_DONE:
+	case 0:
 		strbuf_addf(err, "no run '%s' in the database", run_id);
 		break;
 	default:
-		strbuf_addf(err, "cannot read run %s: %s", run_id,
-			    sqlite3_errmsg(store_db(st)));
+		strbuf_addf(err, "cannot read run %s: %s", run_id, msg.buf);
 	}
-	sqlite3_finalize(s);
+	store_run_release(&r);
+	strbuf_release(&msg);
 	return ret;
 }
 
@@ -904,7 +884,7 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 		goto out;
 	}
 	/* One snapshot of the rows: db.json and the checks agree. */
-	if (store_exec(st, "BEGIN", err) < 0)
+	if (store_snapshot_begin(st, err) < 0)
 		goto out;
 	in_txn = 1;
 	if (read_run(st, opts->run_id, &end_ms, &res->still_running, err) < 0)
@@ -919,7 +899,7 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	if (archive_db_json(st, opts->run_id, &db, err) < 0)
 		goto out;
 	in_txn = 0;
-	if (store_exec(st, "COMMIT", err) < 0)
+	if (store_snapshot_end(st, err) < 0)
 		goto out;
 
 	runs = fs_join(store_dir(st), "runs");
@@ -1055,7 +1035,8 @@ struct vlist {
  */
 struct vread {
 	int fd;
-	int io_errno; /* the read(2) failure, or 0 */
+	int io_errno;	/* the read(2) failure, or 0 */
+	uint64_t total; /* bytes read from fd */
 	char buf[IO_CHUNK];
 };
 
@@ -1098,8 +1079,36 @@ static la_ssize_t in_read(struct archive *a, void *data, const void **buf)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
+	r->total += (uint64_t)n;
 	*buf = r->buf;
 	return n;
+}
+
+/*
+ * After the last entry: bytes of the file that no gzip member holds
+ * (libarchive stops quietly at the first thing that is not a member).
+ * 0, or the count, or -1 with r->io_errno set.
+ */
+static int64_t trailing_bytes(struct archive *a, struct vread *r)
+{
+	int64_t used = archive_filter_bytes(a, -1);
+	ssize_t n;
+
+	for (;;) {
+		do
+			n = read(r->fd, r->buf, sizeof(r->buf));
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			r->io_errno = errno;
+			return -1;
+		}
+		if (!n)
+			break;
+		r->total += (uint64_t)n;
+	}
+	return used < 0 || (uint64_t)used > r->total
+		       ? 0
+		       : (int64_t)(r->total - (uint64_t)used);
 }
 
 void archive_verify_result_release(struct archive_verify_result *res)
@@ -1310,8 +1319,18 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	}
 	a = archive_read_new();
 	/* No filter that runs an external program on hostile input. */
+	/*
+	 * Past the end-of-archive blocks too: `tar -i` (and gzip's
+	 * concatenated members) extract what follows them, so verify checks
+	 * it like any other entry (an unlisted one is "extra", a second copy
+	 * "appears twice", bytes that are not a header "corrupt") instead of
+	 * stopping where a hidden payload starts.
+	 */
 	if (!a || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK) {
+	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_set_format_option(a, "tar",
+					   "read_concatenated_archives",
+					   "1") != ARCHIVE_OK) {
 		strbuf_addstr(err, "cannot set up libarchive");
 		goto out;
 	}
@@ -1444,6 +1463,19 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			}
 			if (rc < 0)
 				goto bad;
+		}
+	}
+	{
+		int64_t extra = trailing_bytes(a, r);
+		if (extra < 0)
+			goto bad;
+		if (extra) {
+			strbuf_addf(err,
+				    "%s: %" PRId64 " byte%s after the end of "
+				    "the compressed data (not an archive "
+				    "runner wrote)",
+				    file, extra, extra == 1 ? "" : "s");
+			goto out;
 		}
 	}
 	if (files.nr > 1)

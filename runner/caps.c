@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "caps.h"
 #include "store.h"
+#include "store-caps.h"
 
 #define HOUR_MS (3600 * 1000LL)
 #define DAY_MS (24 * HOUR_MS)
@@ -10,29 +11,16 @@
  * When the oldest start that keeps it full falls out: the limit-th newest
  * start's time plus the window.
  */
-static int window_full(sqlite3 *db, const char *key, int64_t window_ms,
-		       int limit, int64_t now_ms, int64_t *frees_at)
+static int window_full(struct store *st, const char *key, int64_t window_ms,
+		       int limit, int64_t now_ms, int64_t *frees_at,
+		       struct strbuf *err)
 {
-	sqlite3_stmt *s = NULL;
-	int rc, full = 0;
+	int64_t at;
+	int full = store_caps_nth_start(st, key, now_ms - window_ms, limit - 1,
+					&at, err);
 
-	rc = sqlite3_prepare_v2(db,
-				"SELECT at FROM starts WHERE cap_key = ?1 AND"
-				" at > ?2 ORDER BY at DESC LIMIT 1 OFFSET ?3",
-				-1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, now_ms - window_ms);
-	sqlite3_bind_int(s, 3, limit - 1);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		full = 1;
-		*frees_at = sqlite3_column_int64(s, 0) + window_ms;
-	} else if (rc != SQLITE_DONE) {
-		full = -1;
-	}
-	sqlite3_finalize(s);
+	if (full == 1)
+		*frees_at = at + window_ms;
 	return full;
 }
 
@@ -40,8 +28,7 @@ int caps_try_start(struct store *st, const struct caps *c, int64_t now_ms,
 		   const char *run_id, const char *task_id, int64_t *next_ms,
 		   const char **which, struct strbuf *err)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
+	struct strbuf msg = STRBUF_INIT;
 	int64_t hour_free = 0, day_free = 0;
 	int hour_full = 0, day_full = 0;
 
@@ -50,12 +37,12 @@ int caps_try_start(struct store *st, const struct caps *c, int64_t now_ms,
 	if (store_begin(st, err) < 0)
 		return -1;
 	if (c->per_hour > 0 &&
-	    (hour_full = window_full(db, c->key, HOUR_MS, c->per_hour, now_ms,
-				     &hour_free)) < 0)
+	    (hour_full = window_full(st, c->key, HOUR_MS, c->per_hour, now_ms,
+				     &hour_free, &msg)) < 0)
 		goto fail;
 	if (c->per_day > 0 &&
-	    (day_full = window_full(db, c->key, DAY_MS, c->per_day, now_ms,
-				    &day_free)) < 0)
+	    (day_full = window_full(st, c->key, DAY_MS, c->per_day, now_ms,
+				    &day_free, &msg)) < 0)
 		goto fail;
 	if (hour_full || day_full) {
 		store_rollback(st);
@@ -69,24 +56,15 @@ int caps_try_start(struct store *st, const struct caps *c, int64_t now_ms,
 		}
 		return CAPS_FULL;
 	}
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO starts (at, cap_key, run_id,"
-			       " task_id) VALUES (?1, ?2, ?3, ?4)",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (store_caps_add_start(st, c->key, now_ms, run_id, task_id, &msg) <
+	    0)
 		goto fail;
-	sqlite3_bind_int64(s, 1, now_ms);
-	sqlite3_bind_text(s, 2, c->key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 3, run_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 4, task_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(s);
 	if (store_commit(st, err) < 0)
 		return -1;
 	return CAPS_TAKEN;
 fail:
-	strbuf_addf(err, "cannot use the caps ledger: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(s);
+	strbuf_addf(err, "cannot use the caps ledger: %s", msg.buf);
+	strbuf_release(&msg);
 	store_rollback(st);
 	return -1;
 }
@@ -94,25 +72,12 @@ fail:
 int caps_count(struct store *st, const char *key, int64_t window_ms,
 	       int64_t now_ms, int *out, struct strbuf *err)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
-	int ret = -1;
+	struct strbuf msg = STRBUF_INIT;
+	int ret =
+		store_caps_count_since(st, key, now_ms - window_ms, out, &msg);
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT count(*) FROM starts WHERE cap_key = ?1"
-			       " AND at > ?2",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(s, 1, key, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(s, 2, now_ms - window_ms);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto out;
-	*out = sqlite3_column_int(s, 0);
-	ret = 0;
-out:
 	if (ret < 0)
-		strbuf_addf(err, "cannot read the caps ledger: %s",
-			    sqlite3_errmsg(db));
-	sqlite3_finalize(s);
+		strbuf_addf(err, "cannot read the caps ledger: %s", msg.buf);
+	strbuf_release(&msg);
 	return ret;
 }

@@ -225,14 +225,9 @@ static int db_change(struct store *st, const struct db_opts *o,
 		goto out;
 	}
 	if (up)
-		rc = store_migrate_up(store_db(st), store_path(st),
-				      runner_migrations, runner_nr_migrations,
-				      target, &res, &err);
+		rc = store_schema_up(st, target, &res, &err);
 	else
-		rc = store_migrate_down(store_db(st), store_path(st),
-					runner_migrations,
-					runner_nr_migrations, target, &res,
-					&err);
+		rc = store_schema_down(st, target, &res, &err);
 	if (res.backup)
 		printf("backed up %s to %s\n", store_path(st), res.backup);
 	print_steps(&res, up);
@@ -265,8 +260,7 @@ int cmd_db(int argc, char **argv, const struct cmd_entry *cmd)
 		       strcmp(o.sub, "status") ? STORE_NO_MIGRATE
 					       : STORE_READ_NO_MIGRATE,
 		       &st, &err) < 0 ||
-	    store_migrate_status_read(store_db(st), store_path(st), &s, &err) <
-		    0) {
+	    store_schema_status(st, &s, &err) < 0) {
 		ret = fail(&err);
 		goto out;
 	}

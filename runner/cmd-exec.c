@@ -4,6 +4,7 @@
 #include "plan.h"
 #include "sched.h"
 #include "store.h"
+#include "store-runs.h"
 #include "cron.h"
 #include "due.h"
 #include "fs.h"
@@ -37,24 +38,6 @@ static int decision_time(const struct plan *plan, time_t *now)
 	cron_tz_free(tz);
 	strbuf_release(&err);
 	return ret;
-}
-
-/* The id of a run of this plan that is still going, or NULL. */
-static char *running_run(struct store *st, const char *plan_name)
-{
-	sqlite3_stmt *s = NULL;
-	char *id = NULL;
-	if (sqlite3_prepare_v2(store_db(st),
-			       "SELECT id FROM runs WHERE plan_name = ?1 AND"
-			       " status = 'running' ORDER BY started_at DESC"
-			       " LIMIT 1",
-			       -1, &s, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(s, 1, plan_name, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		id = xstrdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return id;
 }
 
 /*
@@ -125,7 +108,7 @@ static int decide_if_due(const struct plan *plan, const char *state_dir)
 	case DUE_RUN:
 		break;
 	}
-	busy = running_run(st, plan->name);
+	busy = store_runs_going(st, plan->name);
 	if (busy && plan->overlap == PLAN_OVERLAP_FORBID) {
 		printf("plan '%s' was due at %s, but run %s is still going "
 		       "(overlap: forbid); next run at %s\n",
@@ -143,7 +126,7 @@ static int decide_if_due(const struct plan *plan, const char *state_dir)
 			time_sleep_ms(1000);
 			recover_lost_runs(st, &err);
 			strbuf_reset(&err);
-			busy = running_run(st, plan->name);
+			busy = store_runs_going(st, plan->name);
 		}
 	}
 	printf("plan '%s' is due (%s%s); running it\n", plan->name, fire,

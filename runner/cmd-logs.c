@@ -5,27 +5,10 @@
 #include "quote.h"
 #include "runref.h"
 #include "store.h"
+#include "store-runs.h"
 #include "timeutil.h"
 
 #include <fcntl.h>
-
-/* The task's status, or NULL if the run has no such task. Caller frees. */
-static char *task_status(struct store *st, const char *run, const char *task)
-{
-	sqlite3_stmt *s = NULL;
-	char *status = NULL;
-	if (sqlite3_prepare_v2(store_db(st),
-			       "SELECT status FROM tasks WHERE run_id = ?1"
-			       " AND id = ?2",
-			       -1, &s, NULL) != SQLITE_OK)
-		return NULL;
-	sqlite3_bind_text(s, 1, run, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		status = xstrdup((const char *)sqlite3_column_text(s, 0));
-	sqlite3_finalize(s);
-	return status;
-}
 
 /*
  * The log goes out as it is, except to a terminal (unless --raw): there
@@ -106,7 +89,7 @@ int cmd_logs(int argc, char **argv, const struct cmd_entry *cmd)
 		error("%s", err.buf);
 		goto out;
 	}
-	status = task_status(st, id, argv[optind + 1]);
+	status = store_runs_task_status(st, id, argv[optind + 1]);
 	if (!status) {
 		error("run %s has no task '%s'; 'runner show %s' lists them",
 		      id, argv[optind + 1], id);
@@ -128,7 +111,7 @@ int cmd_logs(int argc, char **argv, const struct cmd_entry *cmd)
 			break;
 		time_sleep_ms(300);
 		free(status);
-		status = task_status(st, id, argv[optind + 1]);
+		status = store_runs_task_status(st, id, argv[optind + 1]);
 		if (!status)
 			break;
 	}

@@ -6,6 +6,7 @@
 #include "runref.h"
 #include "sched.h"
 #include "store.h"
+#include "store-runs.h"
 #include "cmd-opt.h"
 
 /*
@@ -14,23 +15,17 @@
  */
 static int load_run_plan(struct store *st, const char *id, struct plan **plan)
 {
-	sqlite3_stmt *s = NULL;
-	struct strbuf text, errors = STRBUF_INIT;
+	struct store_run r;
+	struct strbuf text, errors = STRBUF_INIT, msg = STRBUF_INIT;
 	unsigned char sum[32];
 	char hex[65];
 	char *path = NULL;
 	int ret = RUNNER_EXIT_RUNTIME;
 
 	strbuf_init_capped(&text, 64 << 20);
-	if (sqlite3_prepare_v2(store_db(st),
-			       "SELECT plan_path, plan_sha256 FROM runs WHERE"
-			       " id = ?1",
-			       -1, &s, NULL) != SQLITE_OK)
+	if (store_runs_get(st, id, &r, &msg) != 1)
 		goto out;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto out;
-	path = xstrdup((const char *)sqlite3_column_text(s, 0));
+	path = xstrdup(r.plan_path ? r.plan_path : "");
 	if (strbuf_read_file(&text, path) < 0) {
 		error("cannot read the plan of run %s, '%s': %s", id, path,
 		      strerror(errno));
@@ -38,7 +33,7 @@ static int load_run_plan(struct store *st, const char *id, struct plan **plan)
 	}
 	sha256_buf(text.buf, text.len, sum);
 	sha256_hex(sum, hex);
-	if (strcmp(hex, (const char *)sqlite3_column_text(s, 1))) {
+	if (strcmp(hex, r.plan_sha256 ? r.plan_sha256 : "")) {
 		error("plan '%s' has changed since run %s started; resume runs "
 		      "a plan as it was: restore it (a copy is in the run's "
 		      "folder as plan.yaml) or start a new run",
@@ -52,7 +47,8 @@ static int load_run_plan(struct store *st, const char *id, struct plan **plan)
 	}
 	ret = 0;
 out:
-	sqlite3_finalize(s);
+	store_run_release(&r);
+	strbuf_release(&msg);
 	strbuf_release(&text);
 	strbuf_release(&errors);
 	free(path);

@@ -6,29 +6,25 @@
 #include "quote.h"
 #include "runref.h"
 #include "store.h"
+#include "store-runs.h"
 #include "timeutil.h"
 
 #include <cJSON.h>
 
-static const char *col(sqlite3_stmt *s, int i)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return t ? (const char *)t : "";
-}
-
 /*
  * A column as it may be printed: reasons, warnings and sandbox ids carry
  * what sandboxes and remote APIs said, so their control characters are
- * escaped (quote.h). Each call returns the next of a few rotating
- * buffers, enough for one printf.
+ * escaped (quote.h); NULL prints as nothing. Each call returns the next
+ * of a few rotating buffers, enough for one printf.
  */
-static const char *safe(sqlite3_stmt *s, int i)
+static const char *safe(const char *t)
 {
 	static struct strbuf bufs[8];
 	static size_t next;
 	struct strbuf *sb = &bufs[next++ % ARRAY_SIZE(bufs)];
-	const char *t = col(s, i);
 
+	if (!t)
+		t = "";
 	if (!sb->buf)
 		strbuf_init(sb, 0);
 	strbuf_reset(sb);
@@ -36,109 +32,97 @@ static const char *safe(sqlite3_stmt *s, int i)
 	return sb->buf;
 }
 
-static void print_ms_col(sqlite3_stmt *s, int start, int end, char *buf,
-			 size_t n)
+static void print_ms(bool has_start, int64_t start, bool has_end, int64_t end,
+		     char *buf, size_t n)
 {
-	if (sqlite3_column_type(s, start) == SQLITE_NULL ||
-	    sqlite3_column_type(s, end) == SQLITE_NULL)
+	if (!has_start || !has_end)
 		snprintf(buf, n, "-");
 	else
-		time_format_elapsed(sqlite3_column_int64(s, end) -
-					    sqlite3_column_int64(s, start),
-				    buf, n);
+		time_format_elapsed(end - start, buf, n);
+}
+
+static int print_task_row(const struct store_task *t, void *data)
+{
+	char changes[48], exitc[16], dur[32];
+
+	(void)data;
+	print_ms(t->has_start, t->started_at, t->has_end, t->ended_at, dur,
+		 sizeof(dur));
+	snprintf(changes, sizeof(changes), "+%d ~%d -%d", (int)t->files_added,
+		 (int)t->files_modified, (int)t->files_deleted);
+	if (!t->has_exit)
+		snprintf(exitc, sizeof(exitc), "-");
+	else
+		snprintf(exitc, sizeof(exitc), "%d", t->exit_code);
+	printf("%-24s %-10s %-8d %-8s %-4s %-14s %s\n", safe(t->id),
+	       safe(t->status), t->attempts, dur, exitc, changes,
+	       safe(t->reason));
+	return 0;
 }
 
 /*
  * What the network proxy refused (network_blocked events): of the task,
  * or with task NULL of every task of the run, prefixed by its id.
  */
-static int print_blocked(sqlite3 *db, const char *id, const char *task)
+struct blocked {
+	const char *task;
+	int rows;
+};
+
+static int print_blocked_row(const char *task_id, const char *message,
+			     void *data)
 {
-	sqlite3_stmt *s = NULL;
-	int rows = 0;
+	struct blocked *b = data;
+	const char *head = b->rows++ ? "        " : "network:";
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT task_id, message FROM events"
-			       " WHERE run_id = ?1 AND kind = 'network_blocked'"
-			       " AND (?2 IS NULL OR task_id = ?2) ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK)
-		return -1;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	if (task)
-		sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *head = rows++ ? "        " : "network:";
-
-		if (task)
-			printf("%s  %s\n", head, safe(s, 1));
-		else
-			printf("%s%s  %s: %s\n", rows == 1 ? "\n" : "", head,
-			       safe(s, 0), safe(s, 1));
-	}
-	sqlite3_finalize(s);
+	if (b->task)
+		printf("%s  %s\n", head, safe(message));
+	else
+		printf("%s%s  %s: %s\n", b->rows == 1 ? "\n" : "", head,
+		       safe(task_id), safe(message));
 	return 0;
+}
+
+static int print_blocked(struct store *st, const char *id, const char *task,
+			 struct strbuf *err)
+{
+	struct blocked b = { task, 0 };
+
+	return store_runs_blocked(st, id, task, print_blocked_row, &b, err);
 }
 
 static int show_run(struct store *st, const char *id)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
+	struct store_run r;
+	struct strbuf err = STRBUF_INIT;
 	char when[40], dur[32];
-	int ret = RUNNER_EXIT_RUNTIME;
+	int ret = RUNNER_EXIT_RUNTIME, rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT plan_name, plan_path, status, backend,"
-			       " started_at, ended_at, host, pid, exit_code"
-			       " FROM runs WHERE id = ?1",
-			       -1, &s, NULL) != SQLITE_OK)
+	rc = store_runs_get(st, id, &r, &err);
+	if (rc == 0)
+		strbuf_addstr(&err, "no such run");
+	if (rc != 1)
 		goto sqlfail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_ROW)
-		goto sqlfail;
-	time_human_utc(sqlite3_column_int64(s, 4), when, sizeof(when));
-	print_ms_col(s, 4, 5, dur, sizeof(dur));
+	time_human_utc(r.started_at, when, sizeof(when));
+	print_ms(true, r.started_at, r.has_end, r.ended_at, dur, sizeof(dur));
 	printf("run:      %s\nplan:     %s (%s)\nstatus:   %s\n"
 	       "backend:  %s\nstarted:  %s on %s (pid %d)\nduration: %s\n"
 	       "results:  %s/runs/%s\n\n",
-	       id, safe(s, 0), safe(s, 1), safe(s, 2), safe(s, 3), when,
-	       safe(s, 6), sqlite3_column_int(s, 7), dur, store_dir(st), id);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id, status, attempts, started_at,"
-			       " ended_at, exit_code, files_added,"
-			       " files_modified, files_deleted, reason"
-			       " FROM tasks WHERE run_id = ?1 ORDER BY seq",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+	       id, safe(r.plan_name), safe(r.plan_path), safe(r.status),
+	       safe(r.backend), when, safe(r.host), (int)r.pid, dur,
+	       store_dir(st), id);
 	printf("%-24s %-10s %-8s %-8s %-4s %-14s %s\n", "TASK", "STATUS",
 	       "ATTEMPTS", "DURATION", "EXIT", "CHANGES", "REASON");
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		char changes[48], exitc[16];
-		print_ms_col(s, 3, 4, dur, sizeof(dur));
-		snprintf(changes, sizeof(changes), "+%d ~%d -%d",
-			 sqlite3_column_int(s, 6), sqlite3_column_int(s, 7),
-			 sqlite3_column_int(s, 8));
-		if (sqlite3_column_type(s, 5) == SQLITE_NULL)
-			snprintf(exitc, sizeof(exitc), "-");
-		else
-			snprintf(exitc, sizeof(exitc), "%d",
-				 sqlite3_column_int(s, 5));
-		printf("%-24s %-10s %-8d %-8s %-4s %-14s %s\n", safe(s, 0),
-		       safe(s, 1), sqlite3_column_int(s, 2), dur, exitc,
-		       changes, safe(s, 9));
-	}
-	sqlite3_finalize(s);
-	s = NULL;
-	if (print_blocked(db, id, NULL) < 0)
+	if (store_runs_tasks(st, id, print_task_row, NULL, &err) < 0 ||
+	    print_blocked(st, id, NULL, &err) < 0)
 		goto sqlfail;
 	ret = RUNNER_EXIT_OK;
 	goto out;
 sqlfail:
-	error("cannot read run '%s': %s", id, sqlite3_errmsg(db));
+	error("cannot read run '%s': %s", id, err.buf);
 out:
-	sqlite3_finalize(s);
+	store_run_release(&r);
+	strbuf_release(&err);
 	return ret;
 }
 
@@ -189,68 +173,61 @@ out:
 	free(path);
 }
 
+static int print_warning(const char *task_id, const char *message, void *data)
+{
+	int *rows = data;
+
+	(void)task_id;
+	printf("%s  %s\n",
+	       (*rows)++ ? "        " : "warnings:", safe(message));
+	return 0;
+}
+
 static int show_task(struct store *st, const char *id, const char *task)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
+	struct store_task t;
+	struct strbuf err = STRBUF_INIT;
 	char when[40], dur[32];
 	char *dir = NULL;
-	int ret = RUNNER_EXIT_RUNTIME, rows = 0;
+	int ret = RUNNER_EXIT_RUNTIME, rows = 0, rc;
 
-	if (sqlite3_prepare_v2(db,
-			       "SELECT status, attempts, started_at, ended_at,"
-			       " exit_code, sandbox_id, reason, bytes_pulled,"
-			       " cost_usd FROM tasks WHERE run_id = ?1 AND"
-			       " id = ?2",
-			       -1, &s, NULL) != SQLITE_OK)
+	rc = store_runs_task(st, id, task, &t, &err);
+	if (rc < 0)
 		goto sqlfail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(s) != SQLITE_ROW) {
+	if (!rc) {
 		error("run %s has no task '%s'; 'runner show %s' lists them",
 		      id, task, id);
 		goto out;
 	}
 	dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st), id, task);
-	print_ms_col(s, 2, 3, dur, sizeof(dur));
-	if (sqlite3_column_type(s, 2) == SQLITE_NULL)
+	print_ms(t.has_start, t.started_at, t.has_end, t.ended_at, dur,
+		 sizeof(dur));
+	if (!t.has_start)
 		snprintf(when, sizeof(when), "-");
 	else
-		time_human_utc(sqlite3_column_int64(s, 2), when, sizeof(when));
+		time_human_utc(t.started_at, when, sizeof(when));
 	printf("task:     %s\nrun:      %s\nstatus:   %s%s%s\n", task, id,
-	       safe(s, 0), *col(s, 6) ? " -- " : "", safe(s, 6));
-	if (sqlite3_column_type(s, 4) != SQLITE_NULL)
-		printf("exit:     %d\n", sqlite3_column_int(s, 4));
+	       safe(t.status), t.reason && *t.reason ? " -- " : "",
+	       safe(t.reason));
+	if (t.has_exit)
+		printf("exit:     %d\n", t.exit_code);
 	printf("attempts: %d\nstarted:  %s\nduration: %s\nsandbox:  %s\n"
 	       "pulled:   %lld bytes\ncost:     $%.4f\nresults:  %s\n",
-	       sqlite3_column_int(s, 1), when, dur,
-	       *col(s, 5) ? safe(s, 5) : "-",
-	       (long long)sqlite3_column_int64(s, 7),
-	       sqlite3_column_double(s, 8), dir);
-	sqlite3_finalize(s);
-	s = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT message FROM events WHERE run_id = ?1"
-			       " AND task_id = ?2 AND kind = 'warning'"
-			       " ORDER BY id",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto sqlfail;
-	sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, task, -1, SQLITE_TRANSIENT);
-	while (sqlite3_step(s) == SQLITE_ROW)
-		printf("%s  %s\n",
-		       rows++ ? "        " : "warnings:", safe(s, 0));
-	sqlite3_finalize(s);
-	s = NULL;
-	if (print_blocked(db, id, task) < 0)
+	       t.attempts, when, dur,
+	       t.sandbox_id && *t.sandbox_id ? safe(t.sandbox_id) : "-",
+	       (long long)t.bytes_pulled, t.cost_usd, dir);
+	if (store_runs_warnings(st, id, task, print_warning, &rows, &err) <
+		    0 ||
+	    print_blocked(st, id, task, &err) < 0)
 		goto sqlfail;
 	print_changes(dir);
 	ret = RUNNER_EXIT_OK;
 	goto out;
 sqlfail:
-	error("cannot read run '%s': %s", id, sqlite3_errmsg(db));
+	error("cannot read run '%s': %s", id, err.buf);
 out:
-	sqlite3_finalize(s);
+	store_task_release(&t);
+	strbuf_release(&err);
 	free(dir);
 	return ret;
 }

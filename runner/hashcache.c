@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "hashcache.h"
 #include "store.h"
+#include "store-hashcache.h"
 
 struct hc_entry {
 	char *path; /* relative to root */
@@ -86,53 +87,32 @@ static struct hc_entry *hc_add(struct hashcache *hc, const char *path)
 	return e;
 }
 
+static void load_row(const struct store_hashcache_row *row, void *data)
+{
+	struct hc_entry *e = hc_add(data, row->path);
+
+	e->size = row->size;
+	e->mtime_ns = row->mtime_ns;
+	e->inode = row->inode;
+	memcpy(e->sha256, row->sha256, 32);
+	e->scanned = row->scanned;
+}
+
 int hashcache_load(struct store *st, const char *root, struct hashcache **out,
 		   struct strbuf *err)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
 	struct hashcache *hc = hc_new(root);
-	char *lo = xstrfmt("%s/", root);
-	char *hi = xstrfmt("%s0", root); /* '0' follows '/' */
-	size_t skip = strlen(lo);
-	int rc;
+	struct strbuf msg = STRBUF_INIT;
 
 	*out = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT path, size, mtime_ns, inode, sha256,"
-			       " scanned FROM hash_cache WHERE path >= ?1 AND"
-			       " path < ?2",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
-	sqlite3_bind_text(s, 1, lo, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(s, 2, hi, -1, SQLITE_TRANSIENT);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *p = (const char *)sqlite3_column_text(s, 0);
-		struct hc_entry *e;
-		if (!p || strlen(p) <= skip ||
-		    sqlite3_column_bytes(s, 4) != 32)
-			continue;
-		e = hc_add(hc, p + skip);
-		e->size = (uint64_t)sqlite3_column_int64(s, 1);
-		e->mtime_ns = sqlite3_column_int64(s, 2);
-		e->inode = (uint64_t)sqlite3_column_int64(s, 3);
-		memcpy(e->sha256, sqlite3_column_blob(s, 4), 32);
-		e->scanned = sqlite3_column_int(s, 5);
+	if (store_hashcache_read(st, root, load_row, hc, &msg) < 0) {
+		strbuf_addf(err, "cannot read the hash cache: %s", msg.buf);
+		strbuf_release(&msg);
+		hashcache_free(hc);
+		return -1;
 	}
-	if (rc != SQLITE_DONE)
-		goto fail;
-	sqlite3_finalize(s);
-	free(lo);
-	free(hi);
 	*out = hc;
 	return 0;
-fail:
-	strbuf_addf(err, "cannot read the hash cache: %s", sqlite3_errmsg(db));
-	sqlite3_finalize(s);
-	free(lo);
-	free(hi);
-	hashcache_free(hc);
-	return -1;
 }
 
 void hashcache_free(struct hashcache *hc)
@@ -185,48 +165,43 @@ void hashcache_put(struct hashcache *hc, const char *relpath, uint64_t size,
 
 int hashcache_save(struct store *st, struct hashcache *hc, struct strbuf *err)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
+	struct store_hashcache_row *rows = NULL;
+	size_t nr = 0, alloc = 0;
+	struct strbuf msg = STRBUF_INIT;
+	int ret = -1;
 
-	if (store_begin(st, err) < 0)
-		return -1;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT OR REPLACE INTO hash_cache (path, size,"
-			       " mtime_ns, inode, sha256, scanned) VALUES (?1,"
-			       " ?2, ?3, ?4, ?5, ?6)",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto fail;
 	for (size_t i = 0; i < hc->nr_buckets; i++) {
 		struct hc_entry *e = hc->buckets[i];
 		for (; e; e = e->next) {
-			char *full;
-			int ok;
+			struct store_hashcache_row *r;
 			if (!e->dirty)
 				continue;
-			full = xstrfmt("%s/%s", hc->root, e->path);
-			sqlite3_bind_text(s, 1, full, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(s, 2, (sqlite3_int64)e->size);
-			sqlite3_bind_int64(s, 3, e->mtime_ns);
-			sqlite3_bind_int64(s, 4, (sqlite3_int64)e->inode);
-			sqlite3_bind_blob(s, 5, e->sha256, 32,
-					  SQLITE_TRANSIENT);
-			sqlite3_bind_int(s, 6, e->scanned);
-			ok = sqlite3_step(s) == SQLITE_DONE;
-			sqlite3_reset(s);
-			free(full);
-			if (!ok)
-				goto fail;
-			e->dirty = false;
+			ALLOC_GROW(rows, nr + 1, alloc);
+			r = &rows[nr++];
+			r->path = e->path;
+			r->size = e->size;
+			r->mtime_ns = e->mtime_ns;
+			r->inode = e->inode;
+			r->sha256 = e->sha256;
+			r->scanned = e->scanned;
 		}
 	}
-	sqlite3_finalize(s);
-	return store_commit(st, err);
-fail:
-	strbuf_addf(err, "cannot write the hash cache: %s",
-		    sqlite3_errmsg(db));
-	sqlite3_finalize(s);
-	store_rollback(st);
-	return -1;
+	if (store_begin(st, err) < 0)
+		goto out;
+	if (store_hashcache_write(st, hc->root, rows, nr, &msg) < 0) {
+		strbuf_addf(err, "cannot write the hash cache: %s", msg.buf);
+		store_rollback(st);
+		goto out;
+	}
+	/* Written: clean until the next put. */
+	for (size_t i = 0; i < hc->nr_buckets; i++)
+		for (struct hc_entry *e = hc->buckets[i]; e; e = e->next)
+			e->dirty = false;
+	ret = store_commit(st, err);
+out:
+	strbuf_release(&msg);
+	free(rows);
+	return ret;
 }
 
 void hashcache_stats(const struct hashcache *hc, uint64_t *hits,

@@ -9,7 +9,9 @@ struct task_run;
 struct strbuf;
 
 /*
- * The run's rows in the state database (runs, tasks, attempts, events).
+ * The run's rows in the state database (runs, tasks, attempts, events),
+ * as the scheduler writes them; implemented in store-record.c, with the
+ * rest of the store's SQL.
  * Main thread only: workers hand their results back through the pool's
  * completion queue and the scheduler records them here. Each call is one
  * transaction; each returns 0 or -1 with SQLite's message in err.

@@ -2,6 +2,7 @@
 #include "recover.h"
 #include "sandbox.h"
 #include "store.h"
+#include "store-gc.h"
 #include "timeutil.h"
 
 #include <signal.h>
@@ -80,80 +81,54 @@ int recover_kill_leftovers(const char *state_dir, const char *run_id,
 static int mark_lost(struct store *st, const char *id, const char *host,
 		     long pid, struct strbuf *err)
 {
-	/* Every statement binds ?1 run id, ?2 reason, ?3 now (ms). */
-	static const char *const sql[] = {
-		"UPDATE tasks SET status = 'lost', reason = ?2, ended_at = ?3"
-		" WHERE run_id = ?1 AND status = 'running'",
-		"UPDATE attempts SET status = 'lost', reason = ?2, ended_at = ?3"
-		" WHERE run_id = ?1 AND ended_at IS NULL",
-		"UPDATE runs SET status = 'lost', ended_at = ?3 WHERE id = ?1"
-		" AND status = 'running'",
-		"INSERT INTO events (at, run_id, level, kind, message)"
-		" VALUES (?3, ?1, 'warn', 'run_lost', ?2)",
-	};
-	sqlite3 *db = store_db(st);
 	char *reason = xstrfmt("the runner (pid %ld on %s) died while the "
 			       "task was running",
 			       pid, host);
-	int64_t now = time_now_ms();
-	int ret = -1;
+	int ret = store_gc_mark_lost(st, id, reason, time_now_ms(), err);
 
-	if (store_begin(st, err) < 0)
-		goto out;
-	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
-		sqlite3_stmt *s = NULL;
-		int ok = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL) ==
-			 SQLITE_OK;
-		if (ok) {
-			sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(s, 3, now);
-			ok = sqlite3_step(s) == SQLITE_DONE;
-		}
-		sqlite3_finalize(s);
-		if (!ok) {
-			strbuf_addf(err, "cannot mark run %s lost: %s", id,
-				    sqlite3_errmsg(db));
-			store_rollback(st);
-			goto out;
-		}
-	}
-	ret = store_commit(st, err);
-out:
 	free(reason);
 	return ret;
 }
 
+/* The running runs of this host whose runner is gone. */
+struct lost {
+	const char *host;
+	struct strvec *ids, *hosts;
+	long **pids;
+	size_t *alloc;
+};
+
+static int add_lost(const char *id, const char *host, long pid,
+		    int64_t started_at, void *data)
+{
+	struct lost *l = data;
+
+	if (!host || strcmp(host, l->host) ||
+	    recover_pid_alive(pid, started_at))
+		return 0;
+	ALLOC_GROW(*l->pids, l->ids->nr + 1, *l->alloc);
+	(*l->pids)[l->ids->nr] = pid;
+	strvec_push(l->ids, id);
+	strvec_push(l->hosts, host);
+	return 0;
+}
+
 int recover_lost_runs(struct store *st, struct strbuf *err)
 {
-	sqlite3 *db = store_db(st);
-	sqlite3_stmt *s = NULL;
 	char host[256] = "";
 	struct strvec ids = STRVEC_INIT, hosts = STRVEC_INIT;
 	long *pids = NULL;
 	size_t alloc = 0;
+	struct lost l = { host, &ids, &hosts, &pids, &alloc };
+	struct strbuf msg = STRBUF_INIT;
 	int ret = 0;
 
 	gethostname(host, sizeof(host) - 1);
-	if (sqlite3_prepare_v2(db,
-			       "SELECT id, host, pid, started_at FROM runs"
-			       " WHERE status = 'running'",
-			       -1, &s, NULL) != SQLITE_OK) {
-		strbuf_addf(err, "cannot read runs: %s", sqlite3_errmsg(db));
+	if (store_gc_running(st, add_lost, &l, &msg) < 0) {
+		strbuf_addf(err, "cannot read runs: %s", msg.buf);
+		strbuf_release(&msg);
 		return -1;
 	}
-	while (sqlite3_step(s) == SQLITE_ROW) {
-		const char *h = (const char *)sqlite3_column_text(s, 1);
-		long pid = (long)sqlite3_column_int64(s, 2);
-		if (!h || strcmp(h, host) ||
-		    recover_pid_alive(pid, sqlite3_column_int64(s, 3)))
-			continue;
-		ALLOC_GROW(pids, ids.nr + 1, alloc);
-		pids[ids.nr] = pid;
-		strvec_push(&ids, (const char *)sqlite3_column_text(s, 0));
-		strvec_push(&hosts, h);
-	}
-	sqlite3_finalize(s);
 	for (size_t i = 0; i < ids.nr; i++) {
 		/*
 		 * What the dead runner started may still run, and its

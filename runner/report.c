@@ -3,6 +3,7 @@
 #include "quote.h"
 #include "report.h"
 #include "store.h"
+#include "store-runs.h"
 #include "timeutil.h"
 
 #include <time.h>
@@ -221,34 +222,16 @@ void report_format_tick(int64_t ms, int64_t step, char *buf, size_t size)
 
 /* ---- loading ---- */
 
-static char *col_dup(sqlite3_stmt *s, int i)
+static char *dup_or_null(const char *s)
 {
-	const unsigned char *t = sqlite3_column_text(s, i);
-	return t ? xstrdup((const char *)t) : NULL;
+	return s ? xstrdup(s) : NULL;
 }
 
-static bool col_null(sqlite3_stmt *s, int i)
+/* What the store said, as this page says it. */
+static int read_fail(struct strbuf *msg, struct strbuf *err)
 {
-	return sqlite3_column_type(s, i) == SQLITE_NULL;
-}
-
-static int prepare(struct store *st, const char *sql, const char *run_id,
-		   sqlite3_stmt **s, struct strbuf *err)
-{
-	if (store_prepare(st, sql, s, err) < 0)
-		return -1;
-	sqlite3_bind_text(*s, 1, run_id, -1, SQLITE_TRANSIENT);
-	return 0;
-}
-
-static int step_done(struct store *st, sqlite3_stmt *s, int rc,
-		     struct strbuf *err)
-{
-	if (rc == SQLITE_DONE)
-		return 0;
-	strbuf_addf(err, "cannot read the run: %s",
-		    sqlite3_errmsg(store_db(st)));
-	(void)s;
+	strbuf_addf(err, "cannot read the run: %s", msg->buf);
+	strbuf_release(msg);
 	return -1;
 }
 
@@ -271,145 +254,98 @@ static struct rep_task *find_task(struct rep_run *r, size_t *cur,
 
 static int load_run(struct store *st, struct rep_run *r, struct strbuf *err)
 {
-	sqlite3_stmt *s = NULL;
-	int ret = -1, rc;
+	struct strbuf msg = STRBUF_INIT;
+	struct store_run row;
+	int rc = store_runs_get(st, r->id, &row, &msg);
 
-	if (prepare(st,
-		    "SELECT plan_name, plan_path, backend, status, started_at,"
-		    " ended_at, host, pid, exit_code FROM runs WHERE id = ?1",
-		    r->id, &s, err) < 0)
-		goto out;
-	rc = sqlite3_step(s);
-	if (rc != SQLITE_ROW) {
-		if (step_done(st, s, rc, err) == 0)
-			strbuf_addf(err, "no run '%s' in this state", r->id);
-		goto out;
+	if (rc < 0)
+		return read_fail(&msg, err);
+	strbuf_release(&msg);
+	if (!rc) {
+		strbuf_addf(err, "no run '%s' in this state", r->id);
+		return -1;
 	}
-	r->plan_name = col_dup(s, 0);
-	r->plan_path = col_dup(s, 1);
-	r->backend = col_dup(s, 2);
-	r->status = col_dup(s, 3);
-	r->start = sqlite3_column_int64(s, 4);
-	r->has_end = !col_null(s, 5);
-	r->end = sqlite3_column_int64(s, 5);
-	r->host = col_dup(s, 6);
-	r->pid = sqlite3_column_int64(s, 7);
-	r->has_exit = !col_null(s, 8);
-	r->exit_code = sqlite3_column_int(s, 8);
-	ret = 0;
-out:
-	sqlite3_finalize(s);
-	return ret;
+	r->plan_name = dup_or_null(row.plan_name);
+	r->plan_path = dup_or_null(row.plan_path);
+	r->backend = dup_or_null(row.backend);
+	r->status = dup_or_null(row.status);
+	r->start = row.started_at;
+	r->has_end = row.has_end;
+	r->end = row.ended_at;
+	r->host = dup_or_null(row.host);
+	r->pid = row.pid;
+	r->has_exit = row.has_exit;
+	r->exit_code = row.exit_code;
+	store_run_release(&row);
+	return 0;
 }
 
-static int load_tasks(struct store *st, struct rep_run *r, struct strbuf *err)
+static int add_task(const struct store_task *row, void *data)
 {
-	sqlite3_stmt *s = NULL;
-	int ret = -1, rc;
+	struct rep_run *r = data;
+	struct rep_task *t;
 
-	if (prepare(st,
-		    "SELECT id, status, reason, exit_code, attempts,"
-		    " started_at, ended_at, files_added, files_modified,"
-		    " files_deleted, cost_usd FROM tasks WHERE run_id = ?1"
-		    " ORDER BY seq, id",
-		    r->id, &s, err) < 0)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		struct rep_task *t;
-		ALLOC_GROW(r->tasks, r->nr_tasks + 1, r->alloc_tasks);
-		t = &r->tasks[r->nr_tasks++];
-		memset(t, 0, sizeof(*t));
-		strvec_init(&t->warnings);
-		t->id = col_dup(s, 0);
-		if (!t->id)
-			t->id = xstrdup("");
-		t->status = col_dup(s, 1);
-		t->reason = col_dup(s, 2);
-		t->has_exit = !col_null(s, 3);
-		t->exit_code = sqlite3_column_int(s, 3);
-		t->attempts = sqlite3_column_int(s, 4);
-		t->has_start = !col_null(s, 5);
-		t->start = sqlite3_column_int64(s, 5);
-		t->has_end = !col_null(s, 6);
-		t->end = sqlite3_column_int64(s, 6);
-		t->added = sqlite3_column_int64(s, 7);
-		t->modified = sqlite3_column_int64(s, 8);
-		t->deleted = sqlite3_column_int64(s, 9);
-		r->cost += sqlite3_column_double(s, 10);
-	}
-	ret = step_done(st, s, rc, err);
-out:
-	sqlite3_finalize(s);
-	return ret;
+	ALLOC_GROW(r->tasks, r->nr_tasks + 1, r->alloc_tasks);
+	t = &r->tasks[r->nr_tasks++];
+	memset(t, 0, sizeof(*t));
+	strvec_init(&t->warnings);
+	t->id = xstrdup(row->id ? row->id : "");
+	t->status = dup_or_null(row->status);
+	t->reason = dup_or_null(row->reason);
+	t->has_exit = row->has_exit;
+	t->exit_code = row->exit_code;
+	t->attempts = row->attempts;
+	t->has_start = row->has_start;
+	t->start = row->started_at;
+	t->has_end = row->has_end;
+	t->end = row->ended_at;
+	t->added = row->files_added;
+	t->modified = row->files_modified;
+	t->deleted = row->files_deleted;
+	r->cost += row->cost_usd;
+	return 0;
 }
 
-static int load_attempts(struct store *st, struct rep_run *r,
-			 struct strbuf *err)
-{
-	sqlite3_stmt *s = NULL;
-	size_t cur = 0;
-	int ret = -1, rc;
+/* Walks in task order, so find_task() mostly looks once. */
+struct walk {
+	struct rep_run *r;
+	size_t cur;
+};
 
-	if (prepare(st,
-		    "SELECT a.task_id, a.attempt, a.status, a.exit_code,"
-		    " a.reason, a.sandbox_id, a.started_at, a.ended_at"
-		    " FROM attempts a JOIN tasks t ON t.run_id = a.run_id"
-		    " AND t.id = a.task_id WHERE a.run_id = ?1"
-		    " ORDER BY t.seq, t.id, a.attempt",
-		    r->id, &s, err) < 0)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *tid = (const char *)sqlite3_column_text(s, 0);
-		struct rep_task *t = tid ? find_task(r, &cur, tid) : NULL;
-		struct rep_attempt *a;
-		if (!t)
-			continue;
-		ALLOC_GROW(t->att, t->nr_att + 1, t->alloc_att);
-		a = &t->att[t->nr_att++];
-		memset(a, 0, sizeof(*a));
-		a->n = sqlite3_column_int(s, 1);
-		a->status = col_dup(s, 2);
-		a->has_exit = !col_null(s, 3);
-		a->exit_code = sqlite3_column_int(s, 3);
-		a->reason = col_dup(s, 4);
-		a->sandbox = col_dup(s, 5);
-		a->start = sqlite3_column_int64(s, 6);
-		a->has_end = !col_null(s, 7);
-		a->end = sqlite3_column_int64(s, 7);
-	}
-	ret = step_done(st, s, rc, err);
-out:
-	sqlite3_finalize(s);
-	return ret;
+static int add_attempt(const struct store_attempt *row, void *data)
+{
+	struct walk *w = data;
+	struct rep_task *t =
+		row->task_id ? find_task(w->r, &w->cur, row->task_id) : NULL;
+	struct rep_attempt *a;
+
+	if (!t)
+		return 0;
+	ALLOC_GROW(t->att, t->nr_att + 1, t->alloc_att);
+	a = &t->att[t->nr_att++];
+	memset(a, 0, sizeof(*a));
+	a->n = row->n;
+	a->status = dup_or_null(row->status);
+	a->has_exit = row->has_exit;
+	a->exit_code = row->exit_code;
+	a->reason = dup_or_null(row->reason);
+	a->sandbox = dup_or_null(row->sandbox_id);
+	a->start = row->started_at;
+	a->has_end = row->has_end;
+	a->end = row->ended_at;
+	return 0;
 }
 
 /* Warnings, and what the network proxy refused (network_blocked). */
-static int load_warnings(struct store *st, struct rep_run *r,
-			 struct strbuf *err)
+static int add_warning(const char *task_id, const char *message, void *data)
 {
-	sqlite3_stmt *s = NULL;
-	size_t cur = 0;
-	int ret = -1, rc;
+	struct walk *w = data;
+	struct rep_task *t = task_id ? find_task(w->r, &w->cur, task_id)
+				     : NULL;
 
-	if (prepare(st,
-		    "SELECT e.task_id, e.message FROM events e"
-		    " JOIN tasks t ON t.run_id = e.run_id AND t.id = e.task_id"
-		    " WHERE e.run_id = ?1"
-		    " AND e.kind IN ('warning', 'network_blocked')"
-		    " ORDER BY t.seq, t.id, e.id",
-		    r->id, &s, err) < 0)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *tid = (const char *)sqlite3_column_text(s, 0);
-		const char *msg = (const char *)sqlite3_column_text(s, 1);
-		struct rep_task *t = tid ? find_task(r, &cur, tid) : NULL;
-		if (t)
-			strvec_push(&t->warnings, msg ? msg : "");
-	}
-	ret = step_done(st, s, rc, err);
-out:
-	sqlite3_finalize(s);
-	return ret;
+	if (t)
+		strvec_push(&t->warnings, message);
+	return 0;
 }
 
 /*
@@ -418,42 +354,43 @@ out:
  * a new event when the slot it waits for changes, so bands that overlap
  * are one wait and are merged.
  */
-static int load_bands(struct store *st, struct rep_run *r, struct strbuf *err)
+static int add_cap_wait(int64_t at, const char *msg, int64_t end, void *data)
 {
-	sqlite3_stmt *s = NULL;
-	int ret = -1, rc;
+	struct rep_run *r = data;
+	struct rep_band *b = r->nr_bands ? &r->bands[r->nr_bands - 1] : NULL;
 
-	if (prepare(st,
-		    "SELECT e.at, e.message, (SELECT min(a.started_at) FROM"
-		    " attempts a WHERE a.run_id = e.run_id AND"
-		    " a.started_at > e.at) FROM events e WHERE e.run_id = ?1"
-		    " AND e.kind = 'cap_wait' ORDER BY e.at, e.id",
-		    r->id, &s, err) < 0)
-		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		int64_t at = sqlite3_column_int64(s, 0);
-		int64_t end = col_null(s, 2) ? -1 : sqlite3_column_int64(s, 2);
-		const char *msg = (const char *)sqlite3_column_text(s, 1);
-		struct rep_band *b = r->nr_bands ? &r->bands[r->nr_bands - 1]
-						 : NULL;
-		if (b && (b->end < 0 || at <= b->end)) {
-			if (b->end >= 0 && (end < 0 || end > b->end))
-				b->end = end;
-		} else {
-			ALLOC_GROW(r->bands, r->nr_bands + 1, r->alloc_bands);
-			b = &r->bands[r->nr_bands++];
-			b->start = at;
+	if (b && (b->end < 0 || at <= b->end)) {
+		if (b->end >= 0 && (end < 0 || end > b->end))
 			b->end = end;
-			strbuf_init(&b->message, 0);
-		}
-		if (b->message.len)
-			strbuf_addch(&b->message, '\n');
-		strbuf_addstr(&b->message, msg ? msg : "");
+	} else {
+		ALLOC_GROW(r->bands, r->nr_bands + 1, r->alloc_bands);
+		b = &r->bands[r->nr_bands++];
+		b->start = at;
+		b->end = end;
+		strbuf_init(&b->message, 0);
 	}
-	ret = step_done(st, s, rc, err);
-out:
-	sqlite3_finalize(s);
-	return ret;
+	if (b->message.len)
+		strbuf_addch(&b->message, '\n');
+	strbuf_addstr(&b->message, msg);
+	return 0;
+}
+
+static int load_rows(struct store *st, struct rep_run *r, struct strbuf *err)
+{
+	struct strbuf msg = STRBUF_INIT;
+	struct walk w = { r, 0 };
+
+	if (store_runs_tasks(st, r->id, add_task, r, &msg) < 0)
+		return read_fail(&msg, err);
+	if (store_runs_attempts(st, r->id, add_attempt, &w, &msg) < 0)
+		return read_fail(&msg, err);
+	w.cur = 0;
+	if (store_runs_warnings(st, r->id, NULL, add_warning, &w, &msg) < 0)
+		return read_fail(&msg, err);
+	if (store_runs_cap_waits(st, r->id, add_cap_wait, r, &msg) < 0)
+		return read_fail(&msg, err);
+	strbuf_release(&msg);
+	return 0;
 }
 
 static void rep_run_release(struct rep_run *r)
@@ -1125,9 +1062,7 @@ int report_build(struct store *st, const char *run_id,
 	memset(&r, 0, sizeof(r));
 	r.id = run_id;
 	r.now = opts->now_ms ? opts->now_ms : time_now_ms();
-	if (load_run(st, &r, err) < 0 || load_tasks(st, &r, err) < 0 ||
-	    load_attempts(st, &r, err) < 0 || load_warnings(st, &r, err) < 0 ||
-	    load_bands(st, &r, err) < 0)
+	if (load_run(st, &r, err) < 0 || load_rows(st, &r, err) < 0)
 		goto out;
 	window(&r);
 	render(out, &r, opts);

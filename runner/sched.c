@@ -49,6 +49,7 @@
 #include "results.h"
 #include "sandbox.h"
 #include "store.h"
+#include "store-runs.h"
 #include "timeutil.h"
 #include "ws.h"
 
@@ -1084,29 +1085,23 @@ static void main_loop(struct sched *s)
 static int resume_prepare(struct sched *sc, struct strbuf *err)
 {
 	struct run *run = sc->run;
-	sqlite3_stmt *s = NULL;
-	const char *status;
+	struct store_run row;
+	struct strbuf msg = STRBUF_INIT;
 	int ret = -1;
 
-	if (sqlite3_prepare_v2(store_db(sc->store),
-			       "SELECT status, started_at, pid, host FROM runs"
-			       " WHERE id = ?1",
-			       -1, &s, NULL) != SQLITE_OK ||
-	    (sqlite3_bind_text(s, 1, run->id, -1, SQLITE_TRANSIENT),
-	     sqlite3_step(s)) != SQLITE_ROW) {
+	if (store_runs_get(sc->store, run->id, &row, &msg) != 1) {
 		strbuf_addf(err, "no run '%s' in this state", run->id);
 		goto out;
 	}
-	status = (const char *)sqlite3_column_text(s, 0);
-	if (!strcmp(status, "running")) {
+	if (row.status && !strcmp(row.status, "running")) {
 		strbuf_addf(err,
 			    "run %s is still going (pid %lld on %s); "
 			    "resume it when it has stopped",
-			    run->id, (long long)sqlite3_column_int64(s, 2),
-			    sqlite3_column_text(s, 3));
+			    run->id, (long long)row.pid,
+			    row.host ? row.host : "(null)");
 		goto out;
 	}
-	run->started_at = sqlite3_column_int64(s, 1);
+	run->started_at = row.started_at;
 	if (record_load_tasks(sc->store, run, err) < 0)
 		goto out;
 	for (size_t i = 0; i < run->nr_tasks; i++) {
@@ -1125,7 +1120,8 @@ static int resume_prepare(struct sched *sc, struct strbuf *err)
 		goto out;
 	ret = 0;
 out:
-	sqlite3_finalize(s);
+	store_run_release(&row);
+	strbuf_release(&msg);
 	return ret;
 }
 

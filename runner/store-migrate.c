@@ -48,6 +48,7 @@
 #include "timeutil.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <openssl/evp.h>
 
 #define BUSY_TIMEOUT_MS 10000

@@ -1,13 +1,14 @@
 #ifndef STORE_MIGRATE_H
 #define STORE_MIGRATE_H
 
-#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "migrations.h"
 
 struct strbuf;
+/* SQLite's connection (<sqlite3.h>), which this file does not bring in. */
+typedef struct sqlite3 sqlite3;
 
 /*
  * The migration engine (see the DESIGN comment in store-migrate.c).

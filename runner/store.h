@@ -1,10 +1,11 @@
 #ifndef STORE_H
 #define STORE_H
 
-#include <sqlite3.h>
 #include <stdbool.h>
 
 struct strbuf;
+struct store_migrate_result;
+struct store_migrate_status;
 
 /*
  * The state store: a directory (--state DIR, $RUNNER_STATE, ./.runner)
@@ -62,12 +63,17 @@ int store_open(const char *state_dir, enum store_open_mode mode,
  */
 int store_check_db(const char *state_dir, struct strbuf *err);
 /*
- * Whether store_open(STORE_READ...) found the disk full and opened the
- * database without writing to it: writes fail ("attempt to write a
- * readonly database"), other runners wait for this one to close, and
- * nothing was migrated or recovered.
+ * Whether store_open(STORE_READ...) found the disk full, or the database
+ * not writable, and opened it without writing to it: writes fail
+ * ("attempt to write a readonly database"), nothing was migrated or
+ * recovered, and on a full disk other runners wait for this one to close.
  */
 bool store_read_only(const struct store *st);
+/*
+ * When store_read_only() is for want of write access rather than space:
+ * why ("Read-only file system", "Permission denied"); else NULL.
+ */
+const char *store_no_write(const struct store *st);
 /*
  * Whether the last failure on st, which said msg, was for want of space:
  * SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT.
@@ -76,8 +82,6 @@ bool store_disk_full(struct store *st, const char *msg);
 /* Finalizes any statement left open, closes, frees. NULL is a no-op. */
 void store_close(struct store *st);
 
-/* The connection, owned by the store (do not close it). */
-sqlite3 *store_db(struct store *st);
 /* The state directory as given to store_open(). */
 const char *store_dir(const struct store *st);
 /* The database file: store_dir() + "/runner.db". */
@@ -89,14 +93,6 @@ const char *store_path(const struct store *st);
  */
 const char *store_backup_path(const struct store *st);
 
-/* Run SQL without results. -1 with the SQLite message in err. */
-int store_exec(struct store *st, const char *sql, struct strbuf *err);
-/*
- * sqlite3_prepare_v2() of one statement; the caller finalizes *out with
- * sqlite3_finalize(). On error *out is NULL.
- */
-int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
-		  struct strbuf *err);
 /*
  * BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_commit() rolls back when the
  * COMMIT fails; store_rollback() does nothing outside a transaction.
@@ -105,6 +101,13 @@ int store_prepare(struct store *st, const char *sql, sqlite3_stmt **out,
  * only the outermost commit writes anything.
  */
 int store_begin(struct store *st, struct strbuf *err);
+/*
+ * BEGIN (deferred) / COMMIT, for a reader that wants its reads to see
+ * one snapshot of the database (archive's db.json); store_rollback()
+ * ends it early. -1 with the SQLite message in err.
+ */
+int store_snapshot_begin(struct store *st, struct strbuf *err);
+int store_snapshot_end(struct store *st, struct strbuf *err);
 int store_commit(struct store *st, struct strbuf *err);
 void store_rollback(struct store *st);
 /*
@@ -120,6 +123,18 @@ int store_writable(struct store *st, struct strbuf *err);
  * (worth trying again later), not for a full disk or a broken file.
  */
 bool store_last_busy(const struct store *st);
+
+/*
+ * The engine of store-migrate.h on this store's database with the
+ * migrations built in (runner_migrations): what schema_migrations says,
+ * and migrate up or roll back to version target (runner db).
+ */
+int store_schema_status(struct store *st, struct store_migrate_status *out,
+			struct strbuf *err);
+int store_schema_up(struct store *st, int target,
+		    struct store_migrate_result *res, struct strbuf *err);
+int store_schema_down(struct store *st, int target,
+		      struct store_migrate_result *res, struct strbuf *err);
 
 /*
  * The state directory to use: opt if set, else $RUNNER_STATE, else

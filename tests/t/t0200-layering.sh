@@ -43,6 +43,17 @@ def code_only(text):
     return out.split('\n')
 
 
+def no_comments(text):
+    """Comments blanked, strings kept, line numbers kept."""
+    return re.sub(r'/\*.*?\*/|//[^\n]*|"(\\.|[^"\\\n])*"|\'(\\.|[^\'\\\n])*\'',
+                  lambda m: m.group(0) if m.group(0)[0] in '"\'' else
+                  re.sub(r'[^\n]', ' ', m.group(0)), text, flags=re.S)
+
+
+def store(f):
+    return f.startswith('store')
+
+
 bad = []
 if mode == 'cmd-h':
     for f in files:
@@ -91,6 +102,38 @@ elif mode == 'prints':
                    for w, r in allow):
                 continue
             bad.append('%s:%d: %s' % (f, n, raw[n - 1].strip()))
+
+elif mode == 'sql':
+    # SQL lives in the store (store*.c): nothing else holds SQL text,
+    # calls SQLite or sees <sqlite3.h>, not even through a header it
+    # includes. SQL text is a string literal that opens with a
+    # statement's first keyword and a blank ("DELETE" alone is HTTP's).
+    sql = re.compile(r'"\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|'
+                     r'DROP|ALTER|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|'
+                     r'PRAGMA|WITH|VACUUM|ATTACH)\s')
+    api = re.compile(r'\b(sqlite3\w*|SQLITE_\w+)\b')
+    inc = re.compile(r'\s*#\s*include\s+[<"]([^>"]+)[>"]')
+    # The headers that bring <sqlite3.h> in: store-internal.h and the
+    # like, for store*.c (and tests) only.
+    sqlite_h = set(f for f in files if f.endswith('.h') and any(
+        inc.match(l) and inc.match(l).group(1) == 'sqlite3.h'
+        for l in read(f).split('\n')))
+    for f in files:
+        if store(f) and (f.endswith('.c') or f != 'store.h'):
+            continue
+        raw = read(f).split('\n')
+        for n, line in enumerate(raw, 1):
+            m = inc.match(line)
+            if m and (m.group(1) == 'sqlite3.h' or m.group(1) in sqlite_h):
+                bad.append('%s:%d: %s' % (f, n, line.strip()))
+        for n, line in enumerate(no_comments(read(f)).split('\n'), 1):
+            if sql.search(line):
+                bad.append('%s:%d: %s' % (f, n, raw[n - 1].strip()))
+        for n, line in enumerate(code_only(read(f)), 1):
+            if api.search(line) and not inc.match(raw[n - 1]):
+                bad.append('%s:%d: %s' % (f, n, raw[n - 1].strip()))
+        if f == 'store.h' and re.search(r'\bstore_db\s*\(', read(f)):
+            bad.append('store.h: declares store_db()')
 
 elif mode == 'cycles':
     # A module is x.c with x.h. runner.h is left out: it is the prelude
@@ -229,6 +272,10 @@ test_expect_success 'only main.c, cmd-*.c and error.c print' '
 	python3 "$TRASH_ROOT/layering.py" prints "$RUNNER_TOP"
 '
 
+test_expect_success 'SQL and SQLite stay in the store (store*.c)' '
+	python3 "$TRASH_ROOT/layering.py" sql "$RUNNER_TOP"
+'
+
 test_expect_success 'no include cycles among the modules of runner/' '
 	python3 "$TRASH_ROOT/layering.py" cycles "$RUNNER_TOP"
 '
@@ -261,6 +308,22 @@ test_expect_success 'the checks see what they look for' '
 	test_grep -v "^b.c:8: " out &&
 	test_grep -v "^b.c:9: " out &&
 	test_grep "^b.c:10: " out &&
+	printf "#include <sqlite3.h>\nstruct a { int x; };\n" >fake/runner/store-internal.h &&
+	printf "#include \"store-internal.h\"\nstatic const char q[] = \"SELECT 1\";\nint n = sqlite3_changes(db);\n" >fake/runner/store-x.c &&
+	printf "#include \"store-internal.h\"\nstatic const char *m = \"DELETE\";\n/* \"SELECT x\" */\nstatic const char q[] =\n\t\"  INSERT INTO t\";\nsqlite3 *db;\nint c = SQLITE_OK;\n" >fake/runner/c.c &&
+	printf "#include <sqlite3.h>\nsqlite3 *store_db(void);\n" >fake/runner/store.h &&
+	test_must_fail python3 "$TRASH_ROOT/layering.py" sql fake >out &&
+	test_grep "^c.c:1: " out &&
+	test_grep -v "^c.c:2: " out &&
+	test_grep -v "^c.c:3: " out &&
+	test_grep "^c.c:5: " out &&
+	test_grep "^c.c:6: " out &&
+	test_grep "^c.c:7: " out &&
+	test_grep "^store.h:1: " out &&
+	test_grep "^store.h: declares store_db" out &&
+	test_grep -v "^store-" out &&
+	rm fake/runner/store-internal.h fake/runner/store-x.c fake/runner/c.c \
+		fake/runner/store.h &&
 	test_must_fail python3 "$TRASH_ROOT/layering.py" cycles fake >out &&
 	test_grep "cycle: a <-> b" out &&
 	printf "extern const struct sandbox_backend sandbox_local;\nstatic const struct sandbox_backend *const b[] = {\n\t&sandbox_local,\n\t&sandbox_e2b,\n};\n" >fake/runner/sandbox.c &&

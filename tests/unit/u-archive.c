@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "hash.h"
 #include "store.h"
+#include "store-internal.h"
 #include "tap.h"
 
 #include <sys/stat.h>

@@ -2,6 +2,7 @@
 #include "fs.h"
 #include "report.h"
 #include "store.h"
+#include "store-internal.h"
 #include "tap.h"
 
 #include <sys/stat.h>

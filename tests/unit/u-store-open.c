@@ -6,6 +6,7 @@
 #include "runner.h"
 #include "fs.h"
 #include "store.h"
+#include "store-internal.h"
 #include "tap.h"
 
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "fs.h"
 #include "store.h"
+#include "store-internal.h"
 #include "store-migrate.h"
 #include "timeutil.h"
 #include "tap.h"

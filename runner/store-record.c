@@ -4,6 +4,7 @@
 #include "run.h"
 #include "sandbox.h"
 #include "store.h"
+#include "store-internal.h"
 #include "timeutil.h"
 
 static int fail(sqlite3 *db, struct strbuf *err, const char *what)
