@@ -244,8 +244,9 @@ static int e2b_destroy(struct sandbox *sb, struct strbuf *err)
 }
 
 /*
- * The key must be set, and the API must take it: one cheap list call, so
- * that a wrong key or an unreachable API stops the run before it starts.
+ * The network list must be one E2B can express (e2b-config.h), the key
+ * must be set, and the API must take it: one cheap list call, so that a
+ * wrong key or an unreachable API stops the run before it starts.
  */
 static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 {
@@ -255,7 +256,13 @@ static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 	struct strbuf e = STRBUF_INIT;
 	int ret = 0;
 
-	(void)cfg;
+	/* Before the key: a plan written for local, run with --backend e2b. */
+	if (e2b_conf_check_allowlist(
+		    &sandbox_e2b_config_of(cfg)->network_allow, &e) < 0) {
+		strbuf_addf(err, "backend.network on e2b: %s", e.buf);
+		strbuf_release(&e);
+		return -1;
+	}
 	if (e2b_conf_load(&c, err) < 0)
 		return -1;
 	e2b_api_init(&api, &c);
@@ -297,22 +304,73 @@ static const char *e2b_home(const struct sandbox *sb)
 
 /* Configuration */
 
-static const char *const e2b_keys[] = { "network", "template", "max_lifetime",
-					NULL };
+static const char *const e2b_keys[] = { "network", "memory", "template",
+					"max_lifetime", NULL };
+
+/*
+ * network: true, false, or a list of destinations that becomes the
+ * sandbox's allowOut, which cannot say everything a list can
+ * (e2b-config.h): what it cannot is refused when the plan says e2b
+ * (with --backend e2b, by check()). The list's shape and entries are
+ * checked in the same words by the local backend: said once.
+ */
+static void e2b_parse_network(const struct plan_keys *k,
+			      struct sandbox_e2b_config *ec)
+{
+	const struct plan_node *n = plan_keys_get(k, "network");
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+
+	if (!n)
+		return;
+	ec->network_loc = n->loc;
+	if (n->type == PLAN_NODE_SCALAR && n->kind == PLAN_SCALAR_BOOL) {
+		plan_keys_bool(k, "network", &ec->network);
+		return;
+	}
+	if (n->type != PLAN_NODE_SEQ) {
+		plan_keys_expected(k, "network", n,
+				   "true, false or a list of host:port",
+				   false);
+		return;
+	}
+	if (!n->nr) {
+		plan_keys_error(k, "network",
+				"an empty list allows nothing (write false)");
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (e->type != PLAN_NODE_SCALAR ||
+		    e->kind != PLAN_SCALAR_STR) {
+			plan_keys_expected(k, "network", e,
+					   "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(&ec->network_allow, e->str, &err) <
+		    0)
+			plan_keys_error_node(k, "network", e, "%s", err.buf);
+		else if (k->chosen &&
+			 e2b_conf_allow_out(
+				 &ec->network_allow
+					  .rules[ec->network_allow.nr - 1],
+				 &out, &err) < 0)
+			plan_keys_error_node(k, "network", e, "on e2b: %s",
+					     err.buf);
+	}
+	strbuf_release(&err);
+	strbuf_release(&out);
+}
 
 static void e2b_parse_config(const struct plan_keys *k, void **config)
 {
 	struct sandbox_e2b_config *ec = xcalloc(1, sizeof(*ec));
-	const struct plan_node *n = plan_keys_get(k, "network");
 	const char *s;
 
-	/* Other shapes of network: are the local backend's to judge. */
-	if (n && n->type == PLAN_NODE_SCALAR && n->kind == PLAN_SCALAR_BOOL)
-		plan_keys_bool(k, "network", &ec->network);
-	else if (n && n->type == PLAN_NODE_SEQ && n->nr && k->chosen)
-		plan_keys_error(k, "network",
-				"a list of destinations needs the local "
-				"backend (e2b takes true or false)");
+	e2b_parse_network(k, ec);
+	if (plan_keys_size(k, "memory", &ec->memory))
+		ec->memory_loc = plan_keys_get(k, "memory")->loc;
 	if (plan_keys_str(k, "template", &s)) {
 		if (!*s)
 			plan_keys_error(k, "template", "must not be empty");
@@ -335,7 +393,57 @@ static void e2b_free_config(void *config)
 	if (!ec)
 		return;
 	free(ec->template_id);
+	netproxy_allowlist_release(&ec->network_allow);
 	free(ec);
+}
+
+/*
+ * What e2b does not do as written (e2b-config.h): a sandbox's size is
+ * its template's, and allowOut has no ports. Said, not refused: the
+ * plan still runs, with more room than it asked for.
+ */
+static void e2b_warn_config(const void *config, const char *path,
+			    struct strvec *out)
+{
+	const struct sandbox_e2b_config *ec = config;
+	const struct netproxy_allowlist *al = &ec->network_allow;
+	struct strbuf addrs = STRBUF_INIT;
+	struct strvec seen = STRVEC_INIT;
+	bool names = false;
+
+	if (ec->memory)
+		strvec_pushf(
+			out,
+			"%s:%u:%u: backend.memory is not enforced on e2b: "
+			"a sandbox has its template's memory and CPUs "
+			"(memoryMB, cpuCount; build a template of the "
+			"size you need)",
+			path, ec->memory_loc.line, ec->memory_loc.col);
+	for (size_t i = 0; i < al->nr; i++) {
+		if (al->rules[i].kind != NETPROXY_RULE_ADDR) {
+			names = true;
+			continue;
+		}
+		if (strvec_find(&seen, al->rules[i].host.name) >= 0)
+			continue;
+		strvec_push(&seen, al->rules[i].host.name);
+		strbuf_addf(&addrs, "%s%s", addrs.len ? ", " : "",
+			    al->rules[i].host.name);
+	}
+	if (addrs.len || names)
+		strvec_pushf(
+			out,
+			"%s:%u:%u: backend.network on e2b: E2B's allowOut "
+			"has no ports, so %s%s%s%s",
+			path, ec->network_loc.line, ec->network_loc.col,
+			addrs.len ? addrs.buf : "",
+			addrs.len ? " may be reached on every port" : "",
+			addrs.len && names ? ", and " : "",
+			names ? "a listed name on both 80 and 443 (and "
+				"8.8.8.8, for DNS)"
+			      : "");
+	strbuf_release(&addrs);
+	strvec_clear(&seen);
 }
 
 /*
@@ -435,6 +543,7 @@ const struct sandbox_backend sandbox_e2b = {
 	.parse_config = e2b_parse_config,
 	.free_config = e2b_free_config,
 	.check_plan = e2b_check_plan,
+	.warn_config = e2b_warn_config,
 	.check = e2b_check,
 	.create = e2b_create,
 	.id = e2b_id,
