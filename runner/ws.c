@@ -1217,6 +1217,7 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			    " (%zu changes could not be written, each "
 			    "noted in changes.json)",
 			    d.nr_unwritten);
+	out->nr_unwritten = d.nr_unwritten;
 	ret = d.nr_unwritten ? -1 : 0;
 out:
 	if (tree_fd >= 0)

@@ -137,6 +137,8 @@ struct ws_changes {
 	uint64_t bytes_pulled;
 	size_t nr_refused; /* specials, escapes, over the limit, secrets */
 	bool truncated;	   /* more than WS_MAX_CHANGES: the rest dropped */
+	/* listed, but not written into the results (a full disk) */
+	size_t nr_unwritten;
 };
 
 struct ws_pull_opts {
