@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "netproxy.h"
+#include "sandbox.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,11 +12,11 @@
  * options are in each command's table (opt.h); "CMD --help" prints all
  * of it and tools/gen-man.sh turns that into runner.1.
  */
+/* exec's synopsis names the backends built in: set_exec_usage() */
+static char exec_usage[256];
+
 static const struct cmd_entry cmd_table[] = {
-	{ "exec", cmd_exec, "run a plan",
-	  "runner exec PLAN [--jobs N] [--backend local|e2b] [--only ID...]\n"
-	  "[--dry-run] [--if-due] [--state DIR] [--quiet|--json]\n"
-	  "[--grace DUR]",
+	{ "exec", cmd_exec, "run a plan", exec_usage,
 	  "Run the plan's tasks, each in its own sandbox, and record the run "
 	  "in the\nstate: every run, task, attempt and event in its database, "
 	  "and a results\nfolder per task. The first SIGINT or SIGTERM stops "
@@ -110,6 +111,19 @@ static const struct cmd_entry cmd_table[] = {
 	  "then (folders and\nrows)." },
 };
 
+static void set_exec_usage(void)
+{
+	struct strbuf names = STRBUF_INIT;
+
+	sandbox_backend_names(&names, "|", "|");
+	snprintf(exec_usage, sizeof(exec_usage),
+		 "runner exec PLAN [--jobs N] [--backend %s] [--only ID...]\n"
+		 "[--dry-run] [--if-due] [--state DIR] [--quiet|--json]\n"
+		 "[--grace DUR]",
+		 names.buf);
+	strbuf_release(&names);
+}
+
 static const struct cmd_entry *find_cmd(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cmd_table); i++)
@@ -198,6 +212,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], NETPROXY_HELPER))
 		return netproxy_helper(argc - 1, argv + 1);
 	signal(SIGPIPE, SIG_IGN);
+	set_exec_usage();
 
 	if (argc < 2) {
 		print_help(stderr);

@@ -1199,7 +1199,7 @@ static void run_init(struct run *run, struct plan *plan,
 	if (gethostname(run->host, sizeof(run->host) - 1) < 0)
 		snprintf(run->host, sizeof(run->host), "unknown");
 	strvec_init(&run->secret_values);
-	run->backend = sandbox_backend_for(plan->backend);
+	run->backend = sandbox_backend_find(plan->backend.type);
 	run_add_tasks(run, opts->only);
 }
 
@@ -1233,9 +1233,7 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 	     price_table_merge(run->prices, run->plan->prices, &err) < 0))
 		goto out;
 	probe.state_dir = opts->state_dir;
-	probe.isolation = run->plan->isolation;
-	probe.network = run->plan->network;
-	probe.net_allow = &run->plan->network_allow;
+	probe.backend_config = run->plan->backend.config;
 	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
 	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)
@@ -1299,12 +1297,12 @@ static void announce(struct sched *s, const struct run_opts *opts)
  */
 static int start_netproxy(struct run *run, struct strbuf *err)
 {
-	const struct plan *plan = run->plan;
+	const struct sandbox_backend *be = run->backend;
 	struct netproxy_opts opts = { 0 };
 	struct strbuf why = STRBUF_INIT;
 
-	if (!plan->network_allow.nr || plan->backend != PLAN_BACKEND_LOCAL ||
-	    plan->isolation != PLAN_ISOLATION_SANDBOX)
+	if (!be->proxy_allowlist ||
+	    !be->proxy_allowlist(run->plan->backend.config))
 		return 0;
 	run->netproxy = netproxy_new(&opts, &why);
 	if (!run->netproxy)
@@ -1440,9 +1438,9 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 	sched_tasks_init(&s);
 
 	if (!run.backend) {
-		strbuf_addf(
-			&err, "backend '%s' is not available in this build",
-			plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
+		strbuf_addf(&err,
+			    "backend '%s' is not available in this build",
+			    plan->backend.type);
 		not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
 	} else if (opts->dry_run) {
 		out->result = SCHED_DRY_RUN;
