@@ -39,6 +39,23 @@ enum plan_secret_scan {
 enum plan_missed { PLAN_MISSED_RUN_ONCE, PLAN_MISSED_SKIP };
 enum plan_overlap { PLAN_OVERLAP_FORBID, PLAN_OVERLAP_WAIT };
 
+/*
+ * notify: a webhook told how a run went (notify.h). on: which moments
+ * post, a set of these bits.
+ */
+enum plan_notify_on {
+	PLAN_NOTIFY_FAILURE = 1 << 0, /* the run ended not succeeded */
+	PLAN_NOTIFY_BUDGET = 1 << 1,  /* its cost passed 80% of budget_usd */
+	PLAN_NOTIFY_ALWAYS = 1 << 2,  /* the run ended, however */
+};
+
+struct plan_notify {
+	char *webhook;	    /* http:// or https:// URL; NULL: no notify */
+	unsigned on;	    /* plan_notify_on bits; default failure|budget */
+	int64_t timeout_ms; /* of one try; default 10s, at most 60s */
+	struct plan_loc loc;
+};
+
 struct plan_env {
 	char *name;
 	char *value;
@@ -111,6 +128,8 @@ struct plan {
 	enum plan_on_limit on_limit; /* default wait */
 	double budget_usd;	     /* 0 = no budget */
 	double cost_per_hour_usd;    /* default 0 */
+
+	struct plan_notify notify;
 
 	struct plan_agent *agents;
 	size_t nr_agents;
