@@ -30,9 +30,9 @@ static int plan_name_of(const char *arg, const char *usage, char **name)
 	} else if (plan_id_valid(arg)) {
 		*name = xstrdup(arg);
 	} else {
-		ret = usage_error(usage,
-				  "'%s' is neither a plan file nor a plan name",
-				  arg);
+		ret = usage_error(
+			usage, "'%s' is neither a plan file nor a plan name",
+			arg);
 	}
 	plan_free(plan);
 	strbuf_release(&errors);
@@ -63,8 +63,9 @@ int cmd_history(int argc, char **argv, const struct cmd_entry *cmd)
 	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
 		return ret;
 	if (argc - optind != 1)
-		return usage_error(usage, "history takes one PLAN (a plan file "
-					  "or a plan's name)");
+		return usage_error(usage,
+				   "history takes one PLAN (a plan file "
+				   "or a plan's name)");
 	if (out && !*out)
 		return usage_error(usage, "-o needs a file name");
 	if ((ret = plan_name_of(argv[optind], usage, &name)))

@@ -57,7 +57,8 @@ static int add_task(const struct store_task *t, void *data)
 	x = &rr->tasks[rr->nr++];
 	x->id = xstrdup(t->id ? t->id : "?");
 	x->status = xstrdup(t->status ? t->status : "?");
-	x->has_dur = t->has_start && t->has_end && t->ended_at >= t->started_at;
+	x->has_dur = t->has_start && t->has_end &&
+		     t->ended_at >= t->started_at;
 	x->dur_ms = x->has_dur ? t->ended_at - t->started_at : 0;
 	x->cost_usd = t->cost_usd;
 	return 0;
@@ -129,20 +130,21 @@ static void analyse(struct history *h, size_t i)
 	}
 	if (nc) {
 		qsort(costs, nc, sizeof(*costs), cmp_double);
-		t->median_cost = nc % 2 ? costs[nc / 2]
-					: (costs[nc / 2 - 1] + costs[nc / 2]) /
-						  2;
+		t->median_cost =
+			nc % 2 ? costs[nc / 2]
+			       : (costs[nc / 2 - 1] + costs[nc / 2]) / 2;
 	}
 	for (size_t r = 0; r < h->nr_runs; r++) {
 		struct history_cell *c = &h->cells[i * h->nr_runs + r];
 		if (!c->present)
 			continue;
 		c->slow = c->has_dur && t->median_ms > 0 &&
-			  (double)c->dur_ms >
-				  HISTORY_OUTLIER_FACTOR * (double)t->median_ms &&
+			  (double)c->dur_ms > HISTORY_OUTLIER_FACTOR *
+						      (double)t->median_ms &&
 			  c->dur_ms - t->median_ms >= HISTORY_OUTLIER_MIN_MS;
 		c->costly = t->median_cost > 0 &&
-			    c->cost_usd > HISTORY_OUTLIER_FACTOR * t->median_cost &&
+			    c->cost_usd >
+				    HISTORY_OUTLIER_FACTOR * t->median_cost &&
 			    c->cost_usd - t->median_cost >=
 				    HISTORY_OUTLIER_MIN_USD;
 		h->nr_outliers += c->slow + c->costly;
@@ -295,12 +297,14 @@ void history_format_text(const struct history *h, bool colour,
 	char *plan = quote_text_dup(h->plan);
 
 	if (!h->nr_runs) {
-		strbuf_addf(out, "plan '%s' has no runs in this state\n", plan);
+		strbuf_addf(out, "plan '%s' has no runs in this state\n",
+			    plan);
 		free(plan);
 		return;
 	}
-	strbuf_addf(out, "history of plan '%s': the last %zu run%s, oldest "
-			 "first\n\n",
+	strbuf_addf(out,
+		    "history of plan '%s': the last %zu run%s, oldest "
+		    "first\n\n",
 		    plan, h->nr_runs, h->nr_runs == 1 ? "" : "s");
 	free(plan);
 	for (size_t i = 0; i < h->nr_tasks; i++)
@@ -322,8 +326,7 @@ void history_format_text(const struct history *h, bool colour,
 		strbuf_addf(out, "%-*s", (int)w, id);
 		free(id);
 		for (size_t r = 0; r < h->nr_runs; r++)
-			add_cell_text(out, history_cell(h, i, r), cw,
-				      colour);
+			add_cell_text(out, history_cell(h, i, r), cw, colour);
 		if (t->flaky)
 			strbuf_addf(out, "  flaky (%d flips)", t->flips);
 		strbuf_rtrim(out);
@@ -355,7 +358,8 @@ void history_format_text(const struct history *h, bool colour,
 		free(id);
 		free(status);
 	}
-	strbuf_addf(out, "\nflaky tasks (their result flipped between runs):%s\n",
+	strbuf_addf(out,
+		    "\nflaky tasks (their result flipped between runs):%s\n",
 		    h->nr_flaky ? "" : " none");
 	for (size_t i = 0; i < h->nr_tasks; i++) {
 		const struct history_task *t = &h->tasks[i];
@@ -535,8 +539,7 @@ static void render_grid(struct strbuf *sb, const struct history *h)
 {
 	strbuf_addstr(sb, "<h2>Tasks by run</h2>\n<div class=\"legend\">");
 	for (size_t i = 0; i < 7; i++)
-		strbuf_addf(sb,
-			    "<span><i class=\"sw st-%s\"></i>%s</span>",
+		strbuf_addf(sb, "<span><i class=\"sw st-%s\"></i>%s</span>",
 			    looks[i].status, looks[i].label);
 	strbuf_addstr(sb, "<span><i class=\"sw cell out\" style=\"width:"
 			  "18px;height:12px\"></i>outlier (over 3x its "
@@ -561,10 +564,9 @@ static void render_grid(struct strbuf *sb, const struct history *h)
 			const struct history_cell *c = history_cell(h, i, r);
 			strbuf_addstr(sb, "<td><span class=\"cell ");
 			if (c->present)
-				strbuf_addf(sb, "st-%s%s",
-					    status_class(c->status),
-					    c->slow || c->costly ? " out"
-								 : "");
+				strbuf_addf(
+					sb, "st-%s%s", status_class(c->status),
+					c->slow || c->costly ? " out" : "");
 			else
 				strbuf_addstr(sb, "absent");
 			strbuf_addf(sb, "\" data-status=\"%s\" title=\"",
@@ -589,28 +591,27 @@ static void render_bars(struct strbuf *sb, const struct history *h,
 
 	for (size_t r = 0; r < h->nr_runs; r++) {
 		const struct history_run *x = &h->runs[r];
-		double v = cost ? x->cost_usd
-				: x->has_end ? (double)(x->ended_at -
-							 x->started_at)
-					     : 0;
+		double v = cost		? x->cost_usd
+			   : x->has_end ? (double)(x->ended_at - x->started_at)
+					: 0;
 		if (v > max)
 			max = v;
 	}
 	bw = (double)(W - left * 2) / (double)(h->nr_runs ? h->nr_runs : 1);
-	strbuf_addf(sb,
-		    "<div class=\"card\"><h3>%s</h3><svg viewBox=\"0 0 %d %d\" "
-		    "width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">",
-		    title, W, H, W, H, title);
+	strbuf_addf(
+		sb,
+		"<div class=\"card\"><h3>%s</h3><svg viewBox=\"0 0 %d %d\" "
+		"width=\"%d\" height=\"%d\" role=\"img\" aria-label=\"%s\">",
+		title, W, H, W, H, title);
 	strbuf_addf(sb,
 		    "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" "
 		    "y2=\"%d\"/>",
 		    left, H - bottom, W - left, H - bottom);
 	for (size_t r = 0; r < h->nr_runs; r++) {
 		const struct history_run *x = &h->runs[r];
-		double v = cost ? x->cost_usd
-				: x->has_end ? (double)(x->ended_at -
-							 x->started_at)
-					     : 0;
+		double v = cost		? x->cost_usd
+			   : x->has_end ? (double)(x->ended_at - x->started_at)
+					: 0;
 		double bh = max > 0 ? v / max * (H - bottom - top) : 0;
 		double bx = left + bw * (double)r + bw * 0.15;
 		char label[32];
@@ -664,11 +665,11 @@ static void render_runs(struct strbuf *sb, const struct history *h)
 		report_escape(sb, x->id);
 		strbuf_addf(sb, "</td><td class=\"mono\">%s</td><td>", when);
 		page_badge(sb, x->status);
-		strbuf_addf(sb,
-			    "</td><td class=\"num\">%d/%d</td><td class=\"num\">"
-			    "%s</td><td class=\"num\">$%.4f</td></tr>\n",
-			    x->tasks_succeeded, x->tasks_total, dur,
-			    x->cost_usd);
+		strbuf_addf(
+			sb,
+			"</td><td class=\"num\">%d/%d</td><td class=\"num\">"
+			"%s</td><td class=\"num\">$%.4f</td></tr>\n",
+			x->tasks_succeeded, x->tasks_total, dur, x->cost_usd);
 	}
 	strbuf_addstr(sb, "</tbody></table></div>\n");
 }
@@ -739,11 +740,12 @@ static void render_outliers(struct strbuf *sb, const struct history *h)
 					    "</td><td class=\"mono\">#%zu ",
 					    r + 1);
 				report_escape(sb, h->runs[r].id);
-				strbuf_addf(sb,
-					    "</td><td>%s</td><td class=\"num\">"
-					    "%s</td><td class=\"num\">%s</td>"
-					    "</tr>\n",
-					    k ? "cost" : "duration", a, b);
+				strbuf_addf(
+					sb,
+					"</td><td>%s</td><td class=\"num\">"
+					"%s</td><td class=\"num\">%s</td>"
+					"</tr>\n",
+					k ? "cost" : "duration", a, b);
 			}
 		}
 	}

@@ -53,11 +53,11 @@ struct history_cell {
 
 struct history_task {
 	char *id;
-	int flips;	      /* verdict changes between runs it ran in */
-	int nr_failed;	      /* runs whose verdict on it was a failure */
-	bool flaky;	      /* flips >= 2 */
-	int64_t median_ms;    /* of its durations; -1 when none */
-	double median_cost;   /* of its costs */
+	int flips;	    /* verdict changes between runs it ran in */
+	int nr_failed;	    /* runs whose verdict on it was a failure */
+	bool flaky;	    /* flips >= 2 */
+	int64_t median_ms;  /* of its durations; -1 when none */
+	double median_cost; /* of its costs */
 };
 
 struct history {
@@ -81,8 +81,8 @@ int history_load(struct store *st, const char *plan_name, int last,
 		 struct history *h, struct strbuf *err);
 void history_release(struct history *h);
 
-static inline const struct history_cell *
-history_cell(const struct history *h, size_t task, size_t run)
+static inline const struct history_cell *history_cell(const struct history *h,
+						      size_t task, size_t run)
 {
 	return &h->cells[task * h->nr_runs + run];
 }

@@ -110,9 +110,9 @@ static char *summary(const struct notify *n, const char *event,
 		cJSON_AddNullToObject(r, "exit_code");
 	add_time(r, "started_at", run->started_at);
 	add_time(r, "ended_at", ended);
-	cJSON_AddNumberToObject(r, "duration_ms",
-				(double)((ended ? ended : time_now_ms()) -
-					 run->started_at));
+	cJSON_AddNumberToObject(
+		r, "duration_ms",
+		(double)((ended ? ended : time_now_ms()) - run->started_at));
 	add_masked(n, r, "results_dir", run->dir);
 	add_masked(n, r, "host", run->host);
 	counts = cJSON_AddObjectToObject(o, "tasks");
@@ -163,8 +163,8 @@ static char *summary(const struct notify *n, const char *event,
 	return ret;
 }
 
-static void post_init(struct post *p, const struct notify *n,
-		      const char *what, char *body)
+static void post_init(struct post *p, const struct notify *n, const char *what,
+		      char *body)
 {
 	memset(p, 0, sizeof(*p));
 	p->what = xstrdup(what);
@@ -224,22 +224,20 @@ static void post_send(struct post *p)
 		tries++;
 		if (!http_do(c, &req, &res, &err)) {
 			p->ok = true;
-			p->message = xstrfmt("posted %s to the webhook (HTTP "
-					     "%ld, %d %s, %.1fs)",
-					     p->what, res.status, tries,
-					     tries == 1 ? "try" : "tries",
-					     (double)(time_mono_ms() - t0) /
-						     1000);
+			p->message =
+				xstrfmt("posted %s to the webhook (HTTP "
+					"%ld, %d %s, %.1fs)",
+					p->what, res.status, tries,
+					tries == 1 ? "try" : "tries",
+					(double)(time_mono_ms() - t0) / 1000);
 			break;
 		}
 		if (tries == NOTIFY_TRIES || !worth_again(&res)) {
-			p->message = xstrfmt("cannot post %s to the webhook "
-					     "(%d %s, %.1fs): %s",
-					     p->what, tries,
-					     tries == 1 ? "try" : "tries",
-					     (double)(time_mono_ms() - t0) /
-						     1000,
-					     err.buf);
+			p->message = xstrfmt(
+				"cannot post %s to the webhook "
+				"(%d %s, %.1fs): %s",
+				p->what, tries, tries == 1 ? "try" : "tries",
+				(double)(time_mono_ms() - t0) / 1000, err.buf);
 			break;
 		}
 		time_sleep_ms((int64_t)NOTIFY_BACKOFF_MS << (tries - 1));

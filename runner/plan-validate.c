@@ -1191,9 +1191,8 @@ static void parse_notify(struct ctx *c, const struct plan_node *root)
 	static const char *const moments[] = { "failure", "budget", "always" };
 	static const struct scope sc = { "notify: ", "", "notify." };
 	struct plan_node *key;
-	const struct plan_node *map =
-		section(c, "notify", root, "a mapping with 'webhook' and 'on'",
-			&key);
+	const struct plan_node *map = section(
+		c, "notify", root, "a mapping with 'webhook' and 'on'", &key);
 	const struct plan_node *n;
 	struct plan_notify *nt = &c->plan->notify;
 	const char *s, *why = NULL;
@@ -2255,10 +2254,9 @@ out:
 
 static void parse_root(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = {
-		"version", "name",   "schedule", "backend", "limits",
-		"notify",  "agents", "defaults", "tasks"
-	};
+	static const char *const keys[] = { "version", "name",	   "schedule",
+					    "backend", "limits",   "notify",
+					    "agents",  "defaults", "tasks" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;

@@ -90,7 +90,7 @@ struct sched {
 	struct sched_task *tasks; /* one per run->tasks[i], same index */
 	struct store *store;	  /* main thread only */
 	const struct sched_observer *obs; /* never NULL */
-	struct pool *pool; /* woken when a task's process exits */
+	struct pool *pool;     /* woken when a task's process exits */
 	struct notify *notify; /* the plan's webhook, or NULL */
 
 	/* Set by the signal handler, read by everyone. */
