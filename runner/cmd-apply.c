@@ -1,6 +1,8 @@
 /*
  * runner apply RUN TASK [--to DIR] [--dry-run]: put a task's pulled-back
- * changes into the workspace (or DIR), all or nothing.
+ * changes into the workspace (or DIR), all or nothing. With --all
+ * instead of TASK, every task of the run that succeeded and changed no
+ * file another one changed (review.h), one after the other.
  *
  * Check. Every change is checked against what is on disk before anything
  * is touched: a modified or deleted file must still have the hash the task
@@ -36,6 +38,7 @@
 #include "cmd-opt.h"
 #include "plan.h"
 #include "quote.h"
+#include "review.h"
 #include "runref.h"
 #include "store.h"
 #include "ws.h"
@@ -465,6 +468,36 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 	root = cJSON_Parse(text.buf);
 	if (!root) {
 		strbuf_addf(err, "'%s' is not valid JSON", path);
+		goto out;
+	}
+	/*
+	 * A list cut at WS_MAX_CHANGES lacks what the task did past the cut:
+	 * applying the rest would leave the workspace half way to the
+	 * task's end state, which "all or nothing" must not.
+	 */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(root, "truncated"))) {
+		strbuf_addf(err,
+			    "'%s' is cut at %d entries (the task changed "
+			    "more); apply takes all of a task's changes or "
+			    "none, so it cannot take these: nothing was "
+			    "changed",
+			    path, WS_MAX_CHANGES);
+		goto out;
+	}
+	/*
+	 * Changes the results had no room for are listed but not there:
+	 * unlike a change left out by the plan's rules (pull:, pull_limit,
+	 * a secret), their absence is an accident, and the rest is not the
+	 * task's result.
+	 */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(root, "incomplete"))) {
+		strbuf_addf(
+			err,
+			"'%s' lists changes that could not be written into "
+			"the results (see their notes); apply takes all of "
+			"a task's changes or none, so it cannot take "
+			"these: nothing was changed",
+			path);
 		goto out;
 	}
 	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
@@ -958,47 +991,25 @@ static void print_change(char mark, const char *path)
 	free(q);
 }
 
-int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
+/*
+ * Apply task (of run id, in st's results) to to (NULL: its workspace),
+ * all or nothing, printing what it does: an exit code (0 applied, 1
+ * conflicts in the workspace, 4 a failure).
+ */
+static int apply_one(struct store *st, const char *id, const char *task,
+		     const char *to, bool dry_run)
 {
 	static const char marks[] = { 'A', 'M', 'D' };
 	struct plan_apply pa = { 0 };
 	struct strbuf err = STRBUF_INIT;
-	struct store *st = NULL;
-	const char *state = NULL, *to = NULL;
-	char *id = NULL, *dir = NULL, *workspace = NULL, *changes = NULL;
+	char *dir = NULL, *workspace = NULL, *changes = NULL;
 	char *shown = NULL; /* to, as printed */
-	bool dry_run = false;
-	int ret, srcfd = -1, dstfd = -1;
+	int ret = RUNNER_EXIT_RUNTIME, srcfd = -1, dstfd = -1;
 	size_t todo = 0;
-	const char *usage = cmd->usage;
-	const struct opt options[] = {
-		OPT_STRING(0, "to", "DIR", &to,
-			   "apply to DIR instead of the task's workspace"),
-		OPT_BOOL('n', "dry-run", &dry_run,
-			 "check and list the changes; write nothing"),
-		OPT_STATE(&state),
-		OPT_END(),
-	};
 
 	strvec_init(&pa.conflicts);
 	strvec_init(&pa.skipped);
-	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
-		return ret;
-	if (argc - optind != 2)
-		return usage_error(usage, "apply takes RUN and TASK");
-	if ((ret = cmd_open_state_read(state, &st)))
-		return ret;
-	ret = RUNNER_EXIT_RUNTIME;
-	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	if (!plan_id_valid(argv[optind + 1])) {
-		error("'%s' is not a task id", argv[optind + 1]);
-		goto out;
-	}
-	dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st), id,
-		      argv[optind + 1]);
+	dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st), id, task);
 	if (load(dir, &pa, &workspace, &err) < 0) {
 		error("%s", err.buf);
 		goto out;
@@ -1086,11 +1097,165 @@ out:
 		close(srcfd);
 	if (dstfd >= 0)
 		close(dstfd);
-	free(id);
 	free(dir);
 	free(changes);
 	free(workspace);
 	free(shown);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * Why task i of r is held back from --all, into why, or nothing: it did
+ * not succeed, or it changed a file that another candidate (a task that
+ * succeeded with changes) changed too, other than in the same way. Such
+ * a pair is held back whole: which of the two should win is the
+ * reviewer's call, and the second could not apply anyway (the file is
+ * no longer the one it started from).
+ */
+static void held_back(const struct review *r, size_t i, struct strbuf *why)
+{
+	const struct review_task *t = &r->tasks[i];
+	size_t shown = 0;
+
+	if (!t->status || strcmp(t->status, "succeeded")) {
+		strbuf_addstr(why, "it did not succeed (");
+		quote_text(why, t->status ? t->status : "?",
+			   strlen(t->status ? t->status : "?"), 0);
+		strbuf_addch(why, ')');
+		return;
+	}
+	for (size_t k = 0; k < r->nr_conflicts; k++) {
+		const struct review_conflict *c = &r->conflicts[k];
+		size_t other = c->a == i ? c->b : c->a;
+		const struct review_task *o = &r->tasks[other];
+		char *q;
+		if ((c->a != i && c->b != i) || c->same || !o->status ||
+		    strcmp(o->status, "succeeded"))
+			continue;
+		if (shown++ >= 3) {
+			strbuf_addstr(why, "; ...");
+			break;
+		}
+		q = quote_path_dup(c->path);
+		strbuf_addf(why, "%s%s is changed by ", shown > 1 ? "; " : "",
+			    q);
+		quote_text(why, o->id, strlen(o->id), 0);
+		strbuf_addf(why, " too (%s)", c->why);
+		free(q);
+	}
+}
+
+/*
+ * --all: every task of run id that is not held back, in plan order,
+ * each all or nothing (apply_one); then what was held back and why.
+ * 0 when every task with changes was applied, else 1 (4 on a failure).
+ */
+static int apply_every(struct store *st, const char *id, const char *to,
+		       bool dry_run)
+{
+	struct review r;
+	struct strbuf err = STRBUF_INIT, why = STRBUF_INIT;
+	struct strvec back = STRVEC_INIT;
+	size_t applied = 0;
+	int ret = RUNNER_EXIT_RUNTIME;
+
+	if (review_load(st, id, &r, &err) < 0) {
+		error("cannot read run %s: %s", id, err.buf);
+		goto out;
+	}
+	for (size_t i = 0; i < r.nr_tasks; i++) {
+		const struct review_task *t = &r.tasks[i];
+		int rc;
+
+		char *q;
+
+		if (!t->nr_files)
+			continue;
+		q = quote_text_dup(t->id);
+		strbuf_reset(&why);
+		held_back(&r, i, &why);
+		if (why.len) {
+			strvec_pushf(&back, "%s: %s", q, why.buf);
+			free(q);
+			continue;
+		}
+		printf("== %s\n", q);
+		rc = apply_one(st, id, t->id, to, dry_run);
+		if (rc == RUNNER_EXIT_OK)
+			applied++;
+		else if (rc == RUNNER_EXIT_TASK_FAILED)
+			strvec_pushf(&back,
+				     "%s: conflicts in the workspace "
+				     "(listed above); nothing of it "
+				     "was applied",
+				     q);
+		else
+			strvec_pushf(&back,
+				     "%s: could not be applied (see "
+				     "above); nothing of it was applied",
+				     q);
+		free(q);
+	}
+	for (size_t i = 0; i < back.nr; i++)
+		printf("held back: %s\n", back.v[i]);
+	printf("%s %zu task%s, held back %zu\n",
+	       dry_run ? "dry run: would apply" : "applied", applied,
+	       applied == 1 ? "" : "s", back.nr);
+	ret = back.nr ? RUNNER_EXIT_TASK_FAILED : RUNNER_EXIT_OK;
+out:
+	review_release(&r);
+	strvec_clear(&back);
+	strbuf_release(&why);
+	strbuf_release(&err);
+	return ret;
+}
+
+int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct store *st = NULL;
+	const char *state = NULL, *to = NULL;
+	char *id = NULL;
+	bool dry_run = false, all = false;
+	int ret;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_STRING(0, "to", "DIR", &to,
+			   "apply to DIR instead of the task's workspace"),
+		OPT_BOOL('n', "dry-run", &dry_run,
+			 "check and list the changes; write nothing"),
+		OPT_BOOL(0, "all", &all,
+			 "every task that succeeded and conflicts with no "
+			 "other, in plan order"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
+
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
+	if (all && argc - optind != 1)
+		return usage_error(usage, "apply --all takes RUN alone");
+	if (!all && argc - optind != 2)
+		return usage_error(usage, "apply takes RUN and TASK");
+	if ((ret = cmd_open_state_read(state, &st)))
+		return ret;
+	ret = RUNNER_EXIT_RUNTIME;
+	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (all) {
+		ret = apply_every(st, id, to, dry_run);
+		goto out;
+	}
+	if (!plan_id_valid(argv[optind + 1])) {
+		error("'%s' is not a task id", argv[optind + 1]);
+		goto out;
+	}
+	ret = apply_one(st, id, argv[optind + 1], to, dry_run);
+out:
+	free(id);
 	strbuf_release(&err);
 	if (st)
 		store_close(st);
