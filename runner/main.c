@@ -82,6 +82,13 @@ static const struct cmd_entry cmd_table[] = {
 	  "conflict), the files it changed\nand their diffs; then a matrix "
 	  "of the tasks that changed the same files,\nand whether their "
 	  "changes overlap." },
+	{ "history", cmd_history, "a plan's last runs side by side",
+	  "runner history PLAN [--last N] [--html] [-o FILE] [--state DIR]",
+	  "Show the plan's last N runs (default 14; PLAN is its file or its "
+	  "name): a\ngrid of task by run coloured by status, the runs' cost "
+	  "and duration,\nflaky tasks (their result flipped back and forth) "
+	  "and outliers (a task\nthat cost or took more than 3x its median). "
+	  "--html writes a\nself-contained HTML page of the same." },
 	{ "verify", cmd_verify, "check an archive against its SHA256SUMS",
 	  "runner verify FILE",
 	  "Check an archive made by 'runner archive': every file, symlink and "

@@ -1403,6 +1403,98 @@ static bool agent_needs(struct ctx *c, const struct scope *sc,
 	return okay;
 }
 
+/*
+ * notify: {webhook: URL, on: [failure, budget, always], timeout: DUR}:
+ * where a run's summary is posted (notify.h). The URL is checked here,
+ * where it is written: a typo found at 02:00 is a night's news lost.
+ */
+static bool webhook_valid(const char *url, const char **why)
+{
+	const char *host;
+
+	if (!strncmp(url, "http://", 7))
+		host = url + 7;
+	else if (!strncmp(url, "https://", 8))
+		host = url + 8;
+	else {
+		*why = "it must start with http:// or https://";
+		return false;
+	}
+	if (!*host || *host == '/' || *host == ':' || *host == '?' ||
+	    *host == '#') {
+		*why = "it has no host";
+		return false;
+	}
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			*why = "it has a blank or a control character";
+			return false;
+		}
+	}
+	if (strlen(url) > 2048) {
+		*why = "it is longer than 2048 characters";
+		return false;
+	}
+	return true;
+}
+
+static void parse_notify(struct ctx *c, const struct plan_node *root)
+{
+	static const char *const keys[] = { "webhook", "on", "timeout" };
+	static const char *const moments[] = { "failure", "budget", "always" };
+	static const struct scope sc = { "notify: ", "", "notify." };
+	struct plan_node *key;
+	const struct plan_node *map = section(
+		c, "notify", root, "a mapping with 'webhook' and 'on'", &key);
+	const struct plan_node *n;
+	struct plan_notify *nt = &c->plan->notify;
+	const char *s, *why = NULL;
+	int e;
+
+	if (!map)
+		return;
+	nt->loc = key->loc;
+	check_keys(c, &sc, map, keys, ARRAY_SIZE(keys));
+	n = plan_node_get(map, "webhook", NULL);
+	if (!n) {
+		plan_diag_add(c->diag, key->loc,
+			      "notify: missing required key 'webhook'");
+	} else if (want_str(c, &sc, "webhook", n, &s)) {
+		if (webhook_valid(s, &why))
+			nt->webhook = xstrdup(s);
+		else
+			value_error(c, &sc, "webhook", n,
+				    "invalid webhook URL: %s", why);
+	}
+	n = plan_node_get(map, "on", NULL);
+	if (n && n->type != PLAN_NODE_SEQ) {
+		expected(c, &sc, "on", n,
+			 "a list of failure, budget and always");
+	} else if (n) {
+		nt->on = 0;
+		if (!n->nr)
+			value_error(c, &sc, "on", n,
+				    "an empty list never posts (remove "
+				    "notify instead)");
+		for (size_t i = 0; i < n->nr; i++) {
+			if (!want_enum(c, &sc, "on", n->items[i], moments,
+				       ARRAY_SIZE(moments), &e))
+				continue;
+			nt->on |= 1u << e;
+			if (1u << e == PLAN_NOTIFY_BUDGET &&
+			    !(c->plan->budget_usd > 0))
+				value_error(c, &sc, "on", n->items[i],
+					    "budget needs limits.budget_usd "
+					    "to pass 80%% of");
+		}
+	}
+	n = plan_node_get(map, "timeout", NULL);
+	if (n && want_duration(c, &sc, "timeout", n, &nt->timeout_ms) &&
+	    (nt->timeout_ms < 100 || nt->timeout_ms > 60000))
+		value_error(c, &sc, "timeout", n,
+			    "a webhook's timeout is from 100ms to 60s");
+}
+
 static void parse_agent(struct ctx *c, const struct plan_node *key,
 			const struct plan_node *map)
 {
@@ -2611,9 +2703,10 @@ static void check_agent_memory(struct ctx *c, const struct plan_node *root)
 
 static void parse_root(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "version", "name",	 "schedule",
-					    "backend", "limits", "defaults",
-					    "agents",  "tasks",	 "prices" };
+	static const char *const keys[] = { "version",	"name",	  "schedule",
+					    "backend",	"limits", "notify",
+					    "defaults", "agents", "tasks",
+					    "prices" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;
@@ -2666,6 +2759,7 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_schedule(c, root);
 	parse_backend(c, root);
 	parse_limits(c, root);
+	parse_notify(c, root);
 	parse_agents(c, root);
 	parse_prices(c, root);
 	parse_tasks(c, root);
@@ -2755,6 +2849,8 @@ int plan_load(const char *path, struct plan **out, struct strbuf *errors)
 	/* The first backend is the default (sandbox.h). */
 	plan->backend.type = xstrdup(sandbox_backend_at(0)->name);
 	plan->concurrency = 4;
+	plan->notify.on = PLAN_NOTIFY_FAILURE | PLAN_NOTIFY_BUDGET;
+	plan->notify.timeout_ms = 10000;
 	c.diag = &diag;
 	c.plan = plan;
 	parse_root(&c, doc.root);

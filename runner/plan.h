@@ -52,6 +52,23 @@ struct plan_backend {
 	void (*free_config)(void *config);
 };
 
+/*
+ * notify: a webhook told how a run went (notify.h). on: which moments
+ * post, a set of these bits.
+ */
+enum plan_notify_on {
+	PLAN_NOTIFY_FAILURE = 1 << 0, /* the run ended not succeeded */
+	PLAN_NOTIFY_BUDGET = 1 << 1,  /* its cost passed 80% of budget_usd */
+	PLAN_NOTIFY_ALWAYS = 1 << 2,  /* the run ended, however */
+};
+
+struct plan_notify {
+	char *webhook;	    /* http:// or https:// URL; NULL: no notify */
+	unsigned on;	    /* plan_notify_on bits; default failure|budget */
+	int64_t timeout_ms; /* of one try; default 10s, at most 60s */
+	struct plan_loc loc;
+};
+
 struct plan_env {
 	char *name;
 	char *value;
@@ -134,6 +151,8 @@ struct plan {
 	double cost_per_hour_usd;    /* default 0 */
 	/* prices: model prices over prices/models.json; NULL: none */
 	struct price_table *prices;
+
+	struct plan_notify notify;
 
 	struct plan_agent *agents;
 	size_t nr_agents;

@@ -43,6 +43,7 @@
 #include "hash.h"
 #include "mask.h"
 #include "netproxy.h"
+#include "notify.h"
 #include "plan.h"
 #include "pool.h"
 #include "rand.h"
@@ -92,7 +93,8 @@ struct sched {
 	struct sched_task *tasks; /* one per run->tasks[i], same index */
 	struct store *store;	  /* main thread only */
 	const struct sched_observer *obs; /* never NULL */
-	struct pool *pool; /* woken when a task's process exits */
+	struct pool *pool;     /* woken when a task's process exits */
+	struct notify *notify; /* the plan's webhook, or NULL */
 
 	/* Set by the signal handler, read by everyone. */
 	atomic_int cancel;   /* first signal: stop starting, TERM */
@@ -1020,6 +1022,7 @@ static void collect(struct sched *s, struct task_run *t)
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += a->cost_usd;
 	t->cost_source = a->cost_source;
+	notify_cost(s->notify, committed_cost(s->run));
 	if (!retryable(s, t)) {
 		finish(s, t);
 		return;
@@ -1393,6 +1396,37 @@ static void end_run(struct sched *s, struct sched_outcome *out)
 	strbuf_release(&err);
 }
 
+/*
+ * The webhook, once everything about the run is written: how each post
+ * went is an event of the run (notify, notify_failed) and a failure a
+ * warning too; neither is a failure of the run's records, so its exit
+ * code stays what it is.
+ */
+static void notify_run_end(struct sched *s, const struct sched_outcome *out)
+{
+	struct strvec sent = STRVEC_INIT, failed = STRVEC_INIT;
+	struct notify_report rep = { &sent, &failed };
+	struct strbuf err = STRBUF_INIT;
+
+	notify_end(s->notify, out->status, out->recorded_exit_code, &rep);
+	for (size_t i = 0; i < sent.nr + failed.nr; i++) {
+		bool ok = i < sent.nr;
+		const char *msg = ok ? sent.v[i] : failed.v[i - sent.nr];
+		char *masked = mask_string(s->run->mask, msg);
+		record_event(s->store, s->run->id, NULL, ok ? "info" : "warn",
+			     ok ? "notify" : "notify_failed", masked, NULL,
+			     &err);
+		strbuf_reset(&err);
+		tell(s, ok ? "notify" : "notify_failed", NULL, NULL, masked);
+		if (!ok)
+			warn(s, masked);
+		free(masked);
+	}
+	strvec_clear(&sent);
+	strvec_clear(&failed);
+	strbuf_release(&err);
+}
+
 /* The tasks as they stand, into the outcome. */
 static void outcome_tasks(const struct run *run, struct sched_outcome *out)
 {
@@ -1447,6 +1481,7 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 		out->exit_code = RUNNER_EXIT_OK;
 		outcome_tasks(&run, out);
 	} else if (prepare(&s, opts, out) == 0) {
+		s.notify = notify_new(&run);
 		announce(&s, opts);
 		if (run_tasks(&s, &err) < 0) {
 			/* As when it died here: the next runner marks it lost.
@@ -1455,9 +1490,11 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 		} else {
 			end_run(&s, out);
 			outcome_tasks(&run, out);
+			notify_run_end(&s, out);
 		}
 	}
 
+	notify_free(s.notify);
 	if (s.store)
 		store_close(s.store);
 	sched_tasks_release(&s);
