@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "agent-stream.h"
-#include "netproxy.h"
 #include "strvec.h"
 
 struct strbuf;
@@ -25,8 +24,6 @@ struct plan_loc {
 	unsigned col;  /* 1-based */
 };
 
-enum plan_backend_type { PLAN_BACKEND_LOCAL, PLAN_BACKEND_E2B };
-enum plan_isolation { PLAN_ISOLATION_SANDBOX, PLAN_ISOLATION_NONE };
 enum plan_on_limit {
 	PLAN_ON_LIMIT_WAIT,
 	PLAN_ON_LIMIT_SKIP,
@@ -41,8 +38,36 @@ enum plan_secret_scan {
 enum plan_missed { PLAN_MISSED_RUN_ONCE, PLAN_MISSED_SKIP };
 enum plan_overlap { PLAN_OVERLAP_FORBID, PLAN_OVERLAP_WAIT };
 
-/* Less than this cannot even start a shell in a cgroup. */
-#define PLAN_MIN_MEMORY ((uint64_t)4 << 20)
+struct plan_doc;
+
+/*
+ * Where the tasks run: a backend found by name (sandbox.h), and the
+ * backend: mapping as written, which only the backends read (each its
+ * own keys, sandbox.h parse_config).
+ */
+struct plan_backend {
+	char *type;	       /* a backend's name; default "local" */
+	struct plan_doc *keys; /* a copy of backend: (plan-yaml.h), or NULL */
+	void *config;	       /* type's parse_config of keys, never NULL */
+	void (*free_config)(void *config);
+};
+
+/*
+ * notify: a webhook told how a run went (notify.h). on: which moments
+ * post, a set of these bits.
+ */
+enum plan_notify_on {
+	PLAN_NOTIFY_FAILURE = 1 << 0, /* the run ended not succeeded */
+	PLAN_NOTIFY_BUDGET = 1 << 1,  /* its cost passed 80% of budget_usd */
+	PLAN_NOTIFY_ALWAYS = 1 << 2,  /* the run ended, however */
+};
+
+struct plan_notify {
+	char *webhook;	    /* http:// or https:// URL; NULL: no notify */
+	unsigned on;	    /* plan_notify_on bits; default failure|budget */
+	int64_t timeout_ms; /* of one try; default 10s, at most 60s */
+	struct plan_loc loc;
+};
 
 struct plan_env {
 	char *name;
@@ -64,15 +89,16 @@ struct plan_agent {
 	enum agent_format output; /* how its output is read */
 	struct plan_env *env;	  /* under the task's own env */
 	size_t nr_env;
-	struct strvec state; /* what it keeps under HOME, for the record */
-	bool needs_network;  /* it must reach its model API */
-	uint64_t min_memory; /* below this it crashes; 0 = none */
-	char *model;	     /* NULL: the agent's default */
-	char *model_arg;     /* "--model"; NULL: no such option */
-	char *max_turns_arg; /* "--max-turns"; NULL: enforced by runner */
-	char *max_cost_arg;  /* "--max-budget-usd"; NULL: by runner */
-	bool builtin;	     /* from builtin_agents[], maybe changed */
-	struct plan_loc loc; /* of the plan's entry; 0:0 for a built-in */
+	struct strvec state;	 /* what it keeps under HOME, for the record */
+	bool needs_network;	 /* it must reach its model API */
+	uint64_t min_memory;	 /* below this it crashes; 0 = none */
+	char *model;		 /* NULL: the agent's default */
+	char *model_arg;	 /* "--model"; NULL: no such option */
+	char *max_turns_arg;	 /* "--max-turns"; NULL: enforced by runner */
+	char *max_cost_arg;	 /* "--max-budget-usd"; NULL: by runner */
+	int64_t idle_timeout_ms; /* its tasks' default; 0 = none */
+	bool builtin;		 /* from builtin_agents[], maybe changed */
+	struct plan_loc loc;	 /* of the plan's entry; 0:0 for a built-in */
 };
 
 struct plan_task {
@@ -89,7 +115,15 @@ struct plan_task {
 	int max_turns;		  /* agent: its turn limit; 0 = none */
 	double max_cost_usd;	  /* agent: its cost limit; 0 = none */
 	int64_t retry_backoff_ms; /* default 10s */
-	struct plan_env *env;	  /* in file order, names unique */
+	/*
+	 * No output (and, locally, no file change) this long ends the
+	 * attempt, "stalled"; 0 = none (plain commands), 10m for the
+	 * built-in agents.
+	 */
+	int64_t idle_timeout_ms;
+	/* After an agent's final result, how long it may take to exit. */
+	int64_t result_grace_ms; /* default 30s */
+	struct plan_env *env;	 /* in file order, names unique */
 	size_t nr_env;
 	struct strvec secrets;	  /* names of host environment variables */
 	struct strvec exclude;	  /* gitignore patterns */
@@ -116,25 +150,7 @@ struct plan {
 	enum plan_overlap overlap; /* default forbid */
 	struct plan_loc cron_loc;
 
-	enum plan_backend_type backend; /* default local */
-	enum plan_isolation isolation;	/* default sandbox */
-	bool network;			/* default false */
-	/*
-	 * network: [host:port, ...]: the task keeps no network of its own
-	 * and reaches these through the run's proxy (netproxy.h); empty
-	 * otherwise. network_loc: where network: was written (validate
-	 * warns about true).
-	 */
-	struct netproxy_allowlist network_allow;
-	struct plan_loc network_loc;
-	uint64_t memory;	    /* bytes; 0 = no limit */
-	struct plan_loc memory_loc; /* validate warns about it on e2b */
-	uint64_t pids;		    /* processes at once; 0 = default */
-	uint32_t cpus;		    /* milli-CPUs; 0 = no quota */
-	struct plan_loc pids_loc;   /* as memory_loc */
-	struct plan_loc cpus_loc;   /* as memory_loc */
-	char *template_id;	    /* e2b; default "base" */
-	int64_t max_lifetime_ms;    /* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
+	struct plan_backend backend;
 
 	int concurrency;	     /* default 4 */
 	int per_hour;		     /* 0 = no cap */
@@ -144,6 +160,8 @@ struct plan {
 	double cost_per_hour_usd;    /* default 0 */
 	/* prices: model prices over prices/models.json; NULL: none */
 	struct price_table *prices;
+
+	struct plan_notify notify;
 
 	struct plan_agent *agents;
 	size_t nr_agents;
@@ -160,14 +178,25 @@ struct plan {
 int plan_load(const char *path, struct plan **out, struct strbuf *errors);
 void plan_free(struct plan *plan);
 /*
- * The agent of task t when it needs its API and the plan's sandbox has
- * no network at all (local, isolation sandbox, network false and no
- * allowlist): it would retry for minutes, then fail. NULL otherwise.
+ * The agent of task t when it needs its API and the plan's backend gives
+ * the task no network at all (sandbox_backend.traits: network false and
+ * no allowlist): it would retry for minutes, then fail. NULL otherwise.
  */
 const struct plan_agent *plan_agent_offline(const struct plan *plan,
 					    const struct plan_task *t);
 /* Free what a points to (not a), leaving it empty (zeroed, strvecs init). */
 void plan_agent_release(struct plan_agent *a);
+
+/*
+ * Run the plan on the backend called name instead (`--backend`): its
+ * parse_config reads the plan's backend: keys again. 0, or -1 with the
+ * problems in errors, as plan_load() words them ("unknown backend" when
+ * no backend has that name, with the known ones).
+ */
+int plan_use_backend(struct plan *plan, const char *name,
+		     struct strbuf *errors);
+/* Free what b holds (plan_free() does). */
+void plan_backend_release(struct plan_backend *b);
 
 const struct plan_task *plan_find_task(const struct plan *plan,
 				       const char *id);

@@ -105,14 +105,6 @@ static const struct cgroup_host *note_host(void)
 	return h;
 }
 
-void local_limits_from_config(const struct sandbox_config *cfg,
-			      struct local_limits_want *w)
-{
-	w->memory = cfg->memory;
-	w->pids = cfg->pids;
-	w->cpus = cfg->cpus;
-}
-
 /*
  * The limits as the plan set them: the default pids limit is not the
  * plan's, so it never turns into a per-user RLIMIT_NPROC (which counts
@@ -126,13 +118,11 @@ static void explicit_limits(const struct local_limits_want *w,
 	lim->cpus = w->cpus;
 }
 
-void local_limits_note(const struct sandbox_config *cfg, struct strbuf *out)
+void local_limits_note(const struct local_limits_want *w, struct strbuf *out)
 {
-	struct local_limits_want w;
 	struct cgroup_limits lim;
 
-	local_limits_from_config(cfg, &w);
-	explicit_limits(&w, &lim);
+	explicit_limits(w, &lim);
 	cgroup_note(note_host(), &lim, out);
 }
 

@@ -5,7 +5,6 @@
 #include <stdint.h>
 
 struct proc;
-struct sandbox_config;
 struct sandbox_status;
 struct strbuf;
 
@@ -30,11 +29,8 @@ struct local_limits_want {
 	uint32_t cpus; /* milli-CPUs */
 };
 
-void local_limits_from_config(const struct sandbox_config *cfg,
-			      struct local_limits_want *w);
-
-/* The limits this host cannot enforce, and what is done instead. */
-void local_limits_note(const struct sandbox_config *cfg, struct strbuf *out);
+/* The limits of w this host cannot enforce, and what is done instead. */
+void local_limits_note(const struct local_limits_want *w, struct strbuf *out);
 
 struct local_limits;
 

@@ -61,13 +61,15 @@
  */
 #define _GNU_SOURCE
 #include "runner.h"
-#include "sandbox.h"
-#include "sandbox-e2b.h"
+#include "sandbox-local.h"
 #include "netproxy.h"
+#include "plan-backend.h"
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
 #include "sandbox-local-limits.h"
+#include "cgroup.h"
+#include "timeutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -96,7 +98,7 @@ struct sandbox {
 	char *id;	/* "local-NAME" */
 	char *home;	/* the task's HOME, as the task sees it */
 	char *home_dir; /* the host folder behind it, or NULL (a tmpfs) */
-	enum plan_isolation isolation;
+	enum local_isolation isolation;
 	bool network;
 	struct netproxy *netproxy; /* borrowed: network: [allowlist] */
 	const struct netproxy_allowlist *net_allow;
@@ -105,9 +107,34 @@ struct sandbox {
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
 };
 
-static bool want_drop(enum plan_isolation iso)
+static const struct sandbox_local_config local_defaults;
+
+static const struct sandbox_local_config *
+local_config(const struct sandbox_config *cfg)
 {
-	return iso == PLAN_ISOLATION_SANDBOX && geteuid() == 0;
+	return cfg->backend_config ? cfg->backend_config : &local_defaults;
+}
+
+static void local_limits_from_config(const struct sandbox_local_config *lc,
+				     struct local_limits_want *w)
+{
+	w->memory = lc->memory;
+	w->pids = lc->pids;
+	w->cpus = lc->cpus;
+}
+
+/* sandbox.h limits_note: what of lc's limits this host cannot hold. */
+static void local_note_limits(const void *config, struct strbuf *out)
+{
+	struct local_limits_want w;
+
+	local_limits_from_config(config ? config : &local_defaults, &w);
+	local_limits_note(&w, out);
+}
+
+static bool want_drop(enum local_isolation iso)
+{
+	return iso == LOCAL_ISOLATION_SANDBOX && geteuid() == 0;
 }
 
 static char *find_bwrap(void)
@@ -160,7 +187,7 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	char *bwrap = NULL;
 	int ret = -1;
 
-	if (cfg->isolation == PLAN_ISOLATION_NONE)
+	if (local_config(cfg)->isolation == LOCAL_ISOLATION_NONE)
 		return 0;
 	strbuf_init_capped(&out, 4096);
 	bwrap = find_bwrap();
@@ -176,7 +203,7 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	strvec_push(&p.env, "PATH=" DEFAULT_PATH);
 	p.dir = "/";
 	p.die_with_parent = true;
-	if (want_drop(cfg->isolation)) {
+	if (want_drop(local_config(cfg)->isolation)) {
 		p.drop_privs = true;
 		p.uid = SANDBOX_UID;
 		p.gid = SANDBOX_GID;
@@ -249,14 +276,14 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	int ret = -1;
 
 	*out = NULL;
-	sb->isolation = cfg->isolation;
-	sb->network = cfg->network;
-	if (cfg->isolation == PLAN_ISOLATION_SANDBOX && cfg->netproxy) {
+	sb->isolation = local_config(cfg)->isolation;
+	sb->network = local_config(cfg)->network;
+	if (sb->isolation == LOCAL_ISOLATION_SANDBOX && cfg->netproxy) {
 		sb->netproxy = cfg->netproxy;
-		sb->net_allow = cfg->net_allow;
+		sb->net_allow = &local_config(cfg)->network_allow;
 	}
-	local_limits_from_config(cfg, &sb->limits);
-	sb->drop = want_drop(cfg->isolation);
+	local_limits_from_config(local_config(cfg), &sb->limits);
+	sb->drop = want_drop(sb->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
 	if (fs_mkdir_p(dir, 0711, err) < 0)
 		goto out;
@@ -287,7 +314,7 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 			    sb->ws, strerror(errno));
 		goto out;
 	}
-	if (sb->isolation == PLAN_ISOLATION_SANDBOX) {
+	if (sb->isolation == LOCAL_ISOLATION_SANDBOX) {
 		sb->home = xstrdup(SANDBOX_HOME);
 	} else {
 		sb->home_dir = xstrfmt("%s.home", sb->root);
@@ -425,6 +452,11 @@ struct exec_ctx {
 	 * process of the task, and bwrap itself, carries them.
 	 */
 	const char *tags[4];
+	/* watch_files_ms: the workspace, and when it was last looked at */
+	const char *ws;
+	int64_t next_look_ms; /* mono */
+	int64_t looked_at_ms; /* wall clock, as file times are */
+	int64_t last_out_ms;  /* mono */
 };
 
 /* Pick the runner's own variables out of the task's environment. */
@@ -474,9 +506,118 @@ static int exec_on_output(void *ctx, const char *buf, size_t len)
 		}
 		strbuf_add(&ec->tail, buf, len);
 	}
+	ec->last_out_ms = time_mono_ms();
 	if (ec->cmd->on_output)
 		return ec->cmd->on_output(ec->cmd->ctx, buf, len);
 	return 0;
+}
+
+/*
+ * The most entries one look at the workspace reads: with one fstatat
+ * each, a look at a 20,000-file tree takes some 20 ms, and a task that
+ * makes millions of files cannot make a look take longer than a bounded
+ * while (beyond, what is not seen does not count).
+ */
+#define LOOK_MAX_ENTRIES 200000
+#define LOOK_MAX_DEPTH 64
+
+/*
+ * Whether anything under dir (an open directory, taken over) changed
+ * after since_ms (wall clock): a ctime after it, which a write, a
+ * create, a rename, a delete (the folder's) and a chmod all set and
+ * touch -d cannot fake. Stops at the first one found; never follows a
+ * symlink (what the sandbox puts there is not trusted).
+ */
+static bool changed_since(int dfd, int64_t since_ms, int depth, size_t *budget)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	bool found = false;
+
+	if (!d) {
+		close(dfd);
+		return false;
+	}
+	while (!found && *budget && (de = readdir(d))) {
+		struct stat st;
+		int64_t ms;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		(*budget)--;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0)
+			continue;
+		ms = (int64_t)st.st_ctim.tv_sec * 1000 +
+		     st.st_ctim.tv_nsec / 1000000;
+		if (ms > since_ms) {
+			found = true;
+		} else if (S_ISDIR(st.st_mode) && depth < LOOK_MAX_DEPTH) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+			if (sub >= 0)
+				found = changed_since(sub, since_ms, depth + 1,
+						      budget);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static bool workspace_changed_since(const char *ws, int64_t since_ms)
+{
+	size_t budget = LOOK_MAX_ENTRIES;
+	struct stat st;
+	int fd = open(ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 &&
+	    (int64_t)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000 >
+		    since_ms) {
+		close(fd);
+		return true;
+	}
+	return changed_since(fd, since_ms, 0, &budget);
+}
+
+/*
+ * watch_files_ms: while the output is quiet, a look at the workspace
+ * every so often (inotify would need a watch per folder, set up by a
+ * walk anyway and racing the task's new folders, and its limit is per
+ * user: a bounded walk, only when quiet, costs less and cannot fail).
+ */
+static void exec_look_at_files(struct exec_ctx *ec)
+{
+	const struct sandbox_cmd *cmd = ec->cmd;
+	int64_t now = time_mono_ms(), wall = time_now_ms();
+	/* File times lag the clock a little (a coarse clock). */
+	const int64_t slack = 1000;
+
+	if (cmd->watch_files_ms <= 0 || !cmd->on_files_changed)
+		return;
+	if (!ec->next_look_ms) {
+		ec->next_look_ms = now + cmd->watch_files_ms;
+		ec->looked_at_ms = wall;
+		return;
+	}
+	if (now < ec->next_look_ms)
+		return;
+	ec->next_look_ms = now + cmd->watch_files_ms;
+	/* Output since the last look already counts as activity. */
+	if (now - ec->last_out_ms >= cmd->watch_files_ms &&
+	    workspace_changed_since(ec->ws, ec->looked_at_ms - slack))
+		cmd->on_files_changed(cmd->ctx);
+	ec->looked_at_ms = wall;
+}
+
+static int exec_on_tick(void *ctx)
+{
+	struct exec_ctx *ec = ctx;
+
+	exec_look_at_files(ec);
+	return ec->cmd->on_tick ? ec->cmd->on_tick(ec->cmd->ctx) : 0;
 }
 
 static void exec_on_warn(void *ctx, int64_t elapsed_ms)
@@ -970,7 +1111,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct netproxy_sandbox nps = NETPROXY_SANDBOX_INIT;
 	struct netproxy_task *npt = NULL;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
-	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
+	bool bwrap = sb->isolation == LOCAL_ISOLATION_SANDBOX;
 	bool proxied = bwrap && sb->netproxy;
 	int ret = -1;
 
@@ -979,6 +1120,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	memset(&ec, 0, sizeof(ec));
 	ec.cmd = cmd;
 	ec.ns_fd = -1;
+	ec.ws = sb->ws;
 	find_tags(&ec, cmd->env);
 	strbuf_init_capped(&ec.status, 64 * 1024);
 	strbuf_init_capped(&ec.tail, 4096);
@@ -1063,6 +1205,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	o.nr_warn_at = cmd->nr_warn_at;
 	o.on_output = exec_on_output;
 	o.on_warn = exec_on_warn;
+	o.on_tick = exec_on_tick;
 	o.cancel = cmd->cancel;
 	o.kill_now = cmd->kill_now;
 	o.ctx = &ec;
@@ -1078,6 +1221,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 
 	st->timed_out = r.timed_out;
 	st->cancelled = r.cancelled;
+	st->stopped = r.stopped;
 	st->duration_ms = r.duration_ms;
 	if (!bwrap) {
 		st->exit_code = r.exit_code;
@@ -1089,8 +1233,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		} else {
 			st->exit_code = ec.exit_code;
 		}
-	} else if (r.timed_out || r.cancelled || r.output_failed ||
-		   r.term_signal) {
+	} else if (r.timed_out || r.cancelled || r.stopped ||
+		   r.output_failed || r.term_signal) {
 		/* We (or someone) killed bwrap before it could report. */
 		st->term_signal = r.term_signal ? r.term_signal : SIGKILL;
 	} else {
@@ -1165,26 +1309,258 @@ static int local_destroy(struct sandbox *sb, struct strbuf *err)
 	return ret;
 }
 
+static const char *local_workdir(const struct sandbox *sb)
+{
+	return sb->isolation == LOCAL_ISOLATION_NONE ? sb->ws : "/workspace";
+}
+
+/* Configuration */
+
+static const char *const local_keys[] = { "isolation", "network", "memory",
+					  "pids",      "cpus",	  NULL };
+
+/* Less than this cannot even start a shell in a cgroup. */
+#define LOCAL_MIN_MEMORY ((uint64_t)4 << 20)
+
+/* memory, pids, cpus: the attempt's cgroup (sandbox-local-limits.h). */
+static void local_parse_limits(const struct plan_keys *k,
+			       struct sandbox_local_config *lc)
+{
+	const struct plan_node *n;
+	int pids;
+
+	if (plan_keys_size(k, "memory", &lc->memory) && k->chosen &&
+	    lc->memory && lc->memory < LOCAL_MIN_MEMORY) {
+		plan_keys_error(k, "memory",
+				"must be at least 4M (or 0 for no limit)");
+		lc->memory = 0;
+	}
+	if (plan_keys_int(k, "pids", 1, 4194304, &pids))
+		lc->pids = (uint64_t)pids;
+	n = plan_keys_get(k, "cpus");
+	if (n &&
+	    (n->type != PLAN_NODE_SCALAR ||
+	     (n->kind != PLAN_SCALAR_INT && n->kind != PLAN_SCALAR_FLOAT) ||
+	     cgroup_parse_cpus(n->str, &lc->cpus) < 0))
+		plan_keys_expected(
+			k, "cpus", n,
+			"a number of CPUs above 0 like 0.5 or 2 (at "
+			"most 3 decimals)",
+			false);
+}
+
+/*
+ * network: false, true (the host's network), or a list of destinations
+ * the task may reach through the run's proxy (netproxy.h), each checked
+ * where it is written. Needs isolation parsed: the proxy serves only a
+ * bubblewrap sandbox.
+ */
+static void local_parse_network(const struct plan_keys *k,
+				struct sandbox_local_config *lc)
+{
+	const struct plan_node *n = plan_keys_get(k, "network");
+	struct strbuf err = STRBUF_INIT;
+
+	if (!n)
+		return;
+	lc->network_loc = n->loc;
+	if (n->type != PLAN_NODE_SEQ) {
+		if (n->type != PLAN_NODE_SCALAR || n->kind != PLAN_SCALAR_BOOL)
+			plan_keys_expected(
+				k, "network", n,
+				"true, false or a list of host:port", false);
+		else
+			plan_keys_bool(k, "network", &lc->network);
+		return;
+	}
+	if (!n->nr) {
+		plan_keys_error(k, "network",
+				"an empty list allows nothing (write false)");
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (e->type != PLAN_NODE_SCALAR ||
+		    e->kind != PLAN_SCALAR_STR) {
+			plan_keys_expected(k, "network", e,
+					   "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(&lc->network_allow, e->str, &err) <
+		    0)
+			plan_keys_error_node(k, "network", e, "%s", err.buf);
+	}
+	strbuf_release(&err);
+	if (k->chosen && lc->isolation != LOCAL_ISOLATION_SANDBOX)
+		plan_keys_error(k, "network",
+				"a list of destinations needs isolation: "
+				"sandbox (with isolation: none the task has "
+				"the host's network)");
+}
+
+static void local_parse_config(const struct plan_keys *k, void **config)
+{
+	static const char *const isolation[] = { "sandbox", "none" };
+	struct sandbox_local_config *lc = xcalloc(1, sizeof(*lc));
+	int e;
+
+	if (plan_keys_enum(k, "isolation", isolation, ARRAY_SIZE(isolation),
+			   &e))
+		lc->isolation = (enum local_isolation)e;
+	local_parse_limits(k, lc);
+	local_parse_network(k, lc);
+	*config = lc;
+}
+
+static void local_free_config(void *config)
+{
+	struct sandbox_local_config *lc = config;
+	if (!lc)
+		return;
+	netproxy_allowlist_release(&lc->network_allow);
+	free(lc);
+}
+
+/*
+ * network: true under bubblewrap is the host's network namespace; the
+ * limits this host would not enforce as asked (local_limits_note).
+ */
+static void local_warn_config(const void *config, const char *path,
+			      struct strvec *out)
+{
+	const struct sandbox_local_config *lc = config;
+	struct strbuf note = STRBUF_INIT;
+
+	local_note_limits(lc, &note);
+	if (note.len)
+		strvec_pushf(out, "%s: %s", path, note.buf);
+	strbuf_release(&note);
+	if (lc->network)
+		strvec_pushf(out,
+			     "%s:%u:%u: backend.network: true gives the tasks "
+			     "the host's network, its loopback services "
+			     "included (list what they need instead: network: "
+			     "[api.example.org:443])",
+			     path, lc->network_loc.line, lc->network_loc.col);
+}
+
+/* The proxy serves only a bubblewrap sandbox. */
+static const struct netproxy_allowlist *
+local_proxy_allowlist(const void *config)
+{
+	const struct sandbox_local_config *lc = config;
+
+	return lc->network_allow.nr && lc->isolation == LOCAL_ISOLATION_SANDBOX
+		       ? &lc->network_allow
+		       : NULL;
+}
+
+static void local_traits(const void *config, struct sandbox_traits *out)
+{
+	const struct sandbox_local_config *lc = config ? config
+						       : &local_defaults;
+
+	/* With isolation none the task has the host's network. */
+	out->no_network = lc->isolation == LOCAL_ISOLATION_SANDBOX &&
+			  !lc->network && !lc->network_allow.nr;
+	out->memory = lc->memory;
+}
+
+/*
+ * Leftovers: the roots under STATE/sandboxes/, named RUN-TASK-ATTEMPT-
+ * XXXXXX (the run id is 20 characters: 8-6-4 digits), and for a dead
+ * runner's run what still carries its RUNNER_RUN_ID (a task that
+ * isolation none left to itself, a sandbox whose first process never got
+ * bwrap's --die-with-parent).
+ */
+enum { LEFT_ROOT, LEFT_PROCESSES };
+
+static int local_list_leftovers(const char *state_dir, const char *run_id,
+				unsigned flags, struct sandbox_leftovers *out,
+				struct strbuf *err)
+{
+	char *dir = fs_join(state_dir, "sandboxes");
+	size_t len = run_id ? strlen(run_id) : 0;
+	struct strbuf what = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	(void)err;
+	if (run_id && (flags & SANDBOX_LEFTOVERS_PROCESSES)) {
+		strbuf_addf(&what, "processes of run %s", run_id);
+		sandbox_leftovers_add(out, run_id, run_id, what.buf, true)
+			->kind = LEFT_PROCESSES;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		const char *name = de->d_name;
+		char run[64];
+		struct sandbox_leftover *l;
+		if (run_id) {
+			if (strncmp(name, run_id, len) || name[len] != '-')
+				continue;
+			snprintf(run, sizeof(run), "%s", run_id);
+		} else {
+			if (name[0] == '.' || strlen(name) < 21 ||
+			    name[20] != '-')
+				continue;
+			snprintf(run, sizeof(run), "%.20s", name);
+		}
+		strbuf_reset(&what);
+		strbuf_addf(&what, "sandbox %s", name);
+		l = sandbox_leftovers_add(out, name, run, what.buf, false);
+		l->kind = LEFT_ROOT;
+		l->in_state = true;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	strbuf_release(&what);
+	return 0;
+}
+
+static int local_kill_leftover(const char *state_dir,
+			       const struct sandbox_leftover *l,
+			       struct strbuf *err)
+{
+	char *dir, *path;
+	int ret;
+
+	if (l->kind == LEFT_PROCESSES) {
+		char *tag = xstrfmt("RUNNER_RUN_ID=%s", l->run_id);
+		const char *tags[] = { tag, NULL };
+		proc_kill_tagged(tags, SIGKILL);
+		free(tag);
+		return 0;
+	}
+	dir = fs_join(state_dir, "sandboxes");
+	path = fs_join(dir, l->id);
+	free(dir);
+	ret = fs_rm_rf(path, err);
+	free(path);
+	return ret;
+}
+
 const struct sandbox_backend sandbox_local = {
 	.name = "local",
+	.config_keys = local_keys,
+	.parse_config = local_parse_config,
+	.free_config = local_free_config,
+	.warn_config = local_warn_config,
+	.proxy_allowlist = local_proxy_allowlist,
+	.traits = local_traits,
 	.check = local_check,
 	.create = local_create,
 	.id = local_id,
+	.workdir = local_workdir,
 	.home = local_home,
 	.put_tree = local_put_tree,
 	.exec = local_exec,
 	.pull_changes = local_pull_changes,
-	.limits_note = local_limits_note,
+	.limits_note = local_note_limits,
 	.destroy = local_destroy,
+	.list_leftovers = local_list_leftovers,
+	.kill_leftover = local_kill_leftover,
 };
-
-const struct sandbox_backend *sandbox_backend_for(enum plan_backend_type t)
-{
-	switch (t) {
-	case PLAN_BACKEND_LOCAL:
-		return &sandbox_local;
-	case PLAN_BACKEND_E2B:
-		return &sandbox_e2b;
-	}
-	return NULL;
-}
