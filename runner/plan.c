@@ -28,6 +28,7 @@ void plan_free(struct plan *plan)
 	free(plan->path);
 	free(plan->dir);
 	free(plan->name);
+	free(plan->on_done);
 	free(plan->cron);
 	free(plan->timezone);
 	free(plan->template_id);

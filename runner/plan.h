@@ -112,6 +112,14 @@ struct plan {
 	double budget_usd;	     /* 0 = no budget */
 	double cost_per_hour_usd;    /* default 0 */
 
+	/*
+	 * on_done: the user's command, run on the host through /bin/sh -c
+	 * when a run ends (hook.h); NULL: none. Timeout default 10m.
+	 */
+	char *on_done;
+	int64_t on_done_timeout_ms;
+	struct plan_loc on_done_loc;
+
 	struct plan_agent *agents;
 	size_t nr_agents;
 	struct plan_task *tasks; /* expanded, in file order */

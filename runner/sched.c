@@ -34,6 +34,7 @@
 #include "sched.h"
 #include "run.h"
 #include "snap.h"
+#include "hook.h"
 #include "task.h"
 #include "caps.h"
 #include "exitcode.h"
@@ -1330,6 +1331,20 @@ static void end_run(struct sched *s, struct sched_outcome *out)
 	free(msg);
 	if (results_write_run(run, status, exit_code, interrupted, &err) < 0)
 		db_check(s, -1, &err);
+	/*
+	 * After the results are written, for it to read them; not after a
+	 * ^C, which asked for the end. Whatever it does, the run's status
+	 * stays.
+	 */
+	strbuf_reset(&err);
+	if (run->plan->on_done && !interrupted) {
+		if (hook_on_done(run, status, exit_code, &err) < 0) {
+			event(s, NULL, "warn", "on_done_failed", err.buf);
+			warn(s, err.buf);
+		} else {
+			event(s, NULL, "info", "on_done", "on_done ran");
+		}
+	}
 
 	out->result = SCHED_RAN;
 	out->status = status;
