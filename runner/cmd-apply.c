@@ -1011,8 +1011,7 @@ static cJSON *read_json(const char *path, struct strbuf *err)
  * The commit message: the task's id and the agent's final text (its
  * result.json "agent" object) when there is one, and where it came from.
  */
-static char *branch_message(const char *dir, const char *run,
-			    const char *task)
+static char *branch_message(const char *dir, const char *run, const char *task)
 {
 	struct strbuf sb = STRBUF_INIT, ignored = STRBUF_INIT;
 	char *path = fs_join(dir, "result.json");
@@ -1229,7 +1228,7 @@ static int branch_all(const struct branch_ctx *b)
 	printf("%s%zu branch%s made, %zu refused\n",
 	       b->dry_run ? "dry run: " : "", made, made == 1 ? "" : "es",
 	       refused + failed);
-	ret = failed    ? RUNNER_EXIT_RUNTIME
+	ret = failed	? RUNNER_EXIT_RUNTIME
 	      : refused ? RUNNER_EXIT_TASK_FAILED
 			: RUNNER_EXIT_OK;
 out:
@@ -1276,6 +1275,15 @@ int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
 	if (argc - optind != (all ? 1 : 2))
 		return usage_error(usage, all ? "apply --all takes RUN"
 					      : "apply takes RUN and TASK");
+	if (branch) {
+		char *probe = branch_name(branch, "r", "t", &err);
+		free(probe);
+		if (!probe) {
+			ret = usage_error(usage, "%s", err.buf);
+			strbuf_release(&err);
+			return ret;
+		}
+	}
 	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	ret = RUNNER_EXIT_RUNTIME;

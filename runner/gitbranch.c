@@ -39,9 +39,9 @@ struct git {
 };
 
 struct git_io {
-	int in_fd;		 /* stdin; -1: /dev/null */
-	struct strbuf *out;	 /* stdout; NULL: discarded */
-	struct sha256_ctx *sum;	 /* or stdout hashed */
+	int in_fd;		/* stdin; -1: /dev/null */
+	struct strbuf *out;	/* stdout; NULL: discarded */
+	struct sha256_ctx *sum; /* or stdout hashed */
 	bool too_much;
 };
 
@@ -76,7 +76,8 @@ static void git_env(const struct git *g, struct strvec *env)
 {
 	const char *path = getenv("PATH");
 
-	strvec_pushf(env, "PATH=%s", path ? path : "/usr/local/bin:/usr/bin:/bin");
+	strvec_pushf(env, "PATH=%s",
+		     path ? path : "/usr/local/bin:/usr/bin:/bin");
 	for (size_t i = 0; i < ARRAY_SIZE(passed_env); i++) {
 		const char *v = getenv(passed_env[i]);
 		if (v)
@@ -219,9 +220,10 @@ int gitbranch_probe(const char *dir, char **head, bool *dirty,
 {
 	static const char *const rev[] = { "rev-parse", "--verify", "-q",
 					   "HEAD^{commit}", NULL };
-	static const char *const status[] = { "status", "--porcelain", "-z",
-					      "--untracked-files=normal",
-					      "--", ".", NULL };
+	static const char *const status[] = {
+		"status", "--porcelain", "-z", "--untracked-files=normal",
+		"--",	  ".",		 NULL
+	};
 	struct git g = { .dir = dir };
 	struct strbuf out = STRBUF_INIT, why = STRBUF_INIT;
 	struct git_io io = { .in_fd = -1, .out = &out };
@@ -318,7 +320,8 @@ static int parse_tree(const struct strbuf *sb, struct tree *t,
 		if (!nul || !(sp1 = strchr(p, ' ')) || sp1 > nul ||
 		    !(sp2 = strchr(sp1 + 1, ' ')) || sp2 > nul ||
 		    !(tab = strchr(sp2 + 1, '\t')) || tab > nul) {
-			strbuf_addstr(err, "git ls-tree: output not understood");
+			strbuf_addstr(err,
+				      "git ls-tree: output not understood");
 			return -1;
 		}
 		ALLOC_GROW(t->v, t->nr + 1, t->alloc);
@@ -338,9 +341,9 @@ static struct entry *tree_find(const struct tree *t, const char *path,
 			       size_t len)
 {
 	struct entry key = { .path = xstrndup(path, len) };
-	struct entry *e = t->nr ? bsearch(&key, t->v, t->nr, sizeof(key),
-					  entry_cmp)
-				: NULL;
+	struct entry *e =
+		t->nr ? bsearch(&key, t->v, t->nr, sizeof(key), entry_cmp)
+		      : NULL;
 	free(key.path);
 	return e;
 }
@@ -448,7 +451,8 @@ static int check(struct job *j, const struct gitbranch_change *c,
 	}
 	for (const char *s = strchr(full + strlen(j->prefix), '/'); s;
 	     s = strchr(s + 1, '/')) {
-		struct entry *up = tree_find(&j->base, full, (size_t)(s - full));
+		struct entry *up =
+			tree_find(&j->base, full, (size_t)(s - full));
 		if (up && !deleted(j, up->path)) {
 			conflict(j, c->path,
 				 "a directory of it is a file in the base "
@@ -459,7 +463,8 @@ static int check(struct job *j, const struct gitbranch_change *c,
 	{
 		char *under = xstrfmt("%s/", full);
 		for (i = tree_lower(&j->base, under);
-		     i < j->base.nr && !strncmp(j->base.v[i].path, full, len) &&
+		     i < j->base.nr &&
+		     !strncmp(j->base.v[i].path, full, len) &&
 		     j->base.v[i].path[len] == '/';
 		     i++) {
 			if (!deleted(j, j->base.v[i].path)) {
@@ -484,10 +489,9 @@ static int put_blob(struct job *j, const struct gitbranch_change *c,
 	struct strbuf oid = STRBUF_INIT;
 	struct git_io io = { .in_fd = -1, .out = &oid };
 	const char *base;
-	int pfd = j->o->changes_fd < 0
-			  ? -1
-			  : ws_open_parent(j->o->changes_fd, c->path, &base,
-					   false);
+	int pfd = j->o->changes_fd < 0 ? -1
+				       : ws_open_parent(j->o->changes_fd,
+							c->path, &base, false);
 	struct stat st;
 	const char *mode = "100644";
 	int ret = -1, rc;
@@ -507,7 +511,8 @@ static int put_blob(struct job *j, const struct gitbranch_change *c,
 		if (n >= 0)
 			io.in_fd = text_fd(buf, (size_t)n);
 	} else if (S_ISREG(st.st_mode) && !c->link) {
-		io.in_fd = openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		io.in_fd =
+			openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (st.st_mode & S_IXUSR)
 			mode = "100755";
 	} else {
@@ -576,7 +581,8 @@ static int make_commit(struct job *j, char **commit, struct strbuf *err)
 	struct git_io io = { .in_fd = -1 };
 	int ret = -1;
 
-	tmpdir = xstrfmt("%s/runner-branch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	tmpdir =
+		xstrfmt("%s/runner-branch-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(tmpdir)) {
 		strbuf_addf(err, "cannot make a temporary directory: %s",
 			    strerror(errno));
@@ -657,8 +663,8 @@ static int make_commit(struct job *j, char **commit, struct strbuf *err)
 		rc = git_run(&j->g, &cio, err, args);
 		strbuf_rtrim(&out);
 		if (!rc && !is_oid(out.buf)) {
-			strbuf_addstr(err,
-				      "git commit-tree: output not understood");
+			strbuf_addstr(
+				err, "git commit-tree: output not understood");
 			rc = -1;
 		}
 		if (!rc)
@@ -669,9 +675,10 @@ static int make_commit(struct job *j, char **commit, struct strbuf *err)
 	}
 	{
 		/* "": the branch must not exist, checked under git's lock. */
-		const char *const args[] = { "update-ref", "-m",
-					     "runner apply --branch", ref, id,
-					     "", NULL };
+		const char *const args[] = {
+			"update-ref", "-m", "runner apply --branch", ref, id,
+			"",	      NULL
+		};
 		if (git_run(&j->g, NULL, err, args))
 			goto out;
 	}
@@ -705,7 +712,8 @@ int gitbranch_commit(const struct gitbranch_opts *o, struct strvec *conflicts,
 
 	*commit = NULL;
 	if (!is_oid(o->base)) {
-		strbuf_addstr(err, "the recorded base commit is not a commit id");
+		strbuf_addstr(err,
+			      "the recorded base commit is not a commit id");
 		return -1;
 	}
 	{
@@ -750,8 +758,9 @@ int gitbranch_commit(const struct gitbranch_opts *o, struct strvec *conflicts,
 		}
 	}
 	{
-		const char *const args[] = { "ls-tree", "-r", "-z", o->base,
-					     "--", j.prefix, NULL };
+		const char *const args[] = { "ls-tree", "-r", "-z",
+					     o->base,	"--", j.prefix,
+					     NULL };
 		struct git_io io = { .in_fd = -1, .out = &listing };
 		/* At the top, "" is no pathspec: the whole tree. */
 		const char *const all[] = { "ls-tree", "-r", "-z", o->base,

@@ -12,7 +12,7 @@
 #include "proc.h"
 #include "run.h"
 
-static const char *const base_env[] = { "PATH", "HOME", "USER",
+static const char *const base_env[] = { "PATH",	   "HOME", "USER",
 					"LOGNAME", "LANG", "TZ" };
 
 struct hook_out {
@@ -51,8 +51,9 @@ static bool holds_secret(const struct run *run, const char *value)
 	return false;
 }
 
-static void hook_env(const struct run *run, const char *status,
-		     int exit_code, const char *state, struct strvec *env)
+static void hook_env(const struct run *run, const char *status, int exit_code,
+		     const char *state, const char *results,
+		     struct strvec *env)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(base_env); i++) {
 		const char *v = getenv(base_env[i]);
@@ -64,7 +65,7 @@ static void hook_env(const struct run *run, const char *status,
 	if (!getenv("PATH"))
 		strvec_push(env, "PATH=/usr/local/bin:/usr/bin:/bin");
 	strvec_pushf(env, "RUNNER_RUN_ID=%s", run->id);
-	strvec_pushf(env, "RUNNER_RESULTS=%s", run->dir);
+	strvec_pushf(env, "RUNNER_RESULTS=%s", results);
 	strvec_pushf(env, "RUNNER_STATUS=%s", status);
 	strvec_pushf(env, "RUNNER_EXIT_CODE=%d", exit_code);
 	strvec_pushf(env, "RUNNER_PLAN=%s", run->plan->name);
@@ -80,19 +81,24 @@ int hook_on_done(const struct run *run, const char *status, int exit_code,
 	struct proc_result r;
 	struct hook_out h = { .log = STRBUF_INIT };
 	struct strbuf why = STRBUF_INIT;
-	char *state, *log_path, *masked = NULL;
+	char *state, *results, *log_path, *masked = NULL;
 	int ret = -1;
 
 	if (!plan->on_done)
 		return 0;
+	/* It runs elsewhere (the plan's directory): absolute paths. */
 	state = fs_realpath(run->state_dir, &why);
 	if (!state)
 		state = xstrdup(run->state_dir);
+	strbuf_reset(&why);
+	results = fs_realpath(run->dir, &why);
+	if (!results)
+		results = xstrdup(run->dir);
 	proc_init(&p);
 	strvec_push(&p.args, "/bin/sh");
 	strvec_push(&p.args, "-c");
 	strvec_push(&p.args, plan->on_done);
-	hook_env(run, status, exit_code, state, &p.env);
+	hook_env(run, status, exit_code, state, results, &p.env);
 	p.dir = plan->dir;
 	p.no_core = true;
 	o.timeout_ms = plan->on_done_timeout_ms;
@@ -115,8 +121,7 @@ int hook_on_done(const struct run *run, const char *status, int exit_code,
 		strbuf_addf(err, "on_done was killed by signal %d",
 			    r.term_signal);
 	else if (r.exit_code)
-		strbuf_addf(err, "on_done failed with status %d",
-			    r.exit_code);
+		strbuf_addf(err, "on_done failed with status %d", r.exit_code);
 	else
 		ret = 0;
 out:
@@ -137,5 +142,6 @@ out:
 	free(masked);
 	free(log_path);
 	free(state);
+	free(results);
 	return ret;
 }

@@ -49,17 +49,16 @@ static const struct cmd_entry cmd_table[] = {
 	  "them. To a\nterminal, control characters are escaped unless "
 	  "--raw." },
 	{ "apply", cmd_apply, "apply a task's changes to the workspace",
-	  "runner apply RUN TASK [--to DIR] [--dry-run] [--state DIR]\n"
-	  "   or: runner apply RUN TASK --branch NAME [--to DIR] [--dry-run]\n"
-	  "   or: runner apply RUN --all --branch PATTERN [--to DIR] [--dry-run]",
+	  "runner apply RUN {TASK | --all} [--branch NAME] [--to DIR] "
+	  "[--dry-run] [--state DIR]",
 	  "Put the files a task added, changed or deleted into the workspace "
 	  "it ran\non (or DIR), all or nothing: a file that changed there "
 	  "since the task\nstarted is a conflict, and then nothing is "
-	  "written. With --branch, the changes become one commit on a new "
-	  "branch\nof the workspace's git repository, on the commit the "
-	  "snapshot was taken\nfrom; the working tree and the index are not "
-	  "touched. --all makes one\nbranch per task that succeeded, "
-	  "PATTERN naming them (runner/{run}/{task}).\nExit status: 0 "
+	  "written.\nWith --branch NAME, the changes become one commit on a "
+	  "new branch of the\nworkspace's git repository, on the commit the "
+	  "snapshot was taken from;\nthe working tree and the index are not "
+	  "touched. With --all, a branch for\nevery task that succeeded, "
+	  "NAME a pattern such as runner/{run}/{task}.\nExit status: 0 "
 	  "applied, 1 conflicts, 2 usage error, 4 runtime failure." },
 	{ "archive", cmd_archive, "write a reproducible .tar.gz of a run",
 	  "runner archive RUN [-o FILE] [--state DIR]",

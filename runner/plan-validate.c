@@ -1184,8 +1184,9 @@ static void parse_on_done(struct ctx *c, const struct plan_node *root)
 				      "on_done: missing required key 'run'");
 		else if (!want_str(c, &sc, "run", r, &s))
 			s = NULL;
-		if (t && want_duration(c, &sc, "timeout", t,
-				       &plan->on_done_timeout_ms) &&
+		if (t &&
+		    want_duration(c, &sc, "timeout", t,
+				  &plan->on_done_timeout_ms) &&
 		    plan->on_done_timeout_ms <= 0)
 			value_error(c, &sc, "timeout", t,
 				    "the timeout must be more than 0");

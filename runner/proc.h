@@ -70,10 +70,10 @@ struct proc {
 	 * NUL-separated listing); else stderr shares stdout's pipe.
 	 */
 	int stderr_fd;
-	uint64_t rlimit_as;	/* RLIMIT_AS in bytes; 0: leave as is */
-	bool no_core;		/* RLIMIT_CORE 0 */
-	bool die_with_parent;	/* PR_SET_PDEATHSIG SIGKILL (see above) */
-	bool drop_privs;	/* setgroups(0), setgid(gid), setuid(uid) */
+	uint64_t rlimit_as;   /* RLIMIT_AS in bytes; 0: leave as is */
+	bool no_core;	      /* RLIMIT_CORE 0 */
+	bool die_with_parent; /* PR_SET_PDEATHSIG SIGKILL (see above) */
+	bool drop_privs;      /* setgroups(0), setgid(gid), setuid(uid) */
 	uid_t uid;
 	gid_t gid;
 	/*

@@ -39,6 +39,8 @@ logs - raw -
 logs - state st
 apply - to dir
 apply n dry-run -
+apply - branch x
+apply - all -
 apply - state st
 archive o output a.tar.gz
 archive - state st
