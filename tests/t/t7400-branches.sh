@@ -192,6 +192,28 @@ test_expect_success BWRAP 'on_done failing or timing out: a warning and an event
 	test_grep "on_done timed out" err
 '
 
+test_expect_success BWRAP,GIT 'on_done makes the branches and pushes them to a remote' '
+	git init -q --bare remote.git &&
+	mkdir repo && echo a >repo/a && repo repo &&
+	git -C repo remote add origin ../remote.git &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: hook
+	on_done: >-
+	  runner apply "$RUNNER_RUN_ID" --all --branch "runner/{run}/{task}" --state "$RUNNER_STATE" &&
+	  git -C repo push -q origin "refs/heads/runner/$RUNNER_RUN_ID/*:refs/heads/runner/$RUNNER_RUN_ID/*"
+	tasks:
+	  - {id: t1, workspace: repo, run: "echo 1 >a"}
+	  - {id: t2, workspace: repo, run: "echo 2 >b"}
+	EOF
+	PATH="$RUNNER_BUILD:$PATH" runner exec p.yaml --state st >out 2>err &&
+	test_grep -v "on_done failed" err &&
+	test_grep "2 branches made" st/runs/*/on_done.log &&
+	test "$(git -C remote.git show runner/$(rid)/t1:a)" = 1 &&
+	test "$(git -C remote.git show runner/$(rid)/t2:b)" = 2 &&
+	test "$(git -C remote.git rev-parse runner/$(rid)/t2^)" = "$(git -C repo rev-parse HEAD)"
+'
+
 test_expect_success 'on_done: validated, with where' '
 	printf "version: 1\nname: h\non_done: 5\ntasks:\n  - {id: t, run: \"true\"}\n" >p.yaml &&
 	test_expect_code 2 runner validate p.yaml 2>err &&
