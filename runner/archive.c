@@ -1035,7 +1035,8 @@ struct vlist {
  */
 struct vread {
 	int fd;
-	int io_errno; /* the read(2) failure, or 0 */
+	int io_errno;	/* the read(2) failure, or 0 */
+	uint64_t total; /* bytes read from fd */
 	char buf[IO_CHUNK];
 };
 
@@ -1078,8 +1079,36 @@ static la_ssize_t in_read(struct archive *a, void *data, const void **buf)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
+	r->total += (uint64_t)n;
 	*buf = r->buf;
 	return n;
+}
+
+/*
+ * After the last entry: bytes of the file that no gzip member holds
+ * (libarchive stops quietly at the first thing that is not a member).
+ * 0, or the count, or -1 with r->io_errno set.
+ */
+static int64_t trailing_bytes(struct archive *a, struct vread *r)
+{
+	int64_t used = archive_filter_bytes(a, -1);
+	ssize_t n;
+
+	for (;;) {
+		do
+			n = read(r->fd, r->buf, sizeof(r->buf));
+		while (n < 0 && errno == EINTR);
+		if (n < 0) {
+			r->io_errno = errno;
+			return -1;
+		}
+		if (!n)
+			break;
+		r->total += (uint64_t)n;
+	}
+	return used < 0 || (uint64_t)used > r->total
+		       ? 0
+		       : (int64_t)(r->total - (uint64_t)used);
 }
 
 void archive_verify_result_release(struct archive_verify_result *res)
@@ -1290,8 +1319,18 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	}
 	a = archive_read_new();
 	/* No filter that runs an external program on hostile input. */
+	/*
+	 * Past the end-of-archive blocks too: `tar -i` (and gzip's
+	 * concatenated members) extract what follows them, so verify checks
+	 * it like any other entry (an unlisted one is "extra", a second copy
+	 * "appears twice", bytes that are not a header "corrupt") instead of
+	 * stopping where a hidden payload starts.
+	 */
 	if (!a || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK) {
+	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
+	    archive_read_set_format_option(a, "tar",
+					   "read_concatenated_archives",
+					   "1") != ARCHIVE_OK) {
 		strbuf_addstr(err, "cannot set up libarchive");
 		goto out;
 	}
@@ -1424,6 +1463,19 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 			}
 			if (rc < 0)
 				goto bad;
+		}
+	}
+	{
+		int64_t extra = trailing_bytes(a, r);
+		if (extra < 0)
+			goto bad;
+		if (extra) {
+			strbuf_addf(err,
+				    "%s: %" PRId64 " byte%s after the end of "
+				    "the compressed data (not an archive "
+				    "runner wrote)",
+				    file, extra, extra == 1 ? "" : "s");
+			goto out;
 		}
 	}
 	if (files.nr > 1)

@@ -468,6 +468,36 @@ static int load(const char *dir, struct plan_apply *pa, char **workspace,
 		strbuf_addf(err, "'%s' is not valid JSON", path);
 		goto out;
 	}
+	/*
+	 * A list cut at WS_MAX_CHANGES lacks what the task did past the cut:
+	 * applying the rest would leave the workspace half way to the
+	 * task's end state, which "all or nothing" must not.
+	 */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(root, "truncated"))) {
+		strbuf_addf(err,
+			    "'%s' is cut at %d entries (the task changed "
+			    "more); apply takes all of a task's changes or "
+			    "none, so it cannot take these: nothing was "
+			    "changed",
+			    path, WS_MAX_CHANGES);
+		goto out;
+	}
+	/*
+	 * Changes the results had no room for are listed but not there:
+	 * unlike a change left out by the plan's rules (pull:, pull_limit,
+	 * a secret), their absence is an accident, and the rest is not the
+	 * task's result.
+	 */
+	if (cJSON_IsTrue(cJSON_GetObjectItem(root, "incomplete"))) {
+		strbuf_addf(
+			err,
+			"'%s' lists changes that could not be written into "
+			"the results (see their notes); apply takes all of "
+			"a task's changes or none, so it cannot take "
+			"these: nothing was changed",
+			path);
+		goto out;
+	}
 	/* Names are stored exactly (quote.h: "path", or "path_b64"). */
 	*workspace = NULL;
 	if (!quote_json_get_name(root, "workspace", &name))

@@ -50,6 +50,12 @@ int cmd_open_state_read(const char *state, struct store **st)
 
 void cmd_warn_disk_full(const struct store *st)
 {
+	if (store_no_write(st)) {
+		warning("state '%s' cannot be written (%s); showing it as it "
+			"is (runs whose runner died are not marked lost)",
+			store_dir(st), store_no_write(st));
+		return;
+	}
 	warning("the disk that holds state '%s' is full; showing the state as "
 		"it is (runs whose runner died are marked lost once there is "
 		"space)",

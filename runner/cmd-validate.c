@@ -2,6 +2,7 @@
 #include "cmd.h"
 #include "plan.h"
 #include "mask.h"
+#include "netproxy.h"
 #include "cmd-opt.h"
 
 /*
@@ -42,6 +43,51 @@ static void warn_host_network(const char *path, const struct plan *plan)
 }
 
 /*
+ * What e2b does not do as written (e2b-config.h): a sandbox's size is
+ * its template's, and allowOut has no ports. Said, not refused: the
+ * plan still runs, with more room than it asked for.
+ */
+static void warn_e2b(const char *path, const struct plan *plan)
+{
+	const struct netproxy_allowlist *al = &plan->network_allow;
+	struct strbuf addrs = STRBUF_INIT;
+	struct strvec seen = STRVEC_INIT;
+	bool names = false;
+
+	if (plan->backend != PLAN_BACKEND_E2B)
+		return;
+	if (plan->memory)
+		warning("%s:%u:%u: backend.memory is not enforced on e2b: a "
+			"sandbox has its template's memory and CPUs "
+			"(memoryMB, cpuCount; build a template of the size "
+			"you need)",
+			path, plan->memory_loc.line, plan->memory_loc.col);
+	for (size_t i = 0; i < al->nr; i++) {
+		if (al->rules[i].kind != NETPROXY_RULE_ADDR) {
+			names = true;
+			continue;
+		}
+		if (strvec_find(&seen, al->rules[i].host.name) >= 0)
+			continue;
+		strvec_push(&seen, al->rules[i].host.name);
+		strbuf_addf(&addrs, "%s%s", addrs.len ? ", " : "",
+			    al->rules[i].host.name);
+	}
+	if (addrs.len || names)
+		warning("%s:%u:%u: backend.network on e2b: E2B's allowOut "
+			"has no ports, so %s%s%s%s",
+			path, plan->network_loc.line, plan->network_loc.col,
+			addrs.len ? addrs.buf : "",
+			addrs.len ? " may be reached on every port" : "",
+			addrs.len && names ? ", and " : "",
+			names ? "a listed name on both 80 and 443 (and "
+				"8.8.8.8, for DNS)"
+			      : "");
+	strbuf_release(&addrs);
+	strvec_clear(&seen);
+}
+
+/*
  * Every file is checked, even after one fails, and every error of each is
  * printed: one compiler-style "FILE:LINE:COL: message" line on stderr.
  */
@@ -71,6 +117,7 @@ int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
 			warn_short_secrets(argv[i], plan);
 			warn_host_network(argv[i], plan);
+			warn_e2b(argv[i], plan);
 		}
 		plan_free(plan);
 		strbuf_release(&errors);

@@ -1,7 +1,9 @@
 #include "runner.h"
 #include "e2b-api.h"
+#include "e2b-config.h"
 #include "e2b-internal.h"
 #include "http.h"
+#include "netproxy.h"
 #include "plan.h"
 #include "sandbox.h"
 #include "timeutil.h"
@@ -247,11 +249,49 @@ static void attempt_metadata(const struct sandbox_config *cfg,
 	strvec_pushf(kv, "%d", cfg->attempt);
 }
 
-static char *create_body(const struct sandbox_config *cfg, int64_t ttl_s)
+/*
+ * network: the list as allowOut, with all traffic denied besides (the
+ * rules are in e2b-config.h). -1 with a message for an entry E2B cannot
+ * express, which the backend's check and validate refuse earlier.
+ */
+static int add_network(cJSON *j, const struct netproxy_allowlist *al,
+		       struct strbuf *err)
+{
+	struct strbuf e = STRBUF_INIT, why = STRBUF_INIT;
+	struct strvec seen = STRVEC_INIT;
+	cJSON *net, *allow;
+
+	net = cJSON_AddObjectToObject(j, "network");
+	allow = cJSON_AddArrayToObject(net, "allowOut");
+	for (size_t i = 0; i < al->nr; i++) {
+		if (e2b_conf_allow_out(&al->rules[i], &e, &why) < 0) {
+			strbuf_addf(err, "backend.network: %s", why.buf);
+			strbuf_release(&why);
+			strbuf_release(&e);
+			strvec_clear(&seen);
+			return -1;
+		}
+		/* 1.1.1.1:53 and 1.1.1.1:853 are one entry there. */
+		if (strvec_find(&seen, e.buf) < 0) {
+			strvec_push(&seen, e.buf);
+			cJSON_AddItemToArray(allow, cJSON_CreateString(e.buf));
+		}
+		strbuf_reset(&e);
+	}
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(net, "denyOut"),
+			     cJSON_CreateString("0.0.0.0/0"));
+	strbuf_release(&e);
+	strvec_clear(&seen);
+	return 0;
+}
+
+static char *create_body(const struct sandbox_config *cfg, int64_t ttl_s,
+			 struct strbuf *err)
 {
 	cJSON *j = cJSON_CreateObject();
 	cJSON *md;
 	struct strvec kv = STRVEC_INIT;
+	bool list = cfg->net_allow && cfg->net_allow->nr;
 	char *out;
 
 	cJSON_AddStringToObject(j, "templateID",
@@ -260,7 +300,12 @@ static char *create_body(const struct sandbox_config *cfg, int64_t ttl_s)
 					: "base");
 	cJSON_AddNumberToObject(j, "timeout", (double)ttl_s);
 	cJSON_AddBoolToObject(j, "secure", true);
-	cJSON_AddBoolToObject(j, "allow_internet_access", cfg->network);
+	cJSON_AddBoolToObject(j, "allow_internet_access",
+			      cfg->network && !list);
+	if (list && add_network(j, cfg->net_allow, err) < 0) {
+		cJSON_Delete(j);
+		return NULL;
+	}
 	cJSON_AddBoolToObject(j, "autoPause", false);
 	md = cJSON_AddObjectToObject(j, "metadata");
 	attempt_metadata(cfg, &kv);
@@ -385,13 +430,15 @@ int e2b_api_create(struct sandbox *sb, const struct sandbox_config *cfg,
 {
 	struct http_response res;
 	cJSON *j = NULL;
-	char *body = create_body(cfg, (ttl_ms + 999) / 1000);
+	char *body = create_body(cfg, (ttl_ms + 999) / 1000, err);
 	const char *id;
 	int64_t t0 = time_mono_ms();
 	int ret = -1, swept;
 
 	*domain = NULL;
 	http_response_init(&res);
+	if (!body)
+		goto out;
 	swept = create_call(sb, cfg, body, &res, err);
 	if (swept < 0)
 		goto out;

@@ -1,6 +1,9 @@
 #include "runner.h"
 #include "e2b-config.h"
+#include "netproxy.h"
 #include "plan.h"
+
+#include <sys/socket.h>
 
 /*
  * A duration from the environment: the plan's grammar (plan.h's
@@ -186,4 +189,91 @@ int e2b_conf_max_lifetime(int64_t *ms, struct strbuf *err)
 	if (*ms < 1000)
 		*ms = 1000;
 	return 0;
+}
+
+/* r as the plan wrote it, near enough: "host:port", "[v6]:port". */
+static void rule_str(const struct netproxy_rule *r, struct strbuf *sb)
+{
+	bool v6 = r->kind == NETPROXY_RULE_ADDR &&
+		  r->host.addr.family == AF_INET6;
+
+	strbuf_addf(sb, "%s%s%s%s:%u",
+		    r->kind == NETPROXY_RULE_SUFFIX ? "*." : "", v6 ? "[" : "",
+		    r->host.name, v6 ? "]" : "", r->port);
+}
+
+int e2b_conf_allow_out(const struct netproxy_rule *r, struct strbuf *out,
+		       struct strbuf *err)
+{
+	struct strbuf what = STRBUF_INIT;
+	enum netproxy_addr_class cls;
+	int ret = -1;
+
+	rule_str(r, &what);
+	switch (r->kind) {
+	case NETPROXY_RULE_NAME:
+	case NETPROXY_RULE_SUFFIX:
+		if (r->port != 80 && r->port != 443) {
+			strbuf_addf(err,
+				    "'%s': E2B matches a name only on ports "
+				    "80 and 443 (by the HTTP Host and the TLS "
+				    "SNI); list the address (a.b.c.d:%u)",
+				    what.buf, r->port);
+			break;
+		}
+		strbuf_addf(out, "%s%s",
+			    r->kind == NETPROXY_RULE_SUFFIX ? "*." : "",
+			    r->host.name);
+		ret = 1;
+		break;
+	case NETPROXY_RULE_LOCALHOST:
+		strbuf_addf(err,
+			    "'%s': an E2B sandbox cannot reach this host; "
+			    "its own localhost needs no entry",
+			    what.buf);
+		break;
+	case NETPROXY_RULE_ADDR:
+		if (r->host.addr.family != AF_INET) {
+			strbuf_addf(err,
+				    "'%s': E2B's egress filter is IPv4 only "
+				    "(list an IPv4 address)",
+				    what.buf);
+			break;
+		}
+		cls = netproxy_addr_classify(&r->host.addr);
+		if (cls == NETPROXY_ADDR_LOOPBACK) {
+			strbuf_addf(err,
+				    "'%s': an E2B sandbox cannot reach this "
+				    "host; its own loopback needs no entry",
+				    what.buf);
+			break;
+		}
+		if (cls == NETPROXY_ADDR_PRIVATE ||
+		    cls == NETPROXY_ADDR_LINK_LOCAL ||
+		    cls == NETPROXY_ADDR_UNSPECIFIED) {
+			strbuf_addf(err,
+				    "'%s': %s, which E2B never lets a sandbox "
+				    "reach",
+				    what.buf, netproxy_addr_class_name(cls));
+			break;
+		}
+		strbuf_addstr(out, r->host.name);
+		ret = 1;
+		break;
+	}
+	strbuf_release(&what);
+	return ret;
+}
+
+int e2b_conf_check_allowlist(const struct netproxy_allowlist *al,
+			     struct strbuf *err)
+{
+	struct strbuf out = STRBUF_INIT;
+	int ret = 0;
+
+	for (size_t i = 0; al && i < al->nr && !ret; i++)
+		if (e2b_conf_allow_out(&al->rules[i], &out, err) < 0)
+			ret = -1;
+	strbuf_release(&out);
+	return ret;
 }

@@ -5,6 +5,8 @@
 
 #include "http.h"
 
+struct netproxy_allowlist;
+struct netproxy_rule;
 struct strbuf;
 
 /*
@@ -54,5 +56,34 @@ void e2b_conf_release(struct e2b_conf *c);
  * (the default when unset), or -1 with a message for a bad value.
  */
 int e2b_conf_max_lifetime(int64_t *ms, struct strbuf *err);
+
+/*
+ * network: [host:port, ...] on e2b. The create request then carries
+ * allow_internet_access: false and network: {allowOut: [...], denyOut:
+ * ["0.0.0.0/0"]}: E2B lets everything out unless denyOut says
+ * otherwise, allowOut wins over denyOut, and a name in allowOut is
+ * refused without 0.0.0.0/0 in denyOut (openapi.yml
+ * SandboxNetworkConfig; the API's validateNetworkConfig). allowOut takes
+ * CIDRs, addresses and names, without ports, and E2B matches a name
+ * only on ports 80 and 443 (the HTTP Host, the TLS SNI); it never lets
+ * a sandbox reach private, loopback or link-local addresses, and its
+ * filter is IPv4 (all traffic is 0.0.0.0/0).
+ *
+ * e2b_conf_allow_out appends r's allowOut entry to out. Returns 0 when
+ * the entry allows what r says, 1 when it allows more (an address:
+ * every port of it; a name: both 80 and 443), or -1 with a message and
+ * out unchanged when E2B cannot express r: a name on another port, an
+ * IPv6 address, localhost or an address E2B always blocks.
+ */
+int e2b_conf_allow_out(const struct netproxy_rule *r, struct strbuf *out,
+		       struct strbuf *err);
+
+/*
+ * Every rule of al through e2b_conf_allow_out, for the backend's check
+ * before a run (a plan written for local run with --backend e2b).
+ * 0, or -1 with the first entry E2B cannot express.
+ */
+int e2b_conf_check_allowlist(const struct netproxy_allowlist *al,
+			     struct strbuf *err);
 
 #endif

@@ -970,13 +970,15 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
  * backend.network: false, true (the host's network), or a list of
  * destinations the task may reach through the run's proxy (netproxy.h),
  * each checked where it is written. Needs type and isolation parsed: the
- * proxy serves only a bubblewrap sandbox of the local backend.
+ * proxy serves only a bubblewrap sandbox of the local backend, and on
+ * e2b the list becomes the sandbox's allowOut, which cannot say
+ * everything a list can (e2b-config.h).
  */
 static void parse_network(struct ctx *c, const struct scope *sc,
 			  const struct plan_node *n)
 {
 	struct plan *plan = c->plan;
-	struct strbuf err = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
 
 	plan->network_loc = n->loc;
 	if (n->type != PLAN_NODE_SEQ) {
@@ -1004,13 +1006,18 @@ static void parse_network(struct ctx *c, const struct scope *sc,
 		if (netproxy_allowlist_add(&plan->network_allow, e->str,
 					   &err) < 0)
 			value_error(c, sc, "network", e, "%s", err.buf);
+		else if (plan->backend == PLAN_BACKEND_E2B &&
+			 e2b_conf_allow_out(
+				 &plan->network_allow
+					  .rules[plan->network_allow.nr - 1],
+				 &out, &err) < 0)
+			value_error(c, sc, "network", e, "on e2b: %s",
+				    err.buf);
 	}
 	strbuf_release(&err);
-	if (plan->backend != PLAN_BACKEND_LOCAL)
-		value_error(c, sc, "network", n,
-			    "a list of destinations needs the local backend "
-			    "(e2b takes true or false)");
-	else if (plan->isolation != PLAN_ISOLATION_SANDBOX)
+	strbuf_release(&out);
+	if (plan->backend == PLAN_BACKEND_LOCAL &&
+	    plan->isolation != PLAN_ISOLATION_SANDBOX)
 		value_error(c, sc, "network", n,
 			    "a list of destinations needs isolation: sandbox "
 			    "(with isolation: none the task has the host's "
@@ -1042,8 +1049,8 @@ static void parse_backend(struct ctx *c, const struct plan_node *root)
 	if (n && want_enum(c, &sc, "isolation", n, isolation, 2, &e))
 		plan->isolation = (enum plan_isolation)e;
 	n = plan_node_get(map, "memory", NULL);
-	if (n)
-		want_size(c, &sc, "memory", n, &plan->memory);
+	if (n && want_size(c, &sc, "memory", n, &plan->memory))
+		plan->memory_loc = n->loc;
 	n = plan_node_get(map, "template", NULL);
 	if (n && want_str(c, &sc, "template", n, &s)) {
 		if (!*s) {

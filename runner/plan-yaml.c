@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "plan-yaml.h"
+#include "quote.h"
 
 #include <yaml.h>
 
@@ -15,16 +16,23 @@
 void plan_diag_add(struct plan_diag *d, struct plan_loc loc, const char *fmt,
 		   ...)
 {
-	struct strbuf sb = STRBUF_INIT;
+	struct strbuf sb = STRBUF_INIT, safe = STRBUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
+	/*
+	 * Messages quote plan values (names, ids, keys, patterns): escaped
+	 * here, in the one place every diagnostic passes, so a hostile plan
+	 * cannot put ESC or BEL on the terminal of whoever validates it.
+	 */
+	quote_text(&safe, sb.buf, sb.len, 0);
+	strbuf_release(&sb);
 	ALLOC_GROW(d->v, d->nr + 1, d->alloc);
 	d->v[d->nr].loc = loc;
 	d->v[d->nr].seq = d->nr;
-	d->v[d->nr].msg = strbuf_detach(&sb, NULL);
+	d->v[d->nr].msg = strbuf_detach(&safe, NULL);
 	d->nr++;
 }
 

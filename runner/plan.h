@@ -101,9 +101,10 @@ struct plan {
 	 */
 	struct netproxy_allowlist network_allow;
 	struct plan_loc network_loc;
-	uint64_t memory;	 /* bytes; 0 = no limit */
-	char *template_id;	 /* e2b; default "base" */
-	int64_t max_lifetime_ms; /* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
+	uint64_t memory;	    /* bytes; 0 = no limit */
+	struct plan_loc memory_loc; /* validate warns about it on e2b */
+	char *template_id;	    /* e2b; default "base" */
+	int64_t max_lifetime_ms;    /* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
 
 	int concurrency;	     /* default 4 */
 	int per_hour;		     /* 0 = no cap */

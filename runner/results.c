@@ -184,6 +184,9 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	t->bytes_pulled = c->bytes_pulled;
 	cJSON_AddNumberToObject(o, "bytes_pulled", (double)c->bytes_pulled);
 	cJSON_AddBoolToObject(o, "truncated", c->truncated);
+	/* apply refuses such a list: it would take a part as the whole. */
+	if (c->nr_unwritten)
+		cJSON_AddBoolToObject(o, "incomplete", true);
 	if (c->truncated)
 		strvec_pushf(&t->warnings,
 			     "more than %d changes: the list "

@@ -242,8 +242,9 @@ static int e2b_destroy(struct sandbox *sb, struct strbuf *err)
 }
 
 /*
- * The key must be set, and the API must take it: one cheap list call, so
- * that a wrong key or an unreachable API stops the run before it starts.
+ * The network list must be one E2B can express (e2b-config.h), the key
+ * must be set, and the API must take it: one cheap list call, so that a
+ * wrong key or an unreachable API stops the run before it starts.
  */
 static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 {
@@ -253,7 +254,13 @@ static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 	struct strbuf e = STRBUF_INIT;
 	int ret = 0;
 
-	(void)cfg;
+	/* Before the key: a plan written for local, run with --backend e2b. */
+	if (cfg->net_allow &&
+	    e2b_conf_check_allowlist(cfg->net_allow, &e) < 0) {
+		strbuf_addf(err, "backend.network on e2b: %s", e.buf);
+		strbuf_release(&e);
+		return -1;
+	}
 	if (e2b_conf_load(&c, err) < 0)
 		return -1;
 	e2b_api_init(&api, &c);

@@ -1190,6 +1190,7 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 	probe.state_dir = opts->state_dir;
 	probe.isolation = run->plan->isolation;
 	probe.network = run->plan->network;
+	probe.net_allow = &run->plan->network_allow;
 	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
 	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)

@@ -25,6 +25,7 @@ struct store {
 	bool aborted;	/* SQLite rolled the outermost transaction back */
 	bool busy;	/* the last begin or commit failed on another's lock */
 	bool read_only; /* opened without writing: the disk is full */
+	char *no_write; /* or because the file cannot be written: why */
 };
 
 const char *store_resolve_dir(const char *opt)
@@ -321,6 +322,23 @@ int store_check_db(const char *state_dir, struct strbuf *err)
 	return ret;
 }
 
+/* "file:PATH?immutable=1", PATH percent-encoded as RFC 3986 asks. */
+static char *immutable_uri(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addstr(&sb, "file:");
+	for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr("/-._~", *p))
+			strbuf_addch(&sb, (char)*p);
+		else
+			strbuf_addf(&sb, "%%%02X", *p);
+	}
+	strbuf_addstr(&sb, "?immutable=1");
+	return strbuf_detach(&sb, NULL);
+}
+
 /*
  * How open_read_write() or open_read_only() failed, which says what their
  * msg holds. st->db is left open for store_open() to classify the error.
@@ -362,6 +380,7 @@ static int open_read_write(struct store *st, bool no_migrate,
 			    "cannot open state database '%s' for "
 			    "writing: %s",
 			    st->path, why);
+		st->no_write = xstrdup(why);
 		return FAIL_SAID;
 	}
 	/* The schema is read before WAL mode writes to the file. */
@@ -390,16 +409,35 @@ static int open_read_write(struct store *st, bool no_migrate,
  * is a write lock, so the file is opened read-write, but query_only and
  * no checkpoint on close keep the database and its -wal as they are.
  * Other runners wait for the lock (busy timeout) while this one reads.
+ *
+ * When the file cannot be written at all (st->no_write: a read-only
+ * mount, no permission) there is no write lock to take, and none is
+ * needed: nobody else can write either. SQLITE_OPEN_READONLY then reads
+ * a WAL database through the -shm and -wal when they are there and, when
+ * they are not, ?immutable=1 ("Read-Only Databases" in wal.html): SQLite
+ * cannot create the -shm there, and with no -wal every committed change
+ * is in the database file. A -wal without a -shm (a runner died on that
+ * file system before it became read-only) cannot be read safely:
+ * immutable would ignore what it holds, so the open fails and says so.
  */
 static int open_read_only(struct store *st, bool no_migrate, int *nr_objects,
 			  struct strbuf *msg)
 {
 	struct store_migrate_status s = STORE_MIGRATE_STATUS_INIT;
+	char *shm = xstrfmt("%s-shm", st->path),
+	     *wal = xstrfmt("%s-wal", st->path);
+	char *uri = NULL;
+	struct stat sb;
 	int rc, ret = FAIL_SQLITE;
 
-	rc = sqlite3_open_v2(st->path, &st->db,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			     NULL);
+	if (st->no_write && !fs_exists(shm) &&
+	    (stat(wal, &sb) < 0 || !sb.st_size) && access(st->dir, W_OK) < 0)
+		uri = immutable_uri(st->path);
+	rc = sqlite3_open_v2(
+		uri ? uri : st->path, &st->db,
+		(st->no_write ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+			SQLITE_OPEN_NOMUTEX | (uri ? SQLITE_OPEN_URI : 0),
+		NULL);
 	if (rc != SQLITE_OK) {
 		strbuf_addstr(msg, st->db ? sqlite3_errmsg(st->db)
 					  : sqlite3_errstr(rc));
@@ -408,11 +446,21 @@ static int open_read_only(struct store *st, bool no_migrate, int *nr_objects,
 	sqlite3_extended_result_codes(st->db, 1);
 	sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
 	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (store_exec(st, "PRAGMA locking_mode = EXCLUSIVE", msg) < 0 ||
+	if ((!st->no_write &&
+	     store_exec(st, "PRAGMA locking_mode = EXCLUSIVE", msg) < 0) ||
 	    store_exec(st, "PRAGMA query_only = ON", msg) < 0 ||
 	    store_exec(st, "PRAGMA foreign_keys = ON", msg) < 0 ||
-	    check_readable(st, nr_objects, msg) < 0)
+	    check_readable(st, nr_objects, msg) < 0) {
+		if (st->no_write && !uri && !fs_exists(shm) && fs_exists(wal))
+			strbuf_addf(
+				msg,
+				" ('%s' holds changes that are not in the "
+				"database yet and there is no '%s' to read "
+				"it through: open the state once where it "
+				"can be written)",
+				wal, shm);
 		goto out;
+	}
 	if (!*nr_objects && count_runs(st->dir)) {
 		ret = 0; /* a lost database: store_open() says so */
 		goto out;
@@ -423,6 +471,16 @@ static int open_read_only(struct store *st, bool no_migrate, int *nr_objects,
 	     store_migrate_check(&s, runner_migrations, runner_nr_migrations,
 				 st->path, msg) < 0)) {
 		ret = FAIL_MIGRATE;
+		goto out;
+	}
+	if (!no_migrate && s.version < runner_nr_migrations && st->no_write) {
+		strbuf_addf(msg,
+			    "state database '%s' is at schema version %d and "
+			    "needs migrating to %d, but it cannot be written "
+			    "(%s)",
+			    st->path, s.version, runner_nr_migrations,
+			    st->no_write);
+		ret = FAIL_SAID;
 		goto out;
 	}
 	if (!no_migrate && s.version < runner_nr_migrations) {
@@ -440,6 +498,9 @@ static int open_read_only(struct store *st, bool no_migrate, int *nr_objects,
 	ret = 0;
 out:
 	store_migrate_status_release(&s);
+	free(shm);
+	free(wal);
+	free(uri);
 	return ret;
 }
 
@@ -471,8 +532,23 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 	}
 
 	rc = open_read_write(st, no_migrate, &res, &nr_objects, &msg);
-	if (rc < 0 && rc != FAIL_SAID && st->db && may_read_only &&
-	    disk_full(st->db, msg.buf)) {
+	if (rc == FAIL_SAID && st->no_write && may_read_only) {
+		/* A command that only reads has no need to write. */
+		sqlite3_close(st->db);
+		st->db = NULL;
+		strbuf_reset(&msg);
+		nr_objects = -1;
+		rc = open_read_only(st, no_migrate, &nr_objects, &msg);
+		if (rc == FAIL_SQLITE && st->db &&
+		    !corrupt_reason(st->db, msg.buf)) {
+			strbuf_addf(err,
+				    "cannot read state database '%s' (it "
+				    "cannot be written: %s): %s",
+				    st->path, st->no_write, msg.buf);
+			goto out;
+		}
+	} else if (rc < 0 && rc != FAIL_SAID && st->db && may_read_only &&
+		   disk_full(st->db, msg.buf)) {
 		sqlite3_close(st->db);
 		st->db = NULL;
 		strbuf_reset(&msg);
@@ -544,6 +620,7 @@ void store_close(struct store *st)
 	free(st->dir);
 	free(st->path);
 	free(st->backup);
+	free(st->no_write);
 	free(st);
 }
 
@@ -570,6 +647,11 @@ const char *store_backup_path(const struct store *st)
 bool store_read_only(const struct store *st)
 {
 	return st->read_only;
+}
+
+const char *store_no_write(const struct store *st)
+{
+	return st->read_only ? st->no_write : NULL;
 }
 
 bool store_disk_full(struct store *st, const char *msg)

@@ -63,12 +63,17 @@ int store_open(const char *state_dir, enum store_open_mode mode,
  */
 int store_check_db(const char *state_dir, struct strbuf *err);
 /*
- * Whether store_open(STORE_READ...) found the disk full and opened the
- * database without writing to it: writes fail ("attempt to write a
- * readonly database"), other runners wait for this one to close, and
- * nothing was migrated or recovered.
+ * Whether store_open(STORE_READ...) found the disk full, or the database
+ * not writable, and opened it without writing to it: writes fail
+ * ("attempt to write a readonly database"), nothing was migrated or
+ * recovered, and on a full disk other runners wait for this one to close.
  */
 bool store_read_only(const struct store *st);
+/*
+ * When store_read_only() is for want of write access rather than space:
+ * why ("Read-only file system", "Permission denied"); else NULL.
+ */
+const char *store_no_write(const struct store *st);
 /*
  * Whether the last failure on st, which said msg, was for want of space:
  * SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT.

@@ -725,7 +725,23 @@ struct diff_ctx {
 	struct ws_changes *out;
 	int dest_fd;
 	struct strbuf *err;
+	size_t nr_unwritten; /* changes the results had no room (or way) for */
 };
+
+/*
+ * ch could not be written into the results (a full disk, most often):
+ * the walk goes on, so the list still says everything the task changed,
+ * and ch says it was not pulled and why. The first failure is the error.
+ */
+static void unwritten(struct diff_ctx *d, struct ws_change *ch, int errnum)
+{
+	free(ch->note);
+	ch->note = xstrfmt("could not be written into the results: %s",
+			   strerror(errnum));
+	if (!d->nr_unwritten++)
+		strbuf_addf(d->err, "cannot write '%s' into results: %s",
+			    ch->path, strerror(errnum));
+}
 
 int ws_open_parent(int root_fd, const char *path, const char **base,
 		   bool create)
@@ -910,6 +926,7 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 	struct pull_ctx p = { .d = d, .f = &f };
 	uint64_t before = d->out->bytes_pulled;
 	int in = -1, ret = 0;
+	bool created = false;
 	struct stat st;
 
 	in = openat(dirfd, name,
@@ -929,6 +946,7 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 	if (dest_fd(d) < 0 ||
 	    ws_pulled_open(&f, d->dest_fd, ch->path, d->opts->secrets) < 0)
 		goto fail;
+	created = true;
 	/* Holes stay holes: a sparse file comes back as small as it is. */
 	if (fs_read_sparse(in, pull_data, pull_hole, &p) < 0) {
 		if (ws_pulled_refuse_secret(&f, ch, d->out)) {
@@ -949,9 +967,16 @@ static int pull_file(struct diff_ctx *d, int dirfd, const char *name,
 	ch->pulled = true;
 	goto out;
 fail:
-	strbuf_addf(d->err, "cannot write '%s' into results: %s", ch->path,
-		    strerror(errno));
-	ret = -1;
+	ret = errno;
+	/* What did fit goes: part of a file is not what the task wrote. */
+	if (created && f.fd >= 0)
+		ws_pulled_discard(&f);
+	else if (created)
+		unlinkat(f.pfd, f.base, 0);
+	memset(ch->sha256, 0, sizeof(ch->sha256));
+	d->out->bytes_pulled = before;
+	unwritten(d, ch, ret);
+	ret = 0;
 out:
 	if (in >= 0)
 		close(in);
@@ -973,10 +998,12 @@ int ws_put_link(int dest_fd, const char *target, struct ws_change *ch,
 	pfd = dest_fd < 0 ? -1
 			  : ws_open_parent(dest_fd, ch->path, &base, true);
 	if (pfd < 0 || symlinkat(target, pfd, base) < 0) {
+		int e = errno;
 		strbuf_addf(err, "cannot write '%s' into results: %s",
-			    ch->path, strerror(errno));
+			    ch->path, strerror(e));
 		if (pfd >= 0)
 			close(pfd);
+		errno = e;
 		return -1;
 	}
 	close(pfd);
@@ -989,7 +1016,12 @@ static int pull_link(struct diff_ctx *d, const char *target,
 {
 	/* Only a link that will be kept needs changes/ to exist. */
 	int fd = ws_link_stays_inside(ch->path, target) ? dest_fd(d) : -1;
-	return ws_put_link(fd, target, ch, d->out, d->err);
+	struct strbuf ignored = STRBUF_INIT;
+
+	if (ws_put_link(fd, target, ch, d->out, &ignored) < 0)
+		unwritten(d, ch, errno);
+	strbuf_release(&ignored);
+	return 0;
 }
 
 /* Same inode and ctime as right after the copy: the task never touched it. */
@@ -1180,7 +1212,13 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 		}
 	}
 	ws_changes_sort(out);
-	ret = 0;
+	if (d.nr_unwritten > 1)
+		strbuf_addf(err,
+			    " (%zu changes could not be written, each "
+			    "noted in changes.json)",
+			    d.nr_unwritten);
+	out->nr_unwritten = d.nr_unwritten;
+	ret = d.nr_unwritten ? -1 : 0;
 out:
 	if (tree_fd >= 0)
 		close(tree_fd);

@@ -137,6 +137,8 @@ struct ws_changes {
 	uint64_t bytes_pulled;
 	size_t nr_refused; /* specials, escapes, over the limit, secrets */
 	bool truncated;	   /* more than WS_MAX_CHANGES: the rest dropped */
+	/* listed, but not written into the results (a full disk) */
+	size_t nr_unwritten;
 };
 
 struct ws_pull_opts {
@@ -294,8 +296,11 @@ int ws_put_link(int dest_fd, const char *target, struct ws_change *ch,
  * added and modified regular files and symlinks matching opts->pull into
  * opts->dest, and record every change in out. Never follows a link in
  * tree, never writes outside dest; fifos, sockets and devices are refused
- * and recorded with a note. Returns -1 only for failures of our own side
- * (cannot write dest).
+ * and recorded with a note. Returns -1 only for failures of our own side:
+ * the tree cannot be read, or dest cannot be written (a full disk). In
+ * the latter case the walk still goes to the end, so out lists every
+ * change; what could not be written has pulled false and a note saying
+ * why, nothing of it is left in dest, and err names the first failure.
  */
 int ws_diff(const struct ws_manifest *base, const char *tree,
 	    const struct ws_pull_opts *opts, struct ws_changes *out,

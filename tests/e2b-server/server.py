@@ -35,6 +35,24 @@ test-only
                              0.6.13 does; default 0, as older envd),
                              "max_lifetime": 4 (seconds)}
 
+Network (NewSandbox allow_internet_access and network, openapi.yml
+SandboxNetworkConfig): the types are checked as the API's schema
+validation does (400 "request body has an error: ..."), and so are the
+API's own rules (validateNetworkConfig in e2b-dev/infra): a denyOut
+entry must be an IP or a CIDR ("invalid denied CIDR X"), a name in
+allowOut needs 0.0.0.0/0 in denyOut, allowPublicTraffic false needs
+secure. Stricter than the API, which ignores them: an unknown key in
+network and an allowOut entry that is neither an IP, a CIDR nor a
+(*.)name (a port, a URL) are refused, so a client's typo shows here.
+A sandbox whose egress is all denied (allow_internet_access false, or
+0.0.0.0/0 in denyOut) runs its commands with no network at all
+(bubblewrap --unshare-net): what the stand-in could reach is this
+host's loopback, which no E2B sandbox reaches; allowOut entries are
+recorded, not routed. GET /sandboxes/{id} answers allowInternetAccess
+(null when not set) and network as given; GET /_state lists every
+create's allowInternetAccess, network and whether it was cut off
+("created", also after the sandbox is gone).
+
 Sandboxes: each is a temporary directory with workspace/, tmp/, home/
 and root/. Commands run under bubblewrap with the host's system
 directories read-only and those four bound at /workspace, /tmp,
@@ -85,10 +103,12 @@ Prints nothing but errors; writes the port to FILE once listening.
 import argparse
 import base64
 import email.utils
+import ipaddress
 import json
 import os
 import posixpath
 import queue
+import re
 import secrets
 import shutil
 import signal
@@ -130,6 +150,7 @@ class State:
         self.faults = []
         self.log = []
         self.counts = {"created": 0, "killed": 0, "expired": 0, "died": 0}
+        self.created = []  # each create's network settings, for tests
         self.page_max = 100
         # How long an ended process's end event is kept for a late
         # Connect: envd before 0.6.13 forgets a process the moment it
@@ -201,6 +222,99 @@ def parse_metadata_filter(q):
             raise ValueError("invalid key value pair in query")
         out[query_unescape(kv[0])] = query_unescape(kv[1])
     return out
+
+
+BLOCK_ALL = "0.0.0.0/0"
+NETWORK_KEYS = {"allowPublicTraffic", "allowOut", "denyOut", "egressProxy",
+                "maskRequestHost", "rules"}
+NAME_RE = re.compile(r"^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}"
+                     r"[A-Za-z0-9_])?\.)*[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}"
+                     r"[A-Za-z0-9_])?\.?$")
+
+
+def is_ip_or_cidr(s):
+    """Go's net.ParseIP or net.ParseCIDR (sandbox_network.IsIPOrCIDR)."""
+    try:
+        if "/" in s:
+            ipaddress.ip_network(s, strict=False)
+        else:
+            ipaddress.ip_address(s)
+        return True
+    except ValueError:
+        return False
+
+
+def schema_error(where, what):
+    return ("request body has an error: doesn't match schema: Error at "
+            "\"%s\": value must be %s" % (where, what))
+
+
+def check_network(req):
+    """The create body's network fields as the API takes them: None, or
+    the message of its 400."""
+    a = req.get("allow_internet_access")
+    if a is not None and not isinstance(a, bool):
+        return schema_error("/allow_internet_access", "a boolean")
+    net = req.get("network")
+    if net is None:
+        return None
+    if not isinstance(net, dict):
+        return schema_error("/network", "an object")
+    for k in net:
+        if k not in NETWORK_KEYS:
+            return schema_error("/network/" + k,
+                                "one of the SandboxNetworkConfig "
+                                "properties (%s)" %
+                                ", ".join(sorted(NETWORK_KEYS)))
+    v = net.get("allowPublicTraffic")
+    if v is not None and not isinstance(v, bool):
+        return schema_error("/network/allowPublicTraffic", "a boolean")
+    v = net.get("maskRequestHost")
+    if v is not None and not isinstance(v, str):
+        return schema_error("/network/maskRequestHost", "a string")
+    for key in ("allowOut", "denyOut"):
+        v = net.get(key)
+        if v is None:
+            continue
+        if not isinstance(v, list):
+            return schema_error("/network/" + key, "an array")
+        for i, e in enumerate(v):
+            if not isinstance(e, str):
+                return schema_error("/network/%s/%d" % (key, i),
+                                    "a string")
+    v = net.get("egressProxy")
+    if v is not None:
+        if not isinstance(v, dict) or not isinstance(v.get("address"), str):
+            return schema_error("/network/egressProxy",
+                                "an object with a string address")
+        for k in ("username", "password"):
+            if v.get(k) is not None and (not isinstance(v[k], str) or
+                                         len(v[k].encode()) > 255):
+                return schema_error("/network/egressProxy/" + k,
+                                    "a string of at most 255 bytes")
+    v = net.get("rules")
+    if v is not None:
+        if not isinstance(v, dict) or not all(
+                isinstance(r, list) and all(isinstance(x, dict) for x in r)
+                for r in v.values()):
+            return schema_error("/network/rules",
+                                "an object of arrays of rules")
+    deny = net.get("denyOut") or []
+    for e in deny:
+        if not is_ip_or_cidr(e):
+            return "invalid denied CIDR %s" % e
+    allow = net.get("allowOut") or []
+    for e in allow:
+        if not is_ip_or_cidr(e) and not NAME_RE.match(e):
+            return "invalid allowed address %s" % e
+    if any(not is_ip_or_cidr(e) for e in allow) and BLOCK_ALL not in deny:
+        return ("When specifying allowed domains in allow out, you must "
+                "include 'ALL_TRAFFIC' in deny out to block all other "
+                "traffic.")
+    if net.get("allowPublicTraffic") is False and not req.get("secure"):
+        return ("You cannot create a sandbox without public access unless "
+                "you enable secure envd access via 'secure' flag.")
+    return None
 
 
 def iso(t):
@@ -298,7 +412,11 @@ class Sandbox:
         self.env_vars = body.get("envVars") or {}
         self.secure = bool(body.get("secure", False))
         self.token = secrets.token_hex(16) if self.secure else None
-        self.allow_net = body.get("allow_internet_access", True) is not False
+        self.allow_internet = body.get("allow_internet_access")
+        self.network = body.get("network")
+        deny = (self.network or {}).get("denyOut") or []
+        self.allow_net = (self.allow_internet is not False and
+                          "0.0.0.0/0" not in deny)
         self.started = time.time()
         self.end = self.started + body["timeout"]
         self.dir = tempfile.mkdtemp(prefix="sbx-", dir=state.root)
@@ -333,7 +451,14 @@ class Sandbox:
             d["envdAccessToken"] = self.token
         if detail:
             d["domain"] = None
-            d["allowInternetAccess"] = self.allow_net
+            d["allowInternetAccess"] = self.allow_internet
+            if self.network is not None:
+                net = dict(self.network)
+                if net.get("egressProxy"):
+                    net["egressProxy"] = {
+                        k: v for k, v in net["egressProxy"].items()
+                        if k != "password"}
+                d["network"] = net
         return d
 
     @staticmethod
@@ -667,10 +792,12 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 live = [{"sandboxID": s.id, "metadata": s.metadata,
                          "endAt": s.end, "dir": s.dir,
+                         "cutOff": not s.allow_net,
                          "processes": [p.pid for p in s.procs.values()
                                        if p.end is None]}
                         for s in st.sandboxes.values()]
-                d = {"sandboxes": live, "requests": list(st.log),
+                d = {"sandboxes": live, "created": list(st.created),
+                     "requests": list(st.log),
                      "faults": list(st.faults), "counts": dict(st.counts),
                      "now": time.time()}
             self.send(200, d)
@@ -703,6 +830,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.exit_retention = 0.0
                 st.max_lifetime = st.default_max_lifetime
                 st.counts = dict.fromkeys(st.counts, 0)
+                st.created = []
             for s in sbs:
                 s.kill()
             self.send(200, {"ok": True})
@@ -776,11 +904,20 @@ class Handler(BaseHTTPRequestHandler):
                        ("%d hours" % (lim // 3600) if lim % 3600 == 0
                         else "%g seconds" % lim))
             return
+        why = check_network(req)
+        if why:
+            self.error(400, why)
+            return
         req["timeout"] = timeout
         sbx = Sandbox(st, req)
         with st.lock:
             st.sandboxes[sbx.id] = sbx
             st.counts["created"] += 1
+            st.created.append({
+                "sandboxID": sbx.id, "metadata": sbx.metadata,
+                "allowInternetAccess": sbx.allow_internet,
+                "network": sbx.network, "cutOff": not sbx.allow_net})
+            del st.created[:-1000]
         if fault and fault.get("kind") == "created":
             # Made, but the answer is lost: what a 5xx after the
             # orchestrator placed the sandbox looks like to a client.

@@ -127,16 +127,16 @@ test_expect_success 'validate: each bad entry of the list at its line and column
 	test_cmp expect err
 '
 
-test_expect_success 'validate: a list needs the local backend and a sandbox; no empty list' '
+test_expect_success 'validate: a list needs a sandbox, and on e2b what E2B can say; no empty list' '
 	mkdir ws &&
 	printf "version: 1\nname: n\nbackend:\n  isolation: none\n  network: [a.example:443]\ndefaults:\n  workspace: ws\ntasks:\n  - id: t\n    run: x\n" >none.yaml &&
-	printf "version: 1\nname: n\nbackend:\n  type: e2b\n  network: [a.example:443]\ndefaults:\n  workspace: ws\ntasks:\n  - id: t\n    run: x\n" >e2b.yaml &&
+	printf "version: 1\nname: n\nbackend:\n  type: e2b\n  network: [a.example:22]\ndefaults:\n  workspace: ws\ntasks:\n  - id: t\n    run: x\n" >e2b.yaml &&
 	printf "version: 1\nname: n\nbackend:\n  network: []\ndefaults:\n  workspace: ws\ntasks:\n  - id: t\n    run: x\n" >empty.yaml &&
 	printf "version: 1\nname: n\nbackend:\n  network: some\ndefaults:\n  workspace: ws\ntasks:\n  - id: t\n    run: x\n" >str.yaml &&
 	test_expect_code 2 runner validate none.yaml e2b.yaml empty.yaml str.yaml 2>err &&
 	cat >expect <<-\EOF &&
 	none.yaml:5:12: backend.network: a list of destinations needs isolation: sandbox (with isolation: none the task has the host'"'"'s network)
-	e2b.yaml:5:12: backend.network: a list of destinations needs the local backend (e2b takes true or false)
+	e2b.yaml:5:13: backend.network: on e2b: '"'"'a.example:22'"'"': E2B matches a name only on ports 80 and 443 (by the HTTP Host and the TLS SNI); list the address (a.b.c.d:22)
 	empty.yaml:4:12: backend.network: an empty list allows nothing (write false)
 	str.yaml:4:12: backend.network: expected true, false or a list of host:port, found '"'"'some'"'"'
 	EOF

@@ -354,6 +354,16 @@ test_expect_success 'verify: truncated, garbage, empty archives' '
 	test_grep "e.tar.gz: " err
 '
 
+test_expect_success 'verify: bytes after the last gzip member' '
+	std_run &&
+	runner archive $RUN --state s -o a.tar.gz >/dev/null &&
+	{ cat a.tar.gz && printf "hidden payload"; } >j.tar.gz &&
+	test_expect_code 1 runner verify j.tar.gz 2>err &&
+	test_grep "j.tar.gz: 14 bytes after the end of the compressed data" err &&
+	test_expect_code 1 runner verify - <j.tar.gz 2>err &&
+	test_grep "14 bytes after the end" err
+'
+
 test_expect_success PYTHON3 'verify: an archive without SHA256SUMS' '
 	std_run &&
 	runner archive $RUN --state s -o a.tar.gz >/dev/null &&

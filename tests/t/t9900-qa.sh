@@ -17,7 +17,13 @@ test_expect_success ROOT_MOUNT 'a pull that fails on a full disk keeps the whole
 	EOF
 	unshare -m sh -c "mount -t tmpfs -o size=12m tmpfs st &&
 		\"$RUNNER\" exec p.yaml --state st --quiet >out 2>&1;
-		cp st/runs/*/tasks/sp/changes.json changes.json" &&
+		cp st/runs/*/tasks/sp/changes.json changes.json;
+		\"$RUNNER\" apply last sp --state st >apply.out 2>&1;
+		echo \$? >apply.rc" &&
+	test "$(cat apply.rc)" = 4 &&
+	test_grep "could not be written into the results (see their notes); apply takes all" apply.out &&
+	test "$(cat ws/a.txt)" = a &&
+	! test -e ws/a1 &&
 	python3 -c "
 import json
 c = json.load(open(\"changes.json\"))

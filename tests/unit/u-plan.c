@@ -556,7 +556,7 @@ static const struct bad_plan {
 	  "8:3: schedule: unknown key 'cronn' (did you mean 'cron'?)\n"
 	  "10:9: backend.type: expected local or e2b, found 'k8s'\n"
 	  "11:14: backend.isolation: expected sandbox or none, found 'full'\n"
-	  "12:12: backend.network: expected true or false, found 'true'\n"
+	  "12:12: backend.network: expected true, false or a list of host:port, found 'true'\n"
 	  "13:11: backend.memory: expected a size like 512M or 2G, found "
 	  "'2X'\n"
 	  "14:13: backend.template: must not be empty\n"
