@@ -25,6 +25,7 @@
 #include "ws.h"
 
 #include <fcntl.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
@@ -38,10 +39,13 @@ struct git {
 	bool committer_is_author;
 };
 
+struct batch;
+static int on_batch(void *ctx, const char *buf, size_t len);
+
 struct git_io {
-	int in_fd;		/* stdin; -1: /dev/null */
-	struct strbuf *out;	/* stdout; NULL: discarded */
-	struct sha256_ctx *sum; /* or stdout hashed */
+	int in_fd;	     /* stdin; -1: /dev/null */
+	struct strbuf *out;  /* stdout; NULL: discarded */
+	struct batch *batch; /* or stdout read as cat-file --batch's */
 	bool too_much;
 };
 
@@ -49,8 +53,8 @@ static int on_git_output(void *ctx, const char *buf, size_t len)
 {
 	struct git_io *io = ctx;
 
-	if (io->sum) {
-		sha256_update(io->sum, buf, len);
+	if (io->batch) {
+		return on_batch(io->batch, buf, len);
 	} else if (io->out && strbuf_add(io->out, buf, len) < 0) {
 		io->too_much = true;
 		return 1;
@@ -363,10 +367,19 @@ static size_t tree_lower(const struct tree *t, const char *path)
 	return lo;
 }
 
+/* A change whose base must hold what the snapshot held. */
+struct verify {
+	const struct gitbranch_change *c;
+	char *oid; /* borrowed from the base's tree */
+};
+
 struct job {
 	const struct gitbranch_opts *o;
-	struct git g; /* at the repository's top */
-	char *prefix; /* of the workspace in the repository: "" or "d/" */
+	struct verify *verify;
+	size_t nr_verify, alloc_verify;
+	struct git g;	   /* at the repository's top */
+	char *prefix;	   /* of the workspace in the repository: "" or "d/" */
+	char *changes_dir; /* the changes/ folder's path (of its fd) */
 	struct tree base;
 	char **deleted; /* full paths the task deleted, sorted */
 	size_t nr_deleted;
@@ -396,58 +409,151 @@ static bool is_blob(const struct entry *e)
 	return !strcmp(e->type, "blob");
 }
 
-/* Does the base hold at e what the snapshot held (its SHA-256)? */
-static int same_as_snapshot(struct job *j, const struct entry *e,
-			    const unsigned char want[32], bool *same,
-			    struct strbuf *err)
-{
-	const char *const args[] = { "cat-file", "blob", e->oid, NULL };
-	struct git_io io = { .in_fd = -1, .sum = sha256_new() };
-	unsigned char sum[32];
-	int rc = git_run(&j->g, &io, err, args);
+/*
+ * git cat-file --batch's output: "OID blob SIZE\n", SIZE bytes, "\n",
+ * for each blob asked for, in order; each blob's content is hashed as it
+ * streams by, so memory stays small whatever the sizes.
+ */
+struct batch {
+	unsigned char (*sums)[32];
+	size_t nr, want;
+	struct strbuf head;
+	struct sha256_ctx *sum; /* the blob being read */
+	uint64_t left;		/* of its content */
+	int state;		/* 0: header, 1: content, 2: its newline */
+	bool bad;
+};
 
-	sha256_final(io.sum, sum);
-	if (rc != 0)
-		return -1;
-	*same = !memcmp(sum, want, 32);
+static int on_batch(void *ctx, const char *buf, size_t len)
+{
+	struct batch *b = ctx;
+
+	while (len) {
+		if (b->state == 0) {
+			const char *nl = memchr(buf, '\n', len);
+			size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+			const char *sp;
+			char *end;
+			if (strbuf_add(&b->head, buf, n) < 0)
+				goto bad;
+			buf += n;
+			len -= n;
+			if (!nl)
+				continue;
+			sp = strrchr(b->head.buf, ' ');
+			if (!strstr(b->head.buf, " blob ") || !sp ||
+			    b->nr >= b->want)
+				goto bad;
+			errno = 0;
+			b->left = strtoull(sp + 1, &end, 10);
+			if (errno || *end != '\n')
+				goto bad;
+			strbuf_reset(&b->head);
+			b->sum = sha256_new();
+			b->state = 1;
+		} else if (b->state == 1) {
+			size_t n = len < b->left ? len : (size_t)b->left;
+			sha256_update(b->sum, buf, n);
+			buf += n;
+			len -= n;
+			b->left -= n;
+		} else {
+			if (*buf != '\n')
+				goto bad;
+			buf++;
+			len--;
+			b->state = 0;
+		}
+		if (b->state == 1 && !b->left) {
+			sha256_final(b->sum, b->sums[b->nr++]);
+			b->sum = NULL;
+			b->state = 2;
+		}
+	}
 	return 0;
+bad:
+	b->bad = true;
+	return 1;
 }
 
-/* Refusals, each into j->conflicts: see gitbranch_commit(). */
-static int check(struct job *j, const struct gitbranch_change *c,
-		 const char *full, struct strbuf *err)
+/* The SHA-256 of each blob of oids, one git process for them all. */
+static int hash_blobs(struct job *j, char *const *oids, size_t nr,
+		      unsigned char (*sums)[32], struct strbuf *err)
+{
+	static const char *const args[] = { "cat-file", "--batch", NULL };
+	struct batch b = { .sums = sums, .want = nr };
+	struct strbuf list = STRBUF_INIT;
+	struct git_io io = { .in_fd = -1, .batch = &b };
+	int rc = -1;
+
+	strbuf_init_capped(&b.head, 512);
+	for (size_t i = 0; i < nr; i++)
+		strbuf_addf(&list, "%s\n", oids[i]);
+	io.in_fd = text_fd(list.buf, list.len);
+	if (io.in_fd < 0)
+		strbuf_addf(err, "cannot hand git the list: %s",
+			    strerror(errno));
+	else
+		rc = git_run(&j->g, &io, err, args);
+	if (!rc && (b.bad || b.nr != nr)) {
+		strbuf_addstr(err, "git cat-file --batch: output not "
+				   "understood");
+		rc = -1;
+	}
+	if (b.sum) {
+		unsigned char ignored[32];
+		sha256_final(b.sum, ignored);
+	}
+	if (io.in_fd >= 0)
+		close(io.in_fd);
+	strbuf_release(&list);
+	strbuf_release(&b.head);
+	return rc ? -1 : 0;
+}
+
+/*
+ * Refusals, each into j->conflicts (see gitbranch_commit()); what the
+ * base's blobs hold is compared later, all at once (verify_base).
+ */
+static void check(struct job *j, const struct gitbranch_change *c,
+		  const char *full)
 {
 	struct entry *e = tree_find(&j->base, full, strlen(full));
 	size_t len = strlen(full), i;
-	bool same;
 
+	/* git keeps no such path (include_git: true brought it back). */
+	for (const char *p = c->path; p; p = strchr(p, '/')) {
+		p += *p == '/';
+		if (!strncasecmp(p, ".git", 4) && (p[4] == '/' || !p[4])) {
+			conflict(j, c->path, "is inside .git");
+			return;
+		}
+	}
 	if (c->kind != 'A') {
 		if (!e || !is_blob(e)) {
 			conflict(j, c->path,
 				 e ? "is not a file in the base commit"
 				   : "is not in the base commit (the "
 				     "snapshot held a file git does not)");
-			return 0;
+			return;
 		}
 		if (!c->has_base) {
 			conflict(j, c->path,
 				 "the results do not say what the snapshot "
 				 "held");
-			return 0;
+			return;
 		}
-		if (same_as_snapshot(j, e, c->base_sha256, &same, err) < 0)
-			return -1;
-		if (!same)
-			conflict(j, c->path,
-				 "differs between the base commit and the "
-				 "snapshot (not committed when the run "
-				 "started)");
-		return 0;
+		/* Compared once every blob is hashed (verify_base). */
+		ALLOC_GROW(j->verify, j->nr_verify + 1, j->alloc_verify);
+		j->verify[j->nr_verify].c = c;
+		j->verify[j->nr_verify].oid = e->oid;
+		j->nr_verify++;
+		return;
 	}
 	if (e) {
 		conflict(j, c->path,
 			 "is in the base commit but was not in the snapshot");
-		return 0;
+		return;
 	}
 	for (const char *s = strchr(full + strlen(j->prefix), '/'); s;
 	     s = strchr(s + 1, '/')) {
@@ -457,7 +563,7 @@ static int check(struct job *j, const struct gitbranch_change *c,
 			conflict(j, c->path,
 				 "a directory of it is a file in the base "
 				 "commit");
-			return 0;
+			return;
 		}
 	}
 	{
@@ -477,12 +583,38 @@ static int check(struct job *j, const struct gitbranch_change *c,
 		}
 		free(under);
 	}
-	return 0;
 }
 
-/* The blob of the task's version of c, written; "MODE OID" into line. */
+static int verify_base(struct job *j, struct strbuf *err)
+{
+	char **oids = xcalloc(j->nr_verify + 1, sizeof(*oids));
+	unsigned char(*sums)[32] = xcalloc(j->nr_verify + 1, sizeof(*sums));
+	int ret;
+
+	for (size_t i = 0; i < j->nr_verify; i++)
+		oids[i] = j->verify[i].oid;
+	ret = j->nr_verify ? hash_blobs(j, oids, j->nr_verify, sums, err) : 0;
+	for (size_t i = 0; !ret && i < j->nr_verify; i++)
+		if (memcmp(sums[i], j->verify[i].c->base_sha256, 32))
+			conflict(j, j->verify[i].c->path,
+				 "differs between the base commit and the "
+				 "snapshot (not committed when the run "
+				 "started)");
+	free(oids);
+	free(sums);
+	return ret;
+}
+
+/* Files per git hash-object: its command line stays well under ARG_MAX. */
+#define FILES_PER_GIT 256
+
+/*
+ * The task's version of c: a link's blob written now, "MODE OID\t" into
+ * *line; a regular file is only looked at (a plain file at a path of no
+ * links, under changes/), its mode into *mode, for put_files() to write.
+ */
 static int put_blob(struct job *j, const struct gitbranch_change *c,
-		    struct strbuf *line, struct strbuf *err)
+		    char **line, const char **mode, struct strbuf *err)
 {
 	static const char *const args[] = { "hash-object", "-w",
 					    "--no-filters", "--stdin", NULL };
@@ -493,8 +625,7 @@ static int put_blob(struct job *j, const struct gitbranch_change *c,
 				       : ws_open_parent(j->o->changes_fd,
 							c->path, &base, false);
 	struct stat st;
-	const char *mode = "100644";
-	int ret = -1, rc;
+	int ret = -1;
 
 	strbuf_init_capped(&oid, 256);
 	if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -504,37 +635,36 @@ static int put_blob(struct job *j, const struct gitbranch_change *c,
 				    : strerror(errno));
 		goto out;
 	}
-	if (S_ISLNK(st.st_mode) && c->link) {
-		char buf[PATH_MAX];
-		ssize_t n = readlinkat(pfd, base, buf, sizeof(buf));
-		mode = "120000";
-		if (n >= 0)
-			io.in_fd = text_fd(buf, (size_t)n);
-	} else if (S_ISREG(st.st_mode) && !c->link) {
-		io.in_fd =
-			openat(pfd, base, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-		if (st.st_mode & S_IXUSR)
-			mode = "100755";
-	} else {
+	if (S_ISREG(st.st_mode) && !c->link) {
+		*mode = st.st_mode & S_IXUSR ? "100755" : "100644";
+		ret = 0;
+		goto out;
+	}
+	if (!S_ISLNK(st.st_mode) || !c->link) {
 		strbuf_addf(err,
 			    "the task's '%s' is not what changes.json says",
 			    c->path);
 		goto out;
+	}
+	{
+		char buf[PATH_MAX];
+		ssize_t n = readlinkat(pfd, base, buf, sizeof(buf));
+		if (n >= 0)
+			io.in_fd = text_fd(buf, (size_t)n);
 	}
 	if (io.in_fd < 0) {
 		strbuf_addf(err, "cannot read the task's '%s': %s", c->path,
 			    strerror(errno));
 		goto out;
 	}
-	rc = git_run(&j->g, &io, err, args);
-	if (rc)
+	if (git_run(&j->g, &io, err, args))
 		goto out;
 	strbuf_rtrim(&oid);
 	if (!is_oid(oid.buf)) {
 		strbuf_addstr(err, "git hash-object: output not understood");
 		goto out;
 	}
-	strbuf_addf(line, "%s %s\t", mode, oid.buf);
+	*line = xstrfmt("120000 %s\t", oid.buf);
 	ret = 0;
 out:
 	if (io.in_fd >= 0)
@@ -543,6 +673,56 @@ out:
 		close(pfd);
 	strbuf_release(&oid);
 	return ret;
+}
+
+/*
+ * The blobs of the task's regular files o->changes[idx[k]], each of mode
+ * modes[k], written FILES_PER_GIT at a time; "MODE OID\t" into
+ * lines[idx[k]]. The names travel in argv (any byte but NUL), under the
+ * changes/ folder's own path, checked by put_blob() to hold no link.
+ */
+static int put_files(struct job *j, const size_t *idx,
+		     const char *const *modes, size_t n, char **lines,
+		     struct strbuf *err)
+{
+	for (size_t at = 0; at < n; at += FILES_PER_GIT) {
+		size_t end = n - at > FILES_PER_GIT ? at + FILES_PER_GIT : n;
+		struct strvec args = STRVEC_INIT;
+		struct strbuf out = STRBUF_INIT;
+		struct git_io io = { .in_fd = -1, .out = &out };
+		const char *p;
+		int rc;
+
+		strbuf_init_capped(&out, 100 * FILES_PER_GIT);
+		strvec_push(&args, "hash-object");
+		strvec_push(&args, "-w");
+		strvec_push(&args, "--no-filters");
+		strvec_push(&args, "--");
+		for (size_t k = at; k < end; k++)
+			strvec_pushf(&args, "%s/%s", j->changes_dir,
+				     j->o->changes[idx[k]].path);
+		rc = git_run(&j->g, &io, err, args.v);
+		p = out.buf;
+		for (size_t k = at; !rc && k < end; k++) {
+			const char *nl = strchr(p, '\n');
+			char *oid = nl ? xstrndup(p, (size_t)(nl - p)) : NULL;
+			if (!oid || !is_oid(oid)) {
+				strbuf_addstr(err, "git hash-object: output "
+						   "not understood");
+				rc = -1;
+			} else {
+				lines[idx[k]] =
+					xstrfmt("%s %s\t", modes[k], oid);
+				p = nl + 1;
+			}
+			free(oid);
+		}
+		strvec_clear(&args);
+		strbuf_release(&out);
+		if (rc)
+			return -1;
+	}
+	return 0;
 }
 
 /* Remove the temporary index and its directory. */
@@ -573,7 +753,10 @@ static char *clean_message(const char *msg)
 static int make_commit(struct job *j, char **commit, struct strbuf *err)
 {
 	const struct gitbranch_opts *o = j->o;
-	struct strbuf info = STRBUF_INIT, blob = STRBUF_INIT;
+	struct strbuf info = STRBUF_INIT;
+	char **lines = xcalloc(o->nr + 1, sizeof(*lines));
+	size_t *idx = xcalloc(o->nr + 1, sizeof(*idx)), nr_files = 0;
+	const char **modes = xcalloc(o->nr + 1, sizeof(*modes));
 	char *tmpdir = NULL, *index = NULL, *tree = NULL, *id = NULL;
 	char *ref = xstrfmt("refs/heads/%s", o->branch), *msg = NULL;
 	const char *tmp = getenv("TMPDIR");
@@ -597,6 +780,19 @@ static int make_commit(struct job *j, char **commit, struct strbuf *err)
 		if (git_run(&j->g, NULL, err, args))
 			goto out;
 	}
+	for (size_t i = 0; i < o->nr; i++) {
+		const char *mode = NULL;
+		if (o->changes[i].kind == 'D')
+			continue;
+		if (put_blob(j, &o->changes[i], &lines[i], &mode, err) < 0)
+			goto out;
+		if (mode) {
+			idx[nr_files] = i;
+			modes[nr_files++] = mode;
+		}
+	}
+	if (put_files(j, idx, modes, nr_files, lines, err) < 0)
+		goto out;
 	/* Deletions first: a file may become a directory, or the reverse. */
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t i = 0; i < o->nr; i++) {
@@ -609,10 +805,7 @@ static int make_commit(struct job *j, char **commit, struct strbuf *err)
 					strbuf_addch(&info, '0');
 				strbuf_addch(&info, '\t');
 			} else {
-				strbuf_reset(&blob);
-				if (put_blob(j, c, &blob, err) < 0)
-					goto out;
-				strbuf_add(&info, blob.buf, blob.len);
+				strbuf_addstr(&info, lines[i]);
 			}
 			strbuf_addf(&info, "%s%s", j->prefix, c->path);
 			strbuf_addch(&info, '\0');
@@ -696,7 +889,11 @@ out:
 	free(ref);
 	free(msg);
 	strbuf_release(&info);
-	strbuf_release(&blob);
+	for (size_t i = 0; i < o->nr; i++)
+		free(lines[i]);
+	free(lines);
+	free(idx);
+	free(modes);
 	return ret;
 }
 
@@ -726,6 +923,13 @@ int gitbranch_commit(const struct gitbranch_opts *o, struct strvec *conflicts,
 			goto out;
 	}
 	j.g.dir = top;
+	if (o->changes_fd >= 0) {
+		char *fdp = xstrfmt("/proc/self/fd/%d", o->changes_fd);
+		j.changes_dir = fs_realpath(fdp, err);
+		free(fdp);
+		if (!j.changes_dir)
+			goto out;
+	}
 	j.g.author_name = o->author_name;
 	j.g.author_email = o->author_email;
 	probe = xstrfmt("%s^{commit}", o->base);
@@ -780,12 +984,15 @@ int gitbranch_commit(const struct gitbranch_opts *o, struct strvec *conflicts,
 		qsort(j.deleted, j.nr_deleted, sizeof(*j.deleted), str_cmp);
 	for (size_t i = 0; i < o->nr; i++) {
 		char *full = xstrfmt("%s%s", j.prefix, o->changes[i].path);
-		rc = check(&j, &o->changes[i], full, err);
+		check(&j, &o->changes[i], full);
 		free(full);
-		if (rc < 0)
-			goto out;
 	}
+	if (verify_base(&j, err) < 0)
+		goto out;
 	if (conflicts->nr) {
+		if (conflicts->nr > 1)
+			qsort(conflicts->v, conflicts->nr,
+			      sizeof(*conflicts->v), str_cmp);
 		strbuf_addf(err,
 			    "%zu change%s cannot go onto the commit the "
 			    "snapshot was taken from",
@@ -802,6 +1009,8 @@ out:
 	for (size_t i = 0; i < j.nr_deleted; i++)
 		free(j.deleted[i]);
 	free(j.deleted);
+	free(j.verify);
+	free(j.changes_dir);
 	tree_release(&j.base);
 	strbuf_release(&listing);
 	return ret;

@@ -75,6 +75,20 @@ test_expect_success BWRAP,GIT 'a task as one commit on a new branch: tree = base
 	test_grep "^Runner-Task: t$" msg && test_grep "^Runner-Run: $(rid)$" msg
 '
 
+test_expect_success BWRAP,GIT 'many files: the same tree as apply makes, and quickly' '
+	mkdir -p ws/src && for i in $(seq 1 1500); do echo $i >ws/src/f$i || return 1; done &&
+	repo ws &&
+	plan ws "\"for i in \$(seq 1 600); do echo x >>src/f\$i; echo n >src/n\$i; done; rm src/f1500\"" &&
+	runner exec p.yaml --state st >out &&
+	start=$(date +%s) &&
+	runner apply last t --branch many --state st >out &&
+	test $(($(date +%s) - start)) -lt 10 &&
+	test_grep "1201 changes of t" out &&
+	cp -a ws expect && runner apply last t --to expect --state st >/dev/null &&
+	git -C expect add -A &&
+	test "$(git -C expect write-tree)" = "$(git -C ws rev-parse many^{tree})"
+'
+
 test_expect_success BWRAP,GIT 'a branch that exists, a bad name, no git: refused, nothing made' '
 	mkdir ws && echo a >ws/a && repo ws &&
 	plan ws "\"echo new >a\"" &&
