@@ -1076,7 +1076,10 @@ struct branch_ctx {
 	bool dry_run;
 };
 
-/* 0 made (or would be), 1 refused, -1 failed; each said as it goes. */
+/*
+ * 0 made (or would be), 1 refused, 2 nothing to commit, -1 failed; each
+ * said as it goes.
+ */
 static int branch_one(const struct branch_ctx *b, const char *task)
 {
 	static const char marks[] = { 'A', 'M', 'D' };
@@ -1127,7 +1130,13 @@ static int branch_one(const struct branch_ctx *b, const char *task)
 		error("cannot open '%s': %s", changes, strerror(errno));
 		goto out;
 	}
-	gc = xcalloc(pa.nr ? pa.nr : 1, sizeof(*gc));
+	/* An empty commit would only be one more branch to look at. */
+	if (!pa.nr) {
+		printf("held back: %s (no changes)\n", task);
+		ret = 2;
+		goto out;
+	}
+	gc = xcalloc(pa.nr, sizeof(*gc));
 	for (size_t i = 0; i < pa.nr; i++) {
 		const struct change *c = &pa.items[i];
 		gc[i].path = c->path;
@@ -1202,7 +1211,7 @@ out:
 /*
  * --all --branch PATTERN: a branch for every task that succeeded and
  * changed something, in plan order, each on the snapshot's commit on its
- * own; what is held back is said.
+ * own; what is held back (failed, no changes) is said.
  */
 static int branch_all(const struct branch_ctx *b)
 {
@@ -1252,7 +1261,7 @@ static int branch_all(const struct branch_ctx *b)
 			made++;
 		else if (rc == 1)
 			refused++;
-		else
+		else if (rc < 0)
 			failed++;
 	}
 	printf("%s%zu branch%s made, %zu refused\n",
@@ -1333,9 +1342,9 @@ int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
 			error("'%s' is not a task id", argv[optind + 1]);
 		} else {
 			int rc = branch_one(&b, argv[optind + 1]);
-			ret = rc == 0	? RUNNER_EXIT_OK
-			      : rc == 1 ? RUNNER_EXIT_TASK_FAILED
-					: RUNNER_EXIT_RUNTIME;
+			ret = rc == 0 || rc == 2 ? RUNNER_EXIT_OK
+			      : rc == 1		 ? RUNNER_EXIT_TASK_FAILED
+						 : RUNNER_EXIT_RUNTIME;
 		}
 		goto out;
 	}
