@@ -1,6 +1,8 @@
 /*
  * runner apply RUN TASK [--to DIR] [--dry-run]: put a task's pulled-back
- * changes into the workspace (or DIR), all or nothing.
+ * changes into the workspace (or DIR), all or nothing. With --all
+ * instead of TASK, every task of the run that succeeded and changed no
+ * file another one changed (review.h), one after the other.
  *
  * Check. Every change is checked against what is on disk before anything
  * is touched: a modified or deleted file must still have the hash the task
@@ -37,6 +39,7 @@
 #include "cmd-opt.h"
 #include "plan.h"
 #include "quote.h"
+#include "review.h"
 #include "runref.h"
 #include "store.h"
 #include "ws.h"
@@ -1039,7 +1042,8 @@ static cJSON *read_json(const char *path, struct strbuf *err)
 
 /*
  * The commit message: the task's id and the agent's final text (its
- * result.json "agent" object) when there is one, and where it came from.
+ * result.json "agent": "final_text", masked when recorded) when there is
+ * one, and where it came from.
  */
 static char *branch_message(const char *dir, const char *run, const char *task)
 {
@@ -1047,7 +1051,7 @@ static char *branch_message(const char *dir, const char *run, const char *task)
 	char *path = fs_join(dir, "result.json");
 	cJSON *root = read_json(path, &ignored);
 	const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(
-		cJSON_GetObjectItem(root, "agent"), "result"));
+		cJSON_GetObjectItem(root, "agent"), "final_text"));
 	size_t first;
 
 	while (text && (*text == '\n' || *text == ' '))
@@ -1277,83 +1281,25 @@ out:
 	return ret;
 }
 
-int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
+/*
+ * Apply task (of run id, in st's results) to to (NULL: its workspace),
+ * all or nothing, printing what it does: an exit code (0 applied, 1
+ * conflicts in the workspace, 4 a failure).
+ */
+static int apply_one(struct store *st, const char *id, const char *task,
+		     const char *to, bool dry_run)
 {
 	static const char marks[] = { 'A', 'M', 'D' };
 	struct plan_apply pa = { 0 };
 	struct strbuf err = STRBUF_INIT;
-	struct store *st = NULL;
-	const char *state = NULL, *to = NULL;
-	char *id = NULL, *dir = NULL, *workspace = NULL, *changes = NULL;
+	char *dir = NULL, *workspace = NULL, *changes = NULL;
 	char *shown = NULL; /* to, as printed */
-	const char *branch = NULL;
-	bool dry_run = false, all = false;
-	int ret, srcfd = -1, dstfd = -1;
+	int ret = RUNNER_EXIT_RUNTIME, srcfd = -1, dstfd = -1;
 	size_t todo = 0;
-	const char *usage = cmd->usage;
-	const struct opt options[] = {
-		OPT_STRING(0, "to", "DIR", &to,
-			   "apply to DIR instead of the task's workspace"),
-		OPT_BOOL('n', "dry-run", &dry_run,
-			 "check and list the changes; write nothing"),
-		OPT_STRING(0, "branch", "NAME", &branch,
-			   "commit the changes to a new git branch NAME "
-			   "instead ({run} and {task} are put in)"),
-		OPT_BOOL(0, "all", &all,
-			 "with --branch: a branch for every task"),
-		OPT_STATE(&state),
-		OPT_END(),
-	};
 
 	strvec_init(&pa.conflicts);
 	strvec_init(&pa.skipped);
-	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
-		return ret;
-	if (all && !branch)
-		return usage_error(usage, "--all needs --branch PATTERN");
-	if (argc - optind != (all ? 1 : 2))
-		return usage_error(usage, all ? "apply --all takes RUN"
-					      : "apply takes RUN and TASK");
-	if (branch) {
-		char *probe = branch_name(branch, "r", "t", &err);
-		free(probe);
-		if (!probe) {
-			ret = usage_error(usage, "%s", err.buf);
-			strbuf_release(&err);
-			return ret;
-		}
-	}
-	if ((ret = cmd_open_state_read(state, &st)))
-		return ret;
-	ret = RUNNER_EXIT_RUNTIME;
-	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	if (branch) {
-		struct branch_ctx b = { .run = id,
-					.state_dir = store_dir(st),
-					.to = to,
-					.pattern = branch,
-					.dry_run = dry_run };
-		if (all) {
-			ret = branch_all(&b);
-		} else if (!plan_id_valid(argv[optind + 1])) {
-			error("'%s' is not a task id", argv[optind + 1]);
-		} else {
-			int rc = branch_one(&b, argv[optind + 1]);
-			ret = rc == 0 || rc == 2 ? RUNNER_EXIT_OK
-			      : rc == 1		 ? RUNNER_EXIT_TASK_FAILED
-						 : RUNNER_EXIT_RUNTIME;
-		}
-		goto out;
-	}
-	if (!plan_id_valid(argv[optind + 1])) {
-		error("'%s' is not a task id", argv[optind + 1]);
-		goto out;
-	}
-	dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st), id,
-		      argv[optind + 1]);
+	dir = xstrfmt("%s/runs/%s/tasks/%s", store_dir(st), id, task);
 	if (load(dir, &pa, &workspace, &err) < 0) {
 		error("%s", err.buf);
 		goto out;
@@ -1441,11 +1387,196 @@ out:
 		close(srcfd);
 	if (dstfd >= 0)
 		close(dstfd);
-	free(id);
 	free(dir);
 	free(changes);
 	free(workspace);
 	free(shown);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * Why task i of r is held back from --all, into why, or nothing: it did
+ * not succeed, or it changed a file that another candidate (a task that
+ * succeeded with changes) changed too, other than in the same way. Such
+ * a pair is held back whole: which of the two should win is the
+ * reviewer's call, and the second could not apply anyway (the file is
+ * no longer the one it started from).
+ */
+static void held_back(const struct review *r, size_t i, struct strbuf *why)
+{
+	const struct review_task *t = &r->tasks[i];
+	size_t shown = 0;
+
+	if (!t->status || strcmp(t->status, "succeeded")) {
+		strbuf_addstr(why, "it did not succeed (");
+		quote_text(why, t->status ? t->status : "?",
+			   strlen(t->status ? t->status : "?"), 0);
+		strbuf_addch(why, ')');
+		return;
+	}
+	for (size_t k = 0; k < r->nr_conflicts; k++) {
+		const struct review_conflict *c = &r->conflicts[k];
+		size_t other = c->a == i ? c->b : c->a;
+		const struct review_task *o = &r->tasks[other];
+		char *q;
+		if ((c->a != i && c->b != i) || c->same || !o->status ||
+		    strcmp(o->status, "succeeded"))
+			continue;
+		if (shown++ >= 3) {
+			strbuf_addstr(why, "; ...");
+			break;
+		}
+		q = quote_path_dup(c->path);
+		strbuf_addf(why, "%s%s is changed by ", shown > 1 ? "; " : "",
+			    q);
+		quote_text(why, o->id, strlen(o->id), 0);
+		strbuf_addf(why, " too (%s)", c->why);
+		free(q);
+	}
+}
+
+/*
+ * --all: every task of run id that is not held back, in plan order,
+ * each all or nothing (apply_one); then what was held back and why.
+ * 0 when every task with changes was applied, else 1 (4 on a failure).
+ */
+static int apply_every(struct store *st, const char *id, const char *to,
+		       bool dry_run)
+{
+	struct review r;
+	struct strbuf err = STRBUF_INIT, why = STRBUF_INIT;
+	struct strvec back = STRVEC_INIT;
+	size_t applied = 0;
+	int ret = RUNNER_EXIT_RUNTIME;
+
+	if (review_load(st, id, &r, &err) < 0) {
+		error("cannot read run %s: %s", id, err.buf);
+		goto out;
+	}
+	for (size_t i = 0; i < r.nr_tasks; i++) {
+		const struct review_task *t = &r.tasks[i];
+		int rc;
+
+		char *q;
+
+		if (!t->nr_files)
+			continue;
+		q = quote_text_dup(t->id);
+		strbuf_reset(&why);
+		held_back(&r, i, &why);
+		if (why.len) {
+			strvec_pushf(&back, "%s: %s", q, why.buf);
+			free(q);
+			continue;
+		}
+		printf("== %s\n", q);
+		rc = apply_one(st, id, t->id, to, dry_run);
+		if (rc == RUNNER_EXIT_OK)
+			applied++;
+		else if (rc == RUNNER_EXIT_TASK_FAILED)
+			strvec_pushf(&back,
+				     "%s: conflicts in the workspace "
+				     "(listed above); nothing of it "
+				     "was applied",
+				     q);
+		else
+			strvec_pushf(&back,
+				     "%s: could not be applied (see "
+				     "above); nothing of it was applied",
+				     q);
+		free(q);
+	}
+	for (size_t i = 0; i < back.nr; i++)
+		printf("held back: %s\n", back.v[i]);
+	printf("%s %zu task%s, held back %zu\n",
+	       dry_run ? "dry run: would apply" : "applied", applied,
+	       applied == 1 ? "" : "s", back.nr);
+	ret = back.nr ? RUNNER_EXIT_TASK_FAILED : RUNNER_EXIT_OK;
+out:
+	review_release(&r);
+	strvec_clear(&back);
+	strbuf_release(&why);
+	strbuf_release(&err);
+	return ret;
+}
+
+int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct store *st = NULL;
+	const char *state = NULL, *to = NULL;
+	const char *branch = NULL;
+	char *id = NULL;
+	bool dry_run = false, all = false;
+	int ret;
+	const char *usage = cmd->usage;
+	const struct opt options[] = {
+		OPT_STRING(0, "to", "DIR", &to,
+			   "apply to DIR instead of the task's workspace"),
+		OPT_BOOL('n', "dry-run", &dry_run,
+			 "check and list the changes; write nothing"),
+		OPT_BOOL(0, "all", &all,
+			 "every task that succeeded and conflicts with no "
+			 "other, in plan order"),
+		OPT_STRING(0, "branch", "NAME", &branch,
+			   "commit the changes to a new git branch NAME "
+			   "instead ({run} and {task} are put in)"),
+		OPT_STATE(&state),
+		OPT_END(),
+	};
+
+	if ((ret = opt_parse(argc, argv, cmd, options, 0)) >= 0)
+		return ret;
+	if (all && argc - optind != 1)
+		return usage_error(usage, "apply --all takes RUN alone");
+	if (!all && argc - optind != 2)
+		return usage_error(usage, "apply takes RUN and TASK");
+	if (branch) {
+		char *probe = branch_name(branch, "r", "t", &err);
+		free(probe);
+		if (!probe) {
+			ret = usage_error(usage, "%s", err.buf);
+			strbuf_release(&err);
+			return ret;
+		}
+	}
+	if ((ret = cmd_open_state_read(state, &st)))
+		return ret;
+	ret = RUNNER_EXIT_RUNTIME;
+	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (branch) {
+		struct branch_ctx b = { .run = id,
+					.state_dir = store_dir(st),
+					.to = to,
+					.pattern = branch,
+					.dry_run = dry_run };
+		if (all) {
+			ret = branch_all(&b);
+		} else if (!plan_id_valid(argv[optind + 1])) {
+			error("'%s' is not a task id", argv[optind + 1]);
+		} else {
+			int rc = branch_one(&b, argv[optind + 1]);
+			ret = rc == 0 || rc == 2 ? RUNNER_EXIT_OK
+			      : rc == 1		 ? RUNNER_EXIT_TASK_FAILED
+						 : RUNNER_EXIT_RUNTIME;
+		}
+		goto out;
+	}
+	if (all) {
+		ret = apply_every(st, id, to, dry_run);
+		goto out;
+	}
+	if (!plan_id_valid(argv[optind + 1])) {
+		error("'%s' is not a task id", argv[optind + 1]);
+		goto out;
+	}
+	ret = apply_one(st, id, argv[optind + 1], to, dry_run);
+out:
+	free(id);
 	strbuf_release(&err);
 	if (st)
 		store_close(st);

@@ -58,8 +58,9 @@ static void on_warning(void *ctx, const char *msg)
 	warning("%s", msg);
 }
 
-static void on_event(void *ctx, const char *kind, const char *task,
-		     const char *status, const char *message)
+static void on_event_data(void *ctx, const char *kind, const char *task,
+			  const char *status, const char *message,
+			  const char *data)
 {
 	struct progress *p = ctx;
 	char when[40];
@@ -69,6 +70,7 @@ static void on_event(void *ctx, const char *kind, const char *task,
 	time_iso8601_utc(time_now_ms(), when, sizeof(when));
 	if (p->mode == PROGRESS_JSON) {
 		cJSON *o = cJSON_CreateObject();
+		cJSON *d = data ? cJSON_Parse(data) : NULL;
 		char *text;
 		cJSON_AddStringToObject(o, "time", when);
 		cJSON_AddStringToObject(o, "event", kind);
@@ -79,6 +81,8 @@ static void on_event(void *ctx, const char *kind, const char *task,
 			cJSON_AddStringToObject(o, "status", status);
 		if (message)
 			quote_json_add_text(o, "message", message);
+		if (d)
+			cJSON_AddItemToObject(o, "data", d);
 		text = cJSON_PrintUnformatted(o);
 		printf("%s\n", text);
 		fflush(stdout);
@@ -104,6 +108,12 @@ static void on_event(void *ctx, const char *kind, const char *task,
 		free(m);
 	}
 	fflush(stdout);
+}
+
+static void on_event(void *ctx, const char *kind, const char *task,
+		     const char *status, const char *message)
+{
+	on_event_data(ctx, kind, task, status, message, NULL);
 }
 
 static void on_tick(void *ctx, const struct sched_counts *c,
@@ -245,6 +255,7 @@ int cmd_run_plan(struct plan *plan, const struct run_opts *opts)
 	obs.warning = on_warning;
 	obs.begin = on_begin;
 	obs.event = on_event;
+	obs.event_data = on_event_data;
 	obs.tick = p.live ? on_tick : NULL;
 	obs.end = on_end;
 	obs.ctx = &p;

@@ -6,6 +6,9 @@
 #include "quote.h"
 #include "runref.h"
 #include "store.h"
+#include "store-agent.h"
+#include "agent-outcome.h"
+#include "run.h"
 #include "store-runs.h"
 #include "timeutil.h"
 
@@ -173,6 +176,42 @@ out:
 	free(path);
 }
 
+/* What the agent said about the task's last attempt, if it is one. */
+static void show_agent(struct store *st, const char *id, const char *task)
+{
+	struct store_agent_row row;
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+	char *q;
+
+	if (store_agent_get(st, id, task, &row, &err) <= 0) {
+		if (err.len)
+			warning("%s", err.buf);
+		strbuf_release(&err);
+		return;
+	}
+	strbuf_addf(&sb, "%s: ", row.agent->format);
+	attempt_agent_summary(row.agent, &sb);
+	q = quote_text_dup(sb.buf);
+	printf("agent:    %s\n", q);
+	free(q);
+	if (row.agent->error) {
+		q = quote_text_dup(row.agent->error);
+		printf("agent error: %s\n", q);
+		free(q);
+	}
+	printf("cost by:  %s ($%.4f, attempt %d)\n",
+	       row.cost_source ? row.cost_source : "none", row.cost_usd,
+	       row.attempt);
+	if (row.agent->final_text) {
+		q = quote_text_dup(row.agent->final_text);
+		printf("final:    %.500s%s\n", q,
+		       strlen(q) > 500 ? "..." : "");
+		free(q);
+	}
+	store_agent_row_release(&row);
+	strbuf_release(&sb);
+}
+
 static int print_warning(const char *task_id, const char *message, void *data)
 {
 	int *rows = data;
@@ -216,6 +255,7 @@ static int show_task(struct store *st, const char *id, const char *task)
 	       t.attempts, when, dur,
 	       t.sandbox_id && *t.sandbox_id ? safe(t.sandbox_id) : "-",
 	       (long long)t.bytes_pulled, t.cost_usd, dir);
+	show_agent(st, id, task);
 	if (store_runs_warnings(st, id, task, print_warning, &rows, &err) <
 		    0 ||
 	    print_blocked(st, id, task, &err) < 0)

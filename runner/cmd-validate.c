@@ -28,6 +28,25 @@ static void warn_short_secrets(const char *path, const struct plan *plan)
 	strvec_clear(&said);
 }
 
+/* Once per agent: it would retry for minutes against no network. */
+static void warn_offline_agents(const char *path, const struct plan *plan)
+{
+	struct strvec said = STRVEC_INIT;
+	for (size_t i = 0; i < plan->nr_tasks; i++) {
+		const struct plan_agent *a =
+			plan_agent_offline(plan, &plan->tasks[i]);
+		if (!a || strvec_find(&said, a->name) >= 0)
+			continue;
+		strvec_push(&said, a->name);
+		warning("%s: agent '%s' (task '%s') needs the network to "
+			"reach its API, but backend.network is false: its "
+			"tasks will fail (set backend.network: true, or "
+			"agents.%s.needs.network: false)",
+			path, a->name, plan->tasks[i].id, a->name);
+	}
+	strvec_clear(&said);
+}
+
 /*
  * network: true under bubblewrap is the host's network namespace: the
  * internet and every service listening on the host's loopback.
@@ -116,6 +135,7 @@ int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 			printf("%s: ok (%zu task%s)\n", argv[i],
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
 			warn_short_secrets(argv[i], plan);
+			warn_offline_agents(argv[i], plan);
 			warn_host_network(argv[i], plan);
 			warn_e2b(argv[i], plan);
 		}

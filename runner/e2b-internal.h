@@ -31,6 +31,7 @@ struct sandbox {
 	char *token;	     /* envd access token, or NULL */
 	char *envd_version;  /* "0.0.0" when E2B did not say */
 	char *envd_url;	     /* no trailing '/' */
+	char *home;	     /* the task user's home, outside E2B_WORKSPACE */
 	struct http_client *envd;   /* unary calls, uploads, downloads */
 	struct http_client *stream; /* the process stream */
 	int64_t created;	    /* mono ms of the create call */

@@ -49,17 +49,23 @@ static const struct cmd_entry cmd_table[] = {
 	  "them. To a\nterminal, control characters are escaped unless "
 	  "--raw." },
 	{ "apply", cmd_apply, "apply a task's changes to the workspace",
-	  "runner apply RUN {TASK | --all} [--branch NAME] [--to DIR] "
-	  "[--dry-run] [--state DIR]",
+	  "runner apply RUN TASK|--all [--branch NAME] [--to DIR] [--dry-run] "
+	  "[--state DIR]",
 	  "Put the files a task added, changed or deleted into the workspace "
 	  "it ran\non (or DIR), all or nothing: a file that changed there "
 	  "since the task\nstarted is a conflict, and then nothing is "
-	  "written.\nWith --branch NAME, the changes become one commit on a "
-	  "new branch of the\nworkspace's git repository, on the commit the "
-	  "snapshot was taken from;\nthe working tree and the index are not "
-	  "touched. With --all, a branch for\nevery task that succeeded, "
-	  "NAME a pattern such as runner/{run}/{task}.\nExit status: 0 "
-	  "applied, 1 conflicts, 2 usage error, 4 runtime failure." },
+	  "written.\nExit status: 0 applied, 1 conflicts, 2 usage error, 4 "
+	  "runtime failure.\n\n"
+	  "With --all, every task of RUN that succeeded and changed no file "
+	  "another\nsuch task changed (other than in the same way), in plan "
+	  "order, each all or\nnothing; then what it held back and why. "
+	  "Exit status 1 when it held back\nany task.\n\n"
+	  "With --branch NAME, the changes become one commit on a new branch "
+	  "of the\nworkspace's git repository, on the commit the snapshot was "
+	  "taken from;\nthe working tree and the index are not touched. With "
+	  "--all --branch, a\nbranch for every task that succeeded and changed "
+	  "something, each on that\ncommit, NAME a pattern such as "
+	  "runner/{run}/{task}." },
 	{ "archive", cmd_archive, "write a reproducible .tar.gz of a run",
 	  "runner archive RUN [-o FILE] [--state DIR]",
 	  "Write the run's folder and records as a .tar.gz that is "
@@ -73,6 +79,15 @@ static const struct cmd_entry cmd_table[] = {
 	  "Write one self-contained HTML page of a run: summary, timeline, "
 	  "tasks.\nIt goes to report.html in the run's folder unless -o "
 	  "says otherwise." },
+	{ "review", cmd_review,
+	  "review a run's tasks: flags, diffs, conflicts",
+	  "runner review [RUN] [--no-diff] [--state DIR]",
+	  "Show every task of RUN (default: the last run) in one place: "
+	  "status and\nreason, the agent's summary, cost and tokens, flags "
+	  "(large-deletion,\noutside-area, refused, secret, no-tests, "
+	  "conflict), the files it changed\nand their diffs; then a matrix "
+	  "of the tasks that changed the same files,\nand whether their "
+	  "changes overlap." },
 	{ "verify", cmd_verify, "check an archive against its SHA256SUMS",
 	  "runner verify FILE",
 	  "Check an archive made by 'runner archive': every file, symlink and "

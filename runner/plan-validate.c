@@ -3,6 +3,8 @@
 #include "cron.h"
 #include "fs.h"
 #include "e2b-config.h"
+#include "cgroup.h"
+#include "prices.h"
 #include "netproxy.h"
 
 #include <fcntl.h>
@@ -426,15 +428,18 @@ enum tkey {
 	TK_SECRET_SCAN,
 	TK_LOG_LIMIT,
 	TK_PULL_LIMIT,
+	TK_MAX_TURNS,
+	TK_MAX_COST_USD,
 	TK_NR
 };
 
 static const char *const task_keys[TK_NR] = {
-	"id",	       "run",	    "agent",	     "prompt",
-	"depends_on",  "matrix",    "workspace",     "timeout",
-	"warn_at",     "retries",   "retry_backoff", "env",
-	"secrets",     "exclude",   "pull",	     "include_git",
-	"secret_scan", "log_limit", "pull_limit",
+	"id",		"run",	     "agent",	      "prompt",
+	"depends_on",	"matrix",    "workspace",     "timeout",
+	"warn_at",	"retries",   "retry_backoff", "env",
+	"secrets",	"exclude",   "pull",	      "include_git",
+	"secret_scan",	"log_limit", "pull_limit",    "max_turns",
+	"max_cost_usd",
 };
 
 /* Keys that only make sense on one task: never in defaults. */
@@ -461,6 +466,8 @@ struct settings {
 	char *workspace; /* absolute */
 	int64_t timeout, retry_backoff;
 	int retries;
+	int max_turns;
+	double max_cost_usd;
 	int64_t *warn_at; /* sorted */
 	const struct plan_node **warn_node;
 	size_t nr_warn;
@@ -795,6 +802,10 @@ static bool parse_setting(struct ctx *c, const struct scope *sc, enum tkey k,
 		return parse_warn_at(c, sc, v, s);
 	case TK_RETRIES:
 		return want_int(c, sc, key, v, 0, 100, &s->retries);
+	case TK_MAX_TURNS:
+		return want_int(c, sc, key, v, 1, 100000, &s->max_turns);
+	case TK_MAX_COST_USD:
+		return want_number(c, sc, key, v, &s->max_cost_usd);
 	case TK_RETRY_BACKOFF:
 		return want_duration(c, sc, key, v, &s->retry_backoff);
 	case TK_ENV:
@@ -1206,11 +1217,186 @@ static void parse_on_done(struct ctx *c, const struct plan_node *root)
 		plan->on_done = xstrdup(s);
 }
 
+/*
+ * The built-in agents, as measured (tests/model-server/README.md):
+ * headless, permissions skipped (the sandbox is the boundary), their
+ * events on stdout, everything but the model calls off. Both keep their
+ * state under HOME, which is the sandbox's own (sandbox.h, home), both
+ * need their API, and both crash under about 1G of address space.
+ */
+struct builtin_agent {
+	const char *name;
+	const char *const *command;
+	enum plan_prompt_mode prompt;
+	enum agent_format output;
+	const char *const *env; /* NAME, VALUE, ... */
+	const char *const *state;
+	uint64_t min_memory;
+	const char *model_arg, *max_turns_arg, *max_cost_arg;
+};
+
+static const char *const claude_command[] = { "claude",
+					      "-p",
+					      "--dangerously-skip-permissions",
+					      "--output-format",
+					      "stream-json",
+					      "--verbose",
+					      NULL };
+static const char *const claude_env[] = {
+	/* no telemetry, update checks or error reports: only the model */
+	"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1", "DISABLE_AUTOUPDATER",
+	"1", "DISABLE_TELEMETRY", "1", "DISABLE_ERROR_REPORTING", "1",
+	/* skipping permissions is refused to root otherwise */
+	"IS_SANDBOX", "1", NULL
+};
+static const char *const claude_state[] = { ".claude.json", ".claude/", NULL };
+static const char *const codex_command[] = {
+	"codex", "exec", "--json", "--skip-git-repo-check",
+	"--dangerously-bypass-approvals-and-sandbox",
+	/* analytics go to chatgpt.com, plugins to github.com */
+	"-c", "analytics.enabled=false", "-c", "features.plugins=false", NULL
+};
+static const char *const codex_env[] = { NULL };
+static const char *const codex_state[] = { ".codex/", NULL };
+
+static const struct builtin_agent builtin_agents[] = {
+	{ "claude", claude_command, PLAN_PROMPT_STDIN,
+	  AGENT_FORMAT_CLAUDE_STREAM_JSON, claude_env, claude_state, 1u << 30,
+	  "--model", "--max-turns", "--max-budget-usd" },
+	{ "codex", codex_command, PLAN_PROMPT_STDIN, AGENT_FORMAT_CODEX_JSONL,
+	  codex_env, codex_state, 1u << 30, "--model", NULL, NULL },
+};
+
+static void agent_env_set(struct plan_agent *a, const char *name,
+			  const char *value)
+{
+	for (size_t i = 0; i < a->nr_env; i++) {
+		if (!strcmp(a->env[i].name, name)) {
+			free(a->env[i].value);
+			a->env[i].value = xstrdup(value);
+			return;
+		}
+	}
+	a->env = xrealloc(a->env, (a->nr_env + 1) * sizeof(*a->env));
+	a->env[a->nr_env].name = xstrdup(name);
+	a->env[a->nr_env].value = xstrdup(value);
+	a->nr_env++;
+}
+
+static const struct builtin_agent *find_builtin(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_agents); i++)
+		if (!strcmp(builtin_agents[i].name, name))
+			return &builtin_agents[i];
+	return NULL;
+}
+
+static void agent_from_builtin(struct plan_agent *a,
+			       const struct builtin_agent *b)
+{
+	a->name = xstrdup(b->name);
+	strvec_pushv(&a->command, b->command);
+	a->prompt = b->prompt;
+	a->output = b->output;
+	for (size_t i = 0; b->env[i]; i += 2)
+		agent_env_set(a, b->env[i], b->env[i + 1]);
+	strvec_pushv(&a->state, b->state);
+	a->needs_network = true;
+	a->min_memory = b->min_memory;
+	a->model_arg = b->model_arg ? xstrdup(b->model_arg) : NULL;
+	a->max_turns_arg = b->max_turns_arg ? xstrdup(b->max_turns_arg) : NULL;
+	a->max_cost_arg = b->max_cost_arg ? xstrdup(b->max_cost_arg) : NULL;
+	a->builtin = true;
+}
+
+/* An optional string key; "" (or null) clears it. */
+static bool agent_opt_str(struct ctx *c, const struct scope *sc,
+			  const struct plan_node *map, const char *key,
+			  char **out)
+{
+	const struct plan_node *n = plan_node_get(map, key, NULL);
+	const char *v;
+
+	if (!n)
+		return true;
+	if (is_scalar(n, PLAN_SCALAR_NULL)) {
+		free(*out);
+		*out = NULL;
+		return true;
+	}
+	if (!want_str(c, sc, key, n, &v))
+		return false;
+	free(*out);
+	*out = *v ? xstrdup(v) : NULL;
+	return true;
+}
+
+/* A list of strings (program and arguments, or paths) into out. */
+static bool agent_list(struct ctx *c, const struct scope *sc, const char *key,
+		       const struct plan_node *n, bool nonempty,
+		       struct strvec *out)
+{
+	bool okay = true;
+
+	if (n->type != PLAN_NODE_SEQ || (nonempty && !n->nr)) {
+		expected(c, sc, key, n,
+			 nonempty ? "a non-empty list of strings "
+				    "(program and arguments)"
+				  : "a list of strings");
+		return false;
+	}
+	strvec_clear(out);
+	for (size_t i = 0; i < n->nr; i++) {
+		if (!is_text(n->items[i])) {
+			expected(c, sc, key, n->items[i], "a list of strings");
+			okay = false;
+		} else {
+			strvec_push(out, n->items[i]->str);
+		}
+	}
+	return okay;
+}
+
+static bool agent_needs(struct ctx *c, const struct scope *sc,
+			const struct plan_node *n, struct plan_agent *a)
+{
+	static const char *const keys[] = { "network", "memory" };
+	struct scope nsc = *sc;
+	const struct plan_node *v;
+	bool okay = true;
+
+	if (n->type != PLAN_NODE_MAP) {
+		expected(c, sc, "needs", n,
+			 "a mapping with 'network' and 'memory'");
+		return false;
+	}
+	nsc.kprefix = "needs.";
+	check_keys(c, &nsc, n, keys, ARRAY_SIZE(keys));
+	v = plan_node_get(n, "network", NULL);
+	if (v && !want_bool(c, &nsc, "network", v, &a->needs_network))
+		okay = false;
+	v = plan_node_get(n, "memory", NULL);
+	if (v && !want_size(c, &nsc, "memory", v, &a->min_memory))
+		okay = false;
+	return okay;
+}
+
 static void parse_agent(struct ctx *c, const struct plan_node *key,
 			const struct plan_node *map)
 {
-	static const char *const keys[] = { "command", "prompt" };
+	static const char *const keys[] = {
+		"command",   "args",	      "prompt",	     "output",
+		"env",	     "state",	      "needs",	     "model",
+		"model_arg", "max_turns_arg", "max_cost_arg"
+	};
 	static const char *const modes[] = { "stdin", "arg", "file" };
+	static const char *const outputs[] = { "text", "stream-json",
+					       "jsonl" };
+	static const enum agent_format output_format[] = {
+		AGENT_FORMAT_NONE, AGENT_FORMAT_CLAUDE_STREAM_JSON,
+		AGENT_FORMAT_CODEX_JSONL
+	};
+	const struct builtin_agent *b = find_builtin(key->str);
 	struct plan *plan = c->plan;
 	struct plan_agent a = { 0 };
 	const struct plan_node *n;
@@ -1220,6 +1406,8 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 	int e;
 
 	strvec_init(&a.command);
+	strvec_init(&a.args);
+	strvec_init(&a.state);
 	strbuf_addf(&where, "agent '%s': ", key->str);
 	sc.where = sc.vprefix = where.buf;
 	sc.kprefix = "";
@@ -1230,41 +1418,42 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 			      key->str, id_rule);
 		okay = false;
 	}
+	if (b) {
+		agent_from_builtin(&a, b);
+		/* an empty entry ("claude:") is the built-in as it is */
+		if (is_scalar(map, PLAN_SCALAR_NULL))
+			goto add;
+	}
 	if (map->type != PLAN_NODE_MAP) {
 		expected(c, &sc, "", map,
-			 "a mapping with 'command' and "
-			 "'prompt'");
+			 b ? "a mapping of the settings to change"
+			   : "a mapping with 'command' and 'prompt'");
 		goto out;
 	}
 	check_keys(c, &sc, map, keys, ARRAY_SIZE(keys));
 	n = plan_node_get(map, "command", NULL);
-	if (!n) {
+	if (!n && !b) {
 		plan_diag_add(c->diag, key->loc,
 			      "%smissing required key "
-			      "'command'",
+			      "'command' (only claude and codex are built "
+			      "in)",
 			      where.buf);
 		okay = false;
-	} else if (n->type != PLAN_NODE_SEQ || !n->nr) {
-		expected(c, &sc, "command", n,
-			 "a non-empty list of strings "
-			 "(program and arguments)");
-		okay = false;
-	} else {
-		for (size_t i = 0; i < n->nr; i++) {
-			if (!is_text(n->items[i])) {
-				expected(c, &sc, "command", n->items[i],
-					 "a list of strings");
-				okay = false;
-			} else {
-				strvec_push(&a.command, n->items[i]->str);
-			}
-		}
-		if (okay && !*a.command.v[0]) {
+	} else if (n) {
+		if (!agent_list(c, &sc, "command", n, true, &a.command))
+			okay = false;
+		else if (!*a.command.v[0]) {
 			value_error(c, &sc, "command", n->items[0],
 				    "the program name must not be empty");
 			okay = false;
 		}
 	}
+	n = plan_node_get(map, "args", NULL);
+	if (n && !agent_list(c, &sc, "args", n, false, &a.args))
+		okay = false;
+	n = plan_node_get(map, "state", NULL);
+	if (n && !agent_list(c, &sc, "state", n, false, &a.state))
+		okay = false;
 	n = plan_node_get(map, "prompt", NULL);
 	if (n) {
 		if (want_enum(c, &sc, "prompt", n, modes, 3, &e))
@@ -1272,15 +1461,60 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 		else
 			okay = false;
 	}
+	n = plan_node_get(map, "output", NULL);
+	if (n) {
+		if (want_enum(c, &sc, "output", n, outputs, 3, &e))
+			a.output = output_format[e];
+		else
+			okay = false;
+	}
+	n = plan_node_get(map, "env", NULL);
+	if (n && n->type != PLAN_NODE_MAP) {
+		expected(c, &sc, "env", n, "a mapping of names to values");
+		okay = false;
+	} else if (n) {
+		for (size_t i = 0; i < n->nr; i++) {
+			const struct plan_node *k = n->pairs[i].key;
+			const struct plan_node *v = n->pairs[i].value;
+			if (!check_env_name(c, &sc, "env", k)) {
+				okay = false;
+			} else if (!is_text(v)) {
+				expected(c, &sc, "env", v,
+					 "a string, a number or true/false");
+				okay = false;
+			} else {
+				agent_env_set(&a, k->str, v->str);
+			}
+		}
+	}
+	n = plan_node_get(map, "needs", NULL);
+	if (n && !agent_needs(c, &sc, n, &a))
+		okay = false;
+	if (!agent_opt_str(c, &sc, map, "model", &a.model) ||
+	    !agent_opt_str(c, &sc, map, "model_arg", &a.model_arg) ||
+	    !agent_opt_str(c, &sc, map, "max_turns_arg", &a.max_turns_arg) ||
+	    !agent_opt_str(c, &sc, map, "max_cost_arg", &a.max_cost_arg))
+		okay = false;
+	if (a.model && !a.model_arg) {
+		n = plan_node_get(map, "model", NULL);
+		value_error(c, &sc, "model", n,
+			    "needs 'model_arg', the option that passes it");
+		okay = false;
+	}
+add:
 	if (!okay)
 		goto out;
+	free(a.name);
 	a.name = xstrdup(key->str);
 	a.loc = key->loc;
 	ALLOC_GROW(plan->agents, plan->nr_agents + 1, c->agents_alloc);
 	plan->agents[plan->nr_agents++] = a;
+	memset(&a, 0, sizeof(a));
 	strvec_init(&a.command);
+	strvec_init(&a.args);
+	strvec_init(&a.state);
 out:
-	strvec_clear(&a.command);
+	plan_agent_release(&a);
 	strbuf_release(&where);
 }
 
@@ -1290,12 +1524,25 @@ static void parse_agents(struct ctx *c, const struct plan_node *root)
 		section(c, "agents", root,
 			"a mapping of agent names to their settings", NULL);
 
-	if (!map)
-		return;
-	for (size_t i = 0; i < map->nr; i++) {
+	for (size_t i = 0; map && i < map->nr; i++) {
 		plan_strmap_put(&c->agent_names, map->pairs[i].key->str,
 				map->pairs[i].key);
 		parse_agent(c, map->pairs[i].key, map->pairs[i].value);
+	}
+	/* The built-ins a plan does not mention, as they are. */
+	for (size_t i = 0; i < ARRAY_SIZE(builtin_agents); i++) {
+		struct plan_agent a = { 0 };
+		const char *name = builtin_agents[i].name;
+		if (plan_strmap_get(&c->agent_names, name))
+			continue;
+		plan_strmap_put(&c->agent_names, name, (void *)name);
+		strvec_init(&a.command);
+		strvec_init(&a.args);
+		strvec_init(&a.state);
+		agent_from_builtin(&a, &builtin_agents[i]);
+		ALLOC_GROW(c->plan->agents, c->plan->nr_agents + 1,
+			   c->agents_alloc);
+		c->plan->agents[c->plan->nr_agents++] = a;
 	}
 }
 
@@ -1459,12 +1706,14 @@ static void check_task(struct ctx *c, struct tasks *ts, struct src_task *t)
 	if (s->set[TK_AGENT] && !plan_strmap_get(&c->agent_names, s->agent)) {
 		struct strbuf sb = STRBUF_INIT;
 		agent_names = c->agent_names.keys;
+		const char *hint;
 		strbuf_addf(&sb, "%sunknown agent '%s'", t->label, s->agent);
-		if (c->agent_names.nr)
-			add_hint(&sb, suggest(s->agent, agent_names,
-					      c->agent_names.size));
+		hint = suggest(s->agent, agent_names, c->agent_names.size);
+		if (hint)
+			add_hint(&sb, hint);
 		else
-			strbuf_addstr(&sb, " (define it under 'agents')");
+			strbuf_addstr(&sb, " (claude and codex are built in; "
+					   "define others under 'agents')");
 		plan_diag_add(c->diag, s->val[TK_AGENT]->loc, "%s", sb.buf);
 		strbuf_release(&sb);
 		t->ok = false;
@@ -1655,9 +1904,23 @@ static void build_task(struct ctx *c, struct tasks *ts,
 	}
 	f = from(ts, src, TK_RETRIES);
 	t->retries = f ? f->retries : 0;
+	f = from(ts, src, TK_MAX_TURNS);
+	t->max_turns = f ? f->max_turns : 0;
+	f = from(ts, src, TK_MAX_COST_USD);
+	t->max_cost_usd = f ? f->max_cost_usd : 0;
 	f = from(ts, src, TK_RETRY_BACKOFF);
 	t->retry_backoff_ms = f ? f->retry_backoff : 10000;
-	/* env merges by name: the task's values win over defaults. */
+	/*
+	 * env merges by name: the task's values win over defaults, and
+	 * those over the agent's.
+	 */
+	if (t->agent) {
+		const struct plan_agent *a =
+			plan_find_agent(c->plan, t->agent);
+		for (size_t i = 0; a && i < a->nr_env; i++)
+			env_set(t, &env_alloc, &names, a->env[i].name,
+				xstrdup(a->env[i].value));
+	}
 	if (ts->has_defaults)
 		for (size_t i = 0; i < ts->defaults.nr_env; i++)
 			env_set(t, &env_alloc, &names,
@@ -2214,13 +2477,117 @@ out:
 	free(ts.owner);
 }
 
+/*
+ * prices: {MODEL: {input_per_mtok: 3, output_per_mtok: 15, ...}}: USD
+ * per million tokens over the built-in table (prices.h); a model the
+ * table does not have needs input and output.
+ */
+static void parse_prices(struct ctx *c, const struct plan_node *root)
+{
+	static const char *const keys[] = {
+		"input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
+		"cache_write_per_mtok", "cache_write_1h_per_mtok"
+	};
+	const struct plan_node *map =
+		section(c, "prices", root,
+			"a mapping of model names to their prices", NULL);
+	struct price_table *t, base = PRICE_TABLE_INIT;
+	struct strbuf e0 = STRBUF_INIT;
+
+	if (!map)
+		return;
+	t = xcalloc(1, sizeof(*t));
+	t->version = xstrdup("plan");
+	if (price_table_load_builtin(&base, &e0) < 0)
+		BUG("the built-in price table does not load: %s", e0.buf);
+	for (size_t i = 0; i < map->nr; i++) {
+		const struct plan_node *key = map->pairs[i].key;
+		const struct plan_node *m = map->pairs[i].value;
+		struct model_price p = { .model = key->str };
+		double *slot[] = { &p.input_per_mtok, &p.output_per_mtok,
+				   &p.cache_read_per_mtok,
+				   &p.cache_write_per_mtok,
+				   &p.cache_write_1h_per_mtok };
+		struct strbuf where = STRBUF_INIT, e = STRBUF_INIT;
+		struct scope sc;
+		bool okay = true;
+
+		strbuf_addf(&where, "prices: model '%s': ", key->str);
+		sc.where = sc.vprefix = where.buf;
+		sc.kprefix = "";
+		if (m->type != PLAN_NODE_MAP) {
+			expected(c, &sc, "", m, "a mapping of prices");
+			strbuf_release(&where);
+			continue;
+		}
+		check_keys(c, &sc, m, keys, ARRAY_SIZE(keys));
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+			const struct plan_node *v =
+				plan_node_get(m, keys[k], NULL);
+			*slot[k] = PRICE_UNSET;
+			if (v && !want_number(c, &sc, keys[k], v, slot[k]))
+				okay = false;
+		}
+		/* As exec will merge it: onto the built-in table. */
+		if (okay && price_table_set(&base, &p, &e) < 0) {
+			plan_diag_add(c->diag, key->loc, "%s%s", where.buf,
+				      e.buf);
+		} else if (okay) {
+			ALLOC_GROW(t->items, t->nr + 1, t->alloc);
+			t->items[t->nr] = p;
+			t->items[t->nr++].model = xstrdup(key->str);
+		}
+		strbuf_release(&e);
+		strbuf_release(&where);
+	}
+	price_table_release(&base);
+	strbuf_release(&e0);
+	c->plan->prices = t;
+}
+
+/*
+ * An agent crashes below its memory floor (Bun and V8 reserve a lot of
+ * address space up front): say so now, not as a SIGILL at 2 am.
+ */
+static void check_agent_memory(struct ctx *c, const struct plan_node *root)
+{
+	const struct plan *plan = c->plan;
+	const struct plan_node *backend = plan_node_get(root, "backend", NULL);
+	const struct plan_node *at =
+		backend && backend->type == PLAN_NODE_MAP
+			? plan_node_get(backend, "memory", NULL)
+			: NULL;
+
+	if (!plan->memory || !at)
+		return;
+	for (size_t i = 0; i < plan->nr_agents; i++) {
+		const struct plan_agent *a = &plan->agents[i];
+		char have[32], need[32];
+		bool used = false;
+
+		for (size_t k = 0; k < plan->nr_tasks && !used; k++)
+			used = plan->tasks[k].agent &&
+			       !strcmp(plan->tasks[k].agent, a->name);
+		if (!used || plan->memory >= a->min_memory)
+			continue;
+		cgroup_format_size(plan->memory, have, sizeof(have));
+		cgroup_format_size(a->min_memory, need, sizeof(need));
+		plan_diag_add(c->diag, at->loc,
+			      "backend.memory: %s is too little for agent "
+			      "'%s', which needs %s (it crashes below that); "
+			      "raise it, or set agents.%s.needs.memory",
+			      have, a->name, need, a->name);
+	}
+}
+
 /* The whole plan */
 
 static void parse_root(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = { "version", "name",	  "schedule",
 					    "backend", "limits",  "defaults",
-					    "agents",  "on_done", "tasks" };
+					    "agents",  "on_done", "tasks",
+					    "prices" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;
@@ -2275,7 +2642,9 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_limits(c, root);
 	parse_on_done(c, root);
 	parse_agents(c, root);
+	parse_prices(c, root);
 	parse_tasks(c, root);
+	check_agent_memory(c, root);
 	check_e2b_lifetime(c, root);
 }
 

@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "plan.h"
+#include "prices.h"
 
 static void task_release(struct plan_task *t)
 {
@@ -21,6 +22,27 @@ static void task_release(struct plan_task *t)
 	strvec_clear(&t->matrix);
 }
 
+void plan_agent_release(struct plan_agent *a)
+{
+	free(a->name);
+	strvec_clear(&a->command);
+	strvec_clear(&a->args);
+	for (size_t i = 0; i < a->nr_env; i++) {
+		free(a->env[i].name);
+		free(a->env[i].value);
+	}
+	free(a->env);
+	strvec_clear(&a->state);
+	free(a->model);
+	free(a->model_arg);
+	free(a->max_turns_arg);
+	free(a->max_cost_arg);
+	memset(a, 0, sizeof(*a));
+	strvec_init(&a->command);
+	strvec_init(&a->args);
+	strvec_init(&a->state);
+}
+
 void plan_free(struct plan *plan)
 {
 	if (!plan)
@@ -33,11 +55,12 @@ void plan_free(struct plan *plan)
 	free(plan->timezone);
 	free(plan->template_id);
 	netproxy_allowlist_release(&plan->network_allow);
-	for (size_t i = 0; i < plan->nr_agents; i++) {
-		free(plan->agents[i].name);
-		strvec_clear(&plan->agents[i].command);
-	}
+	for (size_t i = 0; i < plan->nr_agents; i++)
+		plan_agent_release(&plan->agents[i]);
 	free(plan->agents);
+	if (plan->prices)
+		price_table_release(plan->prices);
+	free(plan->prices);
 	for (size_t i = 0; i < plan->nr_tasks; i++)
 		task_release(&plan->tasks[i]);
 	free(plan->tasks);
@@ -196,4 +219,19 @@ bool plan_id_valid(const char *s)
 			return false;
 	}
 	return len >= 1 && len <= 64;
+}
+
+const struct plan_agent *plan_agent_offline(const struct plan *plan,
+					    const struct plan_task *t)
+{
+	const struct plan_agent *a = t->agent ? plan_find_agent(plan, t->agent)
+					      : NULL;
+
+	/* An allowlist is the agent's to get right (its API listed). */
+	if (!a || !a->needs_network || plan->network ||
+	    plan->network_allow.nr ||
+	    plan->isolation != PLAN_ISOLATION_SANDBOX ||
+	    plan->backend != PLAN_BACKEND_LOCAL)
+		return NULL;
+	return a;
 }

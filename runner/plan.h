@@ -5,10 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "agent-stream.h"
 #include "netproxy.h"
 #include "strvec.h"
 
 struct strbuf;
+struct price_table;
 
 /*
  * The plan model: what a YAML plan says, typed, with defaults applied and
@@ -44,11 +46,30 @@ struct plan_env {
 	char *value;
 };
 
+/*
+ * A coding agent a task can run. "claude" and "codex" are built in
+ * (plan-validate.c, builtin_agents[]: what was measured of Claude Code
+ * 2.1.332 and Codex CLI 0.171.0, tests/model-server/README.md); a plan's
+ * agents: entry of the same name changes the keys it gives and keeps the
+ * others, an entry of another name starts from nothing but a command.
+ */
 struct plan_agent {
 	char *name;
 	struct strvec command; /* argv; command.v[0] is the program */
+	struct strvec args;    /* appended to command (a plan's extras) */
 	enum plan_prompt_mode prompt;
-	struct plan_loc loc;
+	enum agent_format output; /* how its output is read */
+	struct plan_env *env;	  /* under the task's own env */
+	size_t nr_env;
+	struct strvec state; /* what it keeps under HOME, for the record */
+	bool needs_network;  /* it must reach its model API */
+	uint64_t min_memory; /* below this it crashes; 0 = none */
+	char *model;	     /* NULL: the agent's default */
+	char *model_arg;     /* "--model"; NULL: no such option */
+	char *max_turns_arg; /* "--max-turns"; NULL: enforced by runner */
+	char *max_cost_arg;  /* "--max-budget-usd"; NULL: by runner */
+	bool builtin;	     /* from builtin_agents[], maybe changed */
+	struct plan_loc loc; /* of the plan's entry; 0:0 for a built-in */
 };
 
 struct plan_task {
@@ -62,6 +83,8 @@ struct plan_task {
 	int64_t *warn_at_ms; /* ascending; nr_warn_at entries */
 	size_t nr_warn_at;
 	int retries;		  /* default 0 */
+	int max_turns;		  /* agent: its turn limit; 0 = none */
+	double max_cost_usd;	  /* agent: its cost limit; 0 = none */
 	int64_t retry_backoff_ms; /* default 10s */
 	struct plan_env *env;	  /* in file order, names unique */
 	size_t nr_env;
@@ -112,6 +135,8 @@ struct plan {
 	enum plan_on_limit on_limit; /* default wait */
 	double budget_usd;	     /* 0 = no budget */
 	double cost_per_hour_usd;    /* default 0 */
+	/* prices: model prices over prices/models.json; NULL: none */
+	struct price_table *prices;
 
 	/*
 	 * on_done: the user's command, run on the host through /bin/sh -c
@@ -135,6 +160,15 @@ struct plan {
  */
 int plan_load(const char *path, struct plan **out, struct strbuf *errors);
 void plan_free(struct plan *plan);
+/*
+ * The agent of task t when it needs its API and the plan's sandbox has
+ * no network at all (local, isolation sandbox, network false and no
+ * allowlist): it would retry for minutes, then fail. NULL otherwise.
+ */
+const struct plan_agent *plan_agent_offline(const struct plan *plan,
+					    const struct plan_task *t);
+/* Free what a points to (not a), leaving it empty (zeroed, strvecs init). */
+void plan_agent_release(struct plan_agent *a);
 
 const struct plan_task *plan_find_task(const struct plan *plan,
 				       const char *id);

@@ -2,6 +2,10 @@
 #include "fs.h"
 #include "quote.h"
 #include "report.h"
+#include "agent-outcome.h"
+#include "review.h"
+#include "run.h"
+#include "store-agent.h"
 #include "store.h"
 #include "store-runs.h"
 #include "timeutil.h"
@@ -44,6 +48,7 @@ struct rep_task {
 	struct rep_attempt *att;
 	size_t nr_att, alloc_att;
 	struct strvec warnings;
+	char *agent; /* what its agent said, one line, or NULL */
 };
 
 /* A wait for a cap window: from the cap_wait event to the next start. */
@@ -306,6 +311,31 @@ static int add_task(const struct store_task *row, void *data)
 	return 0;
 }
 
+/* Each agent task's last word (store-agent.h). */
+static int load_agents(struct store *st, struct rep_run *r, struct strbuf *err)
+{
+	for (size_t i = 0; i < r->nr_tasks; i++) {
+		struct rep_task *t = &r->tasks[i];
+		struct store_agent_row row;
+		struct strbuf sb = STRBUF_INIT;
+		int rc = store_agent_get(st, r->id, t->id, &row, err);
+
+		if (rc < 0)
+			return -1;
+		if (!rc)
+			continue;
+		strbuf_addf(&sb, "agent: ");
+		attempt_agent_summary(row.agent, &sb);
+		if (row.agent->error)
+			strbuf_addf(&sb, "; its error: %s", row.agent->error);
+		strbuf_addf(&sb, "; cost $%.4f by %s", row.cost_usd,
+			    row.cost_source ? row.cost_source : "none");
+		t->agent = strbuf_detach(&sb, NULL);
+		store_agent_row_release(&row);
+	}
+	return 0;
+}
+
 /* Walks in task order, so find_task() mostly looks once. */
 struct walk {
 	struct rep_run *r;
@@ -406,6 +436,7 @@ static void rep_run_release(struct rep_run *r)
 		free(t->id);
 		free(t->status);
 		free(t->reason);
+		free(t->agent);
 		strvec_clear(&t->warnings);
 	}
 	free(r->tasks);
@@ -559,7 +590,45 @@ static const char css[] =
 	"a{color:#1864ab;text-decoration:none}a:hover{text-decoration:"
 	"underline}\n"
 	"td.files,td.mono{white-space:nowrap}\n"
-	"footer{margin-top:18px;color:var(--muted);font-size:11.5px}\n";
+	"footer{margin-top:18px;color:var(--muted);font-size:11.5px}\n"
+	".rv{margin:0 0 12px;padding:12px 16px}\n"
+	".rv h3{font-size:14px;margin:0 0 6px;display:flex;gap:10px;"
+	"align-items:center;flex-wrap:wrap}\n"
+	".rv .meta{color:var(--muted);margin:2px 0 6px}\n"
+	".rv .reason{color:#c92a2a;margin:0 0 6px;overflow-wrap:anywhere}\n"
+	".flag{display:inline-block;padding:0 7px;border-radius:9px;"
+	"font-size:11.5px;font-weight:600;border:1px solid}\n"
+	".fl-large-deletion,.fl-secret{color:#c92a2a;border-color:#ffa8a8;"
+	"background:#fff5f5}\n"
+	".fl-conflict{color:#d9480f;border-color:#ffc078;background:#fff4e6}"
+	"\n"
+	".fl-outside-area,.fl-refused{color:#9c6500;border-color:#ffe066;"
+	"background:#fff9db}\n"
+	".fl-no-tests{color:#495057;border-color:#ced4da;background:#f1f3f5}"
+	"\n"
+	".fl-none{color:#2b8a3e;border-color:#b2f2bb;background:#ebfbee}\n"
+	".said{white-space:pre-wrap;margin:6px 0;padding:8px 12px;"
+	"border-left:3px solid #74c0fc;background:#f8fbff;"
+	"overflow-wrap:anywhere;max-height:240px;overflow:auto}\n"
+	".rv table.files{width:auto}.rv table.files td{padding:3px 10px}\n"
+	".rv details{margin:6px 0 0}\n"
+	".rv summary{cursor:pointer;font-family:ui-monospace,monospace;"
+	"font-size:12px}\n"
+	"pre.diff{margin:4px 0 0;padding:6px 0;background:#fbfbfc;"
+	"border:1px solid var(--line);border-radius:6px;overflow:auto;"
+	"max-height:420px;font-size:12px;line-height:1.4}\n"
+	"pre.diff span{display:block;padding:0 10px;white-space:pre}\n"
+	"pre.diff .dp{background:#e6ffec}pre.diff .dm{background:#ffebe9}\n"
+	"pre.diff .dh{color:#0550ae;background:#ddf4ff}\n"
+	"pre.diff .dn{color:var(--muted)}\n"
+	"table.matrix{width:auto}table.matrix td,table.matrix th{"
+	"text-align:center;padding:4px 8px}\n"
+	"table.matrix td.lbl{text-align:left}\n"
+	".cx-overlap{background:#ffe3e3;color:#c92a2a;font-weight:700}\n"
+	".cx-file{background:#fff3bf;color:#9c6500;font-weight:700}\n"
+	".cx-same{background:#ebfbee;color:#2b8a3e}\n"
+	".cx-self{background:#f1f3f5}\n"
+	"ul.clash{margin:8px 0 0;padding:0 16px 10px 32px}\n";
 
 struct legend_item {
 	const char *cls, *label;
@@ -1002,8 +1071,13 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 		strbuf_addstr(sb, "</td><td class=\"reason\">");
 		if (t->reason && *t->reason)
 			report_escape(sb, t->reason);
-		else
+		else if (!t->agent)
 			strbuf_addstr(sb, none);
+		if (t->agent) {
+			strbuf_addstr(sb, "<div class=\"agent\">");
+			escape_cut(sb, t->agent, 400);
+			strbuf_addstr(sb, "</div>");
+		}
 		strbuf_addstr(sb, "</td><td class=\"files\">");
 		any = file_link(sb, opts, t->id, "output.log", "log", false);
 		any |= file_link(sb, opts, t->id, "changes.patch", "patch",
@@ -1017,8 +1091,294 @@ static void render_table(struct strbuf *sb, const struct rep_run *r,
 	strbuf_addstr(sb, "</tbody></table></div>\n");
 }
 
+/* ---- the review section (review.h) ---- */
+
+static void flag_chips(struct strbuf *sb, unsigned flags)
+{
+	bool any = false;
+	for (int i = 0; i < REVIEW_NR_FLAGS; i++) {
+		const char *name = review_flag_name(1u << i);
+		if (!(flags & (1u << i)))
+			continue;
+		strbuf_addf(sb, "<span class=\"flag fl-%s\">%s</span>", name,
+			    name);
+		any = true;
+	}
+	if (!any)
+		strbuf_addstr(sb,
+			      "<span class=\"flag fl-none\">no flags</span>");
+}
+
+static void flag_list(struct strbuf *sb, unsigned flags)
+{
+	bool first = true;
+	for (int i = 0; i < REVIEW_NR_FLAGS; i++)
+		if (flags & (1u << i)) {
+			strbuf_addf(sb, "%s%s", first ? "" : " ",
+				    review_flag_name(1u << i));
+			first = false;
+		}
+}
+
+/* A diff, one span per line, classed by its first character. */
+static void diff_block(struct strbuf *sb, const struct review_file *f)
+{
+	const char *p = f->diff.buf, *end = p + f->diff.len;
+
+	strbuf_addstr(sb, "<pre class=\"diff\">");
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		char *line = xstrndup(p, n);
+		const char *cls = "";
+		if (!strncmp(line, "+++ ", 4) || !strncmp(line, "--- ", 4))
+			cls = " class=\"dn\"";
+		else if (line[0] == '+')
+			cls = " class=\"dp\"";
+		else if (line[0] == '-')
+			cls = " class=\"dm\"";
+		else if (line[0] == '@')
+			cls = " class=\"dh\"";
+		else if (line[0] == '\\')
+			cls = " class=\"dn\"";
+		strbuf_addf(sb, "<span%s>", cls);
+		report_escape(sb, line);
+		strbuf_addstr(sb, "</span>");
+		free(line);
+		p += n + 1;
+	}
+	if (f->diff_cut)
+		strbuf_addf(sb,
+			    "<span class=\"dn\">&hellip; %ld more line%s in "
+			    "changes.patch</span>",
+			    f->diff_cut, f->diff_cut == 1 ? "" : "s");
+	strbuf_addstr(sb, "</pre>");
+}
+
+static void review_files(struct strbuf *sb, const struct review_task *t)
+{
+	strbuf_addstr(sb, "<table class=\"files\"><tbody>\n");
+	for (size_t k = 0; k < t->nr_files; k++) {
+		const struct review_file *f = &t->files[k];
+		strbuf_addf(sb,
+			    "<tr><td class=\"%s\">%c</td>"
+			    "<td class=\"mono path\">",
+			    f->kind == 'A'   ? "add"
+			    : f->kind == 'M' ? "mod"
+					     : "del",
+			    f->kind);
+		report_escape(sb, f->path);
+		strbuf_addf(sb,
+			    "</td><td class=\"chg\"><span class=\"add\">+%ld"
+			    "</span> <span class=\"del\">-%ld</span></td><td>",
+			    f->ins, f->del);
+		if (f->refused) {
+			strbuf_addstr(sb, "<span class=\"flag fl-");
+			strbuf_addstr(sb, f->secret ? "secret" : "refused");
+			strbuf_addstr(sb, "\">refused</span> ");
+			report_escape(sb,
+				      f->note ? f->note : "not pulled back");
+		} else if (!f->pulled) {
+			strbuf_addstr(sb, "not pulled back: ");
+			report_escape(sb, f->note ? f->note : "");
+		} else if (f->binary) {
+			strbuf_addstr(sb, "binary");
+		} else if (f->patch_note) {
+			report_escape(sb, f->patch_note);
+		}
+		if (f->outside)
+			strbuf_addstr(sb, " <span class=\"flag "
+					  "fl-outside-area\">outside-area"
+					  "</span>");
+		strbuf_addstr(sb, "</td></tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody></table>\n");
+	for (size_t k = 0; k < t->nr_files; k++) {
+		const struct review_file *f = &t->files[k];
+		if (!f->diff.len)
+			continue;
+		/* Deleted files start folded: their lines are no news. */
+		strbuf_addf(sb, "<details%s><summary>",
+			    f->kind == 'D' ? "" : " open");
+		report_escape(sb, f->path);
+		strbuf_addf(sb, " (+%ld -%ld)</summary>", f->ins, f->del);
+		diff_block(sb, f);
+		strbuf_addstr(sb, "</details>\n");
+	}
+}
+
+static void review_task_card(struct strbuf *sb, const struct review_task *t)
+{
+	strbuf_addstr(sb, "<section class=\"card rv\" id=\"review-");
+	report_escape(sb, t->id);
+	strbuf_addstr(sb, "\" data-flags=\"");
+	flag_list(sb, t->flags);
+	strbuf_addstr(sb, "\"><h3><span class=\"mono\">");
+	report_escape(sb, t->id);
+	strbuf_addstr(sb, "</span>");
+	badge(sb, t->status);
+	flag_chips(sb, t->flags);
+	strbuf_addstr(sb, "</h3>\n");
+	if (t->reason && *t->reason) {
+		strbuf_addstr(sb, "<div class=\"reason\">");
+		report_escape(sb, t->reason);
+		strbuf_addstr(sb, "</div>\n");
+	}
+	strbuf_addf(sb, "<div class=\"meta\">cost $%.4f", t->cost_usd);
+	if (t->cost_source) {
+		strbuf_addstr(sb, " (");
+		report_escape(sb, t->cost_source);
+		strbuf_addstr(sb, ")");
+	}
+	if (t->has_tokens)
+		strbuf_addf(sb,
+			    " &middot; tokens %lld in, %lld out, %lld cache "
+			    "read, %lld cache write",
+			    t->tok_in, t->tok_out, t->tok_cache_read,
+			    t->tok_cache_write);
+	if (t->model) {
+		strbuf_addstr(sb, " &middot; ");
+		report_escape(sb, t->model);
+	}
+	strbuf_addstr(sb, " &middot; tests: ");
+	if (t->tests) {
+		strbuf_addstr(sb, "ran <code>");
+		report_escape(sb, t->tests);
+		strbuf_addstr(sb, "</code>");
+	} else {
+		strbuf_addstr(sb, "none seen");
+	}
+	if (t->has_changes)
+		strbuf_addf(sb,
+			    " &middot; %zu added, %zu modified, %zu deleted, "
+			    "%zu refused; <span class=\"add\">+%ld</span> "
+			    "<span class=\"del\">-%ld</span> lines",
+			    t->nr_added, t->nr_modified, t->nr_deleted,
+			    t->nr_refused, t->ins, t->del);
+	if (t->area.nr) {
+		strbuf_addstr(sb, " &middot; usual area:");
+		for (size_t k = 0; k < t->area.nr; k++) {
+			strbuf_addstr(sb, " <code>");
+			report_escape(sb, t->area.v[k]);
+			strbuf_addstr(sb, "</code>");
+		}
+	}
+	strbuf_addstr(sb, "</div>\n");
+	if (t->summary && *t->summary) {
+		strbuf_addstr(sb, "<div class=\"said\" title=\"the agent's "
+				  "final summary\">");
+		report_escape(sb, t->summary);
+		strbuf_addstr(sb, "</div>\n");
+	}
+	for (size_t k = 0; k < t->notes.nr; k++) {
+		strbuf_addstr(sb, "<div class=\"meta\">");
+		report_escape(sb, t->notes.v[k]);
+		strbuf_addstr(sb, "</div>\n");
+	}
+	if (t->nr_files)
+		review_files(sb, t);
+	strbuf_addstr(sb, "</section>\n");
+}
+
+static const char *cell_class(const struct review *rv, size_t a, size_t b,
+			      const char **text)
+{
+	if (a == b)
+		return *text = "", "cx-self";
+	if (review_conflicting(rv, a, b, true))
+		return *text = "X", "cx-overlap";
+	if (review_conflicting(rv, a, b, false))
+		return *text = "~", "cx-file";
+	for (size_t k = 0; k < rv->nr_conflicts; k++) {
+		const struct review_conflict *c = &rv->conflicts[k];
+		if ((c->a == a && c->b == b) || (c->a == b && c->b == a))
+			return *text = "=", "cx-same";
+	}
+	return *text = "", "cx-none";
+}
+
+static void review_matrix(struct strbuf *sb, const struct review *rv)
+{
+	size_t *idx = xcalloc(rv->nr_tasks + 1, sizeof(*idx)), n = 0;
+
+	for (size_t i = 0; i < rv->nr_tasks; i++)
+		for (size_t k = 0; k < rv->nr_conflicts; k++)
+			if (rv->conflicts[k].a == i ||
+			    rv->conflicts[k].b == i) {
+				idx[n++] = i;
+				break;
+			}
+	strbuf_addstr(sb,
+		      "<h2 id=\"conflicts\">Conflicts across tasks</h2>\n");
+	if (!n) {
+		strbuf_addstr(sb, "<div class=\"card rv\" id=\"no-conflicts\">"
+				  "No two tasks changed the same file.</div>"
+				  "\n");
+		free(idx);
+		return;
+	}
+	strbuf_addstr(sb,
+		      "<div class=\"legend\"><span><i class=\"sw cx-overlap\">"
+		      "</i>X overlapping changes</span><span><i class=\"sw "
+		      "cx-file\"></i>~ the same files, other hunks</span>"
+		      "<span><i class=\"sw cx-same\"></i>= the same change"
+		      "</span></div>\n<div class=\"card\" style=\"overflow-x:"
+		      "auto\"><table class=\"matrix\" id=\"matrix\"><thead>"
+		      "<tr><th></th>");
+	for (size_t c = 0; c < n; c++)
+		strbuf_addf(sb, "<th>%zu</th>", c + 1);
+	strbuf_addstr(sb, "</tr></thead><tbody>\n");
+	for (size_t row = 0; row < n; row++) {
+		strbuf_addf(sb, "<tr><td class=\"lbl mono\">%zu ", row + 1);
+		report_escape(sb, rv->tasks[idx[row]].id);
+		strbuf_addstr(sb, "</td>");
+		for (size_t c = 0; c < n; c++) {
+			const char *text;
+			const char *cls =
+				cell_class(rv, idx[row], idx[c], &text);
+			strbuf_addf(sb, "<td class=\"%s\">%s</td>", cls, text);
+		}
+		strbuf_addstr(sb, "</tr>\n");
+	}
+	strbuf_addstr(sb, "</tbody></table>\n<ul class=\"clash\">\n");
+	for (size_t k = 0; k < rv->nr_conflicts; k++) {
+		const struct review_conflict *c = &rv->conflicts[k];
+		strbuf_addf(sb, "<li class=\"%s\"><span class=\"mono\">",
+			    c->same	 ? "same"
+			    : c->overlap ? "overlap"
+					 : "file");
+		report_escape(sb, rv->tasks[c->a].id);
+		strbuf_addstr(sb, "</span> and <span class=\"mono\">");
+		report_escape(sb, rv->tasks[c->b].id);
+		strbuf_addstr(sb, "</span>: <code>");
+		report_escape(sb, c->path);
+		strbuf_addf(sb, "</code> &mdash; %s (",
+			    c->same	 ? "same change"
+			    : c->overlap ? "overlap"
+					 : "same file");
+		report_escape(sb, c->why);
+		strbuf_addstr(sb, ")</li>\n");
+	}
+	strbuf_addstr(sb, "</ul></div>\n");
+	free(idx);
+}
+
+static void render_review(struct strbuf *sb, const struct review *rv)
+{
+	strbuf_addstr(sb, "<h2 id=\"review\">Review</h2>\n"
+			  "<div class=\"axis-note\">Every task with what it "
+			  "did, the flags a reviewer looks at first, and its "
+			  "diff. <code>runner review</code> shows the same "
+			  "in a terminal; <code>runner apply RUN --all</code> "
+			  "applies what does not conflict.</div>\n");
+	/* What cannot go in together first: it decides what to read. */
+	review_matrix(sb, rv);
+	for (size_t i = 0; i < rv->nr_tasks; i++)
+		review_task_card(sb, &rv->tasks[i]);
+}
+
 static void render(struct strbuf *sb, const struct rep_run *r,
-		   const struct report_opts *opts)
+		   const struct review *rv, const struct report_opts *opts)
 {
 	strbuf_addstr(
 		sb, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
@@ -1046,6 +1406,7 @@ static void render(struct strbuf *sb, const struct rep_run *r,
 	render_summary(sb, r, opts);
 	render_timeline(sb, r);
 	render_table(sb, r, opts);
+	render_review(sb, rv);
 	strbuf_addstr(sb, "<footer>Written by runner " RUNNER_VERSION
 			  " from the state database. All times are UTC. "
 			  "This page is self-contained: it loads nothing."
@@ -1057,17 +1418,22 @@ int report_build(struct store *st, const char *run_id,
 		 struct strbuf *err)
 {
 	struct rep_run r;
+	struct review rv;
 	int ret = -1;
 
 	memset(&r, 0, sizeof(r));
+	memset(&rv, 0, sizeof(rv));
 	r.id = run_id;
 	r.now = opts->now_ms ? opts->now_ms : time_now_ms();
-	if (load_run(st, &r, err) < 0 || load_rows(st, &r, err) < 0)
+	if (load_run(st, &r, err) < 0 || load_rows(st, &r, err) < 0 ||
+	    load_agents(st, &r, err) < 0 ||
+	    review_load(st, run_id, &rv, err) < 0)
 		goto out;
 	window(&r);
-	render(out, &r, opts);
+	render(out, &r, &rv, opts);
 	ret = 0;
 out:
+	review_release(&rv);
 	rep_run_release(&r);
 	return ret;
 }

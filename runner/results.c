@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "results.h"
+#include "agent-outcome.h"
 #include "run.h"
 #include "sandbox.h"
 #include "ws.h"
@@ -98,6 +99,13 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 		add_str_or_null(ao, "sandbox_id", a->sandbox_id);
 		add_time(ao, "started_at", a->started_at);
 		add_time(ao, "ended_at", a->ended_at);
+		cJSON_AddNumberToObject(ao, "cost_usd", a->cost_usd);
+		add_str_or_null(ao, "cost_source", a->cost_source);
+		if (a->agent)
+			cJSON_AddItemToObject(ao, "agent",
+					      attempt_agent_json(a->agent));
+		else
+			cJSON_AddNullToObject(ao, "agent");
 		cJSON_AddItemToArray(arr, ao);
 	}
 	arr = cJSON_AddArrayToObject(o, "warnings");
@@ -110,6 +118,16 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 	cJSON_AddNumberToObject(ch, "refused", (double)t->nr_refused);
 	cJSON_AddNumberToObject(o, "bytes_pulled", (double)t->bytes_pulled);
 	cJSON_AddNumberToObject(o, "cost_usd", t->cost_usd);
+	cJSON_AddStringToObject(o, "cost_source",
+				t->cost_source ? t->cost_source : "none");
+	/* The agent's word on its last attempt (each is in attempt_list). */
+	if (t->nr_attempts && t->attempts[t->nr_attempts - 1].agent)
+		cJSON_AddItemToObject(
+			o, "agent",
+			attempt_agent_json(
+				t->attempts[t->nr_attempts - 1].agent));
+	else
+		cJSON_AddNullToObject(o, "agent");
 
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
 		cJSON_Delete(o);
@@ -159,6 +177,8 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 			cJSON_AddBoolToObject(e, "pulled", x->pulled);
 		if (x->note)
 			quote_json_add_text(e, "note", x->note);
+		if (x->secret)
+			cJSON_AddBoolToObject(e, "secret", true);
 		if (x->secret && nr_secret++ < 10) {
 			strbuf_addstr(&secret, nr_secret > 1 ? "; " : "");
 			quote_path(&secret, x->path);

@@ -4,6 +4,7 @@
  */
 #include "runner.h"
 #include "run.h"
+#include "prices.h"
 #include "mask.h"
 #include "plan.h"
 
@@ -89,6 +90,20 @@ void task_run_drop_attempt(struct task_run *t)
 	last = &t->attempts[--t->nr_attempts];
 	free(last->reason);
 	free(last->sandbox_id);
+	attempt_agent_free(last->agent);
+}
+
+void attempt_agent_free(struct attempt_agent *ag)
+{
+	if (!ag)
+		return;
+	free(ag->error);
+	free(ag->warning);
+	free(ag->subtype);
+	free(ag->session_id);
+	free(ag->model);
+	free(ag->final_text);
+	free(ag);
 }
 
 void run_release(struct run *run)
@@ -98,6 +113,7 @@ void run_release(struct run *run)
 		for (size_t a = 0; a < t->nr_attempts; a++) {
 			free(t->attempts[a].reason);
 			free(t->attempts[a].sandbox_id);
+			attempt_agent_free(t->attempts[a].agent);
 		}
 		free(t->attempts);
 		free(t->deps);
@@ -113,6 +129,10 @@ void run_release(struct run *run)
 	strvec_clear(&run->secret_values);
 	mask_free(run->mask);
 	run->mask = NULL;
+	if (run->prices)
+		price_table_release(run->prices);
+	free(run->prices);
+	run->prices = NULL;
 	free(run->id);
 	free(run->dir);
 	run->id = run->dir = NULL;

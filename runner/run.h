@@ -11,6 +11,7 @@ struct mask;
 struct netproxy;
 struct plan;
 struct plan_task;
+struct price_table;
 struct run_snap;
 struct sandbox_backend;
 struct ws_manifest;
@@ -55,6 +56,31 @@ const char *task_status_name(enum task_status s);
 /* The status of a name, or -1 for an unknown name. */
 int task_status_parse(const char *name);
 
+/*
+ * What an agent said about its attempt (agent-stream.h, read off its
+ * output as it streamed). Strings are owned, masked, and NULL when the
+ * agent did not say.
+ */
+struct attempt_agent {
+	const char *format; /* agent_format_name(): static */
+	const char *result; /* agent_result_name(): "none" when no result */
+	char *error;	    /* its own reason, when result is not success */
+	char *warning;	    /* its last retry notice */
+	char *subtype;
+	char *session_id;
+	char *model;
+	char *final_text; /* the last AGENT_FINAL_TEXT_MAX bytes */
+	uint64_t turns, tool_calls, retries;
+	bool has_tokens;
+	uint64_t input_tokens, output_tokens, cache_read_tokens,
+		cache_write_tokens, reasoning_tokens;
+	bool has_cost;
+	double cost_usd; /* what it reported */
+};
+
+/* Free what ag holds, and ag. NULL is fine. */
+void attempt_agent_free(struct attempt_agent *ag);
+
 /* One attempt of a task: a sandbox from create to destroy. */
 struct attempt_rec {
 	int n; /* 1, 2, ... */
@@ -64,6 +90,9 @@ struct attempt_rec {
 	char *sandbox_id;
 	int64_t started_at, ended_at; /* ms since the epoch */
 	bool never_went; /* prepared, then cancelled before its go */
+	struct attempt_agent *agent; /* NULL: not an agent task (owned) */
+	double cost_usd;	     /* this attempt's, from cost_source */
+	const char *cost_source;     /* cost_source_name(): static */
 };
 
 struct task_run {
@@ -87,6 +116,7 @@ struct task_run {
 	int exit_code; /* -1 when none */
 	int64_t started_at, ended_at;
 	double cost_usd; /* spent by its attempts (the budget reads it) */
+	const char *cost_source; /* its last attempt's: static; NULL none */
 
 	/* Written by the worker while it holds the task, else main thread. */
 	struct attempt_rec *attempts;
@@ -117,6 +147,11 @@ struct run {
 	long pid;
 	struct strvec secret_values; /* every secret value, for masking */
 	struct mask *mask; /* of secret_values: whole strings, shared, const */
+	/*
+	 * Model prices: the built-in table with the plan's on top (owned,
+	 * read-only once workers run; NULL before the run is prepared).
+	 */
+	struct price_table *prices;
 	/*
 	 * The run's network proxy (netproxy.h) when the plan has network:
 	 * [allowlist], else NULL; started before the first task and stopped

@@ -54,6 +54,7 @@ static void sandbox_free(struct sandbox *sb)
 	free(sb->token);
 	free(sb->envd_version);
 	free(sb->envd_url);
+	free(sb->home);
 	e2b_conf_release(&sb->conf);
 	free(sb);
 }
@@ -69,6 +70,13 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	*out = NULL;
 	if (e2b_conf_load(&sb->conf, err) < 0)
 		goto out;
+	/*
+	 * E2B's users have their homes where Linux puts them; nothing
+	 * there comes back, for only E2B_WORKSPACE is pulled.
+	 */
+	sb->home = !strcmp(sb->conf.user, "root")
+			   ? xstrdup("/root")
+			   : xstrfmt("/home/%s", sb->conf.user);
 	sb->api = xcalloc(1, sizeof(*sb->api));
 	e2b_api_init(sb->api, &sb->conf);
 	sb->envd = http_client_new(&sb->conf.http);
@@ -288,11 +296,17 @@ static const char *e2b_id(const struct sandbox *sb)
 	return sb->id;
 }
 
+static const char *e2b_home(const struct sandbox *sb)
+{
+	return sb->home;
+}
+
 const struct sandbox_backend sandbox_e2b = {
 	.name = "e2b",
 	.check = e2b_check,
 	.create = e2b_create,
 	.id = e2b_id,
+	.home = e2b_home,
 	.put_tree = e2b_put_tree,
 	.exec = e2b_exec,
 	.pull_changes = e2b_pull_changes,

@@ -32,6 +32,11 @@
  * broken, fork failure, the sandbox could not be set up) and also when
  * cmd->on_output failed: the task is then killed, *st still filled in.
  *
+ * HOME is a folder of the sandbox's own, outside the workspace: a tmpfs
+ * at /home/runner under bubblewrap; with isolation none, ROOT.home next
+ * to the sandbox root (its name starts with the run id, as the root's
+ * does, so that recovery and gc remove it with the root).
+ *
  * memory is RLIMIT_AS, set on bwrap and inherited by every process of the
  * task: a per-process address-space limit, not a total for the sandbox.
  *
@@ -69,6 +74,7 @@
 #define SANDBOX_UID ((uid_t)65534)
 #define SANDBOX_GID ((gid_t)65534)
 #define DEFAULT_PATH "/usr/local/bin:/usr/bin:/bin"
+#define SANDBOX_HOME "/home/runner"
 #define BWRAP_MISSING                                                      \
 	"bubblewrap (bwrap) is not installed; install the Debian package " \
 	"'bubblewrap' (make deps) or set backend.isolation: none"
@@ -80,9 +86,11 @@
 	"backend.isolation: none"
 
 struct sandbox {
-	char *root; /* absolute: state_dir/sandboxes/NAME */
-	char *ws;   /* the workspace: root itself */
-	char *id;   /* "local-NAME" */
+	char *root;	/* absolute: state_dir/sandboxes/NAME */
+	char *ws;	/* the workspace: root itself */
+	char *id;	/* "local-NAME" */
+	char *home;	/* the task's HOME, as the task sees it */
+	char *home_dir; /* the host folder behind it, or NULL (a tmpfs) */
 	enum plan_isolation isolation;
 	bool network;
 	struct netproxy *netproxy; /* borrowed: network: [allowlist] */
@@ -220,6 +228,8 @@ static void sandbox_free(struct sandbox *sb)
 	free(sb->root);
 	free(sb->ws);
 	free(sb->id);
+	free(sb->home);
+	free(sb->home_dir);
 	ws_stamps_release(&sb->stamps);
 	free(sb);
 }
@@ -272,12 +282,27 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 			    sb->ws, strerror(errno));
 		goto out;
 	}
+	if (sb->isolation == PLAN_ISOLATION_SANDBOX) {
+		sb->home = xstrdup(SANDBOX_HOME);
+	} else {
+		sb->home_dir = xstrfmt("%s.home", sb->root);
+		if (mkdir(sb->home_dir, 0700) < 0) {
+			strbuf_addf(err, "cannot create '%s': %s",
+				    sb->home_dir, strerror(errno));
+			free(sb->home_dir);
+			sb->home_dir = NULL;
+			goto out;
+		}
+		sb->home = xstrdup(sb->home_dir);
+	}
 	*out = sb;
 	sb = NULL;
 	ret = 0;
 out:
 	if (sb && made) {
 		struct strbuf ignored = STRBUF_INIT;
+		if (sb->home_dir)
+			fs_rm_rf(sb->home_dir, &ignored);
 		fs_rm_rf(made, &ignored);
 		strbuf_release(&ignored);
 	}
@@ -291,6 +316,11 @@ out:
 static const char *local_id(const struct sandbox *sb)
 {
 	return sb->id;
+}
+
+static const char *local_home(const struct sandbox *sb)
+{
+	return sb->home;
 }
 
 static int local_put_tree(struct sandbox *sb, const struct ws_manifest *m,
@@ -835,9 +865,13 @@ static int prepare_bwrap(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	push_pair(&args, "--proc", "/proc");
 	push_pair(&args, "--dev", "/dev");
 	push_pair(&args, "--tmpfs", "/tmp");
+	push_pair(&args, "--tmpfs", SANDBOX_HOME);
 	push_pair(&args, "--bind", ws_src);
 	push_pair(&args, "/workspace", NULL);
-	/* bwrap's root is a tmpfs the task owns: only /tmp, /workspace. */
+	/*
+	 * bwrap's root is a tmpfs the task owns: only /tmp, HOME and
+	 * /workspace.
+	 */
 	push_pair(&args, "--remount-ro", "/");
 	push_pair(&args, "--chdir", "/workspace");
 	push_pair(&args, "--clearenv", NULL);
@@ -1100,6 +1134,8 @@ static int local_destroy(struct sandbox *sb, struct strbuf *err)
 		return 0;
 	if (sb->root && fs_rm_rf(sb->root, err) < 0)
 		ret = -1;
+	if (sb->home_dir && fs_rm_rf(sb->home_dir, err) < 0)
+		ret = -1;
 	sandbox_free(sb);
 	return ret;
 }
@@ -1109,6 +1145,7 @@ const struct sandbox_backend sandbox_local = {
 	.check = local_check,
 	.create = local_create,
 	.id = local_id,
+	.home = local_home,
 	.put_tree = local_put_tree,
 	.exec = local_exec,
 	.pull_changes = local_pull_changes,

@@ -115,6 +115,13 @@ struct sandbox_backend {
 		      struct strbuf *err);
 	/* Stable id, for the database and results ("local-<...>"). */
 	const char *(*id)(const struct sandbox *sb);
+	/*
+	 * The task's HOME, as a path in the sandbox: a writable folder of
+	 * its own, outside the workspace, gone with destroy, so that what
+	 * an agent keeps there (its state, its transcript) never comes back
+	 * as a change. Valid until destroy.
+	 */
+	const char *(*home)(const struct sandbox *sb);
 	int (*put_tree)(struct sandbox *sb, const struct ws_manifest *m,
 			const char *src_root, struct strbuf *err);
 	/*

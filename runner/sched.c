@@ -32,6 +32,8 @@
  */
 #include "runner.h"
 #include "sched.h"
+#include "prices.h"
+#include "agent-outcome.h"
 #include "run.h"
 #include "snap.h"
 #include "hook.h"
@@ -55,6 +57,7 @@
 #include "ws.h"
 
 #include <fcntl.h>
+#include <cJSON.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -884,6 +887,42 @@ static bool retryable(struct sched *s, const struct task_run *t)
 		       (size_t)t->task->retries + 1;
 }
 
+/*
+ * What the agent said, as an event: a line for people, the whole report
+ * as data for --json and the database (masked when it was kept).
+ */
+static void agent_event(struct sched *s, const struct task_run *t,
+			const struct attempt_rec *a)
+{
+	struct strbuf msg = STRBUF_INIT, err = STRBUF_INIT;
+	cJSON *data = attempt_agent_json(a->agent);
+	char *text;
+
+	cJSON_AddNumberToObject(data, "task_cost_usd", t->cost_usd);
+	cJSON_AddStringToObject(data, "cost_source",
+				t->cost_source ? t->cost_source : "none");
+	text = cJSON_PrintUnformatted(data);
+	strbuf_addf(&msg, "agent %s: ", a->agent->format);
+	attempt_agent_summary(a->agent, &msg);
+	strbuf_addf(&msg, "; cost $%.4f (%s)", t->cost_usd,
+		    t->cost_source ? t->cost_source : "none");
+	batch_need(s);
+	db_check(s,
+		 record_event(s->store, s->run->id, t->task->id, "info",
+			      "agent_outcome", msg.buf, text, &err),
+		 &err);
+	if (s->obs->event_data)
+		s->obs->event_data(s->obs->ctx, "agent_outcome", t->task->id,
+				   task_status_name(t->status), msg.buf, text);
+	else
+		tell(s, "agent_outcome", t->task->id,
+		     task_status_name(t->status), msg.buf);
+	cJSON_free(text);
+	cJSON_Delete(data);
+	strbuf_release(&msg);
+	strbuf_release(&err);
+}
+
 /* The task is done for good: record it, write result.json, tell. */
 static void finish(struct sched *s, struct task_run *t)
 {
@@ -911,6 +950,8 @@ static void finish(struct sched *s, struct task_run *t)
 			    t->nr_added, t->nr_modified, t->nr_deleted);
 	event(s, t, t->status == TASK_SUCCEEDED ? "info" : "warn",
 	      "task_finished", msg.buf);
+	if (a->agent)
+		agent_event(s, t, a);
 	for (size_t i = 0; i < t->warnings.nr; i++)
 		db_check(s,
 			 record_event(s->store, s->run->id, t->task->id,
@@ -978,8 +1019,8 @@ static void collect(struct sched *s, struct task_run *t)
 		return;
 	}
 	/* Here, not in the worker: the budget check reads it meanwhile. */
-	t->cost_usd += (double)(a->ended_at - a->started_at) / 3600000.0 *
-		       s->run->plan->cost_per_hour_usd;
+	t->cost_usd += a->cost_usd;
+	t->cost_source = a->cost_source;
 	if (!retryable(s, t)) {
 		finish(s, t);
 		return;
@@ -1187,6 +1228,11 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 	for (size_t i = 0; i < secret_warnings.nr; i++)
 		warn(s, secret_warnings.v[i]);
 	run->mask = mask_new_named(&run->secret_values, &secret_names);
+	run->prices = xcalloc(1, sizeof(*run->prices));
+	if (price_table_load_builtin(run->prices, &err) < 0 ||
+	    (run->plan->prices &&
+	     price_table_merge(run->prices, run->plan->prices, &err) < 0))
+		goto out;
 	probe.state_dir = opts->state_dir;
 	probe.isolation = run->plan->isolation;
 	probe.network = run->plan->network;

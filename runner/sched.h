@@ -61,6 +61,15 @@ struct sched_observer {
 	 */
 	void (*event)(void *ctx, const char *kind, const char *task,
 		      const char *status, const char *message);
+	/*
+	 * An event that carries data, data a JSON object as text: kind
+	 * "agent_outcome" after an agent task's last attempt (the agent's
+	 * report, attempt_agent_json(), with "cost_usd" and "cost_source"
+	 * of the task). NULL: event() gets it, without the data.
+	 */
+	void (*event_data)(void *ctx, const char *kind, const char *task,
+			   const char *status, const char *message,
+			   const char *data);
 	/* At most ten times a second while tasks are going. */
 	void (*tick)(void *ctx, const struct sched_counts *c,
 		     int64_t elapsed_ms);

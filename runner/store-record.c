@@ -3,6 +3,7 @@
 #include "run.h"
 #include "sandbox.h"
 #include "store.h"
+#include "store-agent.h"
 #include "store-internal.h"
 #include "timeutil.h"
 
@@ -167,6 +168,10 @@ int record_task_done(struct store *st, const struct task_run *t,
 		bind_ms_or_null(s, 12, a->ended_at);
 		if (step_done(s) < 0)
 			goto fail;
+	}
+	if (store_agent_put(st, t, err) < 0) {
+		store_rollback(st);
+		return -1;
 	}
 	return store_commit(st, err);
 fail:

@@ -168,6 +168,28 @@ int store_runs_match(struct store *st, const char *prefix, struct strvec *ids,
 	return walk(st, s, push_id, ids, err);
 }
 
+int store_runs_earlier(struct store *st, const char *run_id,
+		       const char *task_id, int limit, struct strvec *ids,
+		       struct strbuf *err)
+{
+	sqlite3_stmt *s;
+
+	if (prepare(st,
+		    "SELECT r.id FROM runs r, runs me"
+		    " WHERE me.id = ?1 AND r.plan_name = me.plan_name"
+		    " AND r.id <> me.id AND r.started_at <= me.started_at"
+		    " AND EXISTS (SELECT 1 FROM tasks t WHERE t.run_id = r.id"
+		    "  AND t.id = ?2 AND t.files_added + t.files_modified"
+		    "  + t.files_deleted > 0)"
+		    " ORDER BY r.started_at DESC, r.id DESC LIMIT ?3",
+		    &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, run_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(s, 2, task_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 3, limit);
+	return walk(st, s, push_id, ids, err);
+}
+
 /* The text of the first column of a one-row query bound to a and b. */
 static char *one_text(struct store *st, const char *sql, const char *a,
 		      const char *b)

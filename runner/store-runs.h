@@ -68,6 +68,15 @@ int store_runs_get(struct store *st, const char *id, struct store_run *out,
 int store_runs_match(struct store *st, const char *prefix, struct strvec *ids,
 		     struct strbuf *err);
 
+/*
+ * The ids of up to limit runs of the same plan as run_id that started
+ * before it, newest first, in which task task_id changed files: where
+ * `runner review` looks for a task's usual area.
+ */
+int store_runs_earlier(struct store *st, const char *run_id,
+		       const char *task_id, int limit, struct strvec *ids,
+		       struct strbuf *err);
+
 /* The newest run of the plan still going, or NULL (also unreadable). */
 char *store_runs_going(struct store *st, const char *plan_name);
 

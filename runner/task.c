@@ -18,6 +18,9 @@
 #include "quote.h"
 #include "timeutil.h"
 #include "record.h"
+#include "agent-stream.h"
+#include "agent-outcome.h"
+#include "prices.h"
 
 #include <fcntl.h>
 
@@ -30,6 +33,11 @@ struct output_ctx {
 	bool went; /* wait_go said go: the task did start */
 	int fd;
 	struct mask *mask;
+	struct agent_stream *agent; /* the attempt's parser, or NULL */
+	int max_turns;		    /* to enforce from the stream; 0: none */
+	double max_cost_usd;	    /* likewise */
+	const char *model;	    /* the plan's, to price tokens */
+	char *over_limit;	    /* why on_output stopped the task */
 	uint64_t written;
 	uint64_t limit;
 	bool truncated;
@@ -86,14 +94,55 @@ static void add_truncated_warning(struct task_run *t)
 	free(msg);
 }
 
-static int on_output(void *ctx, const char *buf, size_t len)
+static void on_output_write(struct output_ctx *o, const char *buf, size_t len)
 {
-	struct output_ctx *o = ctx;
 	struct strbuf masked = STRBUF_INIT;
 	mask_feed(o->mask, buf, len, false, &masked);
 	write_log(o, masked.buf, masked.len);
 	strbuf_release(&masked);
+}
+
+/*
+ * A task's max_turns and max_cost_usd, for an agent that has no option
+ * for them: read off its stream; -1 (and o->over_limit) once passed.
+ */
+static int check_limits(struct output_ctx *o)
+{
+	const struct agent_outcome *oc = agent_stream_outcome(o->agent);
+	double usd = 0;
+
+	if (o->max_turns && oc->turns > (uint64_t)o->max_turns) {
+		o->over_limit = xstrfmt("max_turns: the agent passed %d turns",
+					o->max_turns);
+		return -1;
+	}
+	if (o->max_cost_usd > 0) {
+		struct strbuf err = STRBUF_INIT;
+		if (oc->has_cost)
+			usd = oc->cost_usd;
+		else if (oc->has_tokens && o->t->run->prices)
+			price_outcome_tokens_cost(o->t->run->prices, oc,
+						  o->model, &usd, &err);
+		strbuf_release(&err);
+		if (usd > o->max_cost_usd) {
+			o->over_limit = xstrfmt("max_cost_usd: the agent "
+						"spent $%.4f, over $%.4f",
+						usd, o->max_cost_usd);
+			return -1;
+		}
+	}
 	return 0;
+}
+
+static int on_output(void *ctx, const char *buf, size_t len)
+{
+	struct output_ctx *o = ctx;
+
+	/* Raw: what it keeps is masked when it is recorded. */
+	if (o->agent)
+		agent_stream_feed(o->agent, buf, len, time_mono_ms());
+	on_output_write(o, buf, len);
+	return o->agent && !o->over_limit && check_limits(o) < 0 ? -1 : 0;
 }
 
 static void output_flush(struct output_ctx *o)
@@ -150,9 +199,21 @@ static void build_env(const struct task_run *t, int attempt, const char *home,
 	strvec_pushf(env, "RUNNER_ATTEMPT=%d", attempt);
 }
 
-/* argv for the task, and the prompt file fed to stdin, if any. */
-static int build_argv(const struct task_run *t, struct strvec *argv,
-		      char **stdin_path, struct strbuf *err)
+/*
+ * A prompt the agent reads from a file: a shell in the sandbox writes
+ * its stdin (the prompt) to a file in the sandbox's HOME, outside the
+ * workspace, and runs the agent with that path as its last argument.
+ */
+#define PROMPT_FILE_SCRIPT \
+	"umask 077 && cat >\"$0\" && exec \"$@\" \"$0\" </dev/null"
+
+/*
+ * argv for the task, and the prompt file fed to stdin, if any. home is
+ * the sandbox's HOME (sandbox.h).
+ */
+static int build_argv(const struct task_run *t, const char *home,
+		      struct strvec *argv, char **stdin_path,
+		      struct strbuf *err)
 {
 	const struct plan_task *pt = t->task;
 	const struct plan_agent *agent;
@@ -167,24 +228,37 @@ static int build_argv(const struct task_run *t, struct strvec *argv,
 	agent = plan_find_agent(t->run->plan, pt->agent);
 	if (!agent)
 		BUG("unknown agent '%s' passed validation", pt->agent);
-	for (size_t i = 0; i < agent->command.nr; i++)
-		strvec_push(argv, agent->command.v[i]);
+	if (agent->prompt == PLAN_PROMPT_FILE) {
+		strvec_push(argv, "/bin/sh");
+		strvec_push(argv, "-c");
+		strvec_push(argv, PROMPT_FILE_SCRIPT);
+		strvec_pushf(argv, "%s/.runner-prompt.md", home);
+	}
+	strvec_pushv(argv, agent->command.v);
+	strvec_pushv(argv, agent->args.v);
+	if (agent->model && agent->model_arg) {
+		strvec_push(argv, agent->model_arg);
+		strvec_push(argv, agent->model);
+	}
+	/* Limits the agent keeps itself; on_output keeps the others. */
+	if (pt->max_turns && agent->max_turns_arg) {
+		strvec_push(argv, agent->max_turns_arg);
+		strvec_pushf(argv, "%d", pt->max_turns);
+	}
+	if (pt->max_cost_usd > 0 && agent->max_cost_arg) {
+		strvec_push(argv, agent->max_cost_arg);
+		strvec_pushf(argv, "%.6g", pt->max_cost_usd);
+	}
 	if (agent->prompt == PLAN_PROMPT_ARG) {
 		strvec_push(argv, pt->prompt ? pt->prompt : "");
 		return 0;
 	}
-	/*
-	 * stdin and file modes both read the prompt from a file we write
-	 * next to the results; "file" names it as /dev/stdin, which works in
-	 * every backend without putting anything into the workspace.
-	 */
+	/* stdin and file modes both get the prompt on stdin. */
 	*stdin_path = fs_join(t->dir, "prompt.txt");
 	if (fs_write_atomic(*stdin_path, pt->prompt ? pt->prompt : "",
 			    pt->prompt ? strlen(pt->prompt) : 0, 0600,
 			    err) < 0)
 		return -1;
-	if (agent->prompt == PLAN_PROMPT_FILE)
-		strvec_push(argv, "/dev/stdin");
 	return 0;
 }
 
@@ -273,6 +347,31 @@ static void log_line(struct output_ctx *o, const char *fmt, ...)
 	strbuf_release(&sb);
 }
 
+/*
+ * What the attempt cost (prices.h, cost_decide): the agent's report,
+ * else its tokens at the run's prices, else its time at the plan's rate.
+ */
+static void attempt_cost(const struct task_run *t, struct attempt_rec *a,
+			 const struct agent_outcome *o,
+			 const struct plan_agent *agent)
+{
+	const struct plan *plan = t->run->plan;
+	struct cost_input in = {
+		.prices = t->run->prices,
+		.outcome = o,
+		.model = agent ? agent->model : NULL,
+		.sandbox_ms = a->never_went ? 0 : a->ended_at - a->started_at,
+		.usd_per_hour = plan->cost_per_hour_usd > 0
+					? plan->cost_per_hour_usd
+					: -1,
+	};
+	struct cost c;
+
+	cost_decide(&in, &c);
+	a->cost_usd = c.usd;
+	a->cost_source = c.source_name;
+}
+
 /* Record a remote sandbox's id before it is used (for `runner gc`). */
 static int on_created(void *ctx, const struct sandbox_config *cfg,
 		      const char *sandbox_id, struct strbuf *err)
@@ -344,8 +443,28 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 				      .exclude = &pt->exclude,
 				      .secrets = t->run->mask };
 	struct sandbox_cmd cmd = { 0 };
+	const struct plan_agent *agent =
+		pt->agent ? plan_find_agent(plan, pt->agent) : NULL;
 	struct netproxy_report net = NETPROXY_REPORT_INIT;
 
+	if (agent && agent->output != AGENT_FORMAT_NONE) {
+		struct agent_stream_opts so = { .format = agent->output,
+						.model = agent->model };
+		out->agent = agent_stream_new(&so);
+		out->max_turns = agent->max_turns_arg ? 0 : pt->max_turns;
+		out->max_cost_usd = agent->max_cost_arg ? 0 : pt->max_cost_usd;
+		out->model = agent->model;
+	}
+	if (plan_agent_offline(plan, pt)) {
+		/* Not minutes of retries against a closed network. */
+		char *r = xstrfmt("agent '%s' needs the network to reach its "
+				  "API, but backend.network is false (set "
+				  "backend.network: true)",
+				  agent->name);
+		attempt_fail(a, TASK_FAILED, r);
+		free(r);
+		goto out;
+	}
 	/* What an earlier attempt brought back is not this one's. */
 	{
 		char *patch = fs_join(t->dir, "changes.patch");
@@ -353,11 +472,8 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		free(patch);
 	}
 	if (fs_rm_rf(changes_dir, &err) < 0 ||
-	    build_argv(t, &argv, &stdin_path, &err) < 0) {
-		attempt_fail(a, TASK_FAILED, err.buf);
-		goto out;
-	}
-	if (be->create(&cfg, &sb, &err) < 0) {
+	    be->create(&cfg, &sb, &err) < 0 ||
+	    build_argv(t, be->home(sb), &argv, &stdin_path, &err) < 0) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
@@ -366,10 +482,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
-	build_env(t, a->n,
-		  plan->isolation == PLAN_ISOLATION_NONE ? "/tmp"
-							 : "/workspace",
-		  &env);
+	build_env(t, a->n, be->home(sb), &env);
 	cmd.argv = argv.v;
 	cmd.env = env.v;
 	cmd.stdin_path = stdin_path;
@@ -385,13 +498,21 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.ctx = out;
 	if (t->run->netproxy)
 		cmd.net_report = &net;
-	if (be->exec(sb, &cmd, &st, &err) < 0) {
+	if (be->exec(sb, &cmd, &st, &err) < 0 && !out->over_limit) {
 		attempt_fail(a, TASK_FAILED, err.buf);
 		goto out;
 	}
 	mark_exited(out);
 	output_flush(out);
 	status_from_exec(a, &st, t, out->went);
+	if (out->agent) {
+		agent_stream_finish(out->agent, time_mono_ms());
+		a->agent = attempt_agent_from(agent_stream_outcome(out->agent),
+					      t->run->mask);
+		attempt_agent_judge(a);
+	}
+	if (out->over_limit)
+		attempt_fail(a, TASK_FAILED, out->over_limit);
 	/* Partial work of a timed-out or failed task still comes back. */
 	ws_changes_release(changes);
 	if (be->pull_changes(sb, m, &popts, changes, &err) < 0) {
@@ -411,6 +532,9 @@ out:
 				     err.buf);
 	}
 	a->ended_at = time_now_ms();
+	attempt_cost(t, a,
+		     out->agent ? agent_stream_outcome(out->agent) : NULL,
+		     agent);
 	if (a->reason && !a->never_went) {
 		/* Our line in the log stays one line, whatever it quotes. */
 		char *r = quote_text_dup(a->reason);
@@ -418,6 +542,10 @@ out:
 			 task_status_name(a->status), r);
 		free(r);
 	}
+	agent_stream_free(out->agent);
+	out->agent = NULL;
+	free(out->over_limit);
+	out->over_limit = NULL;
 	free(stdin_path);
 	free(changes_dir);
 	strvec_clear(&argv);

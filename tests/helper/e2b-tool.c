@@ -259,7 +259,6 @@ static int cmd_run(int argc, const char **argv)
 		have_env_path |= !strncmp(env.v[k], "PATH=", 5);
 	if (!have_env_path)
 		strvec_push(&env, "PATH=/usr/local/bin:/usr/bin:/bin");
-	strvec_push(&env, "HOME=/workspace");
 	strvec_pushf(&env, "RUNNER_RUN_ID=%s", cfg.run_id);
 	strvec_pushf(&env, "RUNNER_TASK_ID=%s", cfg.task_id);
 	strvec_pushf(&env, "RUNNER_ATTEMPT=%d", cfg.attempt);
@@ -277,6 +276,7 @@ static int cmd_run(int argc, const char **argv)
 	    be->create(&cfg, &sb, &err) < 0)
 		goto out;
 	fprintf(stderr, "e2b-tool: sandbox %s\n", be->id(sb));
+	strvec_pushf(&env, "HOME=%s", be->home(sb));
 	if (be->put_tree(sb, &m, workspace, &err) < 0)
 		goto out;
 

@@ -72,7 +72,7 @@ test_expect_success() {
 	if [ $# -eq 3 ]; then
 		if ! test_have_prereq "$1"; then
 			test_count=$((test_count + 1))
-			echo "ok $test_count # skip $2 (missing $1)"
+			echo "ok $test_count # skip $2 (missing $1$(_prereq_why "$1"))"
 			return 0
 		fi
 		shift
@@ -115,6 +115,7 @@ test_done() {
 # Prerequisites: BWRAP (bubblewrap works here), GIT, PYTHON3, PARALLEL,
 # ZONEINFO (python3 with the IANA zones, for a reference of cron's DST),
 # ROOT_MOUNT (root, and may mount in a mount namespace of its own),
+# CHROMIUM (Debian's chromium runs headless: tools/deps.sh installs it),
 # CLAUDE, CODEX (the real agent CLIs run from /usr/bin, which a sandbox
 # sees; tools/deps.sh installs them), CGROUP (a writable cgroup:
 # `test-tool cgroup-probe` says why not); A,B: both.
@@ -132,7 +133,19 @@ zoneinfo.ZoneInfo(\"Europe/Berlin\")" 2>/dev/null ;;
 	CLAUDE) /usr/bin/claude --version >/dev/null 2>&1 ;;
 	CODEX) /usr/bin/codex --version >/dev/null 2>&1 ;;
 	CGROUP) "$TEST_TOOL" cgroup-probe >/dev/null 2>&1 ;;
+	CHROMIUM) command -v chromium >/dev/null &&
+		timeout 60 chromium --headless --no-sandbox --disable-gpu \
+			--dump-dom about:blank >/dev/null 2>&1 ;;
 	*) command -v "$(echo "$1" | tr 'A-Z' 'a-z')" >/dev/null ;;
+	esac
+}
+
+# Why a prerequisite is missing, where the name alone does not say.
+_prereq_why() {
+	case "$1" in
+	*CHROMIUM*) command -v chromium >/dev/null &&
+		echo ": chromium does not run headless here" ||
+		echo ": no chromium; tools/deps.sh installs it" ;;
 	esac
 }
 

@@ -11,8 +11,8 @@ test_must_be_empty() {
 	test ! -s "$1" || { echo "'$1' is not empty:"; cat "$1"; return 1; }
 }
 
-COMMANDS="exec validate resume runs show logs apply archive report verify
-next db gc"
+COMMANDS="exec validate resume runs show logs apply archive report review
+verify next db gc"
 
 # Every option of every command: command, short letter (- for none),
 # long name, a valid value (- for a flag). The commands' --help must list
@@ -40,12 +40,14 @@ logs - state st
 apply - to dir
 apply n dry-run -
 apply - branch x
-apply - all -
 apply - state st
+apply - all -
 archive o output a.tar.gz
 archive - state st
 report o output r.html
 report - state st
+review - no-diff -
+review - state st
 next n count 3
 next - from 2026-03-29T01:30:00Z
 db - to 1

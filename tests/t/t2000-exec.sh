@@ -377,4 +377,69 @@ test_expect_success 'the demo plan validates and runs from a clean state' '
 	runner validate plans/demo.yaml >out
 '
 
+
+test_expect_success BWRAP 'the demo runs; fake-claude reports like Claude Code, its state stays home' '
+	cp -r "$RUNNER_TOP/plans" "$RUNNER_TOP/examples" . &&
+	runner exec plans/demo.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	for t in readme-usage contributing; do
+		python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = r[\"agent\"]
+assert a[\"result\"] == \"success\" and a[\"turns\"] == 2, a
+assert r[\"cost_source\"] == \"agent\" and r[\"cost_usd\"] > 0, r
+assert len(a[\"session_id\"]) == 36 and a[\"tokens\"][\"input\"] == 2400, a
+c = json.load(open(sys.argv[2]))
+names = [x[\"path\"] for k in (\"added\", \"modified\") for x in c[k]]
+assert not [n for n in names if \".claude\" in n], names
+" st/runs/$run/tasks/$t/result.json st/runs/$run/tasks/$t/changes.json ||
+		return 1
+	done
+'
+
+test_expect_success BWRAP 'HOME is private, outside the workspace; nothing written there comes back' '
+	make_ws ws &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: home
+	defaults: {workspace: ws}
+	tasks:
+	  - id: t
+	    run: echo "home=$HOME" && mkdir -p "$HOME/.claude/projects" && echo state >"$HOME/.claude.json" && echo s >"$HOME/.claude/projects/x.jsonl" && test -w "$HOME" && echo changed >a.txt
+	EOF
+	runner exec plan.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	test_grep "^home=/home/runner$" st/runs/$run/tasks/t/output.log &&
+	python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert [m[\"path\"] for m in c[\"modified\"]] == [\"a.txt\"], c
+assert c[\"added\"] == [] and c[\"deleted\"] == [], c
+" st/runs/$run/tasks/t/changes.json &&
+	! test -e st/runs/$run/tasks/t/changes/.claude.json &&
+	test -z "$(ls st/sandboxes)"
+'
+
+test_expect_success 'isolation none: HOME is a folder of its own, removed with the sandbox' '
+	make_ws ws &&
+	cat >plan.yaml <<-\EOF &&
+	version: 1
+	name: home
+	backend: {isolation: none}
+	defaults: {workspace: ws}
+	tasks:
+	  - id: t
+	    run: echo "home=$HOME" && echo "pwd=$PWD" && echo state >"$HOME/.claude.json" && echo changed >a.txt
+	EOF
+	runner exec plan.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	log=st/runs/$run/tasks/t/output.log &&
+	home=$(sed -n "s/^home=//p" $log) &&
+	pwd=$(sed -n "s/^pwd=//p" $log) &&
+	test -n "$home" && test "$home" = "$pwd.home" &&
+	! test -e "$home" &&
+	test "$(ls st/runs/$run/tasks/t/changes)" = a.txt &&
+	test -z "$(ls st/sandboxes)"
+'
 test_done

@@ -187,7 +187,7 @@ test_expect_success BWRAP 'root is dropped: /etc/shadow cannot be read' '
 test_expect_success BWRAP 'nothing of the host but the system is visible' '
 	mkdir ws &&
 	echo secret >secret-next-to-ws &&
-	expect="dev etc proc tmp usr workspace" &&
+	expect="dev etc home proc tmp usr workspace" &&
 	for d in bin sbin lib lib32 lib64 libx32; do
 		if [ -e /$d ] || [ -L /$d ]; then expect="$expect $d"; fi ||
 		return 1
@@ -195,7 +195,10 @@ test_expect_success BWRAP 'nothing of the host but the system is visible' '
 	echo $expect | tr " " "\n" | sort >expect &&
 	sbx --workspace ws "ls -A / | sort" &&
 	test_cmp expect out &&
-	sbx --workspace ws "for p in /root /work /home /var /run /srv /opt \
+	sbx --workspace ws "ls -A /home; ls -A /home/runner" &&
+	echo runner >expect &&
+	test_cmp expect out &&
+	sbx --workspace ws "for p in /root /work /var /run /srv /opt \
 		/mnt /media /sys \"$TRASH\" \"$TRASH/secret-next-to-ws\" \
 		/workspace/../secret-next-to-ws; do
 		[ -e \"\$p\" ] && echo \"visible: \$p\"; done; true" &&

@@ -205,7 +205,7 @@ e2b_test 'environment: only what the task declares, never the API key' '
 	test_grep "^FOO=bar$" out &&
 	test_grep "^RUNNER_RUN_ID=r9$" out &&
 	test_grep "^RUNNER_ATTEMPT=2$" out &&
-	test_grep "^HOME=/workspace$" out &&
+	test_grep "^HOME=/home/user$" out &&
 	test_grep -v E2B out
 '
 

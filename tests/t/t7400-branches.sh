@@ -117,7 +117,7 @@ test_expect_success BWRAP,GIT 'the message: the agent'"'"'s final text when resu
 	python3 - st/runs/*/tasks/t/result.json <<-\EOF &&
 	import json, sys
 	r = json.load(open(sys.argv[1]))
-	r["agent"] = {"result": "Fixed the \x1b[31mlint\x1b[0m warnings in a\n\nThree of them.\n"}
+	r["agent"] = {"result": "success", "final_text": "Fixed the \x1b[31mlint\x1b[0m warnings in a\n\nThree of them.\n"}
 	json.dump(r, open(sys.argv[1], "w"))
 	EOF
 	runner apply last t --branch agent --state st >out &&

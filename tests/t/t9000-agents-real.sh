@@ -458,4 +458,123 @@ test_expect_success CODEX 'runner exec: the real codex in a network: true sandbo
 '
 show_added codex
 
+# runner_agent ID AGENT [AGENTS-BLOCK]: like runner_smoke, the task an
+# agent: AGENT task with the built-in profile (changed by AGENTS-BLOCK,
+# whose leading tabs go).
+runner_agent() {
+	sed "s/^	*//" >plan.yaml <<-EOF &&
+	version: 1
+	name: agents-builtin
+	backend:
+	  type: local
+	  network: true
+	  memory: 2G
+	defaults:
+	  workspace: ws
+	  timeout: 2m
+	  secrets: [ANTHROPIC_API_KEY, OPENAI_API_KEY]
+	  env:
+	    ANTHROPIC_BASE_URL: http://127.0.0.1:$PORT
+	${3:-}
+	tasks:
+	  - id: $1
+	    agent: $2
+	    prompt: Fix the greeting in hello.txt and add new.txt.
+	EOF
+	ANTHROPIC_API_KEY=sk-ant-test-key-0123456789 \
+		OPENAI_API_KEY=sk-test-key-0123456789 \
+		runner exec plan.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	res=st/runs/$run/tasks/$1 &&
+	python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert [m[\"path\"] for m in c[\"modified\"]] == [\"hello.txt\"], c
+assert [a[\"path\"] for a in c[\"added\"]] == [\"new.txt\"], c
+" $res/changes.json &&
+	printf "hello there\nline two\n" >expect &&
+	test_cmp expect $res/changes/hello.txt
+}
+
+test_expect_success CLAUDE 'runner exec: agent: claude, the built-in profile; its state stays in its HOME' '
+	workspace &&
+	start_server anthropic claude-edit.json &&
+	runner_agent fix claude &&
+	check claude-result $res/output.log >result &&
+	test_grep "^subtype=\"success\"$" result &&
+	test_grep "Fix the greeting in hello.txt" requests.jsonl &&
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = r[\"agent\"]
+assert a[\"result\"] == \"success\" and a[\"turns\"] == 5, a
+assert a[\"tokens\"][\"cache_read\"] == 5000, a
+assert r[\"cost_source\"] == \"agent\" and r[\"cost_usd\"] == a[\"cost_usd\"] > 0, r
+assert a[\"final_text\"] == \"All done: hello.txt edited, new.txt created.\", a
+" $res/result.json
+'
+
+# runner_fail ID AGENT TASK-KEYS: a plan like runner_agent's whose task
+# must fail (exit 1); its result.json in $res.
+runner_fail() {
+	sed "s/^	*//" >plan.yaml <<-EOF &&
+	version: 1
+	name: agents-fail
+	backend: {network: true, memory: 2G}
+	defaults:
+	  workspace: ws
+	  timeout: 2m
+	  secrets: [ANTHROPIC_API_KEY]
+	  env:
+	    ANTHROPIC_BASE_URL: http://127.0.0.1:$PORT
+	    CLAUDE_CODE_MAX_RETRIES: "0"
+	tasks:
+	  - id: $1
+	    agent: $2
+	    prompt: Fix the greeting in hello.txt and add new.txt.
+	$3
+	EOF
+	ANTHROPIC_API_KEY=sk-ant-test-key-0123456789 \
+		test_expect_code 1 runner exec plan.yaml --state st >out 2>err &&
+	run=$(ls st/runs) &&
+	res=st/runs/$run/tasks/$1
+}
+
+test_expect_success CLAUDE 'runner exec: max_turns reaches claude; its own reason is the task'"'"'s' '
+	workspace &&
+	start_server anthropic claude-loop.json &&
+	runner_fail loop claude "    max_turns: 1" &&
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r[\"status\"] == \"failed\", r
+assert r[\"reason\"] == \"Reached maximum number of turns (1)\", r
+assert r[\"agent\"][\"result\"] == \"max_turns\", r
+" $res/result.json
+'
+
+test_expect_success CLAUDE 'runner exec: an API error fails the task with the agent'"'"'s message' '
+	workspace &&
+	start_server anthropic claude-500.json &&
+	runner_fail broken claude "" &&
+	python3 -c "
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r[\"reason\"].startswith(\"API Error: 500\"), r
+assert r[\"agent\"][\"result\"] == \"error\", r
+" $res/result.json &&
+	test_grep "API Error: 500" out
+'
+
+test_expect_success CODEX 'runner exec: agent: codex, the built-in profile with the provider in args' '
+	workspace &&
+	start_server openai codex-edit.json &&
+	runner_agent fix codex "agents:
+	  codex:
+	    model: gpt-5.5
+	    args: [-c, model_provider=scripted, -c, \"model_providers.scripted={name=\\\"scripted\\\",base_url=\\\"http://127.0.0.1:$PORT/v1\\\",wire_api=\\\"responses\\\",env_key=\\\"OPENAI_API_KEY\\\"}\"]" &&
+	check codex-events $res/output.log >events &&
+	test_grep "^turn.completed " events
+'
+
 test_done

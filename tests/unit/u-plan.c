@@ -191,7 +191,11 @@ static void test_minimal(void)
 	is_int(p->per_day, 0, "no per_day cap");
 	is_int(p->on_limit, PLAN_ON_LIMIT_WAIT, "on_limit defaults to wait");
 	ok(p->budget_usd == 0 && p->cost_per_hour_usd == 0, "no budget");
-	is_int(p->nr_agents, 0, "no agents");
+	/* claude and codex, the built-ins */
+	is_int(p->nr_agents, 2, "only the built-in agents");
+	ok(plan_find_agent(p, "claude") && plan_find_agent(p, "codex") &&
+		   plan_find_agent(p, "claude")->builtin,
+	   "claude and codex are built in");
 	is_int(p->nr_tasks, 1, "one task");
 	t = plan_find_task(p, "one");
 	ok(t == &p->tasks[0], "plan_find_task");
@@ -325,7 +329,7 @@ static void test_full(void)
 	ok(p->budget_usd == 5.0, "budget_usd");
 	ok(p->cost_per_hour_usd == 0.10, "cost_per_hour_usd");
 
-	is_int(p->nr_agents, 2, "two agents");
+	is_int(p->nr_agents, 3, "two agents and the built-in codex");
 	a = plan_find_agent(p, "claude");
 	ok(a != NULL, "agent claude");
 	if (a) {
@@ -688,7 +692,8 @@ static const struct bad_plan {
 	  "digits, '.', '_' or '-')\n"
 	  "5:20: agent 'empty': command: expected a non-empty list of "
 	  "strings (program and arguments), found an empty list\n"
-	  "6:3: agent 'nocmd': missing required key 'command'\n"
+	  "6:3: agent 'nocmd': missing required key 'command' (only claude "
+	  "and codex are built in)\n"
 	  "7:28: agent 'badprompt': command: expected a list of strings, "
 	  "found a list\n"
 	  "7:42: agent 'badprompt': prompt: expected stdin, arg or file, "
@@ -870,8 +875,8 @@ static const struct bad_plan {
 	  "11:18: task 'b': depends on unknown task 'nope'\n"
 	  "14:14: task 'c': retries: expected a whole number from 0 to 100, "
 	  "found 'many'\n"
-	  "16:12: task 'd': unknown agent 'ghost' (define it under "
-	  "'agents')\n" },
+	  "16:12: task 'd': unknown agent 'ghost' (claude and codex are "
+	  "built in; define others under 'agents')\n" },
 };
 
 static void test_bad_plans(void)
