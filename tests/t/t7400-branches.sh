@@ -160,7 +160,8 @@ test_expect_success BWRAP,GIT '--all with a pattern: a branch per task, each on 
 	test_expect_code 1 runner exec p.yaml --state st >out &&
 	test_expect_code 2 runner apply last --all --branch "night/x" --state st 2>err &&
 	test_grep "needs {task}" err &&
-	test_expect_code 2 runner apply last --all --state st 2>err &&
+	test_expect_code 1 runner apply last --all --dry-run --state st >out &&
+	test_grep "held back: t1: a is changed by t2 too" out &&
 	runner apply last --all --branch "night/{run}/{task}" --dry-run --state st >out &&
 	test_grep "dry run: 2 branches made" out &&
 	test "$(git -C repo for-each-ref | wc -l)" = 1 &&
