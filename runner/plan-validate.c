@@ -1211,8 +1211,9 @@ int plan_use_backend(struct plan *plan, const char *name,
 static void parse_limits(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = {
-		"concurrency", "per_hour",   "per_day",
-		"on_limit",    "budget_usd", "cost_per_hour_usd"
+		"concurrency",	      "per_hour",    "per_day",
+		"on_limit",	      "budget_usd",  "cost_per_hour_usd",
+		"budget_per_day_usd", "estimate_usd"
 	};
 	static const char *const on_limit[] = { "wait", "skip", "fail" };
 	static const struct scope sc = { "limits: ", "", "limits." };
@@ -1241,6 +1242,13 @@ static void parse_limits(struct ctx *c, const struct plan_node *root)
 	n = plan_node_get(map, "budget_usd", NULL);
 	if (n)
 		want_number(c, &sc, "budget_usd", n, &plan->budget_usd);
+	n = plan_node_get(map, "budget_per_day_usd", NULL);
+	if (n)
+		want_number(c, &sc, "budget_per_day_usd", n,
+			    &plan->budget_per_day_usd);
+	n = plan_node_get(map, "estimate_usd", NULL);
+	if (n)
+		want_number(c, &sc, "estimate_usd", n, &plan->estimate_usd);
 	n = plan_node_get(map, "cost_per_hour_usd", NULL);
 	if (n)
 		want_number(c, &sc, "cost_per_hour_usd", n,
