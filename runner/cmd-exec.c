@@ -9,6 +9,7 @@
 #include "due.h"
 #include "fs.h"
 #include "recover.h"
+#include "sandbox.h"
 #include "timeutil.h"
 #include "cmd-opt.h"
 
@@ -143,8 +144,17 @@ out:
 	return ret;
 }
 
+/* "local|e2b": the backends built in. */
+static char *backend_names(void)
+{
+	struct strbuf sb = STRBUF_INIT;
+	sandbox_backend_names(&sb, "|", "|");
+	return strbuf_detach(&sb, NULL);
+}
+
 int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd)
 {
+	char *backend_argh = backend_names();
 	struct run_opts opts = { .progress = PROGRESS_AUTO };
 	struct strvec only = STRVEC_INIT;
 	struct strbuf errors = STRBUF_INIT;
@@ -156,7 +166,7 @@ int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd)
 	const struct opt options[] = {
 		OPT_INT('j', "jobs", "N", &opts.jobs, 1, 1024,
 			"tasks at once, 1-1024 (default: the plan's limit)"),
-		OPT_STRING(0, "backend", "local|e2b", &backend,
+		OPT_STRING(0, "backend", backend_argh, &backend,
 			   "run there, not on the plan's backend"),
 		OPT_LIST(0, "only", "ID[,ID...]", &only,
 			 "run only these tasks, not their dependencies"),
@@ -196,17 +206,14 @@ int cmd_exec(int argc, char **argv, const struct cmd_entry *cmd)
 		ret = RUNNER_EXIT_USAGE;
 		goto out;
 	}
-	if (backend) {
-		if (!strcmp(backend, "local")) {
-			plan->backend = PLAN_BACKEND_LOCAL;
-		} else if (!strcmp(backend, "e2b")) {
-			plan->backend = PLAN_BACKEND_E2B;
+	if (backend && plan_use_backend(plan, backend, &errors) < 0) {
+		if (sandbox_backend_find(backend)) {
+			fputs(errors.buf, stderr);
+			ret = RUNNER_EXIT_USAGE;
 		} else {
-			ret = usage_error(
-				usage, "unknown backend '%s' (local or e2b)",
-				backend);
-			goto out;
+			ret = usage_error(usage, "%s", errors.buf);
 		}
+		goto out;
 	}
 	for (size_t i = 0; i < only.nr; i++) {
 		if (!plan_find_task(plan, only.v[i])) {
@@ -228,5 +235,6 @@ out:
 	plan_free(plan);
 	strvec_clear(&only);
 	strbuf_release(&errors);
+	free(backend_argh);
 	return ret;
 }

@@ -4,88 +4,41 @@
 #include "cmd-opt.h"
 #include "plan.h"
 #include "recover.h"
-#include "sandbox-e2b.h"
+#include "sandbox.h"
 #include "store.h"
 #include "store-caps.h"
 #include "store-gc.h"
 #include "timeutil.h"
 
-#include <dirent.h>
-
 /* The ledger only ever looks back 24 hours; keep two days. */
 #define LEDGER_KEEP_MS (2 * 86400 * 1000LL)
 
 /*
- * Local sandbox roots are named RUN-TASK-ATTEMPT-XXXXXX; a root whose run
- * is not going belongs to nobody.
+ * What each backend finds left of runs that are no longer going (a
+ * crashed runner's). What is not in the state's own folder and whose
+ * run this state does not know belongs to someone else: left alone.
  */
-static int gc_sandboxes(struct store *st, bool dry_run, int *removed)
+static int gc_leftovers(struct store *st, const struct sandbox_backend *be,
+			bool dry_run, int *removed)
 {
-	char *dir = fs_join(store_dir(st), "sandboxes");
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	struct sandbox_leftovers l = SANDBOX_LEFTOVERS_INIT;
 	struct strbuf err = STRBUF_INIT;
 	int ret = 0;
 
-	if (!d) {
-		free(dir);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		char run_id[64];
-		char *path;
-		const char *name = de->d_name;
-		/* The run id is the first 20 characters: 8-6-4 digits. */
-		if (name[0] == '.' || strlen(name) < 21 || name[20] != '-')
-			continue;
-		snprintf(run_id, sizeof(run_id), "%.20s", name);
-		if (store_gc_run_going(st, run_id))
-			continue;
-		path = fs_join(dir, name);
-		printf("%s sandbox %s\n", dry_run ? "would remove" : "removed",
-		       name);
-		if (!dry_run && fs_rm_rf(path, &err) < 0) {
-			error("%s", err.buf);
-			strbuf_reset(&err);
-			ret = -1;
-		} else {
-			(*removed)++;
-		}
-		free(path);
-	}
-	closedir(d);
-	free(dir);
-	strbuf_release(&err);
-	return ret;
-}
-
-/*
- * E2B sandboxes carry their run in metadata: kill those of this state's
- * runs that are no longer going (a crashed runner's). Sandboxes of runs
- * this state does not know belong to someone else and are left alone.
- */
-static int gc_e2b(struct store *st, bool dry_run, int *removed)
-{
-	struct strvec ids = STRVEC_INIT, runs = STRVEC_INIT;
-	struct strbuf err = STRBUF_INIT;
-	int ret = 0;
-
-	if (!getenv("E2B_API_KEY"))
-		return 0;
-	if (sandbox_e2b_list("", &ids, &runs, &err) < 0) {
-		error("cannot list E2B sandboxes: %s", err.buf);
+	if (be->list_leftovers(store_dir(st), NULL, 0, &l, &err) < 0) {
+		error("%s", err.buf);
 		ret = -1;
 		goto out;
 	}
-	for (size_t i = 0; i < ids.nr; i++) {
-		const char *run = runs.v[i];
-		if (!*run || !store_gc_run_known(st, run) ||
-		    store_gc_run_going(st, run))
+	for (size_t i = 0; i < l.nr; i++) {
+		const struct sandbox_leftover *o = &l.v[i];
+		if ((!o->in_state && !store_gc_run_known(st, o->run_id)) ||
+		    store_gc_run_going(st, o->run_id))
 			continue;
-		printf("%s e2b sandbox %s (run %s)\n",
-		       dry_run ? "would kill" : "killed", ids.v[i], run);
+		printf("%s %s\n", dry_run ? o->would : o->done, o->what);
 		strbuf_reset(&err);
-		if (!dry_run && sandbox_e2b_kill(ids.v[i], &err) < 0) {
+		if (!dry_run &&
+		    be->kill_leftover(store_dir(st), o, &err) < 0) {
 			error("%s", err.buf);
 			ret = -1;
 		} else {
@@ -93,8 +46,7 @@ static int gc_e2b(struct store *st, bool dry_run, int *removed)
 		}
 	}
 out:
-	strvec_clear(&ids);
-	strvec_clear(&runs);
+	sandbox_leftovers_release(&l);
 	strbuf_release(&err);
 	return ret;
 }
@@ -117,8 +69,9 @@ static int gc_runs(struct store *st, int64_t cutoff, bool dry_run, int *pruned)
 		       ids.v[i]);
 		if (!dry_run &&
 		    (fs_rm_rf(dir, &err) < 0 ||
-		     recover_remove_sandboxes(store_dir(st), ids.v[i], &err) <
-			     0 ||
+		     recover_kill_leftovers(store_dir(st), ids.v[i],
+					    SANDBOX_LEFTOVERS_OFFLINE,
+					    &err) < 0 ||
 		     store_gc_delete_run(st, ids.v[i], &err) < 0)) {
 			error("%s", err.buf);
 			strbuf_reset(&err);
@@ -171,10 +124,10 @@ int cmd_gc(int argc, char **argv, const struct cmd_entry *cmd)
 	if (ret)
 		return ret;
 	ret = RUNNER_EXIT_OK;
-	if (gc_sandboxes(st, dry_run, &removed) < 0)
-		ret = RUNNER_EXIT_RUNTIME;
-	if (gc_e2b(st, dry_run, &removed) < 0)
-		ret = RUNNER_EXIT_RUNTIME;
+	for (size_t i = 0; i < sandbox_backend_count(); i++)
+		if (gc_leftovers(st, sandbox_backend_at(i), dry_run,
+				 &removed) < 0)
+			ret = RUNNER_EXIT_RUNTIME;
 	if (older >= 0 &&
 	    gc_runs(st, time_now_ms() - older, dry_run, &pruned) < 0)
 		ret = RUNNER_EXIT_RUNTIME;

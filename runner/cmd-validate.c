@@ -2,8 +2,8 @@
 #include "cmd.h"
 #include "plan.h"
 #include "mask.h"
-#include "netproxy.h"
 #include "cmd-opt.h"
+#include "sandbox.h"
 
 /*
  * Secret values are read from the environment by exec, which warns about
@@ -47,63 +47,18 @@ static void warn_offline_agents(const char *path, const struct plan *plan)
 	strvec_clear(&said);
 }
 
-/*
- * network: true under bubblewrap is the host's network namespace: the
- * internet and every service listening on the host's loopback.
- */
-static void warn_host_network(const char *path, const struct plan *plan)
+/* What the plan's backend says about its settings (network: true). */
+static void warn_backend(const char *path, const struct plan *plan)
 {
-	if (!plan->network || plan->backend != PLAN_BACKEND_LOCAL)
-		return;
-	warning("%s:%u:%u: backend.network: true gives the tasks the host's "
-		"network, its loopback services included (list what they "
-		"need instead: network: [api.example.org:443])",
-		path, plan->network_loc.line, plan->network_loc.col);
-}
+	const struct sandbox_backend *be =
+		sandbox_backend_find(plan->backend.type);
+	struct strvec said = STRVEC_INIT;
 
-/*
- * What e2b does not do as written (e2b-config.h): a sandbox's size is
- * its template's, and allowOut has no ports. Said, not refused: the
- * plan still runs, with more room than it asked for.
- */
-static void warn_e2b(const char *path, const struct plan *plan)
-{
-	const struct netproxy_allowlist *al = &plan->network_allow;
-	struct strbuf addrs = STRBUF_INIT;
-	struct strvec seen = STRVEC_INIT;
-	bool names = false;
-
-	if (plan->backend != PLAN_BACKEND_E2B)
-		return;
-	if (plan->memory)
-		warning("%s:%u:%u: backend.memory is not enforced on e2b: a "
-			"sandbox has its template's memory and CPUs "
-			"(memoryMB, cpuCount; build a template of the size "
-			"you need)",
-			path, plan->memory_loc.line, plan->memory_loc.col);
-	for (size_t i = 0; i < al->nr; i++) {
-		if (al->rules[i].kind != NETPROXY_RULE_ADDR) {
-			names = true;
-			continue;
-		}
-		if (strvec_find(&seen, al->rules[i].host.name) >= 0)
-			continue;
-		strvec_push(&seen, al->rules[i].host.name);
-		strbuf_addf(&addrs, "%s%s", addrs.len ? ", " : "",
-			    al->rules[i].host.name);
-	}
-	if (addrs.len || names)
-		warning("%s:%u:%u: backend.network on e2b: E2B's allowOut "
-			"has no ports, so %s%s%s%s",
-			path, plan->network_loc.line, plan->network_loc.col,
-			addrs.len ? addrs.buf : "",
-			addrs.len ? " may be reached on every port" : "",
-			addrs.len && names ? ", and " : "",
-			names ? "a listed name on both 80 and 443 (and "
-				"8.8.8.8, for DNS)"
-			      : "");
-	strbuf_release(&addrs);
-	strvec_clear(&seen);
+	if (be && be->warn_config)
+		be->warn_config(plan->backend.config, path, &said);
+	for (size_t i = 0; i < said.nr; i++)
+		warning("%s", said.v[i]);
+	strvec_clear(&said);
 }
 
 /*
@@ -136,8 +91,7 @@ int cmd_validate(int argc, char **argv, const struct cmd_entry *cmd)
 			       plan->nr_tasks, plan->nr_tasks == 1 ? "" : "s");
 			warn_short_secrets(argv[i], plan);
 			warn_offline_agents(argv[i], plan);
-			warn_host_network(argv[i], plan);
-			warn_e2b(argv[i], plan);
+			warn_backend(argv[i], plan);
 		}
 		plan_free(plan);
 		strbuf_release(&errors);

@@ -36,6 +36,7 @@ int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd);
 int cmd_archive(int argc, char **argv, const struct cmd_entry *cmd);
 int cmd_report(int argc, char **argv, const struct cmd_entry *cmd);
 int cmd_review(int argc, char **argv, const struct cmd_entry *cmd);
+int cmd_history(int argc, char **argv, const struct cmd_entry *cmd);
 int cmd_verify(int argc, char **argv, const struct cmd_entry *cmd);
 int cmd_next(int argc, char **argv, const struct cmd_entry *cmd);
 int cmd_db(int argc, char **argv, const struct cmd_entry *cmd);

@@ -5,6 +5,7 @@
 #include "http.h"
 #include "netproxy.h"
 #include "plan.h"
+#include "e2b-config.h"
 #include "sandbox.h"
 #include "timeutil.h"
 
@@ -288,21 +289,22 @@ static int add_network(cJSON *j, const struct netproxy_allowlist *al,
 static char *create_body(const struct sandbox_config *cfg, int64_t ttl_s,
 			 struct strbuf *err)
 {
+	const struct sandbox_e2b_config *ec = sandbox_e2b_config_of(cfg);
 	cJSON *j = cJSON_CreateObject();
 	cJSON *md;
 	struct strvec kv = STRVEC_INIT;
-	bool list = cfg->net_allow && cfg->net_allow->nr;
+	bool list = ec->network_allow.nr > 0;
 	char *out;
 
 	cJSON_AddStringToObject(j, "templateID",
-				cfg->template_id && *cfg->template_id
-					? cfg->template_id
+				ec->template_id && *ec->template_id
+					? ec->template_id
 					: "base");
 	cJSON_AddNumberToObject(j, "timeout", (double)ttl_s);
 	cJSON_AddBoolToObject(j, "secure", true);
 	cJSON_AddBoolToObject(j, "allow_internet_access",
-			      cfg->network && !list);
-	if (list && add_network(j, cfg->net_allow, err) < 0) {
+			      ec->network && !list);
+	if (list && add_network(j, &ec->network_allow, err) < 0) {
 		cJSON_Delete(j);
 		return NULL;
 	}

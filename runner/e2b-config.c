@@ -2,6 +2,7 @@
 #include "e2b-config.h"
 #include "netproxy.h"
 #include "plan.h"
+#include "sandbox.h"
 
 #include <sys/socket.h>
 
@@ -276,4 +277,14 @@ int e2b_conf_check_allowlist(const struct netproxy_allowlist *al,
 			ret = -1;
 	strbuf_release(&out);
 	return ret;
+}
+
+static const struct sandbox_e2b_config e2b_defaults = {
+	.template_id = (char *)"base",
+};
+
+const struct sandbox_e2b_config *
+sandbox_e2b_config_of(const struct sandbox_config *cfg)
+{
+	return cfg->backend_config ? cfg->backend_config : &e2b_defaults;
 }

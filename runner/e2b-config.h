@@ -1,13 +1,36 @@
 #ifndef E2B_CONFIG_H
 #define E2B_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "http.h"
+#include "netproxy.h"
+#include "plan.h"
 
 struct netproxy_allowlist;
 struct netproxy_rule;
 struct strbuf;
+struct sandbox_config;
+
+/*
+ * A plan's backend: keys for e2b (sandbox-e2b.c parses them), the
+ * backend_config of a struct sandbox_config.
+ */
+struct sandbox_e2b_config {
+	char *template_id;	 /* template; default "base" */
+	bool network;		 /* network: allow_internet_access */
+	int64_t max_lifetime_ms; /* max_lifetime; 0: RUNNER_E2B_MAX_LIFETIME */
+	/* network: [host:port, ...]: the sandbox's allowOut (below) */
+	struct netproxy_allowlist network_allow;
+	struct plan_loc network_loc;
+	uint64_t memory; /* not enforced: validate warns (memory_loc) */
+	struct plan_loc memory_loc;
+};
+
+/* cfg's, or the defaults when it has none. */
+const struct sandbox_e2b_config *
+sandbox_e2b_config_of(const struct sandbox_config *cfg);
 
 /*
  * The e2b backend's configuration, read from the environment (the

@@ -1,6 +1,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "netproxy.h"
+#include "sandbox.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -11,11 +12,11 @@
  * options are in each command's table (opt.h); "CMD --help" prints all
  * of it and tools/gen-man.sh turns that into runner.1.
  */
+/* exec's synopsis names the backends built in: set_exec_usage() */
+static char exec_usage[256];
+
 static const struct cmd_entry cmd_table[] = {
-	{ "exec", cmd_exec, "run a plan",
-	  "runner exec PLAN [--jobs N] [--backend local|e2b] [--only ID...]\n"
-	  "[--dry-run] [--if-due] [--state DIR] [--quiet|--json]\n"
-	  "[--grace DUR]",
+	{ "exec", cmd_exec, "run a plan", exec_usage,
 	  "Run the plan's tasks, each in its own sandbox, and record the run "
 	  "in the\nstate: every run, task, attempt and event in its database, "
 	  "and a results\nfolder per task. The first SIGINT or SIGTERM stops "
@@ -81,6 +82,13 @@ static const struct cmd_entry cmd_table[] = {
 	  "conflict), the files it changed\nand their diffs; then a matrix "
 	  "of the tasks that changed the same files,\nand whether their "
 	  "changes overlap." },
+	{ "history", cmd_history, "a plan's last runs side by side",
+	  "runner history PLAN [--last N] [--html] [-o FILE] [--state DIR]",
+	  "Show the plan's last N runs (default 14; PLAN is its file or its "
+	  "name): a\ngrid of task by run coloured by status, the runs' cost "
+	  "and duration,\nflaky tasks (their result flipped back and forth) "
+	  "and outliers (a task\nthat cost or took more than 3x its median). "
+	  "--html writes a\nself-contained HTML page of the same." },
 	{ "verify", cmd_verify, "check an archive against its SHA256SUMS",
 	  "runner verify FILE",
 	  "Check an archive made by 'runner archive': every file, symlink and "
@@ -109,6 +117,19 @@ static const struct cmd_entry cmd_table[] = {
 	  "ledger, and\nwith --older-than prune the runs that ended before "
 	  "then (folders and\nrows)." },
 };
+
+static void set_exec_usage(void)
+{
+	struct strbuf names = STRBUF_INIT;
+
+	sandbox_backend_names(&names, "|", "|");
+	snprintf(exec_usage, sizeof(exec_usage),
+		 "runner exec PLAN [--jobs N] [--backend %s] [--only ID...]\n"
+		 "[--dry-run] [--if-due] [--state DIR] [--quiet|--json]\n"
+		 "[--grace DUR]",
+		 names.buf);
+	strbuf_release(&names);
+}
 
 static const struct cmd_entry *find_cmd(const char *name)
 {
@@ -198,6 +219,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], NETPROXY_HELPER))
 		return netproxy_helper(argc - 1, argv + 1);
 	signal(SIGPIPE, SIG_IGN);
+	set_exec_usage();
 
 	if (argc < 2) {
 		print_help(stderr);

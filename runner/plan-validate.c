@@ -2,10 +2,10 @@
 #include "plan-yaml.h"
 #include "cron.h"
 #include "fs.h"
-#include "e2b-config.h"
 #include "cgroup.h"
 #include "prices.h"
-#include "netproxy.h"
+#include "plan-backend.h"
+#include "sandbox.h"
 
 #include <fcntl.h>
 #include <math.h>
@@ -977,156 +977,227 @@ static void parse_schedule(struct ctx *c, const struct plan_node *root)
 	strbuf_release(&err);
 }
 
-/*
- * backend.network: false, true (the host's network), or a list of
- * destinations the task may reach through the run's proxy (netproxy.h),
- * each checked where it is written. Needs type and isolation parsed: the
- * proxy serves only a bubblewrap sandbox of the local backend, and on
- * e2b the list becomes the sandbox's allowOut, which cannot say
- * everything a list can (e2b-config.h).
- */
-static void parse_network(struct ctx *c, const struct scope *sc,
-			  const struct plan_node *n)
+/* The backend's keys (plan-backend.h), for the backends' parse_config */
+
+static const struct scope backend_scope = { "backend: ", "", "backend." };
+
+const struct plan_node *plan_keys_get(const struct plan_keys *k,
+				      const char *key)
 {
-	struct plan *plan = c->plan;
-	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+	return k->map ? plan_node_get(k->map, key, NULL) : NULL;
+}
 
-	plan->network_loc = n->loc;
-	if (n->type != PLAN_NODE_SEQ) {
-		if (!is_scalar(n, PLAN_SCALAR_BOOL))
-			expected(c, sc, "network", n,
-				 "true, false or a list of host:port");
-		else
-			want_bool(c, sc, "network", n, &plan->network);
+bool plan_keys_str(const struct plan_keys *k, const char *key,
+		   const char **out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_str(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_bool(const struct plan_keys *k, const char *key, bool *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_bool(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_size(const struct plan_keys *k, const char *key, uint64_t *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_size(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_duration(const struct plan_keys *k, const char *key,
+			int64_t *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_duration(&c, &backend_scope, key, n, out);
+}
+
+bool plan_keys_enum(const struct plan_keys *k, const char *key,
+		    const char *const *names, size_t nr, int *out)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	return n && want_enum(&c, &backend_scope, key, n, names, nr, out);
+}
+
+void plan_keys_error(const struct plan_keys *k, const char *key,
+		     const char *fmt, ...)
+{
+	struct ctx c = { .diag = k->diag };
+	const struct plan_node *n = plan_keys_get(k, key);
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	if (!n)
+		BUG("plan_keys_error: '%s' is not set", key);
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	value_error(&c, &backend_scope, key, n, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+void plan_keys_expected(const struct plan_keys *k, const char *key,
+			const struct plan_node *n, const char *what, bool hint)
+{
+	struct ctx c = { .diag = k->diag };
+	expected_hint(&c, &backend_scope, key, n, what, hint);
+}
+
+void plan_keys_error_node(const struct plan_keys *k, const char *key,
+			  const struct plan_node *n, const char *fmt, ...)
+{
+	struct ctx c = { .diag = k->diag };
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	value_error(&c, &backend_scope, key, n, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+void plan_keys_error_at(const struct plan_keys *k, struct plan_loc loc,
+			const char *fmt, ...)
+{
+	struct strbuf sb = STRBUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	strbuf_vaddf(&sb, fmt, ap);
+	va_end(ap);
+	plan_diag_add(k->diag, loc, "%s", sb.buf);
+	strbuf_release(&sb);
+}
+
+/*
+ * Keep be's config of k if be is the plan's type, else drop it. Only
+ * the type the plan says (not one --backend picks later, chosen false)
+ * hears what concerns the plan's own type.
+ */
+static void backend_config(struct plan *plan, const struct sandbox_backend *be,
+			   const struct plan_keys *k, bool chosen)
+{
+	struct plan_keys mine = *k;
+	void *config = NULL;
+
+	mine.chosen = chosen && !strcmp(be->name, plan->backend.type);
+	be->parse_config(&mine, &config);
+	if (strcmp(be->name, plan->backend.type)) {
+		be->free_config(config);
 		return;
 	}
-	if (!n->nr) {
-		value_error(c, sc, "network", n,
-			    "an empty list allows nothing (write false)");
-		return;
-	}
-	for (size_t i = 0; i < n->nr; i++) {
-		const struct plan_node *e = n->items[i];
-
-		if (!is_scalar(e, PLAN_SCALAR_STR)) {
-			expected_hint(c, sc, "network", e,
-				      "a host:port string", true);
-			continue;
-		}
-		strbuf_reset(&err);
-		if (netproxy_allowlist_add(&plan->network_allow, e->str,
-					   &err) < 0)
-			value_error(c, sc, "network", e, "%s", err.buf);
-		else if (plan->backend == PLAN_BACKEND_E2B &&
-			 e2b_conf_allow_out(
-				 &plan->network_allow
-					  .rules[plan->network_allow.nr - 1],
-				 &out, &err) < 0)
-			value_error(c, sc, "network", e, "on e2b: %s",
-				    err.buf);
-	}
-	strbuf_release(&err);
-	strbuf_release(&out);
-	if (plan->backend == PLAN_BACKEND_LOCAL &&
-	    plan->isolation != PLAN_ISOLATION_SANDBOX)
-		value_error(c, sc, "network", n,
-			    "a list of destinations needs isolation: sandbox "
-			    "(with isolation: none the task has the host's "
-			    "network)");
+	if (plan->backend.config)
+		plan->backend.free_config(plan->backend.config);
+	plan->backend.config = config;
+	plan->backend.free_config = be->free_config;
 }
 
 static void parse_backend(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "type",	"isolation",
-					    "network",	"memory",
-					    "template", "max_lifetime" };
-	static const char *const types[] = { "local", "e2b" };
-	static const char *const isolation[] = { "sandbox", "none" };
-	static const struct scope sc = { "backend: ", "", "backend." };
 	const struct plan_node *map =
 		section(c, "backend", root, "a mapping", NULL);
-	const struct plan_node *n;
+	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
 	struct plan *plan = c->plan;
-	const char *s;
+	struct strvec keys = STRVEC_INIT, types = STRVEC_INIT;
+	struct plan_keys k = { NULL, bn ? bn->loc : root->loc, c->diag,
+			       false };
 	int e;
 
-	if (!map)
-		return;
-	check_keys(c, &sc, map, keys, ARRAY_SIZE(keys));
-	n = plan_node_get(map, "type", NULL);
-	if (n && want_enum(c, &sc, "type", n, types, 2, &e))
-		plan->backend = (enum plan_backend_type)e;
-	n = plan_node_get(map, "isolation", NULL);
-	if (n && want_enum(c, &sc, "isolation", n, isolation, 2, &e))
-		plan->isolation = (enum plan_isolation)e;
-	n = plan_node_get(map, "memory", NULL);
-	if (n && want_size(c, &sc, "memory", n, &plan->memory))
-		plan->memory_loc = n->loc;
-	n = plan_node_get(map, "template", NULL);
-	if (n && want_str(c, &sc, "template", n, &s)) {
-		if (!*s) {
-			value_error(c, &sc, "template", n,
-				    "must not be empty");
-		} else {
-			free(plan->template_id);
-			plan->template_id = xstrdup(s);
+	strvec_push(&keys, "type");
+	for (size_t i = 0; i < sandbox_backend_count(); i++) {
+		const struct sandbox_backend *be = sandbox_backend_at(i);
+		strvec_push(&types, be->name);
+		for (size_t j = 0; be->config_keys && be->config_keys[j];
+		     j++) {
+			size_t have = 0;
+			while (have < keys.nr &&
+			       strcmp(keys.v[have], be->config_keys[j]))
+				have++;
+			if (have == keys.nr)
+				strvec_push(&keys, be->config_keys[j]);
 		}
 	}
-	n = plan_node_get(map, "max_lifetime", NULL);
-	if (n &&
-	    want_duration(c, &sc, "max_lifetime", n, &plan->max_lifetime_ms) &&
-	    plan->max_lifetime_ms < 1000) {
-		value_error(c, &sc, "max_lifetime", n, "must be at least 1s");
-		plan->max_lifetime_ms = 0;
+	if (map) {
+		const struct plan_node *n;
+		check_keys(c, &backend_scope, map, keys.v, keys.nr);
+		n = plan_node_get(map, "type", NULL);
+		if (n && want_enum(c, &backend_scope, "type", n, types.v,
+				   types.nr, &e)) {
+			free(plan->backend.type);
+			plan->backend.type = xstrdup(types.v[e]);
+		}
+		plan->backend.keys = xcalloc(1, sizeof(*plan->backend.keys));
+		plan->backend.keys->root =
+			plan_node_copy(map, plan->backend.keys);
+		k.map = plan->backend.keys->root;
 	}
-	n = plan_node_get(map, "network", NULL);
-	if (n)
-		parse_network(c, &sc, n);
+	/* Every backend checks its keys: --backend may switch later. */
+	for (size_t i = 0; i < sandbox_backend_count(); i++)
+		backend_config(plan, sandbox_backend_at(i), &k, true);
+	strvec_clear(&keys);
+	strvec_clear(&types);
 }
 
-/*
- * e2b: E2B ends a sandbox at its plan's maximum lifetime whatever TTL is
- * asked for, so a task whose timeout is longer cannot run to its end:
- * refuse it here rather than let E2B kill it (e2b-config.h).
- */
-static void check_e2b_lifetime(struct ctx *c, const struct plan_node *root)
+/* What the plan's backend checks against the whole plan, tasks and all. */
+static void check_backend(struct ctx *c, const struct plan_node *root)
 {
 	struct plan *plan = c->plan;
+	const struct sandbox_backend *be =
+		sandbox_backend_find(plan->backend.type);
 	const struct plan_node *bn = plan_node_get(root, "backend", NULL);
-	struct plan_loc at = bn ? bn->loc : root->loc;
-	struct strbuf err = STRBUF_INIT;
-	int64_t life = plan->max_lifetime_ms;
-	const char *from = "backend.max_lifetime";
-	char lb[32], tb[32];
+	struct plan_keys k = { plan->backend.keys ? plan->backend.keys->root
+						  : NULL,
+			       bn ? bn->loc : root->loc, c->diag, true };
 
-	if (plan->backend != PLAN_BACKEND_E2B)
-		return;
-	if (!life) {
-		from = "RUNNER_E2B_MAX_LIFETIME";
-		if (e2b_conf_max_lifetime(&life, &err) < 0) {
-			plan_diag_add(c->diag, at, "%s", err.buf);
-			strbuf_release(&err);
-			return;
-		}
+	if (be && be->check_plan)
+		be->check_plan(plan->backend.config, plan, &k);
+}
+
+void plan_backend_release(struct plan_backend *b)
+{
+	free(b->type);
+	if (b->keys) {
+		plan_doc_release(b->keys);
+		free(b->keys);
 	}
-	format_duration(life, lb, sizeof(lb));
-	for (size_t i = 0; i < plan->nr_tasks; i++) {
-		const struct plan_task *t = &plan->tasks[i];
-		if (t->timeout_ms <= life)
-			continue;
-		/* A matrix expands one mapping: say it once. */
-		if (i && t->loc.line == plan->tasks[i - 1].loc.line &&
-		    t->loc.col == plan->tasks[i - 1].loc.col &&
-		    plan->tasks[i - 1].timeout_ms > life)
-			continue;
-		format_duration(t->timeout_ms, tb, sizeof(tb));
-		plan_diag_add(c->diag, t->loc,
-			      "task '%s': timeout %s is longer than an E2B "
-			      "sandbox may live (%s, from %s; E2B's limit is "
-			      "1h on Hobby, 24h on Pro)",
-			      t->id, tb, lb, from);
+	if (b->config)
+		b->free_config(b->config);
+	memset(b, 0, sizeof(*b));
+}
+
+int plan_use_backend(struct plan *plan, const char *name,
+		     struct strbuf *errors)
+{
+	const struct sandbox_backend *be = sandbox_backend_find(name);
+	struct plan_diag diag = PLAN_DIAG_INIT;
+	struct plan_loc top = { 1, 1 };
+	struct plan_keys k = { plan->backend.keys ? plan->backend.keys->root
+						  : NULL,
+			       top, &diag, false };
+	int ret = 0;
+
+	if (!be) {
+		strbuf_addf(errors, "unknown backend '%s' (", name);
+		sandbox_backend_names(errors, ", ", " or ");
+		strbuf_addch(errors, ')');
+		return -1;
 	}
-	strbuf_release(&err);
+	free(plan->backend.type);
+	plan->backend.type = xstrdup(be->name);
+	backend_config(plan, be, &k, false);
+	if (diag.nr) {
+		plan_diag_flush(&diag, plan->path, errors);
+		ret = -1;
+	}
+	plan_diag_release(&diag);
+	return ret;
 }
 
 static void parse_limits(struct ctx *c, const struct plan_node *root)
@@ -1330,6 +1401,98 @@ static bool agent_needs(struct ctx *c, const struct scope *sc,
 	if (v && !want_size(c, &nsc, "memory", v, &a->min_memory))
 		okay = false;
 	return okay;
+}
+
+/*
+ * notify: {webhook: URL, on: [failure, budget, always], timeout: DUR}:
+ * where a run's summary is posted (notify.h). The URL is checked here,
+ * where it is written: a typo found at 02:00 is a night's news lost.
+ */
+static bool webhook_valid(const char *url, const char **why)
+{
+	const char *host;
+
+	if (!strncmp(url, "http://", 7))
+		host = url + 7;
+	else if (!strncmp(url, "https://", 8))
+		host = url + 8;
+	else {
+		*why = "it must start with http:// or https://";
+		return false;
+	}
+	if (!*host || *host == '/' || *host == ':' || *host == '?' ||
+	    *host == '#') {
+		*why = "it has no host";
+		return false;
+	}
+	for (const char *p = url; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			*why = "it has a blank or a control character";
+			return false;
+		}
+	}
+	if (strlen(url) > 2048) {
+		*why = "it is longer than 2048 characters";
+		return false;
+	}
+	return true;
+}
+
+static void parse_notify(struct ctx *c, const struct plan_node *root)
+{
+	static const char *const keys[] = { "webhook", "on", "timeout" };
+	static const char *const moments[] = { "failure", "budget", "always" };
+	static const struct scope sc = { "notify: ", "", "notify." };
+	struct plan_node *key;
+	const struct plan_node *map = section(
+		c, "notify", root, "a mapping with 'webhook' and 'on'", &key);
+	const struct plan_node *n;
+	struct plan_notify *nt = &c->plan->notify;
+	const char *s, *why = NULL;
+	int e;
+
+	if (!map)
+		return;
+	nt->loc = key->loc;
+	check_keys(c, &sc, map, keys, ARRAY_SIZE(keys));
+	n = plan_node_get(map, "webhook", NULL);
+	if (!n) {
+		plan_diag_add(c->diag, key->loc,
+			      "notify: missing required key 'webhook'");
+	} else if (want_str(c, &sc, "webhook", n, &s)) {
+		if (webhook_valid(s, &why))
+			nt->webhook = xstrdup(s);
+		else
+			value_error(c, &sc, "webhook", n,
+				    "invalid webhook URL: %s", why);
+	}
+	n = plan_node_get(map, "on", NULL);
+	if (n && n->type != PLAN_NODE_SEQ) {
+		expected(c, &sc, "on", n,
+			 "a list of failure, budget and always");
+	} else if (n) {
+		nt->on = 0;
+		if (!n->nr)
+			value_error(c, &sc, "on", n,
+				    "an empty list never posts (remove "
+				    "notify instead)");
+		for (size_t i = 0; i < n->nr; i++) {
+			if (!want_enum(c, &sc, "on", n->items[i], moments,
+				       ARRAY_SIZE(moments), &e))
+				continue;
+			nt->on |= 1u << e;
+			if (1u << e == PLAN_NOTIFY_BUDGET &&
+			    !(c->plan->budget_usd > 0))
+				value_error(c, &sc, "on", n->items[i],
+					    "budget needs limits.budget_usd "
+					    "to pass 80%% of");
+		}
+	}
+	n = plan_node_get(map, "timeout", NULL);
+	if (n && want_duration(c, &sc, "timeout", n, &nt->timeout_ms) &&
+	    (nt->timeout_ms < 100 || nt->timeout_ms > 60000))
+		value_error(c, &sc, "timeout", n,
+			    "a webhook's timeout is from 100ms to 60s");
 }
 
 static void parse_agent(struct ctx *c, const struct plan_node *key,
@@ -2508,8 +2671,13 @@ static void check_agent_memory(struct ctx *c, const struct plan_node *root)
 		backend && backend->type == PLAN_NODE_MAP
 			? plan_node_get(backend, "memory", NULL)
 			: NULL;
+	const struct sandbox_backend *be =
+		sandbox_backend_find(plan->backend.type);
+	struct sandbox_traits tr = { 0 };
 
-	if (!plan->memory || !at)
+	if (be && be->traits && plan->backend.config)
+		be->traits(plan->backend.config, &tr);
+	if (!tr.memory || !at)
 		return;
 	for (size_t i = 0; i < plan->nr_agents; i++) {
 		const struct plan_agent *a = &plan->agents[i];
@@ -2519,9 +2687,9 @@ static void check_agent_memory(struct ctx *c, const struct plan_node *root)
 		for (size_t k = 0; k < plan->nr_tasks && !used; k++)
 			used = plan->tasks[k].agent &&
 			       !strcmp(plan->tasks[k].agent, a->name);
-		if (!used || plan->memory >= a->min_memory)
+		if (!used || tr.memory >= a->min_memory)
 			continue;
-		cgroup_format_size(plan->memory, have, sizeof(have));
+		cgroup_format_size(tr.memory, have, sizeof(have));
 		cgroup_format_size(a->min_memory, need, sizeof(need));
 		plan_diag_add(c->diag, at->loc,
 			      "backend.memory: %s is too little for agent "
@@ -2535,9 +2703,10 @@ static void check_agent_memory(struct ctx *c, const struct plan_node *root)
 
 static void parse_root(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "version", "name",	 "schedule",
-					    "backend", "limits", "defaults",
-					    "agents",  "tasks",	 "prices" };
+	static const char *const keys[] = { "version",	"name",	  "schedule",
+					    "backend",	"limits", "notify",
+					    "defaults", "agents", "tasks",
+					    "prices" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;
@@ -2590,11 +2759,12 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_schedule(c, root);
 	parse_backend(c, root);
 	parse_limits(c, root);
+	parse_notify(c, root);
 	parse_agents(c, root);
 	parse_prices(c, root);
 	parse_tasks(c, root);
+	check_backend(c, root);
 	check_agent_memory(c, root);
-	check_e2b_lifetime(c, root);
 }
 
 static int read_plan(const char *path, struct strbuf *buf,
@@ -2676,8 +2846,11 @@ int plan_load(const char *path, struct plan **out, struct strbuf *errors)
 	}
 	plan->version = 1;
 	plan->timezone = xstrdup("UTC");
-	plan->template_id = xstrdup("base");
+	/* The first backend is the default (sandbox.h). */
+	plan->backend.type = xstrdup(sandbox_backend_at(0)->name);
 	plan->concurrency = 4;
+	plan->notify.on = PLAN_NOTIFY_FAILURE | PLAN_NOTIFY_BUDGET;
+	plan->notify.timeout_ms = 10000;
 	c.diag = &diag;
 	c.plan = plan;
 	parse_root(&c, doc.root);

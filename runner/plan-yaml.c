@@ -189,6 +189,37 @@ static struct plan_node *node_new(struct plan_doc *doc,
 	return n;
 }
 
+struct plan_node *plan_node_copy(const struct plan_node *n,
+				 struct plan_doc *into)
+{
+	struct plan_node *c = xcalloc(1, sizeof(*c));
+
+	ALLOC_GROW(into->all, into->nr_all + 1, into->alloc_all);
+	into->all[into->nr_all++] = c;
+	c->type = n->type;
+	c->kind = n->kind;
+	c->loc = n->loc;
+	c->weight = n->weight;
+	c->merge_key = n->merge_key;
+	if (n->str)
+		c->str = xstrdup(n->str);
+	if (n->type == PLAN_NODE_SEQ && n->nr) {
+		c->items = xcalloc(n->nr, sizeof(*c->items));
+		for (size_t i = 0; i < n->nr; i++)
+			c->items[i] = plan_node_copy(n->items[i], into);
+	} else if (n->type == PLAN_NODE_MAP && n->nr) {
+		c->pairs = xcalloc(n->nr, sizeof(*c->pairs));
+		for (size_t i = 0; i < n->nr; i++) {
+			c->pairs[i].key =
+				plan_node_copy(n->pairs[i].key, into);
+			c->pairs[i].value =
+				plan_node_copy(n->pairs[i].value, into);
+		}
+	}
+	c->nr = c->alloc = n->nr;
+	return c;
+}
+
 void plan_doc_release(struct plan_doc *doc)
 {
 	for (size_t i = 0; i < doc->nr_all; i++) {

@@ -108,6 +108,12 @@ struct plan_doc {
 int plan_yaml_parse(const char *buf, size_t len, struct plan_doc *doc,
 		    struct plan_diag *diag);
 void plan_doc_release(struct plan_doc *doc);
+/*
+ * A deep copy of n whose nodes into owns (what an alias shared is
+ * copied for each use: n's weight bounds the size).
+ */
+struct plan_node *plan_node_copy(const struct plan_node *n,
+				 struct plan_doc *into);
 
 /*
  * A string -> pointer hash map (open addressing). Keys are borrowed: they

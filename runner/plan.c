@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "plan.h"
+#include "sandbox.h"
 #include "prices.h"
 
 static void task_release(struct plan_task *t)
@@ -50,10 +51,10 @@ void plan_free(struct plan *plan)
 	free(plan->path);
 	free(plan->dir);
 	free(plan->name);
+	free(plan->notify.webhook);
 	free(plan->cron);
 	free(plan->timezone);
-	free(plan->template_id);
-	netproxy_allowlist_release(&plan->network_allow);
+	plan_backend_release(&plan->backend);
 	for (size_t i = 0; i < plan->nr_agents; i++)
 		plan_agent_release(&plan->agents[i]);
 	free(plan->agents);
@@ -226,11 +227,13 @@ const struct plan_agent *plan_agent_offline(const struct plan *plan,
 	const struct plan_agent *a = t->agent ? plan_find_agent(plan, t->agent)
 					      : NULL;
 
-	/* An allowlist is the agent's to get right (its API listed). */
-	if (!a || !a->needs_network || plan->network ||
-	    plan->network_allow.nr ||
-	    plan->isolation != PLAN_ISOLATION_SANDBOX ||
-	    plan->backend != PLAN_BACKEND_LOCAL)
+	const struct sandbox_backend *be =
+		sandbox_backend_find(plan->backend.type);
+	struct sandbox_traits tr = { 0 };
+
+	if (!a || !a->needs_network || !be || !be->traits)
 		return NULL;
-	return a;
+	/* An allowlist is the agent's to get right (its API listed). */
+	be->traits(plan->backend.config, &tr);
+	return tr.no_network ? a : NULL;
 }

@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "agent-stream.h"
-#include "netproxy.h"
 #include "strvec.h"
 
 struct strbuf;
@@ -25,8 +24,6 @@ struct plan_loc {
 	unsigned col;  /* 1-based */
 };
 
-enum plan_backend_type { PLAN_BACKEND_LOCAL, PLAN_BACKEND_E2B };
-enum plan_isolation { PLAN_ISOLATION_SANDBOX, PLAN_ISOLATION_NONE };
 enum plan_on_limit {
 	PLAN_ON_LIMIT_WAIT,
 	PLAN_ON_LIMIT_SKIP,
@@ -40,6 +37,37 @@ enum plan_secret_scan {
 };
 enum plan_missed { PLAN_MISSED_RUN_ONCE, PLAN_MISSED_SKIP };
 enum plan_overlap { PLAN_OVERLAP_FORBID, PLAN_OVERLAP_WAIT };
+
+struct plan_doc;
+
+/*
+ * Where the tasks run: a backend found by name (sandbox.h), and the
+ * backend: mapping as written, which only the backends read (each its
+ * own keys, sandbox.h parse_config).
+ */
+struct plan_backend {
+	char *type;	       /* a backend's name; default "local" */
+	struct plan_doc *keys; /* a copy of backend: (plan-yaml.h), or NULL */
+	void *config;	       /* type's parse_config of keys, never NULL */
+	void (*free_config)(void *config);
+};
+
+/*
+ * notify: a webhook told how a run went (notify.h). on: which moments
+ * post, a set of these bits.
+ */
+enum plan_notify_on {
+	PLAN_NOTIFY_FAILURE = 1 << 0, /* the run ended not succeeded */
+	PLAN_NOTIFY_BUDGET = 1 << 1,  /* its cost passed 80% of budget_usd */
+	PLAN_NOTIFY_ALWAYS = 1 << 2,  /* the run ended, however */
+};
+
+struct plan_notify {
+	char *webhook;	    /* http:// or https:// URL; NULL: no notify */
+	unsigned on;	    /* plan_notify_on bits; default failure|budget */
+	int64_t timeout_ms; /* of one try; default 10s, at most 60s */
+	struct plan_loc loc;
+};
 
 struct plan_env {
 	char *name;
@@ -113,21 +141,7 @@ struct plan {
 	enum plan_overlap overlap; /* default forbid */
 	struct plan_loc cron_loc;
 
-	enum plan_backend_type backend; /* default local */
-	enum plan_isolation isolation;	/* default sandbox */
-	bool network;			/* default false */
-	/*
-	 * network: [host:port, ...]: the task keeps no network of its own
-	 * and reaches these through the run's proxy (netproxy.h); empty
-	 * otherwise. network_loc: where network: was written (validate
-	 * warns about true).
-	 */
-	struct netproxy_allowlist network_allow;
-	struct plan_loc network_loc;
-	uint64_t memory;	    /* bytes; 0 = no limit */
-	struct plan_loc memory_loc; /* validate warns about it on e2b */
-	char *template_id;	    /* e2b; default "base" */
-	int64_t max_lifetime_ms;    /* e2b; 0: RUNNER_E2B_MAX_LIFETIME */
+	struct plan_backend backend;
 
 	int concurrency;	     /* default 4 */
 	int per_hour;		     /* 0 = no cap */
@@ -137,6 +151,8 @@ struct plan {
 	double cost_per_hour_usd;    /* default 0 */
 	/* prices: model prices over prices/models.json; NULL: none */
 	struct price_table *prices;
+
+	struct plan_notify notify;
 
 	struct plan_agent *agents;
 	size_t nr_agents;
@@ -153,14 +169,25 @@ struct plan {
 int plan_load(const char *path, struct plan **out, struct strbuf *errors);
 void plan_free(struct plan *plan);
 /*
- * The agent of task t when it needs its API and the plan's sandbox has
- * no network at all (local, isolation sandbox, network false and no
- * allowlist): it would retry for minutes, then fail. NULL otherwise.
+ * The agent of task t when it needs its API and the plan's backend gives
+ * the task no network at all (sandbox_backend.traits: network false and
+ * no allowlist): it would retry for minutes, then fail. NULL otherwise.
  */
 const struct plan_agent *plan_agent_offline(const struct plan *plan,
 					    const struct plan_task *t);
 /* Free what a points to (not a), leaving it empty (zeroed, strvecs init). */
 void plan_agent_release(struct plan_agent *a);
+
+/*
+ * Run the plan on the backend called name instead (`--backend`): its
+ * parse_config reads the plan's backend: keys again. 0, or -1 with the
+ * problems in errors, as plan_load() words them ("unknown backend" when
+ * no backend has that name, with the known ones).
+ */
+int plan_use_backend(struct plan *plan, const char *name,
+		     struct strbuf *errors);
+/* Free what b holds (plan_free() does). */
+void plan_backend_release(struct plan_backend *b);
 
 const struct plan_task *plan_find_task(const struct plan *plan,
 				       const char *id);

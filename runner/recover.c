@@ -1,12 +1,10 @@
 #include "runner.h"
 #include "recover.h"
-#include "fs.h"
-#include "proc.h"
+#include "sandbox.h"
 #include "store.h"
 #include "store-gc.h"
 #include "timeutil.h"
 
-#include <dirent.h>
 #include <signal.h>
 
 /* Boot time in seconds since the epoch, from /proc/stat. */
@@ -62,30 +60,21 @@ int recover_pid_alive(long pid, long long started_at_ms)
 	return 1;
 }
 
-int recover_remove_sandboxes(const char *state_dir, const char *run_id,
-			     struct strbuf *err)
+int recover_kill_leftovers(const char *state_dir, const char *run_id,
+			   unsigned flags, struct strbuf *err)
 {
-	char *dir = fs_join(state_dir, "sandboxes");
-	size_t len = strlen(run_id);
-	DIR *d = opendir(dir);
-	struct dirent *de;
 	int ret = 0;
 
-	if (!d) {
-		free(dir);
-		return 0;
-	}
-	while ((de = readdir(d))) {
-		char *path;
-		if (strncmp(de->d_name, run_id, len) || de->d_name[len] != '-')
-			continue;
-		path = fs_join(dir, de->d_name);
-		if (fs_rm_rf(path, err) < 0)
+	for (size_t i = 0; i < sandbox_backend_count(); i++) {
+		const struct sandbox_backend *be = sandbox_backend_at(i);
+		struct sandbox_leftovers l = SANDBOX_LEFTOVERS_INIT;
+		if (be->list_leftovers(state_dir, run_id, flags, &l, err) < 0)
 			ret = -1;
-		free(path);
+		for (size_t j = 0; j < l.nr; j++)
+			if (be->kill_leftover(state_dir, &l.v[j], err) < 0)
+				ret = -1;
+		sandbox_leftovers_release(&l);
 	}
-	closedir(d);
-	free(dir);
 	return ret;
 }
 
@@ -142,21 +131,15 @@ int recover_lost_runs(struct store *st, struct strbuf *err)
 	}
 	for (size_t i = 0; i < ids.nr; i++) {
 		/*
-		 * What the dead runner started may still run: a task that
-		 * isolation none left to itself, a sandbox whose first
-		 * process never got bwrap's --die-with-parent. Each carries
-		 * the run's id in its environment.
+		 * What the dead runner started may still run, and its
+		 * sandboxes' folders remain. Those first: a recovery that is
+		 * itself killed leaves the run as it was, for the next one
+		 * to finish.
 		 */
-		char *tag = xstrfmt("RUNNER_RUN_ID=%s", ids.v[i]);
-		const char *tags[] = { tag, NULL };
-		proc_kill_tagged(tags, SIGKILL);
-		free(tag);
-		/*
-		 * Folders first: a recovery that is itself killed leaves the
-		 * run as it was, for the next one to finish.
-		 */
-		if (recover_remove_sandboxes(store_dir(st), ids.v[i], err) <
-			    0 ||
+		if (recover_kill_leftovers(store_dir(st), ids.v[i],
+					   SANDBOX_LEFTOVERS_OFFLINE |
+						   SANDBOX_LEFTOVERS_PROCESSES,
+					   err) < 0 ||
 		    mark_lost(st, ids.v[i], hosts.v[i], pids[i], err) < 0) {
 			ret = -1;
 			break;

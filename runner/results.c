@@ -1,4 +1,5 @@
 #include "runner.h"
+#include "plan.h"
 #include "results.h"
 #include "agent-outcome.h"
 #include "run.h"

@@ -34,6 +34,7 @@
 #include "e2b-pull.h"
 #include "e2b-tree.h"
 #include "http.h"
+#include "plan-backend.h"
 #include "rand.h"
 #include "timeutil.h"
 
@@ -82,8 +83,9 @@ static int e2b_create(const struct sandbox_config *cfg, struct sandbox **out,
 	sb->envd = http_client_new(&sb->conf.http);
 	sb->stream = http_client_new(&sb->conf.http);
 
-	sb->lifetime_ms = cfg->max_lifetime_ms > 0 ? cfg->max_lifetime_ms
-						   : sb->conf.max_lifetime_ms;
+	sb->lifetime_ms = sandbox_e2b_config_of(cfg)->max_lifetime_ms > 0
+				  ? sandbox_e2b_config_of(cfg)->max_lifetime_ms
+				  : sb->conf.max_lifetime_ms;
 	if (cfg->timeout_ms > sb->lifetime_ms) {
 		char tb[32], lb[32];
 		format_duration(cfg->timeout_ms, tb, sizeof(tb));
@@ -263,8 +265,8 @@ static int e2b_check(const struct sandbox_config *cfg, struct strbuf *err)
 	int ret = 0;
 
 	/* Before the key: a plan written for local, run with --backend e2b. */
-	if (cfg->net_allow &&
-	    e2b_conf_check_allowlist(cfg->net_allow, &e) < 0) {
+	if (e2b_conf_check_allowlist(
+		    &sandbox_e2b_config_of(cfg)->network_allow, &e) < 0) {
 		strbuf_addf(err, "backend.network on e2b: %s", e.buf);
 		strbuf_release(&e);
 		return -1;
@@ -296,21 +298,280 @@ static const char *e2b_id(const struct sandbox *sb)
 	return sb->id;
 }
 
+static const char *e2b_workdir(const struct sandbox *sb)
+{
+	(void)sb;
+	return "/workspace";
+}
+
 static const char *e2b_home(const struct sandbox *sb)
 {
 	return sb->home;
 }
 
+/* Configuration */
+
+static const char *const e2b_keys[] = { "network", "memory", "template",
+					"max_lifetime", NULL };
+
+/*
+ * network: true, false, or a list of destinations that becomes the
+ * sandbox's allowOut, which cannot say everything a list can
+ * (e2b-config.h): what it cannot is refused when the plan says e2b
+ * (with --backend e2b, by check()). The list's shape and entries are
+ * checked in the same words by the local backend: said once.
+ */
+static void e2b_parse_network(const struct plan_keys *k,
+			      struct sandbox_e2b_config *ec)
+{
+	const struct plan_node *n = plan_keys_get(k, "network");
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+
+	if (!n)
+		return;
+	ec->network_loc = n->loc;
+	if (n->type == PLAN_NODE_SCALAR && n->kind == PLAN_SCALAR_BOOL) {
+		plan_keys_bool(k, "network", &ec->network);
+		return;
+	}
+	if (n->type != PLAN_NODE_SEQ) {
+		plan_keys_expected(k, "network", n,
+				   "true, false or a list of host:port",
+				   false);
+		return;
+	}
+	if (!n->nr) {
+		plan_keys_error(k, "network",
+				"an empty list allows nothing (write false)");
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (e->type != PLAN_NODE_SCALAR ||
+		    e->kind != PLAN_SCALAR_STR) {
+			plan_keys_expected(k, "network", e,
+					   "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(&ec->network_allow, e->str, &err) <
+		    0)
+			plan_keys_error_node(k, "network", e, "%s", err.buf);
+		else if (k->chosen &&
+			 e2b_conf_allow_out(
+				 &ec->network_allow
+					  .rules[ec->network_allow.nr - 1],
+				 &out, &err) < 0)
+			plan_keys_error_node(k, "network", e, "on e2b: %s",
+					     err.buf);
+	}
+	strbuf_release(&err);
+	strbuf_release(&out);
+}
+
+static void e2b_parse_config(const struct plan_keys *k, void **config)
+{
+	struct sandbox_e2b_config *ec = xcalloc(1, sizeof(*ec));
+	const char *s;
+
+	e2b_parse_network(k, ec);
+	if (plan_keys_size(k, "memory", &ec->memory))
+		ec->memory_loc = plan_keys_get(k, "memory")->loc;
+	if (plan_keys_str(k, "template", &s)) {
+		if (!*s)
+			plan_keys_error(k, "template", "must not be empty");
+		else
+			ec->template_id = xstrdup(s);
+	}
+	if (!ec->template_id)
+		ec->template_id = xstrdup("base");
+	if (plan_keys_duration(k, "max_lifetime", &ec->max_lifetime_ms) &&
+	    ec->max_lifetime_ms < 1000) {
+		plan_keys_error(k, "max_lifetime", "must be at least 1s");
+		ec->max_lifetime_ms = 0;
+	}
+	*config = ec;
+}
+
+static void e2b_free_config(void *config)
+{
+	struct sandbox_e2b_config *ec = config;
+	if (!ec)
+		return;
+	free(ec->template_id);
+	netproxy_allowlist_release(&ec->network_allow);
+	free(ec);
+}
+
+/*
+ * What e2b does not do as written (e2b-config.h): a sandbox's size is
+ * its template's, and allowOut has no ports. Said, not refused: the
+ * plan still runs, with more room than it asked for.
+ */
+static void e2b_warn_config(const void *config, const char *path,
+			    struct strvec *out)
+{
+	const struct sandbox_e2b_config *ec = config;
+	const struct netproxy_allowlist *al = &ec->network_allow;
+	struct strbuf addrs = STRBUF_INIT;
+	struct strvec seen = STRVEC_INIT;
+	bool names = false;
+
+	if (ec->memory)
+		strvec_pushf(
+			out,
+			"%s:%u:%u: backend.memory is not enforced on e2b: "
+			"a sandbox has its template's memory and CPUs "
+			"(memoryMB, cpuCount; build a template of the "
+			"size you need)",
+			path, ec->memory_loc.line, ec->memory_loc.col);
+	for (size_t i = 0; i < al->nr; i++) {
+		if (al->rules[i].kind != NETPROXY_RULE_ADDR) {
+			names = true;
+			continue;
+		}
+		if (strvec_find(&seen, al->rules[i].host.name) >= 0)
+			continue;
+		strvec_push(&seen, al->rules[i].host.name);
+		strbuf_addf(&addrs, "%s%s", addrs.len ? ", " : "",
+			    al->rules[i].host.name);
+	}
+	if (addrs.len || names)
+		strvec_pushf(
+			out,
+			"%s:%u:%u: backend.network on e2b: E2B's allowOut "
+			"has no ports, so %s%s%s%s",
+			path, ec->network_loc.line, ec->network_loc.col,
+			addrs.len ? addrs.buf : "",
+			addrs.len ? " may be reached on every port" : "",
+			addrs.len && names ? ", and " : "",
+			names ? "a listed name on both 80 and 443 (and "
+				"8.8.8.8, for DNS)"
+			      : "");
+	strbuf_release(&addrs);
+	strvec_clear(&seen);
+}
+
+/* memory: is the template's, never a limit of the plan's (warn_config). */
+static void e2b_traits(const void *config, struct sandbox_traits *out)
+{
+	const struct sandbox_e2b_config *ec = config;
+
+	out->no_network = ec && !ec->network && !ec->network_allow.nr;
+	out->memory = 0;
+}
+
+/*
+ * E2B ends a sandbox at its plan's maximum lifetime whatever TTL is
+ * asked for, so a task whose timeout is longer cannot run to its end:
+ * refuse it when the plan is read rather than let E2B kill it
+ * (e2b-config.h).
+ */
+static void e2b_check_plan(const void *config, const struct plan *plan,
+			   const struct plan_keys *k)
+{
+	const struct sandbox_e2b_config *ec = config;
+	struct strbuf err = STRBUF_INIT;
+	int64_t life = ec->max_lifetime_ms;
+	const char *from = "backend.max_lifetime";
+	char lb[32], tb[32];
+
+	if (!life) {
+		from = "RUNNER_E2B_MAX_LIFETIME";
+		if (e2b_conf_max_lifetime(&life, &err) < 0) {
+			plan_keys_error_at(k, k->at, "%s", err.buf);
+			strbuf_release(&err);
+			return;
+		}
+	}
+	format_duration(life, lb, sizeof(lb));
+	for (size_t i = 0; i < plan->nr_tasks; i++) {
+		const struct plan_task *t = &plan->tasks[i];
+		if (t->timeout_ms <= life)
+			continue;
+		/* A matrix expands one mapping: say it once. */
+		if (i && t->loc.line == plan->tasks[i - 1].loc.line &&
+		    t->loc.col == plan->tasks[i - 1].loc.col &&
+		    plan->tasks[i - 1].timeout_ms > life)
+			continue;
+		format_duration(t->timeout_ms, tb, sizeof(tb));
+		plan_keys_error_at(k, t->loc,
+				   "task '%s': timeout %s is longer than an "
+				   "E2B sandbox may live (%s, from %s; E2B's "
+				   "limit is 1h on Hobby, 24h on Pro)",
+				   t->id, tb, lb, from);
+	}
+	strbuf_release(&err);
+}
+
+/*
+ * Leftovers: sandboxes of the team whose runner_run metadata names a run
+ * (gc then keeps those of this state's runs). Never offline, and nothing
+ * without an API key.
+ */
+static int e2b_list_leftovers(const char *state_dir, const char *run_id,
+			      unsigned flags, struct sandbox_leftovers *out,
+			      struct strbuf *err)
+{
+	struct strvec ids = STRVEC_INIT, runs = STRVEC_INIT;
+	struct strbuf e = STRBUF_INIT, what = STRBUF_INIT;
+	char *filter = run_id ? xstrfmt("runner_run=%s", run_id) : NULL;
+	int ret = 0;
+
+	(void)state_dir;
+	if ((flags & SANDBOX_LEFTOVERS_OFFLINE) || !getenv("E2B_API_KEY"))
+		goto out;
+	if (sandbox_e2b_list(filter ? filter : "", &ids, &runs, &e) < 0) {
+		strbuf_addf(err, "cannot list E2B sandboxes: %s", e.buf);
+		ret = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < ids.nr; i++) {
+		if (!*runs.v[i])
+			continue;
+		strbuf_reset(&what);
+		strbuf_addf(&what, "e2b sandbox %s (run %s)", ids.v[i],
+			    runs.v[i]);
+		sandbox_leftovers_add(out, ids.v[i], runs.v[i], what.buf,
+				      true);
+	}
+out:
+	strvec_clear(&ids);
+	strvec_clear(&runs);
+	strbuf_release(&e);
+	strbuf_release(&what);
+	free(filter);
+	return ret;
+}
+
+static int e2b_kill_leftover(const char *state_dir,
+			     const struct sandbox_leftover *l,
+			     struct strbuf *err)
+{
+	(void)state_dir;
+	return sandbox_e2b_kill(l->id, err);
+}
+
 const struct sandbox_backend sandbox_e2b = {
 	.name = "e2b",
+	.config_keys = e2b_keys,
+	.parse_config = e2b_parse_config,
+	.free_config = e2b_free_config,
+	.check_plan = e2b_check_plan,
+	.warn_config = e2b_warn_config,
+	.traits = e2b_traits,
 	.check = e2b_check,
 	.create = e2b_create,
 	.id = e2b_id,
+	.workdir = e2b_workdir,
 	.home = e2b_home,
 	.put_tree = e2b_put_tree,
 	.exec = e2b_exec,
 	.pull_changes = e2b_pull_changes,
 	.destroy = e2b_destroy,
+	.list_leftovers = e2b_list_leftovers,
+	.kill_leftover = e2b_kill_leftover,
 };
 
 /* ---- gc helpers ---- */

@@ -1,6 +1,7 @@
 #ifndef SANDBOX_E2B_H
 #define SANDBOX_E2B_H
 
+#include "e2b-config.h"
 #include "sandbox.h"
 
 struct strbuf;
@@ -69,6 +70,8 @@ struct strvec;
  * the attempt (found by their metadata) are killed before the retry.
  */
 extern const struct sandbox_backend sandbox_e2b;
+
+/* Its backend: keys are struct sandbox_e2b_config (e2b-config.h). */
 
 /* create() calls cfg->on_created (sandbox.h) before the sandbox is used. */
 

@@ -57,9 +57,9 @@
  */
 #define _GNU_SOURCE
 #include "runner.h"
-#include "sandbox.h"
-#include "sandbox-e2b.h"
+#include "sandbox-local.h"
 #include "netproxy.h"
+#include "plan-backend.h"
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
@@ -91,7 +91,7 @@ struct sandbox {
 	char *id;	/* "local-NAME" */
 	char *home;	/* the task's HOME, as the task sees it */
 	char *home_dir; /* the host folder behind it, or NULL (a tmpfs) */
-	enum plan_isolation isolation;
+	enum local_isolation isolation;
 	bool network;
 	struct netproxy *netproxy; /* borrowed: network: [allowlist] */
 	const struct netproxy_allowlist *net_allow;
@@ -100,9 +100,17 @@ struct sandbox {
 	struct ws_stamps stamps; /* of the copy, for a fast diff */
 };
 
-static bool want_drop(enum plan_isolation iso)
+static const struct sandbox_local_config local_defaults;
+
+static const struct sandbox_local_config *
+local_config(const struct sandbox_config *cfg)
 {
-	return iso == PLAN_ISOLATION_SANDBOX && geteuid() == 0;
+	return cfg->backend_config ? cfg->backend_config : &local_defaults;
+}
+
+static bool want_drop(enum local_isolation iso)
+{
+	return iso == LOCAL_ISOLATION_SANDBOX && geteuid() == 0;
 }
 
 static char *find_bwrap(void)
@@ -155,7 +163,7 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	char *bwrap = NULL;
 	int ret = -1;
 
-	if (cfg->isolation == PLAN_ISOLATION_NONE)
+	if (local_config(cfg)->isolation == LOCAL_ISOLATION_NONE)
 		return 0;
 	strbuf_init_capped(&out, 4096);
 	bwrap = find_bwrap();
@@ -171,7 +179,7 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	strvec_push(&p.env, "PATH=" DEFAULT_PATH);
 	p.dir = "/";
 	p.die_with_parent = true;
-	if (want_drop(cfg->isolation)) {
+	if (want_drop(local_config(cfg)->isolation)) {
 		p.drop_privs = true;
 		p.uid = SANDBOX_UID;
 		p.gid = SANDBOX_GID;
@@ -244,14 +252,14 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 	int ret = -1;
 
 	*out = NULL;
-	sb->isolation = cfg->isolation;
-	sb->network = cfg->network;
-	if (cfg->isolation == PLAN_ISOLATION_SANDBOX && cfg->netproxy) {
+	sb->isolation = local_config(cfg)->isolation;
+	sb->network = local_config(cfg)->network;
+	if (sb->isolation == LOCAL_ISOLATION_SANDBOX && cfg->netproxy) {
 		sb->netproxy = cfg->netproxy;
-		sb->net_allow = cfg->net_allow;
+		sb->net_allow = &local_config(cfg)->network_allow;
 	}
-	sb->memory = cfg->memory;
-	sb->drop = want_drop(cfg->isolation);
+	sb->memory = local_config(cfg)->memory;
+	sb->drop = want_drop(sb->isolation);
 	/* 0711: nobody may pass through to its workspace, not list. */
 	if (fs_mkdir_p(dir, 0711, err) < 0)
 		goto out;
@@ -282,7 +290,7 @@ static int local_create(const struct sandbox_config *cfg, struct sandbox **out,
 			    sb->ws, strerror(errno));
 		goto out;
 	}
-	if (sb->isolation == PLAN_ISOLATION_SANDBOX) {
+	if (sb->isolation == LOCAL_ISOLATION_SANDBOX) {
 		sb->home = xstrdup(SANDBOX_HOME);
 	} else {
 		sb->home_dir = xstrfmt("%s.home", sb->root);
@@ -955,7 +963,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	struct netproxy_sandbox nps = NETPROXY_SANDBOX_INIT;
 	struct netproxy_task *npt = NULL;
 	int args_fd = -1, status[2] = { -1, -1 }, gate[2] = { -1, -1 };
-	bool bwrap = sb->isolation == PLAN_ISOLATION_SANDBOX;
+	bool bwrap = sb->isolation == LOCAL_ISOLATION_SANDBOX;
 	bool proxied = bwrap && sb->netproxy;
 	int ret = -1;
 
@@ -1140,25 +1148,219 @@ static int local_destroy(struct sandbox *sb, struct strbuf *err)
 	return ret;
 }
 
+static const char *local_workdir(const struct sandbox *sb)
+{
+	return sb->isolation == LOCAL_ISOLATION_NONE ? sb->ws : "/workspace";
+}
+
+/* Configuration */
+
+static const char *const local_keys[] = { "isolation", "network", "memory",
+					  NULL };
+
+/*
+ * network: false, true (the host's network), or a list of destinations
+ * the task may reach through the run's proxy (netproxy.h), each checked
+ * where it is written. Needs isolation parsed: the proxy serves only a
+ * bubblewrap sandbox.
+ */
+static void local_parse_network(const struct plan_keys *k,
+				struct sandbox_local_config *lc)
+{
+	const struct plan_node *n = plan_keys_get(k, "network");
+	struct strbuf err = STRBUF_INIT;
+
+	if (!n)
+		return;
+	lc->network_loc = n->loc;
+	if (n->type != PLAN_NODE_SEQ) {
+		if (n->type != PLAN_NODE_SCALAR || n->kind != PLAN_SCALAR_BOOL)
+			plan_keys_expected(
+				k, "network", n,
+				"true, false or a list of host:port", false);
+		else
+			plan_keys_bool(k, "network", &lc->network);
+		return;
+	}
+	if (!n->nr) {
+		plan_keys_error(k, "network",
+				"an empty list allows nothing (write false)");
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (e->type != PLAN_NODE_SCALAR ||
+		    e->kind != PLAN_SCALAR_STR) {
+			plan_keys_expected(k, "network", e,
+					   "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(&lc->network_allow, e->str, &err) <
+		    0)
+			plan_keys_error_node(k, "network", e, "%s", err.buf);
+	}
+	strbuf_release(&err);
+	if (k->chosen && lc->isolation != LOCAL_ISOLATION_SANDBOX)
+		plan_keys_error(k, "network",
+				"a list of destinations needs isolation: "
+				"sandbox (with isolation: none the task has "
+				"the host's network)");
+}
+
+static void local_parse_config(const struct plan_keys *k, void **config)
+{
+	static const char *const isolation[] = { "sandbox", "none" };
+	struct sandbox_local_config *lc = xcalloc(1, sizeof(*lc));
+	int e;
+
+	if (plan_keys_enum(k, "isolation", isolation, ARRAY_SIZE(isolation),
+			   &e))
+		lc->isolation = (enum local_isolation)e;
+	plan_keys_size(k, "memory", &lc->memory);
+	local_parse_network(k, lc);
+	*config = lc;
+}
+
+static void local_free_config(void *config)
+{
+	struct sandbox_local_config *lc = config;
+	if (!lc)
+		return;
+	netproxy_allowlist_release(&lc->network_allow);
+	free(lc);
+}
+
+/* network: true under bubblewrap is the host's network namespace. */
+static void local_warn_config(const void *config, const char *path,
+			      struct strvec *out)
+{
+	const struct sandbox_local_config *lc = config;
+
+	if (lc->network)
+		strvec_pushf(out,
+			     "%s:%u:%u: backend.network: true gives the tasks "
+			     "the host's network, its loopback services "
+			     "included (list what they need instead: network: "
+			     "[api.example.org:443])",
+			     path, lc->network_loc.line, lc->network_loc.col);
+}
+
+/* The proxy serves only a bubblewrap sandbox. */
+static const struct netproxy_allowlist *
+local_proxy_allowlist(const void *config)
+{
+	const struct sandbox_local_config *lc = config;
+
+	return lc->network_allow.nr && lc->isolation == LOCAL_ISOLATION_SANDBOX
+		       ? &lc->network_allow
+		       : NULL;
+}
+
+static void local_traits(const void *config, struct sandbox_traits *out)
+{
+	const struct sandbox_local_config *lc = config ? config
+						       : &local_defaults;
+
+	/* With isolation none the task has the host's network. */
+	out->no_network = lc->isolation == LOCAL_ISOLATION_SANDBOX &&
+			  !lc->network && !lc->network_allow.nr;
+	out->memory = lc->memory;
+}
+
+/*
+ * Leftovers: the roots under STATE/sandboxes/, named RUN-TASK-ATTEMPT-
+ * XXXXXX (the run id is 20 characters: 8-6-4 digits), and for a dead
+ * runner's run what still carries its RUNNER_RUN_ID (a task that
+ * isolation none left to itself, a sandbox whose first process never got
+ * bwrap's --die-with-parent).
+ */
+enum { LEFT_ROOT, LEFT_PROCESSES };
+
+static int local_list_leftovers(const char *state_dir, const char *run_id,
+				unsigned flags, struct sandbox_leftovers *out,
+				struct strbuf *err)
+{
+	char *dir = fs_join(state_dir, "sandboxes");
+	size_t len = run_id ? strlen(run_id) : 0;
+	struct strbuf what = STRBUF_INIT;
+	struct dirent *de;
+	DIR *d;
+
+	(void)err;
+	if (run_id && (flags & SANDBOX_LEFTOVERS_PROCESSES)) {
+		strbuf_addf(&what, "processes of run %s", run_id);
+		sandbox_leftovers_add(out, run_id, run_id, what.buf, true)
+			->kind = LEFT_PROCESSES;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		const char *name = de->d_name;
+		char run[64];
+		struct sandbox_leftover *l;
+		if (run_id) {
+			if (strncmp(name, run_id, len) || name[len] != '-')
+				continue;
+			snprintf(run, sizeof(run), "%s", run_id);
+		} else {
+			if (name[0] == '.' || strlen(name) < 21 ||
+			    name[20] != '-')
+				continue;
+			snprintf(run, sizeof(run), "%.20s", name);
+		}
+		strbuf_reset(&what);
+		strbuf_addf(&what, "sandbox %s", name);
+		l = sandbox_leftovers_add(out, name, run, what.buf, false);
+		l->kind = LEFT_ROOT;
+		l->in_state = true;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	strbuf_release(&what);
+	return 0;
+}
+
+static int local_kill_leftover(const char *state_dir,
+			       const struct sandbox_leftover *l,
+			       struct strbuf *err)
+{
+	char *dir, *path;
+	int ret;
+
+	if (l->kind == LEFT_PROCESSES) {
+		char *tag = xstrfmt("RUNNER_RUN_ID=%s", l->run_id);
+		const char *tags[] = { tag, NULL };
+		proc_kill_tagged(tags, SIGKILL);
+		free(tag);
+		return 0;
+	}
+	dir = fs_join(state_dir, "sandboxes");
+	path = fs_join(dir, l->id);
+	free(dir);
+	ret = fs_rm_rf(path, err);
+	free(path);
+	return ret;
+}
+
 const struct sandbox_backend sandbox_local = {
 	.name = "local",
+	.config_keys = local_keys,
+	.parse_config = local_parse_config,
+	.free_config = local_free_config,
+	.warn_config = local_warn_config,
+	.proxy_allowlist = local_proxy_allowlist,
+	.traits = local_traits,
 	.check = local_check,
 	.create = local_create,
 	.id = local_id,
+	.workdir = local_workdir,
 	.home = local_home,
 	.put_tree = local_put_tree,
 	.exec = local_exec,
 	.pull_changes = local_pull_changes,
 	.destroy = local_destroy,
+	.list_leftovers = local_list_leftovers,
+	.kill_leftover = local_kill_leftover,
 };
-
-const struct sandbox_backend *sandbox_backend_for(enum plan_backend_type t)
-{
-	switch (t) {
-	case PLAN_BACKEND_LOCAL:
-		return &sandbox_local;
-	case PLAN_BACKEND_E2B:
-		return &sandbox_e2b;
-	}
-	return NULL;
-}

@@ -6,12 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "plan.h"
-
 struct netproxy;
 struct netproxy_allowlist;
 struct netproxy_report;
 struct strbuf;
+struct strvec;
 struct ws_manifest;
 struct ws_pull_opts;
 struct ws_changes;
@@ -33,20 +32,17 @@ struct sandbox_config {
 	const char *task_id;
 	int attempt;	       /* 1, 2, ... */
 	const char *state_dir; /* local roots go in state_dir/sandboxes/ */
-	enum plan_isolation isolation;
-	bool network;
 	/*
-	 * network: [allowlist] (local backend, bubblewrap): the run's proxy
-	 * and the list; the sandbox keeps its empty network namespace and
-	 * reaches the listed destinations through the proxy only. NULL:
-	 * no proxy. Borrowed for the sandbox's life.
+	 * What this backend's parse_config made of the plan's backend:
+	 * keys (struct plan_backend.config); NULL: the backend's defaults.
+	 */
+	const void *backend_config;
+	int64_t timeout_ms; /* the task's hard limit */
+	/*
+	 * The run's network proxy when the backend asked for one
+	 * (proxy_allowlist); NULL: none. Borrowed for the sandbox's life.
 	 */
 	struct netproxy *netproxy;
-	const struct netproxy_allowlist *net_allow;
-	uint64_t memory;	 /* bytes, 0 = unlimited */
-	const char *template_id; /* e2b */
-	int64_t max_lifetime_ms; /* e2b: the plan's; 0 = the backend's */
-	int64_t timeout_ms;	 /* the task's hard limit */
 	/*
 	 * Remote backends call this as soon as they have the sandbox's id
 	 * and before they use it, so that the id is recorded (for `runner
@@ -104,8 +100,115 @@ struct sandbox_status {
 	int64_t duration_ms;
 };
 
+/*
+ * What `runner gc` and crash recovery find of a state's runs in a
+ * backend: a folder, a process group, a remote sandbox. Filled by
+ * list_leftovers, read by kill_leftover and cmd-gc.c's lines.
+ */
+struct sandbox_leftover {
+	char *id;     /* the backend's handle for it: a name, a sandbox id */
+	char *run_id; /* the run it belongs to */
+	char *what;   /* for gc's line: "sandbox NAME" */
+	/* gc's verbs: "removed" / "would remove", "killed" / "would kill" */
+	const char *done, *would;
+	/*
+	 * Found inside the state's own folder: it is this state's even when
+	 * its run is not (any more) in the database. Otherwise (a remote
+	 * sandbox tagged with a run id) it is this state's only when the
+	 * run is.
+	 */
+	bool in_state;
+	int kind; /* the backend's own */
+};
+
+struct sandbox_leftovers {
+	struct sandbox_leftover *v;
+	size_t nr, alloc;
+};
+
+#define SANDBOX_LEFTOVERS_INIT \
+	{                      \
+		NULL, 0, 0     \
+	}
+
+/* Append one; the strings are copied. */
+struct sandbox_leftover *sandbox_leftovers_add(struct sandbox_leftovers *l,
+					       const char *id,
+					       const char *run_id,
+					       const char *what, bool kills);
+void sandbox_leftovers_release(struct sandbox_leftovers *l);
+
+/* list_leftovers flags */
+/*
+ * Without the network: crash recovery runs each time a state is opened,
+ * and pruning a run must not wait on a remote API. A remote backend lists
+ * nothing.
+ */
+#define SANDBOX_LEFTOVERS_OFFLINE (1u << 0)
+/*
+ * Also what still runs of run_id on this host: its runner died (crash
+ * recovery), so whatever carries its RUNNER_RUN_ID is an orphan.
+ */
+#define SANDBOX_LEFTOVERS_PROCESSES (1u << 1)
+
+struct plan;
+struct plan_keys;
+
+/* sandbox_backend.traits: what a plan's backend: keys give a task. */
+struct sandbox_traits {
+	bool no_network; /* no way out at all, not even a proxy */
+	uint64_t memory; /* the enforced memory limit, bytes; 0 none */
+};
+
 struct sandbox_backend {
+	/* Its `backend.type` in plans and `--backend` ("local") */
 	const char *name;
+
+	/*
+	 * The plan's backend: keys this backend reads (NULL-terminated;
+	 * "type" is everyone's). A key no backend names is an unknown key.
+	 */
+	const char *const *config_keys;
+	/*
+	 * Read this backend's keys from k (plan-backend.h; k->map is NULL
+	 * when the plan has no backend: section) into a new *config (never
+	 * NULL on return), reporting every bad value at its position
+	 * through the plan_keys helpers. Every backend's parse_config sees
+	 * every plan, whatever its type, so that `--backend` can switch
+	 * after loading; each reads only its own keys, and a shared key's
+	 * identical message is said once. What concerns only the plan's own
+	 * type (a value this backend cannot take) it reports when
+	 * k->chosen.
+	 */
+	void (*parse_config)(const struct plan_keys *k, void **config);
+	void (*free_config)(void *config);
+	/*
+	 * Optional: checks that need the whole plan (tasks included), made
+	 * only for the plan's own type; problems at their position.
+	 */
+	void (*check_plan)(const void *config, const struct plan *plan,
+			   const struct plan_keys *k);
+	/*
+	 * Optional: `runner validate`'s warnings about a valid config, each
+	 * "PATH:LINE:COL: message" appended to out (path is the plan's).
+	 */
+	void (*warn_config)(const void *config, const char *path,
+			    struct strvec *out);
+	/*
+	 * Optional: the destinations a task may reach through a network
+	 * proxy (netproxy.h), when config wants one: the scheduler starts
+	 * one for the run and passes it in sandbox_config.netproxy. NULL:
+	 * no proxy.
+	 */
+	const struct netproxy_allowlist *(*proxy_allowlist)(const void *config);
+	/*
+	 * What a task will have under config, for the checks that are not
+	 * a backend's own (an agent that needs its API, an agent's memory
+	 * floor): filled in from config, or left as sandbox_traits' zero
+	 * values (some network, no memory limit) when a backend cannot say.
+	 */
+	void (*traits)(const void *config, struct sandbox_traits *out);
+
 	/*
 	 * Check that the backend can work at all (bwrap installed, user
 	 * namespaces available; API key set). Called once before a run.
@@ -116,11 +219,13 @@ struct sandbox_backend {
 	/* Stable id, for the database and results ("local-<...>"). */
 	const char *(*id)(const struct sandbox *sb);
 	/*
-	 * The task's HOME, as a path in the sandbox: a writable folder of
-	 * its own, outside the workspace, gone with destroy, so that what
-	 * an agent keeps there (its state, its transcript) never comes back
-	 * as a change. Valid until destroy.
+	 * The paths the task sees: its working folder (where the workspace
+	 * is and the command starts) and its HOME: a writable folder of its
+	 * own, outside the workspace, gone with destroy, so that what an
+	 * agent keeps there (its state, its transcript) never comes back as
+	 * a change. Valid until destroy.
 	 */
+	const char *(*workdir)(const struct sandbox *sb);
 	const char *(*home)(const struct sandbox *sb);
 	int (*put_tree)(struct sandbox *sb, const struct ws_manifest *m,
 			const char *src_root, struct strbuf *err);
@@ -136,11 +241,74 @@ struct sandbox_backend {
 			    struct ws_changes *out, struct strbuf *err);
 	/* Tear down and free; returns -1 (with err) if anything remains. */
 	int (*destroy)(struct sandbox *sb, struct strbuf *err);
+
+	/*
+	 * What is left of the runs of the state at state_dir (of run_id
+	 * only, unless NULL), appended to out: 0, or -1 with a message
+	 * (what was found so far stays in out). flags: SANDBOX_LEFTOVERS_*.
+	 * Nothing to list (no folder, no API key) is 0.
+	 */
+	int (*list_leftovers)(const char *state_dir, const char *run_id,
+			      unsigned flags, struct sandbox_leftovers *out,
+			      struct strbuf *err);
+	/* Remove or kill one; 0 also when it was already gone. */
+	int (*kill_leftover)(const char *state_dir,
+			     const struct sandbox_leftover *l,
+			     struct strbuf *err);
 };
 
-extern const struct sandbox_backend sandbox_local;
+/*
+ * Adding a backend (Docker, Kubernetes Jobs, Slurm...): its own
+ * sandbox-NAME.c (and NAME-*.c helpers), one line in sandbox.c's table,
+ * and nothing in the scheduler, task.c, cmd-gc.c or recover.c. It fills
+ * in every op above; what each must guarantee:
+ *
+ *   config_keys, parse_config, free_config, check_plan: its keys under
+ *	backend:, each problem reported with the file:line:col of the value
+ *	(the plan_keys helpers word them as for every other key); a key it
+ *	shares with another backend (network) gets the same words. Values
+ *	it has no key for keep its defaults. check_plan refuses what it
+ *	knows it cannot run (a timeout beyond the longest life it allows).
+ *   check: fails fast, before any task, when it cannot work at all
+ *	(binary missing, credentials absent or refused).
+ *   create: one fresh sandbox per attempt, named so that its leftovers
+ *	can be told apart: tagged with the run id, task id and attempt
+ *	(folder name, labels, metadata). A remote one calls on_created with
+ *	its id before anything else, and kills it if that fails. On any
+ *	failure nothing stays behind.
+ *   workdir, home: where the workspace is in the sandbox and the
+ *	command starts; the HOME the task gets unless the plan sets one.
+ *   put_tree: exactly the manifest's files, modes and links.
+ *   exec: the environment given and nothing of the runner's; the task
+ *	is killed at timeout_ms (TERM, grace_ms, KILL; the kill must
+ *	reach every process the task started, also detached ones), on
+ *	cancel and on kill_now; warnings at warn_at_ms; output in order
+ *	through on_output; the exit status is not lost when a stream to
+ *	the sandbox breaks; wait_go honoured.
+ *   pull_changes: what comes back is hostile. Only regular files,
+ *	symlinks and directories under the workspace; names and link
+ *	targets checked (ws.h: no "..", no absolute targets out of the
+ *	tree), sizes capped at pull_limit before they are read, exclude
+ *	and pull patterns and the secret rules of ws_pull_opts applied;
+ *	nothing is written outside opts->dest.
+ *   destroy: always frees; -1 if something may remain (then gc finds
+ *	it by its tags).
+ *   list_leftovers, kill_leftover: find what a run of this state left
+ *	(its tags: run id, and the state's folder or metadata), never what
+ *	belongs to another state or is not the runner's; offline when
+ *	asked; kill is idempotent.
+ */
 
-/* The backend for a plan's backend type, or NULL if not built in. */
-const struct sandbox_backend *sandbox_backend_for(enum plan_backend_type t);
+/* The backends built in, in a fixed order: local first (the default). */
+size_t sandbox_backend_count(void);
+const struct sandbox_backend *sandbox_backend_at(size_t i);
+/* The backend called name, or NULL. */
+const struct sandbox_backend *sandbox_backend_find(const char *name);
+/*
+ * The names, for messages and help: "local|e2b" with sep "|" and last
+ * "|", "local or e2b" with ", " and " or ".
+ */
+void sandbox_backend_names(struct strbuf *out, const char *sep,
+			   const char *last);
 
 #endif

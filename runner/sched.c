@@ -43,6 +43,7 @@
 #include "hash.h"
 #include "mask.h"
 #include "netproxy.h"
+#include "notify.h"
 #include "plan.h"
 #include "pool.h"
 #include "rand.h"
@@ -92,7 +93,8 @@ struct sched {
 	struct sched_task *tasks; /* one per run->tasks[i], same index */
 	struct store *store;	  /* main thread only */
 	const struct sched_observer *obs; /* never NULL */
-	struct pool *pool; /* woken when a task's process exits */
+	struct pool *pool;     /* woken when a task's process exits */
+	struct notify *notify; /* the plan's webhook, or NULL */
 
 	/* Set by the signal handler, read by everyone. */
 	atomic_int cancel;   /* first signal: stop starting, TERM */
@@ -1020,6 +1022,7 @@ static void collect(struct sched *s, struct task_run *t)
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += a->cost_usd;
 	t->cost_source = a->cost_source;
+	notify_cost(s->notify, committed_cost(s->run));
 	if (!retryable(s, t)) {
 		finish(s, t);
 		return;
@@ -1199,7 +1202,7 @@ static void run_init(struct run *run, struct plan *plan,
 	if (gethostname(run->host, sizeof(run->host) - 1) < 0)
 		snprintf(run->host, sizeof(run->host), "unknown");
 	strvec_init(&run->secret_values);
-	run->backend = sandbox_backend_for(plan->backend);
+	run->backend = sandbox_backend_find(plan->backend.type);
 	run_add_tasks(run, opts->only);
 }
 
@@ -1233,9 +1236,7 @@ static int prepare(struct sched *s, const struct run_opts *opts,
 	     price_table_merge(run->prices, run->plan->prices, &err) < 0))
 		goto out;
 	probe.state_dir = opts->state_dir;
-	probe.isolation = run->plan->isolation;
-	probe.network = run->plan->network;
-	probe.net_allow = &run->plan->network_allow;
+	probe.backend_config = run->plan->backend.config;
 	if (run->backend->check && run->backend->check(&probe, &err) < 0)
 		goto out;
 	if (store_open(opts->state_dir, STORE_MIGRATE, &s->store, &err) < 0)
@@ -1299,12 +1300,12 @@ static void announce(struct sched *s, const struct run_opts *opts)
  */
 static int start_netproxy(struct run *run, struct strbuf *err)
 {
-	const struct plan *plan = run->plan;
+	const struct sandbox_backend *be = run->backend;
 	struct netproxy_opts opts = { 0 };
 	struct strbuf why = STRBUF_INIT;
 
-	if (!plan->network_allow.nr || plan->backend != PLAN_BACKEND_LOCAL ||
-	    plan->isolation != PLAN_ISOLATION_SANDBOX)
+	if (!be->proxy_allowlist ||
+	    !be->proxy_allowlist(run->plan->backend.config))
 		return 0;
 	run->netproxy = netproxy_new(&opts, &why);
 	if (!run->netproxy)
@@ -1395,6 +1396,37 @@ static void end_run(struct sched *s, struct sched_outcome *out)
 	strbuf_release(&err);
 }
 
+/*
+ * The webhook, once everything about the run is written: how each post
+ * went is an event of the run (notify, notify_failed) and a failure a
+ * warning too; neither is a failure of the run's records, so its exit
+ * code stays what it is.
+ */
+static void notify_run_end(struct sched *s, const struct sched_outcome *out)
+{
+	struct strvec sent = STRVEC_INIT, failed = STRVEC_INIT;
+	struct notify_report rep = { &sent, &failed };
+	struct strbuf err = STRBUF_INIT;
+
+	notify_end(s->notify, out->status, out->recorded_exit_code, &rep);
+	for (size_t i = 0; i < sent.nr + failed.nr; i++) {
+		bool ok = i < sent.nr;
+		const char *msg = ok ? sent.v[i] : failed.v[i - sent.nr];
+		char *masked = mask_string(s->run->mask, msg);
+		record_event(s->store, s->run->id, NULL, ok ? "info" : "warn",
+			     ok ? "notify" : "notify_failed", masked, NULL,
+			     &err);
+		strbuf_reset(&err);
+		tell(s, ok ? "notify" : "notify_failed", NULL, NULL, masked);
+		if (!ok)
+			warn(s, masked);
+		free(masked);
+	}
+	strvec_clear(&sent);
+	strvec_clear(&failed);
+	strbuf_release(&err);
+}
+
 /* The tasks as they stand, into the outcome. */
 static void outcome_tasks(const struct run *run, struct sched_outcome *out)
 {
@@ -1440,15 +1472,16 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 	sched_tasks_init(&s);
 
 	if (!run.backend) {
-		strbuf_addf(
-			&err, "backend '%s' is not available in this build",
-			plan->backend == PLAN_BACKEND_E2B ? "e2b" : "local");
+		strbuf_addf(&err,
+			    "backend '%s' is not available in this build",
+			    plan->backend.type);
 		not_started(out, RUNNER_EXIT_RUNTIME, false, err.buf);
 	} else if (opts->dry_run) {
 		out->result = SCHED_DRY_RUN;
 		out->exit_code = RUNNER_EXIT_OK;
 		outcome_tasks(&run, out);
 	} else if (prepare(&s, opts, out) == 0) {
+		s.notify = notify_new(&run);
 		announce(&s, opts);
 		if (run_tasks(&s, &err) < 0) {
 			/* As when it died here: the next runner marks it lost.
@@ -1457,9 +1490,11 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 		} else {
 			end_run(&s, out);
 			outcome_tasks(&run, out);
+			notify_run_end(&s, out);
 		}
 	}
 
+	notify_free(s.notify);
 	if (s.store)
 		store_close(s.store);
 	sched_tasks_release(&s);

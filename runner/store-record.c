@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "record.h"
+#include "plan.h"
 #include "run.h"
 #include "sandbox.h"
 #include "store.h"

@@ -270,6 +270,25 @@ int store_runs_list(struct store *st, int limit,
 	return walk(st, s, list_row, &cb, err);
 }
 
+int store_runs_of_plan(struct store *st, const char *plan_name, int limit,
+		       int (*fn)(const struct store_run *r, void *data),
+		       void *data, struct strbuf *err)
+{
+	struct cb cb = { .fn.run = fn, .data = data };
+	sqlite3_stmt *s;
+
+	if (prepare(st,
+		    "SELECT " RUN_COLS ", (SELECT count(*) FROM tasks t WHERE"
+		    "  t.run_id = r.id AND t.status = 'succeeded')"
+		    " FROM runs r WHERE r.plan_name = ?1"
+		    " ORDER BY r.started_at DESC, r.id DESC LIMIT ?2",
+		    &s, err) < 0)
+		return -1;
+	sqlite3_bind_text(s, 1, plan_name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(s, 2, limit);
+	return walk(st, s, list_row, &cb, err);
+}
+
 static int task_row(sqlite3_stmt *s, void *ctx)
 {
 	struct cb *cb = ctx;

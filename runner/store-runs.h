@@ -87,6 +87,15 @@ int store_runs_list(struct store *st, int limit,
 		    int (*fn)(const struct store_run *r, void *data),
 		    void *data, struct strbuf *err);
 
+/*
+ * The same for the runs of one plan (by name, as exec records it and
+ * --if-due's overlap check finds it): its newest limit runs, newest
+ * first. What history looks back on.
+ */
+int store_runs_of_plan(struct store *st, const char *plan_name, int limit,
+		       int (*fn)(const struct store_run *r, void *data),
+		       void *data, struct strbuf *err);
+
 /* The run's tasks in plan order. */
 int store_runs_tasks(struct store *st, const char *run_id,
 		     int (*fn)(const struct store_task *t, void *data),

@@ -6,6 +6,7 @@
  * writes only its own task_run and files under its task's folder.
  */
 #include "runner.h"
+#include "plan.h"
 #include "run.h"
 #include "task.h"
 #include "sandbox.h"
@@ -420,14 +421,9 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 		.task_id = pt->id,
 		.attempt = a->n,
 		.state_dir = t->run->state_dir,
-		.isolation = plan->isolation,
-		.network = plan->network,
-		.memory = plan->memory,
-		.template_id = plan->template_id,
-		.max_lifetime_ms = plan->max_lifetime_ms,
+		.backend_config = plan->backend.config,
 		.timeout_ms = pt->timeout_ms,
 		.netproxy = t->run->netproxy,
-		.net_allow = &plan->network_allow,
 		.on_created = on_created,
 		.on_created_ctx = t,
 	};

@@ -29,6 +29,7 @@
  */
 #include "runner.h"
 #include "sandbox-e2b.h"
+#include "sandbox-local.h"
 #include "ws.h"
 #include "hash.h"
 #include "fs.h"
@@ -160,7 +161,9 @@ static int cmd_run(int argc, const char **argv)
 	int64_t warn[16];
 	size_t nr_warn = 0;
 	struct sandbox_config cfg = { .run_id = "run-test", .task_id = "task",
-				      .attempt = 1, .template_id = "base" };
+				      .attempt = 1 };
+	struct sandbox_e2b_config ec = { .template_id = (char *)"base" };
+	struct sandbox_local_config lc = { .isolation = LOCAL_ISOLATION_SANDBOX };
 	struct sandbox_cmd cmd = { 0 };
 	struct sandbox_status st;
 	struct ws_manifest m = { 0 };
@@ -187,7 +190,7 @@ static int cmd_run(int argc, const char **argv)
 			break;
 		}
 		if (!strcmp(a, "--network")) {
-			cfg.network = true;
+			ec.network = lc.network = true;
 		} else if (!strcmp(a, "--hook")) {
 			hook_mode = 1;
 		} else if (!strcmp(a, "--hook-fail")) {
@@ -225,7 +228,7 @@ static int cmd_run(int argc, const char **argv)
 			else if (!strcmp(a, "--state"))
 				state = v;
 			else if (!strcmp(a, "--template"))
-				cfg.template_id = v;
+				ec.template_id = (char *)v;
 			else if (!strcmp(a, "--run-id"))
 				cfg.run_id = v;
 			else if (!strcmp(a, "--task-id"))
@@ -264,7 +267,8 @@ static int cmd_run(int argc, const char **argv)
 	strvec_pushf(&env, "RUNNER_ATTEMPT=%d", cfg.attempt);
 	cfg.timeout_ms = cmd.timeout_ms;
 	cfg.state_dir = state;
-	cfg.isolation = PLAN_ISOLATION_SANDBOX;
+	cfg.backend_config = be == &sandbox_local ? (const void *)&lc
+						  : (const void *)&ec;
 	if (hook_mode)
 		cfg.on_created = created_hook;
 

@@ -7,7 +7,7 @@
  * NAME) returning the exit status, and add a row to cmds[] below.
  */
 #include "runner.h"
-#include "sandbox.h"
+#include "sandbox-local.h"
 #include "ws.h"
 #include "fs.h"
 #include "netproxy.h"
@@ -76,11 +76,11 @@ static const char sandbox_run_usage[] =
 
 static int cmd__sandbox_run(int argc, const char **argv)
 {
-	const struct sandbox_backend *be =
-		sandbox_backend_for(PLAN_BACKEND_LOCAL);
+	const struct sandbox_backend *be = &sandbox_local;
+	struct sandbox_local_config lc = { .isolation = LOCAL_ISOLATION_SANDBOX };
 	struct sandbox_config cfg = {
 		.run_id = "test", .task_id = "task", .attempt = 1,
-		.state_dir = "state", .isolation = PLAN_ISOLATION_SANDBOX,
+		.state_dir = "state", .backend_config = &lc,
 	};
 	struct sandbox_cmd cmd = { 0 };
 	struct sandbox_status st;
@@ -105,7 +105,7 @@ static int cmd__sandbox_run(int argc, const char **argv)
 		uint64_t sz;
 
 		if (!strcmp(a, "--network")) {
-			cfg.network = true;
+			lc.network = true;
 			continue;
 		} else if (!strcmp(a, "--no-check")) {
 			check = false;
@@ -126,13 +126,13 @@ static int cmd__sandbox_run(int argc, const char **argv)
 		i++;
 		if (!strcmp(a, "--isolation")) {
 			if (!strcmp(v, "sandbox"))
-				cfg.isolation = PLAN_ISOLATION_SANDBOX;
+				lc.isolation = LOCAL_ISOLATION_SANDBOX;
 			else if (!strcmp(v, "none"))
-				cfg.isolation = PLAN_ISOLATION_NONE;
+				lc.isolation = LOCAL_ISOLATION_NONE;
 			else
 				goto usage;
 		} else if (!strcmp(a, "--memory")) {
-			if (parse_size(v, &cfg.memory) < 0)
+			if (parse_size(v, &lc.memory) < 0)
 				goto usage;
 		} else if (!strcmp(a, "--timeout")) {
 			if (parse_duration_ms(v, &n) < 0)

@@ -5,6 +5,17 @@
 # (modules report into struct strbuf *err, an outcome or an observer),
 # no two modules include each other in a circle, and every header
 # compiles on its own. Read from the source, so it needs no build.
+#
+# Backends (sandbox.h): outside a backend's own files (sandbox-*.c/h,
+# e2b-*.c/h) and the lines of sandbox.c's table that list them, no file
+# of runner/ names a backend in its code (comments may): no #include of a
+# backend's header (sandbox-*.h, e2b-*.h); no identifier that starts
+# with a backend's name (from sandbox.c's table) or sandbox_NAME as a
+# whole _-separated part (local_..., sandbox_e2b) or has backend_NAME in
+# it (PLAN_BACKEND_LOCAL), any case, or that holds "e2b" or "bwrap"; no string literal that is a backend's name ("local") or holds
+# "e2b", "bwrap" or "bubblewrap" in any case. So a new backend is its own
+# files and one line in sandbox.c; text for users that lists backends
+# comes from the table (sandbox_backend_names).
 . "$(dirname "$0")/lib.sh"
 
 cat >"$TRASH_ROOT/layering.py" <<'PY'
@@ -174,6 +185,61 @@ elif mode == 'cycles':
                   for b in sorted(edges.get(a, ())) if b in comp]
         bad.append('cycle: %s (%s)' % (' <-> '.join(comp), ', '.join(inside)))
 
+elif mode == 'backends':
+    own = lambda f: f.startswith(('sandbox-', 'e2b-'))
+    table = re.compile(r'\s*(extern\s+const\s+struct\s+sandbox_backend\s+'
+                       r'sandbox_\w+;|&sandbox_\w+,)')
+    names = []
+    if 'sandbox.c' in files:
+        names = re.findall(r'&sandbox_(\w+),', read('sandbox.c'))
+    if not names:
+        bad.append('sandbox.c: no table of backends (&sandbox_NAME,)')
+    # Allowed elsewhere, each for its reason:
+    allow = [
+        # gc's help says in prose what it removes of each backend.
+        ('main.c', r'"sandbox\\nroots, and E2B sandboxes by their metadata'),
+    ]
+    words = re.compile(r'(?i)e2b|bwrap')
+    strings_re = re.compile(r'"((\\.|[^"\\\n])*)"')
+
+    def no_comments(text):
+        return re.sub(r'/\*.*?\*/|//[^\n]*|"(\\.|[^"\\\n])*"|'
+                      r"'(\\.|[^'\\\n])*'",
+                      lambda m: m.group(0) if m.group(0)[0] in '"\'' else
+                      re.sub(r'[^\n]', ' ', m.group(0)), text,
+                      flags=re.S).split('\n')
+
+    for f in files:
+        if own(f):
+            continue
+        text = read(f)
+        raw = text.split('\n')
+        code = code_only(text)
+        strs = no_comments(text)
+        for n, line in enumerate(raw, 1):
+            why = None
+            if f == 'sandbox.c' and table.match(line):
+                continue
+            if any(w == f and re.search(r, line) for w, r in allow):
+                continue
+            m = re.match(r'\s*#\s*include\s+"((sandbox|e2b)-[^"]*)"', line)
+            if m:
+                why = 'includes %s' % m.group(1)
+            for t in re.findall(r'\b[A-Za-z_]\w*\b', code[n - 1]):
+                low = t.lower()
+                if words.search(t) or any(
+                        re.match(r'(sandbox_)?%s(_|$)' % x, low) or
+                        re.search(r'(^|_)backend_%s(_|$)' % x, low)
+                        for x in names):
+                    why = why or 'identifier %s' % t
+            for m in strings_re.finditer(strs[n - 1]):
+                v = m.group(1)
+                if v in names or words.search(v) or \
+                        re.search(r'(?i)bubblewrap', v):
+                    why = why or 'string "%s"' % v
+            if why:
+                bad.append('%s:%d: %s: %s' % (f, n, why, line.strip()))
+
 elif mode == 'headers':
     cc = os.environ.get('CC', 'cc')
     flags = sys.argv[3].split()
@@ -212,6 +278,10 @@ test_expect_success 'SQL and SQLite stay in the store (store*.c)' '
 
 test_expect_success 'no include cycles among the modules of runner/' '
 	python3 "$TRASH_ROOT/layering.py" cycles "$RUNNER_TOP"
+'
+
+test_expect_success 'outside the backends no file of runner/ names one' '
+	python3 "$TRASH_ROOT/layering.py" backends "$RUNNER_TOP"
 '
 
 test_expect_success 'every header in runner/ compiles on its own' '
@@ -256,6 +326,20 @@ test_expect_success 'the checks see what they look for' '
 		fake/runner/store.h &&
 	test_must_fail python3 "$TRASH_ROOT/layering.py" cycles fake >out &&
 	test_grep "cycle: a <-> b" out &&
+	printf "extern const struct sandbox_backend sandbox_local;\nstatic const struct sandbox_backend *const b[] = {\n\t&sandbox_local,\n\t&sandbox_e2b,\n};\n" >fake/runner/sandbox.c &&
+	printf "#include \"sandbox-e2b.h\"\n/* the e2b and local backends */\nint x = PLAN_BACKEND_LOCAL;\nconst char *s = \"local\";\nconst char *t = \"a local folder\";\nconst char *u = \"E2B_API_KEY\";\nint local_ok, localtime_r_ok;\nchar *bwrap;\n" >fake/runner/c.c &&
+	printf "int e2b_x;\n" >fake/runner/e2b-x.c &&
+	test_must_fail python3 "$TRASH_ROOT/layering.py" backends fake >out &&
+	test_grep "^c.c:1: includes sandbox-e2b.h" out &&
+	test_grep -v "^c.c:2: " out &&
+	test_grep "^c.c:3: identifier PLAN_BACKEND_LOCAL" out &&
+	test_grep "^c.c:4: string \"local\"" out &&
+	test_grep -v "^c.c:5: " out &&
+	test_grep "^c.c:6: string \"E2B_API_KEY\"" out &&
+	test_grep "^c.c:7: identifier local_ok" out &&
+	test_grep "^c.c:8: identifier bwrap" out &&
+	test_grep -v "^sandbox.c:" out &&
+	test_grep -v "^e2b-x.c:" out &&
 	test_must_fail python3 "$TRASH_ROOT/layering.py" headers fake \
 		"-std=c11 -iquote runner" "$TRASH" >out &&
 	test_grep "^b.h does not compile alone" out

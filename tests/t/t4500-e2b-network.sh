@@ -164,4 +164,29 @@ test_expect_success PYTHON3 'the API refusals the SDK surfaces: a name without d
 '
 fi
 
+test_expect_success BWRAP 'an agent task with the network off fails at once naming backend.network, and makes no sandbox' '
+	curl -sf -X POST "$URL/_reset" >/dev/null &&
+	mkdir -p ws &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: offline
+	backend: {type: e2b}
+	defaults: {workspace: ws}
+	agents:
+	  claude: {command: [/bin/sh, -c, "echo started; sleep 30"]}
+	tasks:
+	  - {id: t, agent: claude, prompt: p}
+	EOF
+	runner validate p.yaml >out 2>err &&
+	test_grep "agent .claude. (task .t.) needs the network to reach its API, but backend.network is false" err &&
+	start=$(date +%s) &&
+	test_expect_code 1 runner exec p.yaml --state st >out 2>err &&
+	test $(($(date +%s) - start)) -lt 10 &&
+	test_grep "needs the network to reach its API, but backend.network is false" st/runs/*/tasks/t/result.json &&
+	server_state | python3 -c "
+import json, sys
+c = json.load(sys.stdin)[\"created\"]
+assert c == [], c"
+'
+
 test_done

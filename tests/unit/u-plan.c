@@ -1,6 +1,8 @@
 #include "runner.h"
 #include "fs.h"
 #include "plan.h"
+#include "sandbox-e2b.h"
+#include "sandbox-local.h"
 #include "tap.h"
 
 #include <sys/stat.h>
@@ -181,11 +183,18 @@ static void test_minimal(void)
 	is_str(p->timezone, "UTC", "timezone defaults to UTC");
 	is_int(p->missed, PLAN_MISSED_RUN_ONCE, "missed defaults to run_once");
 	is_int(p->overlap, PLAN_OVERLAP_FORBID, "overlap defaults to forbid");
-	is_int(p->backend, PLAN_BACKEND_LOCAL, "backend defaults to local");
-	is_int(p->isolation, PLAN_ISOLATION_SANDBOX, "isolation: sandbox");
-	ok(!p->network, "network off");
-	ok(p->memory == 0, "no memory limit");
-	is_str(p->template_id, "base", "template defaults to base");
+	is_str(p->backend.type, "local", "backend defaults to local");
+	{
+		const struct sandbox_local_config *lc = p->backend.config;
+		struct sandbox_e2b_config *ec;
+		is_int(lc->isolation, LOCAL_ISOLATION_SANDBOX,
+		       "isolation: sandbox");
+		ok(!lc->network, "network off");
+		ok(lc->memory == 0, "no memory limit");
+		ok(plan_use_backend(p, "e2b", &err) == 0, "--backend e2b");
+		ec = p->backend.config;
+		is_str(ec->template_id, "base", "template defaults to base");
+	}
 	is_int(p->concurrency, 4, "concurrency defaults to 4");
 	is_int(p->per_hour, 0, "no per_hour cap");
 	is_int(p->per_day, 0, "no per_day cap");
@@ -317,11 +326,18 @@ static void test_full(void)
 	is_str(p->timezone, "Europe/Berlin", "timezone");
 	is_int(p->missed, PLAN_MISSED_SKIP, "missed");
 	is_int(p->overlap, PLAN_OVERLAP_WAIT, "overlap");
-	is_int(p->backend, PLAN_BACKEND_E2B, "backend type");
-	is_int(p->isolation, PLAN_ISOLATION_NONE, "isolation");
-	ok(p->network, "network");
-	ok(p->memory == 2ULL << 30, "memory 2G");
-	is_str(p->template_id, "my-tpl", "template");
+	is_str(p->backend.type, "e2b", "backend type");
+	{
+		const struct sandbox_e2b_config *ec = p->backend.config;
+		const struct sandbox_local_config *lc;
+		is_str(ec->template_id, "my-tpl", "template");
+		ok(ec->network, "network");
+		ok(plan_use_backend(p, "local", &err) == 0, "--backend local");
+		lc = p->backend.config;
+		is_int(lc->isolation, LOCAL_ISOLATION_NONE, "isolation");
+		ok(lc->network, "network (local)");
+		ok(lc->memory == 2ULL << 30, "memory 2G");
+	}
 	is_int(p->concurrency, 8, "concurrency");
 	is_int(p->per_hour, 20, "per_hour");
 	is_int(p->per_day, 50, "per_day");

@@ -5,7 +5,7 @@
  */
 #include "runner.h"
 #include "proc.h"
-#include "sandbox.h"
+#include "sandbox-local.h"
 #include "ws.h"
 #include "timeutil.h"
 #include "fs.h"
@@ -569,6 +569,10 @@ static int sbx_output(void *ctx, const char *buf, size_t len)
 	return 0;
 }
 
+static const struct sandbox_local_config local_sandboxed = {
+	.isolation = LOCAL_ISOLATION_SANDBOX,
+};
+
 static void *sbx_run(void *arg)
 {
 	struct sbx_par *sp = arg;
@@ -577,7 +581,7 @@ static void *sbx_run(void *arg)
 	struct sandbox_config cfg = {
 		.run_id = "u-proc", .task_id = task, .attempt = 1,
 		.state_dir = "u-proc-state",
-		.isolation = PLAN_ISOLATION_SANDBOX,
+		.backend_config = &local_sandboxed,
 	};
 	const char *argv[] = { "/bin/sh", "-c",
 			       "echo $RUNNER_N > mine; sleep 0.2; cat mine",
@@ -617,7 +621,7 @@ static void test_sandbox_parallel(void)
 	struct sbx_par sps[6];
 	pthread_t th[ARRAY_SIZE(sps)];
 	struct strbuf err = STRBUF_INIT;
-	struct sandbox_config cfg = { .isolation = PLAN_ISOLATION_SANDBOX };
+	struct sandbox_config cfg = { .backend_config = &local_sandboxed };
 	bool good = true;
 
 	if (sandbox_local.check(&cfg, &err) < 0) {
@@ -659,7 +663,7 @@ static void test_sandbox_destroy(void)
 	struct sandbox_config cfg = {
 		.run_id = "r1", .task_id = "weird/id *", .attempt = 2,
 		.state_dir = "u-proc-state2",
-		.isolation = PLAN_ISOLATION_SANDBOX,
+		.backend_config = &local_sandboxed,
 	};
 	struct ws_entry missing = { .path = (char *)"missing.txt",
 				    .type = WS_FILE, .mode = 0644 };
