@@ -864,83 +864,95 @@ void archive_pack_result_release(struct archive_pack_result *res)
 	res->bytes = 0;
 }
 
-int archive_pack(struct store *st, const struct archive_pack_opts *opts,
-		 struct archive_pack_result *res, struct strbuf *err)
+/*
+ * The run's row and db.json, read in one snapshot of the rows: db.json
+ * and the checks agree. Sets *mtime, the time of every entry.
+ */
+static int snapshot_run(struct store *st, const struct archive_pack_opts *opts,
+			struct archive_pack_result *res, int64_t *mtime,
+			struct strbuf *db, struct strbuf *err)
 {
-	struct pack *pk = xcalloc(1, sizeof(*pk));
-	struct strbuf db = STRBUF_INIT, sums = STRBUF_INIT;
-	struct archive_entry *ae = NULL;
-	struct out o = { -1, 0 };
-	char *runs = NULL, *dir = NULL, *top = NULL, *tmp = NULL;
-	int64_t end_ms = 0, mtime;
-	struct stat sb;
-	struct pack_entry *e;
-	int in_txn = 0, ret = -1;
+	int64_t end_ms = 0;
+	int ret = -1;
 
-	pk->warnings = &res->warnings;
 	if (strchr(opts->run_id, '/') ||
 	    archive_path_check(opts->run_id, err) < 0) {
 		strbuf_addf(err, " (run id '%s')", opts->run_id);
-		goto out;
+		return -1;
 	}
-	/* One snapshot of the rows: db.json and the checks agree. */
 	if (store_snapshot_begin(st, err) < 0)
-		goto out;
-	in_txn = 1;
+		return -1;
 	if (read_run(st, opts->run_id, &end_ms, &res->still_running, err) < 0)
 		goto out;
 	if (opts->source_date_epoch) {
-		if (archive_source_date_epoch(opts->source_date_epoch, &mtime,
+		if (archive_source_date_epoch(opts->source_date_epoch, mtime,
 					      err) < 0)
 			goto out;
 	} else {
-		mtime = end_ms / 1000;
+		*mtime = end_ms / 1000;
 	}
-	if (archive_db_json(st, opts->run_id, &db, err) < 0)
+	if (archive_db_json(st, opts->run_id, db, err) < 0)
 		goto out;
-	in_txn = 0;
 	if (store_snapshot_end(st, err) < 0)
-		goto out;
+		return -1;
+	return 0;
+out:
+	store_rollback(st);
+	return ret;
+}
 
-	runs = fs_join(store_dir(st), "runs");
-	dir = fs_join(runs, opts->run_id);
-	pk->dir = dir;
+/*
+ * Walk the run folder into pk, add db.json and the SHA256SUMS built from
+ * every entry, in archive order. db and sums must outlive pk's entries.
+ */
+static int collect_entries(struct pack *pk, const char *run_id,
+			   const struct strbuf *db, struct strbuf *sums,
+			   struct strbuf *err)
+{
+	struct stat sb;
+	struct pack_entry *e;
+
 	/* The folder itself may be a symlink (runs/ moved to a bigger disk).
 	 */
-	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+	if (stat(pk->dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		strbuf_addf(err, "the folder of run %s, '%s', is missing",
-			    opts->run_id, dir);
-		goto out;
+			    run_id, pk->dir);
+		return -1;
 	}
 	if (walk(pk, NULL, err) < 0)
-		goto out;
+		return -1;
 	e = pack_add(pk, xstrdup("db.json"), S_IFREG | 0644);
-	e->mem = &db;
-	e->size = db.len;
-	sha256_buf(db.buf, db.len, e->sum);
+	e->mem = db;
+	e->size = db->len;
+	sha256_buf(db->buf, db->len, e->sum);
 	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
 	for (size_t i = 0; i < pk->nr; i++)
-		archive_sums_add_entry(&sums, pk->e[i].mode & S_IFMT,
+		archive_sums_add_entry(sums, pk->e[i].mode & S_IFMT,
 				       pk->e[i].sum, pk->e[i].rel);
 	/* What verify accepts: do not write what it would refuse. */
-	if (pk->nr > ARCHIVE_ENTRIES_MAX || sums.len > ARCHIVE_SUMS_MAX) {
+	if (pk->nr > ARCHIVE_ENTRIES_MAX || sums->len > ARCHIVE_SUMS_MAX) {
 		strbuf_addf(err,
 			    "run %s is too large to archive: %zu entries, a "
 			    "SHA256SUMS of %zu bytes (runner verify reads at "
 			    "most %d entries and %d MiB)",
-			    opts->run_id, pk->nr, sums.len,
-			    ARCHIVE_ENTRIES_MAX, ARCHIVE_SUMS_MAX >> 20);
-		goto out;
+			    run_id, pk->nr, sums->len, ARCHIVE_ENTRIES_MAX,
+			    ARCHIVE_SUMS_MAX >> 20);
+		return -1;
 	}
 	e = pack_add(pk, xstrdup("SHA256SUMS"), S_IFREG | 0644);
-	e->mem = &sums;
-	e->size = sums.len;
+	e->mem = sums;
+	e->size = sums->len;
 	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
+	return 0;
+}
 
+/* On failure pk->a may be set all the same; the caller frees it. */
+static int writer_new(struct pack *pk, struct strbuf *err)
+{
 	pk->a = archive_write_new();
 	if (!pk->a) {
 		strbuf_addstr(err, "out of memory starting libarchive");
-		goto out;
+		return -1;
 	}
 	/*
 	 * Reproducibility: no gzip time or name, no padding after the
@@ -955,8 +967,27 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	    archive_write_set_bytes_in_last_block(pk->a, 1) != ARCHIVE_OK) {
 		strbuf_addf(err, "cannot set up libarchive: %s",
 			    archive_error_string(pk->a));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Write pk's entries under "runner-RUN/" to opts->out, counting regular
+ * files into res. Nothing is left at opts->out's temporary name on
+ * failure.
+ */
+static int write_archive(struct pack *pk, const struct archive_pack_opts *opts,
+			 int64_t mtime, struct archive_pack_result *res,
+			 struct strbuf *err)
+{
+	struct archive_entry *ae = NULL;
+	struct out o = { -1, 0 };
+	char *top = NULL, *tmp = NULL;
+	int ret = -1;
+
+	if (writer_new(pk, err) < 0)
+		goto out;
 	if (out_open(opts->out, &o, &tmp, err) < 0)
 		goto out;
 	if (archive_write_open(pk->a, &o, NULL, out_write, NULL) !=
@@ -983,18 +1014,44 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	}
 	if (out_finish(opts->out, &o, &tmp, err) < 0)
 		goto out;
-	res->mtime = mtime;
 	ret = 0;
 out:
-	if (in_txn)
-		store_rollback(st);
+	/* Freeing may still write through o: close it only afterwards. */
 	if (pk->a)
 		archive_write_free(pk->a);
+	pk->a = NULL;
 	archive_entry_free(ae);
 	if (o.fd >= 0 && o.fd != STDOUT_FILENO)
 		close(o.fd);
 	if (tmp)
 		unlink(tmp);
+	free(tmp);
+	free(top);
+	return ret;
+}
+
+int archive_pack(struct store *st, const struct archive_pack_opts *opts,
+		 struct archive_pack_result *res, struct strbuf *err)
+{
+	struct pack *pk = xcalloc(1, sizeof(*pk));
+	struct strbuf db = STRBUF_INIT, sums = STRBUF_INIT;
+	char *runs = NULL, *dir = NULL;
+	int64_t mtime = 0;
+	int ret = -1;
+
+	pk->warnings = &res->warnings;
+	if (snapshot_run(st, opts, res, &mtime, &db, err) < 0)
+		goto out;
+	runs = fs_join(store_dir(st), "runs");
+	dir = fs_join(runs, opts->run_id);
+	pk->dir = dir;
+	if (collect_entries(pk, opts->run_id, &db, &sums, err) < 0)
+		goto out;
+	if (write_archive(pk, opts, mtime, res, err) < 0)
+		goto out;
+	res->mtime = mtime;
+	ret = 0;
+out:
 	if (ret < 0) {
 		res->files = 0;
 		res->bytes = 0;
@@ -1005,8 +1062,6 @@ out:
 	}
 	free(pk->e);
 	free(pk);
-	free(tmp);
-	free(top);
 	free(dir);
 	free(runs);
 	strbuf_release(&db);
