@@ -1341,38 +1341,47 @@ static const char *special_name(int type)
 	}
 }
 
-int archive_verify(const char *file, struct archive_verify_result *res,
-		   struct strbuf *err)
+/*
+ * One verify run. The helpers below return 0, -1 with the reason in err,
+ * or VERIFY_BAD when libarchive or read(2) failed: verify_bad() words
+ * that one.
+ */
+struct verify {
+	const char *file; /* as the user named it, for messages */
+	struct vread *r;
+	struct archive *a;
+	struct vlist files; /* every entry but SHA256SUMS and the top */
+	struct strbuf text; /* SHA256SUMS, capped */
+	char *top;	    /* the top-level directory's name */
+	size_t names;	    /* bytes of entry names so far */
+	int have_sums;
+	struct archive_verify_result *res;
+	struct strbuf *err;
+};
+
+#define VERIFY_BAD (-2)
+
+static int verify_open(struct verify *v)
 {
-	struct vread *r = xcalloc(1, sizeof(*r));
-	struct archive *a = NULL;
-	struct archive_entry *ae;
-	struct vlist files = { NULL, 0, 0 }, sums = { NULL, 0, 0 };
-	struct strbuf text, why = STRBUF_INIT;
-	char *top = NULL;
-	size_t names = 0;
-	int have_sums = 0, ret = -1, rc;
 	struct stat st;
 
-	strbuf_init_capped(&text, ARCHIVE_SUMS_MAX);
-	r->fd = -1;
-	if (!strcmp(file, "-"))
-		r->fd = STDIN_FILENO;
+	if (!strcmp(v->file, "-"))
+		v->r->fd = STDIN_FILENO;
 	else
-		r->fd = open(file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
-		strbuf_addf(err, "cannot read '%s': %s", file,
+		v->r->fd = open(v->file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (v->r->fd < 0 || fstat(v->r->fd, &st) < 0) {
+		strbuf_addf(v->err, "cannot read '%s': %s", v->file,
 			    strerror(errno));
-		res->io_error = 1;
-		goto out;
+		v->res->io_error = 1;
+		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "cannot read '%s': %s", file,
+		strbuf_addf(v->err, "cannot read '%s': %s", v->file,
 			    strerror(EISDIR));
-		res->io_error = 1;
-		goto out;
+		v->res->io_error = 1;
+		return -1;
 	}
-	a = archive_read_new();
+	v->a = archive_read_new();
 	/* No filter that runs an external program on hostile input. */
 	/*
 	 * Past the end-of-archive blocks too: `tar -i` (and gzip's
@@ -1381,203 +1390,258 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	 * "appears twice", bytes that are not a header "corrupt") instead of
 	 * stopping where a hidden payload starts.
 	 */
-	if (!a || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_set_format_option(a, "tar",
+	if (!v->a || archive_read_support_filter_gzip(v->a) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(v->a) != ARCHIVE_OK ||
+	    archive_read_set_format_option(v->a, "tar",
 					   "read_concatenated_archives",
 					   "1") != ARCHIVE_OK) {
-		strbuf_addstr(err, "cannot set up libarchive");
+		strbuf_addstr(v->err, "cannot set up libarchive");
+		return -1;
+	}
+	if (archive_read_open(v->a, v->r, NULL, in_read, NULL) != ARCHIVE_OK)
+		return VERIFY_BAD;
+	return 0;
+}
+
+/*
+ * Refuse an entry runner never writes: an unsafe name, one outside the
+ * first entry's top-level directory, a hard link, a special or sparse
+ * file. Sets v->top from the first entry.
+ */
+static int check_entry(struct verify *v, struct archive_entry *ae,
+		       const char *name, const char *slash, int type)
+{
+	struct strbuf why = STRBUF_INIT;
+	size_t toplen = slash ? (size_t)(slash - name) : strlen(name);
+	int ret = -1;
+
+	if (archive_path_check(name, &why) < 0) {
+		strbuf_addf(v->err, "%s: %s", v->file, why.buf);
 		goto out;
 	}
-	if (archive_read_open(a, r, NULL, in_read, NULL) != ARCHIVE_OK)
-		goto bad;
-	while ((rc = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
-		const char *name, *slash, *target;
-		char *rel;
-		size_t toplen;
-		int type;
-		struct vfile *f;
-		struct sha256_ctx *h;
+	if (!v->top) {
+		v->top = xstrndup(name, toplen);
+	} else if (strlen(v->top) != toplen || memcmp(v->top, name, toplen)) {
+		strbuf_addf(&why, "is outside the top-level directory '%s/'",
+			    v->top);
+		entry_fail(v->file, name, why.buf, v->err);
+		goto out;
+	}
+	if (archive_entry_hardlink(ae)) {
+		strbuf_addstr(&why, "is a hard link to '");
+		add_shown(&why, archive_entry_hardlink(ae));
+		strbuf_addstr(&why, "'");
+		entry_fail(v->file, name, why.buf, v->err);
+		goto out;
+	}
+	if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
+		entry_fail(v->file, name, special_name(type), v->err);
+		goto out;
+	}
+	if (archive_entry_sparse_count(ae) > 0) {
+		entry_fail(v->file, name, "is a sparse file", v->err);
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&why);
+	return ret;
+}
 
-		if (rc < ARCHIVE_WARN)
-			goto bad;
-		name = archive_entry_pathname(ae);
-		if (!name) {
-			strbuf_addf(err, "%s: an entry has no usable name",
-				    file);
-			goto out;
-		}
-		if (archive_path_check(name, &why) < 0) {
-			strbuf_addf(err, "%s: %s", file, why.buf);
-			goto out;
-		}
-		slash = strchr(name, '/');
-		toplen = slash ? (size_t)(slash - name) : strlen(name);
-		if (!top) {
-			top = xstrndup(name, toplen);
-		} else if (strlen(top) != toplen ||
-			   memcmp(top, name, toplen)) {
-			strbuf_addf(&why,
-				    "is outside the top-level "
-				    "directory '%s/'",
-				    top);
-			entry_fail(file, name, why.buf, err);
-			goto out;
-		}
-		type = (int)archive_entry_filetype(ae);
-		if (archive_entry_hardlink(ae)) {
-			strbuf_addstr(&why, "is a hard link to '");
-			add_shown(&why, archive_entry_hardlink(ae));
-			strbuf_addstr(&why, "'");
-			entry_fail(file, name, why.buf, err);
-			goto out;
-		}
-		if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
-			entry_fail(file, name, special_name(type), err);
-			goto out;
-		}
-		if (archive_entry_sparse_count(ae) > 0) {
-			entry_fail(file, name, "is a sparse file", err);
-			goto out;
-		}
-		rel = xstrdup(slash ? slash + 1 : "");
-		if (*rel && rel[strlen(rel) - 1] == '/')
-			rel[strlen(rel) - 1] = '\0';
-		if (!*rel) {
-			free(rel);
-			if (type != AE_IFDIR) {
-				entry_fail(file, name,
-					   "is not a directory (the top "
-					   "level must be one)",
-					   err);
-				goto out;
-			}
-			continue;
-		}
-		if (type == AE_IFREG && !strcmp(rel, "SHA256SUMS")) {
-			free(rel);
-			if (have_sums++) {
-				entry_fail(file, name, "appears twice", err);
-				goto out;
-			}
-			rc = read_entry(a, NULL, &text);
-			if (rc == -3) {
-				strbuf_addf(err,
-					    "%s: SHA256SUMS is larger than "
-					    "%d MiB; not an archive of a run",
-					    file, ARCHIVE_SUMS_MAX >> 20);
-				goto out;
-			}
-			if (rc == -2) {
-				entry_fail(file, name, "is a sparse file",
-					   err);
-				goto out;
-			}
-			if (rc < 0)
-				goto bad;
-			continue;
-		}
-		/*
-		 * An honest archive has a line per entry, and each line holds
-		 * the name: more than SHA256SUMS can list is not one.
-		 */
-		names += strlen(rel) + 1;
-		if (files.nr >= ARCHIVE_ENTRIES_MAX ||
-		    names > ARCHIVE_SUMS_MAX) {
-			strbuf_addf(err,
-				    "%s: more than %d entries or %d MiB of "
-				    "names; not an archive of a run",
-				    file, ARCHIVE_ENTRIES_MAX,
-				    ARCHIVE_SUMS_MAX >> 20);
-			free(rel);
-			goto out;
-		}
-		f = vlist_add(&files, rel, (mode_t)type);
-		h = sha256_new();
-		if (type == AE_IFLNK) {
-			target = archive_entry_symlink(ae);
-			if (target)
-				sha256_update(h, target, strlen(target));
-			sha256_final(h, f->sum);
-			if (!target) {
-				entry_fail(file, name,
-					   "is a symlink without a usable "
-					   "target",
-					   err);
-				goto out;
-			}
-		} else if (type == AE_IFDIR) {
-			sha256_final(h, f->sum);
-		} else {
-			rc = read_entry(a, h, NULL);
-			sha256_final(h, f->sum);
-			if (rc == -2) {
-				entry_fail(file, name, "is a sparse file",
-					   err);
-				goto out;
-			}
-			if (rc < 0)
-				goto bad;
-		}
+static int read_sums_entry(struct verify *v, const char *name)
+{
+	int rc;
+
+	if (v->have_sums++)
+		return entry_fail(v->file, name, "appears twice", v->err);
+	rc = read_entry(v->a, NULL, &v->text);
+	if (rc == -3) {
+		strbuf_addf(v->err,
+			    "%s: SHA256SUMS is larger than %d MiB; not an "
+			    "archive of a run",
+			    v->file, ARCHIVE_SUMS_MAX >> 20);
+		return -1;
 	}
-	{
-		int64_t extra = trailing_bytes(a, r);
-		if (extra < 0)
-			goto bad;
-		if (extra) {
-			strbuf_addf(err,
-				    "%s: %" PRId64 " byte%s after the end of "
-				    "the compressed data (not an archive "
-				    "runner wrote)",
-				    file, extra, extra == 1 ? "" : "s");
-			goto out;
-		}
+	if (rc == -2)
+		return entry_fail(v->file, name, "is a sparse file", v->err);
+	return rc < 0 ? VERIFY_BAD : 0;
+}
+
+/* Record an entry and the sum of its data or link target; takes rel. */
+static int add_file(struct verify *v, struct archive_entry *ae,
+		    const char *name, char *rel, int type)
+{
+	struct vfile *f;
+	struct sha256_ctx *h;
+	const char *target;
+	int rc;
+
+	/*
+	 * An honest archive has a line per entry, and each line holds
+	 * the name: more than SHA256SUMS can list is not one.
+	 */
+	v->names += strlen(rel) + 1;
+	if (v->files.nr >= ARCHIVE_ENTRIES_MAX ||
+	    v->names > ARCHIVE_SUMS_MAX) {
+		strbuf_addf(v->err,
+			    "%s: more than %d entries or %d MiB of "
+			    "names; not an archive of a run",
+			    v->file, ARCHIVE_ENTRIES_MAX,
+			    ARCHIVE_SUMS_MAX >> 20);
+		free(rel);
+		return -1;
 	}
-	if (files.nr > 1)
-		qsort(files.v, files.nr, sizeof(*files.v), cmp_vfile);
-	for (size_t i = 1; i < files.nr; i++) {
-		if (!archive_path_cmp(files.v[i - 1].rel, files.v[i].rel)) {
+	f = vlist_add(&v->files, rel, (mode_t)type);
+	h = sha256_new();
+	if (type == AE_IFLNK) {
+		target = archive_entry_symlink(ae);
+		if (target)
+			sha256_update(h, target, strlen(target));
+		sha256_final(h, f->sum);
+		if (!target)
+			return entry_fail(v->file, name,
+					  "is a symlink without a usable "
+					  "target",
+					  v->err);
+	} else if (type == AE_IFDIR) {
+		sha256_final(h, f->sum);
+	} else {
+		rc = read_entry(v->a, h, NULL);
+		sha256_final(h, f->sum);
+		if (rc == -2)
+			return entry_fail(v->file, name, "is a sparse file",
+					  v->err);
+		if (rc < 0)
+			return VERIFY_BAD;
+	}
+	return 0;
+}
+
+/* One entry: checked, then SHA256SUMS read or the entry recorded. */
+static int verify_entry(struct verify *v, struct archive_entry *ae)
+{
+	const char *name = archive_entry_pathname(ae), *slash;
+	char *rel;
+	int type;
+
+	if (!name) {
+		strbuf_addf(v->err, "%s: an entry has no usable name",
+			    v->file);
+		return -1;
+	}
+	slash = strchr(name, '/');
+	type = (int)archive_entry_filetype(ae);
+	if (check_entry(v, ae, name, slash, type) < 0)
+		return -1;
+	rel = xstrdup(slash ? slash + 1 : "");
+	if (*rel && rel[strlen(rel) - 1] == '/')
+		rel[strlen(rel) - 1] = '\0';
+	if (!*rel) {
+		free(rel);
+		if (type != AE_IFDIR)
+			return entry_fail(v->file, name,
+					  "is not a directory (the top "
+					  "level must be one)",
+					  v->err);
+		return 0;
+	}
+	if (type == AE_IFREG && !strcmp(rel, "SHA256SUMS")) {
+		free(rel);
+		return read_sums_entry(v, name);
+	}
+	return add_file(v, ae, name, rel, type);
+}
+
+/* After the last entry: nothing but entries, each named once. */
+static int check_rest(struct verify *v)
+{
+	int64_t extra = trailing_bytes(v->a, v->r);
+	struct vlist *files = &v->files;
+
+	if (extra < 0)
+		return VERIFY_BAD;
+	if (extra) {
+		strbuf_addf(v->err,
+			    "%s: %" PRId64 " byte%s after the end of "
+			    "the compressed data (not an archive "
+			    "runner wrote)",
+			    v->file, extra, extra == 1 ? "" : "s");
+		return -1;
+	}
+	if (files->nr > 1)
+		qsort(files->v, files->nr, sizeof(*files->v), cmp_vfile);
+	for (size_t i = 1; i < files->nr; i++) {
+		if (!archive_path_cmp(files->v[i - 1].rel, files->v[i].rel)) {
 			struct strbuf full = STRBUF_INIT;
-			strbuf_addf(&full, "%s/%s", top, files.v[i].rel);
-			entry_fail(file, full.buf, "appears twice", err);
+			strbuf_addf(&full, "%s/%s", v->top, files->v[i].rel);
+			entry_fail(v->file, full.buf, "appears twice", v->err);
 			strbuf_release(&full);
-			goto out;
+			return -1;
 		}
 	}
-	if (!have_sums) {
-		strbuf_addf(err,
+	if (!v->have_sums) {
+		strbuf_addf(v->err,
 			    "%s: no SHA256SUMS in the archive (not made by "
 			    "'runner archive', or it was removed)",
-			    file);
-		goto out;
+			    v->file);
+		return -1;
 	}
-	if (parse_sums(file, &text, &sums, err) < 0)
-		goto out;
-	strbuf_release(&text);
-	compare(&files, &sums, res);
-	ret = 0;
-	goto out;
-bad:
-	if (r->io_errno) {
-		strbuf_addf(err, "cannot read '%s': %s", file,
-			    strerror(r->io_errno));
-		res->io_error = 1;
+	return 0;
+}
+
+static void verify_bad(struct verify *v)
+{
+	if (v->r->io_errno) {
+		strbuf_addf(v->err, "cannot read '%s': %s", v->file,
+			    strerror(v->r->io_errno));
+		v->res->io_error = 1;
 	} else {
 		/* libarchive says nothing when the gzip trailer is cut. */
-		const char *msg = archive_error_string(a);
-		strbuf_addf(err, "%s: corrupt or truncated archive: %s", file,
-			    msg ? msg : "unexpected end of data");
+		const char *msg = archive_error_string(v->a);
+		strbuf_addf(v->err, "%s: corrupt or truncated archive: %s",
+			    v->file, msg ? msg : "unexpected end of data");
 	}
+}
+
+int archive_verify(const char *file, struct archive_verify_result *res,
+		   struct strbuf *err)
+{
+	struct verify v = { .file = file, .res = res, .err = err };
+	struct vlist sums = { NULL, 0, 0 };
+	struct archive_entry *ae;
+	int ret = -1, rc;
+
+	v.r = xcalloc(1, sizeof(*v.r));
+	v.r->fd = -1;
+	strbuf_init_capped(&v.text, ARCHIVE_SUMS_MAX);
+	if ((rc = verify_open(&v)) < 0)
+		goto out;
+	while ((rc = archive_read_next_header(v.a, &ae)) != ARCHIVE_EOF) {
+		if (rc < ARCHIVE_WARN) {
+			rc = VERIFY_BAD;
+			goto out;
+		}
+		if ((rc = verify_entry(&v, ae)) < 0)
+			goto out;
+	}
+	if ((rc = check_rest(&v)) < 0)
+		goto out;
+	if ((rc = parse_sums(file, &v.text, &sums, err)) < 0)
+		goto out;
+	strbuf_release(&v.text);
+	compare(&v.files, &sums, res);
+	ret = 0;
 out:
-	if (a)
-		archive_read_free(a);
-	if (r->fd > STDIN_FILENO)
-		close(r->fd);
-	free(r);
-	free(top);
-	vlist_clear(&files);
+	if (rc == VERIFY_BAD)
+		verify_bad(&v);
+	if (v.a)
+		archive_read_free(v.a);
+	if (v.r->fd > STDIN_FILENO)
+		close(v.r->fd);
+	free(v.r);
+	free(v.top);
+	vlist_clear(&v.files);
 	vlist_clear(&sums);
-	strbuf_release(&text);
-	strbuf_release(&why);
+	strbuf_release(&v.text);
 	return ret;
 }
