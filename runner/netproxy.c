@@ -1227,30 +1227,24 @@ struct np_line {
 	size_t len;
 };
 
-/*
- * Parse the head in c->up (head_len bytes, ending in an empty line).
- * Returns 0 with c->host, c->port, c->dest set and, for a plain request,
- * the rewritten head followed by what came after it in c->up; or -1 with
- * a reply under way.
- */
-static int conn_parse_head(struct np_conn *c, size_t head_len)
-{
-	char *head = c->up.p;
-	struct np_line lines[128];
-	size_t nr = 0, pos = 0;
-	const char *method, *target, *version, *sp1, *sp2;
+/* A request head, split: every pointer is into c->up. */
+struct np_head {
+	struct np_line lines[128]; /* [0] the request line, then fields */
+	size_t nr;
+	const char *method, *target, *version;
 	size_t mlen, tlen, vlen;
-	const char *host_hdr = NULL;
-	char *conn_hdr = NULL;
-	size_t host_len = 0;
-	int nr_host = 0;
-	struct strbuf out = STRBUF_INIT;
-	const char *path = "/";
-	size_t path_len = 1;
 	bool connect;
-	int ret = -1;
+	const char *host_hdr; /* the Host field's value, trimmed */
+	size_t host_len;
+	const char *path; /* of an absolute-form target */
+	size_t path_len;
+};
 
-	/* split into lines (CRLF or LF), the last one empty */
+/* Lines end in CRLF or LF; the last one is empty. -1: malformed. */
+static int head_split(struct np_head *h, const char *head, size_t head_len)
+{
+	size_t pos = 0;
+
 	while (pos < head_len) {
 		const char *nl = memchr(head + pos, '\n', head_len - pos);
 		size_t len = (size_t)(nl - (head + pos));
@@ -1259,144 +1253,176 @@ static int conn_parse_head(struct np_conn *c, size_t head_len)
 			len--;
 		if (!len)
 			break;
-		if (nr == ARRAY_SIZE(lines))
-			goto malformed;
+		if (h->nr == ARRAY_SIZE(h->lines))
+			return -1;
 		for (size_t i = 0; i < len; i++) {
 			unsigned char ch = (unsigned char)head[pos + i];
 
 			if ((ch < ' ' && ch != '\t') || ch == 0x7f)
-				goto malformed;
+				return -1;
 		}
-		lines[nr].s = head + pos;
-		lines[nr++].len = len;
+		h->lines[h->nr].s = head + pos;
+		h->lines[h->nr++].len = len;
 		pos = (size_t)(nl - head) + 1;
 	}
-	if (!nr)
-		goto malformed;
+	return h->nr ? 0 : -1;
+}
 
-	/* METHOD SP TARGET SP VERSION */
-	method = lines[0].s;
-	sp1 = memchr(method, ' ', lines[0].len);
+/* METHOD SP TARGET SP VERSION. -1: malformed. */
+static int head_request_line(struct np_head *h)
+{
+	const struct np_line *l = &h->lines[0];
+	const char *sp1, *sp2;
+
+	h->method = l->s;
+	sp1 = memchr(h->method, ' ', l->len);
 	if (!sp1)
-		goto malformed;
-	mlen = (size_t)(sp1 - method);
-	target = sp1 + 1;
-	sp2 = memchr(target, ' ', lines[0].len - mlen - 1);
-	if (!sp2 || !mlen || mlen > 32)
-		goto malformed;
-	tlen = (size_t)(sp2 - target);
-	version = sp2 + 1;
-	vlen = lines[0].len - mlen - tlen - 2;
-	if (!tlen || memchr(target, '\t', tlen) ||
-	    !((vlen == 8 && !memcmp(version, "HTTP/1.1", 8)) ||
-	      (vlen == 8 && !memcmp(version, "HTTP/1.0", 8))))
-		goto malformed;
-	for (size_t i = 0; i < mlen; i++)
-		if (!tchar(method[i]))
-			goto malformed;
-	connect = mlen == 7 && !memcmp(method, "CONNECT", 7);
+		return -1;
+	h->mlen = (size_t)(sp1 - h->method);
+	h->target = sp1 + 1;
+	sp2 = memchr(h->target, ' ', l->len - h->mlen - 1);
+	if (!sp2 || !h->mlen || h->mlen > 32)
+		return -1;
+	h->tlen = (size_t)(sp2 - h->target);
+	h->version = sp2 + 1;
+	h->vlen = l->len - h->mlen - h->tlen - 2;
+	if (!h->tlen || memchr(h->target, '\t', h->tlen) ||
+	    !((h->vlen == 8 && !memcmp(h->version, "HTTP/1.1", 8)) ||
+	      (h->vlen == 8 && !memcmp(h->version, "HTTP/1.0", 8))))
+		return -1;
+	for (size_t i = 0; i < h->mlen; i++)
+		if (!tchar(h->method[i]))
+			return -1;
+	h->connect = h->mlen == 7 && !memcmp(h->method, "CONNECT", 7);
+	return 0;
+}
 
-	for (size_t i = 1; i < nr; i++) {
-		const char *colon = memchr(lines[i].s, ':', lines[i].len);
+/* Every field a name and a colon; at most one Host. -1: malformed. */
+static int head_fields(struct np_head *h)
+{
+	int nr_host = 0;
+
+	for (size_t i = 1; i < h->nr; i++) {
+		const struct np_line *l = &h->lines[i];
+		const char *colon = memchr(l->s, ':', l->len);
 		size_t nlen;
 
-		if (lines[i].s[0] == ' ' || lines[i].s[0] == '\t' || !colon)
-			goto malformed; /* obs-fold, or no name */
-		nlen = (size_t)(colon - lines[i].s);
+		if (l->s[0] == ' ' || l->s[0] == '\t' || !colon)
+			return -1; /* obs-fold, or no name */
+		nlen = (size_t)(colon - l->s);
 		for (size_t k = 0; k < nlen; k++)
-			if (!tchar(lines[i].s[k]))
-				goto malformed;
-		if (nlen == 4 && !strncasecmp(lines[i].s, "host", 4)) {
-			host_hdr = colon + 1;
-			host_len = lines[i].len - nlen - 1;
-			while (host_len &&
-			       (*host_hdr == ' ' || *host_hdr == '\t')) {
-				host_hdr++;
-				host_len--;
+			if (!tchar(l->s[k]))
+				return -1;
+		if (nlen == 4 && !strncasecmp(l->s, "host", 4)) {
+			h->host_hdr = colon + 1;
+			h->host_len = l->len - nlen - 1;
+			while (h->host_len &&
+			       (*h->host_hdr == ' ' || *h->host_hdr == '\t')) {
+				h->host_hdr++;
+				h->host_len--;
 			}
-			while (host_len && (host_hdr[host_len - 1] == ' ' ||
-					    host_hdr[host_len - 1] == '\t'))
-				host_len--;
+			while (h->host_len &&
+			       (h->host_hdr[h->host_len - 1] == ' ' ||
+				h->host_hdr[h->host_len - 1] == '\t'))
+				h->host_len--;
 			nr_host++;
 		}
 	}
-	if (nr_host > 1)
-		goto malformed;
+	return nr_host > 1 ? -1 : 0;
+}
 
-	if (connect) {
-		if (netproxy_authority_parse(target, tlen, 0, &c->host,
-					     &c->port) < 0)
-			goto malformed;
-	} else {
-		const char *auth, *end;
-		size_t alen;
+/*
+ * The destination, into c->host and c->port: the authority of CONNECT,
+ * or of an http:// target (which also sets h->path). -1: malformed; -2:
+ * refused with a reply of its own.
+ */
+static int head_target(struct np_conn *c, struct np_head *h)
+{
+	const char *target = h->target, *auth, *end;
+	size_t tlen = h->tlen, alen;
 
-		if (tlen >= 8 && !strncasecmp(target, "https://", 8)) {
-			conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
-				    "runner: use CONNECT for https:// "
-				    "through this proxy");
-			goto out;
-		}
-		if (tlen < 7 || strncasecmp(target, "http://", 7))
-			goto malformed;
-		auth = target + 7;
-		end = auth;
-		while (end < target + tlen && !strchr("/?#", *end))
-			end++;
-		alen = (size_t)(end - auth);
-		if (memchr(auth, '@', alen) ||
-		    netproxy_authority_parse(auth, alen, 80, &c->host,
-					     &c->port) < 0)
-			goto malformed;
-		if (end < target + tlen) {
-			path = end;
-			path_len = (size_t)(target + tlen - end);
-		}
-		c->http = true;
+	if (h->connect)
+		return netproxy_authority_parse(target, tlen, 0, &c->host,
+						&c->port) < 0
+			       ? -1
+			       : 0;
+	if (tlen >= 8 && !strncasecmp(target, "https://", 8)) {
+		conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
+			    "runner: use CONNECT for https:// "
+			    "through this proxy");
+		return -2;
 	}
-	host_dest(&c->host, c->port, c->dest, sizeof(c->dest));
-	if (host_hdr) {
-		struct netproxy_host hh;
-		unsigned hport;
-
-		if (netproxy_authority_parse(host_hdr, host_len, c->port, &hh,
-					     &hport) < 0 ||
-		    hh.kind != c->host.kind || strcmp(hh.name, c->host.name) ||
-		    hport != c->port)
-			goto malformed;
+	if (tlen < 7 || strncasecmp(target, "http://", 7))
+		return -1;
+	auth = target + 7;
+	end = auth;
+	while (end < target + tlen && !strchr("/?#", *end))
+		end++;
+	alen = (size_t)(end - auth);
+	if (memchr(auth, '@', alen) ||
+	    netproxy_authority_parse(auth, alen, 80, &c->host, &c->port) < 0)
+		return -1;
+	if (end < target + tlen) {
+		h->path = end;
+		h->path_len = (size_t)(target + tlen - end);
 	}
-	if (connect) {
-		/* what came after the head is the tunnel's first bytes */
-		memmove(c->up.p, c->up.p + head_len, c->up.end - head_len);
-		c->up.end -= head_len;
-		ret = 0;
-		goto out;
-	}
+	c->http = true;
+	return 0;
+}
 
-	/* the request in origin form, for the upstream */
-	for (size_t i = 1; i < nr; i++)
-		if (!conn_hdr && !strncasecmp(lines[i].s, "connection:", 11))
-			conn_hdr =
-				xstrndup(lines[i].s + 11, lines[i].len - 11);
+/* A Host field must name the target's host and port. -1: it does not. */
+static int head_host_matches(const struct np_conn *c, const struct np_head *h)
+{
+	struct netproxy_host hh;
+	unsigned hport;
+
+	if (!h->host_hdr)
+		return 0;
+	if (netproxy_authority_parse(h->host_hdr, h->host_len, c->port, &hh,
+				     &hport) < 0 ||
+	    hh.kind != c->host.kind || strcmp(hh.name, c->host.name) ||
+	    hport != c->port)
+		return -1;
+	return 0;
+}
+
+/*
+ * Replace the head in c->up by the request in origin form, without
+ * hop-by-hop fields, for the upstream. -1 if it does not fit.
+ */
+static int head_rewrite(struct np_conn *c, const struct np_head *h,
+			size_t head_len)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *conn_hdr = NULL;
+	size_t rest = c->up.end - head_len;
+	int ret = -1;
+
+	for (size_t i = 1; i < h->nr; i++)
+		if (!conn_hdr &&
+		    !strncasecmp(h->lines[i].s, "connection:", 11))
+			conn_hdr = xstrndup(h->lines[i].s + 11,
+					    h->lines[i].len - 11);
 	strbuf_init(&out, head_len + 64);
-	strbuf_add(&out, method, mlen);
+	strbuf_add(&out, h->method, h->mlen);
 	strbuf_addch(&out, ' ');
-	if (path[0] == '?')
+	if (h->path[0] == '?')
 		strbuf_addch(&out, '/');
-	strbuf_add(&out, path, path_len);
+	strbuf_add(&out, h->path, h->path_len);
 	strbuf_addch(&out, ' ');
-	strbuf_add(&out, version, vlen);
+	strbuf_add(&out, h->version, h->vlen);
 	strbuf_addstr(&out, "\r\n");
-	for (size_t i = 1; i < nr; i++) {
-		const char *colon = memchr(lines[i].s, ':', lines[i].len);
+	for (size_t i = 1; i < h->nr; i++) {
+		const char *colon =
+			memchr(h->lines[i].s, ':', h->lines[i].len);
 
-		if (hop_by_hop(lines[i].s, (size_t)(colon - lines[i].s),
+		if (hop_by_hop(h->lines[i].s, (size_t)(colon - h->lines[i].s),
 			       conn_hdr))
 			continue;
-		strbuf_add(&out, lines[i].s, lines[i].len);
+		strbuf_add(&out, h->lines[i].s, h->lines[i].len);
 		strbuf_addstr(&out, "\r\n");
 	}
-	if (!host_hdr) {
+	if (!h->host_hdr) {
 		if (c->port == 80 && c->host.kind == NETPROXY_HOST_ADDR &&
 		    c->host.addr.family == AF_INET6)
 			strbuf_addf(&out, "Host: [%s]\r\n", c->host.name);
@@ -1406,25 +1432,52 @@ static int conn_parse_head(struct np_conn *c, size_t head_len)
 			strbuf_addf(&out, "Host: %s\r\n", c->dest);
 	}
 	strbuf_addstr(&out, "Connection: close\r\n\r\n");
-	{
-		size_t rest = c->up.end - head_len;
-
-		if (out.len + rest > c->task->np->o.buf_size)
-			goto malformed; /* cannot happen: head <= 16 KiB */
-		memmove(c->up.p + out.len, c->up.p + head_len, rest);
-		memcpy(c->up.p, out.buf, out.len);
-		c->up.start = 0;
-		c->up.end = out.len + rest;
-	}
+	if (out.len + rest > c->task->np->o.buf_size)
+		goto out; /* cannot happen: head <= 16 KiB */
+	memmove(c->up.p + out.len, c->up.p + head_len, rest);
+	memcpy(c->up.p, out.buf, out.len);
+	c->up.start = 0;
+	c->up.end = out.len + rest;
 	ret = 0;
-	goto out;
-malformed:
-	conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
-		    "runner: not a proxy request this proxy takes");
 out:
 	free(conn_hdr);
 	strbuf_release(&out);
 	return ret;
+}
+
+/*
+ * Parse the head in c->up (head_len bytes, ending in an empty line).
+ * Returns 0 with c->host, c->port, c->dest set and, for a plain request,
+ * the rewritten head followed by what came after it in c->up; or -1 with
+ * a reply under way.
+ */
+static int conn_parse_head(struct np_conn *c, size_t head_len)
+{
+	struct np_head h = { .path = "/", .path_len = 1 };
+	int rc;
+
+	if (head_split(&h, c->up.p, head_len) < 0 ||
+	    head_request_line(&h) < 0 || head_fields(&h) < 0)
+		goto malformed;
+	if ((rc = head_target(c, &h)) == -2)
+		return -1;
+	if (rc < 0)
+		goto malformed;
+	host_dest(&c->host, c->port, c->dest, sizeof(c->dest));
+	if (head_host_matches(c, &h) < 0)
+		goto malformed;
+	if (h.connect) {
+		/* what came after the head is the tunnel's first bytes */
+		memmove(c->up.p, c->up.p + head_len, c->up.end - head_len);
+		c->up.end -= head_len;
+	} else if (head_rewrite(c, &h, head_len) < 0) {
+		goto malformed;
+	}
+	return 0;
+malformed:
+	conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
+		    "runner: not a proxy request this proxy takes");
+	return -1;
 }
 
 static void conn_connect_next(struct np_conn *c);
