@@ -2008,15 +2008,168 @@ struct np_slot {
 	int fd;
 };
 
+/* One turn's poll set: pfds[i] is what slots[i] says it is. */
+struct np_poll {
+	struct pollfd *pfds;
+	struct np_slot *slots;
+	size_t n, alloc_p, alloc_s;
+};
+
+static void poll_add(struct np_poll *p, int fd, short events,
+		     struct np_slot slot)
+{
+	ALLOC_GROW(p->pfds, p->n + 1, p->alloc_p);
+	ALLOC_GROW(p->slots, p->n + 1, p->alloc_s);
+	p->pfds[p->n] = (struct pollfd){ .fd = fd, .events = events };
+	p->slots[p->n++] = slot;
+}
+
+/*
+ * Each task's control socket, and its listeners while it may take
+ * another connection. Lowers *next to the end of a pause.
+ */
+static void poll_add_tasks(struct netproxy *np, struct np_poll *p, int64_t now,
+			   int64_t *next)
+{
+	for (struct netproxy_task *t = np->tasks; t; t = t->next) {
+		if (t->ctl_fd >= 0)
+			poll_add(p, t->ctl_fd, POLLIN,
+				 (struct np_slot){ .kind = NP_K_CTL,
+						   .task = t });
+		if (t->paused_until > now && t->paused_until < *next)
+			*next = t->paused_until;
+		for (size_t i = 0; i < t->nr_lfd; i++) {
+			if (t->nr_conns >= np->o.max_conns ||
+			    np->nr_conns >= np->max_total ||
+			    t->paused_until > now)
+				continue;
+			poll_add(p, t->lfd[i], POLLIN,
+				 (struct np_slot){ .kind = NP_K_LISTEN,
+						   .task = t,
+						   .fd = t->lfd[i] });
+		}
+	}
+}
+
+/* What c waits for on the client (*ce) and upstream (*ue) sides. */
+static void conn_poll_events(const struct netproxy *np,
+			     const struct np_conn *c, short *ce, short *ue)
+{
+	*ce = *ue = 0;
+	switch (c->state) {
+	case NP_HEAD:
+		*ce = POLLIN;
+		break;
+	case NP_RESOLVE:
+		break;
+	case NP_CONNECT:
+		*ue = POLLOUT;
+		break;
+	case NP_TUNNEL:
+		if (!c->up_eof && c->up.end - c->up.start < np->o.buf_size)
+			*ce |= POLLIN;
+		if (buf_data(&c->down))
+			*ce |= POLLOUT;
+		if (!c->down_eof &&
+		    c->down.end - c->down.start < np->o.buf_size)
+			*ue |= POLLIN;
+		if (buf_data(&c->up))
+			*ue |= POLLOUT;
+		break;
+	case NP_REPLY:
+		*ce = c->draining ? POLLIN : POLLOUT;
+		break;
+	}
+}
+
+/* Each connection's client and upstream sockets; lowers *next. */
+static void poll_add_conns(struct netproxy *np, struct np_poll *p,
+			   int64_t *next)
+{
+	for (size_t i = 0; i < np->nr_conns; i++) {
+		struct np_conn *c = np->conns[i];
+		short ce, ue;
+
+		conn_poll_events(np, c, &ce, &ue);
+		if (c->deadline < *next)
+			*next = c->deadline;
+		poll_add(p, c->cfd, ce,
+			 (struct np_slot){
+				 .kind = NP_K_CONN, .conn = c, .fd = 0 });
+		if (c->ufd >= 0)
+			poll_add(p, c->ufd, ue,
+				 (struct np_slot){ .kind = NP_K_CONN,
+						   .conn = c,
+						   .fd = 1 });
+	}
+}
+
+static void poll_dispatch(struct netproxy *np, const struct np_poll *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct np_slot *s = &p->slots[i];
+		short rev = p->pfds[i].revents;
+
+		if (s->kind == NP_K_CONN) {
+			struct np_conn *c = s->conn;
+			short crev = 0, urev = 0;
+
+			/* a conn's slots are adjacent: client, up */
+			if (s->fd == 1 || c->dead)
+				continue;
+			crev = rev;
+			if (i + 1 < p->n &&
+			    p->slots[i + 1].kind == NP_K_CONN &&
+			    p->slots[i + 1].conn == c)
+				urev = p->pfds[i + 1].revents;
+			if (crev || urev)
+				conn_event(c, crev, urev);
+			continue;
+		}
+		if (!rev)
+			continue;
+		switch (s->kind) {
+		case NP_K_WAKE:
+			drain(np->wake_fd);
+			break;
+		case NP_K_RES:
+			drain(np->res->wake_fd);
+			take_resolved(np);
+			break;
+		case NP_K_CTL:
+			task_read_ctl(s->task);
+			break;
+		case NP_K_LISTEN:
+			task_accept(s->task, s->fd);
+			break;
+		case NP_K_CONN:
+			break;
+		}
+	}
+}
+
+/* Stopping: close everything, free tasks never detached. */
+static void proxy_shutdown(struct netproxy *np)
+{
+	pthread_mutex_lock(&np->lock);
+	handle_requests(np);
+	while (np->tasks) {
+		struct netproxy_task *t = np->tasks;
+
+		np->tasks = t->next;
+		task_close_all(np, t);
+		task_free(t);
+	}
+	sweep(np);
+	pthread_mutex_unlock(&np->lock);
+}
+
 static void *proxy_thread(void *arg)
 {
 	struct netproxy *np = arg;
-	struct pollfd *pfds = NULL;
-	struct np_slot *slots = NULL;
-	size_t alloc_p = 0, alloc_s = 0;
+	struct np_poll p = { NULL, NULL, 0, 0, 0 };
 
 	for (;;) {
-		size_t n = 0;
 		int64_t now, next;
 		int timeout;
 
@@ -2030,133 +2183,20 @@ static void *proxy_thread(void *arg)
 
 		now = time_mono_ms();
 		next = now + 1000;
-		ALLOC_GROW(pfds, 2 + np->nr_conns + 4, alloc_p);
-		ALLOC_GROW(slots, 2 + np->nr_conns + 4, alloc_s);
-		pfds[n] =
-			(struct pollfd){ .fd = np->wake_fd, .events = POLLIN };
-		slots[n++] = (struct np_slot){ .kind = NP_K_WAKE };
-		pfds[n] = (struct pollfd){ .fd = np->res->wake_fd,
-					   .events = POLLIN };
-		slots[n++] = (struct np_slot){ .kind = NP_K_RES };
-		for (struct netproxy_task *t = np->tasks; t; t = t->next) {
-			ALLOC_GROW(pfds, n + 3 + np->nr_conns, alloc_p);
-			ALLOC_GROW(slots, n + 3 + np->nr_conns, alloc_s);
-			if (t->ctl_fd >= 0) {
-				pfds[n] = (struct pollfd){ .fd = t->ctl_fd,
-							   .events = POLLIN };
-				slots[n++] =
-					(struct np_slot){ .kind = NP_K_CTL,
-							  .task = t };
-			}
-			if (t->paused_until > now && t->paused_until < next)
-				next = t->paused_until;
-			for (size_t i = 0; i < t->nr_lfd; i++) {
-				if (t->nr_conns >= np->o.max_conns ||
-				    np->nr_conns >= np->max_total ||
-				    t->paused_until > now)
-					continue;
-				pfds[n] = (struct pollfd){ .fd = t->lfd[i],
-							   .events = POLLIN };
-				slots[n++] =
-					(struct np_slot){ .kind = NP_K_LISTEN,
-							  .task = t,
-							  .fd = t->lfd[i] };
-			}
-		}
-		ALLOC_GROW(pfds, n + 2 * np->nr_conns, alloc_p);
-		ALLOC_GROW(slots, n + 2 * np->nr_conns, alloc_s);
-		for (size_t i = 0; i < np->nr_conns; i++) {
-			struct np_conn *c = np->conns[i];
-			short ce = 0, ue = 0;
-
-			switch (c->state) {
-			case NP_HEAD:
-				ce = POLLIN;
-				break;
-			case NP_RESOLVE:
-				break;
-			case NP_CONNECT:
-				ue = POLLOUT;
-				break;
-			case NP_TUNNEL:
-				if (!c->up_eof &&
-				    c->up.end - c->up.start < np->o.buf_size)
-					ce |= POLLIN;
-				if (buf_data(&c->down))
-					ce |= POLLOUT;
-				if (!c->down_eof &&
-				    c->down.end - c->down.start <
-					    np->o.buf_size)
-					ue |= POLLIN;
-				if (buf_data(&c->up))
-					ue |= POLLOUT;
-				break;
-			case NP_REPLY:
-				ce = c->draining ? POLLIN : POLLOUT;
-				break;
-			}
-			if (c->deadline < next)
-				next = c->deadline;
-			pfds[n] =
-				(struct pollfd){ .fd = c->cfd, .events = ce };
-			slots[n++] = (struct np_slot){ .kind = NP_K_CONN,
-						       .conn = c,
-						       .fd = 0 };
-			if (c->ufd >= 0) {
-				pfds[n] = (struct pollfd){ .fd = c->ufd,
-							   .events = ue };
-				slots[n++] = (struct np_slot){
-					.kind = NP_K_CONN, .conn = c, .fd = 1
-				};
-			}
-		}
+		p.n = 0;
+		poll_add(&p, np->wake_fd, POLLIN,
+			 (struct np_slot){ .kind = NP_K_WAKE });
+		poll_add(&p, np->res->wake_fd, POLLIN,
+			 (struct np_slot){ .kind = NP_K_RES });
+		poll_add_tasks(np, &p, now, &next);
+		poll_add_conns(np, &p, &next);
 		timeout = next > now ? (int)(next - now) : 0;
-		if (poll(pfds, n, timeout) < 0) {
+		if (poll(p.pfds, p.n, timeout) < 0) {
 			/* ENOMEM: try again; a detach must still be served */
 			time_sleep_ms(10);
 			continue;
 		}
-
-		for (size_t i = 0; i < n; i++) {
-			struct np_slot *s = &slots[i];
-			short rev = pfds[i].revents;
-
-			if (s->kind == NP_K_CONN) {
-				struct np_conn *c = s->conn;
-				short crev = 0, urev = 0;
-
-				/* a conn's slots are adjacent: client, up */
-				if (s->fd == 1 || c->dead)
-					continue;
-				crev = rev;
-				if (i + 1 < n &&
-				    slots[i + 1].kind == NP_K_CONN &&
-				    slots[i + 1].conn == c)
-					urev = pfds[i + 1].revents;
-				if (crev || urev)
-					conn_event(c, crev, urev);
-				continue;
-			}
-			if (!rev)
-				continue;
-			switch (s->kind) {
-			case NP_K_WAKE:
-				drain(np->wake_fd);
-				break;
-			case NP_K_RES:
-				drain(np->res->wake_fd);
-				take_resolved(np);
-				break;
-			case NP_K_CTL:
-				task_read_ctl(s->task);
-				break;
-			case NP_K_LISTEN:
-				task_accept(s->task, s->fd);
-				break;
-			case NP_K_CONN:
-				break;
-			}
-		}
+		poll_dispatch(np, &p);
 		now = time_mono_ms();
 		for (size_t i = 0; i < np->nr_conns; i++)
 			if (!np->conns[i]->dead &&
@@ -2164,21 +2204,9 @@ static void *proxy_thread(void *arg)
 				conn_timeout(np->conns[i]);
 		sweep(np);
 	}
-
-	/* stopping: close everything, free tasks never detached */
-	pthread_mutex_lock(&np->lock);
-	handle_requests(np);
-	while (np->tasks) {
-		struct netproxy_task *t = np->tasks;
-
-		np->tasks = t->next;
-		task_close_all(np, t);
-		task_free(t);
-	}
-	sweep(np);
-	pthread_mutex_unlock(&np->lock);
-	free(pfds);
-	free(slots);
+	proxy_shutdown(np);
+	free(p.pfds);
+	free(p.slots);
 	return NULL;
 }
 
