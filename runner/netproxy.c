@@ -472,17 +472,12 @@ static void host_dest(const struct netproxy_host *h, unsigned port, char *buf,
 
 /* --- The allowlist -------------------------------------------------- */
 
-int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
-			   struct strbuf *err)
+/* What no destination may be: empty, spaced out, or the whole network. */
+static int rule_check_text(const char *entry, size_t len, struct strbuf *err)
 {
-	struct netproxy_rule r = { 0 };
-	const char *s = entry, *colon, *host_end;
-	size_t len = strlen(entry);
-	bool suffix = false;
-
 	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] <= ' ' ||
-		    (unsigned char)s[i] >= 0x7f) {
+		if ((unsigned char)entry[i] <= ' ' ||
+		    (unsigned char)entry[i] >= 0x7f) {
 			strbuf_addf(err,
 				    "'%s': a destination has no spaces "
 				    "or control characters",
@@ -494,7 +489,7 @@ int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
 		strbuf_addstr(err, "an empty network destination");
 		return -1;
 	}
-	if (s[0] == '*' && (len == 1 || s[1] == ':')) {
+	if (entry[0] == '*' && (len == 1 || entry[1] == ':')) {
 		strbuf_addf(err,
 			    "'%s': a wildcard needs a domain "
 			    "(*.example.org:443); network: true is the whole "
@@ -502,51 +497,113 @@ int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
 			    entry);
 		return -1;
 	}
-	if (s[0] == '*' && s[1] == '.') {
-		suffix = true;
-		s += 2;
-		len -= 2;
-	}
-	/* find the port: after "]" for [v6], else after the only ':' */
+	return 0;
+}
+
+/*
+ * Split s (len bytes, entry without any "*.") at the port: after "]" for
+ * [v6], else after the only ':'. Sets *host_end and *colon.
+ */
+static int rule_split(const char *entry, const char *s, size_t len,
+		      const char **host_end, const char **colon,
+		      struct strbuf *err)
+{
 	if (s[0] == '[') {
-		host_end = memchr(s, ']', len);
-		if (!host_end) {
+		*host_end = memchr(s, ']', len);
+		if (!*host_end) {
 			strbuf_addf(err, "'%s': unclosed '['", entry);
 			return -1;
 		}
-		host_end++;
-		colon = (size_t)(host_end - s) < len && *host_end == ':'
-				? host_end
-				: NULL;
-		if (!colon && (size_t)(host_end - s) < len) {
+		(*host_end)++;
+		*colon = (size_t)(*host_end - s) < len && **host_end == ':'
+				 ? *host_end
+				 : NULL;
+		if (!*colon && (size_t)(*host_end - s) < len) {
 			strbuf_addf(err, "'%s': expected ':PORT' after ']'",
 				    entry);
 			return -1;
 		}
 	} else {
-		colon = memchr(s, ':', len);
-		if (colon &&
-		    memchr(colon + 1, ':', len - (size_t)(colon - s) - 1)) {
+		*colon = memchr(s, ':', len);
+		if (*colon &&
+		    memchr(*colon + 1, ':', len - (size_t)(*colon - s) - 1)) {
 			strbuf_addf(err,
 				    "'%s': write an IPv6 address in "
 				    "brackets, as in [::1]:8080",
 				    entry);
 			return -1;
 		}
-		host_end = colon ? colon : s + len;
+		*host_end = *colon ? *colon : s + len;
 	}
-	if (memchr(s, '*', (size_t)(host_end - s))) {
+	if (memchr(s, '*', (size_t)(*host_end - s))) {
 		strbuf_addf(err,
 			    "'%s': '*' may only start a name, as in "
 			    "*.example.org:443",
 			    entry);
 		return -1;
 	}
-	if (!colon) {
+	if (!*colon) {
 		strbuf_addf(err, "'%s': missing port (write %s:443)", entry,
 			    entry);
 		return -1;
 	}
+	return 0;
+}
+
+/* The rule's kind, from its parsed host and whether it had a "*.". */
+static int rule_set_kind(struct netproxy_rule *r, const char *entry,
+			 bool suffix, struct strbuf *err)
+{
+	if (r->host.kind == NETPROXY_HOST_ADDR) {
+		if (suffix) {
+			strbuf_addf(err,
+				    "'%s': a wildcard takes a domain, "
+				    "not an address",
+				    entry);
+			return -1;
+		}
+		r->kind = NETPROXY_RULE_ADDR;
+	} else if (is_localhost(r->host.name)) {
+		if (suffix) {
+			strbuf_addf(err,
+				    "'%s': list the names under "
+				    "localhost one by one",
+				    entry);
+			return -1;
+		}
+		r->kind = NETPROXY_RULE_LOCALHOST;
+	} else if (suffix) {
+		if (!strchr(r->host.name, '.')) {
+			strbuf_addf(err,
+				    "'%s': the wildcard covers a whole "
+				    "top-level domain",
+				    entry);
+			return -1;
+		}
+		r->kind = NETPROXY_RULE_SUFFIX;
+	} else {
+		r->kind = NETPROXY_RULE_NAME;
+	}
+	return 0;
+}
+
+int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
+			   struct strbuf *err)
+{
+	struct netproxy_rule r = { 0 };
+	const char *s = entry, *colon, *host_end;
+	size_t len = strlen(entry);
+	bool suffix = false;
+
+	if (rule_check_text(entry, len, err) < 0)
+		return -1;
+	if (s[0] == '*' && s[1] == '.') {
+		suffix = true;
+		s += 2;
+		len -= 2;
+	}
+	if (rule_split(entry, s, len, &host_end, &colon, err) < 0)
+		return -1;
 	if (parse_port(colon + 1, len - (size_t)(colon + 1 - s), &r.port) <
 	    0) {
 		if (!strcmp(colon + 1, "*"))
@@ -567,36 +624,8 @@ int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
 			    entry, (int)(host_end - s), s);
 		return -1;
 	}
-	if (r.host.kind == NETPROXY_HOST_ADDR) {
-		if (suffix) {
-			strbuf_addf(err,
-				    "'%s': a wildcard takes a domain, "
-				    "not an address",
-				    entry);
-			return -1;
-		}
-		r.kind = NETPROXY_RULE_ADDR;
-	} else if (is_localhost(r.host.name)) {
-		if (suffix) {
-			strbuf_addf(err,
-				    "'%s': list the names under "
-				    "localhost one by one",
-				    entry);
-			return -1;
-		}
-		r.kind = NETPROXY_RULE_LOCALHOST;
-	} else if (suffix) {
-		if (!strchr(r.host.name, '.')) {
-			strbuf_addf(err,
-				    "'%s': the wildcard covers a whole "
-				    "top-level domain",
-				    entry);
-			return -1;
-		}
-		r.kind = NETPROXY_RULE_SUFFIX;
-	} else {
-		r.kind = NETPROXY_RULE_NAME;
-	}
+	if (rule_set_kind(&r, entry, suffix, err) < 0)
+		return -1;
 	ALLOC_GROW(al->rules, al->nr + 1, al->alloc);
 	al->rules[al->nr++] = r;
 	return 0;
