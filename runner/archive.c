@@ -542,6 +542,64 @@ static char *read_link(const char *path, off_t hint, struct strbuf *err)
 	}
 }
 
+static int walk(struct pack *pk, const char *rel, struct strbuf *err);
+
+/*
+ * One name in the directory rel (NULL: the run folder): added to pk, or
+ * skipped with a warning. Takes sub, the name under the run folder.
+ */
+static int walk_entry(struct pack *pk, const char *rel, char *sub,
+		      struct strbuf *err)
+{
+	char *path = fs_join(pk->dir, sub);
+	struct pack_entry *e;
+	struct stat st;
+	int r = 0;
+
+	if (lstat(path, &st) < 0) {
+		strbuf_addf(err, "cannot stat '%s': %s", path,
+			    strerror(errno));
+		free(sub);
+		r = -1;
+	} else if (!archive_norm_perm(st.st_mode)) {
+		struct strbuf w = STRBUF_INIT;
+		strbuf_addstr(&w, "skipping '");
+		add_shown(&w, sub);
+		strbuf_addf(&w,
+			    "': %s (only regular files, "
+			    "directories and symlinks are "
+			    "archived)",
+			    type_name(st.st_mode));
+		strvec_push(pk->warnings, w.buf);
+		strbuf_release(&w);
+		free(sub);
+	} else if (!rel &&
+		   (!strcmp(sub, "db.json") || !strcmp(sub, "SHA256SUMS"))) {
+		strbuf_addf(err,
+			    "the run folder '%s' has a file '%s' of "
+			    "its own; the archive makes that one",
+			    pk->dir, sub);
+		free(sub);
+		r = -1;
+	} else {
+		mode_t type = st.st_mode & S_IFMT;
+		e = pack_add(pk, sub, type | archive_norm_perm(st.st_mode));
+		if (S_ISDIR(st.st_mode)) {
+			/* Before walk(): it moves pk->e. */
+			sha256_buf("", 0, e->sum);
+			r = walk(pk, sub, err);
+		} else if (S_ISREG(st.st_mode)) {
+			r = hash_file(pk, path, e, err);
+		} else if ((e->link = read_link(path, st.st_size, err))) {
+			sha256_buf(e->link, strlen(e->link), e->sum);
+		} else {
+			r = -1;
+		}
+	}
+	free(path);
+	return r;
+}
+
 /* Collect the entries under pk->dir/rel (rel NULL: the folder itself). */
 static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 {
@@ -576,55 +634,7 @@ static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 	for (size_t i = 0; i < names.nr; i++) {
 		char *sub = rel ? xstrfmt("%s/%s", rel, names.v[i])
 				: xstrdup(names.v[i]);
-		char *path = fs_join(pk->dir, sub);
-		struct pack_entry *e;
-		struct stat st;
-		int r = 0;
-
-		if (lstat(path, &st) < 0) {
-			strbuf_addf(err, "cannot stat '%s': %s", path,
-				    strerror(errno));
-			free(sub);
-			r = -1;
-		} else if (!archive_norm_perm(st.st_mode)) {
-			struct strbuf w = STRBUF_INIT;
-			strbuf_addstr(&w, "skipping '");
-			add_shown(&w, sub);
-			strbuf_addf(&w,
-				    "': %s (only regular files, "
-				    "directories and symlinks are "
-				    "archived)",
-				    type_name(st.st_mode));
-			strvec_push(pk->warnings, w.buf);
-			strbuf_release(&w);
-			free(sub);
-		} else if (!rel && (!strcmp(sub, "db.json") ||
-				    !strcmp(sub, "SHA256SUMS"))) {
-			strbuf_addf(err,
-				    "the run folder '%s' has a file '%s' of "
-				    "its own; the archive makes that one",
-				    pk->dir, sub);
-			free(sub);
-			r = -1;
-		} else {
-			mode_t type = st.st_mode & S_IFMT;
-			e = pack_add(pk, sub,
-				     type | archive_norm_perm(st.st_mode));
-			if (S_ISDIR(st.st_mode)) {
-				/* Before walk(): it moves pk->e. */
-				sha256_buf("", 0, e->sum);
-				r = walk(pk, sub, err);
-			} else if (S_ISREG(st.st_mode)) {
-				r = hash_file(pk, path, e, err);
-			} else if ((e->link = read_link(path, st.st_size,
-							err))) {
-				sha256_buf(e->link, strlen(e->link), e->sum);
-			} else {
-				r = -1;
-			}
-		}
-		free(path);
-		if (r < 0)
+		if (walk_entry(pk, rel, sub, err) < 0)
 			goto out;
 	}
 	ret = 0;
