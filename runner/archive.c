@@ -674,54 +674,21 @@ static int write_fail(struct pack *pk, const struct out *o, const char *out,
 	return -1;
 }
 
-/* One entry's header, and its data for a regular file. */
-static int write_entry(struct pack *pk, struct archive_entry *ae,
-		       const char *top, const struct pack_entry *e,
-		       int64_t mtime, const struct out *o, const char *out,
-		       struct strbuf *err)
+/*
+ * A regular file's data from the run folder, checked against the sum
+ * the walk took: a file that changed since is an error, not an archive
+ * whose SHA256SUMS lies.
+ */
+static int write_file_data(struct pack *pk, const struct pack_entry *e,
+			   const struct out *o, const char *out,
+			   struct strbuf *err)
 {
-	char *name;
-	char *path = NULL;
+	char *path = fs_join(pk->dir, e->rel);
 	struct sha256_ctx *h = NULL;
 	unsigned char sum[32];
 	uint64_t done = 0;
 	int fd = -1, ret = -1;
 
-	if (!e)
-		name = xstrfmt("%s/", top);
-	else if (S_ISDIR(e->mode))
-		name = xstrfmt("%s/%s/", top, e->rel);
-	else
-		name = xstrfmt("%s/%s", top, e->rel);
-	archive_entry_clear(ae);
-	archive_entry_copy_pathname(ae, name);
-	archive_entry_set_filetype(ae, e ? (e->mode & S_IFMT) : AE_IFDIR);
-	archive_entry_set_perm(ae, e ? (e->mode & 07777) : 0755);
-	archive_entry_set_uid(ae, 0);
-	archive_entry_set_gid(ae, 0);
-	archive_entry_set_mtime(ae, (time_t)mtime, 0);
-	archive_entry_set_size(ae, e && S_ISREG(e->mode) ? (la_int64_t)e->size
-							 : 0);
-	if (e && S_ISLNK(e->mode))
-		archive_entry_copy_symlink(ae, e->link);
-	if (archive_write_header(pk->a, ae) < ARCHIVE_WARN) {
-		write_fail(pk, o, out, err);
-		goto out;
-	}
-	if (!e || !S_ISREG(e->mode)) {
-		ret = 0;
-		goto out;
-	}
-	if (e->mem) {
-		if (archive_write_data(pk->a, e->mem->buf, e->mem->len) !=
-		    (la_ssize_t)e->mem->len) {
-			write_fail(pk, o, out, err);
-			goto out;
-		}
-		ret = 0;
-		goto out;
-	}
-	path = fs_join(pk->dir, e->rel);
 	if ((fd = open_regular(path, e->rel, err)) < 0)
 		goto out;
 	h = sha256_new();
@@ -761,6 +728,54 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(path);
+	return ret;
+}
+
+/* One entry's header, and its data for a regular file. */
+static int write_entry(struct pack *pk, struct archive_entry *ae,
+		       const char *top, const struct pack_entry *e,
+		       int64_t mtime, const struct out *o, const char *out,
+		       struct strbuf *err)
+{
+	char *name;
+	int ret = -1;
+
+	if (!e)
+		name = xstrfmt("%s/", top);
+	else if (S_ISDIR(e->mode))
+		name = xstrfmt("%s/%s/", top, e->rel);
+	else
+		name = xstrfmt("%s/%s", top, e->rel);
+	archive_entry_clear(ae);
+	archive_entry_copy_pathname(ae, name);
+	archive_entry_set_filetype(ae, e ? (e->mode & S_IFMT) : AE_IFDIR);
+	archive_entry_set_perm(ae, e ? (e->mode & 07777) : 0755);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	archive_entry_set_mtime(ae, (time_t)mtime, 0);
+	archive_entry_set_size(ae, e && S_ISREG(e->mode) ? (la_int64_t)e->size
+							 : 0);
+	if (e && S_ISLNK(e->mode))
+		archive_entry_copy_symlink(ae, e->link);
+	if (archive_write_header(pk->a, ae) < ARCHIVE_WARN) {
+		write_fail(pk, o, out, err);
+		goto out;
+	}
+	if (!e || !S_ISREG(e->mode)) {
+		ret = 0;
+		goto out;
+	}
+	if (e->mem) {
+		if (archive_write_data(pk->a, e->mem->buf, e->mem->len) !=
+		    (la_ssize_t)e->mem->len) {
+			write_fail(pk, o, out, err);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	ret = write_file_data(pk, e, o, out, err);
+out:
 	free(name);
 	return ret;
 }
