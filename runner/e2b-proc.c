@@ -108,7 +108,7 @@ struct rproc {
 	enum rproc_phase phase;
 	int64_t kill_at;
 	size_t next_warn;
-	bool timed_out, cancelled, killed_sandbox;
+	bool timed_out, cancelled, stopped, killed_sandbox;
 	int64_t last_ttl_check;
 };
 
@@ -374,6 +374,10 @@ static void rproc_control(struct rproc *p)
 		rproc_term(p, now);
 	} else if (p->phase == PHASE_RUNNING && p->out_failed) {
 		rproc_kill(p, now);
+	} else if (p->phase == PHASE_RUNNING && p->started && c->on_tick &&
+		   c->on_tick(c->ctx)) {
+		p->stopped = true;
+		rproc_term(p, now);
 	}
 	if (p->phase == PHASE_TERM && now >= p->kill_at)
 		rproc_kill(p, now);
@@ -892,6 +896,7 @@ static void rproc_status(const struct rproc *p, struct sandbox_status *st)
 	st->duration_ms = time_mono_ms() - p->t0;
 	st->timed_out = p->timed_out;
 	st->cancelled = p->cancelled;
+	st->stopped = p->stopped;
 	if (p->ended && p->exited) {
 		if (p->exit_code > 128 && p->exit_code <= 128 + 64)
 			st->term_signal = p->exit_code - 128;

@@ -430,16 +430,18 @@ enum tkey {
 	TK_PULL_LIMIT,
 	TK_MAX_TURNS,
 	TK_MAX_COST_USD,
+	TK_IDLE_TIMEOUT,
+	TK_RESULT_GRACE,
 	TK_NR
 };
 
 static const char *const task_keys[TK_NR] = {
-	"id",		"run",	     "agent",	      "prompt",
-	"depends_on",	"matrix",    "workspace",     "timeout",
-	"warn_at",	"retries",   "retry_backoff", "env",
-	"secrets",	"exclude",   "pull",	      "include_git",
-	"secret_scan",	"log_limit", "pull_limit",    "max_turns",
-	"max_cost_usd",
+	"id",		"run",		"agent",	 "prompt",
+	"depends_on",	"matrix",	"workspace",	 "timeout",
+	"warn_at",	"retries",	"retry_backoff", "env",
+	"secrets",	"exclude",	"pull",		 "include_git",
+	"secret_scan",	"log_limit",	"pull_limit",	 "max_turns",
+	"max_cost_usd", "idle_timeout", "result_grace",
 };
 
 /* Keys that only make sense on one task: never in defaults. */
@@ -465,6 +467,7 @@ struct settings {
 	const char *id, *run, *agent, *prompt;
 	char *workspace; /* absolute */
 	int64_t timeout, retry_backoff;
+	int64_t idle_timeout, result_grace; /* hung agents */
 	int retries;
 	int max_turns;
 	double max_cost_usd;
@@ -800,6 +803,11 @@ static bool parse_setting(struct ctx *c, const struct scope *sc, enum tkey k,
 		return true;
 	case TK_WARN_AT:
 		return parse_warn_at(c, sc, v, s);
+	case TK_IDLE_TIMEOUT:
+		/* 0s: none, also where the agent has a default */
+		return want_duration(c, sc, key, v, &s->idle_timeout);
+	case TK_RESULT_GRACE:
+		return want_duration(c, sc, key, v, &s->result_grace);
 	case TK_RETRIES:
 		return want_int(c, sc, key, v, 0, 100, &s->retries);
 	case TK_MAX_TURNS:
@@ -1203,8 +1211,9 @@ int plan_use_backend(struct plan *plan, const char *name,
 static void parse_limits(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = {
-		"concurrency", "per_hour",   "per_day",
-		"on_limit",    "budget_usd", "cost_per_hour_usd"
+		"concurrency",	      "per_hour",    "per_day",
+		"on_limit",	      "budget_usd",  "cost_per_hour_usd",
+		"budget_per_day_usd", "estimate_usd"
 	};
 	static const char *const on_limit[] = { "wait", "skip", "fail" };
 	static const struct scope sc = { "limits: ", "", "limits." };
@@ -1233,6 +1242,13 @@ static void parse_limits(struct ctx *c, const struct plan_node *root)
 	n = plan_node_get(map, "budget_usd", NULL);
 	if (n)
 		want_number(c, &sc, "budget_usd", n, &plan->budget_usd);
+	n = plan_node_get(map, "budget_per_day_usd", NULL);
+	if (n)
+		want_number(c, &sc, "budget_per_day_usd", n,
+			    &plan->budget_per_day_usd);
+	n = plan_node_get(map, "estimate_usd", NULL);
+	if (n)
+		want_number(c, &sc, "estimate_usd", n, &plan->estimate_usd);
 	n = plan_node_get(map, "cost_per_hour_usd", NULL);
 	if (n)
 		want_number(c, &sc, "cost_per_hour_usd", n,
@@ -1255,6 +1271,7 @@ struct builtin_agent {
 	const char *const *state;
 	uint64_t min_memory;
 	const char *model_arg, *max_turns_arg, *max_cost_arg;
+	int64_t idle_timeout_ms;
 };
 
 static const char *const claude_command[] = { "claude",
@@ -1281,12 +1298,22 @@ static const char *const codex_command[] = {
 static const char *const codex_env[] = { NULL };
 static const char *const codex_state[] = { ".codex/", NULL };
 
+/*
+ * A built-in agent silent this long (no output, no file change) is hung:
+ * a model request that never answers. Claude Code and Codex print an
+ * event per tool call and per model reply, and their own request
+ * timeouts are 10 minutes; a task says idle_timeout to change it.
+ */
+#define AGENT_IDLE_TIMEOUT_MS (10 * 60 * 1000)
+
 static const struct builtin_agent builtin_agents[] = {
 	{ "claude", claude_command, PLAN_PROMPT_STDIN,
 	  AGENT_FORMAT_CLAUDE_STREAM_JSON, claude_env, claude_state, 1u << 30,
-	  "--model", "--max-turns", "--max-budget-usd" },
+	  "--model", "--max-turns", "--max-budget-usd",
+	  AGENT_IDLE_TIMEOUT_MS },
 	{ "codex", codex_command, PLAN_PROMPT_STDIN, AGENT_FORMAT_CODEX_JSONL,
-	  codex_env, codex_state, 1u << 30, "--model", NULL, NULL },
+	  codex_env, codex_state, 1u << 30, "--model", NULL, NULL,
+	  AGENT_IDLE_TIMEOUT_MS },
 };
 
 static void agent_env_set(struct plan_agent *a, const char *name,
@@ -1328,6 +1355,7 @@ static void agent_from_builtin(struct plan_agent *a,
 	a->model_arg = b->model_arg ? xstrdup(b->model_arg) : NULL;
 	a->max_turns_arg = b->max_turns_arg ? xstrdup(b->max_turns_arg) : NULL;
 	a->max_cost_arg = b->max_cost_arg ? xstrdup(b->max_cost_arg) : NULL;
+	a->idle_timeout_ms = b->idle_timeout_ms;
 	a->builtin = true;
 }
 
@@ -1499,9 +1527,9 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 			const struct plan_node *map)
 {
 	static const char *const keys[] = {
-		"command",   "args",	      "prompt",	     "output",
-		"env",	     "state",	      "needs",	     "model",
-		"model_arg", "max_turns_arg", "max_cost_arg"
+		"command",   "args",	      "prompt",	      "output",
+		"env",	     "state",	      "needs",	      "model",
+		"model_arg", "max_turns_arg", "max_cost_arg", "idle_timeout"
 	};
 	static const char *const modes[] = { "stdin", "arg", "file" };
 	static const char *const outputs[] = { "text", "stream-json",
@@ -1603,6 +1631,9 @@ static void parse_agent(struct ctx *c, const struct plan_node *key,
 	}
 	n = plan_node_get(map, "needs", NULL);
 	if (n && !agent_needs(c, &sc, n, &a))
+		okay = false;
+	n = plan_node_get(map, "idle_timeout", NULL);
+	if (n && !want_duration(c, &sc, "idle_timeout", n, &a.idle_timeout_ms))
 		okay = false;
 	if (!agent_opt_str(c, &sc, map, "model", &a.model) ||
 	    !agent_opt_str(c, &sc, map, "model_arg", &a.model_arg) ||
@@ -1988,6 +2019,25 @@ static void env_set(struct plan_task *t, size_t *alloc,
 			(void *)(uintptr_t)t->nr_env);
 }
 
+/*
+ * idle_timeout: the task's (or defaults'), else its agent's; 0 is none.
+ * result_grace: likewise, 30s unless said.
+ */
+static void resolve_idle(struct ctx *c, const struct tasks *ts,
+			 const struct src_task *src, struct plan_task *t)
+{
+	const struct settings *f = from(ts, src, TK_IDLE_TIMEOUT);
+	const struct plan_agent *a =
+		t->agent ? plan_find_agent(c->plan, t->agent) : NULL;
+
+	if (f)
+		t->idle_timeout_ms = f->idle_timeout;
+	else
+		t->idle_timeout_ms = a ? a->idle_timeout_ms : 0;
+	f = from(ts, src, TK_RESULT_GRACE);
+	t->result_grace_ms = f ? f->result_grace : 30000;
+}
+
 /* One task of the plan from a source task and one matrix combination. */
 static void build_task(struct ctx *c, struct tasks *ts,
 		       const struct src_task *src, const size_t *idx,
@@ -2024,6 +2074,7 @@ static void build_task(struct ctx *c, struct tasks *ts,
 	t->max_cost_usd = f ? f->max_cost_usd : 0;
 	f = from(ts, src, TK_RETRY_BACKOFF);
 	t->retry_backoff_ms = f ? f->retry_backoff : 10000;
+	resolve_idle(c, ts, src, t);
 	/*
 	 * env merges by name: the task's values win over defaults, and
 	 * those over the agent's.

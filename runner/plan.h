@@ -89,15 +89,16 @@ struct plan_agent {
 	enum agent_format output; /* how its output is read */
 	struct plan_env *env;	  /* under the task's own env */
 	size_t nr_env;
-	struct strvec state; /* what it keeps under HOME, for the record */
-	bool needs_network;  /* it must reach its model API */
-	uint64_t min_memory; /* below this it crashes; 0 = none */
-	char *model;	     /* NULL: the agent's default */
-	char *model_arg;     /* "--model"; NULL: no such option */
-	char *max_turns_arg; /* "--max-turns"; NULL: enforced by runner */
-	char *max_cost_arg;  /* "--max-budget-usd"; NULL: by runner */
-	bool builtin;	     /* from builtin_agents[], maybe changed */
-	struct plan_loc loc; /* of the plan's entry; 0:0 for a built-in */
+	struct strvec state;	 /* what it keeps under HOME, for the record */
+	bool needs_network;	 /* it must reach its model API */
+	uint64_t min_memory;	 /* below this it crashes; 0 = none */
+	char *model;		 /* NULL: the agent's default */
+	char *model_arg;	 /* "--model"; NULL: no such option */
+	char *max_turns_arg;	 /* "--max-turns"; NULL: enforced by runner */
+	char *max_cost_arg;	 /* "--max-budget-usd"; NULL: by runner */
+	int64_t idle_timeout_ms; /* its tasks' default; 0 = none */
+	bool builtin;		 /* from builtin_agents[], maybe changed */
+	struct plan_loc loc;	 /* of the plan's entry; 0:0 for a built-in */
 };
 
 struct plan_task {
@@ -114,7 +115,15 @@ struct plan_task {
 	int max_turns;		  /* agent: its turn limit; 0 = none */
 	double max_cost_usd;	  /* agent: its cost limit; 0 = none */
 	int64_t retry_backoff_ms; /* default 10s */
-	struct plan_env *env;	  /* in file order, names unique */
+	/*
+	 * No output (and, locally, no file change) this long ends the
+	 * attempt, "stalled"; 0 = none (plain commands), 10m for the
+	 * built-in agents.
+	 */
+	int64_t idle_timeout_ms;
+	/* After an agent's final result, how long it may take to exit. */
+	int64_t result_grace_ms; /* default 30s */
+	struct plan_env *env;	 /* in file order, names unique */
 	size_t nr_env;
 	struct strvec secrets;	  /* names of host environment variables */
 	struct strvec exclude;	  /* gitignore patterns */
@@ -148,7 +157,10 @@ struct plan {
 	int per_day;		     /* 0 = no cap */
 	enum plan_on_limit on_limit; /* default wait */
 	double budget_usd;	     /* 0 = no budget */
-	double cost_per_hour_usd;    /* default 0 */
+	/* Across every run of the state, in any rolling 24 h (caps.h). */
+	double budget_per_day_usd; /* 0 = none */
+	double estimate_usd; /* a task's estimate with nothing better; 0 */
+	double cost_per_hour_usd; /* default 0 */
 	/* prices: model prices over prices/models.json; NULL: none */
 	struct price_table *prices;
 

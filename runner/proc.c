@@ -712,6 +712,10 @@ static void run_check(struct proc_loop *run, int64_t now, int64_t elapsed,
 		   elapsed >= o->timeout_ms) {
 		run->r->timed_out = true;
 		run_term(run, now);
+	} else if (run->phase == RUN_RUNNING && o->on_tick &&
+		   o->on_tick(o->ctx)) {
+		run->r->stopped = true;
+		run_term(run, now);
 	}
 	if (run->phase == RUN_TERM && now >= run->kill_at)
 		run_kill(run, now);

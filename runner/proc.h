@@ -125,6 +125,7 @@ struct proc_result {
 	bool timed_out;
 	bool cancelled;
 	bool output_failed; /* on_output returned non-zero */
+	bool stopped;	    /* on_tick asked for the stop */
 	int64_t duration_ms;
 	int wait_status; /* raw, from waitpid */
 };
@@ -141,6 +142,12 @@ struct proc_run_opts {
 	int (*on_output)(void *ctx, const char *buf, size_t len);
 	/* Called once per warn_at offset reached while still running. */
 	void (*on_warn)(void *ctx, int64_t elapsed_ms);
+	/*
+	 * Called while the child runs, at least every 100 ms: a non-zero
+	 * return stops it like cancel (TERM, grace, KILL) and sets
+	 * stopped. For limits the caller keeps itself (an idle limit).
+	 */
+	int (*on_tick)(void *ctx);
 	const atomic_int *cancel;   /* non-zero: TERM, grace, KILL */
 	const atomic_int *kill_now; /* non-zero: KILL now */
 	void *ctx;

@@ -63,6 +63,7 @@
 #include "proc.h"
 #include "ws.h"
 #include "fs.h"
+#include "timeutil.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -428,6 +429,11 @@ struct exec_ctx {
 	 * process of the task, and bwrap itself, carries them.
 	 */
 	const char *tags[4];
+	/* watch_files_ms: the workspace, and when it was last looked at */
+	const char *ws;
+	int64_t next_look_ms; /* mono */
+	int64_t looked_at_ms; /* wall clock, as file times are */
+	int64_t last_out_ms;  /* mono */
 };
 
 /* Pick the runner's own variables out of the task's environment. */
@@ -477,9 +483,118 @@ static int exec_on_output(void *ctx, const char *buf, size_t len)
 		}
 		strbuf_add(&ec->tail, buf, len);
 	}
+	ec->last_out_ms = time_mono_ms();
 	if (ec->cmd->on_output)
 		return ec->cmd->on_output(ec->cmd->ctx, buf, len);
 	return 0;
+}
+
+/*
+ * The most entries one look at the workspace reads: with one fstatat
+ * each, a look at a 20,000-file tree takes some 20 ms, and a task that
+ * makes millions of files cannot make a look take longer than a bounded
+ * while (beyond, what is not seen does not count).
+ */
+#define LOOK_MAX_ENTRIES 200000
+#define LOOK_MAX_DEPTH 64
+
+/*
+ * Whether anything under dir (an open directory, taken over) changed
+ * after since_ms (wall clock): a ctime after it, which a write, a
+ * create, a rename, a delete (the folder's) and a chmod all set and
+ * touch -d cannot fake. Stops at the first one found; never follows a
+ * symlink (what the sandbox puts there is not trusted).
+ */
+static bool changed_since(int dfd, int64_t since_ms, int depth, size_t *budget)
+{
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+	bool found = false;
+
+	if (!d) {
+		close(dfd);
+		return false;
+	}
+	while (!found && *budget && (de = readdir(d))) {
+		struct stat st;
+		int64_t ms;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		(*budget)--;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+		    0)
+			continue;
+		ms = (int64_t)st.st_ctim.tv_sec * 1000 +
+		     st.st_ctim.tv_nsec / 1000000;
+		if (ms > since_ms) {
+			found = true;
+		} else if (S_ISDIR(st.st_mode) && depth < LOOK_MAX_DEPTH) {
+			int sub = openat(dirfd(d), de->d_name,
+					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+						 O_CLOEXEC);
+			if (sub >= 0)
+				found = changed_since(sub, since_ms, depth + 1,
+						      budget);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static bool workspace_changed_since(const char *ws, int64_t since_ms)
+{
+	size_t budget = LOOK_MAX_ENTRIES;
+	struct stat st;
+	int fd = open(ws, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) == 0 &&
+	    (int64_t)st.st_ctim.tv_sec * 1000 + st.st_ctim.tv_nsec / 1000000 >
+		    since_ms) {
+		close(fd);
+		return true;
+	}
+	return changed_since(fd, since_ms, 0, &budget);
+}
+
+/*
+ * watch_files_ms: while the output is quiet, a look at the workspace
+ * every so often (inotify would need a watch per folder, set up by a
+ * walk anyway and racing the task's new folders, and its limit is per
+ * user: a bounded walk, only when quiet, costs less and cannot fail).
+ */
+static void exec_look_at_files(struct exec_ctx *ec)
+{
+	const struct sandbox_cmd *cmd = ec->cmd;
+	int64_t now = time_mono_ms(), wall = time_now_ms();
+	/* File times lag the clock a little (a coarse clock). */
+	const int64_t slack = 1000;
+
+	if (cmd->watch_files_ms <= 0 || !cmd->on_files_changed)
+		return;
+	if (!ec->next_look_ms) {
+		ec->next_look_ms = now + cmd->watch_files_ms;
+		ec->looked_at_ms = wall;
+		return;
+	}
+	if (now < ec->next_look_ms)
+		return;
+	ec->next_look_ms = now + cmd->watch_files_ms;
+	/* Output since the last look already counts as activity. */
+	if (now - ec->last_out_ms >= cmd->watch_files_ms &&
+	    workspace_changed_since(ec->ws, ec->looked_at_ms - slack))
+		cmd->on_files_changed(cmd->ctx);
+	ec->looked_at_ms = wall;
+}
+
+static int exec_on_tick(void *ctx)
+{
+	struct exec_ctx *ec = ctx;
+
+	exec_look_at_files(ec);
+	return ec->cmd->on_tick ? ec->cmd->on_tick(ec->cmd->ctx) : 0;
 }
 
 static void exec_on_warn(void *ctx, int64_t elapsed_ms)
@@ -972,6 +1087,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	memset(&ec, 0, sizeof(ec));
 	ec.cmd = cmd;
 	ec.ns_fd = -1;
+	ec.ws = sb->ws;
 	find_tags(&ec, cmd->env);
 	strbuf_init_capped(&ec.status, 64 * 1024);
 	strbuf_init_capped(&ec.tail, 4096);
@@ -1054,6 +1170,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 	o.nr_warn_at = cmd->nr_warn_at;
 	o.on_output = exec_on_output;
 	o.on_warn = exec_on_warn;
+	o.on_tick = exec_on_tick;
 	o.cancel = cmd->cancel;
 	o.kill_now = cmd->kill_now;
 	o.ctx = &ec;
@@ -1069,6 +1186,7 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 
 	st->timed_out = r.timed_out;
 	st->cancelled = r.cancelled;
+	st->stopped = r.stopped;
 	st->duration_ms = r.duration_ms;
 	if (!bwrap) {
 		st->exit_code = r.exit_code;
@@ -1080,8 +1198,8 @@ static int local_exec(struct sandbox *sb, const struct sandbox_cmd *cmd,
 		} else {
 			st->exit_code = ec.exit_code;
 		}
-	} else if (r.timed_out || r.cancelled || r.output_failed ||
-		   r.term_signal) {
+	} else if (r.timed_out || r.cancelled || r.stopped ||
+		   r.output_failed || r.term_signal) {
 		/* We (or someone) killed bwrap before it could report. */
 		st->term_signal = r.term_signal ? r.term_signal : SIGKILL;
 	} else {

@@ -70,6 +70,23 @@ struct sandbox_cmd {
 	 */
 	int (*on_output)(void *ctx, const char *buf, size_t len);
 	void (*on_warn)(void *ctx, int64_t elapsed_ms);
+	/*
+	 * Called from the thread that called exec while the task runs
+	 * (after the go), at least once a second. A non-zero return stops
+	 * the task like cancel does (TERM, grace_ms, KILL), and exec sets
+	 * st->stopped: for the limits the caller keeps (idle_timeout, the
+	 * grace after an agent's final result). NULL: none.
+	 */
+	int (*on_tick)(void *ctx);
+	/*
+	 * Non-zero: while the output is quiet, look for file changes in the
+	 * workspace about this often and call on_files_changed (same
+	 * thread) when there was one, so that a task that works without
+	 * printing does not look idle. Only where it is cheap: the local
+	 * backend does it, e2b does not (output alone counts there).
+	 */
+	int64_t watch_files_ms;
+	void (*on_files_changed)(void *ctx);
 	/* Set to non-zero to stop the task: TERM, grace, KILL. */
 	const atomic_int *cancel;
 	/* Set to non-zero to kill the task at once. */
@@ -97,6 +114,7 @@ struct sandbox_status {
 	int term_signal; /* the signal that ended it, or 0 */
 	bool timed_out;
 	bool cancelled;
+	bool stopped; /* on_tick asked for the stop */
 	int64_t duration_ms;
 };
 

@@ -39,6 +39,10 @@ struct output_ctx {
 	double max_cost_usd;	    /* likewise */
 	const char *model;	    /* the plan's, to price tokens */
 	char *over_limit;	    /* why on_output stopped the task */
+	/* hung agents (on_tick): mono ms of the last sign of life */
+	int64_t active_ms;
+	int64_t final_at_ms; /* the agent's final result; -1: none yet */
+	enum { STOP_NONE, STOP_STALLED, STOP_FINISHED } stop;
 	uint64_t written;
 	uint64_t limit;
 	bool truncated;
@@ -140,10 +144,62 @@ static int on_output(void *ctx, const char *buf, size_t len)
 	struct output_ctx *o = ctx;
 
 	/* Raw: what it keeps is masked when it is recorded. */
+	o->active_ms = time_mono_ms();
 	if (o->agent)
-		agent_stream_feed(o->agent, buf, len, time_mono_ms());
+		agent_stream_feed(o->agent, buf, len, o->active_ms);
 	on_output_write(o, buf, len);
 	return o->agent && !o->over_limit && check_limits(o) < 0 ? -1 : 0;
+}
+
+/* Hung agents: a file changed in the workspace is a sign of life. */
+static void on_files_changed(void *ctx)
+{
+	struct output_ctx *o = ctx;
+	o->active_ms = time_mono_ms();
+}
+
+static void on_agent_final(void *ctx, const struct agent_outcome *oc)
+{
+	struct output_ctx *o = ctx;
+	(void)oc;
+	o->final_at_ms = time_mono_ms();
+}
+
+/*
+ * The limits runner keeps while the task runs: the grace after the
+ * agent's final result (headless agents linger: an MCP server or a
+ * hook keeps them up), and idle_timeout. 1 stops the task.
+ */
+static int on_tick(void *ctx)
+{
+	struct output_ctx *o = ctx;
+	const struct plan_task *pt = o->t->task;
+	int64_t now = time_mono_ms();
+
+	if (!o->went || o->stop != STOP_NONE)
+		return 0;
+	if (o->final_at_ms >= 0) {
+		if (now - o->final_at_ms < pt->result_grace_ms)
+			return 0;
+		o->stop = STOP_FINISHED;
+		return 1;
+	}
+	if (pt->idle_timeout_ms > 0 &&
+	    now - o->active_ms >= pt->idle_timeout_ms) {
+		o->stop = STOP_STALLED;
+		return 1;
+	}
+	return 0;
+}
+
+/* How often the backend looks for file changes while the task is quiet. */
+static int64_t watch_interval(int64_t idle_ms)
+{
+	int64_t ms = idle_ms / 10;
+
+	if (idle_ms <= 0)
+		return 0;
+	return ms < 1000 ? 1000 : ms > 30000 ? 30000 : ms;
 }
 
 static void output_flush(struct output_ctx *o)
@@ -310,6 +366,38 @@ static void status_from_exec(struct attempt_rec *a,
 	}
 }
 
+/*
+ * on_tick stopped the task: a stall is a time limit (timed_out, retried
+ * like a timeout); an agent ended after its final result finished, and
+ * what it said decides (attempt_agent_judge, next).
+ */
+static void status_from_stop(struct attempt_rec *a, struct output_ctx *o,
+			     const struct sandbox_status *st)
+{
+	const struct plan_task *pt = o->t->task;
+	char lim[32];
+	char *r;
+
+	if (!st->stopped || st->cancelled)
+		return;
+	if (o->stop == STOP_STALLED) {
+		format_duration(pt->idle_timeout_ms, lim, sizeof(lim));
+		r = xstrfmt("stalled: no output for %s", lim);
+		attempt_fail(a, TASK_TIMED_OUT, r);
+		free(r);
+	} else if (o->stop == STOP_FINISHED) {
+		format_duration(pt->result_grace_ms, lim, sizeof(lim));
+		strvec_pushf(&o->t->warnings,
+			     "the agent did not exit within %s (result_grace) "
+			     "of its final result: ended",
+			     lim);
+		a->status = TASK_SUCCEEDED;
+		a->exit_code = -1;
+		free(a->reason);
+		a->reason = NULL;
+	}
+}
+
 /* The sandbox is ready: wait for the scheduler's go (or a cancel). */
 static int wait_go(void *ctx)
 {
@@ -318,6 +406,7 @@ static int wait_go(void *ctx)
 	bool go = o->hooks->wait_go(o->hooks->ctx);
 
 	o->went = go;
+	o->active_ms = time_mono_ms();
 	if (go)
 		t->attempts[t->nr_attempts - 1].started_at = time_now_ms();
 	return go;
@@ -445,7 +534,9 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 
 	if (agent && agent->output != AGENT_FORMAT_NONE) {
 		struct agent_stream_opts so = { .format = agent->output,
-						.model = agent->model };
+						.model = agent->model,
+						.on_final = on_agent_final,
+						.ctx = out };
 		out->agent = agent_stream_new(&so);
 		out->max_turns = agent->max_turns_arg ? 0 : pt->max_turns;
 		out->max_cost_usd = agent->max_cost_arg ? 0 : pt->max_cost_usd;
@@ -488,6 +579,11 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	cmd.grace_ms = t->run->grace_ms;
 	cmd.on_output = on_output;
 	cmd.on_warn = on_warn;
+	cmd.on_tick = on_tick;
+	cmd.watch_files_ms = watch_interval(pt->idle_timeout_ms);
+	cmd.on_files_changed = on_files_changed;
+	out->final_at_ms = -1;
+	out->stop = STOP_NONE;
 	cmd.cancel = out->hooks->cancel;
 	cmd.kill_now = out->hooks->kill_now;
 	cmd.wait_go = wait_go;
@@ -501,6 +597,7 @@ static void run_attempt(struct task_run *t, const struct ws_manifest *m,
 	mark_exited(out);
 	output_flush(out);
 	status_from_exec(a, &st, t, out->went);
+	status_from_stop(a, out, &st);
 	if (out->agent) {
 		agent_stream_finish(out->agent, time_mono_ms());
 		a->agent = attempt_agent_from(agent_stream_outcome(out->agent),
