@@ -542,6 +542,64 @@ static char *read_link(const char *path, off_t hint, struct strbuf *err)
 	}
 }
 
+static int walk(struct pack *pk, const char *rel, struct strbuf *err);
+
+/*
+ * One name in the directory rel (NULL: the run folder): added to pk, or
+ * skipped with a warning. Takes sub, the name under the run folder.
+ */
+static int walk_entry(struct pack *pk, const char *rel, char *sub,
+		      struct strbuf *err)
+{
+	char *path = fs_join(pk->dir, sub);
+	struct pack_entry *e;
+	struct stat st;
+	int r = 0;
+
+	if (lstat(path, &st) < 0) {
+		strbuf_addf(err, "cannot stat '%s': %s", path,
+			    strerror(errno));
+		free(sub);
+		r = -1;
+	} else if (!archive_norm_perm(st.st_mode)) {
+		struct strbuf w = STRBUF_INIT;
+		strbuf_addstr(&w, "skipping '");
+		add_shown(&w, sub);
+		strbuf_addf(&w,
+			    "': %s (only regular files, "
+			    "directories and symlinks are "
+			    "archived)",
+			    type_name(st.st_mode));
+		strvec_push(pk->warnings, w.buf);
+		strbuf_release(&w);
+		free(sub);
+	} else if (!rel &&
+		   (!strcmp(sub, "db.json") || !strcmp(sub, "SHA256SUMS"))) {
+		strbuf_addf(err,
+			    "the run folder '%s' has a file '%s' of "
+			    "its own; the archive makes that one",
+			    pk->dir, sub);
+		free(sub);
+		r = -1;
+	} else {
+		mode_t type = st.st_mode & S_IFMT;
+		e = pack_add(pk, sub, type | archive_norm_perm(st.st_mode));
+		if (S_ISDIR(st.st_mode)) {
+			/* Before walk(): it moves pk->e. */
+			sha256_buf("", 0, e->sum);
+			r = walk(pk, sub, err);
+		} else if (S_ISREG(st.st_mode)) {
+			r = hash_file(pk, path, e, err);
+		} else if ((e->link = read_link(path, st.st_size, err))) {
+			sha256_buf(e->link, strlen(e->link), e->sum);
+		} else {
+			r = -1;
+		}
+	}
+	free(path);
+	return r;
+}
+
 /* Collect the entries under pk->dir/rel (rel NULL: the folder itself). */
 static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 {
@@ -576,55 +634,7 @@ static int walk(struct pack *pk, const char *rel, struct strbuf *err)
 	for (size_t i = 0; i < names.nr; i++) {
 		char *sub = rel ? xstrfmt("%s/%s", rel, names.v[i])
 				: xstrdup(names.v[i]);
-		char *path = fs_join(pk->dir, sub);
-		struct pack_entry *e;
-		struct stat st;
-		int r = 0;
-
-		if (lstat(path, &st) < 0) {
-			strbuf_addf(err, "cannot stat '%s': %s", path,
-				    strerror(errno));
-			free(sub);
-			r = -1;
-		} else if (!archive_norm_perm(st.st_mode)) {
-			struct strbuf w = STRBUF_INIT;
-			strbuf_addstr(&w, "skipping '");
-			add_shown(&w, sub);
-			strbuf_addf(&w,
-				    "': %s (only regular files, "
-				    "directories and symlinks are "
-				    "archived)",
-				    type_name(st.st_mode));
-			strvec_push(pk->warnings, w.buf);
-			strbuf_release(&w);
-			free(sub);
-		} else if (!rel && (!strcmp(sub, "db.json") ||
-				    !strcmp(sub, "SHA256SUMS"))) {
-			strbuf_addf(err,
-				    "the run folder '%s' has a file '%s' of "
-				    "its own; the archive makes that one",
-				    pk->dir, sub);
-			free(sub);
-			r = -1;
-		} else {
-			mode_t type = st.st_mode & S_IFMT;
-			e = pack_add(pk, sub,
-				     type | archive_norm_perm(st.st_mode));
-			if (S_ISDIR(st.st_mode)) {
-				/* Before walk(): it moves pk->e. */
-				sha256_buf("", 0, e->sum);
-				r = walk(pk, sub, err);
-			} else if (S_ISREG(st.st_mode)) {
-				r = hash_file(pk, path, e, err);
-			} else if ((e->link = read_link(path, st.st_size,
-							err))) {
-				sha256_buf(e->link, strlen(e->link), e->sum);
-			} else {
-				r = -1;
-			}
-		}
-		free(path);
-		if (r < 0)
+		if (walk_entry(pk, rel, sub, err) < 0)
 			goto out;
 	}
 	ret = 0;
@@ -664,54 +674,21 @@ static int write_fail(struct pack *pk, const struct out *o, const char *out,
 	return -1;
 }
 
-/* One entry's header, and its data for a regular file. */
-static int write_entry(struct pack *pk, struct archive_entry *ae,
-		       const char *top, const struct pack_entry *e,
-		       int64_t mtime, const struct out *o, const char *out,
-		       struct strbuf *err)
+/*
+ * A regular file's data from the run folder, checked against the sum
+ * the walk took: a file that changed since is an error, not an archive
+ * whose SHA256SUMS lies.
+ */
+static int write_file_data(struct pack *pk, const struct pack_entry *e,
+			   const struct out *o, const char *out,
+			   struct strbuf *err)
 {
-	char *name;
-	char *path = NULL;
+	char *path = fs_join(pk->dir, e->rel);
 	struct sha256_ctx *h = NULL;
 	unsigned char sum[32];
 	uint64_t done = 0;
 	int fd = -1, ret = -1;
 
-	if (!e)
-		name = xstrfmt("%s/", top);
-	else if (S_ISDIR(e->mode))
-		name = xstrfmt("%s/%s/", top, e->rel);
-	else
-		name = xstrfmt("%s/%s", top, e->rel);
-	archive_entry_clear(ae);
-	archive_entry_copy_pathname(ae, name);
-	archive_entry_set_filetype(ae, e ? (e->mode & S_IFMT) : AE_IFDIR);
-	archive_entry_set_perm(ae, e ? (e->mode & 07777) : 0755);
-	archive_entry_set_uid(ae, 0);
-	archive_entry_set_gid(ae, 0);
-	archive_entry_set_mtime(ae, (time_t)mtime, 0);
-	archive_entry_set_size(ae, e && S_ISREG(e->mode) ? (la_int64_t)e->size
-							 : 0);
-	if (e && S_ISLNK(e->mode))
-		archive_entry_copy_symlink(ae, e->link);
-	if (archive_write_header(pk->a, ae) < ARCHIVE_WARN) {
-		write_fail(pk, o, out, err);
-		goto out;
-	}
-	if (!e || !S_ISREG(e->mode)) {
-		ret = 0;
-		goto out;
-	}
-	if (e->mem) {
-		if (archive_write_data(pk->a, e->mem->buf, e->mem->len) !=
-		    (la_ssize_t)e->mem->len) {
-			write_fail(pk, o, out, err);
-			goto out;
-		}
-		ret = 0;
-		goto out;
-	}
-	path = fs_join(pk->dir, e->rel);
 	if ((fd = open_regular(path, e->rel, err)) < 0)
 		goto out;
 	h = sha256_new();
@@ -751,6 +728,54 @@ out:
 	if (fd >= 0)
 		close(fd);
 	free(path);
+	return ret;
+}
+
+/* One entry's header, and its data for a regular file. */
+static int write_entry(struct pack *pk, struct archive_entry *ae,
+		       const char *top, const struct pack_entry *e,
+		       int64_t mtime, const struct out *o, const char *out,
+		       struct strbuf *err)
+{
+	char *name;
+	int ret = -1;
+
+	if (!e)
+		name = xstrfmt("%s/", top);
+	else if (S_ISDIR(e->mode))
+		name = xstrfmt("%s/%s/", top, e->rel);
+	else
+		name = xstrfmt("%s/%s", top, e->rel);
+	archive_entry_clear(ae);
+	archive_entry_copy_pathname(ae, name);
+	archive_entry_set_filetype(ae, e ? (e->mode & S_IFMT) : AE_IFDIR);
+	archive_entry_set_perm(ae, e ? (e->mode & 07777) : 0755);
+	archive_entry_set_uid(ae, 0);
+	archive_entry_set_gid(ae, 0);
+	archive_entry_set_mtime(ae, (time_t)mtime, 0);
+	archive_entry_set_size(ae, e && S_ISREG(e->mode) ? (la_int64_t)e->size
+							 : 0);
+	if (e && S_ISLNK(e->mode))
+		archive_entry_copy_symlink(ae, e->link);
+	if (archive_write_header(pk->a, ae) < ARCHIVE_WARN) {
+		write_fail(pk, o, out, err);
+		goto out;
+	}
+	if (!e || !S_ISREG(e->mode)) {
+		ret = 0;
+		goto out;
+	}
+	if (e->mem) {
+		if (archive_write_data(pk->a, e->mem->buf, e->mem->len) !=
+		    (la_ssize_t)e->mem->len) {
+			write_fail(pk, o, out, err);
+			goto out;
+		}
+		ret = 0;
+		goto out;
+	}
+	ret = write_file_data(pk, e, o, out, err);
+out:
 	free(name);
 	return ret;
 }
@@ -864,83 +889,95 @@ void archive_pack_result_release(struct archive_pack_result *res)
 	res->bytes = 0;
 }
 
-int archive_pack(struct store *st, const struct archive_pack_opts *opts,
-		 struct archive_pack_result *res, struct strbuf *err)
+/*
+ * The run's row and db.json, read in one snapshot of the rows: db.json
+ * and the checks agree. Sets *mtime, the time of every entry.
+ */
+static int snapshot_run(struct store *st, const struct archive_pack_opts *opts,
+			struct archive_pack_result *res, int64_t *mtime,
+			struct strbuf *db, struct strbuf *err)
 {
-	struct pack *pk = xcalloc(1, sizeof(*pk));
-	struct strbuf db = STRBUF_INIT, sums = STRBUF_INIT;
-	struct archive_entry *ae = NULL;
-	struct out o = { -1, 0 };
-	char *runs = NULL, *dir = NULL, *top = NULL, *tmp = NULL;
-	int64_t end_ms = 0, mtime;
-	struct stat sb;
-	struct pack_entry *e;
-	int in_txn = 0, ret = -1;
+	int64_t end_ms = 0;
+	int ret = -1;
 
-	pk->warnings = &res->warnings;
 	if (strchr(opts->run_id, '/') ||
 	    archive_path_check(opts->run_id, err) < 0) {
 		strbuf_addf(err, " (run id '%s')", opts->run_id);
-		goto out;
+		return -1;
 	}
-	/* One snapshot of the rows: db.json and the checks agree. */
 	if (store_snapshot_begin(st, err) < 0)
-		goto out;
-	in_txn = 1;
+		return -1;
 	if (read_run(st, opts->run_id, &end_ms, &res->still_running, err) < 0)
 		goto out;
 	if (opts->source_date_epoch) {
-		if (archive_source_date_epoch(opts->source_date_epoch, &mtime,
+		if (archive_source_date_epoch(opts->source_date_epoch, mtime,
 					      err) < 0)
 			goto out;
 	} else {
-		mtime = end_ms / 1000;
+		*mtime = end_ms / 1000;
 	}
-	if (archive_db_json(st, opts->run_id, &db, err) < 0)
+	if (archive_db_json(st, opts->run_id, db, err) < 0)
 		goto out;
-	in_txn = 0;
 	if (store_snapshot_end(st, err) < 0)
-		goto out;
+		return -1;
+	return 0;
+out:
+	store_rollback(st);
+	return ret;
+}
 
-	runs = fs_join(store_dir(st), "runs");
-	dir = fs_join(runs, opts->run_id);
-	pk->dir = dir;
+/*
+ * Walk the run folder into pk, add db.json and the SHA256SUMS built from
+ * every entry, in archive order. db and sums must outlive pk's entries.
+ */
+static int collect_entries(struct pack *pk, const char *run_id,
+			   const struct strbuf *db, struct strbuf *sums,
+			   struct strbuf *err)
+{
+	struct stat sb;
+	struct pack_entry *e;
+
 	/* The folder itself may be a symlink (runs/ moved to a bigger disk).
 	 */
-	if (stat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
+	if (stat(pk->dir, &sb) < 0 || !S_ISDIR(sb.st_mode)) {
 		strbuf_addf(err, "the folder of run %s, '%s', is missing",
-			    opts->run_id, dir);
-		goto out;
+			    run_id, pk->dir);
+		return -1;
 	}
 	if (walk(pk, NULL, err) < 0)
-		goto out;
+		return -1;
 	e = pack_add(pk, xstrdup("db.json"), S_IFREG | 0644);
-	e->mem = &db;
-	e->size = db.len;
-	sha256_buf(db.buf, db.len, e->sum);
+	e->mem = db;
+	e->size = db->len;
+	sha256_buf(db->buf, db->len, e->sum);
 	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
 	for (size_t i = 0; i < pk->nr; i++)
-		archive_sums_add_entry(&sums, pk->e[i].mode & S_IFMT,
+		archive_sums_add_entry(sums, pk->e[i].mode & S_IFMT,
 				       pk->e[i].sum, pk->e[i].rel);
 	/* What verify accepts: do not write what it would refuse. */
-	if (pk->nr > ARCHIVE_ENTRIES_MAX || sums.len > ARCHIVE_SUMS_MAX) {
+	if (pk->nr > ARCHIVE_ENTRIES_MAX || sums->len > ARCHIVE_SUMS_MAX) {
 		strbuf_addf(err,
 			    "run %s is too large to archive: %zu entries, a "
 			    "SHA256SUMS of %zu bytes (runner verify reads at "
 			    "most %d entries and %d MiB)",
-			    opts->run_id, pk->nr, sums.len,
-			    ARCHIVE_ENTRIES_MAX, ARCHIVE_SUMS_MAX >> 20);
-		goto out;
+			    run_id, pk->nr, sums->len, ARCHIVE_ENTRIES_MAX,
+			    ARCHIVE_SUMS_MAX >> 20);
+		return -1;
 	}
 	e = pack_add(pk, xstrdup("SHA256SUMS"), S_IFREG | 0644);
-	e->mem = &sums;
-	e->size = sums.len;
+	e->mem = sums;
+	e->size = sums->len;
 	qsort(pk->e, pk->nr, sizeof(*pk->e), cmp_entry);
+	return 0;
+}
 
+/* On failure pk->a may be set all the same; the caller frees it. */
+static int writer_new(struct pack *pk, struct strbuf *err)
+{
 	pk->a = archive_write_new();
 	if (!pk->a) {
 		strbuf_addstr(err, "out of memory starting libarchive");
-		goto out;
+		return -1;
 	}
 	/*
 	 * Reproducibility: no gzip time or name, no padding after the
@@ -955,8 +992,27 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	    archive_write_set_bytes_in_last_block(pk->a, 1) != ARCHIVE_OK) {
 		strbuf_addf(err, "cannot set up libarchive: %s",
 			    archive_error_string(pk->a));
-		goto out;
+		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Write pk's entries under "runner-RUN/" to opts->out, counting regular
+ * files into res. Nothing is left at opts->out's temporary name on
+ * failure.
+ */
+static int write_archive(struct pack *pk, const struct archive_pack_opts *opts,
+			 int64_t mtime, struct archive_pack_result *res,
+			 struct strbuf *err)
+{
+	struct archive_entry *ae = NULL;
+	struct out o = { -1, 0 };
+	char *top = NULL, *tmp = NULL;
+	int ret = -1;
+
+	if (writer_new(pk, err) < 0)
+		goto out;
 	if (out_open(opts->out, &o, &tmp, err) < 0)
 		goto out;
 	if (archive_write_open(pk->a, &o, NULL, out_write, NULL) !=
@@ -983,18 +1039,44 @@ int archive_pack(struct store *st, const struct archive_pack_opts *opts,
 	}
 	if (out_finish(opts->out, &o, &tmp, err) < 0)
 		goto out;
-	res->mtime = mtime;
 	ret = 0;
 out:
-	if (in_txn)
-		store_rollback(st);
+	/* Freeing may still write through o: close it only afterwards. */
 	if (pk->a)
 		archive_write_free(pk->a);
+	pk->a = NULL;
 	archive_entry_free(ae);
 	if (o.fd >= 0 && o.fd != STDOUT_FILENO)
 		close(o.fd);
 	if (tmp)
 		unlink(tmp);
+	free(tmp);
+	free(top);
+	return ret;
+}
+
+int archive_pack(struct store *st, const struct archive_pack_opts *opts,
+		 struct archive_pack_result *res, struct strbuf *err)
+{
+	struct pack *pk = xcalloc(1, sizeof(*pk));
+	struct strbuf db = STRBUF_INIT, sums = STRBUF_INIT;
+	char *runs = NULL, *dir = NULL;
+	int64_t mtime = 0;
+	int ret = -1;
+
+	pk->warnings = &res->warnings;
+	if (snapshot_run(st, opts, res, &mtime, &db, err) < 0)
+		goto out;
+	runs = fs_join(store_dir(st), "runs");
+	dir = fs_join(runs, opts->run_id);
+	pk->dir = dir;
+	if (collect_entries(pk, opts->run_id, &db, &sums, err) < 0)
+		goto out;
+	if (write_archive(pk, opts, mtime, res, err) < 0)
+		goto out;
+	res->mtime = mtime;
+	ret = 0;
+out:
 	if (ret < 0) {
 		res->files = 0;
 		res->bytes = 0;
@@ -1005,8 +1087,6 @@ out:
 	}
 	free(pk->e);
 	free(pk);
-	free(tmp);
-	free(top);
 	free(dir);
 	free(runs);
 	strbuf_release(&db);
@@ -1286,38 +1366,47 @@ static const char *special_name(int type)
 	}
 }
 
-int archive_verify(const char *file, struct archive_verify_result *res,
-		   struct strbuf *err)
+/*
+ * One verify run. The helpers below return 0, -1 with the reason in err,
+ * or VERIFY_BAD when libarchive or read(2) failed: verify_bad() words
+ * that one.
+ */
+struct verify {
+	const char *file; /* as the user named it, for messages */
+	struct vread *r;
+	struct archive *a;
+	struct vlist files; /* every entry but SHA256SUMS and the top */
+	struct strbuf text; /* SHA256SUMS, capped */
+	char *top;	    /* the top-level directory's name */
+	size_t names;	    /* bytes of entry names so far */
+	int have_sums;
+	struct archive_verify_result *res;
+	struct strbuf *err;
+};
+
+#define VERIFY_BAD (-2)
+
+static int verify_open(struct verify *v)
 {
-	struct vread *r = xcalloc(1, sizeof(*r));
-	struct archive *a = NULL;
-	struct archive_entry *ae;
-	struct vlist files = { NULL, 0, 0 }, sums = { NULL, 0, 0 };
-	struct strbuf text, why = STRBUF_INIT;
-	char *top = NULL;
-	size_t names = 0;
-	int have_sums = 0, ret = -1, rc;
 	struct stat st;
 
-	strbuf_init_capped(&text, ARCHIVE_SUMS_MAX);
-	r->fd = -1;
-	if (!strcmp(file, "-"))
-		r->fd = STDIN_FILENO;
+	if (!strcmp(v->file, "-"))
+		v->r->fd = STDIN_FILENO;
 	else
-		r->fd = open(file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
-	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
-		strbuf_addf(err, "cannot read '%s': %s", file,
+		v->r->fd = open(v->file, O_RDONLY | O_NOCTTY | O_CLOEXEC);
+	if (v->r->fd < 0 || fstat(v->r->fd, &st) < 0) {
+		strbuf_addf(v->err, "cannot read '%s': %s", v->file,
 			    strerror(errno));
-		res->io_error = 1;
-		goto out;
+		v->res->io_error = 1;
+		return -1;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "cannot read '%s': %s", file,
+		strbuf_addf(v->err, "cannot read '%s': %s", v->file,
 			    strerror(EISDIR));
-		res->io_error = 1;
-		goto out;
+		v->res->io_error = 1;
+		return -1;
 	}
-	a = archive_read_new();
+	v->a = archive_read_new();
 	/* No filter that runs an external program on hostile input. */
 	/*
 	 * Past the end-of-archive blocks too: `tar -i` (and gzip's
@@ -1326,203 +1415,258 @@ int archive_verify(const char *file, struct archive_verify_result *res,
 	 * "appears twice", bytes that are not a header "corrupt") instead of
 	 * stopping where a hidden payload starts.
 	 */
-	if (!a || archive_read_support_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_read_support_format_tar(a) != ARCHIVE_OK ||
-	    archive_read_set_format_option(a, "tar",
+	if (!v->a || archive_read_support_filter_gzip(v->a) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(v->a) != ARCHIVE_OK ||
+	    archive_read_set_format_option(v->a, "tar",
 					   "read_concatenated_archives",
 					   "1") != ARCHIVE_OK) {
-		strbuf_addstr(err, "cannot set up libarchive");
+		strbuf_addstr(v->err, "cannot set up libarchive");
+		return -1;
+	}
+	if (archive_read_open(v->a, v->r, NULL, in_read, NULL) != ARCHIVE_OK)
+		return VERIFY_BAD;
+	return 0;
+}
+
+/*
+ * Refuse an entry runner never writes: an unsafe name, one outside the
+ * first entry's top-level directory, a hard link, a special or sparse
+ * file. Sets v->top from the first entry.
+ */
+static int check_entry(struct verify *v, struct archive_entry *ae,
+		       const char *name, const char *slash, int type)
+{
+	struct strbuf why = STRBUF_INIT;
+	size_t toplen = slash ? (size_t)(slash - name) : strlen(name);
+	int ret = -1;
+
+	if (archive_path_check(name, &why) < 0) {
+		strbuf_addf(v->err, "%s: %s", v->file, why.buf);
 		goto out;
 	}
-	if (archive_read_open(a, r, NULL, in_read, NULL) != ARCHIVE_OK)
-		goto bad;
-	while ((rc = archive_read_next_header(a, &ae)) != ARCHIVE_EOF) {
-		const char *name, *slash, *target;
-		char *rel;
-		size_t toplen;
-		int type;
-		struct vfile *f;
-		struct sha256_ctx *h;
+	if (!v->top) {
+		v->top = xstrndup(name, toplen);
+	} else if (strlen(v->top) != toplen || memcmp(v->top, name, toplen)) {
+		strbuf_addf(&why, "is outside the top-level directory '%s/'",
+			    v->top);
+		entry_fail(v->file, name, why.buf, v->err);
+		goto out;
+	}
+	if (archive_entry_hardlink(ae)) {
+		strbuf_addstr(&why, "is a hard link to '");
+		add_shown(&why, archive_entry_hardlink(ae));
+		strbuf_addstr(&why, "'");
+		entry_fail(v->file, name, why.buf, v->err);
+		goto out;
+	}
+	if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
+		entry_fail(v->file, name, special_name(type), v->err);
+		goto out;
+	}
+	if (archive_entry_sparse_count(ae) > 0) {
+		entry_fail(v->file, name, "is a sparse file", v->err);
+		goto out;
+	}
+	ret = 0;
+out:
+	strbuf_release(&why);
+	return ret;
+}
 
-		if (rc < ARCHIVE_WARN)
-			goto bad;
-		name = archive_entry_pathname(ae);
-		if (!name) {
-			strbuf_addf(err, "%s: an entry has no usable name",
-				    file);
-			goto out;
-		}
-		if (archive_path_check(name, &why) < 0) {
-			strbuf_addf(err, "%s: %s", file, why.buf);
-			goto out;
-		}
-		slash = strchr(name, '/');
-		toplen = slash ? (size_t)(slash - name) : strlen(name);
-		if (!top) {
-			top = xstrndup(name, toplen);
-		} else if (strlen(top) != toplen ||
-			   memcmp(top, name, toplen)) {
-			strbuf_addf(&why,
-				    "is outside the top-level "
-				    "directory '%s/'",
-				    top);
-			entry_fail(file, name, why.buf, err);
-			goto out;
-		}
-		type = (int)archive_entry_filetype(ae);
-		if (archive_entry_hardlink(ae)) {
-			strbuf_addstr(&why, "is a hard link to '");
-			add_shown(&why, archive_entry_hardlink(ae));
-			strbuf_addstr(&why, "'");
-			entry_fail(file, name, why.buf, err);
-			goto out;
-		}
-		if (type != AE_IFDIR && type != AE_IFLNK && type != AE_IFREG) {
-			entry_fail(file, name, special_name(type), err);
-			goto out;
-		}
-		if (archive_entry_sparse_count(ae) > 0) {
-			entry_fail(file, name, "is a sparse file", err);
-			goto out;
-		}
-		rel = xstrdup(slash ? slash + 1 : "");
-		if (*rel && rel[strlen(rel) - 1] == '/')
-			rel[strlen(rel) - 1] = '\0';
-		if (!*rel) {
-			free(rel);
-			if (type != AE_IFDIR) {
-				entry_fail(file, name,
-					   "is not a directory (the top "
-					   "level must be one)",
-					   err);
-				goto out;
-			}
-			continue;
-		}
-		if (type == AE_IFREG && !strcmp(rel, "SHA256SUMS")) {
-			free(rel);
-			if (have_sums++) {
-				entry_fail(file, name, "appears twice", err);
-				goto out;
-			}
-			rc = read_entry(a, NULL, &text);
-			if (rc == -3) {
-				strbuf_addf(err,
-					    "%s: SHA256SUMS is larger than "
-					    "%d MiB; not an archive of a run",
-					    file, ARCHIVE_SUMS_MAX >> 20);
-				goto out;
-			}
-			if (rc == -2) {
-				entry_fail(file, name, "is a sparse file",
-					   err);
-				goto out;
-			}
-			if (rc < 0)
-				goto bad;
-			continue;
-		}
-		/*
-		 * An honest archive has a line per entry, and each line holds
-		 * the name: more than SHA256SUMS can list is not one.
-		 */
-		names += strlen(rel) + 1;
-		if (files.nr >= ARCHIVE_ENTRIES_MAX ||
-		    names > ARCHIVE_SUMS_MAX) {
-			strbuf_addf(err,
-				    "%s: more than %d entries or %d MiB of "
-				    "names; not an archive of a run",
-				    file, ARCHIVE_ENTRIES_MAX,
-				    ARCHIVE_SUMS_MAX >> 20);
-			free(rel);
-			goto out;
-		}
-		f = vlist_add(&files, rel, (mode_t)type);
-		h = sha256_new();
-		if (type == AE_IFLNK) {
-			target = archive_entry_symlink(ae);
-			if (target)
-				sha256_update(h, target, strlen(target));
-			sha256_final(h, f->sum);
-			if (!target) {
-				entry_fail(file, name,
-					   "is a symlink without a usable "
-					   "target",
-					   err);
-				goto out;
-			}
-		} else if (type == AE_IFDIR) {
-			sha256_final(h, f->sum);
-		} else {
-			rc = read_entry(a, h, NULL);
-			sha256_final(h, f->sum);
-			if (rc == -2) {
-				entry_fail(file, name, "is a sparse file",
-					   err);
-				goto out;
-			}
-			if (rc < 0)
-				goto bad;
-		}
+static int read_sums_entry(struct verify *v, const char *name)
+{
+	int rc;
+
+	if (v->have_sums++)
+		return entry_fail(v->file, name, "appears twice", v->err);
+	rc = read_entry(v->a, NULL, &v->text);
+	if (rc == -3) {
+		strbuf_addf(v->err,
+			    "%s: SHA256SUMS is larger than %d MiB; not an "
+			    "archive of a run",
+			    v->file, ARCHIVE_SUMS_MAX >> 20);
+		return -1;
 	}
-	{
-		int64_t extra = trailing_bytes(a, r);
-		if (extra < 0)
-			goto bad;
-		if (extra) {
-			strbuf_addf(err,
-				    "%s: %" PRId64 " byte%s after the end of "
-				    "the compressed data (not an archive "
-				    "runner wrote)",
-				    file, extra, extra == 1 ? "" : "s");
-			goto out;
-		}
+	if (rc == -2)
+		return entry_fail(v->file, name, "is a sparse file", v->err);
+	return rc < 0 ? VERIFY_BAD : 0;
+}
+
+/* Record an entry and the sum of its data or link target; takes rel. */
+static int add_file(struct verify *v, struct archive_entry *ae,
+		    const char *name, char *rel, int type)
+{
+	struct vfile *f;
+	struct sha256_ctx *h;
+	const char *target;
+	int rc;
+
+	/*
+	 * An honest archive has a line per entry, and each line holds
+	 * the name: more than SHA256SUMS can list is not one.
+	 */
+	v->names += strlen(rel) + 1;
+	if (v->files.nr >= ARCHIVE_ENTRIES_MAX ||
+	    v->names > ARCHIVE_SUMS_MAX) {
+		strbuf_addf(v->err,
+			    "%s: more than %d entries or %d MiB of "
+			    "names; not an archive of a run",
+			    v->file, ARCHIVE_ENTRIES_MAX,
+			    ARCHIVE_SUMS_MAX >> 20);
+		free(rel);
+		return -1;
 	}
-	if (files.nr > 1)
-		qsort(files.v, files.nr, sizeof(*files.v), cmp_vfile);
-	for (size_t i = 1; i < files.nr; i++) {
-		if (!archive_path_cmp(files.v[i - 1].rel, files.v[i].rel)) {
+	f = vlist_add(&v->files, rel, (mode_t)type);
+	h = sha256_new();
+	if (type == AE_IFLNK) {
+		target = archive_entry_symlink(ae);
+		if (target)
+			sha256_update(h, target, strlen(target));
+		sha256_final(h, f->sum);
+		if (!target)
+			return entry_fail(v->file, name,
+					  "is a symlink without a usable "
+					  "target",
+					  v->err);
+	} else if (type == AE_IFDIR) {
+		sha256_final(h, f->sum);
+	} else {
+		rc = read_entry(v->a, h, NULL);
+		sha256_final(h, f->sum);
+		if (rc == -2)
+			return entry_fail(v->file, name, "is a sparse file",
+					  v->err);
+		if (rc < 0)
+			return VERIFY_BAD;
+	}
+	return 0;
+}
+
+/* One entry: checked, then SHA256SUMS read or the entry recorded. */
+static int verify_entry(struct verify *v, struct archive_entry *ae)
+{
+	const char *name = archive_entry_pathname(ae), *slash;
+	char *rel;
+	int type;
+
+	if (!name) {
+		strbuf_addf(v->err, "%s: an entry has no usable name",
+			    v->file);
+		return -1;
+	}
+	slash = strchr(name, '/');
+	type = (int)archive_entry_filetype(ae);
+	if (check_entry(v, ae, name, slash, type) < 0)
+		return -1;
+	rel = xstrdup(slash ? slash + 1 : "");
+	if (*rel && rel[strlen(rel) - 1] == '/')
+		rel[strlen(rel) - 1] = '\0';
+	if (!*rel) {
+		free(rel);
+		if (type != AE_IFDIR)
+			return entry_fail(v->file, name,
+					  "is not a directory (the top "
+					  "level must be one)",
+					  v->err);
+		return 0;
+	}
+	if (type == AE_IFREG && !strcmp(rel, "SHA256SUMS")) {
+		free(rel);
+		return read_sums_entry(v, name);
+	}
+	return add_file(v, ae, name, rel, type);
+}
+
+/* After the last entry: nothing but entries, each named once. */
+static int check_rest(struct verify *v)
+{
+	int64_t extra = trailing_bytes(v->a, v->r);
+	struct vlist *files = &v->files;
+
+	if (extra < 0)
+		return VERIFY_BAD;
+	if (extra) {
+		strbuf_addf(v->err,
+			    "%s: %" PRId64 " byte%s after the end of "
+			    "the compressed data (not an archive "
+			    "runner wrote)",
+			    v->file, extra, extra == 1 ? "" : "s");
+		return -1;
+	}
+	if (files->nr > 1)
+		qsort(files->v, files->nr, sizeof(*files->v), cmp_vfile);
+	for (size_t i = 1; i < files->nr; i++) {
+		if (!archive_path_cmp(files->v[i - 1].rel, files->v[i].rel)) {
 			struct strbuf full = STRBUF_INIT;
-			strbuf_addf(&full, "%s/%s", top, files.v[i].rel);
-			entry_fail(file, full.buf, "appears twice", err);
+			strbuf_addf(&full, "%s/%s", v->top, files->v[i].rel);
+			entry_fail(v->file, full.buf, "appears twice", v->err);
 			strbuf_release(&full);
-			goto out;
+			return -1;
 		}
 	}
-	if (!have_sums) {
-		strbuf_addf(err,
+	if (!v->have_sums) {
+		strbuf_addf(v->err,
 			    "%s: no SHA256SUMS in the archive (not made by "
 			    "'runner archive', or it was removed)",
-			    file);
-		goto out;
+			    v->file);
+		return -1;
 	}
-	if (parse_sums(file, &text, &sums, err) < 0)
-		goto out;
-	strbuf_release(&text);
-	compare(&files, &sums, res);
-	ret = 0;
-	goto out;
-bad:
-	if (r->io_errno) {
-		strbuf_addf(err, "cannot read '%s': %s", file,
-			    strerror(r->io_errno));
-		res->io_error = 1;
+	return 0;
+}
+
+static void verify_bad(struct verify *v)
+{
+	if (v->r->io_errno) {
+		strbuf_addf(v->err, "cannot read '%s': %s", v->file,
+			    strerror(v->r->io_errno));
+		v->res->io_error = 1;
 	} else {
 		/* libarchive says nothing when the gzip trailer is cut. */
-		const char *msg = archive_error_string(a);
-		strbuf_addf(err, "%s: corrupt or truncated archive: %s", file,
-			    msg ? msg : "unexpected end of data");
+		const char *msg = archive_error_string(v->a);
+		strbuf_addf(v->err, "%s: corrupt or truncated archive: %s",
+			    v->file, msg ? msg : "unexpected end of data");
 	}
+}
+
+int archive_verify(const char *file, struct archive_verify_result *res,
+		   struct strbuf *err)
+{
+	struct verify v = { .file = file, .res = res, .err = err };
+	struct vlist sums = { NULL, 0, 0 };
+	struct archive_entry *ae;
+	int ret = -1, rc;
+
+	v.r = xcalloc(1, sizeof(*v.r));
+	v.r->fd = -1;
+	strbuf_init_capped(&v.text, ARCHIVE_SUMS_MAX);
+	if ((rc = verify_open(&v)) < 0)
+		goto out;
+	while ((rc = archive_read_next_header(v.a, &ae)) != ARCHIVE_EOF) {
+		if (rc < ARCHIVE_WARN) {
+			rc = VERIFY_BAD;
+			goto out;
+		}
+		if ((rc = verify_entry(&v, ae)) < 0)
+			goto out;
+	}
+	if ((rc = check_rest(&v)) < 0)
+		goto out;
+	if ((rc = parse_sums(file, &v.text, &sums, err)) < 0)
+		goto out;
+	strbuf_release(&v.text);
+	compare(&v.files, &sums, res);
+	ret = 0;
 out:
-	if (a)
-		archive_read_free(a);
-	if (r->fd > STDIN_FILENO)
-		close(r->fd);
-	free(r);
-	free(top);
-	vlist_clear(&files);
+	if (rc == VERIFY_BAD)
+		verify_bad(&v);
+	if (v.a)
+		archive_read_free(v.a);
+	if (v.r->fd > STDIN_FILENO)
+		close(v.r->fd);
+	free(v.r);
+	free(v.top);
+	vlist_clear(&v.files);
 	vlist_clear(&sums);
-	strbuf_release(&text);
-	strbuf_release(&why);
+	strbuf_release(&v.text);
 	return ret;
 }

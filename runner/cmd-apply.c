@@ -34,6 +34,7 @@
 #include "runner.h"
 #include "cmd.h"
 #include "fs.h"
+#include "gitbranch.h"
 #include "hash.h"
 #include "cmd-opt.h"
 #include "plan.h"
@@ -992,6 +993,295 @@ static void print_change(char mark, const char *path)
 }
 
 /*
+ * --branch: the task's changes as one commit on a new branch of the
+ * workspace's repository (gitbranch.h), the workspace itself untouched.
+ */
+
+/* pattern with {run} and {task} put in; NULL with err for other braces. */
+static char *branch_name(const char *pattern, const char *run,
+			 const char *task, struct strbuf *err)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	for (const char *p = pattern; *p; p++) {
+		if (!strncmp(p, "{run}", 5)) {
+			strbuf_addstr(&sb, run);
+			p += 4;
+		} else if (!strncmp(p, "{task}", 6)) {
+			strbuf_addstr(&sb, task);
+			p += 5;
+		} else if (*p == '{' || *p == '}') {
+			strbuf_addf(err,
+				    "'%s': only {run} and {task} can be "
+				    "put in a branch name",
+				    pattern);
+			strbuf_release(&sb);
+			return NULL;
+		} else {
+			strbuf_addch(&sb, *p);
+		}
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* A JSON file of the results folder, or NULL (err says why). */
+static cJSON *read_json(const char *path, struct strbuf *err)
+{
+	struct strbuf text;
+	cJSON *root = NULL;
+
+	strbuf_init_capped(&text, 64 << 20);
+	if (strbuf_read_file(&text, path) < 0)
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    strerror(errno));
+	else if (!(root = cJSON_Parse(text.buf)))
+		strbuf_addf(err, "'%s' is not valid JSON", path);
+	strbuf_release(&text);
+	return root;
+}
+
+/*
+ * The commit message: the task's id and the agent's final text (its
+ * result.json "agent": "final_text", masked when recorded) when there is
+ * one, and where it came from.
+ */
+static char *branch_message(const char *dir, const char *run, const char *task)
+{
+	struct strbuf sb = STRBUF_INIT, ignored = STRBUF_INIT;
+	char *path = fs_join(dir, "result.json");
+	cJSON *root = read_json(path, &ignored);
+	const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(
+		cJSON_GetObjectItem(root, "agent"), "final_text"));
+	size_t first;
+
+	while (text && (*text == '\n' || *text == ' '))
+		text++;
+	first = text ? strcspn(text, "\n") : 0;
+	if (first) {
+		strbuf_addf(&sb, "%s: %.*s%s\n\n%s\n\n", task,
+			    (int)(first > 72 ? 69 : first), text,
+			    first > 72 ? "..." : "", text);
+	} else {
+		strbuf_addf(&sb, "%s: changes from runner run %s\n\n", task,
+			    run);
+	}
+	strbuf_addf(&sb, "Runner-Run: %s\nRunner-Task: %s\n", run, task);
+	cJSON_Delete(root);
+	strbuf_release(&ignored);
+	free(path);
+	return strbuf_detach(&sb, NULL);
+}
+
+struct branch_ctx {
+	const char *run;
+	const char *state_dir;
+	const char *to;
+	const char *pattern;
+	bool dry_run;
+};
+
+/*
+ * 0 made (or would be), 1 refused, 2 nothing to commit, -1 failed; each
+ * said as it goes.
+ */
+static int branch_one(const struct branch_ctx *b, const char *task)
+{
+	static const char marks[] = { 'A', 'M', 'D' };
+	struct plan_apply pa = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct gitbranch_change *gc = NULL;
+	struct strvec conflicts = STRVEC_INIT;
+	char *dir = xstrfmt("%s/runs/%s/tasks/%s", b->state_dir, b->run, task);
+	char *cpath = fs_join(dir, "changes.json"), *changes = NULL;
+	char *workspace = NULL, *name = NULL, *msg = NULL, *author = NULL;
+	char *email = NULL, *commit = NULL, *shown = NULL;
+	const char *base, *where;
+	cJSON *root = NULL, *git;
+	int ret = -1, srcfd = -1;
+	struct gitbranch_opts o = { .changes_fd = -1 };
+
+	strvec_init(&pa.conflicts);
+	strvec_init(&pa.skipped);
+	if (!(name = branch_name(b->pattern, b->run, task, &err)) ||
+	    load(dir, &pa, &workspace, &err) < 0 ||
+	    !(root = read_json(cpath, &err))) {
+		error("%s", err.buf);
+		goto out;
+	}
+	where = b->to ? b->to : workspace;
+	if (!where) {
+		error("the results do not say where the workspace is; use "
+		      "--to DIR");
+		goto out;
+	}
+	git = cJSON_GetObjectItem(root, "git");
+	base = cJSON_GetStringValue(cJSON_GetObjectItem(git, "commit"));
+	if (!base) {
+		error("%s: the snapshot recorded no git commit (its workspace "
+		      "was not in a git repository with a commit)",
+		      task);
+		ret = 1;
+		goto out;
+	}
+	if (gitbranch_name_check(where, name, &err) < 0) {
+		error("%s", err.buf);
+		ret = 1;
+		goto out;
+	}
+	changes = fs_join(dir, "changes");
+	srcfd = open(changes, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (srcfd < 0 && errno != ENOENT) {
+		error("cannot open '%s': %s", changes, strerror(errno));
+		goto out;
+	}
+	/* An empty commit would only be one more branch to look at. */
+	if (!pa.nr) {
+		printf("held back: %s (no changes)\n", task);
+		ret = 2;
+		goto out;
+	}
+	gc = xcalloc(pa.nr, sizeof(*gc));
+	for (size_t i = 0; i < pa.nr; i++) {
+		const struct change *c = &pa.items[i];
+		gc[i].path = c->path;
+		gc[i].kind = marks[c->kind];
+		gc[i].link = c->link;
+		gc[i].has_base = c->has_base;
+		memcpy(gc[i].base_sha256, c->base_sha, 32);
+	}
+	msg = branch_message(dir, b->run, task);
+	author = xstrfmt("runner task %s", task);
+	email = xstrfmt("%s@runner.invalid", task);
+	o.workspace = where;
+	o.base = base;
+	o.branch = name;
+	o.changes_fd = srcfd;
+	o.changes = gc;
+	o.nr = pa.nr;
+	o.author_name = author;
+	o.author_email = email;
+	o.message = msg;
+	o.dry_run = b->dry_run;
+	for (size_t i = 0; i < pa.skipped.nr; i++)
+		printf("skipped: %s: %s\n", task, pa.skipped.v[i]);
+	shown = quote_text_dup(name);
+	ret = gitbranch_commit(&o, &conflicts, &commit, &err);
+	if (ret == 1) {
+		for (size_t i = 0; i < conflicts.nr; i++)
+			printf("conflict: %s: %s\n", task, conflicts.v[i]);
+		error("%s: %s; no branch was made", task, err.buf);
+	} else if (ret < 0) {
+		error("%s: %s", task, err.buf);
+	} else if (b->dry_run) {
+		printf("dry run: branch %s would get %zu change%s of %s on "
+		       "%.12s\n",
+		       shown, pa.nr, pa.nr == 1 ? "" : "s", task, base);
+	} else {
+		printf("branch %s: %.12s, %zu change%s of %s on %.12s\n",
+		       shown, commit, pa.nr, pa.nr == 1 ? "" : "s", task,
+		       base);
+	}
+	if (ret == 0 && cJSON_IsTrue(cJSON_GetObjectItem(git, "dirty")))
+		printf("note: %s: the workspace was not clean when the run "
+		       "started; the branch holds the task's changes only\n",
+		       task);
+out:
+	for (size_t i = 0; i < pa.nr; i++) {
+		free(pa.items[i].path);
+		strvec_clear(&pa.items[i].subdirs);
+	}
+	free(pa.items);
+	strvec_clear(&pa.conflicts);
+	strvec_clear(&pa.skipped);
+	strvec_clear(&conflicts);
+	if (srcfd >= 0)
+		close(srcfd);
+	cJSON_Delete(root);
+	free(gc);
+	free(dir);
+	free(cpath);
+	free(changes);
+	free(workspace);
+	free(name);
+	free(msg);
+	free(author);
+	free(email);
+	free(commit);
+	free(shown);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * --all --branch PATTERN: a branch for every task that succeeded and
+ * changed something, in plan order, each on the snapshot's commit on its
+ * own; what is held back (failed, no changes) is said.
+ */
+static int branch_all(const struct branch_ctx *b)
+{
+	struct strbuf err = STRBUF_INIT;
+	char *path = xstrfmt("%s/runs/%s/run.json", b->state_dir, b->run);
+	cJSON *root = read_json(path, &err), *t;
+	size_t made = 0, refused = 0, failed = 0;
+	int ret = RUNNER_EXIT_RUNTIME;
+
+	if (!root) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (!strstr(b->pattern, "{task}")) {
+		error("--all needs {task} in the branch name, one branch per "
+		      "task");
+		ret = RUNNER_EXIT_USAGE;
+		goto out;
+	}
+	cJSON_ArrayForEach(t, cJSON_GetObjectItem(root, "tasks"))
+	{
+		const char *id =
+			cJSON_GetStringValue(cJSON_GetObjectItem(t, "id"));
+		const char *status =
+			cJSON_GetStringValue(cJSON_GetObjectItem(t, "status"));
+		char *cpath;
+		bool has;
+		int rc;
+
+		if (!id || !plan_id_valid(id))
+			continue;
+		if (!status || strcmp(status, "succeeded")) {
+			printf("held back: %s (%s)\n", id,
+			       status ? status : "no status");
+			continue;
+		}
+		cpath = xstrfmt("%s/runs/%s/tasks/%s/changes.json",
+				b->state_dir, b->run, id);
+		has = access(cpath, F_OK) == 0;
+		free(cpath);
+		if (!has) {
+			printf("held back: %s (no changes recorded)\n", id);
+			continue;
+		}
+		rc = branch_one(b, id);
+		if (rc == 0)
+			made++;
+		else if (rc == 1)
+			refused++;
+		else if (rc < 0)
+			failed++;
+	}
+	printf("%s%zu branch%s made, %zu refused\n",
+	       b->dry_run ? "dry run: " : "", made, made == 1 ? "" : "es",
+	       refused + failed);
+	ret = failed	? RUNNER_EXIT_RUNTIME
+	      : refused ? RUNNER_EXIT_TASK_FAILED
+			: RUNNER_EXIT_OK;
+out:
+	cJSON_Delete(root);
+	free(path);
+	strbuf_release(&err);
+	return ret;
+}
+
+/*
  * Apply task (of run id, in st's results) to to (NULL: its workspace),
  * all or nothing, printing what it does: an exit code (0 applied, 1
  * conflicts in the workspace, 4 a failure).
@@ -1216,6 +1506,7 @@ int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
 	struct strbuf err = STRBUF_INIT;
 	struct store *st = NULL;
 	const char *state = NULL, *to = NULL;
+	const char *branch = NULL;
 	char *id = NULL;
 	bool dry_run = false, all = false;
 	int ret;
@@ -1228,6 +1519,9 @@ int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
 		OPT_BOOL(0, "all", &all,
 			 "every task that succeeded and conflicts with no "
 			 "other, in plan order"),
+		OPT_STRING(0, "branch", "NAME", &branch,
+			   "commit the changes to a new git branch NAME "
+			   "instead ({run} and {task} are put in)"),
 		OPT_STATE(&state),
 		OPT_END(),
 	};
@@ -1238,11 +1532,38 @@ int cmd_apply(int argc, char **argv, const struct cmd_entry *cmd)
 		return usage_error(usage, "apply --all takes RUN alone");
 	if (!all && argc - optind != 2)
 		return usage_error(usage, "apply takes RUN and TASK");
+	if (branch) {
+		char *probe = branch_name(branch, "r", "t", &err);
+		free(probe);
+		if (!probe) {
+			ret = usage_error(usage, "%s", err.buf);
+			strbuf_release(&err);
+			return ret;
+		}
+	}
 	if ((ret = cmd_open_state_read(state, &st)))
 		return ret;
 	ret = RUNNER_EXIT_RUNTIME;
 	if (runref_resolve(st, argv[optind], &id, &err) < 0) {
 		error("%s", err.buf);
+		goto out;
+	}
+	if (branch) {
+		struct branch_ctx b = { .run = id,
+					.state_dir = store_dir(st),
+					.to = to,
+					.pattern = branch,
+					.dry_run = dry_run };
+		if (all) {
+			ret = branch_all(&b);
+		} else if (!plan_id_valid(argv[optind + 1])) {
+			error("'%s' is not a task id", argv[optind + 1]);
+		} else {
+			int rc = branch_one(&b, argv[optind + 1]);
+			ret = rc == 0 || rc == 2 ? RUNNER_EXIT_OK
+			      : rc == 1		 ? RUNNER_EXIT_TASK_FAILED
+						 : RUNNER_EXIT_RUNTIME;
+		}
 		goto out;
 	}
 	if (all) {

@@ -90,7 +90,9 @@ static int gc_ledger(struct store *st, bool dry_run, struct strbuf *err)
 {
 	if (dry_run)
 		return 0;
-	return store_caps_trim(st, time_now_ms() - LEDGER_KEEP_MS, err);
+	if (store_caps_trim(st, time_now_ms() - LEDGER_KEEP_MS, err) < 0)
+		return -1;
+	return store_cost_trim(st, time_now_ms() - LEDGER_KEEP_MS, err);
 }
 
 int cmd_gc(int argc, char **argv, const struct cmd_entry *cmd)

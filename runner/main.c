@@ -50,7 +50,8 @@ static const struct cmd_entry cmd_table[] = {
 	  "them. To a\nterminal, control characters are escaped unless "
 	  "--raw." },
 	{ "apply", cmd_apply, "apply a task's changes to the workspace",
-	  "runner apply RUN TASK|--all [--to DIR] [--dry-run] [--state DIR]",
+	  "runner apply RUN TASK|--all [--branch NAME] [--to DIR] [--dry-run] "
+	  "[--state DIR]",
 	  "Put the files a task added, changed or deleted into the workspace "
 	  "it ran\non (or DIR), all or nothing: a file that changed there "
 	  "since the task\nstarted is a conflict, and then nothing is "
@@ -59,7 +60,13 @@ static const struct cmd_entry cmd_table[] = {
 	  "With --all, every task of RUN that succeeded and changed no file "
 	  "another\nsuch task changed (other than in the same way), in plan "
 	  "order, each all or\nnothing; then what it held back and why. "
-	  "Exit status 1 when it held back\nany task." },
+	  "Exit status 1 when it held back\nany task.\n\n"
+	  "With --branch NAME, the changes become one commit on a new branch "
+	  "of the\nworkspace's git repository, on the commit the snapshot was "
+	  "taken from;\nthe working tree and the index are not touched. With "
+	  "--all --branch, a\nbranch for every task that succeeded and changed "
+	  "something, each on that\ncommit, NAME a pattern such as "
+	  "runner/{run}/{task}." },
 	{ "archive", cmd_archive, "write a reproducible .tar.gz of a run",
 	  "runner archive RUN [-o FILE] [--state DIR]",
 	  "Write the run's folder and records as a .tar.gz that is "

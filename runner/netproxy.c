@@ -472,17 +472,12 @@ static void host_dest(const struct netproxy_host *h, unsigned port, char *buf,
 
 /* --- The allowlist -------------------------------------------------- */
 
-int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
-			   struct strbuf *err)
+/* What no destination may be: empty, spaced out, or the whole network. */
+static int rule_check_text(const char *entry, size_t len, struct strbuf *err)
 {
-	struct netproxy_rule r = { 0 };
-	const char *s = entry, *colon, *host_end;
-	size_t len = strlen(entry);
-	bool suffix = false;
-
 	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] <= ' ' ||
-		    (unsigned char)s[i] >= 0x7f) {
+		if ((unsigned char)entry[i] <= ' ' ||
+		    (unsigned char)entry[i] >= 0x7f) {
 			strbuf_addf(err,
 				    "'%s': a destination has no spaces "
 				    "or control characters",
@@ -494,7 +489,7 @@ int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
 		strbuf_addstr(err, "an empty network destination");
 		return -1;
 	}
-	if (s[0] == '*' && (len == 1 || s[1] == ':')) {
+	if (entry[0] == '*' && (len == 1 || entry[1] == ':')) {
 		strbuf_addf(err,
 			    "'%s': a wildcard needs a domain "
 			    "(*.example.org:443); network: true is the whole "
@@ -502,51 +497,113 @@ int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
 			    entry);
 		return -1;
 	}
-	if (s[0] == '*' && s[1] == '.') {
-		suffix = true;
-		s += 2;
-		len -= 2;
-	}
-	/* find the port: after "]" for [v6], else after the only ':' */
+	return 0;
+}
+
+/*
+ * Split s (len bytes, entry without any "*.") at the port: after "]" for
+ * [v6], else after the only ':'. Sets *host_end and *colon.
+ */
+static int rule_split(const char *entry, const char *s, size_t len,
+		      const char **host_end, const char **colon,
+		      struct strbuf *err)
+{
 	if (s[0] == '[') {
-		host_end = memchr(s, ']', len);
-		if (!host_end) {
+		*host_end = memchr(s, ']', len);
+		if (!*host_end) {
 			strbuf_addf(err, "'%s': unclosed '['", entry);
 			return -1;
 		}
-		host_end++;
-		colon = (size_t)(host_end - s) < len && *host_end == ':'
-				? host_end
-				: NULL;
-		if (!colon && (size_t)(host_end - s) < len) {
+		(*host_end)++;
+		*colon = (size_t)(*host_end - s) < len && **host_end == ':'
+				 ? *host_end
+				 : NULL;
+		if (!*colon && (size_t)(*host_end - s) < len) {
 			strbuf_addf(err, "'%s': expected ':PORT' after ']'",
 				    entry);
 			return -1;
 		}
 	} else {
-		colon = memchr(s, ':', len);
-		if (colon &&
-		    memchr(colon + 1, ':', len - (size_t)(colon - s) - 1)) {
+		*colon = memchr(s, ':', len);
+		if (*colon &&
+		    memchr(*colon + 1, ':', len - (size_t)(*colon - s) - 1)) {
 			strbuf_addf(err,
 				    "'%s': write an IPv6 address in "
 				    "brackets, as in [::1]:8080",
 				    entry);
 			return -1;
 		}
-		host_end = colon ? colon : s + len;
+		*host_end = *colon ? *colon : s + len;
 	}
-	if (memchr(s, '*', (size_t)(host_end - s))) {
+	if (memchr(s, '*', (size_t)(*host_end - s))) {
 		strbuf_addf(err,
 			    "'%s': '*' may only start a name, as in "
 			    "*.example.org:443",
 			    entry);
 		return -1;
 	}
-	if (!colon) {
+	if (!*colon) {
 		strbuf_addf(err, "'%s': missing port (write %s:443)", entry,
 			    entry);
 		return -1;
 	}
+	return 0;
+}
+
+/* The rule's kind, from its parsed host and whether it had a "*.". */
+static int rule_set_kind(struct netproxy_rule *r, const char *entry,
+			 bool suffix, struct strbuf *err)
+{
+	if (r->host.kind == NETPROXY_HOST_ADDR) {
+		if (suffix) {
+			strbuf_addf(err,
+				    "'%s': a wildcard takes a domain, "
+				    "not an address",
+				    entry);
+			return -1;
+		}
+		r->kind = NETPROXY_RULE_ADDR;
+	} else if (is_localhost(r->host.name)) {
+		if (suffix) {
+			strbuf_addf(err,
+				    "'%s': list the names under "
+				    "localhost one by one",
+				    entry);
+			return -1;
+		}
+		r->kind = NETPROXY_RULE_LOCALHOST;
+	} else if (suffix) {
+		if (!strchr(r->host.name, '.')) {
+			strbuf_addf(err,
+				    "'%s': the wildcard covers a whole "
+				    "top-level domain",
+				    entry);
+			return -1;
+		}
+		r->kind = NETPROXY_RULE_SUFFIX;
+	} else {
+		r->kind = NETPROXY_RULE_NAME;
+	}
+	return 0;
+}
+
+int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
+			   struct strbuf *err)
+{
+	struct netproxy_rule r = { 0 };
+	const char *s = entry, *colon, *host_end;
+	size_t len = strlen(entry);
+	bool suffix = false;
+
+	if (rule_check_text(entry, len, err) < 0)
+		return -1;
+	if (s[0] == '*' && s[1] == '.') {
+		suffix = true;
+		s += 2;
+		len -= 2;
+	}
+	if (rule_split(entry, s, len, &host_end, &colon, err) < 0)
+		return -1;
 	if (parse_port(colon + 1, len - (size_t)(colon + 1 - s), &r.port) <
 	    0) {
 		if (!strcmp(colon + 1, "*"))
@@ -567,36 +624,8 @@ int netproxy_allowlist_add(struct netproxy_allowlist *al, const char *entry,
 			    entry, (int)(host_end - s), s);
 		return -1;
 	}
-	if (r.host.kind == NETPROXY_HOST_ADDR) {
-		if (suffix) {
-			strbuf_addf(err,
-				    "'%s': a wildcard takes a domain, "
-				    "not an address",
-				    entry);
-			return -1;
-		}
-		r.kind = NETPROXY_RULE_ADDR;
-	} else if (is_localhost(r.host.name)) {
-		if (suffix) {
-			strbuf_addf(err,
-				    "'%s': list the names under "
-				    "localhost one by one",
-				    entry);
-			return -1;
-		}
-		r.kind = NETPROXY_RULE_LOCALHOST;
-	} else if (suffix) {
-		if (!strchr(r.host.name, '.')) {
-			strbuf_addf(err,
-				    "'%s': the wildcard covers a whole "
-				    "top-level domain",
-				    entry);
-			return -1;
-		}
-		r.kind = NETPROXY_RULE_SUFFIX;
-	} else {
-		r.kind = NETPROXY_RULE_NAME;
-	}
+	if (rule_set_kind(&r, entry, suffix, err) < 0)
+		return -1;
 	ALLOC_GROW(al->rules, al->nr + 1, al->alloc);
 	al->rules[al->nr++] = r;
 	return 0;
@@ -1227,30 +1256,24 @@ struct np_line {
 	size_t len;
 };
 
-/*
- * Parse the head in c->up (head_len bytes, ending in an empty line).
- * Returns 0 with c->host, c->port, c->dest set and, for a plain request,
- * the rewritten head followed by what came after it in c->up; or -1 with
- * a reply under way.
- */
-static int conn_parse_head(struct np_conn *c, size_t head_len)
-{
-	char *head = c->up.p;
-	struct np_line lines[128];
-	size_t nr = 0, pos = 0;
-	const char *method, *target, *version, *sp1, *sp2;
+/* A request head, split: every pointer is into c->up. */
+struct np_head {
+	struct np_line lines[128]; /* [0] the request line, then fields */
+	size_t nr;
+	const char *method, *target, *version;
 	size_t mlen, tlen, vlen;
-	const char *host_hdr = NULL;
-	char *conn_hdr = NULL;
-	size_t host_len = 0;
-	int nr_host = 0;
-	struct strbuf out = STRBUF_INIT;
-	const char *path = "/";
-	size_t path_len = 1;
 	bool connect;
-	int ret = -1;
+	const char *host_hdr; /* the Host field's value, trimmed */
+	size_t host_len;
+	const char *path; /* of an absolute-form target */
+	size_t path_len;
+};
 
-	/* split into lines (CRLF or LF), the last one empty */
+/* Lines end in CRLF or LF; the last one is empty. -1: malformed. */
+static int head_split(struct np_head *h, const char *head, size_t head_len)
+{
+	size_t pos = 0;
+
 	while (pos < head_len) {
 		const char *nl = memchr(head + pos, '\n', head_len - pos);
 		size_t len = (size_t)(nl - (head + pos));
@@ -1259,144 +1282,176 @@ static int conn_parse_head(struct np_conn *c, size_t head_len)
 			len--;
 		if (!len)
 			break;
-		if (nr == ARRAY_SIZE(lines))
-			goto malformed;
+		if (h->nr == ARRAY_SIZE(h->lines))
+			return -1;
 		for (size_t i = 0; i < len; i++) {
 			unsigned char ch = (unsigned char)head[pos + i];
 
 			if ((ch < ' ' && ch != '\t') || ch == 0x7f)
-				goto malformed;
+				return -1;
 		}
-		lines[nr].s = head + pos;
-		lines[nr++].len = len;
+		h->lines[h->nr].s = head + pos;
+		h->lines[h->nr++].len = len;
 		pos = (size_t)(nl - head) + 1;
 	}
-	if (!nr)
-		goto malformed;
+	return h->nr ? 0 : -1;
+}
 
-	/* METHOD SP TARGET SP VERSION */
-	method = lines[0].s;
-	sp1 = memchr(method, ' ', lines[0].len);
+/* METHOD SP TARGET SP VERSION. -1: malformed. */
+static int head_request_line(struct np_head *h)
+{
+	const struct np_line *l = &h->lines[0];
+	const char *sp1, *sp2;
+
+	h->method = l->s;
+	sp1 = memchr(h->method, ' ', l->len);
 	if (!sp1)
-		goto malformed;
-	mlen = (size_t)(sp1 - method);
-	target = sp1 + 1;
-	sp2 = memchr(target, ' ', lines[0].len - mlen - 1);
-	if (!sp2 || !mlen || mlen > 32)
-		goto malformed;
-	tlen = (size_t)(sp2 - target);
-	version = sp2 + 1;
-	vlen = lines[0].len - mlen - tlen - 2;
-	if (!tlen || memchr(target, '\t', tlen) ||
-	    !((vlen == 8 && !memcmp(version, "HTTP/1.1", 8)) ||
-	      (vlen == 8 && !memcmp(version, "HTTP/1.0", 8))))
-		goto malformed;
-	for (size_t i = 0; i < mlen; i++)
-		if (!tchar(method[i]))
-			goto malformed;
-	connect = mlen == 7 && !memcmp(method, "CONNECT", 7);
+		return -1;
+	h->mlen = (size_t)(sp1 - h->method);
+	h->target = sp1 + 1;
+	sp2 = memchr(h->target, ' ', l->len - h->mlen - 1);
+	if (!sp2 || !h->mlen || h->mlen > 32)
+		return -1;
+	h->tlen = (size_t)(sp2 - h->target);
+	h->version = sp2 + 1;
+	h->vlen = l->len - h->mlen - h->tlen - 2;
+	if (!h->tlen || memchr(h->target, '\t', h->tlen) ||
+	    !((h->vlen == 8 && !memcmp(h->version, "HTTP/1.1", 8)) ||
+	      (h->vlen == 8 && !memcmp(h->version, "HTTP/1.0", 8))))
+		return -1;
+	for (size_t i = 0; i < h->mlen; i++)
+		if (!tchar(h->method[i]))
+			return -1;
+	h->connect = h->mlen == 7 && !memcmp(h->method, "CONNECT", 7);
+	return 0;
+}
 
-	for (size_t i = 1; i < nr; i++) {
-		const char *colon = memchr(lines[i].s, ':', lines[i].len);
+/* Every field a name and a colon; at most one Host. -1: malformed. */
+static int head_fields(struct np_head *h)
+{
+	int nr_host = 0;
+
+	for (size_t i = 1; i < h->nr; i++) {
+		const struct np_line *l = &h->lines[i];
+		const char *colon = memchr(l->s, ':', l->len);
 		size_t nlen;
 
-		if (lines[i].s[0] == ' ' || lines[i].s[0] == '\t' || !colon)
-			goto malformed; /* obs-fold, or no name */
-		nlen = (size_t)(colon - lines[i].s);
+		if (l->s[0] == ' ' || l->s[0] == '\t' || !colon)
+			return -1; /* obs-fold, or no name */
+		nlen = (size_t)(colon - l->s);
 		for (size_t k = 0; k < nlen; k++)
-			if (!tchar(lines[i].s[k]))
-				goto malformed;
-		if (nlen == 4 && !strncasecmp(lines[i].s, "host", 4)) {
-			host_hdr = colon + 1;
-			host_len = lines[i].len - nlen - 1;
-			while (host_len &&
-			       (*host_hdr == ' ' || *host_hdr == '\t')) {
-				host_hdr++;
-				host_len--;
+			if (!tchar(l->s[k]))
+				return -1;
+		if (nlen == 4 && !strncasecmp(l->s, "host", 4)) {
+			h->host_hdr = colon + 1;
+			h->host_len = l->len - nlen - 1;
+			while (h->host_len &&
+			       (*h->host_hdr == ' ' || *h->host_hdr == '\t')) {
+				h->host_hdr++;
+				h->host_len--;
 			}
-			while (host_len && (host_hdr[host_len - 1] == ' ' ||
-					    host_hdr[host_len - 1] == '\t'))
-				host_len--;
+			while (h->host_len &&
+			       (h->host_hdr[h->host_len - 1] == ' ' ||
+				h->host_hdr[h->host_len - 1] == '\t'))
+				h->host_len--;
 			nr_host++;
 		}
 	}
-	if (nr_host > 1)
-		goto malformed;
+	return nr_host > 1 ? -1 : 0;
+}
 
-	if (connect) {
-		if (netproxy_authority_parse(target, tlen, 0, &c->host,
-					     &c->port) < 0)
-			goto malformed;
-	} else {
-		const char *auth, *end;
-		size_t alen;
+/*
+ * The destination, into c->host and c->port: the authority of CONNECT,
+ * or of an http:// target (which also sets h->path). -1: malformed; -2:
+ * refused with a reply of its own.
+ */
+static int head_target(struct np_conn *c, struct np_head *h)
+{
+	const char *target = h->target, *auth, *end;
+	size_t tlen = h->tlen, alen;
 
-		if (tlen >= 8 && !strncasecmp(target, "https://", 8)) {
-			conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
-				    "runner: use CONNECT for https:// "
-				    "through this proxy");
-			goto out;
-		}
-		if (tlen < 7 || strncasecmp(target, "http://", 7))
-			goto malformed;
-		auth = target + 7;
-		end = auth;
-		while (end < target + tlen && !strchr("/?#", *end))
-			end++;
-		alen = (size_t)(end - auth);
-		if (memchr(auth, '@', alen) ||
-		    netproxy_authority_parse(auth, alen, 80, &c->host,
-					     &c->port) < 0)
-			goto malformed;
-		if (end < target + tlen) {
-			path = end;
-			path_len = (size_t)(target + tlen - end);
-		}
-		c->http = true;
+	if (h->connect)
+		return netproxy_authority_parse(target, tlen, 0, &c->host,
+						&c->port) < 0
+			       ? -1
+			       : 0;
+	if (tlen >= 8 && !strncasecmp(target, "https://", 8)) {
+		conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
+			    "runner: use CONNECT for https:// "
+			    "through this proxy");
+		return -2;
 	}
-	host_dest(&c->host, c->port, c->dest, sizeof(c->dest));
-	if (host_hdr) {
-		struct netproxy_host hh;
-		unsigned hport;
-
-		if (netproxy_authority_parse(host_hdr, host_len, c->port, &hh,
-					     &hport) < 0 ||
-		    hh.kind != c->host.kind || strcmp(hh.name, c->host.name) ||
-		    hport != c->port)
-			goto malformed;
+	if (tlen < 7 || strncasecmp(target, "http://", 7))
+		return -1;
+	auth = target + 7;
+	end = auth;
+	while (end < target + tlen && !strchr("/?#", *end))
+		end++;
+	alen = (size_t)(end - auth);
+	if (memchr(auth, '@', alen) ||
+	    netproxy_authority_parse(auth, alen, 80, &c->host, &c->port) < 0)
+		return -1;
+	if (end < target + tlen) {
+		h->path = end;
+		h->path_len = (size_t)(target + tlen - end);
 	}
-	if (connect) {
-		/* what came after the head is the tunnel's first bytes */
-		memmove(c->up.p, c->up.p + head_len, c->up.end - head_len);
-		c->up.end -= head_len;
-		ret = 0;
-		goto out;
-	}
+	c->http = true;
+	return 0;
+}
 
-	/* the request in origin form, for the upstream */
-	for (size_t i = 1; i < nr; i++)
-		if (!conn_hdr && !strncasecmp(lines[i].s, "connection:", 11))
-			conn_hdr =
-				xstrndup(lines[i].s + 11, lines[i].len - 11);
+/* A Host field must name the target's host and port. -1: it does not. */
+static int head_host_matches(const struct np_conn *c, const struct np_head *h)
+{
+	struct netproxy_host hh;
+	unsigned hport;
+
+	if (!h->host_hdr)
+		return 0;
+	if (netproxy_authority_parse(h->host_hdr, h->host_len, c->port, &hh,
+				     &hport) < 0 ||
+	    hh.kind != c->host.kind || strcmp(hh.name, c->host.name) ||
+	    hport != c->port)
+		return -1;
+	return 0;
+}
+
+/*
+ * Replace the head in c->up by the request in origin form, without
+ * hop-by-hop fields, for the upstream. -1 if it does not fit.
+ */
+static int head_rewrite(struct np_conn *c, const struct np_head *h,
+			size_t head_len)
+{
+	struct strbuf out = STRBUF_INIT;
+	char *conn_hdr = NULL;
+	size_t rest = c->up.end - head_len;
+	int ret = -1;
+
+	for (size_t i = 1; i < h->nr; i++)
+		if (!conn_hdr &&
+		    !strncasecmp(h->lines[i].s, "connection:", 11))
+			conn_hdr = xstrndup(h->lines[i].s + 11,
+					    h->lines[i].len - 11);
 	strbuf_init(&out, head_len + 64);
-	strbuf_add(&out, method, mlen);
+	strbuf_add(&out, h->method, h->mlen);
 	strbuf_addch(&out, ' ');
-	if (path[0] == '?')
+	if (h->path[0] == '?')
 		strbuf_addch(&out, '/');
-	strbuf_add(&out, path, path_len);
+	strbuf_add(&out, h->path, h->path_len);
 	strbuf_addch(&out, ' ');
-	strbuf_add(&out, version, vlen);
+	strbuf_add(&out, h->version, h->vlen);
 	strbuf_addstr(&out, "\r\n");
-	for (size_t i = 1; i < nr; i++) {
-		const char *colon = memchr(lines[i].s, ':', lines[i].len);
+	for (size_t i = 1; i < h->nr; i++) {
+		const char *colon =
+			memchr(h->lines[i].s, ':', h->lines[i].len);
 
-		if (hop_by_hop(lines[i].s, (size_t)(colon - lines[i].s),
+		if (hop_by_hop(h->lines[i].s, (size_t)(colon - h->lines[i].s),
 			       conn_hdr))
 			continue;
-		strbuf_add(&out, lines[i].s, lines[i].len);
+		strbuf_add(&out, h->lines[i].s, h->lines[i].len);
 		strbuf_addstr(&out, "\r\n");
 	}
-	if (!host_hdr) {
+	if (!h->host_hdr) {
 		if (c->port == 80 && c->host.kind == NETPROXY_HOST_ADDR &&
 		    c->host.addr.family == AF_INET6)
 			strbuf_addf(&out, "Host: [%s]\r\n", c->host.name);
@@ -1406,25 +1461,52 @@ static int conn_parse_head(struct np_conn *c, size_t head_len)
 			strbuf_addf(&out, "Host: %s\r\n", c->dest);
 	}
 	strbuf_addstr(&out, "Connection: close\r\n\r\n");
-	{
-		size_t rest = c->up.end - head_len;
-
-		if (out.len + rest > c->task->np->o.buf_size)
-			goto malformed; /* cannot happen: head <= 16 KiB */
-		memmove(c->up.p + out.len, c->up.p + head_len, rest);
-		memcpy(c->up.p, out.buf, out.len);
-		c->up.start = 0;
-		c->up.end = out.len + rest;
-	}
+	if (out.len + rest > c->task->np->o.buf_size)
+		goto out; /* cannot happen: head <= 16 KiB */
+	memmove(c->up.p + out.len, c->up.p + head_len, rest);
+	memcpy(c->up.p, out.buf, out.len);
+	c->up.start = 0;
+	c->up.end = out.len + rest;
 	ret = 0;
-	goto out;
-malformed:
-	conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
-		    "runner: not a proxy request this proxy takes");
 out:
 	free(conn_hdr);
 	strbuf_release(&out);
 	return ret;
+}
+
+/*
+ * Parse the head in c->up (head_len bytes, ending in an empty line).
+ * Returns 0 with c->host, c->port, c->dest set and, for a plain request,
+ * the rewritten head followed by what came after it in c->up; or -1 with
+ * a reply under way.
+ */
+static int conn_parse_head(struct np_conn *c, size_t head_len)
+{
+	struct np_head h = { .path = "/", .path_len = 1 };
+	int rc;
+
+	if (head_split(&h, c->up.p, head_len) < 0 ||
+	    head_request_line(&h) < 0 || head_fields(&h) < 0)
+		goto malformed;
+	if ((rc = head_target(c, &h)) == -2)
+		return -1;
+	if (rc < 0)
+		goto malformed;
+	host_dest(&c->host, c->port, c->dest, sizeof(c->dest));
+	if (head_host_matches(c, &h) < 0)
+		goto malformed;
+	if (h.connect) {
+		/* what came after the head is the tunnel's first bytes */
+		memmove(c->up.p, c->up.p + head_len, c->up.end - head_len);
+		c->up.end -= head_len;
+	} else if (head_rewrite(c, &h, head_len) < 0) {
+		goto malformed;
+	}
+	return 0;
+malformed:
+	conn_refuse(c, NETPROXY_REFUSED_MALFORMED, 0,
+		    "runner: not a proxy request this proxy takes");
+	return -1;
 }
 
 static void conn_connect_next(struct np_conn *c);
@@ -1955,15 +2037,168 @@ struct np_slot {
 	int fd;
 };
 
+/* One turn's poll set: pfds[i] is what slots[i] says it is. */
+struct np_poll {
+	struct pollfd *pfds;
+	struct np_slot *slots;
+	size_t n, alloc_p, alloc_s;
+};
+
+static void poll_add(struct np_poll *p, int fd, short events,
+		     struct np_slot slot)
+{
+	ALLOC_GROW(p->pfds, p->n + 1, p->alloc_p);
+	ALLOC_GROW(p->slots, p->n + 1, p->alloc_s);
+	p->pfds[p->n] = (struct pollfd){ .fd = fd, .events = events };
+	p->slots[p->n++] = slot;
+}
+
+/*
+ * Each task's control socket, and its listeners while it may take
+ * another connection. Lowers *next to the end of a pause.
+ */
+static void poll_add_tasks(struct netproxy *np, struct np_poll *p, int64_t now,
+			   int64_t *next)
+{
+	for (struct netproxy_task *t = np->tasks; t; t = t->next) {
+		if (t->ctl_fd >= 0)
+			poll_add(p, t->ctl_fd, POLLIN,
+				 (struct np_slot){ .kind = NP_K_CTL,
+						   .task = t });
+		if (t->paused_until > now && t->paused_until < *next)
+			*next = t->paused_until;
+		for (size_t i = 0; i < t->nr_lfd; i++) {
+			if (t->nr_conns >= np->o.max_conns ||
+			    np->nr_conns >= np->max_total ||
+			    t->paused_until > now)
+				continue;
+			poll_add(p, t->lfd[i], POLLIN,
+				 (struct np_slot){ .kind = NP_K_LISTEN,
+						   .task = t,
+						   .fd = t->lfd[i] });
+		}
+	}
+}
+
+/* What c waits for on the client (*ce) and upstream (*ue) sides. */
+static void conn_poll_events(const struct netproxy *np,
+			     const struct np_conn *c, short *ce, short *ue)
+{
+	*ce = *ue = 0;
+	switch (c->state) {
+	case NP_HEAD:
+		*ce = POLLIN;
+		break;
+	case NP_RESOLVE:
+		break;
+	case NP_CONNECT:
+		*ue = POLLOUT;
+		break;
+	case NP_TUNNEL:
+		if (!c->up_eof && c->up.end - c->up.start < np->o.buf_size)
+			*ce |= POLLIN;
+		if (buf_data(&c->down))
+			*ce |= POLLOUT;
+		if (!c->down_eof &&
+		    c->down.end - c->down.start < np->o.buf_size)
+			*ue |= POLLIN;
+		if (buf_data(&c->up))
+			*ue |= POLLOUT;
+		break;
+	case NP_REPLY:
+		*ce = c->draining ? POLLIN : POLLOUT;
+		break;
+	}
+}
+
+/* Each connection's client and upstream sockets; lowers *next. */
+static void poll_add_conns(struct netproxy *np, struct np_poll *p,
+			   int64_t *next)
+{
+	for (size_t i = 0; i < np->nr_conns; i++) {
+		struct np_conn *c = np->conns[i];
+		short ce, ue;
+
+		conn_poll_events(np, c, &ce, &ue);
+		if (c->deadline < *next)
+			*next = c->deadline;
+		poll_add(p, c->cfd, ce,
+			 (struct np_slot){
+				 .kind = NP_K_CONN, .conn = c, .fd = 0 });
+		if (c->ufd >= 0)
+			poll_add(p, c->ufd, ue,
+				 (struct np_slot){ .kind = NP_K_CONN,
+						   .conn = c,
+						   .fd = 1 });
+	}
+}
+
+static void poll_dispatch(struct netproxy *np, const struct np_poll *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct np_slot *s = &p->slots[i];
+		short rev = p->pfds[i].revents;
+
+		if (s->kind == NP_K_CONN) {
+			struct np_conn *c = s->conn;
+			short crev = 0, urev = 0;
+
+			/* a conn's slots are adjacent: client, up */
+			if (s->fd == 1 || c->dead)
+				continue;
+			crev = rev;
+			if (i + 1 < p->n &&
+			    p->slots[i + 1].kind == NP_K_CONN &&
+			    p->slots[i + 1].conn == c)
+				urev = p->pfds[i + 1].revents;
+			if (crev || urev)
+				conn_event(c, crev, urev);
+			continue;
+		}
+		if (!rev)
+			continue;
+		switch (s->kind) {
+		case NP_K_WAKE:
+			drain(np->wake_fd);
+			break;
+		case NP_K_RES:
+			drain(np->res->wake_fd);
+			take_resolved(np);
+			break;
+		case NP_K_CTL:
+			task_read_ctl(s->task);
+			break;
+		case NP_K_LISTEN:
+			task_accept(s->task, s->fd);
+			break;
+		case NP_K_CONN:
+			break;
+		}
+	}
+}
+
+/* Stopping: close everything, free tasks never detached. */
+static void proxy_shutdown(struct netproxy *np)
+{
+	pthread_mutex_lock(&np->lock);
+	handle_requests(np);
+	while (np->tasks) {
+		struct netproxy_task *t = np->tasks;
+
+		np->tasks = t->next;
+		task_close_all(np, t);
+		task_free(t);
+	}
+	sweep(np);
+	pthread_mutex_unlock(&np->lock);
+}
+
 static void *proxy_thread(void *arg)
 {
 	struct netproxy *np = arg;
-	struct pollfd *pfds = NULL;
-	struct np_slot *slots = NULL;
-	size_t alloc_p = 0, alloc_s = 0;
+	struct np_poll p = { NULL, NULL, 0, 0, 0 };
 
 	for (;;) {
-		size_t n = 0;
 		int64_t now, next;
 		int timeout;
 
@@ -1977,133 +2212,20 @@ static void *proxy_thread(void *arg)
 
 		now = time_mono_ms();
 		next = now + 1000;
-		ALLOC_GROW(pfds, 2 + np->nr_conns + 4, alloc_p);
-		ALLOC_GROW(slots, 2 + np->nr_conns + 4, alloc_s);
-		pfds[n] =
-			(struct pollfd){ .fd = np->wake_fd, .events = POLLIN };
-		slots[n++] = (struct np_slot){ .kind = NP_K_WAKE };
-		pfds[n] = (struct pollfd){ .fd = np->res->wake_fd,
-					   .events = POLLIN };
-		slots[n++] = (struct np_slot){ .kind = NP_K_RES };
-		for (struct netproxy_task *t = np->tasks; t; t = t->next) {
-			ALLOC_GROW(pfds, n + 3 + np->nr_conns, alloc_p);
-			ALLOC_GROW(slots, n + 3 + np->nr_conns, alloc_s);
-			if (t->ctl_fd >= 0) {
-				pfds[n] = (struct pollfd){ .fd = t->ctl_fd,
-							   .events = POLLIN };
-				slots[n++] =
-					(struct np_slot){ .kind = NP_K_CTL,
-							  .task = t };
-			}
-			if (t->paused_until > now && t->paused_until < next)
-				next = t->paused_until;
-			for (size_t i = 0; i < t->nr_lfd; i++) {
-				if (t->nr_conns >= np->o.max_conns ||
-				    np->nr_conns >= np->max_total ||
-				    t->paused_until > now)
-					continue;
-				pfds[n] = (struct pollfd){ .fd = t->lfd[i],
-							   .events = POLLIN };
-				slots[n++] =
-					(struct np_slot){ .kind = NP_K_LISTEN,
-							  .task = t,
-							  .fd = t->lfd[i] };
-			}
-		}
-		ALLOC_GROW(pfds, n + 2 * np->nr_conns, alloc_p);
-		ALLOC_GROW(slots, n + 2 * np->nr_conns, alloc_s);
-		for (size_t i = 0; i < np->nr_conns; i++) {
-			struct np_conn *c = np->conns[i];
-			short ce = 0, ue = 0;
-
-			switch (c->state) {
-			case NP_HEAD:
-				ce = POLLIN;
-				break;
-			case NP_RESOLVE:
-				break;
-			case NP_CONNECT:
-				ue = POLLOUT;
-				break;
-			case NP_TUNNEL:
-				if (!c->up_eof &&
-				    c->up.end - c->up.start < np->o.buf_size)
-					ce |= POLLIN;
-				if (buf_data(&c->down))
-					ce |= POLLOUT;
-				if (!c->down_eof &&
-				    c->down.end - c->down.start <
-					    np->o.buf_size)
-					ue |= POLLIN;
-				if (buf_data(&c->up))
-					ue |= POLLOUT;
-				break;
-			case NP_REPLY:
-				ce = c->draining ? POLLIN : POLLOUT;
-				break;
-			}
-			if (c->deadline < next)
-				next = c->deadline;
-			pfds[n] =
-				(struct pollfd){ .fd = c->cfd, .events = ce };
-			slots[n++] = (struct np_slot){ .kind = NP_K_CONN,
-						       .conn = c,
-						       .fd = 0 };
-			if (c->ufd >= 0) {
-				pfds[n] = (struct pollfd){ .fd = c->ufd,
-							   .events = ue };
-				slots[n++] = (struct np_slot){
-					.kind = NP_K_CONN, .conn = c, .fd = 1
-				};
-			}
-		}
+		p.n = 0;
+		poll_add(&p, np->wake_fd, POLLIN,
+			 (struct np_slot){ .kind = NP_K_WAKE });
+		poll_add(&p, np->res->wake_fd, POLLIN,
+			 (struct np_slot){ .kind = NP_K_RES });
+		poll_add_tasks(np, &p, now, &next);
+		poll_add_conns(np, &p, &next);
 		timeout = next > now ? (int)(next - now) : 0;
-		if (poll(pfds, n, timeout) < 0) {
+		if (poll(p.pfds, p.n, timeout) < 0) {
 			/* ENOMEM: try again; a detach must still be served */
 			time_sleep_ms(10);
 			continue;
 		}
-
-		for (size_t i = 0; i < n; i++) {
-			struct np_slot *s = &slots[i];
-			short rev = pfds[i].revents;
-
-			if (s->kind == NP_K_CONN) {
-				struct np_conn *c = s->conn;
-				short crev = 0, urev = 0;
-
-				/* a conn's slots are adjacent: client, up */
-				if (s->fd == 1 || c->dead)
-					continue;
-				crev = rev;
-				if (i + 1 < n &&
-				    slots[i + 1].kind == NP_K_CONN &&
-				    slots[i + 1].conn == c)
-					urev = pfds[i + 1].revents;
-				if (crev || urev)
-					conn_event(c, crev, urev);
-				continue;
-			}
-			if (!rev)
-				continue;
-			switch (s->kind) {
-			case NP_K_WAKE:
-				drain(np->wake_fd);
-				break;
-			case NP_K_RES:
-				drain(np->res->wake_fd);
-				take_resolved(np);
-				break;
-			case NP_K_CTL:
-				task_read_ctl(s->task);
-				break;
-			case NP_K_LISTEN:
-				task_accept(s->task, s->fd);
-				break;
-			case NP_K_CONN:
-				break;
-			}
-		}
+		poll_dispatch(np, &p);
 		now = time_mono_ms();
 		for (size_t i = 0; i < np->nr_conns; i++)
 			if (!np->conns[i]->dead &&
@@ -2111,21 +2233,9 @@ static void *proxy_thread(void *arg)
 				conn_timeout(np->conns[i]);
 		sweep(np);
 	}
-
-	/* stopping: close everything, free tasks never detached */
-	pthread_mutex_lock(&np->lock);
-	handle_requests(np);
-	while (np->tasks) {
-		struct netproxy_task *t = np->tasks;
-
-		np->tasks = t->next;
-		task_close_all(np, t);
-		task_free(t);
-	}
-	sweep(np);
-	pthread_mutex_unlock(&np->lock);
-	free(pfds);
-	free(slots);
+	proxy_shutdown(np);
+	free(p.pfds);
+	free(p.slots);
 	return NULL;
 }
 

@@ -1219,8 +1219,9 @@ int plan_use_backend(struct plan *plan, const char *name,
 static void parse_limits(struct ctx *c, const struct plan_node *root)
 {
 	static const char *const keys[] = {
-		"concurrency", "per_hour",   "per_day",
-		"on_limit",    "budget_usd", "cost_per_hour_usd"
+		"concurrency",	      "per_hour",    "per_day",
+		"on_limit",	      "budget_usd",  "cost_per_hour_usd",
+		"budget_per_day_usd", "estimate_usd"
 	};
 	static const char *const on_limit[] = { "wait", "skip", "fail" };
 	static const struct scope sc = { "limits: ", "", "limits." };
@@ -1249,10 +1250,66 @@ static void parse_limits(struct ctx *c, const struct plan_node *root)
 	n = plan_node_get(map, "budget_usd", NULL);
 	if (n)
 		want_number(c, &sc, "budget_usd", n, &plan->budget_usd);
+	n = plan_node_get(map, "budget_per_day_usd", NULL);
+	if (n)
+		want_number(c, &sc, "budget_per_day_usd", n,
+			    &plan->budget_per_day_usd);
+	n = plan_node_get(map, "estimate_usd", NULL);
+	if (n)
+		want_number(c, &sc, "estimate_usd", n, &plan->estimate_usd);
 	n = plan_node_get(map, "cost_per_hour_usd", NULL);
 	if (n)
 		want_number(c, &sc, "cost_per_hour_usd", n,
 			    &plan->cost_per_hour_usd);
+}
+
+/*
+ * on_done: "cmd", or {run: "cmd", timeout: 10m}: the user's own command
+ * on the host, like run: a shell command, so any string goes.
+ */
+static void parse_on_done(struct ctx *c, const struct plan_node *root)
+{
+	static const char *const keys[] = { "run", "timeout" };
+	static const struct scope top = { "", "", "" };
+	static const struct scope sc = { "on_done: ", "", "on_done." };
+	const struct plan_node *n = plan_node_get(root, "on_done", NULL);
+	struct plan *plan = c->plan;
+	const char *s = NULL;
+
+	plan->on_done_timeout_ms = 10 * 60 * 1000;
+	if (!n)
+		return;
+	plan->on_done_loc = n->loc;
+	if (n->type != PLAN_NODE_MAP) {
+		if (!is_scalar(n, PLAN_SCALAR_STR)) {
+			expected(c, &top, "on_done", n,
+				 "a command (a string) or a mapping with run "
+				 "and timeout");
+			return;
+		}
+		s = n->str;
+	} else {
+		const struct plan_node *r = plan_node_get(n, "run", NULL);
+		const struct plan_node *t = plan_node_get(n, "timeout", NULL);
+		check_keys(c, &sc, n, keys, ARRAY_SIZE(keys));
+		if (!r)
+			plan_diag_add(c->diag, n->loc,
+				      "on_done: missing required key 'run'");
+		else if (!want_str(c, &sc, "run", r, &s))
+			s = NULL;
+		if (t &&
+		    want_duration(c, &sc, "timeout", t,
+				  &plan->on_done_timeout_ms) &&
+		    plan->on_done_timeout_ms <= 0)
+			value_error(c, &sc, "timeout", t,
+				    "the timeout must be more than 0");
+		if (r)
+			plan->on_done_loc = r->loc;
+	}
+	if (s && !*s)
+		value_error(c, &top, "on_done", n, "the command is empty");
+	else if (s)
+		plan->on_done = xstrdup(s);
 }
 
 /*
@@ -2754,10 +2811,10 @@ static void check_agent_memory(struct ctx *c, const struct plan_node *root)
 
 static void parse_root(struct ctx *c, const struct plan_node *root)
 {
-	static const char *const keys[] = { "version",	"name",	  "schedule",
-					    "backend",	"limits", "notify",
-					    "defaults", "agents", "tasks",
-					    "prices" };
+	static const char *const keys[] = { "version", "name",	   "schedule",
+					    "backend", "limits",   "notify",
+					    "on_done", "defaults", "agents",
+					    "tasks",   "prices" };
 	static const struct scope top = { "", "", "" };
 	struct plan *plan = c->plan;
 	const struct plan_node *n;
@@ -2811,6 +2868,7 @@ static void parse_root(struct ctx *c, const struct plan_node *root)
 	parse_backend(c, root);
 	parse_limits(c, root);
 	parse_notify(c, root);
+	parse_on_done(c, root);
 	parse_agents(c, root);
 	parse_prices(c, root);
 	parse_tasks(c, root);

@@ -51,6 +51,7 @@ void plan_free(struct plan *plan)
 	free(plan->path);
 	free(plan->dir);
 	free(plan->name);
+	free(plan->on_done);
 	free(plan->notify.webhook);
 	free(plan->cron);
 	free(plan->timezone);

@@ -157,11 +157,22 @@ struct plan {
 	int per_day;		     /* 0 = no cap */
 	enum plan_on_limit on_limit; /* default wait */
 	double budget_usd;	     /* 0 = no budget */
-	double cost_per_hour_usd;    /* default 0 */
+	/* Across every run of the state, in any rolling 24 h (caps.h). */
+	double budget_per_day_usd; /* 0 = none */
+	double estimate_usd; /* a task's estimate with nothing better; 0 */
+	double cost_per_hour_usd; /* default 0 */
 	/* prices: model prices over prices/models.json; NULL: none */
 	struct price_table *prices;
 
 	struct plan_notify notify;
+
+	/*
+	 * on_done: the user's command, run on the host through /bin/sh -c
+	 * when a run ends (hook.h); NULL: none. Timeout default 10m.
+	 */
+	char *on_done;
+	int64_t on_done_timeout_ms;
+	struct plan_loc on_done_loc;
 
 	struct plan_agent *agents;
 	size_t nr_agents;

@@ -213,7 +213,7 @@ static void child_run(const struct proc *p, const struct child_setup *cs)
 	if (setsid() < 0)
 		child_die(cs->err_fd, CHILD_SETSID);
 	if (dup2(cs->in_fd, 0) < 0 || dup2(cs->out_fd, 1) < 0 ||
-	    dup2(cs->out_fd, 2) < 0)
+	    dup2(p->stderr_fd > 2 ? p->stderr_fd : cs->out_fd, 2) < 0)
 		child_die(cs->err_fd, CHILD_DUP2);
 	child_cloexec_all(cs->max_fd);
 	for (size_t i = 0; i < p->nr_keep_fds; i++)

@@ -27,7 +27,8 @@ struct strbuf;
  * The child gets:
  *   - exactly p.env as its environment (nothing is inherited);
  *   - stdin from p.stdin_path, or /dev/null;
- *   - stdout and stderr on ONE pipe, so output keeps its write order;
+ *   - stdout and stderr on ONE pipe, so output keeps its write order
+ *     (unless stderr_fd names another place for stderr);
  *   - its own session and process group (pgid = sid = pid), so it has no
  *     controlling terminal and the whole group can be signalled;
  *   - every signal reset to the default and none blocked;
@@ -64,11 +65,17 @@ struct proc {
 	const char *path;	/* PATH to find args.v[0] in; NULL: $PATH */
 	const char *dir;	/* working directory; NULL: inherit */
 	const char *stdin_path; /* NULL: /dev/null */
-	uint64_t rlimit_as;	/* RLIMIT_AS in bytes; 0: leave as is */
-	uint64_t rlimit_nproc;	/* RLIMIT_NPROC; 0: leave as is */
-	bool no_core;		/* RLIMIT_CORE 0 */
-	bool die_with_parent;	/* PR_SET_PDEATHSIG SIGKILL (see above) */
-	bool drop_privs;	/* setgroups(0), setgid(gid), setuid(uid) */
+	/*
+	 * Above 2: a descriptor of ours that becomes the child's stderr
+	 * (output that must not mix into what stdout carries, such as a
+	 * NUL-separated listing); else stderr shares stdout's pipe.
+	 */
+	int stderr_fd;
+	uint64_t rlimit_as;    /* RLIMIT_AS in bytes; 0: leave as is */
+	uint64_t rlimit_nproc; /* RLIMIT_NPROC; 0: leave as is */
+	bool no_core;	       /* RLIMIT_CORE 0 */
+	bool die_with_parent;  /* PR_SET_PDEATHSIG SIGKILL (see above) */
+	bool drop_privs;       /* setgroups(0), setgid(gid), setuid(uid) */
 	uid_t uid;
 	gid_t gid;
 	/*

@@ -255,6 +255,12 @@ int results_write_changes(struct task_run *t, const struct ws_changes *c,
 	strbuf_release(&secret);
 	/* Where `runner apply` puts the changes by default. */
 	quote_json_add_name(o, "workspace", t->task->workspace);
+	/* And what apply --branch bases its commit on. */
+	if (t->git_head) {
+		cJSON *g = cJSON_AddObjectToObject(o, "git");
+		cJSON_AddStringToObject(g, "commit", t->git_head);
+		cJSON_AddBoolToObject(g, "dirty", t->git_dirty);
+	}
 	if (fs_mkdir_p(t->dir, 0755, err) < 0) {
 		cJSON_Delete(o);
 		return -1;

@@ -110,6 +110,9 @@ struct task_run {
 	/* Fixed: the run's snapshot (borrowed from snap.c), or why not. */
 	const struct ws_manifest *manifest;
 	char *snap_error;
+	/* The commit the workspace's repository was at (hex), or NULL. */
+	const char *git_head;
+	bool git_dirty;
 
 	/* Main thread. */
 	enum task_status status;

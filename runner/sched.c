@@ -36,6 +36,7 @@
 #include "agent-outcome.h"
 #include "run.h"
 #include "snap.h"
+#include "hook.h"
 #include "task.h"
 #include "caps.h"
 #include "exitcode.h"
@@ -82,6 +83,7 @@ struct sched_task {
 	int attempt_no;	      /* the number of the attempt in flight */
 	int64_t not_before;   /* retry backoff: not before (ms) */
 	size_t first_attempt; /* attempts made before this session */
+	int64_t ledger_id;    /* the attempt's cost reservation, or 0 */
 	bool go;
 	bool exited;
 	pthread_cond_t go_cond;
@@ -506,18 +508,44 @@ enum gate { GATE_GO, GATE_WAIT, GATE_SKIPPED };
  * The budget and the caps: may t start now? A start is recorded in the
  * ledger (shared with every run of this state) before the sandbox is made.
  */
+static char *budget_reason(const struct plan *plan,
+			   const struct caps_spend *sp, int verdict)
+{
+	if (verdict == CAPS_NEVER)
+		return xstrfmt("budget_per_day_usd $%.2f: its estimate $%.4f "
+			       "(%s) alone is more",
+			       plan->budget_per_day_usd, sp->estimate_usd,
+			       sp->estimate_from);
+	return xstrfmt("budget_per_day_usd $%.2f reached: $%.4f spent or "
+		       "reserved in the last 24 h, its estimate $%.4f (%s)",
+		       plan->budget_per_day_usd, sp->spent_usd,
+		       sp->estimate_usd, sp->estimate_from);
+}
+
 static enum gate gate(struct sched *s, struct task_run *t)
 {
 	struct run *run = s->run;
 	const struct plan *plan = run->plan;
 	/*
 	 * One ledger per backend: every plan and every run sharing this
-	 * state counts against the same sandbox starts.
+	 * state counts against the same sandbox starts. The cost ledger is
+	 * one for the state.
 	 */
-	struct caps c = { run->backend->name, plan->per_hour, plan->per_day };
+	struct caps c = { run->backend->name, plan->per_hour, plan->per_day,
+			  plan->budget_per_day_usd };
+	struct caps_spend sp = {
+		.plan = plan->name ? plan->name : "",
+		.run_id = run->id,
+		.task_id = t->task->id,
+		.attempt = (int)t->nr_attempts + 1,
+		.max_cost_usd = t->task->max_cost_usd,
+		.default_usd = plan->estimate_usd,
+		.time_usd = attempt_estimate(t),
+	};
 	struct strbuf err = STRBUF_INIT;
 	int64_t now = time_now_ms(), next = 0;
 	const char *which = NULL;
+	bool budget;
 	int v;
 
 	if (plan->budget_usd > 0 &&
@@ -536,8 +564,7 @@ static enum gate gate(struct sched *s, struct task_run *t)
 		db_down(s);
 		return GATE_WAIT;
 	}
-	v = caps_try_start(s->store, &c, now, run->id, t->task->id, &next,
-			   &which, &err);
+	v = caps_try_spend(s->store, &c, now, &sp, &next, &which, &err);
 	if (v < 0) {
 		db_check(s, -1, &err);
 		strbuf_release(&err);
@@ -546,20 +573,31 @@ static enum gate gate(struct sched *s, struct task_run *t)
 	strbuf_release(&err);
 	if (v == CAPS_TAKEN) {
 		s->cap_wait_until = 0;
+		s->cap_which = NULL;
+		of(s, t)->ledger_id = sp.ledger_id;
 		return GATE_GO;
 	}
-	if (plan->on_limit == PLAN_ON_LIMIT_WAIT) {
+	budget = !strcmp(which, "budget_per_day_usd");
+	if (plan->on_limit == PLAN_ON_LIMIT_WAIT && v == CAPS_FULL) {
 		char when[40];
-		if (s->cap_wait_until != next || s->cap_which != which) {
+		/* The budget's wait looks again often: say it once. */
+		if (s->cap_which != which ||
+		    (!budget && s->cap_wait_until != next)) {
 			char *msg;
 			time_iso8601_utc(next, when, sizeof(when));
-			msg = xstrfmt("%s cap reached (%d); waiting for the "
-				      "next slot at %s",
-				      which,
-				      !strcmp(which, "per_hour")
-					      ? plan->per_hour
-					      : plan->per_day,
-				      when);
+			if (budget) {
+				char *r = budget_reason(plan, &sp, v);
+				msg = xstrfmt("%s; waiting", r);
+				free(r);
+			} else {
+				msg = xstrfmt("%s cap reached (%d); waiting "
+					      "for the next slot at %s",
+					      which,
+					      !strcmp(which, "per_hour")
+						      ? plan->per_hour
+						      : plan->per_day,
+					      when);
+			}
 			event(s, NULL, "info", "cap_wait", msg);
 			free(msg);
 		}
@@ -568,16 +606,23 @@ static enum gate gate(struct sched *s, struct task_run *t)
 		return GATE_WAIT;
 	}
 	{
-		char *reason = xstrfmt(
-			"%s cap reached (%d starts in the last "
-			"%s)%s",
-			which,
-			!strcmp(which, "per_hour") ? plan->per_hour
-						   : plan->per_day,
-			!strcmp(which, "per_hour") ? "hour" : "24 hours",
-			plan->on_limit == PLAN_ON_LIMIT_FAIL
-				? "; on_limit: fail stopped the run"
-				: "");
+		char *why =
+			budget ? budget_reason(plan, &sp, v)
+			       : xstrfmt("%s cap reached (%d starts in the "
+					 "last %s)",
+					 which,
+					 !strcmp(which, "per_hour")
+						 ? plan->per_hour
+						 : plan->per_day,
+					 !strcmp(which, "per_hour")
+						 ? "hour"
+						 : "24 hours");
+		char *reason =
+			xstrfmt("%s%s", why,
+				plan->on_limit == PLAN_ON_LIMIT_FAIL
+					? "; on_limit: fail stopped the run"
+					: "");
+		free(why);
 		finish_skipped(s, t, TASK_SKIPPED, xstrdup(reason));
 		if (plan->on_limit == PLAN_ON_LIMIT_FAIL) {
 			s->cap_failed = true;
@@ -586,6 +631,25 @@ static enum gate gate(struct sched *s, struct task_run *t)
 		free(reason);
 	}
 	return GATE_SKIPPED;
+}
+
+/* The attempt's reservation gets what it cost. */
+static void settle(struct sched *s, struct task_run *t, double usd)
+{
+	struct sched_task *x = of(s, t);
+	struct strbuf err = STRBUF_INIT;
+
+	if (!x->ledger_id)
+		return;
+	batch_need(s);
+	db_check(s,
+		 caps_settle(s->store, x->ledger_id, usd, time_now_ms(), &err),
+		 &err);
+	x->ledger_id = 0;
+	/* What was reserved and not spent may let a waiting task go. */
+	if (s->cap_which && !strcmp(s->cap_which, "budget_per_day_usd"))
+		s->cap_wait_until = 0;
+	strbuf_release(&err);
 }
 
 /* Every dependency finished and succeeded. */
@@ -691,6 +755,8 @@ static void unsubmit(struct sched *s, struct task_run *t)
 {
 	t->status = TASK_QUEUED;
 	of(s, t)->phase = PHASE_IDLE;
+	/* Its reservation went with the turn's transaction. */
+	of(s, t)->ledger_id = 0;
 	if (!t->nr_attempts)
 		t->started_at = 0;
 	of(s, t)->not_before = time_now_ms() + 1000;
@@ -1011,6 +1077,7 @@ static void collect(struct sched *s, struct task_run *t)
 		 * count or record (a resume starts again at this number).
 		 */
 		task_run_drop_attempt(t);
+		settle(s, t, 0);
 		finish_skipped(s, t, TASK_CANCELLED,
 			       xstrdup(t->nr_attempts
 					       ? "run interrupted before the "
@@ -1022,6 +1089,7 @@ static void collect(struct sched *s, struct task_run *t)
 	/* Here, not in the worker: the budget check reads it meanwhile. */
 	t->cost_usd += a->cost_usd;
 	t->cost_source = a->cost_source;
+	settle(s, t, a->cost_usd);
 	notify_cost(s->notify, committed_cost(s->run));
 	if (!retryable(s, t)) {
 		finish(s, t);
@@ -1391,6 +1459,20 @@ static void end_run(struct sched *s, struct sched_outcome *out)
 	free(msg);
 	if (results_write_run(run, status, exit_code, interrupted, &err) < 0)
 		db_check(s, -1, &err);
+	/*
+	 * After the results are written, for it to read them; not after a
+	 * ^C, which asked for the end. Whatever it does, the run's status
+	 * stays.
+	 */
+	strbuf_reset(&err);
+	if (run->plan->on_done && !interrupted) {
+		if (hook_on_done(run, status, exit_code, &err) < 0) {
+			event(s, NULL, "warn", "on_done_failed", err.buf);
+			warn(s, err.buf);
+		} else {
+			event(s, NULL, "info", "on_done", "on_done ran");
+		}
+	}
 
 	out->result = SCHED_RAN;
 	out->status = status;

@@ -7,6 +7,7 @@
 #include "runner.h"
 #include "run.h"
 #include "snap.h"
+#include "gitbranch.h"
 #include "hashcache.h"
 #include "plan.h"
 #include "store.h"
@@ -21,6 +22,8 @@ struct run_snap {
 	bool scan;
 	struct secret_findings findings;
 	struct ws_snapshot_stats stats;
+	char *git_head; /* the repository's commit, taken just before */
+	bool git_dirty;
 };
 
 static bool same_strvec(const struct strvec *a, const struct strvec *b)
@@ -58,6 +61,14 @@ static void take(struct store *st, struct run_snap *sn)
 		.findings = sn->scan ? &sn->findings : NULL,
 	};
 
+	/*
+	 * Before the walk: a commit made while it runs leaves the head
+	 * older than the files, which apply --branch then sees as files
+	 * that differ from it.
+	 */
+	if (gitbranch_probe(sn->key->workspace, &sn->git_head, &sn->git_dirty,
+			    &err) < 0)
+		strbuf_reset(&err); /* no base to record: no branch later */
 	if (hashcache_load(st, sn->key->workspace, &hc, &err) < 0) {
 		/* A broken cache costs time, not correctness. */
 		strbuf_reset(&err);
@@ -117,6 +128,8 @@ int snap_prepare(struct run *run, struct store *st, struct strvec *notices,
 			continue;
 		}
 		t->manifest = &sn->m;
+		t->git_head = sn->git_head;
+		t->git_dirty = sn->git_dirty;
 		for (size_t f = 0; f < sn->findings.nr; f++) {
 			const struct secret_finding *x =
 				&sn->findings.items[f];
@@ -155,6 +168,7 @@ void snap_release(struct run *run)
 	for (size_t i = 0; i < run->nr_snaps; i++) {
 		ws_manifest_release(&run->snaps[i].m);
 		free(run->snaps[i].error);
+		free(run->snaps[i].git_head);
 		secret_findings_release(&run->snaps[i].findings);
 	}
 	free(run->snaps);

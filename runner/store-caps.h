@@ -31,4 +31,39 @@ int store_caps_count_since(struct store *st, const char *key, int64_t since_ms,
 /* Forget the starts before before_ms (of every key). */
 int store_caps_trim(struct store *st, int64_t before_ms, struct strbuf *err);
 
+/*
+ * The cost ledger (limits.budget_per_day_usd): one row per attempt,
+ * reserved before its start, settled after. A row counts as its actual
+ * cost once settled, as its reservation while open.
+ */
+struct store_cost_row {
+	const char *key; /* 'state' */
+	int64_t at_ms;	 /* the attempt's start */
+	const char *plan, *run_id, *task_id;
+	int attempt;
+	double reserved_usd;
+};
+
+/* What key's rows after since_ms add up to, and how many are open. */
+int store_cost_window(struct store *st, const char *key, int64_t since_ms,
+		      double *sum, int *open, struct strbuf *err);
+/*
+ * The time of the newest row of key after since_ms that, with every
+ * newer row, adds up to more than target: 1, or 0 when the whole window
+ * is within target.
+ */
+int store_cost_newest_over(struct store *st, const char *key, int64_t since_ms,
+			   double target, int64_t *at, struct strbuf *err);
+/* The newest settled actual cost of plan's task id: 1, or 0 when none. */
+int store_cost_last_actual(struct store *st, const char *plan,
+			   const char *task_id, double *usd,
+			   struct strbuf *err);
+int store_cost_reserve(struct store *st, const struct store_cost_row *r,
+		       int64_t *id, struct strbuf *err);
+/* Settle row id with what its attempt cost (an open row only). */
+int store_cost_settle(struct store *st, int64_t id, double actual_usd,
+		      int64_t now_ms, struct strbuf *err);
+/* Forget the rows before before_ms (open ones too: out of any window). */
+int store_cost_trim(struct store *st, int64_t before_ms, struct strbuf *err);
+
 #endif

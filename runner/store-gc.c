@@ -116,6 +116,13 @@ int store_gc_mark_lost(struct store *st, const char *id, const char *reason,
 		" WHERE run_id = ?1 AND ended_at IS NULL",
 		"UPDATE runs SET status = 'lost', ended_at = ?3 WHERE id = ?1"
 		" AND status = 'running'",
+		/*
+		 * What a lost attempt spent is unknown: it keeps its
+		 * estimate, the most it was let spend.
+		 */
+		"UPDATE cost_ledger SET actual_usd = reserved_usd,"
+		" settled_at = ?3, settled_by = 'lost' WHERE run_id = ?1"
+		" AND actual_usd IS NULL",
 		"INSERT INTO events (at, run_id, level, kind, message)"
 		" VALUES (?3, ?1, 'warn', 'run_lost', ?2)",
 	};

@@ -531,6 +531,14 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 		goto out;
 	}
 
+	/*
+	 * Counted before the database is opened: another runner creating
+	 * the same new state makes its first run's folder only after its
+	 * schema is committed, so runs seen now mean tables seen below.
+	 * Counted after, a runner that found the file still empty would
+	 * take the other's fresh run for the sign of a lost database.
+	 */
+	nr_runs = count_runs(st->dir);
 	rc = open_read_write(st, no_migrate, &res, &nr_objects, &msg);
 	if (rc == FAIL_SAID && st->no_write && may_read_only) {
 		/* A command that only reads has no need to write. */
@@ -561,7 +569,7 @@ int store_open(const char *state_dir, enum store_open_mode mode,
 			goto out;
 		}
 	}
-	if (!rc && !nr_objects && (nr_runs = count_runs(st->dir)) > 0) {
+	if (!rc && !nr_objects && nr_runs > 0) {
 		add_lost_database(err, st->dir, st->path, "holds no tables",
 				  nr_runs);
 		goto out;

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench: runner against standard tools, in the same run, on this
 # machine. Prints one "name value unit" line per figure, ratios included.
-#   sh tests/bench/run.sh build-bench/runner [sched|e2b|sync|netproxy|all]
+#   sh tests/bench/run.sh build-bench/runner [sched|e2b|sync|netproxy|agents|all]
 set -eu
 RUNNER=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 what=${2:-all}
@@ -141,4 +141,10 @@ fi
 
 if [ "$what" = all ] || [ "$what" = netproxy ]; then
 	sh "$here/netproxy.sh" "$(dirname "$RUNNER")"
+fi
+
+if [ "$what" = all ] || [ "$what" = agents ]; then
+	# The real claude CLI as agent tasks against the loopback model
+	# server: runner's overhead per task and its own peak RSS.
+	sh "$here/agents.sh" "$RUNNER"
 fi

@@ -39,6 +39,7 @@ logs - raw -
 logs - state st
 apply - to dir
 apply n dry-run -
+apply - branch x
 apply - state st
 apply - all -
 archive o output a.tar.gz

@@ -371,4 +371,30 @@ full_disk_test 'on a full disk, a state that needs a migration says so; db statu
 	test_grep "^$run  *damage  *succeeded " runs2.out
 '
 
+test_expect_success 'runners that create the same new state at once all run (no lost-database alarm)' '
+	mkdir ws &&
+	echo a >ws/a &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: race
+	backend: {isolation: none}
+	defaults: {workspace: ws}
+	tasks:
+	  - {id: t, run: "true"}
+	EOF
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		for j in 1 2 3 4; do
+			{ rc=0 && { runner exec p.yaml --state st$i --quiet \
+				>out$i.$j 2>&1 || rc=$?; } && echo $rc >rc$i.$j & } ||
+				return 1
+		done || return 1
+	done &&
+	test_wait_jobs &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		for j in 1 2 3 4; do
+			test "$(cat rc$i.$j)" = 0 || { cat out$i.$j; return 1; }
+		done || return 1
+	done
+'
+
 test_done

@@ -26,11 +26,11 @@ setup_run() {
 		started_at, ended_at)
 		VALUES ('$id', 'a-task', 1, 'failed', 'exit 3', 3, 2, $start + 3, $start + 9);
 	INSERT INTO attempts VALUES ('$id', 'a-task', 2, 'failed', 3, NULL,
-		'local', 'sb-2', 'host1', 4242, $start + 6, $start + 9);
+		'local', 'sb-2', 'host1', 4242, $start + 6, $start + 9, NULL, NULL);
 	INSERT INTO attempts VALUES ('$id', 'b-task', 1, 'succeeded', 0, NULL,
-		'local', 'sb-0', 'host1', 4242, $start + 1, $start + 2);
+		'local', 'sb-0', 'host1', 4242, $start + 1, $start + 2, NULL, NULL);
 	INSERT INTO attempts VALUES ('$id', 'a-task', 1, 'failed', 3, NULL,
-		'local', 'sb-1', 'host1', 4242, $start + 3, $start + 5);
+		'local', 'sb-1', 'host1', 4242, $start + 3, $start + 5, NULL, NULL);
 	INSERT INTO events (at, run_id, task_id, level, kind, message, data)
 		VALUES ($start, '$id', NULL, 'info', 'run_start', 'started', '{"n":2}');
 	INSERT INTO events (at, run_id, task_id, level, kind, message)
