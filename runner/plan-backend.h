@@ -42,6 +42,23 @@ bool plan_keys_enum(const struct plan_keys *k, const char *key,
 		    const char *const *names, size_t nr, int *out);
 
 /* "backend.KEY: expected <what>, found <n>" at n (a node of key's value). */
+struct netproxy_allowlist;
+struct netproxy_rule;
+
+/*
+ * backend.network, read by every backend in the same words: false, true
+ * (*network), or a list of host:port destinations, each added to allow
+ * (netproxy.h) or reported at its position. check, when not NULL, sees
+ * every entry added, with its rule, and may report it. *loc is where
+ * network: was written. Returns whether network: is a list of one or
+ * more entries (an empty one is reported here).
+ */
+bool plan_keys_network(const struct plan_keys *k, bool *network,
+		       struct netproxy_allowlist *allow, struct plan_loc *loc,
+		       void (*check)(const struct plan_keys *k,
+				     const struct plan_node *entry,
+				     const struct netproxy_rule *rule));
+
 void plan_keys_expected(const struct plan_keys *k, const char *key,
 			const struct plan_node *n, const char *what,
 			bool hint);

@@ -4,6 +4,7 @@
 #include "fs.h"
 #include "cgroup.h"
 #include "prices.h"
+#include "netproxy.h"
 #include "plan-backend.h"
 #include "sandbox.h"
 
@@ -1056,6 +1057,50 @@ void plan_keys_error(const struct plan_keys *k, const char *key,
 	va_end(ap);
 	value_error(&c, &backend_scope, key, n, "%s", sb.buf);
 	strbuf_release(&sb);
+}
+
+bool plan_keys_network(const struct plan_keys *k, bool *network,
+		       struct netproxy_allowlist *allow, struct plan_loc *loc,
+		       void (*check)(const struct plan_keys *k,
+				     const struct plan_node *entry,
+				     const struct netproxy_rule *rule))
+{
+	const struct plan_node *n = plan_keys_get(k, "network");
+	struct strbuf err = STRBUF_INIT;
+
+	if (!n)
+		return false;
+	*loc = n->loc;
+	if (n->type != PLAN_NODE_SEQ) {
+		if (!is_scalar(n, PLAN_SCALAR_BOOL))
+			plan_keys_expected(
+				k, "network", n,
+				"true, false or a list of host:port", false);
+		else
+			plan_keys_bool(k, "network", network);
+		return false;
+	}
+	if (!n->nr) {
+		plan_keys_error(k, "network",
+				"an empty list allows nothing (write false)");
+		return false;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct plan_node *e = n->items[i];
+
+		if (!is_scalar(e, PLAN_SCALAR_STR)) {
+			plan_keys_expected(k, "network", e,
+					   "a host:port string", true);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (netproxy_allowlist_add(allow, e->str, &err) < 0)
+			plan_keys_error_node(k, "network", e, "%s", err.buf);
+		else if (check)
+			check(k, e, &allow->rules[allow->nr - 1]);
+	}
+	strbuf_release(&err);
+	return true;
 }
 
 void plan_keys_expected(const struct plan_keys *k, const char *key,

@@ -322,53 +322,25 @@ static const char *const e2b_keys[] = { "network", "memory",   "pids",
  * (with --backend e2b, by check()). The list's shape and entries are
  * checked in the same words by the local backend: said once.
  */
+/* What allowOut cannot say is refused only when the plan says e2b. */
+static void e2b_check_entry(const struct plan_keys *k,
+			    const struct plan_node *entry,
+			    const struct netproxy_rule *rule)
+{
+	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
+
+	if (k->chosen && e2b_conf_allow_out(rule, &out, &err) < 0)
+		plan_keys_error_node(k, "network", entry, "on e2b: %s",
+				     err.buf);
+	strbuf_release(&err);
+	strbuf_release(&out);
+}
+
 static void e2b_parse_network(const struct plan_keys *k,
 			      struct sandbox_e2b_config *ec)
 {
-	const struct plan_node *n = plan_keys_get(k, "network");
-	struct strbuf err = STRBUF_INIT, out = STRBUF_INIT;
-
-	if (!n)
-		return;
-	ec->network_loc = n->loc;
-	if (n->type == PLAN_NODE_SCALAR && n->kind == PLAN_SCALAR_BOOL) {
-		plan_keys_bool(k, "network", &ec->network);
-		return;
-	}
-	if (n->type != PLAN_NODE_SEQ) {
-		plan_keys_expected(k, "network", n,
-				   "true, false or a list of host:port",
-				   false);
-		return;
-	}
-	if (!n->nr) {
-		plan_keys_error(k, "network",
-				"an empty list allows nothing (write false)");
-		return;
-	}
-	for (size_t i = 0; i < n->nr; i++) {
-		const struct plan_node *e = n->items[i];
-
-		if (e->type != PLAN_NODE_SCALAR ||
-		    e->kind != PLAN_SCALAR_STR) {
-			plan_keys_expected(k, "network", e,
-					   "a host:port string", true);
-			continue;
-		}
-		strbuf_reset(&err);
-		if (netproxy_allowlist_add(&ec->network_allow, e->str, &err) <
-		    0)
-			plan_keys_error_node(k, "network", e, "%s", err.buf);
-		else if (k->chosen &&
-			 e2b_conf_allow_out(
-				 &ec->network_allow
-					  .rules[ec->network_allow.nr - 1],
-				 &out, &err) < 0)
-			plan_keys_error_node(k, "network", e, "on e2b: %s",
-					     err.buf);
-	}
-	strbuf_release(&err);
-	strbuf_release(&out);
+	plan_keys_network(k, &ec->network, &ec->network_allow,
+			  &ec->network_loc, e2b_check_entry);
 }
 
 static void e2b_parse_config(const struct plan_keys *k, void **config)

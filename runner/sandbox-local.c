@@ -1358,42 +1358,9 @@ static void local_parse_limits(const struct plan_keys *k,
 static void local_parse_network(const struct plan_keys *k,
 				struct sandbox_local_config *lc)
 {
-	const struct plan_node *n = plan_keys_get(k, "network");
-	struct strbuf err = STRBUF_INIT;
-
-	if (!n)
-		return;
-	lc->network_loc = n->loc;
-	if (n->type != PLAN_NODE_SEQ) {
-		if (n->type != PLAN_NODE_SCALAR || n->kind != PLAN_SCALAR_BOOL)
-			plan_keys_expected(
-				k, "network", n,
-				"true, false or a list of host:port", false);
-		else
-			plan_keys_bool(k, "network", &lc->network);
-		return;
-	}
-	if (!n->nr) {
-		plan_keys_error(k, "network",
-				"an empty list allows nothing (write false)");
-		return;
-	}
-	for (size_t i = 0; i < n->nr; i++) {
-		const struct plan_node *e = n->items[i];
-
-		if (e->type != PLAN_NODE_SCALAR ||
-		    e->kind != PLAN_SCALAR_STR) {
-			plan_keys_expected(k, "network", e,
-					   "a host:port string", true);
-			continue;
-		}
-		strbuf_reset(&err);
-		if (netproxy_allowlist_add(&lc->network_allow, e->str, &err) <
-		    0)
-			plan_keys_error_node(k, "network", e, "%s", err.buf);
-	}
-	strbuf_release(&err);
-	if (k->chosen && lc->isolation != LOCAL_ISOLATION_SANDBOX)
+	if (plan_keys_network(k, &lc->network, &lc->network_allow,
+			      &lc->network_loc, NULL) &&
+	    k->chosen && lc->isolation != LOCAL_ISOLATION_SANDBOX)
 		plan_keys_error(k, "network",
 				"a list of destinations needs isolation: "
 				"sandbox (with isolation: none the task has "
