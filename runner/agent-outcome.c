@@ -66,28 +66,20 @@ void attempt_agent_judge(struct attempt_rec *a)
 	}
 }
 
-static void add_str_or_null(cJSON *o, const char *key, const char *v)
-{
-	if (v)
-		quote_json_add_text(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
 cJSON *attempt_agent_json(const struct attempt_agent *ag)
 {
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddStringToObject(o, "format", ag->format);
 	cJSON_AddStringToObject(o, "result", ag->result);
-	add_str_or_null(o, "error", ag->error);
-	add_str_or_null(o, "subtype", ag->subtype);
-	add_str_or_null(o, "warning", ag->warning);
+	quote_json_add_text_or_null(o, "error", ag->error);
+	quote_json_add_text_or_null(o, "subtype", ag->subtype);
+	quote_json_add_text_or_null(o, "warning", ag->warning);
 	cJSON_AddNumberToObject(o, "retries", (double)ag->retries);
 	cJSON_AddNumberToObject(o, "turns", (double)ag->turns);
 	cJSON_AddNumberToObject(o, "tool_calls", (double)ag->tool_calls);
-	add_str_or_null(o, "session_id", ag->session_id);
-	add_str_or_null(o, "model", ag->model);
+	quote_json_add_text_or_null(o, "session_id", ag->session_id);
+	quote_json_add_text_or_null(o, "model", ag->model);
 	if (ag->has_tokens) {
 		cJSON *t = cJSON_AddObjectToObject(o, "tokens");
 		cJSON_AddNumberToObject(t, "input", (double)ag->input_tokens);
@@ -106,7 +98,7 @@ cJSON *attempt_agent_json(const struct attempt_agent *ag)
 		cJSON_AddNumberToObject(o, "cost_usd", ag->cost_usd);
 	else
 		cJSON_AddNullToObject(o, "cost_usd");
-	add_str_or_null(o, "final_text", ag->final_text);
+	quote_json_add_text_or_null(o, "final_text", ag->final_text);
 	return o;
 }
 

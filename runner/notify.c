@@ -63,18 +63,6 @@ static void add_masked(const struct notify *n, cJSON *obj, const char *key,
 	free(m);
 }
 
-static void add_time(cJSON *obj, const char *key, int64_t ms)
-{
-	char buf[40];
-
-	if (!ms) {
-		cJSON_AddNullToObject(obj, key);
-		return;
-	}
-	time_iso8601_utc(ms, buf, sizeof(buf));
-	cJSON_AddStringToObject(obj, key, buf);
-}
-
 static double run_cost(const struct run *run)
 {
 	double c = 0;
@@ -108,8 +96,8 @@ static char *summary(const struct notify *n, const char *event,
 		cJSON_AddNumberToObject(r, "exit_code", *exit_code);
 	else
 		cJSON_AddNullToObject(r, "exit_code");
-	add_time(r, "started_at", run->started_at);
-	add_time(r, "ended_at", ended);
+	quote_json_add_time(r, "started_at", run->started_at);
+	quote_json_add_time(r, "ended_at", ended);
 	cJSON_AddNumberToObject(
 		r, "duration_ms",
 		(double)((ended ? ended : time_now_ms()) - run->started_at));

@@ -1,5 +1,6 @@
 #include "runner.h"
 #include "quote.h"
+#include "timeutil.h"
 
 #include <cJSON.h>
 
@@ -259,6 +260,26 @@ cJSON *quote_json_text(const char *s)
 void quote_json_add_text(cJSON *obj, const char *key, const char *s)
 {
 	add_item(obj, key, quote_json_text(s));
+}
+
+void quote_json_add_text_or_null(cJSON *obj, const char *key, const char *s)
+{
+	if (s)
+		quote_json_add_text(obj, key, s);
+	else
+		add_item(obj, key, checked(cJSON_CreateNull()));
+}
+
+void quote_json_add_time(cJSON *obj, const char *key, int64_t ms)
+{
+	char buf[40];
+
+	if (!ms) {
+		add_item(obj, key, checked(cJSON_CreateNull()));
+		return;
+	}
+	time_iso8601_utc(ms, buf, sizeof(buf));
+	add_item(obj, key, checked(cJSON_CreateString(buf)));
 }
 
 static const char b64[] =

@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strbuf;
 struct cJSON;
@@ -84,6 +85,11 @@ int quote_json_get_name(const struct cJSON *obj, const char *key,
 			struct strbuf *out);
 struct cJSON *quote_json_text(const char *s);
 void quote_json_add_text(struct cJSON *obj, const char *key, const char *s);
+/* Text as above, or JSON null for NULL. */
+void quote_json_add_text_or_null(struct cJSON *obj, const char *key,
+				 const char *s);
+/* A time in ms since the epoch as ISO 8601 UTC; 0 (not yet) is null. */
+void quote_json_add_time(struct cJSON *obj, const char *key, int64_t ms);
 
 /* Base64 (RFC 4648, standard alphabet, padded). */
 void quote_base64(struct strbuf *sb, const void *data, size_t len);

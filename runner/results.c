@@ -9,29 +9,8 @@
 #include "hash.h"
 #include "patch.h"
 #include "quote.h"
-#include "timeutil.h"
 
 #include <cJSON.h>
-
-static void add_time(cJSON *obj, const char *key, int64_t ms)
-{
-	char buf[40];
-	if (!ms) {
-		cJSON_AddNullToObject(obj, key);
-		return;
-	}
-	time_iso8601_utc(ms, buf, sizeof(buf));
-	cJSON_AddStringToObject(obj, key, buf);
-}
-
-/* Free text that may carry what a sandbox said: always valid UTF-8. */
-static void add_str_or_null(cJSON *obj, const char *key, const char *s)
-{
-	if (s)
-		quote_json_add_text(obj, key, s);
-	else
-		cJSON_AddNullToObject(obj, key);
-}
 
 /* Write obj pretty-printed to path atomically; takes ownership of obj. */
 static int write_json(const char *path, cJSON *obj, struct strbuf *err)
@@ -81,24 +60,24 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 	cJSON_AddStringToObject(o, "run_id", t->run->id);
 	cJSON_AddStringToObject(o, "task_id", pt->id);
 	cJSON_AddStringToObject(o, "status", task_status_name(t->status));
-	add_str_or_null(o, "reason", t->reason);
+	quote_json_add_text_or_null(o, "reason", t->reason);
 	if (t->nr_attempts && t->exit_code >= 0)
 		cJSON_AddNumberToObject(o, "exit_code", t->exit_code);
 	else
 		cJSON_AddNullToObject(o, "exit_code");
 	cJSON_AddNumberToObject(o, "attempts", (double)t->nr_attempts);
-	add_time(o, "started_at", t->started_at);
-	add_time(o, "ended_at", t->ended_at);
+	quote_json_add_time(o, "started_at", t->started_at);
+	quote_json_add_time(o, "ended_at", t->ended_at);
 	if (t->started_at && t->ended_at)
 		cJSON_AddNumberToObject(o, "duration_ms",
 					(double)(t->ended_at - t->started_at));
 	else
 		cJSON_AddNullToObject(o, "duration_ms");
 	cJSON_AddStringToObject(o, "backend", t->run->backend->name);
-	add_str_or_null(o, "sandbox_id",
-			t->nr_attempts
-				? t->attempts[t->nr_attempts - 1].sandbox_id
-				: NULL);
+	quote_json_add_text_or_null(
+		o, "sandbox_id",
+		t->nr_attempts ? t->attempts[t->nr_attempts - 1].sandbox_id
+			       : NULL);
 	arr = cJSON_AddArrayToObject(o, "attempt_list");
 	for (size_t i = 0; i < t->nr_attempts; i++) {
 		const struct attempt_rec *a = &t->attempts[i];
@@ -110,13 +89,13 @@ int results_write_task(const struct task_run *t, struct strbuf *err)
 			cJSON_AddNumberToObject(ao, "exit_code", a->exit_code);
 		else
 			cJSON_AddNullToObject(ao, "exit_code");
-		add_str_or_null(ao, "reason", a->reason);
-		add_str_or_null(ao, "sandbox_id", a->sandbox_id);
-		add_time(ao, "started_at", a->started_at);
-		add_time(ao, "ended_at", a->ended_at);
+		quote_json_add_text_or_null(ao, "reason", a->reason);
+		quote_json_add_text_or_null(ao, "sandbox_id", a->sandbox_id);
+		quote_json_add_time(ao, "started_at", a->started_at);
+		quote_json_add_time(ao, "ended_at", a->ended_at);
 		add_usage(ao, a);
 		cJSON_AddNumberToObject(ao, "cost_usd", a->cost_usd);
-		add_str_or_null(ao, "cost_source", a->cost_source);
+		quote_json_add_text_or_null(ao, "cost_source", a->cost_source);
 		if (a->agent)
 			cJSON_AddItemToObject(ao, "agent",
 					      attempt_agent_json(a->agent));
@@ -289,8 +268,8 @@ int results_write_run(const struct run *run, const char *status, int exit_code,
 	cJSON_AddNumberToObject(o, "exit_code", exit_code);
 	cJSON_AddStringToObject(o, "backend", run->backend->name);
 	quote_json_add_text(o, "host", run->host);
-	add_time(o, "started_at", run->started_at);
-	add_time(o, "ended_at", run->ended_at);
+	quote_json_add_time(o, "started_at", run->started_at);
+	quote_json_add_time(o, "ended_at", run->ended_at);
 	if (run->ended_at)
 		cJSON_AddNumberToObject(
 			o, "duration_ms",
@@ -306,7 +285,7 @@ int results_write_run(const struct run *run, const char *status, int exit_code,
 		cJSON_AddStringToObject(e, "id", t->task->id);
 		cJSON_AddStringToObject(e, "status",
 					task_status_name(t->status));
-		add_str_or_null(e, "reason", t->reason);
+		quote_json_add_text_or_null(e, "reason", t->reason);
 		cJSON_AddNumberToObject(e, "attempts", (double)t->nr_attempts);
 		if (t->started_at && t->ended_at)
 			cJSON_AddNumberToObject(

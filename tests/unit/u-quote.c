@@ -150,6 +150,25 @@ static void test_json_names(void)
 	}
 }
 
+static void test_json_or_null(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+
+	quote_json_add_text_or_null(o, "a", "x\377");
+	quote_json_add_text_or_null(o, "b", NULL);
+	/* 2026-12-02T13:08:22.5Z */
+	quote_json_add_time(o, "t", 1796216902500LL);
+	quote_json_add_time(o, "u", 0);
+	text = cJSON_PrintUnformatted(o);
+	is_str(text,
+	       "{\"a\":\"x\xef\xbf\xbd\",\"b\":null,"
+	       "\"t\":\"2026-12-02T13:08:22.500Z\",\"u\":null}",
+	       "text or null; a time in UTC, or null when 0");
+	cJSON_free(text);
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	test_quote_path();
@@ -157,5 +176,6 @@ int main(void)
 	test_utf8();
 	test_base64();
 	test_json_names();
+	test_json_or_null();
 	return done_testing();
 }
