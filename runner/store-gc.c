@@ -50,6 +50,44 @@ int store_gc_runs_before(struct store *st, int64_t cutoff_ms,
 	return 0;
 }
 
+/*
+ * The statements of sql in one transaction, all or none; each binds ?1 the
+ * run id and, where it has them, ?2 reason and ?3 now (ms). failed is
+ * the message's format for the run id ("cannot delete run %s").
+ */
+static int exec_each(struct store *st, const char *const *sql, size_t n,
+		     const char *id, const char *reason, int64_t now_ms,
+		     const char *failed, struct strbuf *err)
+{
+	sqlite3 *db = store_db(st);
+
+	if (store_begin(st, err) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = NULL;
+		int ok = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL) ==
+			 SQLITE_OK;
+		if (ok) {
+			int params = sqlite3_bind_parameter_count(s);
+			sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+			if (params >= 2)
+				sqlite3_bind_text(s, 2, reason, -1,
+						  SQLITE_TRANSIENT);
+			if (params >= 3)
+				sqlite3_bind_int64(s, 3, now_ms);
+			ok = sqlite3_step(s) == SQLITE_DONE;
+		}
+		sqlite3_finalize(s);
+		if (!ok) {
+			strbuf_addf(err, failed, id);
+			strbuf_addf(err, ": %s", sqlite3_errmsg(db));
+			store_rollback(st);
+			return -1;
+		}
+	}
+	return store_commit(st, err);
+}
+
 int store_gc_delete_run(struct store *st, const char *id, struct strbuf *err)
 {
 	static const char *const sql[] = {
@@ -58,27 +96,9 @@ int store_gc_delete_run(struct store *st, const char *id, struct strbuf *err)
 		"DELETE FROM tasks WHERE run_id = ?1",
 		"DELETE FROM runs WHERE id = ?1",
 	};
-	sqlite3 *db = store_db(st);
 
-	if (store_begin(st, err) < 0)
-		return -1;
-	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
-		sqlite3_stmt *s = NULL;
-		int ok = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL) ==
-			 SQLITE_OK;
-		if (ok) {
-			sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-			ok = sqlite3_step(s) == SQLITE_DONE;
-		}
-		sqlite3_finalize(s);
-		if (!ok) {
-			strbuf_addf(err, "cannot delete run %s: %s", id,
-				    sqlite3_errmsg(db));
-			store_rollback(st);
-			return -1;
-		}
-	}
-	return store_commit(st, err);
+	return exec_each(st, sql, ARRAY_SIZE(sql), id, NULL, 0,
+			 "cannot delete run %s", err);
 }
 
 int store_gc_running(struct store *st,
@@ -126,27 +146,7 @@ int store_gc_mark_lost(struct store *st, const char *id, const char *reason,
 		"INSERT INTO events (at, run_id, level, kind, message)"
 		" VALUES (?3, ?1, 'warn', 'run_lost', ?2)",
 	};
-	sqlite3 *db = store_db(st);
 
-	if (store_begin(st, err) < 0)
-		return -1;
-	for (size_t i = 0; i < ARRAY_SIZE(sql); i++) {
-		sqlite3_stmt *s = NULL;
-		int ok = sqlite3_prepare_v2(db, sql[i], -1, &s, NULL) ==
-			 SQLITE_OK;
-		if (ok) {
-			sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(s, 2, reason, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int64(s, 3, now_ms);
-			ok = sqlite3_step(s) == SQLITE_DONE;
-		}
-		sqlite3_finalize(s);
-		if (!ok) {
-			strbuf_addf(err, "cannot mark run %s lost: %s", id,
-				    sqlite3_errmsg(db));
-			store_rollback(st);
-			return -1;
-		}
-	}
-	return store_commit(st, err);
+	return exec_each(st, sql, ARRAY_SIZE(sql), id, reason, now_ms,
+			 "cannot mark run %s lost", err);
 }

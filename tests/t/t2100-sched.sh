@@ -266,6 +266,8 @@ test_expect_success BWRAP 'SIGKILL mid-run: the next runner marks it lost and cl
 	test_grep lost runs &&
 	test "$(q "select status from tasks where id=\"slow\"")" = lost &&
 	test "$(q "select status from attempts where task_id=\"slow\"")" = lost &&
+	q "select reason from tasks where id=\"slow\"" | grep -q "^the runner (pid $pid on .*) died while the task was running$" &&
+	q "select message from events where kind=\"run_lost\"" | grep -q "(pid $pid on " &&
 	test -z "$(ls st/sandboxes)" &&
 	run=$(ls st/runs) &&
 	runner resume "$run" --state st >out2 &&
