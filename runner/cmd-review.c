@@ -1,9 +1,9 @@
 /*
- * runner review [RUN] [--no-diff]: every task of a run in one place, for
- * the person who decides on a night's work (review.h), then the files
- * that two tasks both changed. Whatever came from a task (names, reason,
- * summary, diff lines) is printed through quote.h: one line stays one
- * line, and no escape sequence reaches the terminal.
+ * runner review [RUN] [--no-diff] [--json]: every task of a run in one place,
+ * for the person who decides on a night's work (review.h), then the files that
+ * two tasks both changed. Whatever came from a task (names, reason, summary,
+ * diff lines) is printed through quote.h: one line stays one line, and no
+ * escape sequence reaches the terminal.
  */
 #include "runner.h"
 #include "cmd.h"
@@ -13,6 +13,7 @@
 #include "runref.h"
 #include "store.h"
 
+#include <cJSON.h>
 #include <stdio.h>
 
 /* Lines of an agent's summary shown; the rest is in result.json. */
@@ -250,19 +251,38 @@ out:
 	free(idx);
 }
 
+static int put_json(const struct review *r, bool diffs)
+{
+	cJSON *o = review_json(r, diffs);
+	char *text = cJSON_Print(o);
+
+	cJSON_Delete(o);
+	if (!text)
+		die("out of memory");
+	puts(text);
+	cJSON_free(text);
+	if (fflush(stdout)) {
+		error("cannot write to standard output: %s", strerror(errno));
+		return RUNNER_EXIT_RUNTIME;
+	}
+	return RUNNER_EXIT_OK;
+}
+
 int cmd_review(int argc, char **argv, const struct cmd_entry *cmd)
 {
 	const char *usage = cmd->usage, *state = NULL;
 	struct store *st = NULL;
 	struct strbuf err = STRBUF_INIT;
 	struct review r;
-	bool no_diff = false;
+	bool no_diff = false, json = false;
 	char *id = NULL;
 	size_t changed = 0, flagged = 0;
 	int ret;
 	const struct opt options[] = {
 		OPT_BOOL(0, "no-diff", &no_diff,
 			 "list the changed files without their diffs"),
+		OPT_BOOL(0, "json", &json,
+			 "print the review as one JSON object"),
 		OPT_STATE(&state),
 		OPT_END(),
 	};
@@ -282,6 +302,10 @@ int cmd_review(int argc, char **argv, const struct cmd_entry *cmd)
 	}
 	if (review_load(st, id, &r, &err) < 0) {
 		error("cannot review run %s: %s", id, err.buf);
+		goto out;
+	}
+	if (json) {
+		ret = put_json(&r, !no_diff);
 		goto out;
 	}
 	for (size_t i = 0; i < r.nr_tasks; i++) {

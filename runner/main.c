@@ -82,13 +82,13 @@ static const struct cmd_entry cmd_table[] = {
 	  "says otherwise." },
 	{ "review", cmd_review,
 	  "review a run's tasks: flags, diffs, conflicts",
-	  "runner review [RUN] [--no-diff] [--state DIR]",
+	  "runner review [RUN] [--no-diff] [--json] [--state DIR]",
 	  "Show every task of RUN (default: the last run) in one place: "
 	  "status and\nreason, the agent's summary, cost and tokens, flags "
 	  "(large-deletion,\noutside-area, refused, secret, no-tests, "
 	  "conflict), the files it changed\nand their diffs; then a matrix "
 	  "of the tasks that changed the same files,\nand whether their "
-	  "changes overlap." },
+	  "changes overlap. --json prints the same as one JSON object,\nfor scripts." },
 	{ "history", cmd_history, "a plan's last runs side by side",
 	  "runner history PLAN [--last N] [--html] [-o FILE] [--state DIR]",
 	  "Show the plan's last N runs (default 14; PLAN is its file or its "

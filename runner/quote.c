@@ -189,7 +189,7 @@ void quote_utf8_fix(struct strbuf *sb, const char *s)
 	}
 }
 
-static cJSON *checked(cJSON *item)
+cJSON *quote_json_checked(cJSON *item)
 {
 	if (!item)
 		die("out of memory building JSON");
@@ -198,7 +198,7 @@ static cJSON *checked(cJSON *item)
 
 static void add_item(cJSON *obj, const char *key, cJSON *item)
 {
-	if (!cJSON_AddItemToObject(obj, key, checked(item)))
+	if (!cJSON_AddItemToObject(obj, key, quote_json_checked(item)))
 		die("out of memory building JSON");
 }
 
@@ -250,9 +250,9 @@ cJSON *quote_json_text(const char *s)
 	cJSON *j;
 
 	if (quote_utf8_valid(s, strlen(s)))
-		return checked(cJSON_CreateString(s));
+		return quote_json_checked(cJSON_CreateString(s));
 	quote_utf8_fix(&sb, s);
-	j = checked(cJSON_CreateString(sb.buf));
+	j = quote_json_checked(cJSON_CreateString(sb.buf));
 	strbuf_release(&sb);
 	return j;
 }
@@ -267,7 +267,7 @@ void quote_json_add_text_or_null(cJSON *obj, const char *key, const char *s)
 	if (s)
 		quote_json_add_text(obj, key, s);
 	else
-		add_item(obj, key, checked(cJSON_CreateNull()));
+		add_item(obj, key, quote_json_checked(cJSON_CreateNull()));
 }
 
 void quote_json_add_time(cJSON *obj, const char *key, int64_t ms)
@@ -275,11 +275,11 @@ void quote_json_add_time(cJSON *obj, const char *key, int64_t ms)
 	char buf[40];
 
 	if (!ms) {
-		add_item(obj, key, checked(cJSON_CreateNull()));
+		add_item(obj, key, quote_json_checked(cJSON_CreateNull()));
 		return;
 	}
 	time_iso8601_utc(ms, buf, sizeof(buf));
-	add_item(obj, key, checked(cJSON_CreateString(buf)));
+	add_item(obj, key, quote_json_checked(cJSON_CreateString(buf)));
 }
 
 static const char b64[] =

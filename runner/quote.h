@@ -85,6 +85,8 @@ int quote_json_get_name(const struct cJSON *obj, const char *key,
 			struct strbuf *out);
 struct cJSON *quote_json_text(const char *s);
 void quote_json_add_text(struct cJSON *obj, const char *key, const char *s);
+/* item, or die() when it is NULL: cJSON ran out of memory. */
+struct cJSON *quote_json_checked(struct cJSON *item);
 /* Text as above, or JSON null for NULL. */
 void quote_json_add_text_or_null(struct cJSON *obj, const char *key,
 				 const char *s);

@@ -7,6 +7,7 @@
 #include "strbuf.h"
 #include "strvec.h"
 
+struct cJSON;
 struct store;
 
 /*
@@ -155,5 +156,12 @@ void review_release(struct review *r);
  */
 bool review_conflicting(const struct review *r, size_t a, size_t b,
 			bool overlap_only);
+
+/*
+ * The review as one new JSON object (`runner review --json`, README
+ * "Reviewing a run"): names as quote_json_add_name() stores them, text
+ * quote_utf8_fix()ed; with diffs, each file's kept diff.
+ */
+struct cJSON *review_json(const struct review *r, bool diffs);
 
 #endif

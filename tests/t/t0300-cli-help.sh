@@ -47,6 +47,7 @@ archive - state st
 report o output r.html
 report - state st
 review - no-diff -
+review - json -
 review - state st
 next n count 3
 next - from 2026-03-29T01:30:00Z

@@ -124,6 +124,72 @@ test_expect_success BWRAP 'review: flags, files and the conflict matrix, line by
 	test_grep -v "$MY_TOKEN" out
 '
 
+test_expect_success BWRAP,PYTHON3 'review --json: the same flags, files and conflicts, for scripts' '
+	setup &&
+	runner review --json --state st >out.json &&
+	python3 - "$MY_TOKEN" >got <<-\PY &&
+	import json, sys
+	r = json.load(open("out.json"))
+	assert r["plan"] == "nightly" and r["status"] == "failed", r
+	for t in r["tasks"]:
+	    c = t["changes"]
+	    print(t["id"], t["status"], ",".join(t["flags"]), t["tests"],
+	          c["added"], c["modified"], c["deleted"], c["refused"],
+	          c["lines_added"], c["lines_removed"])
+	    for f in c["files"]:
+	        print(" ", f["change"], f["path"], f["pulled"], f["refused"],
+	              f["secret"], f["note"], "diff" in f and f["diff"] is not None)
+	for c in r["conflicts"]:
+	    print("conflict", c["a"], c["b"], c["path"], c["verdict"], c["why"])
+	assert sys.argv[1] not in open("out.json").read()
+	PY
+	cat >want <<-\EOF &&
+	top succeeded conflict make test 0 1 0 0 1 1
+	  modified src/a.c True False False None True
+	bottom succeeded no-tests,conflict None 0 1 0 0 1 1
+	  modified src/a.c True False False None True
+	clash succeeded no-tests,conflict None 0 1 0 0 1 1
+	  modified src/a.c True False False None True
+	wipe succeeded large-deletion,no-tests None 1 0 7 0 1 306
+	  deleted big.txt True False False None True
+	  deleted docs/d1 True False False None True
+	  deleted docs/d2 True False False None True
+	  deleted docs/d3 True False False None True
+	  deleted docs/d4 True False False None True
+	  deleted docs/d5 True False False None True
+	  deleted docs/d6 True False False None True
+	  added docs/index.md True False False None True
+	leak succeeded refused,secret,no-tests None 2 0 0 1 1 0
+	  added fine.txt True False False None True
+	  added leak.txt False True True contains the value of secret MY_TOKEN False
+	solo succeeded no-tests None 0 1 0 0 1 0
+	  modified src/b.c True False False None True
+	broken failed no-tests None 1 0 0 0 1 0
+	  added half.txt True False False None True
+	conflict top bottom src/a.c same file different hunks of it
+	conflict top clash src/a.c overlap hunks overlap at lines 3-8
+	conflict bottom clash src/a.c same file different hunks of it
+	EOF
+	test_cmp want got &&
+	runner review --json --no-diff --state st >nodiff.json &&
+	python3 -c "
+import json
+r = json.load(open(\"nodiff.json\"))
+assert all(\"diff\" not in f for t in r[\"tasks\"] for f in t[\"changes\"][\"files\"])
+assert r[\"tasks\"][0][\"changes\"][\"files\"][0][\"sha256\"]
+" &&
+	evil &&
+	runner review --json --state evst >evil.json &&
+	python3 -c "
+import base64, json
+r = json.load(open(\"evil.json\"))
+names = [base64.b64decode(f[\"path_b64\"]) if \"path_b64\" in f else f[\"path\"].encode()
+         for f in r[\"tasks\"][0][\"changes\"][\"files\"]]
+assert b\"red\\033[31mX\" in names, names
+" &&
+	! grep -q "$(printf "\033")" evil.json
+'
+
 test_expect_success BWRAP 'review shows the diffs inline; a deleted file only its head' '
 	setup &&
 	runner review last --state st >out &&
