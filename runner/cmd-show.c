@@ -130,6 +130,22 @@ out:
 	return ret;
 }
 
+/* The commit the workspace was at, which apply --branch builds on. */
+static void print_git(const cJSON *git)
+{
+	const cJSON *commit = cJSON_GetObjectItem(git, "commit");
+	struct strbuf sb = STRBUF_INIT;
+
+	if (!cJSON_IsString(commit))
+		return;
+	quote_text(&sb, commit->valuestring, strlen(commit->valuestring), 0);
+	printf("git:      %s%s\n", sb.buf,
+	       cJSON_IsTrue(cJSON_GetObjectItem(git, "dirty"))
+		       ? " (the workspace had uncommitted changes)"
+		       : "");
+	strbuf_release(&sb);
+}
+
 static void print_changes(const char *dir)
 {
 	char *path = fs_join(dir, "changes.json");
@@ -144,6 +160,7 @@ static void print_changes(const char *dir)
 		printf("changes:  (none recorded)\n");
 		goto out;
 	}
+	print_git(cJSON_GetObjectItem(root, "git"));
 	printf("changes:\n");
 	for (int k = 0; k < 3; k++) {
 		const cJSON *arr = cJSON_GetObjectItem(root, kinds[k]), *e;

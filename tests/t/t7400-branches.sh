@@ -41,6 +41,8 @@ test_expect_success BWRAP,GIT 'a task as one commit on a new branch: tree = base
 	c = json.load(open(sys.argv[1]))
 	assert c["git"] == {"commit": sys.argv[2], "dirty": False}, c.get("git")
 	EOF
+	runner show last t --state st >show &&
+	test_grep "^git:      $base$" show &&
 	still ws >before &&
 	sleep 1 &&
 	runner apply last t --branch "runner/{run}/{task}" --state st >out &&
@@ -134,6 +136,8 @@ test_expect_success BWRAP,GIT 'a dirty snapshot: refused where the task changed 
 	printf "version: 1\nname: br\ndefaults: {workspace: ws, timeout: 5m}\ntasks:\n  - {id: t, run: \"echo new >a\"}\n  - {id: u, run: \"rm u\"}\n  - {id: v, run: \"echo new >b && echo n >n\"}\n" >p.yaml &&
 	runner exec p.yaml --state st >out &&
 	grep -q "\"dirty\":	true" st/runs/*/tasks/t/changes.json &&
+	runner show last t --state st >show &&
+	test_grep "^git:      $(git -C ws rev-parse HEAD) (the workspace had uncommitted changes)$" show &&
 	still ws >before &&
 	test_expect_code 1 runner apply last t --branch t --state st >out 2>err &&
 	test_grep "^conflict: t: a: differs between the base commit and the snapshot" out &&
