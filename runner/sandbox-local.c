@@ -178,6 +178,10 @@ static bool looks_like_userns(const char *msg)
 	       strstr(msg, "No permissions");
 }
 
+/* Less than this cannot even start a shell in a cgroup. */
+#define LOCAL_MIN_MEMORY ((uint64_t)4 << 20)
+#define LOCAL_MIN_MEMORY_ERROR "must be at least 4M (or 0 for no limit)"
+
 static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 {
 	struct proc p = PROC_INIT;
@@ -187,6 +191,15 @@ static int local_check(const struct sandbox_config *cfg, struct strbuf *err)
 	char *bwrap = NULL;
 	int ret = -1;
 
+	/*
+	 * What parse_config refuses only for a plan that says local: a plan
+	 * written for another backend, run with --backend local.
+	 */
+	if (local_config(cfg)->memory &&
+	    local_config(cfg)->memory < LOCAL_MIN_MEMORY) {
+		strbuf_addstr(err, "backend.memory: " LOCAL_MIN_MEMORY_ERROR);
+		return -1;
+	}
 	if (local_config(cfg)->isolation == LOCAL_ISOLATION_NONE)
 		return 0;
 	strbuf_init_capped(&out, 4096);
@@ -1319,9 +1332,6 @@ static const char *local_workdir(const struct sandbox *sb)
 static const char *const local_keys[] = { "isolation", "network", "memory",
 					  "pids",      "cpus",	  NULL };
 
-/* Less than this cannot even start a shell in a cgroup. */
-#define LOCAL_MIN_MEMORY ((uint64_t)4 << 20)
-
 /* memory, pids, cpus: the attempt's cgroup (sandbox-local-limits.h). */
 static void local_parse_limits(const struct plan_keys *k,
 			       struct sandbox_local_config *lc)
@@ -1331,8 +1341,7 @@ static void local_parse_limits(const struct plan_keys *k,
 
 	if (plan_keys_size(k, "memory", &lc->memory) && k->chosen &&
 	    lc->memory && lc->memory < LOCAL_MIN_MEMORY) {
-		plan_keys_error(k, "memory",
-				"must be at least 4M (or 0 for no limit)");
+		plan_keys_error(k, "memory", LOCAL_MIN_MEMORY_ERROR);
 		lc->memory = 0;
 	}
 	if (plan_keys_int(k, "pids", 1, 4194304, &pids))

@@ -86,6 +86,24 @@ test_expect_success 'validate: pids and cpus are checked, with file:line:col' '
 	test_grep "^bad.yaml:6:9: backend.cpus: expected a number of CPUs above 0" err
 '
 
+test_expect_success 'a plan for e2b with memory: 1M, run with --backend local, is refused before any task' '
+	mkdir ws &&
+	cat >e.yaml <<-\EOF &&
+	version: 1
+	name: e
+	backend: {type: e2b, template: base, memory: 1M}
+	defaults: {workspace: ws}
+	tasks:
+	  - id: t
+	    run: echo ran >ran
+	EOF
+	runner validate e.yaml >out 2>err &&
+	test_expect_code 4 runner exec e.yaml --backend local --state st >out 2>err &&
+	test_grep "backend.memory: must be at least 4M (or 0 for no limit)" err &&
+	! ls st/runs/*/tasks/t/changes/ran >/dev/null 2>&1 &&
+	test -z "$(sqlite3 st/runner.db "select id from attempts" 2>/dev/null)"
+'
+
 test_expect_success CGROUP 'validate: limits that hold are not warned about' '
 	plan "memory: 2G
 pids: 100
