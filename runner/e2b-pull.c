@@ -213,10 +213,13 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 {
 	struct ws_change *ch = &d->out->items[w->change];
 	struct ws_pulled f = WS_PULLED_INIT;
+	uint64_t before = d->out->bytes_pulled;
+	bool created = false;
 	int ret = 0;
 
 	if (ws_pulled_open(&f, d->dest_fd, ch->path, d->opts->secrets) < 0)
 		goto fail;
+	created = true;
 	for (;;) {
 		char buf[65536];
 		la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
@@ -249,9 +252,20 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 	ch->pulled = true;
 	goto out;
 fail:
-	strbuf_addf(d->err, "cannot write '%s' into results: %s", ch->path,
-		    strerror(errno));
-	ret = -1;
+	/*
+	 * A full disk, most often. What did fit goes (part of a file is not
+	 * what the task wrote), and the rest of the tar is still read: the
+	 * list says every change, this one not pulled and why.
+	 */
+	ret = errno;
+	if (f.fd >= 0)
+		ws_pulled_discard(&f);
+	else if (created)
+		unlinkat(f.pfd, f.base, 0); /* ws_pulled_finish closed it */
+	memset(ch->sha256, 0, sizeof(ch->sha256));
+	d->out->bytes_pulled = before;
+	ws_change_unwritten(d->out, ch, ret, d->err);
+	ret = 0;
 out:
 	ws_pulled_release(&f);
 	return ret;
@@ -310,7 +324,8 @@ static int extract_changes(struct pull_ctx *d, int fd)
 			    d->sb->id, archive_error_string(a));
 		goto out;
 	}
-	ret = 0;
+	ws_changes_unwritten_done(d->out, d->err);
+	ret = d->out->nr_unwritten ? -1 : 0;
 out:
 	archive_read_free(a);
 	return ret;
@@ -438,10 +453,9 @@ int e2b_pull(struct sandbox *sb, const struct ws_manifest *base,
 	    diff_dir(&d, "", 0, t.nr) < 0)
 		goto out;
 	add_deleted(&d);
-	if (d.nr_wants && fetch_changes(&d) < 0)
-		goto out;
+	ret = d.nr_wants ? fetch_changes(&d) : 0;
+	/* Even when some could not be written: the list is all of them. */
 	ws_changes_sort(out);
-	ret = 0;
 out:
 	pull_ctx_release(&d);
 	e2b_tree_release(&t);

@@ -725,22 +725,27 @@ struct diff_ctx {
 	struct ws_changes *out;
 	int dest_fd;
 	struct strbuf *err;
-	size_t nr_unwritten; /* changes the results had no room (or way) for */
 };
 
-/*
- * ch could not be written into the results (a full disk, most often):
- * the walk goes on, so the list still says everything the task changed,
- * and ch says it was not pulled and why. The first failure is the error.
- */
-static void unwritten(struct diff_ctx *d, struct ws_change *ch, int errnum)
+void ws_change_unwritten(struct ws_changes *out, struct ws_change *ch,
+			 int errnum, struct strbuf *err)
 {
 	free(ch->note);
 	ch->note = xstrfmt("could not be written into the results: %s",
 			   strerror(errnum));
-	if (!d->nr_unwritten++)
-		strbuf_addf(d->err, "cannot write '%s' into results: %s",
+	if (!out->nr_unwritten++)
+		strbuf_addf(err, "cannot write '%s' into results: %s",
 			    ch->path, strerror(errnum));
+}
+
+void ws_changes_unwritten_done(const struct ws_changes *out,
+			       struct strbuf *err)
+{
+	if (out->nr_unwritten > 1)
+		strbuf_addf(err,
+			    " (%zu changes could not be written, each "
+			    "noted in changes.json)",
+			    out->nr_unwritten);
 }
 
 int ws_open_parent(int root_fd, const char *path, const char **base,
@@ -975,7 +980,7 @@ fail:
 		unlinkat(f.pfd, f.base, 0);
 	memset(ch->sha256, 0, sizeof(ch->sha256));
 	d->out->bytes_pulled = before;
-	unwritten(d, ch, ret);
+	ws_change_unwritten(d->out, ch, ret, d->err);
 	ret = 0;
 out:
 	if (in >= 0)
@@ -1019,7 +1024,7 @@ static int pull_link(struct diff_ctx *d, const char *target,
 	struct strbuf ignored = STRBUF_INIT;
 
 	if (ws_put_link(fd, target, ch, d->out, &ignored) < 0)
-		unwritten(d, ch, errno);
+		ws_change_unwritten(d->out, ch, errno, d->err);
 	strbuf_release(&ignored);
 	return 0;
 }
@@ -1187,6 +1192,7 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 			      .err = err };
 	int tree_fd = -1, ret = -1;
 
+	out->nr_unwritten = 0;
 	d.filter = ws_pull_filter_new(opts);
 	d.seen = xcalloc(base->nr ? base->nr : 1, 1);
 	tree_fd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -1212,13 +1218,8 @@ int ws_diff(const struct ws_manifest *base, const char *tree,
 		}
 	}
 	ws_changes_sort(out);
-	if (d.nr_unwritten > 1)
-		strbuf_addf(err,
-			    " (%zu changes could not be written, each "
-			    "noted in changes.json)",
-			    d.nr_unwritten);
-	out->nr_unwritten = d.nr_unwritten;
-	ret = d.nr_unwritten ? -1 : 0;
+	ws_changes_unwritten_done(out, err);
+	ret = out->nr_unwritten ? -1 : 0;
 out:
 	if (tree_fd >= 0)
 		close(tree_fd);

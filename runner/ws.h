@@ -141,6 +141,18 @@ struct ws_changes {
 	size_t nr_unwritten;
 };
 
+/*
+ * ch could not be written into the results (a full disk, most often): a
+ * pull goes on, so the list still says everything the task changed, and
+ * ch says it was not pulled and why (results.c marks such a list
+ * "incomplete", which apply refuses). The first failure is the error;
+ * ws_changes_unwritten_done() adds how many there were.
+ */
+void ws_change_unwritten(struct ws_changes *out, struct ws_change *ch,
+			 int errnum, struct strbuf *err);
+void ws_changes_unwritten_done(const struct ws_changes *out,
+			       struct strbuf *err);
+
 struct ws_pull_opts {
 	const struct strvec *pull; /* gitignore patterns; NULL = all */
 	uint64_t pull_limit;	   /* bytes; 0 = none */

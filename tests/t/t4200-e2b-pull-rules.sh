@@ -114,4 +114,58 @@ test_expect_success BWRAP 'pull, exclude, include_git and the credential list: t
 	test_grep -v "sub/.git\|\.env\|id_rsa" e2b.txt
 '
 
+# A full disk (a tmpfs of 12 MiB for the state, in a mount namespace of
+# our own) while the changes come back from e2b: as on local, the list
+# keeps every change, what did not fit is noted and not left in part, and
+# apply refuses the list.
+test_expect_success BWRAP,ROOT_MOUNT 'a pull from e2b onto a full disk keeps the whole change list, no partial file' '
+	mkdir ws st &&
+	echo a >ws/a.txt &&
+	cat >p.yaml <<-\EOF &&
+	version: 1
+	name: full
+	backend: {type: e2b}
+	defaults: {workspace: ws}
+	tasks:
+	  - id: t
+	    run: for i in 1 2 3 4 5; do echo $i >a$i; done; echo mod >>a.txt; head -c 9000000 /dev/urandom >zbig; head -c 9000000 /dev/urandom >zbig2
+	EOF
+	unshare -m sh -c "mount -t tmpfs -o size=12m tmpfs st &&
+		\"$RUNNER\" exec p.yaml --state st --quiet >out 2>&1;
+		echo \$? >exec.rc;
+		cp st/runs/*/tasks/t/changes.json changes.json;
+		ls -l st/runs/*/tasks/t/changes >ls.out;
+		\"$RUNNER\" apply last t --state st >apply.out 2>&1;
+		echo \$? >apply.rc" &&
+	test "$(cat exec.rc)" = 1 &&
+	test "$(cat apply.rc)" = 4 &&
+	test_grep "could not be written into the results (see their notes); apply takes all" apply.out &&
+	test "$(cat ws/a.txt)" = a &&
+	! test -e ws/a1 &&
+	python3 -c "
+import json
+c = json.load(open(\"changes.json\"))
+assert c.get(\"incomplete\") is True, c
+added = sorted(a[\"path\"] for a in c[\"added\"])
+assert added == [\"a1\", \"a2\", \"a3\", \"a4\", \"a5\", \"zbig\", \"zbig2\"], added
+assert [m[\"path\"] for m in c[\"modified\"]] == [\"a.txt\"], c
+unwritten = [a for a in c[\"added\"] if not a[\"pulled\"]]
+assert unwritten, c
+for a in unwritten:
+    assert a[\"note\"].startswith(\"could not be written into the results: \"), a
+" &&
+	# What is in changes/ is whole: only files listed as pulled, each
+	# of its recorded size.
+	python3 -c "
+import json, re
+c = json.load(open(\"changes.json\"))
+pulled = {a[\"path\"]: a[\"size\"] for a in c[\"added\"] + c[\"modified\"] if a[\"pulled\"]}
+for line in open(\"ls.out\"):
+    f = line.split()
+    if len(f) < 9 or not line.startswith(\"-\"):
+        continue
+    assert f[8] in pulled and int(f[4]) == pulled[f[8]], (line, pulled)
+"
+'
+
 test_done
