@@ -1459,21 +1459,6 @@ static void end_run(struct sched *s, struct sched_outcome *out)
 	free(msg);
 	if (results_write_run(run, status, exit_code, interrupted, &err) < 0)
 		db_check(s, -1, &err);
-	/*
-	 * After the results are written, for it to read them; not after a
-	 * ^C, which asked for the end. Whatever it does, the run's status
-	 * stays.
-	 */
-	strbuf_reset(&err);
-	if (run->plan->on_done && !interrupted) {
-		if (hook_on_done(run, status, exit_code, &err) < 0) {
-			event(s, NULL, "warn", "on_done_failed", err.buf);
-			warn(s, err.buf);
-		} else {
-			event(s, NULL, "info", "on_done", "on_done ran");
-		}
-	}
-
 	out->result = SCHED_RAN;
 	out->status = status;
 	out->recorded_exit_code = exit_code;
@@ -1519,6 +1504,28 @@ static void notify_run_end(struct sched *s, const struct sched_outcome *out)
 	}
 	strvec_clear(&sent);
 	strvec_clear(&failed);
+	strbuf_release(&err);
+}
+
+/*
+ * The plan's on_done, after the results are written, for it to read them,
+ * and after the webhook, which a slow hook (up to its timeout) would hold
+ * up; not after a ^C, which asked for the end. Whatever it does, the
+ * run's status stays.
+ */
+static void on_done(struct sched *s, const struct sched_outcome *out)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	if (!s->run->plan->on_done || atomic_load(&s->cancel))
+		return;
+	if (hook_on_done(s->run, out->status, out->recorded_exit_code, &err) <
+	    0) {
+		event(s, NULL, "warn", "on_done_failed", err.buf);
+		warn(s, err.buf);
+	} else {
+		event(s, NULL, "info", "on_done", "on_done ran");
+	}
 	strbuf_release(&err);
 }
 
@@ -1586,6 +1593,7 @@ void sched_run(struct plan *plan, const struct run_opts *opts,
 			end_run(&s, out);
 			outcome_tasks(&run, out);
 			notify_run_end(&s, out);
+			on_done(&s, out);
 		}
 	}
 

@@ -224,6 +224,18 @@ test_expect_success PYTHON3 'a 404 is final; a failing post never changes the ex
 	test_grep "warning: cannot post run_finished to the webhook (3 tries" err
 '
 
+test_expect_success PYTHON3 'a slow on_done does not hold the webhook up' '
+	plan slow.yaml "{webhook: \"$HOOK/ok/slowdone\", on: [always]}" \
+		"{id: a, run: \"true\"}" &&
+	echo "on_done: sleep 3; date +%s%3N >hook_end" >>slow.yaml &&
+	runner exec slow.yaml --state st -q 2>err &&
+	test "$(posts slowdone)" = 1 &&
+	test -s hook_end &&
+	posted=$(cut -d" " -f2 "$HOOKS/slowdone.log") &&
+	test "$posted" -lt "$(($(cat hook_end) - 2000))" &&
+	test "$(sqlite3 st/runner.db "select group_concat(kind) from events where kind in (\"notify\", \"on_done\") order by id")" = "notify,on_done"
+'
+
 test_expect_success PYTHON3 'budget: one post when the cost passes 80% of budget_usd' '
 	LIMITS="budget_usd: 0.01, cost_per_hour_usd: 36" &&
 	plan budget.yaml "{webhook: \"$HOOK/ok/budget\", on: [budget]}" \
