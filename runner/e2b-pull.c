@@ -424,6 +424,23 @@ static void pull_ctx_release(struct pull_ctx *d)
 	ws_pull_filter_free(d->filter);
 }
 
+/*
+ * The fetch failed (the sandbox died, the connection dropped): what did
+ * not come back is listed as not written, so that the list says it is
+ * not the whole of the task's result and apply refuses it; part of a
+ * task's changes applied would look like all of them.
+ */
+static void note_not_fetched(struct pull_ctx *d)
+{
+	for (size_t i = 0; i < d->nr_wants; i++) {
+		struct ws_change *ch = &d->out->items[d->wants[i].change];
+		if (ch->pulled || ch->note)
+			continue;
+		ch->note = xstrdup("could not be fetched from the sandbox");
+		d->out->nr_unwritten++;
+	}
+}
+
 int e2b_pull(struct sandbox *sb, const struct ws_manifest *base,
 	     const struct ws_pull_opts *opts, struct ws_changes *out,
 	     struct strbuf *err)
@@ -454,6 +471,8 @@ int e2b_pull(struct sandbox *sb, const struct ws_manifest *base,
 		goto out;
 	add_deleted(&d);
 	ret = d.nr_wants ? fetch_changes(&d) : 0;
+	if (ret < 0)
+		note_not_fetched(&d);
 	/* Even when some could not be written: the list is all of them. */
 	ws_changes_sort(out);
 out:

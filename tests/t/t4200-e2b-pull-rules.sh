@@ -114,6 +114,28 @@ test_expect_success BWRAP 'pull, exclude, include_git and the credential list: t
 	test_grep -v "sub/.git\|\.env\|id_rsa" e2b.txt
 '
 
+test_expect_success BWRAP 'a fetch of the changes that fails: the list says so and apply takes none of it' '
+	mkdir ws &&
+	echo a >ws/a.txt && echo gone >ws/gone.txt &&
+	printf "version: 1\nname: nofetch\nbackend: {type: e2b}\ndefaults: {workspace: ws}\ntasks:\n  - id: t\n    run: echo new >n.txt; echo mod >>a.txt; rm gone.txt\n" >p.yaml &&
+	set_faults "[{\"route\": \"GET /files\", \"kind\": \"status\", \"status\": 500, \"count\": -1}]" &&
+	test_expect_code 1 runner exec p.yaml --state st --quiet >out 2>&1 &&
+	set_faults "[]" &&
+	python3 -c "
+import glob, json
+f, = glob.glob(\"st/runs/*/tasks/t/changes.json\")
+c = json.load(open(f))
+assert c.get(\"incomplete\") is True, c
+for e in c[\"added\"] + c[\"modified\"]:
+    assert not e[\"pulled\"] and e[\"note\"] == \"could not be fetched from the sandbox\", e
+assert [e[\"path\"] for e in c[\"deleted\"]] == [\"gone.txt\"], c
+" &&
+	test_expect_code 4 runner apply last t --state st >apply.out 2>&1 &&
+	test_grep "could not be written into the results (see their notes)" apply.out &&
+	test "$(cat ws/gone.txt)" = gone && test "$(cat ws/a.txt)" = a &&
+	! test -e ws/n.txt
+'
+
 # A full disk (a tmpfs of 12 MiB for the state, in a mount namespace of
 # our own) while the changes come back from e2b: as on local, the list
 # keeps every change, what did not fit is noted and not left in part, and
