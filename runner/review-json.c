@@ -19,6 +19,14 @@ static cJSON *add_array(cJSON *o, const char *key)
 	return quote_json_checked(cJSON_AddArrayToObject(o, key));
 }
 
+static void add_texts(cJSON *o, const char *key, const struct strvec *v)
+{
+	cJSON *a = add_array(o, key);
+
+	for (size_t i = 0; i < v->nr; i++)
+		cJSON_AddItemToArray(a, quote_json_text(v->v[i]));
+}
+
 static const char *kind_name(char kind)
 {
 	return kind == 'A' ? "added" : kind == 'D' ? "deleted" : "modified";
@@ -79,13 +87,9 @@ static cJSON *task_json(const struct review_task *t, bool diffs)
 	quote_json_add_text_or_null(o, "model", t->model);
 	quote_json_add_text_or_null(o, "summary", t->summary);
 	quote_json_add_text_or_null(o, "tests", t->tests);
-	a = add_array(o, "usual_area");
-	for (size_t k = 0; k < t->area.nr; k++)
-		cJSON_AddItemToArray(a, quote_json_text(t->area.v[k]));
+	add_texts(o, "usual_area", &t->area);
 	add_num(o, "usual_area_runs", (double)t->area_runs);
-	a = add_array(o, "notes");
-	for (size_t k = 0; k < t->notes.nr; k++)
-		cJSON_AddItemToArray(a, quote_json_text(t->notes.v[k]));
+	add_texts(o, "notes", &t->notes);
 	if (!t->has_changes) {
 		quote_json_checked(cJSON_AddNullToObject(o, "changes"));
 		return o;
