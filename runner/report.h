@@ -78,10 +78,6 @@ int report_write(struct store *st, const char *run_id,
  */
 void report_escape(struct strbuf *sb, const char *s);
 
-/* The stylesheet the history page shares with the report; each adds its own.
- */
-extern const char report_css_base[];
-
 /*
  * Append a "file://" URL for the absolute path abs_path, each byte
  * outside [A-Za-z0-9/._~-] percent-encoded, with a trailing '/' when
