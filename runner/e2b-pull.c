@@ -228,7 +228,9 @@ static int extract_one(struct pull_ctx *d, struct archive *a,
 			break;
 		why = chunk_refused(d, a, &f, w, n);
 		if (why) {
+			/* As ws_diff: a refused file's bytes do not count. */
 			ws_pulled_discard(&f);
+			d->out->bytes_pulled = before;
 			if (*why)
 				refuse(d, ch, why);
 			else

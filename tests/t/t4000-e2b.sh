@@ -499,6 +499,27 @@ e2b_test 'an unreachable API stops the run before it starts' '
 	test_grep "cannot use the E2B API at http://127.0.0.1:1 (E2B_API_URL)" err
 '
 
+e2b_test 'a file that grows past its listed size is refused; its bytes do not count' '
+	make_ws ws &&
+	python3 -c "
+import io, tarfile, base64
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode=\"w:gz\") as t:
+    for name, data in ((\"big.bin\", b\"y\" * 300000), (\"s.txt\", b\"abc\")):
+        ti = tarfile.TarInfo(name)
+        ti.size = len(data)
+        t.addfile(ti, io.BytesIO(data))
+print(base64.b64encode(buf.getvalue()).decode())" >b64 &&
+	set_faults "[{\"route\": \"GET /files\", \"kind\": \"body\",
+		\"body_b64\": \"$(cat b64)\"}]" &&
+	e2b run --workspace ws --changes ch \
+		"head -c 200000 /dev/zero >big.bin; printf abc >s.txt" >out 2>err &&
+	test_grep "^change: A file big.bin .* pulled=0 note=could not be read safely$" out &&
+	test_grep "^change: A file s.txt size=3 .* pulled=1$" out &&
+	test_grep "^changes: 2 pulled=3 refused=1$" out &&
+	! test -e ch/big.bin
+'
+
 e2b_test 'a hostile download: nothing outside the changes folder, no links' '
 	make_ws ws &&
 	python3 -c "
